@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+interface Io {
+  out: (text: string) => void
+  err: (text: string) => void
+}
+
+interface Command {
+  summary: string
+  /** Resolves to the process exit code. */
+  run: (args: readonly string[], io: Io) => Promise<number>
+}
+
+/**
+ * The package.json sits two levels up in the repo (src/cli/main.ts) but three in the
+ * published package (dist/src/cli/main.js), so walk up instead of hard-coding a depth.
+ */
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  for (;;) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown }
+      if (pkg.name === 'switchyard' && typeof pkg.version === 'string') return pkg.version
+    } catch {
+      // No readable package.json here; keep walking up.
+    }
+    const parent = dirname(dir)
+    if (parent === dir) throw new Error('switchyard: cannot find its own package.json')
+    dir = parent
+  }
+}
+
+function usage(): string {
+  const width = Math.max(...[...commands.keys()].map((name) => name.length))
+  const lines = [...commands].map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`)
+  return [
+    'Usage: switchyard <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'More commands are added here as they land.',
+    '',
+  ].join('\n')
+}
+
+// Later commands (serve, worker, ...) plug in here; usage() lists whatever is registered.
+const commands = new Map<string, Command>([
+  [
+    '--version',
+    {
+      summary: 'Print the switchyard version',
+      run: (_args, io) => {
+        io.out(`${packageVersion()}\n`)
+        return Promise.resolve(0)
+      },
+    },
+  ],
+  [
+    '--help',
+    {
+      summary: 'Show this help',
+      run: (_args, io) => {
+        io.out(usage())
+        return Promise.resolve(0)
+      },
+    },
+  ],
+])
+
+async function main(argv: readonly string[], io: Io): Promise<number> {
+  const [name, ...rest] = argv
+  const command = commands.get(name ?? '--help')
+  if (command === undefined) {
+    io.err(`switchyard: unknown command ${JSON.stringify(name)}\n\n${usage()}`)
+    return 2
+  }
+  return command.run(rest, io)
+}
+
+main(process.argv.slice(2), {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+}).then(
+  (code) => {
+    // exitCode rather than exit() so buffered stdout is flushed when piped.
+    process.exitCode = code
+  },
+  (error: unknown) => {
+    process.stderr.write(`switchyard: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+    process.exitCode = 1
+  },
+)

@@ -1,0 +1,69 @@
+/**
+ * The channel-layer contract every backend implements (memory and Redis) and `test/conformance/` specifies.
+ * Semantics follow Django Channels' layer spec: FIFO per channel, at-most-once per layer message, capacity per
+ * channel, message expiry, group membership with expiry, `groupSend` that never raises `ChannelFullError`.
+ */
+
+/** A value a message may carry: what JSON and msgpack both represent (bytes travel as msgpack bin). */
+export type MessageValue =
+  | string
+  | number
+  | boolean
+  | null
+  | Uint8Array
+  | readonly MessageValue[]
+  | { readonly [key: string]: MessageValue | undefined }
+
+/**
+ * A layer message: a plain object with a dotted string `type` (`chat.message`). Optional fields may be declared
+ * in message types, but an explicit `undefined` value is rejected at send time (omit the key or use null).
+ */
+export interface Message {
+  readonly type: string
+  readonly [key: string]: MessageValue | undefined
+}
+
+export interface ReceiveOptions {
+  /**
+   * Cancels the wait. A message is either handed to this receive (it resolves) or left queued for the next
+   * receive (it rejects with `signal.reason`): cancellation never loses or reorders a message.
+   */
+  readonly signal?: AbortSignal
+}
+
+/** Counters since the layer was created (`flush()` does not reset them). */
+export interface LayerStats {
+  /** Messages accepted into a channel, by `send` or by `groupSend` (one per member reached). */
+  readonly sent: number
+  /** Messages handed to a `receive`. */
+  readonly received: number
+  /** Group deliveries skipped because the member's channel was at capacity. */
+  readonly dropped: number
+  /** `send` calls refused with `ChannelFullError` (the sender was told; nothing silently lost). */
+  readonly rejected: number
+  /** Messages that expired unread after `expiryMs`. */
+  readonly expired: number
+  /** `groupSend` calls. */
+  readonly groupSends: number
+}
+
+export interface ChannelLayer {
+  /** Queues `message` on `channel`. Throws `ChannelFullError` at capacity. */
+  send(channel: string, message: Message): Promise<void>
+  /** Resolves with the oldest unexpired message on `channel`, waiting for one if needed. */
+  receive(channel: string, options?: ReceiveOptions): Promise<Message>
+  /** A new process-specific channel name (`<prefix>.<layer id>!<local id>`) that only this layer receives on. */
+  newChannel(prefix?: string): Promise<string>
+  /** Adds `channel` to `group`, or refreshes its membership (expiry counts from the last add). */
+  groupAdd(group: string, channel: string): Promise<void>
+  /** Removes `channel` from `group`; no error if it was not a member. */
+  groupDiscard(group: string, channel: string): Promise<void>
+  /** Sends `message` to every member. Never throws `ChannelFullError`: full members are skipped and counted. */
+  groupSend(group: string, message: Message): Promise<void>
+  /** Drops every message and group of this layer (its prefix, for Redis). */
+  flush(): Promise<void>
+  /** Releases the layer's resources; pending receives reject with `LayerClosedError`. Idempotent. */
+  close(): Promise<void>
+  /** A snapshot of this layer instance's counters. */
+  stats(): LayerStats
+}

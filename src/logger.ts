@@ -1,0 +1,14 @@
+import { pino, type Logger } from 'pino'
+
+export type { Logger } from 'pino'
+
+let rootLogger: Logger | undefined
+
+/**
+ * The logger Switchyard uses when none is given: pino to stderr, level from `SWITCHYARD_LOG_LEVEL` (default
+ * `info`). Created on first use so importing the package has no side effects.
+ */
+export function defaultLogger(): Logger {
+  rootLogger ??= pino({ name: 'switchyard', level: process.env.SWITCHYARD_LOG_LEVEL ?? 'info' }, pino.destination(2))
+  return rootLogger
+}

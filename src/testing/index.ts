@@ -1,0 +1,1 @@
+export { receiveFromLayer, receiveNothingFromLayer, type TimeoutOptions } from './layer-receive.js'
