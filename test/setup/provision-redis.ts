@@ -247,7 +247,7 @@ async function startOnce(options: StartRedisOptions, port: number): Promise<Runn
       reject(new Error(`redis-server exited during startup (${signal ?? `code ${String(code)}`})`))
     })
   })
-  // Only the race loses this promise's rejection; keep it from surfacing as unhandled.
+  // The normal exit at stop() still rejects this long after startup; nobody listens then.
   spawnError.catch(() => undefined)
 
   try {

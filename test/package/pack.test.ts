@@ -1,0 +1,189 @@
+import { execFile } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
+const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { name: string; version: string }
+const tscBin = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc')
+
+interface RunResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Under `npm test`, npm exports its config as npm_* variables; nested npm runs must not inherit the repo's. */
+function envWithoutNpmConfig(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_')))
+}
+
+/** Resolves with the exit code instead of rejecting, so failing commands can be asserted on with their output. */
+function run(command: string, args: readonly string[], cwd: string, timeoutMs = 120_000): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      command,
+      args,
+      { cwd, env: envWithoutNpmConfig(), timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error && typeof error.code !== 'number') {
+          reject(new Error(`could not run ${command} ${args.join(' ')}: ${stderr}`, { cause: error }))
+          return
+        }
+        resolve({ code: typeof error?.code === 'number' ? error.code : 0, stdout, stderr })
+      },
+    )
+  })
+}
+
+async function mustRun(command: string, args: readonly string[], cwd: string): Promise<RunResult> {
+  const result = await run(command, args, cwd)
+  if (result.code !== 0) {
+    throw new Error(`${command} ${args.join(' ')} exited ${result.code}\n${result.stdout}\n${result.stderr}`)
+  }
+  return result
+}
+
+// The repo's @types/node stands in for the consumer's own: installing it there would add a registry fetch.
+function typecheck(consumerDir: string, file: string, extraArgs: readonly string[] = []): Promise<RunResult> {
+  return run(
+    process.execPath,
+    [
+      tscBin,
+      '--noEmit',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--strict',
+      '--target',
+      'es2022',
+      '--types',
+      'node',
+      '--typeRoots',
+      join(repoRoot, 'node_modules', '@types'),
+      ...extraArgs,
+      file,
+    ],
+    consumerDir,
+  )
+}
+
+const consumerTs = `import { InMemoryChannelLayer, type Message } from 'switchyard'
+import { receiveFromLayer } from 'switchyard/testing'
+
+const layer: InMemoryChannelLayer = new InMemoryChannelLayer({ capacity: 5 })
+await layer.send('jobs', { type: 'job.run', id: 1 })
+const msg: Message = await receiveFromLayer(layer, 'jobs', { timeoutMs: 1000 })
+const kind: string = msg.type
+console.log(kind)
+await layer.close()
+`
+
+const badConsumerTs = `import { InMemoryChannelLayer } from 'switchyard'
+
+const layer = new InMemoryChannelLayer({ capacity: 5 })
+await layer.send('jobs', { id: 1 })
+`
+
+const consumerMjs = `import { InMemoryChannelLayer } from 'switchyard'
+import { receiveFromLayer } from 'switchyard/testing'
+
+const layer = new InMemoryChannelLayer({ capacity: 5 })
+await layer.send('jobs', { type: 'job.run', id: 1, tags: ['a', 'b'] })
+const received = await receiveFromLayer(layer, 'jobs', { timeoutMs: 1000 })
+await layer.close()
+console.log(JSON.stringify({ received, resolved: import.meta.resolve('switchyard') }))
+`
+
+describe('the packed tarball, installed into a separate project', () => {
+  let workDir = ''
+  let consumerDir = ''
+
+  beforeAll(async () => {
+    workDir = await mkdtemp(join(tmpdir(), 'switchyard-pack-'))
+    const packDir = join(workDir, 'pack')
+    consumerDir = join(workDir, 'consumer')
+    await mkdir(packDir)
+    await mkdir(consumerDir)
+
+    // prepack rebuilds dist/, so this also proves a clean build of the published entry points.
+    await mustRun('npm', ['pack', '--pack-destination', packDir], repoRoot)
+    const tarballs = (await readdir(packDir)).filter((name) => name.endsWith('.tgz'))
+    expect(tarballs).toEqual([`${pkg.name}-${pkg.version}.tgz`])
+
+    await writeFile(
+      join(consumerDir, 'package.json'),
+      JSON.stringify({ name: 'switchyard-consumer', private: true, type: 'module' }),
+    )
+    await mustRun(
+      'npm',
+      ['install', join(packDir, tarballs[0]!), '--no-audit', '--no-fund', '--prefer-offline'],
+      consumerDir,
+    )
+    await writeFile(join(consumerDir, 'consumer.ts'), consumerTs)
+    await writeFile(join(consumerDir, 'bad-consumer.ts'), badConsumerTs)
+    await writeFile(join(consumerDir, 'consumer.mjs'), consumerMjs)
+  }, 180_000)
+
+  afterAll(async () => {
+    if (workDir) await rm(workDir, { recursive: true, force: true })
+  })
+
+  it('ships compiled entry points and declarations, not the test suite', () => {
+    const installed = join(consumerDir, 'node_modules', 'switchyard')
+    for (const file of [
+      'dist/src/index.js',
+      'dist/src/index.d.ts',
+      'dist/src/testing/index.d.ts',
+      'dist/src/cli/main.js',
+    ]) {
+      expect(existsSync(join(installed, file)), file).toBe(true)
+    }
+    expect(existsSync(join(installed, 'dist', 'test'))).toBe(false)
+    expect(existsSync(join(installed, 'src'))).toBe(false)
+  })
+
+  it('typechecks a strict TypeScript consumer against the shipped declarations', async () => {
+    const result = await typecheck(consumerDir, 'consumer.ts', ['--listFiles'])
+    expect(result.stdout).not.toContain('error TS')
+    expect(result.code).toBe(0)
+    // The types must come from the installed tarball, never from the repo next door.
+    const shipped = join(consumerDir, 'node_modules', 'switchyard', 'dist', 'src')
+    const listed = result.stdout.split('\n')
+    expect(listed).toContain(join(shipped, 'index.d.ts'))
+    expect(listed).toContain(join(shipped, 'testing', 'index.d.ts'))
+    expect(listed.filter((file) => file.startsWith(join(repoRoot, 'src')))).toEqual([])
+  }, 60_000)
+
+  it('fails the typecheck for a message without a type, so the declarations really constrain callers', async () => {
+    const result = await typecheck(consumerDir, 'bad-consumer.ts')
+    expect(result.code).not.toBe(0)
+    expect(result.stdout).toContain('bad-consumer.ts(4,')
+    expect(result.stdout).toMatch(/Property 'type' is missing/)
+  }, 60_000)
+
+  it('runs a send/receive round trip from plain JavaScript', async () => {
+    const result = await run(process.execPath, ['consumer.mjs'], consumerDir, 30_000)
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    const output = JSON.parse(result.stdout) as { received: unknown; resolved: string }
+    expect(output.received).toEqual({ type: 'job.run', id: 1, tags: ['a', 'b'] })
+    expect(fileURLToPath(output.resolved)).toBe(
+      join(consumerDir, 'node_modules', 'switchyard', 'dist', 'src', 'index.js'),
+    )
+  }, 60_000)
+
+  it('installs a working switchyard bin', async () => {
+    const result = await run(
+      join(consumerDir, 'node_modules', '.bin', 'switchyard'),
+      ['--version'],
+      consumerDir,
+      30_000,
+    )
+    expect(result).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' })
+  }, 60_000)
+})
