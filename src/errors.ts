@@ -1,3 +1,5 @@
+import { describeValue } from './describe-value.js'
+
 /**
  * Every coded error Switchyard throws. Each class carries a stable `code` (`SWY_…`) as a static and an own
  * instance property, so `err.code` survives logging and `instanceof` checks work. The README's error table is
@@ -131,11 +133,51 @@ function describeName(name: unknown): string {
   return `"${shown}"`
 }
 
-/** A short, payload-free description of a value for error messages. */
-export function describeValue(value: unknown): string {
-  if (value === null) return 'null'
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
-  if (typeof value === 'string') return value.length > 60 ? `a string of length ${value.length}` : JSON.stringify(value)
-  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object'
-  return typeof value
+/** A class whose instances carry one fixed code; keeps the many small protocol errors to one line each. */
+function codedError<C extends string>(code: C, name: string, base: ErrorConstructor = Error) {
+  const Coded = class extends base {
+    static readonly code: C = code
+    readonly code: C = code
+    constructor(message: string, options?: ErrorOptions) {
+      super(message, options)
+      this.name = name
+    }
+  }
+  Object.defineProperty(Coded, 'name', { value: name })
+  return Coded
 }
+
+/** No route matched the path (HTTP 404, WebSocket handshake rejected) or the channel name. */
+export class RouteNotFoundError extends codedError('SWY_ROUTE_NOT_FOUND', 'RouteNotFoundError') {}
+/** `ProtocolTypeRouter` has no application for the scope's type. */
+export class UnknownProtocolError extends codedError('SWY_UNKNOWN_PROTOCOL', 'UnknownProtocolError') {}
+/** A message type with no handler on the consumer (closes a WebSocket with 1011). */
+export class UnknownMessageTypeError extends codedError('SWY_UNKNOWN_MESSAGE_TYPE', 'UnknownMessageTypeError') {}
+/** A message type that can never name a handler: no dot, or a leading underscore once dots become underscores. */
+export class InvalidMessageTypeError extends codedError(
+  'SWY_INVALID_MESSAGE_TYPE',
+  'InvalidMessageTypeError',
+  TypeError,
+) {}
+/** An event that breaks the protocol: a second accept, an HTTP event on a socket, a send with neither text nor bytes. */
+export class InvalidEventError extends codedError('SWY_INVALID_EVENT', 'InvalidEventError', TypeError) {}
+/** `websocket.send` before `websocket.accept`. */
+export class NotAcceptedError extends codedError('SWY_NOT_ACCEPTED', 'NotAcceptedError') {}
+/** Sending to a connection that is already closed. */
+export class ConnectionClosedError extends codedError('SWY_CONNECTION_CLOSED', 'ConnectionClosedError') {}
+/** A WebSocket text frame that is not valid JSON for a `JsonWebsocketConsumer` (closes with 1007). */
+export class InvalidJsonError extends codedError('SWY_INVALID_JSON', 'InvalidJsonError') {}
+/** A frame kind the consumer does not take, e.g. binary to a `JsonWebsocketConsumer` (closes with 1003). */
+export class UnsupportedFrameError extends codedError('SWY_UNSUPPORTED_FRAME', 'UnsupportedFrameError') {}
+/** A client that does not read: its outbound buffer passed the cap (closes with 1013; counted). */
+export class SlowClientError extends codedError('SWY_SLOW_CLIENT', 'SlowClientError') {}
+/** The application neither accepted nor rejected a WebSocket handshake in time (rejected). */
+export class HandshakeTimeoutError extends codedError('SWY_HANDSHAKE_TIMEOUT', 'HandshakeTimeoutError') {}
+/** An HTTP request body over the consumer's limit (HTTP 413). */
+export class BodyTooLargeError extends codedError('SWY_BODY_TOO_LARGE', 'BodyTooLargeError', RangeError) {}
+/** The application was cancelled (by a communicator timeout, or a server shutting down) while it waited. */
+export class ApplicationCancelledError extends codedError('SWY_APPLICATION_CANCELLED', 'ApplicationCancelledError') {}
+/** A consumer used `channelLayer` or `channelName` but its server, worker or communicator was given no layer. */
+export class NoChannelLayerError extends codedError('SWY_NO_CHANNEL_LAYER', 'NoChannelLayerError') {}
+/** An application module could not be loaded or does not export an application (CLI `--app`). */
+export class AppLoadError extends codedError('SWY_APP_LOAD', 'AppLoadError') {}

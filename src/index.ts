@@ -1,13 +1,4 @@
-export {
-  ChannelFullError,
-  ChannelNotLocalError,
-  InvalidChannelNameError,
-  InvalidMessageError,
-  InvalidOptionError,
-  LayerClosedError,
-  MessageNotSerializableError,
-  MessageTooLargeError,
-} from './errors.js'
+export * from './errors.js'
 export {
   DEFAULT_LAYER_OPTIONS,
   InMemoryChannelLayer,
@@ -21,3 +12,31 @@ export {
   type ReceiveOptions,
 } from './layers/index.js'
 export type { Logger } from './logger.js'
+export {
+  getHeader,
+  type Application,
+  type ChannelScope,
+  type Headers,
+  type HttpInputEvent,
+  type HttpOutputEvent,
+  type HttpRequestEvent,
+  type HttpResponseBodyEvent,
+  type HttpResponseStartEvent,
+  type HttpScope,
+  type InputEvent,
+  type OutputEvent,
+  type Receive,
+  type Scope,
+  type Send,
+  type UrlRoute,
+  type WebsocketAcceptEvent,
+  type WebsocketCloseEvent,
+  type WebsocketConnectEvent,
+  type WebsocketDisconnectEvent,
+  type WebsocketInputEvent,
+  type WebsocketOutputEvent,
+  type WebsocketReceiveEvent,
+  type WebsocketScope,
+  type WebsocketSendEvent,
+} from './application.js'
+export * from '../consumers/index.js'

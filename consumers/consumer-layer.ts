@@ -1,0 +1,73 @@
+import type { ChannelLayer, LayerStats, Message, ReceiveOptions } from '../src/layers/channel-layer.js'
+import type { Logger } from '../src/logger.js'
+
+/**
+ * The layer as a consumer sees it (`this.channelLayer`): the shared layer, plus a record of the groups this
+ * consumer's own channel joined, however it joined them (`static groups` or a `groupAdd` inside `connect()`), so
+ * they are all left when the consumer ends, even if it crashed. Channels leaks groups joined in `connect()`.
+ */
+export class ConsumerLayer implements ChannelLayer {
+  private readonly joined = new Set<string>()
+
+  constructor(
+    readonly inner: ChannelLayer,
+    private readonly ownChannel: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** Groups this consumer's channel is in, as far as this consumer has asked. */
+  get groups(): readonly string[] {
+    return [...this.joined]
+  }
+
+  send(channel: string, message: Message): Promise<void> {
+    return this.inner.send(channel, message)
+  }
+
+  receive(channel: string, options?: ReceiveOptions): Promise<Message> {
+    return this.inner.receive(channel, options)
+  }
+
+  newChannel(prefix?: string): Promise<string> {
+    return this.inner.newChannel(prefix)
+  }
+
+  async groupAdd(group: string, channel: string): Promise<void> {
+    await this.inner.groupAdd(group, channel)
+    if (channel === this.ownChannel) this.joined.add(group)
+  }
+
+  async groupDiscard(group: string, channel: string): Promise<void> {
+    await this.inner.groupDiscard(group, channel)
+    if (channel === this.ownChannel) this.joined.delete(group)
+  }
+
+  groupSend(group: string, message: Message): Promise<void> {
+    return this.inner.groupSend(group, message)
+  }
+
+  flush(): Promise<void> {
+    return this.inner.flush()
+  }
+
+  /** A no-op: the layer is shared by every consumer and closed by whoever created it. */
+  async close(): Promise<void> {
+    // Deliberately empty; see above.
+  }
+
+  stats(): LayerStats {
+    return this.inner.stats()
+  }
+
+  /** Leaves every group joined through this consumer; one failure does not stop the others. */
+  async leaveAll(): Promise<void> {
+    for (const group of [...this.joined]) {
+      try {
+        await this.groupDiscard(group, this.ownChannel)
+      } catch (err) {
+        this.joined.delete(group)
+        this.log.warn({ err, group }, 'could not leave group')
+      }
+    }
+  }
+}

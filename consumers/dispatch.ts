@@ -1,0 +1,80 @@
+import { InvalidMessageTypeError, UnknownMessageTypeError } from '../src/errors.js'
+
+const HANDLER_NAME = /^[A-Za-z0-9_]+$/
+
+/**
+ * Channels' rule, made safe by construction: `chat.message` names the method `chat_message`. A type must contain
+ * a dot, so a handler name always has an underscore and can never be `constructor`, `toString`, `accept`, `send`
+ * or any other API method; a leading underscore (types starting with `_` or `.`) is rejected.
+ */
+export function handlerNameFor(type: string): string {
+  const name = type.replaceAll('.', '_')
+  if (name.startsWith('_')) {
+    throw new InvalidMessageTypeError(`Malformed type in message (leading underscore): ${JSON.stringify(type)}`)
+  }
+  if (!type.includes('.')) {
+    throw new InvalidMessageTypeError(
+      `Malformed type in message (no dot): ${JSON.stringify(type)}; use a namespaced type like 'chat.message'`,
+    )
+  }
+  if (!HANDLER_NAME.test(name)) {
+    throw new InvalidMessageTypeError(
+      `Malformed type in message: ${JSON.stringify(type)} may contain only letters, digits, underscores and dots`,
+    )
+  }
+  return name
+}
+
+export type Handler = (this: object, message: never) => unknown
+
+/**
+ * Finds the handler for `type` among the methods declared on the consumer's own classes: the prototype chain
+ * below `Object.prototype`, own data properties only (no getters, no instance fields, nothing inherited from
+ * Object). Throws a coded error for unknown or malformed types.
+ */
+export function findHandler(consumer: object, type: string): Handler {
+  const name = handlerNameFor(type)
+  for (
+    let proto: unknown = Object.getPrototypeOf(consumer);
+    isUserPrototype(proto);
+    proto = Object.getPrototypeOf(proto)
+  ) {
+    const descriptor = Object.getOwnPropertyDescriptor(proto, name)
+    if (descriptor === undefined) continue
+    if (typeof descriptor.value === 'function') return descriptor.value as Handler
+    break
+  }
+  throw new UnknownMessageTypeError(
+    `No handler for message type ${JSON.stringify(type)}: declare a method \`${name}(message)\` on ${consumerName(consumer)}`,
+  )
+}
+
+function isUserPrototype(proto: unknown): proto is object {
+  return typeof proto === 'object' && proto !== null && proto !== Object.prototype
+}
+
+export function consumerName(consumer: object): string {
+  const ctor: unknown = (consumer as { constructor?: unknown }).constructor
+  return typeof ctor === 'function' && ctor.name !== '' ? ctor.name : 'the consumer'
+}
+
+type Underscored<S extends string> = S extends `${infer Head}.${infer Tail}` ? `${Head}_${Underscored<Tail>}` : S
+
+/** The method name a message type dispatches to: `HandlerName<'chat.message'>` is `'chat_message'`. */
+export type HandlerName<T extends string> = Underscored<T>
+
+/**
+ * The handlers a message union requires, for `implements`: each type's method, taking that type's message.
+ *
+ * @example
+ * ```ts
+ * type RoomEvent = { type: 'chat.message'; text: string } | { type: 'user.joined'; userId: number }
+ * class Room extends JsonWebsocketConsumer implements Handlers<RoomEvent> {
+ *   async chat_message(event: Extract<RoomEvent, { type: 'chat.message' }>) { await this.sendJson(event) }
+ *   async user_joined(event: Extract<RoomEvent, { type: 'user.joined' }>) { ... }
+ * }
+ * ```
+ */
+export type Handlers<M extends { readonly type: string }> = {
+  [E in M as HandlerName<E['type']>]: (message: E) => Promise<void> | void
+}

@@ -1,0 +1,7 @@
+export { AsyncConsumer, type ConsumerConstructor, type ConsumerMessage } from './async-consumer.js'
+export { ConsumerLayer } from './consumer-layer.js'
+export { AcceptConnection, DenyConnection, StopConsumer } from './control.js'
+export { findHandler, handlerNameFor, type HandlerName, type Handlers } from './dispatch.js'
+export { HttpConsumer, formatServerSentEvent, type ResponseOptions, type ServerSentEvent } from './http-consumer.js'
+export { CLOSE_INVALID_PAYLOAD, CLOSE_UNSUPPORTED_DATA, JsonWebsocketConsumer } from './json-websocket-consumer.js'
+export { WebsocketConsumer, type AcceptOptions, type SendOptions, type WebsocketData } from './websocket-consumer.js'

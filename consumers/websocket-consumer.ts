@@ -1,0 +1,120 @@
+import type {
+  Headers,
+  WebsocketConnectEvent,
+  WebsocketDisconnectEvent,
+  WebsocketReceiveEvent,
+} from '../src/application.js'
+import { InvalidEventError } from '../src/errors.js'
+import { AsyncConsumer } from './async-consumer.js'
+import { AcceptConnection, DenyConnection, StopConsumer } from './control.js'
+
+/** A frame's payload: text or binary. */
+export type WebsocketData = { readonly text: string } | { readonly bytes: Uint8Array }
+
+export interface AcceptOptions {
+  /** One of the subprotocols the client offered (`this.scope.subprotocols`). */
+  readonly subprotocol?: string | null
+  /** Extra handshake response headers. */
+  readonly headers?: Headers
+}
+
+export interface SendOptions {
+  /** Close after sending: `true` closes with 1000, a number closes with that code. */
+  readonly close?: boolean | number
+}
+
+/**
+ * A WebSocket consumer, ported from Channels' `AsyncWebsocketConsumer`. Override `connect`, `receive` and
+ * `disconnect`; reply with `send`. Groups in `static groups` are joined before `connect()` and left on
+ * disconnect, and so are groups joined inside `connect()` through `this.channelLayer.groupAdd`.
+ *
+ * Errors: thrown before `accept()` they reject the handshake with HTTP 500; after it, they close the socket
+ * with 1011 and are logged with the consumer name and connection id.
+ *
+ * @example
+ * ```ts
+ * class Chat extends WebsocketConsumer {
+ *   static groups = ['lobby']
+ *   async receive(data: WebsocketData) {
+ *     if ('text' in data) await this.channelLayer.groupSend('lobby', { type: 'chat.message', text: data.text })
+ *   }
+ *   async chat_message(event: { type: 'chat.message'; text: string }) {
+ *     await this.send({ text: event.text })
+ *   }
+ * }
+ * ```
+ */
+export class WebsocketConsumer extends AsyncConsumer {
+  /** Groups every connection joins on connect and leaves on disconnect. */
+  static groups: readonly string[] = []
+
+  async websocket_connect(_event: WebsocketConnectEvent): Promise<void> {
+    const groups = (this.constructor as typeof WebsocketConsumer).groups
+    for (const group of groups) await this.channelLayer.groupAdd(group, this.channelName)
+    try {
+      await this.connect()
+    } catch (error) {
+      if (error instanceof AcceptConnection) await this.accept()
+      else if (error instanceof DenyConnection) await this.close()
+      else throw error
+    }
+  }
+
+  /** Decides whether to accept the connection. The default accepts. */
+  async connect(): Promise<void> {
+    await this.accept()
+  }
+
+  /** Accepts the handshake, optionally choosing a subprotocol and adding response headers. */
+  async accept(options: AcceptOptions = {}): Promise<void> {
+    await this.baseSend({
+      type: 'websocket.accept',
+      subprotocol: options.subprotocol ?? null,
+      ...(options.headers !== undefined && options.headers.length > 0 ? { headers: options.headers } : {}),
+    })
+  }
+
+  /** Closes the socket (default code 1000); before `accept()` it rejects the handshake with HTTP 403. */
+  async close(code?: number, reason?: string): Promise<void> {
+    await this.baseSend({
+      type: 'websocket.close',
+      ...(code !== undefined ? { code } : {}),
+      ...(reason !== undefined && reason !== '' ? { reason } : {}),
+    })
+  }
+
+  async websocket_receive(event: WebsocketReceiveEvent): Promise<void> {
+    // Text wins when both are set; `{ text: null, bytes }` (as some servers send) is binary.
+    if (event.text !== undefined && event.text !== null) await this.receive({ text: event.text })
+    else if (event.bytes !== undefined && event.bytes !== null) await this.receive({ bytes: event.bytes })
+    else throw new InvalidEventError('websocket.receive carried neither text nor bytes')
+  }
+
+  /** Called with each frame from the client. The default ignores it. */
+  async receive(_data: WebsocketData): Promise<void> {
+    // Override me.
+  }
+
+  /** Sends a text or binary frame, then optionally closes. */
+  async send(data: WebsocketData, options: SendOptions = {}): Promise<void> {
+    if ('text' in data) await this.baseSend({ type: 'websocket.send', text: data.text })
+    else if ('bytes' in data) await this.baseSend({ type: 'websocket.send', bytes: data.bytes })
+    else throw new InvalidEventError('send() needs { text } or { bytes }')
+    if (options.close === true) await this.close()
+    else if (typeof options.close === 'number') await this.close(options.close)
+  }
+
+  async websocket_disconnect(event: WebsocketDisconnectEvent): Promise<void> {
+    try {
+      await this.leaveGroups()
+    } finally {
+      await this.disconnect(event.code)
+    }
+    throw new StopConsumer()
+  }
+
+  /** Called once the socket has closed, with the close code. Groups are already left. */
+  async disconnect(_code: number): Promise<void> {
+    // Override me.
+  }
+}

@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest'
+
+import {
+  AsyncConsumer,
+  InMemoryChannelLayer,
+  InvalidMessageTypeError,
+  UnknownMessageTypeError,
+  WebsocketConsumer,
+  handlerNameFor,
+  type Handlers,
+  type Message,
+} from '../../../src/index.js'
+import { WebsocketCommunicator } from '../../../src/testing/index.js'
+
+class Target extends WebsocketConsumer {
+  static calls: string[] = []
+  static channel = ''
+
+  override async connect(): Promise<void> {
+    Target.channel = this.channelName
+    await this.accept()
+  }
+
+  async chat_message(message: Message): Promise<void> {
+    Target.calls.push(message.type)
+    await this.send({ text: 'chat' })
+  }
+
+  format_helper(): string {
+    return 'not a handler in spirit, but Channels-reachable'
+  }
+}
+
+async function connectedTarget(): Promise<{ layer: InMemoryChannelLayer; communicator: WebsocketCommunicator }> {
+  const layer = new InMemoryChannelLayer()
+  const communicator = new WebsocketCommunicator(Target.asApp(), '/', { layer })
+  await communicator.connect()
+  return { layer, communicator }
+}
+
+describe('handler dispatch', () => {
+  it("maps 'chat.message' to chat_message", () => {
+    expect(handlerNameFor('chat.message')).toBe('chat_message')
+    expect(handlerNameFor('websocket.receive')).toBe('websocket_receive')
+  })
+
+  it.each([
+    ['_my_private_handler', /leading underscore/],
+    ['.my_private_handler', /leading underscore/],
+    ['constructor', /no dot/],
+    ['__proto__', /leading underscore/],
+    ['accept', /no dot/],
+    ['send', /no dot/],
+    ['._proto_.x', /leading underscore/],
+    ['chat.message;rm', /only letters/],
+  ])('refuses the malformed type %j', (type, words) => {
+    expect(() => handlerNameFor(type)).toThrow(InvalidMessageTypeError)
+    expect(() => handlerNameFor(type)).toThrow(words)
+  })
+
+  it('runs a declared handler for a layer message', async () => {
+    const { layer, communicator } = await connectedTarget()
+    await layer.send(Target.channel, { type: 'chat.message' })
+    expect(await communicator.receiveFrom()).toBe('chat')
+    await communicator.disconnect()
+  })
+
+  it.each(['to.string', 'has.own.property', 'value.of', 'websocket.accept', 'is.prototype.of', 'constructor.x'])(
+    'never reaches Object.prototype or undeclared names through %j: coded error, socket fails',
+    async (type) => {
+      const { layer, communicator } = await connectedTarget()
+      await layer.send(Target.channel, { type })
+      const error = await communicator.wait().then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect(error).toBeInstanceOf(UnknownMessageTypeError)
+      expect((error as UnknownMessageTypeError).code).toBe('SWY_UNKNOWN_MESSAGE_TYPE')
+      expect((error as Error).message).toContain(type)
+    },
+  )
+
+  it('rejects a hostile type from the layer with a coded error (Channels: leading underscore)', async () => {
+    const { layer, communicator } = await connectedTarget()
+    await layer.send(Target.channel, { type: '_my_private_handler' })
+    await expect(communicator.receiveFrom()).rejects.toThrow(/Malformed type in message \(leading underscore\)/)
+  })
+
+  it('dispatches only methods, not getters or instance fields', async () => {
+    class Fields extends AsyncConsumer {
+      field_handler = (): void => undefined
+      get getter_handler(): () => void {
+        return () => undefined
+      }
+    }
+    const consumer = new Fields()
+    await expect(consumer.dispatch({ type: 'field.handler' })).rejects.toBeInstanceOf(UnknownMessageTypeError)
+    await expect(consumer.dispatch({ type: 'getter.handler' })).rejects.toBeInstanceOf(UnknownMessageTypeError)
+  })
+
+  it('type-checks handler sets declared with Handlers<Union>', () => {
+    type RoomEvent = { type: 'chat.message'; text: string } | { type: 'user.joined.room'; userId: number }
+    class Room extends WebsocketConsumer implements Handlers<RoomEvent> {
+      seen: (string | number)[] = []
+      chat_message(event: Extract<RoomEvent, { type: 'chat.message' }>): void {
+        this.seen.push(event.text)
+      }
+      user_joined_room(event: Extract<RoomEvent, { type: 'user.joined.room' }>): void {
+        this.seen.push(event.userId)
+      }
+    }
+    const room = new Room()
+    room.chat_message({ type: 'chat.message', text: 'hi' })
+    room.user_joined_room({ type: 'user.joined.room', userId: 3 })
+    expect(room.seen).toEqual(['hi', 3])
+  })
+})
+
+describe('handler concurrency', () => {
+  class Slow extends WebsocketConsumer {
+    static active = 0
+    static peak = 0
+    static channel = ''
+
+    override async connect(): Promise<void> {
+      Slow.channel = this.channelName
+      await this.accept()
+    }
+
+    async work_item(): Promise<void> {
+      Slow.active++
+      Slow.peak = Math.max(Slow.peak, Slow.active)
+      await new Promise((resolve) => setTimeout(resolve, 30))
+      Slow.active--
+      await this.send({ text: 'done' })
+    }
+  }
+
+  async function peakFor(Consumer: typeof Slow): Promise<number> {
+    Slow.peak = 0
+    const layer = new InMemoryChannelLayer()
+    const communicator = new WebsocketCommunicator(Consumer.asApp(), '/', { layer })
+    await communicator.connect()
+    for (let i = 0; i < 6; i++) await layer.send(Slow.channel, { type: 'work.item' })
+    for (let i = 0; i < 6; i++) expect(await communicator.receiveFrom()).toBe('done')
+    await communicator.disconnect()
+    return Slow.peak
+  }
+
+  it('runs handlers one at a time by default', async () => {
+    expect(await peakFor(Slow)).toBe(1)
+  })
+
+  it('runs up to static concurrency layer messages at once', async () => {
+    class Parallel extends Slow {
+      static override concurrency = 3
+    }
+    expect(await peakFor(Parallel)).toBe(3)
+  })
+})
