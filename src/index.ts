@@ -40,3 +40,6 @@ export {
   type WebsocketSendEvent,
 } from './application.js'
 export * from '../consumers/index.js'
+export * from './routing/index.js'
+export * from './middleware/index.js'
+export * from './server/index.js'

@@ -47,8 +47,16 @@ function usage(): string {
   ].join('\n')
 }
 
-// Later commands (serve, worker, ...) plug in here; usage() lists whatever is registered.
+// Later commands (worker, ...) plug in here; usage() lists whatever is registered.
 const commands = new Map<string, Command>([
+  [
+    'serve',
+    {
+      summary: 'Serve an application over HTTP and WebSocket: serve --app <module> [--host H] [--port P]',
+      // Loaded on use so `--version` and `--help` do not pay for fastify.
+      run: async (args, io) => (await import('./commands/serve.js')).serveCommand(args, io),
+    },
+  ],
   [
     '--version',
     {

@@ -69,7 +69,9 @@ describe('WebsocketConsumer', () => {
         await this.accept({ subprotocol: 'subprotocol2' })
       }
     }
-    const communicator = new WebsocketCommunicator(Proto.asApp(), '/', { subprotocols: ['subprotocol1', 'subprotocol2'] })
+    const communicator = new WebsocketCommunicator(Proto.asApp(), '/', {
+      subprotocols: ['subprotocol1', 'subprotocol2'],
+    })
     expect(await communicator.connect()).toMatchObject({ connected: true, subprotocol: 'subprotocol2' })
     await communicator.disconnect()
   })
@@ -122,12 +124,18 @@ describe('WebsocketConsumer', () => {
   it('treats { text: null, bytes } as binary and prefers text when both are set', async () => {
     class Describe extends WebsocketConsumer {
       override async receive(data: WebsocketData): Promise<void> {
-        await this.send({ text: 'text' in data ? `Received text: ${data.text}` : `Received bytes of length: ${data.bytes.length}` })
+        await this.send({
+          text: 'text' in data ? `Received text: ${data.text}` : `Received bytes of length: ${data.bytes.length}`,
+        })
       }
     }
     const communicator = new WebsocketCommunicator(Describe.asApp(), '/')
     await communicator.connect()
-    await communicator.sendInput({ type: 'websocket.receive', text: null, bytes: new TextEncoder().encode('test data') })
+    await communicator.sendInput({
+      type: 'websocket.receive',
+      text: null,
+      bytes: new TextEncoder().encode('test data'),
+    })
     expect(await communicator.receiveFrom()).toBe('Received bytes of length: 9')
     await communicator.sendTo({ bytes: new TextEncoder().encode('more data') })
     expect(await communicator.receiveFrom()).toBe('Received bytes of length: 9')

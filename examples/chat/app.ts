@@ -1,0 +1,28 @@
+/**
+ * The chat application: a page at `/` and the chat socket at `/ws/chat/:room/`. `switchyard serve --app
+ * examples/chat/app.ts` serves it too; `main.ts` (what `npm start` runs) adds nothing but the port.
+ */
+import { readFileSync } from 'node:fs'
+
+import { HttpConsumer, InMemoryChannelLayer } from '../../src/index.js'
+import { AllowedHostsOriginValidator } from '../../src/middleware/index.js'
+import { ProtocolTypeRouter, URLRouter, route } from '../../src/routing/index.js'
+import { ChatConsumer } from './chat-consumer.js'
+
+const page = readFileSync(new URL('page.html', import.meta.url))
+
+/** Serves the chat page. */
+class ChatPage extends HttpConsumer {
+  override async handle(): Promise<void> {
+    await this.sendResponse(200, page, { headers: { 'content-type': 'text/html; charset=utf-8' } })
+  }
+}
+
+export const application = ProtocolTypeRouter({
+  http: URLRouter([route('/', ChatPage.asApp())]),
+  // Same-origin by default: a page on another site cannot open sockets with your users' cookies.
+  websocket: AllowedHostsOriginValidator(URLRouter([route('/ws/chat/:room/', ChatConsumer.asApp())])),
+})
+
+/** In memory: one process. The Redis layer (REDIS_URL) spans processes once it lands. */
+export const layer = new InMemoryChannelLayer()

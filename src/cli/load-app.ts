@@ -1,0 +1,104 @@
+import { existsSync, statSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+
+import { tsImport } from 'tsx/esm/api'
+
+import type { Application } from '../application.js'
+import { AppLoadError } from '../errors.js'
+import type { ChannelLayer } from '../layers/channel-layer.js'
+import { InMemoryChannelLayer } from '../layers/memory.js'
+
+/** What an application module provides. */
+export interface LoadedApp {
+  /** The absolute path that was loaded. */
+  readonly path: string
+  readonly application: Application
+  /** The module's exported `layer`, if any. */
+  readonly layer: ChannelLayer | undefined
+}
+
+/**
+ * Loads the module `switchyard serve --app` names: TypeScript or JavaScript, no build step (tsx compiles it on the
+ * fly), resolved against `cwd`. It must export the application as `default` or `application`, and may export the
+ * channel `layer` to use.
+ *
+ * tsx's `tsImport` gives the module its own copy of everything it imports (Switchyard included), so values crossing
+ * the boundary are matched by shape and error `code`, never by `instanceof`.
+ *
+ * @example
+ * ```ts
+ * // app.ts: export default ProtocolTypeRouter({ websocket: URLRouter([...]) }); export const layer = ...
+ * const { application, layer } = await loadApp('app.ts')
+ * ```
+ */
+export async function loadApp(modulePath: string, cwd: string = process.cwd()): Promise<LoadedApp> {
+  const path = resolve(cwd, modulePath)
+  if (!existsSync(path) || !statSync(path).isFile()) {
+    throw new AppLoadError(`Cannot load --app ${JSON.stringify(modulePath)}: there is no file at ${path}`)
+  }
+  let namespace: Readonly<Record<string, unknown>>
+  try {
+    namespace = (await tsImport(pathToFileURL(path).href, import.meta.url)) as Readonly<Record<string, unknown>>
+  } catch (error) {
+    throw new AppLoadError(`Cannot load --app ${path}: importing it threw ${describeError(error)}`, { cause: error })
+  }
+  const application = pickApplication(path, namespace)
+  const layer = namespace.layer
+  if (layer !== undefined && !isChannelLayer(layer)) {
+    throw new AppLoadError(
+      `The \`layer\` export of ${path} is not a channel layer (no groupAdd/groupSend/newChannel methods); export a ` +
+        'ChannelLayer instance, e.g. new InMemoryChannelLayer()',
+    )
+  }
+  return Object.freeze({ path, application, layer })
+}
+
+/**
+ * The layer for an application that exports none: the in-memory layer. This is the hook for the Redis layer: once it
+ * lands, a `REDIS_URL` in the environment selects it here.
+ */
+export function defaultLayerFromEnvironment(_env: NodeJS.ProcessEnv = process.env): ChannelLayer {
+  return new InMemoryChannelLayer()
+}
+
+function pickApplication(path: string, namespace: Readonly<Record<string, unknown>>): Application {
+  // A CommonJS module imported as ESM puts module.exports on `default`.
+  const defaultExport = namespace.default
+  const nested =
+    typeof defaultExport === 'object' && defaultExport !== null
+      ? (defaultExport as Readonly<Record<string, unknown>>)
+      : undefined
+  const candidate = namespace.application ?? (typeof defaultExport === 'function' ? defaultExport : undefined)
+  const found = candidate ?? nested?.application ?? nested?.default
+  if (found === undefined) {
+    const exported = Object.keys(namespace).filter((key) => key !== '__esModule')
+    throw new AppLoadError(
+      `${path} exports no application: export it as \`default\` or as \`application\` ` +
+        `(found exports: ${exported.length === 0 ? 'none' : exported.join(', ')})`,
+    )
+  }
+  if (typeof found !== 'function') {
+    throw new AppLoadError(
+      `The application exported by ${path} is a ${typeof found}, not a function (scope, receive, send) => Promise<void>`,
+    )
+  }
+  if ('asApp' in found) {
+    throw new AppLoadError(
+      `${path} exports the consumer class ${found.name} itself; export an application instead, e.g. ` +
+        `\`export default ${found.name}.asApp()\` or a router built from it`,
+    )
+  }
+  return found as Application
+}
+
+function isChannelLayer(value: unknown): value is ChannelLayer {
+  if (typeof value !== 'object' || value === null) return false
+  const layer = value as Readonly<Record<string, unknown>>
+  return ['groupAdd', 'groupSend', 'newChannel', 'send', 'receive'].every((name) => typeof layer[name] === 'function')
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`
+  return String(error)
+}

@@ -1,0 +1,86 @@
+import { Fifo } from '../layers/fifo.js'
+
+interface Waiter<E> {
+  resolve(event: E): void
+  reject(reason: Error): void
+}
+
+/** How much an inbox holds before `push` refuses. */
+export interface InboxLimits {
+  readonly maxEvents: number
+  readonly maxBytes: number
+}
+
+/**
+ * The bounded queue behind the `receive` an application is given: client events wait here while the application is
+ * busy. `push` refuses once `maxEvents` events or `maxBytes` payload bytes are waiting (the caller closes the
+ * connection and counts it); `pushAlways` is for the few lifecycle events (connect, disconnect) that must arrive.
+ * `cancel` rejects the pending and every later `receive` with the given error.
+ *
+ * @example
+ * ```ts
+ * const inbox = new Inbox<WebsocketInputEvent>({ maxEvents: 1000, maxBytes: 4 * 1_048_576 })
+ * inbox.pushAlways({ type: 'websocket.connect' })
+ * const receive = () => inbox.receive()
+ * if (!inbox.push({ type: 'websocket.receive', text }, text.length)) socket.close(1008)
+ * ```
+ */
+export class Inbox<E> {
+  private readonly events = new Fifo<{ event: E; bytes: number }>()
+  private readonly waiters = new Fifo<Waiter<E>>()
+  private bytes = 0
+  private cancelledWith: Error | undefined
+
+  constructor(private readonly limits: InboxLimits) {}
+
+  /** Events waiting to be received. */
+  get length(): number {
+    return this.events.length
+  }
+
+  /** Queues a client event; false (and nothing queued) when the inbox is full. */
+  push(event: E, bytes = 0): boolean {
+    if (this.cancelledWith !== undefined) return true
+    if (this.waiters.length === 0) {
+      if (this.events.length >= this.limits.maxEvents || this.bytes + bytes > this.limits.maxBytes) return false
+    }
+    this.deliver(event, bytes)
+    return true
+  }
+
+  /** Queues an event whatever the limits. */
+  pushAlways(event: E): void {
+    if (this.cancelledWith === undefined) this.deliver(event, 0)
+  }
+
+  receive(): Promise<E> {
+    if (this.cancelledWith !== undefined) return Promise.reject(this.cancelledWith)
+    const queued = this.events.shift()
+    if (queued !== undefined) {
+      this.bytes -= queued.bytes
+      return Promise.resolve(queued.event)
+    }
+    return new Promise<E>((resolve, reject) => {
+      this.waiters.push({ resolve, reject })
+    })
+  }
+
+  /** Rejects the pending and all later receives with `reason`, and drops what is queued. Idempotent. */
+  cancel(reason: Error): void {
+    if (this.cancelledWith !== undefined) return
+    this.cancelledWith = reason
+    this.events.clear()
+    this.bytes = 0
+    for (let waiter = this.waiters.shift(); waiter !== undefined; waiter = this.waiters.shift()) waiter.reject(reason)
+  }
+
+  private deliver(event: E, bytes: number): void {
+    const waiter = this.waiters.shift()
+    if (waiter !== undefined) {
+      waiter.resolve(event)
+      return
+    }
+    this.events.push({ event, bytes })
+    this.bytes += bytes
+  }
+}

@@ -1,0 +1,133 @@
+import fastifyWebsocket from '@fastify/websocket'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fastifyPlugin from 'fastify-plugin'
+import type { WebSocket } from 'ws'
+
+import { resolveServerOptions, type SwitchyardOptions } from './server-options.js'
+import type { ServerStats } from './server-stats.js'
+import { SwitchyardServer } from './switchyard-server.js'
+
+/** What the plugin decorates the fastify instance with, as `app.switchyard`. */
+export interface SwitchyardDecoration {
+  /** Counters and live connection counts. */
+  stats(): ServerStats
+  /** The resolved, frozen options. */
+  readonly options: SwitchyardServer['options']
+  /** The server runtime (heartbeat, connections); for tests and diagnostics. */
+  readonly server: SwitchyardServer
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    switchyard: SwitchyardDecoration
+  }
+}
+
+// Keys fastify itself reads from register() options; they are not ours to validate.
+const REGISTER_KEYS = ['prefix', 'logLevel', 'logSerializers']
+
+/**
+ * Serves an application over fastify: every WebSocket upgrade and every HTTP request that no other route matches
+ * goes to `application` (fastify prefers static and parametric routes over the catch-all, so a page at `/` still
+ * wins). The catch-all route (`/*`, all methods) and its raw-body parser live in an encapsulated child context, so
+ * the rest of the app's routes and parsers are untouched.
+ *
+ * Registers `@fastify/websocket` unless the app already did (`app.hasDecorator('websocketServer')`). When the app
+ * registered it, its `options.maxPayload` applies on the wire (Switchyard still closes over-limit messages with
+ * 1009), and its own `preClose` runs before Switchyard's: pass `preClose: (done) => done()` so clients get 1001.
+ *
+ * Decorates the instance with `app.switchyard` (`stats()`, `options`). Closing fastify shuts down gracefully:
+ * every socket gets 1001, every application its disconnect event and up to `applicationCloseTimeoutMs` to finish.
+ *
+ * @example
+ * ```ts
+ * import Fastify from 'fastify'
+ * import { InMemoryChannelLayer, switchyard } from 'switchyard'
+ *
+ * const app = Fastify()
+ * app.get('/', async () => 'the page') // wins over the catch-all
+ * await app.register(switchyard, { application, layer: new InMemoryChannelLayer(), maxMessageBytes: 65_536 })
+ * await app.listen({ port: 8000 })
+ * app.switchyard.stats() // { connections: 0, accepted: 0, ... }
+ * ```
+ */
+export const switchyard = fastifyPlugin(
+  async function switchyardPlugin(app: FastifyInstance, registerOptions: SwitchyardOptions): Promise<void> {
+    const given = Object.fromEntries(
+      Object.entries(registerOptions).filter(([key]) => !REGISTER_KEYS.includes(key)),
+    ) as unknown as SwitchyardOptions
+    const options = resolveServerOptions(given)
+    const server = new SwitchyardServer(options)
+
+    if (app.hasDecorator('websocketServer')) {
+      app.addHook('preClose', () => server.shutdown())
+    } else {
+      await app.register(fastifyWebsocket, {
+        options: { maxPayload: options.maxMessageBytes, perMessageDeflate: false },
+        preClose: async function preClose(this: FastifyInstance) {
+          await server.shutdown()
+          this.websocketServer.close()
+        },
+        errorHandler: (error, _socket, request) => {
+          // Client-side faults (bad frames, oversized messages, resets): ws closes the socket itself.
+          request.log.debug({ err: error }, 'websocket error')
+        },
+      })
+    }
+    server.attachTo(app.websocketServer)
+    app.decorate('switchyard', {
+      stats: () => server.stats(),
+      options,
+      server,
+    } satisfies SwitchyardDecoration)
+
+    await app.register(async function switchyardRoutes(routes) {
+      routes.removeAllContentTypeParsers()
+      routes.addContentTypeParser(
+        '*',
+        { parseAs: 'buffer', bodyLimit: options.maxBodyBytes },
+        (_request, body, done) => {
+          done(null, body)
+        },
+      )
+      routes.addHook('preValidation', async (request, reply) => {
+        if (!request.ws || request.method !== 'GET') return
+        const decision = await server.handshake(request.raw)
+        if (decision.kind === 'accept') return
+        if (decision.kind === 'gone') {
+          reply.hijack()
+          request.raw.socket.destroy()
+          return reply
+        }
+        return reply.code(decision.status).type('text/plain; charset=utf-8').send(decision.body)
+      })
+      const httpHandler = (request: FastifyRequest, reply: FastifyReply): void => {
+        reply.hijack()
+        server.serveHttp(request.raw, reply.raw, toBytes(request.body))
+      }
+      routes.route({
+        method: 'GET',
+        url: '/*',
+        bodyLimit: options.maxBodyBytes,
+        handler: httpHandler,
+        wsHandler: (socket: WebSocket, request: FastifyRequest) => {
+          server.attachSocket(socket, request.raw)
+        },
+      })
+      routes.route({
+        method: routes.supportedMethods.filter((method) => method !== 'GET' && method !== 'HEAD'),
+        url: '/*',
+        bodyLimit: options.maxBodyBytes,
+        handler: httpHandler,
+      })
+    })
+  },
+  { fastify: '5.x', name: 'switchyard' },
+)
+
+export default switchyard
+
+function toBytes(body: unknown): Uint8Array {
+  if (body instanceof Uint8Array) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength)
+  return new Uint8Array(0)
+}
