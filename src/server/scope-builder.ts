@@ -1,3 +1,4 @@
+import { decodePath } from '../protocol/decode-path.js'
 import type { IncomingMessage } from 'node:http'
 
 import type { Headers, HttpScope, WebsocketScope } from '../application.js'
@@ -74,24 +75,6 @@ export function headerPairs(request: IncomingMessage): Headers {
     pairs.push(Object.freeze([(raw[i] ?? '').toLowerCase(), raw[i + 1] ?? ''] as const))
   }
   return Object.freeze(pairs)
-}
-
-/**
- * Percent-decodes a path like Python's `unquote`: a malformed escape (`%zz`, a lone `%`, or bytes that are not
- * UTF-8) stays as written instead of failing the request.
- */
-export function decodePath(path: string): string {
-  try {
-    return decodeURIComponent(path)
-  } catch {
-    return path.replace(/(?:%[0-9a-fA-F]{2})+/g, (run) => {
-      try {
-        return decodeURIComponent(run)
-      } catch {
-        return run
-      }
-    })
-  }
 }
 
 function address(host: string | undefined, port: number | undefined): readonly [string, number] | undefined {

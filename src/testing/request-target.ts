@@ -1,3 +1,4 @@
+import { decodePath } from '../protocol/decode-path.js'
 import { InvalidOptionError } from '../errors.js'
 
 /** The parts of a request target a scope keeps. */
@@ -28,24 +29,6 @@ export function parseRequestTarget(target: string): RequestTarget {
   const rawPath = question === -1 ? withoutFragment : withoutFragment.slice(0, question)
   const queryString = question === -1 ? '' : withoutFragment.slice(question + 1)
   return { path: decodePath(rawPath === '' ? '/' : rawPath), queryString }
-}
-
-/**
- * Percent-decodes like Python's `unquote` and the server: a malformed escape (`%zz`, a lone `%`, bytes that are
- * not UTF-8) stays as written instead of failing.
- */
-function decodePath(path: string): string {
-  try {
-    return decodeURIComponent(path)
-  } catch {
-    return path.replace(/(?:%[0-9a-fA-F]{2})+/g, (run) => {
-      try {
-        return decodeURIComponent(run)
-      } catch {
-        return run
-      }
-    })
-  }
 }
 
 function stripAuthority(target: string): string {
