@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs'
 
-import { HttpConsumer, InMemoryChannelLayer } from '../../src/index.js'
+import { HttpConsumer, InMemoryChannelLayer, RedisChannelLayer, type ChannelLayer } from '../../src/index.js'
 import { AllowedHostsOriginValidator } from '../../src/middleware/index.js'
 import { ProtocolTypeRouter, URLRouter, route } from '../../src/routing/index.js'
 import { ChatConsumer } from './chat-consumer.js'
@@ -24,5 +24,8 @@ export const application = ProtocolTypeRouter({
   websocket: AllowedHostsOriginValidator(URLRouter([route('/ws/chat/:room/', ChatConsumer.asApp())])),
 })
 
-/** In memory: one process. The Redis layer (REDIS_URL) spans processes once it lands. */
-export const layer = new InMemoryChannelLayer()
+/** In memory (one process) unless REDIS_URL is set: then every process on that Redis shares the rooms. */
+export const layer: ChannelLayer =
+  process.env.REDIS_URL === undefined || process.env.REDIS_URL === ''
+    ? new InMemoryChannelLayer()
+    : new RedisChannelLayer({ hosts: [process.env.REDIS_URL] })

@@ -8,6 +8,7 @@ import type { Application } from '../application.js'
 import { AppLoadError } from '../errors.js'
 import type { ChannelLayer } from '../layers/channel-layer.js'
 import { InMemoryChannelLayer } from '../layers/memory.js'
+import { RedisChannelLayer } from '../layers/redis/redis-layer.js'
 
 /** What an application module provides. */
 export interface LoadedApp {
@@ -55,11 +56,17 @@ export async function loadApp(modulePath: string, cwd: string = process.cwd()): 
 }
 
 /**
- * The layer for an application that exports none: the in-memory layer. This is the hook for the Redis layer: once it
- * lands, a `REDIS_URL` in the environment selects it here.
+ * The layer for an application that exports none: the Redis layer on `REDIS_URL` (key prefix `prefix`, else
+ * `SWITCHYARD_PREFIX`, else channels_redis' `asgi`) when it is set, else the in-memory layer. Every command that
+ * needs a layer finds it this way.
  */
-export function defaultLayerFromEnvironment(_env: NodeJS.ProcessEnv = process.env): ChannelLayer {
-  return new InMemoryChannelLayer()
+export function defaultLayerFromEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+  { prefix }: { prefix?: string } = {},
+): ChannelLayer {
+  const url = env.REDIS_URL
+  if (url === undefined || url === '') return new InMemoryChannelLayer()
+  return new RedisChannelLayer({ hosts: [url], prefix: prefix ?? env.SWITCHYARD_PREFIX ?? 'asgi' })
 }
 
 function pickApplication(path: string, namespace: Readonly<Record<string, unknown>>): Application {

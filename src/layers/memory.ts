@@ -3,28 +3,11 @@ import { randomBytes } from 'node:crypto'
 import { ChannelFullError, ChannelNotLocalError, InvalidChannelNameError, LayerClosedError } from '../errors.js'
 import type { ChannelLayer, LayerStats, Message, ReceiveOptions } from './channel-layer.js'
 import { DropReporter } from './drop-reporter.js'
-import { Fifo } from './fifo.js'
 import { capacityFor, resolveLayerOptions, type LayerOptions, type ResolvedLayerOptions } from './layer-options.js'
 import { LayerCounters } from './layer-stats.js'
+import { LocalChannels } from './local-channels.js'
 import { prepareMessage } from './message-validation.js'
 import { assertChannelName, assertGroupName, isProcessSpecific, MAX_NAME_LENGTH, nonLocalName } from './names.js'
-
-interface Entry {
-  readonly channel: string
-  readonly message: Message
-  readonly expiresAt: number
-}
-
-interface Waiter {
-  resolve(message: Message): void
-  reject(reason: unknown): void
-}
-
-interface ChannelState {
-  readonly queue: Fifo<Entry>
-  /** Pending receives, oldest first (a Set keeps insertion order and deletes in O(1) on abort). */
-  readonly waiters: Set<Waiter>
-}
 
 interface Membership {
   readonly group: string
@@ -53,9 +36,8 @@ export class InMemoryChannelLayer implements ChannelLayer {
   readonly options: ResolvedLayerOptions
   /** Ends every name `newChannel()` returns, before the `!`: how `receive` knows a name is ours. */
   private readonly clientId = randomBytes(16).toString('hex')
-  private readonly channels = new Map<string, ChannelState>()
-  /** Queued entries in send order, which with one `expiryMs` is also expiry order. */
-  private readonly pending = new Set<Entry>()
+  /** Channels' queues and pending receives; with one `expiryMs`, arrival order is also expiry order. */
+  private readonly local: LocalChannels
   private readonly groups = new Map<string, Map<string, Membership>>()
   /** Memberships in last-add order, which with one `groupExpiryMs` is also expiry order. */
   private readonly memberships = new Map<string, Membership>()
@@ -68,6 +50,13 @@ export class InMemoryChannelLayer implements ChannelLayer {
   constructor(options?: LayerOptions) {
     this.options = resolveLayerOptions(options)
     this.drops = new DropReporter(this.options.logger.child({ layer: 'memory' }))
+    this.local = new LocalChannels(
+      (channel) => capacityFor(this.options, channel),
+      ({ channel }) => {
+        this.counters.expired++
+        this.removeFromAllGroups(channel)
+      },
+    )
   }
 
   async send(channel: string, message: Message): Promise<void> {
@@ -90,15 +79,12 @@ export class InMemoryChannelLayer implements ChannelLayer {
     const signal = options?.signal
     signal?.throwIfAborted()
     this.purgeExpired()
-    const state = this.channels.get(channel)
-    const entry = state?.queue.shift()
-    if (state !== undefined && entry !== undefined) {
-      this.pending.delete(entry)
-      this.forgetIfIdle(channel, state)
+    const message = this.local.take(channel)
+    if (message !== undefined) {
       this.counters.received++
-      return entry.message
+      return message
     }
-    return this.wait(channel, signal)
+    return this.local.wait(channel, signal)
   }
 
   async newChannel(prefix = 'specific'): Promise<string> {
@@ -162,23 +148,14 @@ export class InMemoryChannelLayer implements ChannelLayer {
 
   async flush(): Promise<void> {
     this.assertOpen('flush')
-    for (const [channel, state] of this.channels) {
-      state.queue.clear()
-      this.forgetIfIdle(channel, state)
-    }
-    this.pending.clear()
+    this.local.clear()
     this.clearGroups()
   }
 
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    const error = new LayerClosedError('receive')
-    for (const state of this.channels.values()) {
-      for (const waiter of state.waiters) waiter.reject(error)
-    }
-    this.channels.clear()
-    this.pending.clear()
+    this.local.rejectAll(new LayerClosedError('receive'))
     this.clearGroups()
   }
 
@@ -189,74 +166,17 @@ export class InMemoryChannelLayer implements ChannelLayer {
 
   /** Hands the message to the oldest waiting receive, else queues it; false when the channel is full. */
   private deliver(channel: string, message: Message): boolean {
-    let state = this.channels.get(channel)
-    const waiter = state?.waiters.values().next().value
-    if (state !== undefined && waiter !== undefined) {
-      state.waiters.delete(waiter)
-      this.forgetIfIdle(channel, state)
-      this.counters.sent++
-      this.counters.received++
-      waiter.resolve(message)
-      return true
-    }
-    if (state !== undefined && state.queue.length >= capacityFor(this.options, channel)) return false
-    if (state === undefined) {
-      state = { queue: new Fifo(), waiters: new Set() }
-      this.channels.set(channel, state)
-    }
-    const entry: Entry = { channel, message, expiresAt: Date.now() + this.options.expiryMs }
-    state.queue.push(entry)
-    this.pending.add(entry)
+    const handed = this.local.handToWaiter(channel, message)
+    if (!handed && !this.local.deliver(channel, message, Date.now() + this.options.expiryMs)) return false
     this.counters.sent++
+    if (handed) this.counters.received++
     return true
-  }
-
-  private wait(channel: string, signal: AbortSignal | undefined): Promise<Message> {
-    let state = this.channels.get(channel)
-    if (state === undefined) {
-      state = { queue: new Fifo(), waiters: new Set() }
-      this.channels.set(channel, state)
-    }
-    const waiters = state.waiters
-    return new Promise<Message>((resolve, reject) => {
-      const onAbort = (): void => {
-        // Still waiting means no message was handed over: it stays queued for the next receive.
-        if (!waiters.delete(waiter)) return
-        const current = this.channels.get(channel)
-        if (current !== undefined) this.forgetIfIdle(channel, current)
-        const reason: unknown = signal?.reason
-        reject(reason)
-      }
-      const waiter: Waiter = {
-        resolve: (message) => {
-          signal?.removeEventListener('abort', onAbort)
-          resolve(message)
-        },
-        reject: (reason) => {
-          signal?.removeEventListener('abort', onAbort)
-          reject(reason)
-        },
-      }
-      waiters.add(waiter)
-      signal?.addEventListener('abort', onAbort, { once: true })
-    })
   }
 
   /** Drops expired messages (removing their channels from every group) and expired memberships. */
   private purgeExpired(): void {
     const now = Date.now()
-    for (const entry of this.pending) {
-      if (entry.expiresAt > now) break
-      this.pending.delete(entry)
-      const state = this.channels.get(entry.channel)
-      // Per-channel FIFO and a single expiryMs: the oldest pending entry is the head of its channel.
-      if (state?.queue.peek() === entry) {
-        state.queue.shift()
-        this.forgetIfIdle(entry.channel, state)
-      }
-      this.counters.expired++
-      this.removeFromAllGroups(entry.channel)
-    }
+    this.local.purgeExpired(now)
     const cutoff = now - this.options.groupExpiryMs
     for (const membership of this.memberships.values()) {
       if (membership.addedAt > cutoff) break
@@ -285,10 +205,6 @@ export class InMemoryChannelLayer implements ChannelLayer {
     this.groups.clear()
     this.memberships.clear()
     this.channelGroups.clear()
-  }
-
-  private forgetIfIdle(channel: string, state: ChannelState): void {
-    if (state.queue.length === 0 && state.waiters.size === 0) this.channels.delete(channel)
   }
 
   private assertOpen(operation: string): void {

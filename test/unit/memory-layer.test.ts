@@ -4,8 +4,7 @@ import { InMemoryChannelLayer } from '../../src/index.js'
 
 /** The private bookkeeping, read only to prove nothing lingers once traffic is done. */
 interface Internals {
-  channels: Map<string, unknown>
-  pending: Set<unknown>
+  local: { size: number; queued: number }
   groups: Map<string, unknown>
   memberships: Map<string, unknown>
   channelGroups: Map<string, unknown>
@@ -29,8 +28,8 @@ describe('InMemoryChannelLayer with fake timers', () => {
     expect(await layer.receive('kept')).toEqual({ type: 'a' })
     vi.advanceTimersByTime(1)
     expect(layer.stats().expired).toBe(1)
-    expect(internals(layer).channels.size).toBe(0)
-    expect(internals(layer).pending.size).toBe(0)
+    expect(internals(layer).local.size).toBe(0)
+    expect(internals(layer).local.queued).toBe(0)
   })
 
   it('expires memberships exactly groupExpiryMs after the last add', async () => {
@@ -67,7 +66,7 @@ describe('InMemoryChannelLayer with fake timers', () => {
     expect(vi.getTimerCount()).toBe(0)
     vi.advanceTimersByTime(1000)
     expect(layer.stats()).toMatchObject({ sent: 1000, expired: 1000 })
-    expect(internals(layer).channels.size).toBe(0)
+    expect(internals(layer).local.size).toBe(0)
   })
 })
 
@@ -89,7 +88,7 @@ describe('InMemoryChannelLayer bookkeeping', () => {
       await layer.groupDiscard(`private-${i}`, channel)
     }
     const state = internals(layer)
-    expect([state.channels.size, state.pending.size, state.groups.size, state.memberships.size]).toEqual([0, 0, 0, 0])
+    expect([state.local.size, state.local.queued, state.groups.size, state.memberships.size]).toEqual([0, 0, 0, 0])
     expect(state.channelGroups.size).toBe(0)
     expect(layer.stats()).toMatchObject({ sent: 1000, received: 1000 })
   })

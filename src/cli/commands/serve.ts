@@ -10,12 +10,13 @@ export interface ServeIo {
   err: (text: string) => void
 }
 
-export const SERVE_USAGE = `Usage: switchyard serve --app <module> [--host <host>] [--port <port>]
+export const SERVE_USAGE = `Usage: switchyard serve --app <module> [--host <host>] [--port <port>] [--prefix <prefix>]
 
-  --app   A TypeScript or JavaScript module exporting the application as \`default\` or \`application\`,
-          and optionally the channel \`layer\` (else an in-memory layer is used)
-  --host  Interface to listen on (default 127.0.0.1)
-  --port  TCP port, 0 for any free one (default $PORT, else 8000)
+  --app     A TypeScript or JavaScript module exporting the application as \`default\` or \`application\`,
+            and optionally the channel \`layer\` (else the Redis layer on $REDIS_URL, else an in-memory layer)
+  --host    Interface to listen on (default 127.0.0.1)
+  --port    TCP port, 0 for any free one (default $PORT, else 8000)
+  --prefix  Redis key prefix when the layer comes from $REDIS_URL (default $SWITCHYARD_PREFIX, else asgi)
 
 SIGINT or SIGTERM shuts down gracefully: clients get close code 1001 and applications their disconnect.
 `
@@ -32,7 +33,7 @@ SIGINT or SIGTERM shuts down gracefully: clients get close code 1001 and applica
  * ```
  */
 export async function serveCommand(args: readonly string[], io: ServeIo): Promise<number> {
-  let values: { app?: string; host?: string; port?: string; help?: boolean }
+  let values: { app?: string; host?: string; port?: string; prefix?: string; help?: boolean }
   try {
     values = parseArgs({
       args: [...args],
@@ -40,6 +41,7 @@ export async function serveCommand(args: readonly string[], io: ServeIo): Promis
         app: { type: 'string' },
         host: { type: 'string' },
         port: { type: 'string' },
+        prefix: { type: 'string' },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -71,10 +73,10 @@ export async function serveCommand(args: readonly string[], io: ServeIo): Promis
     io.err(`switchyard serve: ${error.message}\n`)
     return 1
   }
-  const ownLayer = loaded.layer === undefined ? defaultLayerFromEnvironment() : undefined
-  if (ownLayer !== undefined && process.env.REDIS_URL !== undefined) {
-    io.err('switchyard serve: REDIS_URL is set but the Redis layer is not available yet; using the in-memory layer\n')
-  }
+  const ownLayer =
+    loaded.layer === undefined
+      ? defaultLayerFromEnvironment(process.env, values.prefix === undefined ? {} : { prefix: values.prefix })
+      : undefined
   const server = await serve({
     application: loaded.application,
     layer: loaded.layer ?? ownLayer,

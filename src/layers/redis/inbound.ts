@@ -1,0 +1,233 @@
+import type { Message } from '../channel-layer.js'
+import type { LayerCounters } from '../layer-stats.js'
+import type { LocalChannels } from '../local-channels.js'
+import { RESERVED_ROUTING_KEY } from '../message-validation.js'
+import type { Logger } from '../../logger.js'
+import type { LocalGroups } from './local-groups.js'
+import type { RedisShard } from './redis-shard.js'
+
+/** Marks a compact group copy: the receiving process fans it out to its own members of this group. */
+export const GROUP_ROUTING_KEY = '__switchyard_group__'
+
+/** How long one BZPOPMIN waits before looking again (CLIENT UNBLOCK usually cuts it short). */
+const BLOCK_SECONDS = 2
+/** Messages taken from a process queue per round trip once it has woken up. */
+const DRAIN_BATCH = 256
+
+export interface Decoder {
+  decode(payload: Uint8Array): Record<string, unknown>
+}
+
+export interface InboundContext {
+  readonly shards: readonly RedisShard[]
+  readonly prefix: string
+  readonly expiryMs: number
+  readonly groupExpiryMs: number
+  readonly serializer: Decoder
+  /** This process's channels (`specific.<id>!…`), buffered. */
+  readonly local: LocalChannels
+  /** Receives waiting on normal channels; their messages are never buffered here. */
+  readonly normal: LocalChannels
+  readonly localGroups: LocalGroups
+  readonly counters: LayerCounters & { decodeFailed: number }
+  readonly log: Logger
+  /** This process's queue keys on shard `index`. */
+  processQueues(index: number): readonly string[]
+  isLocal(channel: string): boolean
+  /** A normal channel's message expired unread: it leaves its groups. */
+  onNormalExpired(channel: string): void
+}
+
+/**
+ * The process's reading side: one blocking connection per shard runs BZPOPMIN over this process's queue and the
+ * normal channels someone is receiving on, and demultiplexes what arrives. Process-queue messages go to local
+ * buffers (a group copy fans out to every local member); a normal-channel message goes to the oldest waiting
+ * receive, or back to Redis with its original score if that receive was cancelled meanwhile, so cancellation
+ * never loses or reorders a message (channels_redis#151).
+ */
+export class Inbound {
+  private stopped = false
+  private readonly loops: Promise<void>[] = []
+  private readonly blockedOn: (readonly string[] | undefined)[]
+  private readonly wakers: ((() => void) | undefined)[]
+
+  constructor(private readonly ctx: InboundContext) {
+    this.blockedOn = ctx.shards.map(() => undefined)
+    this.wakers = ctx.shards.map(() => undefined)
+  }
+
+  start(): void {
+    this.ctx.shards.forEach((_, index) => this.loops.push(this.loop(index)))
+  }
+
+  /** The set of keys to watch changed (a new receive, a new process queue): re-issue stale blocking reads. */
+  keysChanged(): void {
+    this.ctx.shards.forEach((shard, index) => {
+      const waker = this.wakers[index]
+      if (waker !== undefined) {
+        this.wakers[index] = undefined
+        waker()
+        return
+      }
+      const blocked = this.blockedOn[index]
+      if (blocked !== undefined && !sameKeys(blocked, this.keysFor(index))) void this.unblock(shard, index, blocked)
+    })
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    for (const waker of this.wakers) waker?.()
+    await Promise.allSettled(this.loops)
+  }
+
+  // A method, not a field read, so the loop re-reads it after every await.
+  private isStopped(): boolean {
+    return this.stopped
+  }
+
+  private keysFor(index: number): string[] {
+    const keys = [...this.ctx.processQueues(index)]
+    for (const channel of this.ctx.normal.waitingChannels()) keys.push(this.ctx.prefix + channel)
+    return keys
+  }
+
+  private async loop(index: number): Promise<void> {
+    const shard = this.ctx.shards[index]
+    if (shard === undefined) return
+    while (!this.stopped) {
+      if (this.keysFor(index).length === 0) {
+        await new Promise<void>((resolve) => (this.wakers[index] = resolve))
+        continue
+      }
+      let popped: [Buffer, Buffer, Buffer] | null
+      try {
+        shard.blockingId ??= await shard.blocking.client('ID')
+        // Computed right before blocking: keysChanged() compares against exactly what is being waited on.
+        const keys = this.keysFor(index)
+        this.blockedOn[index] = keys
+        popped = await shard.blocking.bzpopminBuffer(...keys, BLOCK_SECONDS)
+      } catch {
+        this.blockedOn[index] = undefined
+        if (this.isStopped()) return
+        await shard.blockingReady(1_000)
+        continue
+      } finally {
+        this.blockedOn[index] = undefined
+      }
+      if (popped === null) continue
+      const [rawKey, member, score] = popped
+      const key = rawKey.toString()
+      if (this.ctx.processQueues(index).includes(key)) {
+        this.routeProcessMessage(member, score)
+        await this.drain(shard, key)
+      } else {
+        await this.handleNormal(shard, key, member, score)
+      }
+    }
+  }
+
+  /** Takes the rest of a busy process queue in batches: one round trip per burst, not per message. */
+  private async drain(shard: RedisShard, key: string): Promise<void> {
+    for (;;) {
+      let batch: Buffer[]
+      try {
+        batch = await shard.blocking.zpopminBuffer(key, DRAIN_BATCH)
+      } catch {
+        return
+      }
+      for (let i = 0; i + 1 < batch.length; i += 2) {
+        const member = batch[i]
+        const score = batch[i + 1]
+        if (member !== undefined && score !== undefined) this.routeProcessMessage(member, score)
+      }
+      if (batch.length < DRAIN_BATCH * 2) return
+    }
+  }
+
+  private decode(member: Buffer): Record<string, unknown> | undefined {
+    try {
+      return this.ctx.serializer.decode(member)
+    } catch (err) {
+      this.ctx.counters.decodeFailed++
+      this.ctx.log.warn({ err }, 'dropped a message that could not be decoded')
+      return undefined
+    }
+  }
+
+  private routeProcessMessage(member: Buffer, score: Buffer): void {
+    const expiresAt = Number(score.toString()) * 1000 + this.ctx.expiryMs
+    const decoded = this.decode(member)
+    if (decoded === undefined) return
+    if (expiresAt <= Date.now()) {
+      this.ctx.counters.expired++
+      return
+    }
+    const group = decoded[GROUP_ROUTING_KEY]
+    const target = decoded[RESERVED_ROUTING_KEY]
+    const message = freezeWithout(decoded, [GROUP_ROUTING_KEY, RESERVED_ROUTING_KEY])
+    let targets: readonly unknown[]
+    if (typeof group === 'string') targets = this.ctx.localGroups.members(group, this.ctx.groupExpiryMs)
+    else if (Array.isArray(target)) targets = target
+    else targets = [target]
+    for (const channel of targets) {
+      if (typeof channel !== 'string' || !this.ctx.isLocal(channel)) continue
+      if (this.ctx.local.handToWaiter(channel, message)) this.ctx.counters.received++
+      else if (!this.ctx.local.deliver(channel, message, expiresAt)) this.ctx.counters.dropped++
+    }
+  }
+
+  private async handleNormal(shard: RedisShard, key: string, member: Buffer, score: Buffer): Promise<void> {
+    const channel = key.slice(this.ctx.prefix.length)
+    const decoded = this.decode(member)
+    if (decoded === undefined) return
+    if (Number(score.toString()) * 1000 + this.ctx.expiryMs <= Date.now()) {
+      this.ctx.counters.expired++
+      this.ctx.onNormalExpired(channel)
+      return
+    }
+    if (this.ctx.normal.handToWaiter(channel, freezeWithout(decoded, [RESERVED_ROUTING_KEY]))) {
+      this.ctx.counters.received++
+      return
+    }
+    // The receive was cancelled after BZPOPMIN took the message: put it back where it was.
+    try {
+      await shard.call((client) => client.zadd(key, score.toString(), member), { idempotent: true })
+    } catch (err) {
+      this.ctx.log.error({ err, channel }, 'could not return a message to its channel')
+    }
+  }
+
+  private async unblock(shard: RedisShard, index: number, blocked: readonly string[]): Promise<void> {
+    // CLIENT UNBLOCK may reach Redis before the BZPOPMIN it targets; retry briefly while still blocked.
+    for (let attempt = 0; attempt < 5 && this.blockedOn[index] === blocked; attempt++) {
+      const id = shard.blockingId
+      if (id === undefined) return
+      try {
+        await shard.commands.client('UNBLOCK', id)
+      } catch {
+        return
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5 * (attempt + 1)))
+    }
+  }
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((key, i) => key === b[i])
+}
+
+/** A frozen copy without Switchyard's routing keys: one decoded message may reach several local consumers. */
+function freezeWithout(decoded: Record<string, unknown>, drop: readonly string[]): Message {
+  const copy: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(decoded)) {
+    if (drop.includes(key)) continue
+    Object.defineProperty(copy, key, { value: deepFreeze(value), enumerable: true, writable: true })
+  }
+  return Object.freeze(copy) as Message
+}
+
+function deepFreeze(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return value
+  for (const child of Object.values(value)) deepFreeze(child)
+  return Object.freeze(value)
+}

@@ -1,0 +1,42 @@
+import { isProcessSpecific, nonLocalName } from '../names.js'
+
+/**
+ * The only place Redis keys are built. Channel queues and groups use channels_redis 4.x names exactly (no
+ * separator between prefix and channel: `asgi` + `chat` is `asgichat`; groups are `asgi:group:<name>`), so Django
+ * and Node share them. Switchyard's own bookkeeping lives under `<prefix>:switchyard:`, which no channel name can
+ * reach (names cannot contain `:`).
+ */
+export class RedisKeys {
+  readonly groupPrefix: string
+  readonly ownerGroupsPrefix: string
+  readonly registry: string
+
+  constructor(readonly prefix: string) {
+    this.groupPrefix = `${prefix}:group:`
+    this.ownerGroupsPrefix = `${prefix}:switchyard:owner-groups:`
+    this.registry = `${prefix}:switchyard:processes`
+  }
+
+  /** The queue of a channel: one per normal channel, one per process for `…!…` channels. */
+  queue(channel: string): string {
+    return this.prefix + nonLocalName(channel)
+  }
+
+  group(group: string): string {
+    return this.groupPrefix + group
+  }
+
+  /** Who owns a channel's memberships: its process (`specific.x!`) or the channel itself. */
+  owner(channel: string): string {
+    return nonLocalName(channel)
+  }
+
+  ownerGroups(channel: string): string {
+    return this.ownerGroupsPrefix + this.owner(channel)
+  }
+
+  /** The channel name scripts remove from groups when its messages expire; '' for process queues. */
+  expiringMember(channel: string): string {
+    return isProcessSpecific(channel) ? '' : channel
+  }
+}

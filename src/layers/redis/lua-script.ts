@@ -1,0 +1,40 @@
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+
+import type { Redis } from 'ioredis'
+
+const PRELUDE = readFileSync(new URL('./lua/prelude.lua', import.meta.url), 'utf8')
+
+export type ScriptArgument = string | number | Buffer
+
+/**
+ * A Lua script from `lua/`, run with EVALSHA and, when the server does not know it yet (a fresh or restarted
+ * Redis), EVAL: ioredis' defineCommand does the same but cannot be typed without declaration merging.
+ */
+export class LuaScript {
+  readonly lua: string
+  readonly sha: string
+
+  constructor(readonly name: string) {
+    this.lua = PRELUDE + readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8')
+    this.sha = createHash('sha1').update(this.lua).digest('hex')
+  }
+
+  async run(client: Redis, keys: readonly string[], args: readonly ScriptArgument[]): Promise<unknown> {
+    try {
+      return await client.evalsha(this.sha, keys.length, ...keys, ...args)
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
+      return await client.eval(this.lua, keys.length, ...keys, ...args)
+    }
+  }
+}
+
+export const SCRIPTS = {
+  send: new LuaScript('send'),
+  groupAdd: new LuaScript('group-add'),
+  groupSend: new LuaScript('group-send'),
+  deliver: new LuaScript('deliver'),
+  leaveGroups: new LuaScript('leave-groups'),
+  sweep: new LuaScript('sweep'),
+} as const

@@ -1,0 +1,206 @@
+import { FLOAT32_OPTIONS, Packr, Unpackr } from 'msgpackr'
+
+import { MessageDecodeError, MessageNotSerializableError } from '../../errors.js'
+import { MAX_MESSAGE_DEPTH } from '../message-validation.js'
+
+/**
+ * The msgpack body of a channels_redis message, byte-compatible with Python msgpack 1.x `packb()` / `unpackb()`
+ * defaults (reference/channels.md 2.6). Python's rules and how each is kept here:
+ *
+ * - str -> str family (utf-8), bytes -> bin family, float -> float64 (0xcb) always, int -> smallest encoding,
+ *   dict -> map (smallest header), list -> array, None/True/False. No ext types either way.
+ * - JS has one number type: an integer that is a safe integer goes out as an int, anything else (fractions,
+ *   NaN, ±Infinity, and integral values beyond 2^53 - 1, which are floats in all but name) as float64.
+ *   msgpackr writes integers outside the 32-bit ranges as float64, so those are handed to it as BigInt: they
+ *   then go out as int64 (0xd3). Python writes positive ones as uint64 (0xcf); both are 9 bytes and decode to
+ *   the same Python int, so this is the only byte difference from `packb` and it changes no value.
+ * - Decoding: int64 / uint64 values beyond ±(2^53 - 1) throw `MessageDecodeError` rather than silently losing
+ *   precision (an id that comes back off by one is worse than a loud error); BigInt never reaches callers.
+ * - Map keys must be str or bytes, as `unpackb(strict_map_key=True)` demands; bytes keys become strings
+ *   (utf-8). Maps become plain objects and a `__proto__` key becomes an own property, never a prototype.
+ * - bin decodes to a plain `Uint8Array` copy (not a Buffer, not a view of the payload).
+ */
+
+// variableMapSize gives fixmap/map16/map32 by size (msgpackr otherwise always writes map16, which Python never does).
+const packr = new Packr({
+  useRecords: false,
+  variableMapSize: true,
+  useFloat32: FLOAT32_OPTIONS.NEVER,
+  encodeUndefinedAsNil: false,
+})
+// Maps come back as Map so that bytes keys and a `__proto__` key survive (mapsAsObjects would rename `__proto__`).
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: false, int64AsType: 'bigint', structuredClone: false })
+
+const INT32_MIN = -0x8000_0000
+const UINT32_MAX = 0xffff_ffff
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** Encodes a message as Python's `msgpack.packb(message)` would; throws `MessageNotSerializableError` first. */
+export function encodeMsgpack(message: Readonly<Record<string, unknown>>): Buffer {
+  const needsBigInts = checkEncodable(message, 'message', 0)
+  return packr.pack(needsBigInts ? withBigInts(message) : message)
+}
+
+/** Decodes a msgpack body as Python's `msgpack.unpackb(body)` would; throws `MessageDecodeError`. */
+export function decodeMsgpack(body: Uint8Array): Record<string, unknown> {
+  let raw: unknown
+  try {
+    raw = unpackr.unpack(body) as unknown
+  } catch (error) {
+    throw new MessageDecodeError('Cannot decode the message: its body is not valid msgpack', {
+      cause: sanitizeUnpackError(error),
+    })
+  }
+  if (!(raw instanceof Map)) {
+    throw new MessageDecodeError(`Cannot decode the message: the body holds ${kindOf(raw)}, not a msgpack map`)
+  }
+  return fromMap(raw, 'message')
+}
+
+/** Walks the message once: refuses what msgpack cannot carry as Python reads it; true if BigInts are needed. */
+function checkEncodable(value: unknown, path: string, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return false
+    case 'number':
+      return Number.isSafeInteger(value) && (value < INT32_MIN || value > UINT32_MAX)
+    case 'object':
+      if (value === null || value instanceof Uint8Array) return false
+      if (depth >= MAX_MESSAGE_DEPTH) {
+        throw new MessageNotSerializableError(
+          path,
+          `is nested deeper than ${MAX_MESSAGE_DEPTH} levels (or is part of a cycle)`,
+          'flatten the data or pass an id',
+        )
+      }
+      return Array.isArray(value) ? checkArray(value, path, depth) : checkObject(value, path, depth)
+    default:
+      throw new MessageNotSerializableError(path, `is ${typeof value}`, 'pass null, a string, a number or a boolean')
+  }
+}
+
+function checkArray(value: readonly unknown[], path: string, depth: number): boolean {
+  if (Object.getPrototypeOf(value) !== Array.prototype) rejectInstance(value, path)
+  let needsBigInts = false
+  for (let i = 0; i < value.length; i++) {
+    const itemPath = `${path}[${i}]`
+    if (!(i in value)) throw new MessageNotSerializableError(itemPath, 'is a hole in a sparse array', 'pass null')
+    if (checkEncodable(value[i], itemPath, depth + 1)) needsBigInts = true
+  }
+  return needsBigInts
+}
+
+function checkObject(value: object, path: string, depth: number): boolean {
+  const proto: unknown = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) rejectInstance(value, path)
+  let needsBigInts = false
+  for (const [key, item] of Object.entries(value)) {
+    if (checkEncodable(item, childPath(path, key), depth + 1)) needsBigInts = true
+  }
+  return needsBigInts
+}
+
+function rejectInstance(value: object, path: string): never {
+  const ctor: unknown = (value as { constructor?: unknown }).constructor
+  const name = typeof ctor === 'function' && ctor.name !== '' ? ctor.name : 'class'
+  throw new MessageNotSerializableError(
+    path,
+    `holds a ${name} instance, which msgpack would write as an extension type Python cannot read`,
+    'pass plain objects, arrays, strings, numbers, booleans, null or Uint8Array bytes',
+  )
+}
+
+/** A copy in which every safe integer outside the 32-bit ranges is a BigInt (see the module comment). */
+function withBigInts(value: unknown): unknown {
+  if (typeof value === 'number') {
+    return Number.isSafeInteger(value) && (value < INT32_MIN || value > UINT32_MAX) ? BigInt(value) : value
+  }
+  if (typeof value !== 'object' || value === null || value instanceof Uint8Array) return value
+  if (Array.isArray(value)) return value.map(withBigInts)
+  const copy: Record<string, unknown> = {}
+  for (const [key, item] of Object.entries(value)) defineOwn(copy, key, withBigInts(item))
+  return copy
+}
+
+function fromValue(value: unknown, path: string): unknown {
+  switch (typeof value) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+      return value
+    case 'bigint':
+      if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
+        throw new MessageDecodeError(
+          `Cannot decode the message: \`${path}\` is an integer beyond ±(2^53 - 1), which a JS number cannot hold ` +
+            'exactly; send such values as strings',
+        )
+      }
+      return Number(value)
+    case 'object':
+      if (value === null) return null
+      // A copy: msgpackr hands out views of the payload buffer, and Buffer is not what callers compare against.
+      if (value instanceof Uint8Array) return new Uint8Array(value)
+      if (Array.isArray(value)) return value.map((item: unknown, i) => fromValue(item, `${path}[${i}]`))
+      if (value instanceof Map) return fromMap(value, path)
+  }
+  throw new MessageDecodeError(
+    `Cannot decode the message: \`${path}\` is ${kindOf(value)}, which Python's msgpack never writes for a ` +
+      'channel-layer message (extension types are not accepted)',
+  )
+}
+
+function fromMap(map: Map<unknown, unknown>, path: string): Record<string, unknown> {
+  const object: Record<string, unknown> = {}
+  for (const [rawKey, item] of map) {
+    const key = mapKey(rawKey, path)
+    defineOwn(object, key, fromValue(item, childPath(path, key)))
+  }
+  return object
+}
+
+function mapKey(key: unknown, path: string): string {
+  if (typeof key === 'string') return key
+  if (key instanceof Uint8Array) {
+    try {
+      return utf8.decode(key)
+    } catch (cause) {
+      throw new MessageDecodeError(`Cannot decode the message: a bytes key in \`${path}\` is not utf-8`, { cause })
+    }
+  }
+  throw new MessageDecodeError(
+    `Cannot decode the message: \`${path}\` has a key that is ${kindOf(key)}; map keys must be str or bytes ` +
+      "(as Python's unpackb requires)",
+  )
+}
+
+/** `__proto__` is data here: define it as an own property instead of letting assignment set the prototype. */
+function defineOwn(object: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__')
+    Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true })
+  else object[key] = value
+}
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/
+
+function childPath(path: string, key: string): string {
+  return IDENTIFIER.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null'
+  if (value === undefined) return 'undefined'
+  if (Array.isArray(value)) return 'an array'
+  if (value instanceof Date) return 'a timestamp extension'
+  if (typeof value === 'object') return 'an extension or record value'
+  return `a ${typeof value}`
+}
+
+/** msgpackr's "end of buffer not reached" message quotes the decoded data; keep payloads out of errors and logs. */
+function sanitizeUnpackError(error: unknown): unknown {
+  if (error instanceof Error && error.message.startsWith('Data read, but end of buffer not reached')) {
+    return new Error('msgpack: trailing bytes after the first value')
+  }
+  return error
+}

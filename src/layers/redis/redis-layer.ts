@@ -1,0 +1,428 @@
+import { randomBytes } from 'node:crypto'
+
+import { ChannelFullError, ChannelNotLocalError, InvalidChannelNameError, LayerClosedError } from '../../errors.js'
+import type { ChannelLayer, LayerStats, Message, ReceiveOptions } from '../channel-layer.js'
+import { DropReporter } from '../drop-reporter.js'
+import { capacityFor } from '../layer-options.js'
+import { LayerCounters } from '../layer-stats.js'
+import { LocalChannels } from '../local-channels.js'
+import { prepareMessage, RESERVED_ROUTING_KEY } from '../message-validation.js'
+import { assertChannelName, assertGroupName, isProcessSpecific, MAX_NAME_LENGTH, nonLocalName } from '../names.js'
+import type { Logger } from '../../logger.js'
+import { sendToGroup } from './group-send.js'
+import { Inbound } from './inbound.js'
+import { RedisKeys } from './keys.js'
+import { LocalGroups } from './local-groups.js'
+import { SCRIPTS } from './lua-script.js'
+import { queueTtlMs, resolveRedisOptions, type RedisLayerOptions, type ResolvedRedisOptions } from './redis-options.js'
+import { RedisShard } from './redis-shard.js'
+import { shardAt } from './shard-at.js'
+import { createSerializer } from './serializer.js'
+import { consistentHash } from './shard.js'
+
+/** Counters of a Redis layer: the shared ones plus Redis' own. */
+export interface RedisLayerStats extends LayerStats {
+  /** Payloads that could not be decrypted or decoded (wrong keys, expired tokens), dropped. */
+  readonly decodeFailed: number
+  /** Connection errors reported by the Redis clients. */
+  readonly redisErrors: number
+  /** Reconnections after a lost connection. */
+  readonly reconnects: number
+  /** Dead processes whose channels this process removed from their groups. */
+  readonly staleProcessesSwept: number
+}
+
+class RedisCounters extends LayerCounters {
+  decodeFailed = 0
+  staleProcessesSwept = 0
+}
+
+/**
+ * The channel layer on Redis, wire-compatible with Django's channels_redis 4.x: Django and Node processes
+ * sharing one Redis and prefix send to each other's channels and groups. It adds what channels_redis lacks:
+ * atomic capacity checks, group sends whose cost does not grow with a process's member count, cancellation
+ * that never loses or reorders a message, reconnection after a Redis restart (memberships re-added), and dead
+ * processes swept out of their groups within `staleAfterMs`.
+ *
+ * @example
+ * ```ts
+ * const layer = new RedisChannelLayer({ hosts: [process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'], prefix: 'asgi' })
+ * await layer.groupSend('chat.lobby', { type: 'chat.message', text: 'hello from Node' })
+ * ```
+ */
+export class RedisChannelLayer implements ChannelLayer {
+  readonly options: ResolvedRedisOptions
+  /** 32 hex characters, as channels_redis' client prefix: names this process's channels. */
+  readonly clientId = randomBytes(16).toString('hex')
+  private readonly keys: RedisKeys
+  private readonly shards: RedisShard[]
+  private readonly serializer: ReturnType<typeof createSerializer>
+  private readonly counters = new RedisCounters()
+  private readonly log: Logger
+  private readonly drops: DropReporter
+  private readonly local: LocalChannels
+  private readonly normal: LocalChannels
+  private readonly localGroups = new LocalGroups()
+  /** Non-local names (`specific.<id>!`) of this process's queues, one per `newChannel` prefix used. */
+  private readonly ownNonLocal = new Set<string>()
+  private readonly inbound: Inbound
+  private readonly timers: NodeJS.Timeout[] = []
+  private closed = false
+
+  constructor(options?: RedisLayerOptions) {
+    this.options = resolveRedisOptions(options)
+    this.keys = new RedisKeys(this.options.prefix)
+    this.log = this.options.logger.child({ layer: 'redis' })
+    this.drops = new DropReporter(this.log)
+    this.serializer = createSerializer({
+      format: this.options.serializer,
+      ...(this.options.symmetricEncryptionKeys.length > 0
+        ? { symmetricEncryptionKeys: this.options.symmetricEncryptionKeys }
+        : {}),
+      expiryMs: this.options.expiryMs,
+    })
+    this.shards = this.options.hosts.map(
+      (host, index) => new RedisShard(host, this.options.retryWindowMs, this.log, () => void this.onReconnect(index)),
+    )
+    this.local = new LocalChannels(
+      (channel) => capacityFor(this.options, channel),
+      ({ channel }) => {
+        this.counters.expired++
+        void this.leaveLocalGroups(channel)
+      },
+    )
+    this.normal = new LocalChannels(
+      () => 0,
+      () => undefined,
+    )
+    this.ownNonLocal.add(`specific.${this.clientId}!`)
+    this.inbound = new Inbound({
+      shards: this.shards,
+      prefix: this.options.prefix,
+      expiryMs: this.options.expiryMs,
+      groupExpiryMs: this.options.groupExpiryMs,
+      serializer: this.serializer,
+      local: this.local,
+      normal: this.normal,
+      localGroups: this.localGroups,
+      counters: this.counters,
+      log: this.log,
+      processQueues: (index) => this.processQueues(index),
+      isLocal: (channel) => this.isLocal(channel),
+      onNormalExpired: (channel) => void this.leaveGroups(channel),
+    })
+    this.inbound.start()
+    void this.heartbeat()
+    this.every(this.options.heartbeatIntervalMs, () => void this.heartbeat())
+    this.every(Math.min(1_000, Math.max(50, Math.floor(this.options.expiryMs / 2))), () => {
+      this.local.purgeExpired()
+    })
+  }
+
+  /** Resolves once every Redis host answers; rejects with `RedisUnavailableError` naming the host otherwise. */
+  async ready(timeoutMs = this.options.retryWindowMs): Promise<void> {
+    await Promise.all(this.shards.map((shard) => shard.ready(timeoutMs)))
+  }
+
+  async send(channel: string, message: Message): Promise<void> {
+    this.assertOpen('send')
+    assertChannelName(channel)
+    const prepared = prepareMessage(message, this.options.maxMessageBytes)
+    const specific = isProcessSpecific(channel)
+    // channels_redis marks a process-specific target inside the message so the process can demultiplex.
+    const payload = this.serializer.encode(
+      specific ? { ...prepared.message, [RESERVED_ROUTING_KEY]: channel } : prepared.message,
+    )
+    const capacity = capacityFor(this.options, channel)
+    const now = Date.now()
+    const shard = this.shardFor(channel)
+    const [queued, expired] = (await shard.call((client) =>
+      SCRIPTS.send.run(
+        client,
+        [this.keys.queue(channel), this.keys.ownerGroups(channel), this.keys.registry],
+        [
+          payload,
+          String(now / 1000),
+          String(this.options.expiryMs / 1000),
+          capacity,
+          this.options.groupExpiryMs,
+          queueTtlMs(this.options.expiryMs),
+          this.keys.expiringMember(channel),
+          this.keys.groupPrefix,
+          specific ? this.options.processQueueCapacity : '',
+        ],
+      ),
+    )) as [number, number]
+    this.counters.expired += expired
+    if (queued !== 1) {
+      this.counters.rejected++
+      throw new ChannelFullError(channel, capacity)
+    }
+    this.counters.sent++
+  }
+
+  async receive(channel: string, options?: ReceiveOptions): Promise<Message> {
+    this.assertOpen('receive')
+    assertChannelName(channel)
+    const signal = options?.signal
+    if (isProcessSpecific(channel)) {
+      if (!this.isLocal(channel)) throw new ChannelNotLocalError(channel)
+      signal?.throwIfAborted()
+      const message = this.local.take(channel)
+      if (message !== undefined) {
+        this.counters.received++
+        return message
+      }
+      return this.local.wait(channel, signal)
+    }
+    signal?.throwIfAborted()
+    const waiting = this.normal.wait(channel, signal)
+    this.inbound.keysChanged()
+    return waiting
+  }
+
+  async newChannel(prefix = 'specific'): Promise<string> {
+    this.assertOpen('create a channel')
+    assertGroupName(prefix)
+    const nonLocal = `${prefix}.${this.clientId}!`
+    const name = nonLocal + randomBytes(16).toString('hex')
+    if (name.length >= MAX_NAME_LENGTH) {
+      throw new InvalidChannelNameError('channel', name, `the prefix "${prefix}" is too long for a channel name`)
+    }
+    if (!this.ownNonLocal.has(nonLocal)) {
+      this.ownNonLocal.add(nonLocal)
+      await this.heartbeat()
+      this.inbound.keysChanged()
+    }
+    return name
+  }
+
+  async groupAdd(group: string, channel: string): Promise<void> {
+    this.assertOpen('add to a group')
+    assertGroupName(group)
+    assertChannelName(channel)
+    if (this.isLocal(channel)) this.localGroups.add(group, channel)
+    await this.addMembership(group, channel)
+  }
+
+  async groupDiscard(group: string, channel: string): Promise<void> {
+    this.assertOpen('discard from a group')
+    assertGroupName(group)
+    assertChannelName(channel)
+    this.localGroups.remove(group, channel)
+    await this.shardForGroup(group).call((client) => client.zrem(this.keys.group(group), channel), { idempotent: true })
+  }
+
+  async groupSend(group: string, message: Message): Promise<void> {
+    this.assertOpen('send to a group')
+    assertGroupName(group)
+    const prepared = prepareMessage(message, this.options.maxMessageBytes)
+    this.counters.groupSends++
+    const result = await sendToGroup(
+      {
+        shards: this.shards,
+        keys: this.keys,
+        options: this.options,
+        encode: (body) => this.serializer.encode(body),
+        shardOf: (name) => consistentHash(name, this.shards.length),
+        capacityOf: (channel) => capacityFor(this.options, channel),
+      },
+      group,
+      prepared.message,
+    )
+    this.counters.sent += result.reached
+    if (result.dropped > 0) {
+      this.counters.dropped += result.dropped
+      this.drops.record(group, result.dropped)
+    }
+  }
+
+  /** Deletes every key under this layer's prefix (SCAN, never KEYS) and local state; receives keep waiting. */
+  async flush(): Promise<void> {
+    this.assertOpen('flush')
+    for (const shard of this.shards) {
+      await shard.call(
+        async (client) => {
+          let cursor = '0'
+          do {
+            const [next, found] = await client.scan(
+              cursor,
+              'MATCH',
+              `${escapeGlob(this.options.prefix)}*`,
+              'COUNT',
+              1000,
+            )
+            cursor = next
+            if (found.length > 0) await client.unlink(...found)
+          } while (cursor !== '0')
+        },
+        { idempotent: true },
+      )
+    }
+    this.local.clear()
+    this.localGroups.clear()
+    await this.heartbeat()
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    for (const timer of this.timers) clearInterval(timer)
+    const error = new LayerClosedError('receive')
+    this.local.rejectAll(error)
+    this.normal.rejectAll(error)
+    await this.deregister()
+    await Promise.all(this.shards.map((shard) => shard.close()))
+    await this.inbound.stop()
+  }
+
+  stats(): RedisLayerStats {
+    return Object.freeze({
+      ...this.counters.snapshot(),
+      decodeFailed: this.counters.decodeFailed,
+      redisErrors: this.shards.reduce((sum, shard) => sum + shard.errors, 0),
+      reconnects: this.shards.reduce((sum, shard) => sum + shard.reconnects, 0),
+      staleProcessesSwept: this.counters.staleProcessesSwept,
+    })
+  }
+
+  private isLocal(channel: string): boolean {
+    return this.ownNonLocal.has(nonLocalName(channel))
+  }
+
+  private processQueues(index: number): string[] {
+    const queues: string[] = []
+    for (const nonLocal of this.ownNonLocal) {
+      if (this.shardIndexFor(nonLocal) === index) queues.push(this.options.prefix + nonLocal)
+    }
+    return queues
+  }
+
+  /** channels_redis' consistent hash, on the non-local name for `!` channels (fixing channels_redis#221). */
+  private shardIndexFor(channel: string): number {
+    return consistentHash(nonLocalName(channel), this.shards.length)
+  }
+
+  private shardFor(channel: string): RedisShard {
+    return shardAt(this.shards, this.shardIndexFor(channel))
+  }
+
+  private shardForGroup(group: string): RedisShard {
+    return shardAt(this.shards, consistentHash(group, this.shards.length))
+  }
+
+  private async addMembership(group: string, channel: string): Promise<void> {
+    await this.shardForGroup(group).call(
+      (client) =>
+        SCRIPTS.groupAdd.run(
+          client,
+          [this.keys.group(group), this.keys.ownerGroups(channel)],
+          [channel, String(Date.now() / 1000), this.options.groupExpiryMs, group],
+        ),
+      { idempotent: true },
+    )
+  }
+
+  /** A normal channel's message expired on receive: it leaves its groups (Channels' spec). */
+  private async leaveGroups(channel: string): Promise<void> {
+    try {
+      for (const shard of this.shards) {
+        await shard.call(
+          (client) =>
+            SCRIPTS.leaveGroups.run(client, [this.keys.ownerGroups(channel)], [channel, this.keys.groupPrefix]),
+          { idempotent: true },
+        )
+      }
+    } catch (err) {
+      this.log.warn({ err, channel }, 'could not remove an expired channel from its groups')
+    }
+  }
+
+  /** A local channel's message expired unread: the channel leaves its groups here and in Redis. */
+  private async leaveLocalGroups(channel: string): Promise<void> {
+    for (const group of this.localGroups.groupsOf(channel)) {
+      try {
+        await this.groupDiscard(group, channel)
+      } catch (err) {
+        this.log.warn({ err, group }, 'could not leave a group after expiry')
+      }
+    }
+  }
+
+  /** Proves this process alive on every shard, then sweeps processes that stopped doing so. */
+  private async heartbeat(): Promise<void> {
+    if (this.closed) return
+    const now = Date.now()
+    this.localGroups.purge(this.options.groupExpiryMs, now)
+    for (const shard of this.shards) {
+      try {
+        const beats = [...this.ownNonLocal].flatMap((nonLocal) => [this.options.prefix + nonLocal, String(now)])
+        await shard.call((client) => client.hset(this.keys.registry, ...beats), { idempotent: true })
+        const [swept] = (await shard.call((client) =>
+          SCRIPTS.sweep.run(
+            client,
+            [this.keys.registry],
+            [
+              now,
+              this.options.staleAfterMs,
+              this.options.prefix,
+              10,
+              `${this.options.prefix}specific.${this.clientId}!`,
+            ],
+          ),
+        )) as [number, number]
+        if (swept > 0) {
+          this.counters.staleProcessesSwept += swept
+          this.log.info({ host: shard.label, swept }, 'removed dead processes from their groups')
+        }
+      } catch (err) {
+        this.log.debug({ err, host: shard.label }, 'heartbeat failed')
+      }
+    }
+  }
+
+  /** After a reconnect Redis may have lost everything (a restart without persistence): re-add what we had. */
+  private async onReconnect(index: number): Promise<void> {
+    await this.heartbeat()
+    for (const [group, channel] of this.localGroups.entries()) {
+      if (consistentHash(group, this.shards.length) !== index) continue
+      try {
+        await this.addMembership(group, channel)
+      } catch (err) {
+        this.log.warn({ err, group }, 'could not re-add a group membership after reconnecting')
+      }
+    }
+    this.inbound.keysChanged()
+  }
+
+  /** On close: leave every group and drop out of the registry, so nobody waits for a sweep. */
+  private async deregister(): Promise<void> {
+    const queues = [...this.ownNonLocal].map((nonLocal) => this.options.prefix + nonLocal)
+    const memberships = [...this.localGroups.entries()]
+    await Promise.allSettled(
+      this.shards.map(async (shard, index) => {
+        if (shard.commands.status !== 'ready') return
+        const pipeline = shard.commands.pipeline()
+        for (const [group, channel] of memberships) {
+          if (consistentHash(group, this.shards.length) === index) pipeline.zrem(this.keys.group(group), channel)
+        }
+        pipeline.hdel(this.keys.registry, ...queues)
+        await pipeline.exec()
+      }),
+    )
+  }
+
+  private every(intervalMs: number, task: () => void): void {
+    const timer = setInterval(task, intervalMs)
+    timer.unref()
+    this.timers.push(timer)
+  }
+
+  private assertOpen(operation: string): void {
+    if (this.closed) throw new LayerClosedError(operation)
+  }
+}
+
+function escapeGlob(value: string): string {
+  return value.replace(/[*?[\]\\]/g, '\\$&')
+}

@@ -1,0 +1,155 @@
+import { Redis, type RedisOptions } from 'ioredis'
+
+import { RedisUnavailableError } from '../../errors.js'
+import type { Logger } from '../../logger.js'
+import { describeHost, type RedisHost } from './redis-options.js'
+
+/** Connection behaviour, chosen deliberately (STYLE: Redis): */
+const CLIENT_OPTIONS: RedisOptions = {
+  // A command issued while disconnected fails at once instead of waiting in an unbounded queue; `call()` retries
+  // it within the retry window, which is safe because it was never sent.
+  enableOfflineQueue: false,
+  // A command in flight when the connection drops may have run; resending could run a send twice. Fail it.
+  autoResendUnfulfilledCommands: false,
+  maxRetriesPerRequest: 0,
+  // Reconnect forever with capped exponential backoff and jitter.
+  retryStrategy: (attempt: number) => Math.min(2_000, 50 * 2 ** Math.min(attempt, 6)) + Math.floor(Math.random() * 100),
+}
+
+/** Errors after which the command is known not to have reached Redis. */
+function neverSent(error: unknown): boolean {
+  return error instanceof Error && /Stream isn't writeable|enableOfflineQueue/.test(error.message)
+}
+
+function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  return (
+    neverSent(error) ||
+    /Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|MaxRetriesPerRequest|Reached the max retries/.test(
+      `${error.name} ${error.message}`,
+    )
+  )
+}
+
+/**
+ * One Redis server (a shard): a command connection and one blocking connection (for BZPOPMIN), both reconnecting
+ * with backoff. `call()` retries a command that could not be sent while the server is away, up to
+ * `retryWindowMs`, then fails with `RedisUnavailableError` naming the host (never its password).
+ */
+export class RedisShard {
+  readonly label: string
+  readonly commands: Redis
+  readonly blocking: Redis
+  /** The blocking connection's CLIENT ID, for CLIENT UNBLOCK; refreshed after every reconnect. */
+  blockingId: number | undefined
+  errors = 0
+  reconnects = 0
+  private readyCount = 0
+  private lastErrorLogAt = 0
+
+  constructor(
+    host: RedisHost,
+    private readonly retryWindowMs: number,
+    private readonly log: Logger,
+    onReconnect: () => void,
+  ) {
+    this.label = describeHost(host)
+    this.commands = createClient(host, 'switchyard')
+    this.blocking = createClient(host, 'switchyard-blocking')
+    for (const client of [this.commands, this.blocking]) {
+      client.on('error', (error: Error) => {
+        this.onError(error)
+      })
+    }
+    this.commands.on('ready', () => {
+      this.readyCount++
+      if (this.readyCount > 1) {
+        this.reconnects++
+        this.log.info({ host: this.label }, 'redis reconnected')
+        onReconnect()
+      }
+    })
+    this.blocking.on('ready', () => {
+      this.blockingId = undefined
+    })
+  }
+
+  /** Runs `command`, retrying while Redis is unreachable (only if the command cannot have run, or `idempotent`). */
+  async call<T>(command: (client: Redis) => Promise<T>, { idempotent = false } = {}): Promise<T> {
+    const deadline = Date.now() + this.retryWindowMs
+    for (;;) {
+      try {
+        return await command(this.commands)
+      } catch (error) {
+        if (!isConnectionError(error)) throw error
+        if ((!idempotent && !neverSent(error)) || Date.now() >= deadline) {
+          throw new RedisUnavailableError(
+            `Redis at ${this.label} is unavailable${neverSent(error) ? '' : ' (the command may or may not have run)'}`,
+            { cause: error },
+          )
+        }
+        await waitReady(this.commands, deadline)
+      }
+    }
+  }
+
+  /** Resolves once the command connection is ready, or rejects with `RedisUnavailableError` at the deadline. */
+  async ready(timeoutMs = this.retryWindowMs): Promise<void> {
+    await waitReady(this.commands, Date.now() + timeoutMs)
+    if (this.commands.status !== 'ready') {
+      throw new RedisUnavailableError(`Redis at ${this.label} is unavailable: could not connect in ${timeoutMs} ms`)
+    }
+  }
+
+  /** Waits (bounded) for the blocking connection to be ready again after an error. */
+  async blockingReady(timeoutMs: number): Promise<void> {
+    await waitReady(this.blocking, Date.now() + timeoutMs)
+  }
+
+  async close(): Promise<void> {
+    this.blocking.disconnect()
+    try {
+      if (this.commands.status === 'ready') await this.commands.quit()
+    } catch {
+      // Closing anyway.
+    }
+    this.commands.disconnect()
+  }
+
+  private onError(error: Error): void {
+    this.errors++
+    const now = Date.now()
+    // A Redis that is down reports an error per reconnect attempt; one line per 10 s is enough.
+    if (now - this.lastErrorLogAt < 10_000) return
+    this.lastErrorLogAt = now
+    this.log.warn({ host: this.label, error: error.message }, 'redis connection error')
+  }
+}
+
+function createClient(host: RedisHost, connectionName: string): Redis {
+  if (typeof host === 'string') return new Redis(host, { ...CLIENT_OPTIONS, connectionName })
+  return new Redis({
+    ...CLIENT_OPTIONS,
+    connectionName,
+    sentinels: host.sentinels.map((sentinel) => ({ host: sentinel.host, port: sentinel.port })),
+    name: host.name,
+    ...(host.db === undefined ? {} : { db: host.db }),
+    ...(host.password === undefined ? {} : { password: host.password }),
+    ...(host.sentinelPassword === undefined ? {} : { sentinelPassword: host.sentinelPassword }),
+  })
+}
+
+async function waitReady(client: Redis, deadline: number): Promise<void> {
+  if (client.status === 'ready') return
+  const remaining = deadline - Date.now()
+  if (remaining <= 0) return
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer)
+      client.off('ready', done)
+      resolve()
+    }
+    const timer = setTimeout(done, remaining)
+    client.once('ready', done)
+  })
+}
