@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 
 import type { Message, MessageValue } from '../../src/layers/channel-layer.js'
-import { DEBIAN_PYTHON } from '../setup/django.js'
+import { DEBIAN_PYTHON } from '../setup/python-packages.js'
 
 /** The Django project; it is also the PYTHONPATH every Python process gets. */
 export const DJANGO_PROJECT_DIR = fileURLToPath(new URL('./django/', import.meta.url))

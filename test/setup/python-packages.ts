@@ -37,7 +37,7 @@ export function planPythonPackages({ packages, importsOk, isRoot }: PlanPythonPa
     kind: 'fail',
     message:
       `The Python interop tests need Debian's python3 with ${packages.join(', ')}. ` +
-      `Install them with \`sudo ${command}\`.`,
+      `Install them with \`sudo apt-get update && sudo ${command}\`.`,
   }
 }
 
@@ -71,7 +71,10 @@ export async function ensureDebianPythonPackages(packages: string[], modules: st
   console.error(`[python-packages] ${DEBIAN_PYTHON} cannot import ${modules.join(', ')}; running \`${plan.command}\``)
   try {
     // A fresh machine has no package lists, and install would fail with "Unable to locate package".
-    aptUpdate ??= runApt(['update'])
+    aptUpdate ??= runApt(['update']).catch((error: unknown) => {
+      aptUpdate = undefined // not remembered: a later call may retry once the network or the lock is back
+      throw error
+    })
     await aptUpdate
     // Waits for the dpkg lock rather than failing when another install (e.g. redis-server) holds it.
     await runApt(['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', ...packages])

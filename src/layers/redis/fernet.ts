@@ -148,7 +148,7 @@ function checkAge(data: Buffer, ttlS: number, nowS: number): void {
   const stampS = Number(data.readBigUInt64BE(1))
   // cryptography's order and comparisons: expired if stamp + ttl < now; from the future if now + 60 < stamp.
   if (stampS + ttlS < nowS) {
-    throw invalid(`it expired: it is ${nowS - stampS} s old and the TTL is ${ttlS} s (the layer expiry + 10 s)`)
+    throw invalid(`it expired: it is ${nowS - stampS} s old and the TTL is ${ttlS} s`)
   }
   if (nowS + MAX_CLOCK_SKEW_S < stampS) {
     throw invalid(

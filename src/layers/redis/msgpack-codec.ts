@@ -33,12 +33,14 @@ const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: false, int64AsTy
 
 const INT32_MIN = -0x8000_0000
 const UINT32_MAX = 0xffff_ffff
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER)
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 /** Encodes a message as Python's `msgpack.packb(message)` would; throws `MessageNotSerializableError` first. */
 export function encodeMsgpack(message: Readonly<Record<string, unknown>>): Buffer {
-  const needsBigInts = checkEncodable(message, 'message', 0)
+  const needsBigInts = checkEncodable(message, [])
   return packr.pack(needsBigInts ? withBigInts(message) : message)
 }
 
@@ -55,11 +57,14 @@ export function decodeMsgpack(body: Uint8Array): Record<string, unknown> {
   if (!(raw instanceof Map)) {
     throw new MessageDecodeError(`Cannot decode the message: the body holds ${kindOf(raw)}, not a msgpack map`)
   }
-  return fromMap(raw, 'message')
+  return fromMap(raw, [])
 }
 
-/** Walks the message once: refuses what msgpack cannot carry as Python reads it; true if BigInts are needed. */
-function checkEncodable(value: unknown, path: string, depth: number): boolean {
+/**
+ * Walks the message once: refuses what msgpack cannot carry as Python reads it; true if BigInts are needed.
+ * `trail` holds the keys from the root; the path string is built only for an error (this walk runs on every send).
+ */
+function checkEncodable(value: unknown, trail: (string | number)[]): boolean {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -68,45 +73,59 @@ function checkEncodable(value: unknown, path: string, depth: number): boolean {
       return Number.isSafeInteger(value) && (value < INT32_MIN || value > UINT32_MAX)
     case 'object':
       if (value === null || value instanceof Uint8Array) return false
-      if (depth >= MAX_MESSAGE_DEPTH) {
+      if (trail.length >= MAX_MESSAGE_DEPTH) {
         throw new MessageNotSerializableError(
-          path,
+          pathOf(trail),
           `is nested deeper than ${MAX_MESSAGE_DEPTH} levels (or is part of a cycle)`,
           'flatten the data or pass an id',
         )
       }
-      return Array.isArray(value) ? checkArray(value, path, depth) : checkObject(value, path, depth)
+      return Array.isArray(value) ? checkArray(value, trail) : checkObject(value, trail)
     default:
-      throw new MessageNotSerializableError(path, `is ${typeof value}`, 'pass null, a string, a number or a boolean')
+      throw new MessageNotSerializableError(
+        pathOf(trail),
+        `is ${typeof value}`,
+        'pass null, a string, a number or a boolean',
+      )
   }
 }
 
-function checkArray(value: readonly unknown[], path: string, depth: number): boolean {
-  if (Object.getPrototypeOf(value) !== Array.prototype) rejectInstance(value, path)
+function checkArray(value: readonly unknown[], trail: (string | number)[]): boolean {
+  if (Object.getPrototypeOf(value) !== Array.prototype) rejectInstance(value, trail)
   let needsBigInts = false
   for (let i = 0; i < value.length; i++) {
-    const itemPath = `${path}[${i}]`
-    if (!(i in value)) throw new MessageNotSerializableError(itemPath, 'is a hole in a sparse array', 'pass null')
-    if (checkEncodable(value[i], itemPath, depth + 1)) needsBigInts = true
+    trail.push(i)
+    if (!(i in value)) throw new MessageNotSerializableError(pathOf(trail), 'is a hole in a sparse array', 'pass null')
+    if (checkEncodable(value[i], trail)) needsBigInts = true
+    trail.pop()
   }
   return needsBigInts
 }
 
-function checkObject(value: object, path: string, depth: number): boolean {
+function checkObject(value: object, trail: (string | number)[]): boolean {
   const proto: unknown = Object.getPrototypeOf(value)
-  if (proto !== Object.prototype && proto !== null) rejectInstance(value, path)
+  if (proto !== Object.prototype && proto !== null) rejectInstance(value, trail)
   let needsBigInts = false
-  for (const [key, item] of Object.entries(value)) {
-    if (checkEncodable(item, childPath(path, key), depth + 1)) needsBigInts = true
+  const record = value as Record<string, unknown>
+  for (const key of Object.keys(record)) {
+    trail.push(key)
+    if (checkEncodable(record[key], trail)) needsBigInts = true
+    trail.pop()
   }
   return needsBigInts
 }
 
-function rejectInstance(value: object, path: string): never {
+function pathOf(trail: readonly (string | number)[]): string {
+  let path = 'message'
+  for (const step of trail) path = typeof step === 'number' ? `${path}[${step}]` : childPath(path, step)
+  return path
+}
+
+function rejectInstance(value: object, trail: readonly (string | number)[]): never {
   const ctor: unknown = (value as { constructor?: unknown }).constructor
   const name = typeof ctor === 'function' && ctor.name !== '' ? ctor.name : 'class'
   throw new MessageNotSerializableError(
-    path,
+    pathOf(trail),
     `holds a ${name} instance, which msgpack would write as an extension type Python cannot read`,
     'pass plain objects, arrays, strings, numbers, booleans, null or Uint8Array bytes',
   )
@@ -124,17 +143,17 @@ function withBigInts(value: unknown): unknown {
   return copy
 }
 
-function fromValue(value: unknown, path: string): unknown {
+function fromValue(value: unknown, trail: (string | number)[]): unknown {
   switch (typeof value) {
     case 'string':
     case 'number':
     case 'boolean':
       return value
     case 'bigint':
-      if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
+      if (value > MAX_SAFE || value < MIN_SAFE) {
         throw new MessageDecodeError(
-          `Cannot decode the message: \`${path}\` is an integer beyond ±(2^53 - 1), which a JS number cannot hold ` +
-            'exactly; send such values as strings',
+          `Cannot decode the message: \`${pathOf(trail)}\` is an integer beyond ±(2^53 - 1), which a JS number ` +
+            'cannot hold exactly; send such values as strings',
         )
       }
       return Number(value)
@@ -142,36 +161,49 @@ function fromValue(value: unknown, path: string): unknown {
       if (value === null) return null
       // A copy: msgpackr hands out views of the payload buffer, and Buffer is not what callers compare against.
       if (value instanceof Uint8Array) return new Uint8Array(value)
-      if (Array.isArray(value)) return value.map((item: unknown, i) => fromValue(item, `${path}[${i}]`))
-      if (value instanceof Map) return fromMap(value, path)
+      if (Array.isArray(value)) return fromArray(value, trail)
+      if (value instanceof Map) return fromMap(value, trail)
   }
   throw new MessageDecodeError(
-    `Cannot decode the message: \`${path}\` is ${kindOf(value)}, which Python's msgpack never writes for a ` +
-      'channel-layer message (extension types are not accepted)',
+    `Cannot decode the message: \`${pathOf(trail)}\` is ${kindOf(value)}, which Python's msgpack never writes ` +
+      'for a channel-layer message (extension types are not accepted)',
   )
 }
 
-function fromMap(map: Map<unknown, unknown>, path: string): Record<string, unknown> {
+/** In place: the array is msgpackr's fresh output, nobody else holds it. */
+function fromArray(array: unknown[], trail: (string | number)[]): unknown[] {
+  for (let i = 0; i < array.length; i++) {
+    trail.push(i)
+    array[i] = fromValue(array[i], trail)
+    trail.pop()
+  }
+  return array
+}
+
+function fromMap(map: Map<unknown, unknown>, trail: (string | number)[]): Record<string, unknown> {
   const object: Record<string, unknown> = {}
   for (const [rawKey, item] of map) {
-    const key = mapKey(rawKey, path)
-    defineOwn(object, key, fromValue(item, childPath(path, key)))
+    const key = typeof rawKey === 'string' ? rawKey : mapKey(rawKey, trail)
+    trail.push(key)
+    defineOwn(object, key, fromValue(item, trail))
+    trail.pop()
   }
   return object
 }
 
-function mapKey(key: unknown, path: string): string {
-  if (typeof key === 'string') return key
+function mapKey(key: unknown, trail: readonly (string | number)[]): string {
   if (key instanceof Uint8Array) {
     try {
       return utf8.decode(key)
     } catch (cause) {
-      throw new MessageDecodeError(`Cannot decode the message: a bytes key in \`${path}\` is not utf-8`, { cause })
+      throw new MessageDecodeError(`Cannot decode the message: a bytes key in \`${pathOf(trail)}\` is not utf-8`, {
+        cause,
+      })
     }
   }
   throw new MessageDecodeError(
-    `Cannot decode the message: \`${path}\` has a key that is ${kindOf(key)}; map keys must be str or bytes ` +
-      "(as Python's unpackb requires)",
+    `Cannot decode the message: \`${pathOf(trail)}\` has a key that is ${kindOf(key)}; map keys must be str or ` +
+      "bytes (as Python's unpackb requires)",
   )
 }
 

@@ -268,12 +268,16 @@ export class RedisChannelLayer implements ChannelLayer {
     if (this.closed) return
     this.closed = true
     for (const timer of this.timers) clearInterval(timer)
+    await this.deregister()
+    // Stop the readers first (synchronously), so the connections closing under them ends their loops at once.
+    const readersStopped = this.inbound.stop()
+    await Promise.all(this.shards.map((shard) => shard.close()))
+    await readersStopped
+    // Rejected last, as close() resolves (the memory layer rejects synchronously too): rejected before the awaits
+    // above, a receive the caller awaits only after `await close()` was an unhandled rejection meanwhile.
     const error = new LayerClosedError('receive')
     this.local.rejectAll(error)
     this.normal.rejectAll(error)
-    await this.deregister()
-    await Promise.all(this.shards.map((shard) => shard.close()))
-    await this.inbound.stop()
   }
 
   stats(): RedisLayerStats {

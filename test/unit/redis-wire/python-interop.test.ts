@@ -213,7 +213,7 @@ const PYTHON_VALUES: Record<string, Tagged> = {
     max: 2 ** 53 - 1,
     min: -(2 ** 53 - 1),
     mid: 2 ** 40,
-    small: [0, 127, 128, -1, -33, 65536],
+    smallInts: [0, 127, 128, -1, -33, 65536],
     blob: { $bytes: Buffer.from([0, 1, 254, 255]).toString('base64') },
     text: 'ünïcödé 😀 中文',
     nested: { list: [{ deep: [null, true, false] }], empty: {} },

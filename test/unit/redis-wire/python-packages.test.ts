@@ -20,7 +20,8 @@ describe('planPythonPackages', () => {
     const plan = planPythonPackages({ packages, importsOk: false, isRoot: false })
     expect(plan.kind).toBe('fail')
     expect(plan.kind === 'fail' && plan.message).toContain(
-      '`sudo apt-get install -y python3-msgpack python3-cryptography`',
+      // A fresh machine has no package lists: the update is part of the advice.
+      '`sudo apt-get update && sudo apt-get install -y python3-msgpack python3-cryptography`',
     )
     expect(aptInstallCommand(['python3-msgpack'])).toBe('apt-get install -y python3-msgpack')
   })
