@@ -97,21 +97,48 @@ export class AsyncConsumer {
     this.stopRequested = true
   }
 
+  /**
+   * The channel the run loop reads layer messages from: this consumer's own channel (`channelName`), or undefined
+   * without a layer. `BackgroundConsumer` reads the named channel its worker serves instead.
+   */
+  protected layerChannel(): string | undefined {
+    return this.ownChannel
+  }
+
+  /** How many layer messages may be handled at once: `static concurrency` unless a subclass knows better. */
+  protected layerConcurrency(): number {
+    return (this.constructor as typeof AsyncConsumer).concurrency
+  }
+
+  /**
+   * Called when a handler throws anything but `StopConsumer`. The default re-throws, which ends the consumer with
+   * that error (a WebSocket closes with 1011); an override that returns keeps the consumer running.
+   */
+  protected async dispatchFailed(error: unknown, _message: ConsumerMessage): Promise<void> {
+    throw error
+  }
+
+  /**
+   * Called for a layer message that was taken off the channel just as the consumer stopped, so its handler never
+   * ran (the layer delivers at most once: it is gone). The default ignores it.
+   */
+  protected layerMessageDropped(_message: Message): void {
+    // Nothing to do for a connection that has ended; BackgroundConsumer counts and logs these.
+  }
+
   /** The run loop: the application body for one connection. Resolves when the consumer stops. */
   async run(scope: Scope, receive: Receive, send: Send): Promise<void> {
-    this.scope = scope
-    this.sendToClient = send
-    const name = consumerName(this)
-    this.log = (scope.logger ?? defaultLogger()).child({ consumer: name })
-    const layer = scope.channelLayer
-    if (layer !== undefined) {
-      this.ownChannel = await layer.newChannel()
-      this.layer = new ConsumerLayer(layer, this.ownChannel, this.log)
-    }
-    const concurrency = (this.constructor as typeof AsyncConsumer).concurrency
-    const loop = new RunLoop((message) => this.handleOne(message), concurrency)
+    await this.attach(scope, send)
+    const concurrency = this.layerConcurrency()
+    const loop = new RunLoop(
+      (message) => this.handleOne(message),
+      (message) => {
+        this.layerMessageDropped(message)
+      },
+      concurrency,
+    )
     try {
-      await loop.run(receive, this.layer, this.ownChannel)
+      await loop.run(receive, this.layer, this.layerChannel())
     } finally {
       await this.layer?.leaveAll()
     }
@@ -122,9 +149,29 @@ export class AsyncConsumer {
     }
   }
 
+  /**
+   * Binds the consumer to its connection: scope, logger, and (when a layer is configured) its own channel and the
+   * group-tracking layer. Subclasses with their own run loop call it first.
+   */
+  protected async attach(scope: Scope, send: Send): Promise<void> {
+    this.scope = scope
+    this.sendToClient = send
+    this.log = (scope.logger ?? defaultLogger()).child({ consumer: consumerName(this) })
+    const layer = scope.channelLayer
+    if (layer !== undefined) {
+      this.ownChannel = await layer.newChannel()
+      this.layer = new ConsumerLayer(layer, this.ownChannel, this.log)
+    }
+  }
+
   /** Dispatches one message; returns false when the consumer should stop. */
   private async handleOne(message: ConsumerMessage): Promise<boolean> {
-    await this.dispatch(message)
+    try {
+      await this.dispatch(message)
+    } catch (error) {
+      if (error instanceof StopConsumer) throw error
+      await this.dispatchFailed(error, message)
+    }
     return !this.stopRequested
   }
 }
@@ -141,6 +188,7 @@ class RunLoop {
 
   constructor(
     private readonly handle: (message: ConsumerMessage) => Promise<boolean>,
+    private readonly dropped: (message: Message) => void,
     private readonly concurrency: number,
   ) {}
 
@@ -160,8 +208,12 @@ class RunLoop {
     this.stopped.abort()
   }
 
-  private async dispatch(message: ConsumerMessage): Promise<void> {
-    if (this.stopped.signal.aborted) return
+  /** Runs one message unless the consumer has stopped; `onSkipped` reports a message that will never run. */
+  private async dispatch(message: ConsumerMessage, onSkipped?: () => void): Promise<void> {
+    if (this.stopped.signal.aborted) {
+      onSkipped?.()
+      return
+    }
     try {
       if (!(await this.handle(message))) this.finish()
     } catch (error) {
@@ -209,8 +261,13 @@ class RunLoop {
         this.finish(error)
         return
       }
+      const skipped = (): void => {
+        this.dropped(message)
+      }
       const task = (
-        this.concurrency === 1 ? this.serial.run(() => this.dispatch(message)) : this.dispatch(message)
+        this.concurrency === 1
+          ? this.serial.run(() => this.dispatch(message, skipped))
+          : this.dispatch(message, skipped)
       ).finally(() => {
         slots.release()
         this.inflight.delete(task)

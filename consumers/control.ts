@@ -25,3 +25,14 @@ export class DenyConnection extends Error {
     this.name = 'DenyConnection'
   }
 }
+
+/**
+ * Thrown from a RetryingConsumer handler when retrying cannot help (bad input, a deleted record): the task goes
+ * straight to dead letters. A class, not a code: it steers the retry logic.
+ */
+export class NonRetryableError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'NonRetryableError'
+  }
+}

@@ -91,9 +91,14 @@ export interface HttpDisconnectEvent {
   readonly type: 'http.disconnect'
 }
 
+/** From a worker to each channel's application: finish the handlers in progress, take no more messages, return. */
+export interface ShutdownEvent {
+  readonly type: 'switchyard.shutdown'
+}
+
 export type WebsocketInputEvent = WebsocketConnectEvent | WebsocketReceiveEvent | WebsocketDisconnectEvent
 export type HttpInputEvent = HttpRequestEvent | HttpDisconnectEvent
-export type InputEvent = WebsocketInputEvent | HttpInputEvent
+export type InputEvent = WebsocketInputEvent | HttpInputEvent | ShutdownEvent
 
 // Events from the application to the client.
 export interface WebsocketAcceptEvent {

@@ -183,5 +183,9 @@ export class NoChannelLayerError extends codedError('SWY_NO_CHANNEL_LAYER', 'NoC
 export class RedisUnavailableError extends codedError('SWY_REDIS_UNAVAILABLE', 'RedisUnavailableError') {}
 /** A payload read from Redis could not be decrypted or decoded (wrong keys, expired token, corrupt); counted and dropped. */
 export class MessageDecodeError extends codedError('SWY_MESSAGE_DECODE', 'MessageDecodeError') {}
+/** A task attempt ran longer than its consumer's `timeoutMs`; it counts as a failure (and is retried). */
+export class TaskTimeoutError extends codedError('SWY_TASK_TIMEOUT', 'TaskTimeoutError') {}
+/** A RetryingConsumer was given a scope or layer it cannot work with (not a worker channel, no task store). */
+export class TaskSetupError extends codedError('SWY_TASK_SETUP', 'TaskSetupError') {}
 /** An application module could not be loaded or does not export an application (CLI `--app`). */
 export class AppLoadError extends codedError('SWY_APP_LOAD', 'AppLoadError') {}

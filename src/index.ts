@@ -3,6 +3,7 @@ export {
   DEFAULT_LAYER_OPTIONS,
   InMemoryChannelLayer,
   MAX_NAME_LENGTH,
+  type InMemoryLayerOptions,
   RedisChannelLayer,
   type ChannelCapacity,
   type RedisHost,
@@ -15,6 +16,8 @@ export {
   type Message,
   type MessageValue,
   type ReceiveOptions,
+  // WebsocketConsumer's `SendOptions` (from consumers/) keeps the plain name at the root.
+  type SendOptions as LayerSendOptions,
 } from './layers/index.js'
 export type { Logger } from './logger.js'
 export {

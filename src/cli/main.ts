@@ -47,7 +47,7 @@ function usage(): string {
   ].join('\n')
 }
 
-// Later commands (worker, ...) plug in here; usage() lists whatever is registered.
+// Later commands plug in here; usage() lists whatever is registered.
 const commands = new Map<string, Command>([
   [
     'serve',
@@ -55,6 +55,20 @@ const commands = new Map<string, Command>([
       summary: 'Serve an application over HTTP and WebSocket: serve --app <module> [--host H] [--port P]',
       // Loaded on use so `--version` and `--help` do not pay for fastify.
       run: async (args, io) => (await import('./commands/serve.js')).serveCommand(args, io),
+    },
+  ],
+  [
+    'worker',
+    {
+      summary: 'Serve background channels (runworker): worker --app <module> [--concurrency N] <channel...>',
+      run: async (args, io) => (await import('./commands/worker.js')).workerCommand(args, io),
+    },
+  ],
+  [
+    'dead-letters',
+    {
+      summary: 'Inspect and manage dead letters: dead-letters list | show | replay | purge',
+      run: async (args, io) => (await import('./commands/dead-letters.js')).deadLettersCommand(args, io),
     },
   ],
   [

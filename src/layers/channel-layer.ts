@@ -37,7 +37,10 @@ export interface LayerStats {
   readonly sent: number
   /** Messages handed to a `receive`. */
   readonly received: number
-  /** Group deliveries skipped because the member's channel was at capacity. */
+  /**
+   * Deliveries skipped because the channel was at capacity: a group send's full members, and delayed sends whose
+   * channel was full when they came due (their sender was told nothing, as with a group send).
+   */
   readonly dropped: number
   /** `send` calls refused with `ChannelFullError` (the sender was told; nothing silently lost). */
   readonly rejected: number
@@ -47,9 +50,23 @@ export interface LayerStats {
   readonly groupSends: number
 }
 
+export interface SendOptions {
+  /**
+   * Holds the message back this many milliseconds (a non-negative integer; 0 sends now). A delayed message counts
+   * toward no capacity while it waits; when it comes due it is delivered like a `send`, except that a full channel
+   * drops it and counts it in `stats().dropped` instead of throwing, since its sender is gone by then. Its expiry
+   * counts from the moment it comes due. `flush()` drops waiting delayed messages.
+   * @defaultValue 0
+   */
+  readonly delayMs?: number
+}
+
 export interface ChannelLayer {
-  /** Queues `message` on `channel`. Throws `ChannelFullError` at capacity. */
-  send(channel: string, message: Message): Promise<void>
+  /**
+   * Queues `message` on `channel`, now or after `options.delayMs`. Throws `ChannelFullError` at capacity (an
+   * undelayed send only) and `InvalidOptionError` for a bad `delayMs`.
+   */
+  send(channel: string, message: Message, options?: SendOptions): Promise<void>
   /** Resolves with the oldest unexpired message on `channel`, waiting for one if needed. */
   receive(channel: string, options?: ReceiveOptions): Promise<Message>
   /** A new process-specific channel name (`<prefix>.<layer id>!<local id>`) that only this layer receives on. */

@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '../errors.js'
 import { defaultLogger, type Logger } from '../logger.js'
+import type { SendOptions } from './channel-layer.js'
 
 /** Capacity per channel-name pattern: a glob (`jobs.*`, fnmatch rules) or a RegExp, first match wins. */
 export type ChannelCapacity =
@@ -115,6 +116,23 @@ export function positiveInteger(option: string, value: unknown, fallback: number
     throw new InvalidOptionError(option, 'a positive integer', value)
   }
   return value
+}
+
+export function nonNegativeInteger(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidOptionError(option, 'a non-negative integer', value)
+  }
+  return value
+}
+
+/** The validated `delayMs` of a `send` (0 when absent): every backend's `send` calls this before anything else. */
+export function sendDelayMs(options: SendOptions | undefined): number {
+  if (options === undefined) return 0
+  if (typeof options !== 'object' || (options as unknown) === null) {
+    throw new InvalidOptionError('options', 'an object such as { delayMs: 1000 }', options)
+  }
+  return nonNegativeInteger('delayMs', options.delayMs, 0)
 }
 
 function compileCapacityRules(value: unknown): readonly CapacityRule[] {

@@ -63,14 +63,31 @@ export class LocalChannels {
     return true
   }
 
+  /**
+   * Puts a message the caller already holds (a task being retried, released or recovered) at the tail of the
+   * channel, past capacity and never expiring, so it cannot be lost; a pending receive gets it first. Returns
+   * whether a receive got it. Such entries stay out of `pending` (the arrival-order expiry list), so the O(1)
+   * purge never stops at them.
+   */
+  requeue(channel: string, message: Message): boolean {
+    if (this.handToWaiter(channel, message)) return true
+    let state = this.channels.get(channel)
+    if (state === undefined) {
+      state = { queue: new Fifo(), waiters: new Set() }
+      this.channels.set(channel, state)
+    }
+    state.queue.push({ channel, message, expiresAt: Number.POSITIVE_INFINITY })
+    return false
+  }
+
   /** The oldest unexpired queued message, if any. */
   take(channel: string, now = Date.now()): Message | undefined {
     const state = this.channels.get(channel)
     if (state === undefined) return undefined
     let entry = state.queue.shift()
     while (entry !== undefined && entry.expiresAt <= now) {
-      this.pending.delete(entry)
-      this.onExpired(entry)
+      // Behind a requeued entry, `purgeExpired` may already have reported this one without reaching it.
+      if (this.pending.delete(entry)) this.onExpired(entry)
       entry = state.queue.shift()
     }
     if (entry !== undefined) this.pending.delete(entry)
@@ -127,6 +144,7 @@ export class LocalChannels {
       if (entry.expiresAt > now) break
       this.pending.delete(entry)
       const state = this.channels.get(entry.channel)
+      // Not the head only behind a requeued (never-expiring) entry: `take` then skips it without a second report.
       if (state?.queue.peek() === entry) {
         state.queue.shift()
         this.forgetIfIdle(entry.channel, state)
@@ -158,6 +176,7 @@ export class LocalChannels {
     return this.channels.size
   }
 
+  /** Queued messages that can expire (requeued tasks are not counted). */
   get queued(): number {
     return this.pending.size
   }

@@ -1,13 +1,39 @@
 import { randomBytes } from 'node:crypto'
 
 import { ChannelFullError, ChannelNotLocalError, InvalidChannelNameError, LayerClosedError } from '../errors.js'
-import type { ChannelLayer, LayerStats, Message, ReceiveOptions } from './channel-layer.js'
+import { MemoryTaskStore } from '../tasks/memory-task-store.js'
+import {
+  resolveTaskStoreOptions,
+  TASK_STORE_OPTION_KEYS,
+  type TaskStoreLayerOptions,
+} from '../tasks/task-store-options.js'
+import type { ChannelLayer, LayerStats, Message, ReceiveOptions, SendOptions } from './channel-layer.js'
+import { DelayedMessages } from './delayed-messages.js'
 import { DropReporter } from './drop-reporter.js'
-import { capacityFor, resolveLayerOptions, type LayerOptions, type ResolvedLayerOptions } from './layer-options.js'
+import {
+  capacityFor,
+  resolveLayerOptions,
+  sendDelayMs,
+  type LayerOptions,
+  type ResolvedLayerOptions,
+} from './layer-options.js'
 import { LayerCounters } from './layer-stats.js'
 import { LocalChannels } from './local-channels.js'
 import { prepareMessage } from './message-validation.js'
 import { assertChannelName, assertGroupName, isProcessSpecific, MAX_NAME_LENGTH, nonLocalName } from './names.js'
+
+/** The in-memory layer's options: the shared ones, plus its task store's. */
+export type InMemoryLayerOptions = LayerOptions & TaskStoreLayerOptions
+
+/** A message waiting for its due time: a delayed `send`, or a task being retried after a delay. */
+interface Delayed {
+  readonly channel: string
+  readonly message: Message
+  /** A task the store holds: due, it bypasses capacity and never expires, so it cannot be lost. */
+  readonly task: boolean
+}
+
+const DELAYED_SEND_DROPS = Object.freeze({ field: 'channel', message: 'delayed send dropped: channel at capacity' })
 
 interface Membership {
   readonly group: string
@@ -23,7 +49,9 @@ interface Membership {
  * Good for development, tests and single-process apps (server and worker together); use the Redis layer to span
  * processes. Received messages are deep-frozen copies shared by every member of a group send.
  *
- * Expiry is lazy and O(1) per message: every call first drops what has expired, so there are no timers to leak.
+ * Expiry is lazy and O(1) per message: every call first drops what has expired, so expiry needs no timers.
+ * Delayed sends (`{ delayMs }`) wait in one heap with one unref'd timer for the earliest, cleared by `flush()` and
+ * `close()`; every call also delivers those already due. `tasks` runs RetryingConsumers on this layer's queues.
  *
  * @example
  * ```ts
@@ -45,11 +73,24 @@ export class InMemoryChannelLayer implements ChannelLayer {
   private readonly channelGroups = new Map<string, Set<string>>()
   private readonly counters = new LayerCounters()
   private readonly drops: DropReporter
+  private readonly delayedDrops: DropReporter
+  private readonly delayed = new DelayedMessages<Delayed>(
+    (item) => {
+      this.deliverDelayed(item)
+    },
+    () => {
+      this.refresh()
+    },
+  )
+  /** At-least-once task delivery on this layer's channels (claims, retries, dead letters), for one process. */
+  readonly tasks: MemoryTaskStore
   private closed = false
 
-  constructor(options?: LayerOptions) {
-    this.options = resolveLayerOptions(options)
-    this.drops = new DropReporter(this.options.logger.child({ layer: 'memory' }))
+  constructor(options?: InMemoryLayerOptions) {
+    this.options = resolveLayerOptions(options, TASK_STORE_OPTION_KEYS)
+    const log = this.options.logger.child({ layer: 'memory' })
+    this.drops = new DropReporter(log)
+    this.delayedDrops = new DropReporter(log, 10_000, DELAYED_SEND_DROPS)
     this.local = new LocalChannels(
       (channel) => capacityFor(this.options, channel),
       ({ channel }) => {
@@ -57,13 +98,35 @@ export class InMemoryChannelLayer implements ChannelLayer {
         this.removeFromAllGroups(channel)
       },
     )
+    this.tasks = new MemoryTaskStore(
+      {
+        assertOpen: (operation) => {
+          this.assertOpen(operation)
+        },
+        refresh: () => {
+          this.refresh()
+        },
+        take: (channel) => this.local.take(channel),
+        requeue: (channel, message, delayMs) => {
+          if (delayMs > 0) this.delayed.schedule(Date.now() + delayMs, { channel, message, task: true })
+          else this.deliverDelayed({ channel, message, task: true })
+        },
+      },
+      resolveTaskStoreOptions(options),
+      log,
+    )
   }
 
-  async send(channel: string, message: Message): Promise<void> {
+  async send(channel: string, message: Message, options?: SendOptions): Promise<void> {
     this.assertOpen('send')
     assertChannelName(channel)
+    const delayMs = sendDelayMs(options)
     const prepared = prepareMessage(message, this.options.maxMessageBytes)
-    this.purgeExpired()
+    this.refresh()
+    if (delayMs > 0) {
+      this.delayed.schedule(Date.now() + delayMs, { channel, message: prepared.message, task: false })
+      return
+    }
     if (!this.deliver(channel, prepared.message)) {
       this.counters.rejected++
       throw new ChannelFullError(channel, capacityFor(this.options, channel))
@@ -78,7 +141,7 @@ export class InMemoryChannelLayer implements ChannelLayer {
     }
     const signal = options?.signal
     signal?.throwIfAborted()
-    this.purgeExpired()
+    this.refresh()
     const message = this.local.take(channel)
     if (message !== undefined) {
       this.counters.received++
@@ -131,7 +194,7 @@ export class InMemoryChannelLayer implements ChannelLayer {
     this.assertOpen('send to a group')
     assertGroupName(group)
     const prepared = prepareMessage(message, this.options.maxMessageBytes)
-    this.purgeExpired()
+    this.refresh()
     this.counters.groupSends++
     const members = this.groups.get(group)
     if (members === undefined) return
@@ -148,19 +211,23 @@ export class InMemoryChannelLayer implements ChannelLayer {
 
   async flush(): Promise<void> {
     this.assertOpen('flush')
+    this.delayed.clear()
     this.local.clear()
+    this.tasks.clear()
     this.clearGroups()
   }
 
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    this.delayed.clear()
     this.local.rejectAll(new LayerClosedError('receive'))
+    this.tasks.clear()
     this.clearGroups()
   }
 
   stats(): LayerStats {
-    this.purgeExpired()
+    this.refresh()
     return this.counters.snapshot()
   }
 
@@ -173,9 +240,29 @@ export class InMemoryChannelLayer implements ChannelLayer {
     return true
   }
 
-  /** Drops expired messages (removing their channels from every group) and expired memberships. */
-  private purgeExpired(): void {
+  /**
+   * A delayed message come due, delivered like a send; a full channel drops it (counted in `dropped`, like a
+   * group send's full member: nobody is left to throw to). A task bypasses capacity and expiry instead.
+   */
+  private deliverDelayed({ channel, message, task }: Delayed): void {
+    if (task) {
+      if (this.local.requeue(channel, message)) this.counters.received++
+      return
+    }
+    if (this.deliver(channel, message)) return
+    this.counters.dropped++
+    this.delayedDrops.record(channel, 1)
+  }
+
+  /** Drops what expired, then delivers due delayed messages (the timer may run late; every call catches up). */
+  private refresh(): void {
     const now = Date.now()
+    this.purgeExpired(now)
+    this.delayed.deliverDue(now)
+  }
+
+  /** Drops expired messages (removing their channels from every group) and expired memberships. */
+  private purgeExpired(now: number): void {
     this.local.purgeExpired(now)
     const cutoff = now - this.options.groupExpiryMs
     for (const membership of this.memberships.values()) {

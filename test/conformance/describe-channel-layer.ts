@@ -3,6 +3,7 @@ import { describe } from 'vitest'
 import { abortCases, expiryCases } from './expiry-abort.js'
 import { capacityCases, groupCases } from './capacity-groups.js'
 import { layerTestContext, type MakeLayer } from './context.js'
+import { delayedSendCases } from './delayed-send.js'
 import { lifecycleCases } from './lifecycle.js'
 import { sendReceiveCases } from './send-receive.js'
 import { validationCases } from './validation.js'
@@ -24,5 +25,6 @@ export function describeChannelLayer(name: string, makeLayer: MakeLayer): void {
     abortCases(ctx)
     validationCases(ctx)
     lifecycleCases(ctx, makeLayer)
+    delayedSendCases(ctx, makeLayer)
   })
 }

@@ -15,6 +15,8 @@ export interface GroupSendContext {
   encode(message: Readonly<Record<string, unknown>>): Buffer
   shardOf(name: string): number
   capacityOf(channel: string): number
+  /** Removes a normal channel from its groups on every shard (a script can only clean its own shard). */
+  leaveGroups(channel: string): Promise<void>
 }
 
 export interface GroupSendResult {
@@ -29,6 +31,8 @@ interface Delivery {
   readonly args: ScriptArgument[]
   /** Members behind each key, for counting. */
   readonly members: number[]
+  /** The normal channel behind each key ('' for process queues), which leaves its groups if it expired. */
+  readonly expiring: string[]
 }
 
 /**
@@ -81,12 +85,14 @@ export async function sendToGroup(ctx: GroupSendContext, group: string, message:
           keys.ownerGroupsPrefix,
         ],
         members: [],
+        expiring: [],
       }
       deliveries.set(shard, delivery)
     }
     delivery.keys.push(key)
     delivery.args.push(payload, capacity, expiring)
     delivery.members.push(members)
+    delivery.expiring.push(expiring)
   }
   for (let i = 0; i + 1 < nodeQueues.length; i += 2) {
     add(String(nodeQueues[i]), compact, options.processQueueCapacity, '', Number(nodeQueues[i + 1]))
@@ -103,11 +109,15 @@ export async function sendToGroup(ctx: GroupSendContext, group: string, message:
     const statuses = (await shardAt(ctx.shards, shardIndex).call((client) =>
       SCRIPTS.deliver.run(client, delivery.keys, delivery.args),
     )) as number[]
+    const left: string[] = []
     statuses.forEach((status, i) => {
       const members = delivery.members[i] ?? 0
       if (status === 1) reached += members
       else if (status === 0) dropped += members
+      else if (status === -1 && ctx.shards.length > 1) left.push(delivery.expiring[i] ?? '')
     })
+    // deliver.lua removed each expired channel from the groups on its queue's shard; groups elsewhere follow.
+    for (const channel of left) if (channel !== '') await ctx.leaveGroups(channel)
   }
   return { reached, dropped }
 }

@@ -50,10 +50,13 @@ export class Inbound {
   private readonly loops: Promise<void>[] = []
   private readonly blockedOn: (readonly string[] | undefined)[]
   private readonly wakers: ((() => void) | undefined)[]
+  /** Per shard: called once the blocking read in flight is over and what it took has been handed over. */
+  private readonly afterRead: (() => void)[][]
 
   constructor(private readonly ctx: InboundContext) {
     this.blockedOn = ctx.shards.map(() => undefined)
     this.wakers = ctx.shards.map(() => undefined)
+    this.afterRead = ctx.shards.map(() => [])
   }
 
   start(): void {
@@ -74,10 +77,56 @@ export class Inbound {
     })
   }
 
+  /**
+   * Calls `onSettled` once no blocking read that may take `key` is in flight: such reads are cut short (CLIENT
+   * UNBLOCK), and a message one of them took has been handed to a waiting receive first. A cancelled receive is
+   * rejected only then, so a message popped for it is delivered to it rather than put back, where another
+   * process may meanwhile have taken the next one and would then see them out of order. Synchronous when nothing
+   * is in flight; bounded by BLOCK_SECONDS when a read hangs (a message it takes later is put back).
+   */
+  settle(key: string, onSettled: () => void): void {
+    const reads: number[] = []
+    this.blockedOn.forEach((blocked, index) => {
+      if (blocked?.includes(key)) reads.push(index)
+    })
+    if (reads.length === 0) {
+      onSettled()
+      return
+    }
+    let pending = reads.length
+    const finish = (): void => {
+      if (pending < 0) return
+      pending = -1
+      clearTimeout(timer)
+      onSettled()
+    }
+    const timer = setTimeout(finish, BLOCK_SECONDS * 1000)
+    timer.unref()
+    for (const index of reads) {
+      this.afterRead[index]?.push(() => {
+        if (--pending === 0) finish()
+      })
+      const shard = this.ctx.shards[index]
+      const blocked = this.blockedOn[index]
+      if (shard !== undefined && blocked !== undefined) void this.unblock(shard, index, blocked)
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopped = true
     for (const waker of this.wakers) waker?.()
     await Promise.allSettled(this.loops)
+    this.ctx.shards.forEach((_, index) => {
+      this.readOver(index)
+    })
+  }
+
+  /** Synchronous, before the next read's keys are computed: a receive that settles here is not waited on again. */
+  private readOver(index: number): void {
+    const callbacks = this.afterRead[index]
+    if (callbacks === undefined || callbacks.length === 0) return
+    this.afterRead[index] = []
+    for (const callback of callbacks) callback()
   }
 
   // A method, not a field read, so the loop re-reads it after every await.
@@ -95,6 +144,7 @@ export class Inbound {
     const shard = this.ctx.shards[index]
     if (shard === undefined) return
     while (!this.stopped) {
+      this.readOver(index)
       if (this.keysFor(index).length === 0) {
         await new Promise<void>((resolve) => (this.wakers[index] = resolve))
         continue
@@ -108,6 +158,7 @@ export class Inbound {
         popped = await shard.blocking.bzpopminBuffer(...keys, BLOCK_SECONDS)
       } catch {
         this.blockedOn[index] = undefined
+        this.readOver(index)
         if (this.isStopped()) return
         await shard.blockingReady(1_000)
         continue

@@ -35,6 +35,43 @@ export class RedisKeys {
     return this.ownerGroupsPrefix + this.owner(channel)
   }
 
+  // At-least-once task bookkeeping (RetryingConsumer), per channel; see src/tasks/redis-task-store.ts.
+  inflight(channel: string): string {
+    return `${this.prefix}:switchyard:inflight:${channel}`
+  }
+
+  stalled(channel: string): string {
+    return `${this.prefix}:switchyard:stalled:${channel}`
+  }
+
+  delayed(channel: string): string {
+    return `${this.prefix}:switchyard:delayed:${channel}`
+  }
+
+  get delayedIndex(): string {
+    return `${this.prefix}:switchyard:delayed-index`
+  }
+
+  get taskStatePrefix(): string {
+    return `${this.prefix}:switchyard:task:`
+  }
+
+  taskState(taskId: string): string {
+    return this.taskStatePrefix + taskId
+  }
+
+  deadLetters(channel: string): string {
+    return `${this.prefix}:switchyard:dead:${channel}`
+  }
+
+  deadLetter(channel: string, id: string): string {
+    return `${this.deadLetters(channel)}:${id}`
+  }
+
+  get deadChannels(): string {
+    return `${this.prefix}:switchyard:dead-channels`
+  }
+
   /** The channel name scripts remove from groups when its messages expire; '' for process queues. */
   expiringMember(channel: string): string {
     return isProcessSpecific(channel) ? '' : channel

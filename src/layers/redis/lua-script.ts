@@ -28,6 +28,16 @@ export class LuaScript {
       return await client.eval(this.lua, keys.length, ...keys, ...args)
     }
   }
+
+  /** Like `run`, but bulk replies come back as Buffers (binary payloads must not go through UTF-8). */
+  async runBuffer(client: Redis, keys: readonly string[], args: readonly ScriptArgument[]): Promise<unknown> {
+    try {
+      return await client.callBuffer('EVALSHA', this.sha, keys.length, ...keys, ...args)
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
+      return await client.callBuffer('EVAL', this.lua, keys.length, ...keys, ...args)
+    }
+  }
 }
 
 export const SCRIPTS = {
@@ -37,4 +47,11 @@ export const SCRIPTS = {
   deliver: new LuaScript('deliver'),
   leaveGroups: new LuaScript('leave-groups'),
   sweep: new LuaScript('sweep'),
+  taskClaim: new LuaScript('task-claim'),
+  taskStart: new LuaScript('task-start'),
+  taskFinish: new LuaScript('task-finish'),
+  taskExtend: new LuaScript('task-extend'),
+  taskRequeue: new LuaScript('task-requeue'),
+  delayed: new LuaScript('delayed'),
+  deadLetters: new LuaScript('dead-letters'),
 } as const

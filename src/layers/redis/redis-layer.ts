@@ -2,6 +2,9 @@ import { randomBytes } from 'node:crypto'
 
 import { ChannelFullError, ChannelNotLocalError, InvalidChannelNameError, LayerClosedError } from '../../errors.js'
 import type { ChannelLayer, LayerStats, Message, ReceiveOptions } from '../channel-layer.js'
+import { InvalidOptionError } from '../../errors.js'
+import { RedisTaskStore } from '../../tasks/redis-task-store.js'
+import { DEFAULT_TASK_STORE_OPTIONS } from '../../tasks/task-store.js'
 import { DropReporter } from '../drop-reporter.js'
 import { capacityFor } from '../layer-options.js'
 import { LayerCounters } from '../layer-stats.js'
@@ -67,6 +70,8 @@ export class RedisChannelLayer implements ChannelLayer {
   private readonly ownNonLocal = new Set<string>()
   private readonly inbound: Inbound
   private readonly timers: NodeJS.Timeout[] = []
+  /** At-least-once tasks on this layer's channels (RetryingConsumer, dead letters, task state). */
+  readonly tasks: RedisTaskStore
   private closed = false
 
   constructor(options?: RedisLayerOptions) {
@@ -111,8 +116,25 @@ export class RedisChannelLayer implements ChannelLayer {
       isLocal: (channel) => this.isLocal(channel),
       onNormalExpired: (channel) => void this.leaveGroups(channel),
     })
+    this.tasks = new RedisTaskStore({
+      keys: this.keys,
+      // Tasks may wait in retries far longer than a message's expiry: decode them without an age limit.
+      serializer: createSerializer({
+        format: this.options.serializer,
+        ...(this.options.symmetricEncryptionKeys.length > 0
+          ? { symmetricEncryptionKeys: this.options.symmetricEncryptionKeys }
+          : {}),
+        expiryMs: 10 * 365 * 86_400_000,
+      }),
+      options: DEFAULT_TASK_STORE_OPTIONS,
+      log: this.log,
+      shards: this.shards,
+      shardFor: (channel) => this.shardFor(channel),
+    })
     this.inbound.start()
     void this.heartbeat()
+    this.every(250, () => void this.moveDueDelayed())
+    this.every(60_000, () => void this.tasks.purgeExpiredDeadLetters().catch(() => undefined))
     this.every(this.options.heartbeatIntervalMs, () => void this.heartbeat())
     this.every(Math.min(1_000, Math.max(50, Math.floor(this.options.expiryMs / 2))), () => {
       this.local.purgeExpired()
@@ -124,10 +146,18 @@ export class RedisChannelLayer implements ChannelLayer {
     await Promise.all(this.shards.map((shard) => shard.ready(timeoutMs)))
   }
 
-  async send(channel: string, message: Message): Promise<void> {
+  async send(channel: string, message: Message, sendOptions?: { readonly delayMs?: number }): Promise<void> {
     this.assertOpen('send')
     assertChannelName(channel)
+    const delayMs: unknown = sendOptions?.delayMs === undefined ? 0 : sendOptions.delayMs
+    if (typeof delayMs !== 'number' || !Number.isSafeInteger(delayMs) || delayMs < 0) {
+      throw new InvalidOptionError('delayMs', 'a non-negative integer (milliseconds)', delayMs)
+    }
     const prepared = prepareMessage(message, this.options.maxMessageBytes)
+    if (delayMs > 0) {
+      await this.sendLater(channel, prepared.message, delayMs)
+      return
+    }
     const specific = isProcessSpecific(channel)
     // channels_redis marks a process-specific target inside the message so the process can demultiplex.
     const payload = this.serializer.encode(
@@ -154,11 +184,43 @@ export class RedisChannelLayer implements ChannelLayer {
       ),
     )) as [number, number]
     this.counters.expired += expired
+    // send.lua removed an expired channel from the groups on its own shard; with shards, groups live elsewhere too.
+    if (expired > 0 && !specific && this.shards.length > 1) await this.leaveGroups(channel)
     if (queued !== 1) {
       this.counters.rejected++
       throw new ChannelFullError(channel, capacity)
     }
     this.counters.sent++
+  }
+
+  /**
+   * A delayed send: the message waits in a per-channel sorted set by due time and is moved onto the channel (with
+   * a fresh send time, so it does not expire early) by whichever live process runs the mover first. Capacity is
+   * checked neither now nor when it moves: a delayed message is never dropped for it.
+   */
+  private async sendLater(channel: string, message: Message, delayMs: number): Promise<void> {
+    const specific = isProcessSpecific(channel)
+    const payload = this.serializer.encode(specific ? { ...message, [RESERVED_ROUTING_KEY]: channel } : message)
+    await this.shardFor(channel).call((client) =>
+      SCRIPTS.delayed.run(
+        client,
+        [this.keys.delayedIndex, this.keys.delayed(nonLocalName(channel))],
+        ['add', Date.now() + delayMs, nonLocalName(channel), payload],
+      ),
+    )
+    this.counters.sent++
+  }
+
+  private async moveDueDelayed(): Promise<void> {
+    for (const shard of this.shards) {
+      try {
+        await shard.call((client) =>
+          SCRIPTS.delayed.run(client, [this.keys.delayedIndex], ['move', Date.now(), this.options.prefix]),
+        )
+      } catch (err) {
+        this.log.debug({ err, host: shard.label }, 'moving due delayed messages failed')
+      }
+    }
   }
 
   async receive(channel: string, options?: ReceiveOptions): Promise<Message> {
@@ -176,8 +238,23 @@ export class RedisChannelLayer implements ChannelLayer {
       return this.local.wait(channel, signal)
     }
     signal?.throwIfAborted()
-    const waiting = this.normal.wait(channel, signal)
+    // Cancelled, the receive is rejected only once no blocking read that may have taken its message is in flight
+    // (Inbound.settle): one already taken is received, never put back behind messages other processes then take.
+    const settled = signal === undefined ? undefined : new AbortController()
+    const waiting = this.normal.wait(channel, settled?.signal)
     this.inbound.keysChanged()
+    if (signal !== undefined && settled !== undefined) {
+      const onAbort = (): void => {
+        this.inbound.settle(this.keys.queue(channel), () => {
+          settled.abort(signal.reason)
+        })
+      }
+      const forget = (): void => {
+        signal.removeEventListener('abort', onAbort)
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+      void waiting.then(forget, forget)
+    }
     return waiting
   }
 
@@ -226,6 +303,7 @@ export class RedisChannelLayer implements ChannelLayer {
         encode: (body) => this.serializer.encode(body),
         shardOf: (name) => consistentHash(name, this.shards.length),
         capacityOf: (channel) => capacityFor(this.options, channel),
+        leaveGroups: (channel) => this.leaveGroups(channel),
       },
       group,
       prepared.message,

@@ -40,7 +40,7 @@ export class RedisShard {
   readonly label: string
   readonly commands: Redis
   readonly blocking: Redis
-  /** The blocking connection's CLIENT ID, for CLIENT UNBLOCK; refreshed after every reconnect. */
+  /** The blocking connection's CLIENT ID, for CLIENT UNBLOCK; forgotten when that connection closes. */
   blockingId: number | undefined
   errors = 0
   reconnects = 0
@@ -57,6 +57,8 @@ export class RedisShard {
     this.commands = createClient(host, 'switchyard')
     this.blocking = createClient(host, 'switchyard-blocking')
     for (const client of [this.commands, this.blocking]) {
+      // Every call waiting for a reconnect listens for 'ready'/'end' until it resolves: as many as callers in flight.
+      client.setMaxListeners(0)
       client.on('error', (error: Error) => {
         this.onError(error)
       })
@@ -69,7 +71,10 @@ export class RedisShard {
         onReconnect()
       }
     })
-    this.blocking.on('ready', () => {
+    // On 'close', not 'ready': ioredis emits 'ready' a tick after the connection is usable, and CLIENT (allowed
+    // during the handshake) may already have fetched the new ID by then; clearing it would leave that first blocking
+    // read un-unblockable for BLOCK_SECONDS. No new connection exists before 'close' has been emitted.
+    this.blocking.on('close', () => {
       this.blockingId = undefined
     })
   }
@@ -147,9 +152,12 @@ async function waitReady(client: Redis, deadline: number): Promise<void> {
     const done = (): void => {
       clearTimeout(timer)
       client.off('ready', done)
+      client.off('end', done)
       resolve()
     }
     const timer = setTimeout(done, remaining)
     client.once('ready', done)
+    // Closed for good (close() disconnects): it will never be ready, and close() must not wait out the timer.
+    client.once('end', done)
   })
 }

@@ -1,0 +1,62 @@
+/** The two signals a CLI command treats as "shut down gracefully". */
+export type ShutdownSignal = 'SIGINT' | 'SIGTERM'
+
+/** Where signals come from: `process`, or an EventEmitter in tests. */
+export interface SignalSource {
+  on(signal: ShutdownSignal, listener: () => void): unknown
+  off(signal: ShutdownSignal, listener: () => void): unknown
+}
+
+export interface SignalWatch {
+  /** Resolves with the first SIGINT or SIGTERM. */
+  readonly first: Promise<ShutdownSignal>
+  /** Removes every listener this watch added; idempotent. */
+  dispose(): void
+}
+
+const SIGNALS: readonly ShutdownSignal[] = ['SIGINT', 'SIGTERM']
+
+/**
+ * Watches SIGINT and SIGTERM: the first resolves `first`, each later one calls `onLater` (a command exits at once
+ * there, the operator having asked twice). Listeners stay until `dispose()`, so a signal during a graceful shutdown
+ * is still caught rather than killing the process with Node's default handler.
+ *
+ * @example
+ * ```ts
+ * const watch = watchShutdownSignals(() => process.exit(1))
+ * await watch.first
+ * await server.close()
+ * watch.dispose()
+ * ```
+ */
+export function watchShutdownSignals(
+  onLater: (signal: ShutdownSignal) => void,
+  source: SignalSource = process,
+): SignalWatch {
+  let received = false
+  let resolveFirst: (signal: ShutdownSignal) => void = () => undefined
+  const first = new Promise<ShutdownSignal>((resolve) => {
+    resolveFirst = resolve
+  })
+  const listeners = SIGNALS.map((signal) => {
+    const listener = (): void => {
+      if (received) {
+        onLater(signal)
+        return
+      }
+      received = true
+      resolveFirst(signal)
+    }
+    source.on(signal, listener)
+    return [signal, listener] as const
+  })
+  let disposed = false
+  return {
+    first,
+    dispose() {
+      if (disposed) return
+      disposed = true
+      for (const [signal, listener] of listeners) source.off(signal, listener)
+    },
+  }
+}

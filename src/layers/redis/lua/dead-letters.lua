@@ -1,0 +1,37 @@
+-- Dead letter maintenance. Mode 'replay': puts the given dead letters (all when none given) back on their
+-- channel as fresh tasks (attempts reset). Mode 'purge': deletes dead letters that died before a cutoff.
+-- KEYS[1]  the channel's dead letters (id -> died at, ms)
+-- KEYS[2]  the channel queue
+-- KEYS[3]  set of channels with dead letters
+-- ARGV[1]  'replay' | 'purge'
+-- ARGV[2]  now, ms (replay) or cutoff, ms (purge: died at or before)
+-- ARGV[3]  task state key prefix
+-- ARGV[4]  channel
+-- ARGV[5..n]  replay: ids
+-- Returns  number of dead letters replayed or purged
+local ids
+if ARGV[1] == 'purge' then
+  ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+elseif #ARGV >= 5 then
+  ids = {}
+  for i = 5, #ARGV do table.insert(ids, ARGV[i]) end
+else
+  ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+end
+local count = 0
+for _, id in ipairs(ids) do
+  local entry = KEYS[1] .. ':' .. id
+  if redis.call('ZREM', KEYS[1], id) == 1 then
+    if ARGV[1] == 'replay' then
+      local fields = redis.call('HMGET', entry, 'payload', 'taskId')
+      if fields[1] then
+        redis.call('ZADD', KEYS[2], nextScore(KEYS[2], tonumber(ARGV[2]) / 1000), fields[1])
+        if fields[2] and fields[2] ~= '' then redis.call('DEL', ARGV[3] .. fields[2]) end
+      end
+    end
+    redis.call('DEL', entry)
+    count = count + 1
+  end
+end
+if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('SREM', KEYS[3], ARGV[4]) end
+return count

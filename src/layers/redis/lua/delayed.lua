@@ -1,0 +1,35 @@
+-- Delayed messages. Mode 'add': schedules one payload (layer.send with delayMs). Mode 'move': moves every due
+-- delayed message of up to 50 channels onto their queues (any live process runs it a few times a second).
+-- KEYS[1]  the delayed index: channel -> earliest due time (ms)
+-- KEYS[2]  add: the channel's delayed set (payload -> due ms)
+-- ARGV[1]  'add' | 'move'
+-- ARGV[2]  now, ms (move) or due time, ms (add)
+-- ARGV[3]  add: channel; move: key prefix
+-- ARGV[4]  add: payload
+-- Returns  add: 1; move: number of messages moved
+if ARGV[1] == 'add' then
+  -- Equal due times would sort by payload bytes; nudge past the latest one due in the same millisecond.
+  local due = tonumber(ARGV[2])
+  local last = redis.call('ZREVRANGEBYSCORE', KEYS[2], '(' .. tostring(due + 1), due, 'WITHSCORES', 'LIMIT', 0, 1)[2]
+  local score = due
+  if last then score = tonumber(last) + 0.001 end
+  redis.call('ZADD', KEYS[2], string.format('%.3f', score), ARGV[4])
+  local current = redis.call('ZSCORE', KEYS[1], ARGV[3])
+  if not current or tonumber(current) > tonumber(ARGV[2]) then redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3]) end
+  return 1
+end
+local now = tonumber(ARGV[2])
+local prefix = ARGV[3]
+local moved = 0
+for _, channel in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 50)) do
+  local delayed = prefix .. ':switchyard:delayed:' .. channel
+  local queue = prefix .. channel
+  for _, payload in ipairs(redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, 1000)) do
+    redis.call('ZADD', queue, nextScore(queue, now / 1000), payload)
+    redis.call('ZREM', delayed, payload)
+    moved = moved + 1
+  end
+  local nextDue = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')[2]
+  if nextDue then redis.call('ZADD', KEYS[1], nextDue, channel) else redis.call('ZREM', KEYS[1], channel) end
+end
+return moved

@@ -1,0 +1,375 @@
+import { randomUUID } from 'node:crypto'
+
+import { InvalidOptionError } from '../errors.js'
+import type { Message } from '../layers/channel-layer.js'
+import { DropReporter } from '../layers/drop-reporter.js'
+import { nonNegativeInteger, positiveInteger } from '../layers/layer-options.js'
+import { assertChannelName } from '../layers/names.js'
+import { defaultLogger, type Logger } from '../logger.js'
+import { DeadLetters } from './dead-letters.js'
+import {
+  DEFAULT_TASK_STORE_OPTIONS,
+  type ClaimedTask,
+  type DeadLetter,
+  type TaskFailure,
+  type TaskState,
+  type TaskStatus,
+  type TaskStore,
+  type TaskStoreOptions,
+} from './task-store.js'
+
+/**
+ * What the in-memory layer lends its task store: its own channel queues, so a plain `send` feeds a
+ * RetryingConsumer. The store never touches capacity or expiry itself.
+ */
+export interface TaskQueues {
+  /** Throws `LayerClosedError` once the layer is closed. */
+  assertOpen(operation: string): void
+  /** Drops expired messages and delivers due delayed ones, so a claim sees what a receive would. */
+  refresh(): void
+  /** The oldest queued message of `channel`, if any. */
+  take(channel: string): Message | undefined
+  /**
+   * Puts a message the store holds back at the tail of `channel`, now (`delayMs` 0) or after `delayMs`: past
+   * capacity and never expiring, so a retried, released or recovered task is never lost.
+   */
+  requeue(channel: string, message: Message, delayMs: number): void
+}
+
+/** Counters since the store was created. */
+export interface MemoryTaskStoreStats {
+  /** Dead letters dropped because their channel held `deadLetterCapacity` (the oldest go first). */
+  readonly deadLettersDropped: number
+}
+
+interface Claim {
+  readonly channel: string
+  readonly message: Message
+  readonly taskId: string
+  readonly attempt: number
+  readonly firstAttemptAt: number
+  deadline: number
+  /** Past its deadline at the last `recoverStalled`: the next one requeues it if it still is. */
+  stalled: boolean
+}
+
+const DEAD_LETTER_DROPS = Object.freeze({ field: 'channel', message: 'dead letters over capacity: oldest dropped' })
+
+/**
+ * The in-memory layer's `TaskStore`: at-least-once delivery inside one process, with everything the Redis store
+ * does except surviving the process (claims, task states and dead letters live in this object).
+ *
+ * - A claim is a unique token (its `payload`), so a late ack, retry or release from a worker whose claim was
+ *   recovered never touches the claim of whoever took the task next.
+ * - `taskId` is the message's string `idempotencyKey`, else an id tied to the stored message object on its
+ *   channel, so retries, releases and recoveries keep the id while two equal sends (or one group send reaching
+ *   two task channels) stay two tasks.
+ * - A task that succeeded stays `succeeded` until its state is purged or its dead letter replayed: a copy that
+ *   is retried, released, recovered or buried later does not reopen it, and claiming such a copy reports
+ *   `alreadySucceeded`.
+ * - Task states expire `taskStateRetentionMs` after their last change, and dead letters `deadLetterRetentionMs`
+ *   after death, lazily on every call (like a Redis key TTL: no per-task timers).
+ *
+ * @example
+ * ```ts
+ * const layer = new InMemoryChannelLayer({ deadLetterCapacity: 1000 })
+ * await layer.send('jobs.email', { type: 'email.send', userId: 42, idempotencyKey: 'welcome-42' })
+ * const [task] = await layer.tasks.claim('jobs.email', 1, 30_000)
+ * if (task !== undefined) await layer.tasks.ack(task)
+ * ```
+ */
+export class MemoryTaskStore implements TaskStore {
+  /** channel -> claim token -> claim. */
+  private readonly claims = new Map<string, Map<string, Claim>>()
+  /** Task states in last-change order, which with one retention is also expiry order. */
+  private readonly states = new Map<string, TaskState>()
+  /** Ids of messages without an `idempotencyKey`: message object -> channel -> id. */
+  private readonly derivedIds = new WeakMap<Message, Map<string, string>>()
+  private readonly deadLetters: DeadLetters
+  private deadLettersDropped = 0
+
+  constructor(
+    private readonly queues: TaskQueues,
+    readonly options: TaskStoreOptions = DEFAULT_TASK_STORE_OPTIONS,
+    logger: Logger = defaultLogger(),
+  ) {
+    const drops = new DropReporter(logger, 10_000, DEAD_LETTER_DROPS)
+    this.deadLetters = new DeadLetters(options.deadLetterCapacity, options.deadLetterRetentionMs, (channel, count) => {
+      this.deadLettersDropped += count
+      drops.record(channel, count)
+    })
+  }
+
+  async claim(channel: string, max: number, visibilityMs: number): Promise<ClaimedTask[]> {
+    const now = this.begin('claim tasks')
+    assertChannelName(channel)
+    positiveInteger('max', max, 0)
+    positiveInteger('visibilityMs', visibilityMs, 0)
+    this.queues.refresh()
+    const claimed: ClaimedTask[] = []
+    while (claimed.length < max) {
+      const message = this.queues.take(channel)
+      if (message === undefined) break
+      claimed.push(this.start(channel, message, now, now + visibilityMs))
+    }
+    return claimed
+  }
+
+  async ack(task: ClaimedTask, options?: { readonly result?: unknown }): Promise<void> {
+    this.begin('ack a task')
+    // Even a claim already recovered is marked: the requeued copy will then be acked without running.
+    this.removeClaim(task)
+    const previous = this.states.get(task.taskId)
+    const hasResult = options !== undefined && 'result' in options
+    this.setState(task, {
+      status: 'succeeded',
+      attempts: previous?.attempts ?? task.attempt,
+      result: hasResult ? options.result : previous?.result,
+    })
+  }
+
+  async retry(task: ClaimedTask, delayMs: number, failure: TaskFailure): Promise<void> {
+    this.begin('retry a task')
+    nonNegativeInteger('delayMs', delayMs, 0)
+    const claim = this.removeClaim(task)
+    if (claim === undefined) return
+    this.setState(task, { status: 'retrying', lastError: failure.error })
+    this.queues.requeue(claim.channel, claim.message, delayMs)
+  }
+
+  async bury(task: ClaimedTask, failure: TaskFailure): Promise<void> {
+    const now = this.begin('bury a task')
+    const claim = this.removeClaim(task)
+    if (claim === undefined) return
+    this.deadLetters.add(
+      Object.freeze({
+        id: randomUUID(),
+        channel: claim.channel,
+        taskId: claim.taskId,
+        message: claim.message,
+        error: failure.error,
+        ...(failure.stack === undefined ? {} : { stack: failure.stack }),
+        attempts: claim.attempt,
+        firstAttemptAt: claim.firstAttemptAt,
+        diedAt: now,
+      }),
+    )
+    this.setState(task, { status: 'dead', lastError: failure.error })
+  }
+
+  async extend(tasks: readonly ClaimedTask[], visibilityMs: number): Promise<void> {
+    const now = this.begin('extend tasks')
+    positiveInteger('visibilityMs', visibilityMs, 0)
+    for (const task of tasks) {
+      const claim = this.findClaim(task)
+      if (claim === undefined) continue
+      claim.deadline = now + visibilityMs
+      claim.stalled = false
+    }
+  }
+
+  async release(tasks: readonly ClaimedTask[]): Promise<void> {
+    this.begin('release tasks')
+    for (const task of tasks) {
+      const claim = this.removeClaim(task)
+      if (claim === undefined) continue
+      // The attempt never ran to an end: it does not count.
+      const attempts = Math.max((this.states.get(claim.taskId)?.attempts ?? claim.attempt) - 1, 0)
+      this.setState(claim, { status: 'queued', attempts })
+      this.queues.requeue(claim.channel, claim.message, 0)
+    }
+  }
+
+  async recoverStalled(channel: string): Promise<number> {
+    const now = this.begin('recover stalled tasks')
+    assertChannelName(channel)
+    const claims = this.claims.get(channel)
+    if (claims === undefined) return 0
+    let recovered = 0
+    for (const [token, claim] of claims) {
+      if (claim.deadline > now) {
+        claim.stalled = false
+      } else if (!claim.stalled) {
+        // Two-phase: a live worker whose renewal was merely late gets until the next check.
+        claim.stalled = true
+      } else {
+        claims.delete(token)
+        // The attempt counts: its worker may have died halfway through it.
+        this.setState(claim, { status: 'queued' })
+        this.queues.requeue(channel, claim.message, 0)
+        recovered++
+      }
+    }
+    if (claims.size === 0) this.claims.delete(channel)
+    return recovered
+  }
+
+  async getTaskState(taskId: string): Promise<TaskState | undefined> {
+    this.begin('read a task state')
+    return this.states.get(taskId)
+  }
+
+  async listDeadLetters(channel: string, options?: { readonly limit?: number }): Promise<DeadLetter[]> {
+    this.begin('list dead letters')
+    assertChannelName(channel)
+    return this.deadLetters.list(channel, positiveInteger('limit', options?.limit, 100))
+  }
+
+  async getDeadLetter(channel: string, id: string): Promise<DeadLetter | undefined> {
+    this.begin('read a dead letter')
+    assertChannelName(channel)
+    return this.deadLetters.get(channel, id)
+  }
+
+  async replayDeadLetters(channel: string, ids?: readonly string[]): Promise<number> {
+    this.begin('replay dead letters')
+    assertChannelName(channel)
+    if (ids !== undefined && !Array.isArray(ids)) throw new InvalidOptionError('ids', 'an array of ids', ids)
+    const letters = this.deadLetters.take(channel, ids)
+    for (const letter of letters) {
+      // A fresh task: attempts and failures start over, and a succeeded mark must not skip it.
+      this.states.delete(letter.taskId)
+      this.setState(letter, { status: 'queued', attempts: 0, firstAttemptAt: undefined, lastError: undefined })
+      this.queues.requeue(channel, letter.message, 0)
+    }
+    return letters.length
+  }
+
+  async purgeDeadLetters(channel: string, options?: { readonly olderThanMs?: number }): Promise<number> {
+    const now = this.begin('purge dead letters')
+    assertChannelName(channel)
+    const olderThanMs = options?.olderThanMs
+    // At least `olderThanMs` old, as a Redis ZREMRANGEBYSCORE up to `now - olderThanMs` (inclusive) would.
+    const cutoff = olderThanMs === undefined ? Infinity : now - nonNegativeInteger('olderThanMs', olderThanMs, 0)
+    return this.deadLetters.deleteOlder(channel, cutoff)
+  }
+
+  async deadLetterChannels(): Promise<string[]> {
+    this.begin('list dead-letter channels')
+    return this.deadLetters.channels()
+  }
+
+  stats(): MemoryTaskStoreStats {
+    return Object.freeze({ deadLettersDropped: this.deadLettersDropped })
+  }
+
+  /**
+   * Forgets every claim, task state and dead letter: the layer's `flush()` and `close()` call this (a flushed
+   * Redis prefix loses them too). Counters are kept.
+   */
+  clear(): void {
+    this.claims.clear()
+    this.states.clear()
+    this.deadLetters.clear()
+  }
+
+  /** Checks the layer is open and purges what retention expired; returns now. */
+  private begin(operation: string): number {
+    this.queues.assertOpen(operation)
+    const now = Date.now()
+    const cutoff = now - this.options.taskStateRetentionMs
+    for (const [taskId, state] of this.states) {
+      if (state.updatedAt > cutoff) break
+      this.states.delete(taskId)
+    }
+    this.deadLetters.purgeExpired(now)
+    return now
+  }
+
+  private start(channel: string, message: Message, now: number, deadline: number): ClaimedTask {
+    const taskId = this.taskIdOf(channel, message)
+    const previous = this.states.get(taskId)
+    const token = randomUUID()
+    const payload = Buffer.from(token)
+    const firstAttemptAt = previous?.firstAttemptAt ?? now
+    if (previous?.status === 'succeeded') {
+      // Not a new attempt: the caller acks it without running.
+      this.addClaim(
+        { channel, message, taskId, attempt: previous.attempts, firstAttemptAt, deadline, stalled: false },
+        token,
+      )
+      return Object.freeze({
+        channel,
+        payload,
+        message,
+        taskId,
+        attempt: previous.attempts,
+        firstAttemptAt,
+        alreadySucceeded: true,
+      })
+    }
+    const attempt = (previous?.attempts ?? 0) + 1
+    this.addClaim({ channel, message, taskId, attempt, firstAttemptAt, deadline, stalled: false }, token)
+    this.setState({ channel, taskId }, { status: 'running', attempts: attempt, firstAttemptAt })
+    return Object.freeze({ channel, payload, message, taskId, attempt, firstAttemptAt, alreadySucceeded: false })
+  }
+
+  private taskIdOf(channel: string, message: Message): string {
+    const key = message.idempotencyKey
+    if (typeof key === 'string' && key.length > 0) return key
+    let ids = this.derivedIds.get(message)
+    if (ids === undefined) {
+      ids = new Map()
+      this.derivedIds.set(message, ids)
+    }
+    let id = ids.get(channel)
+    if (id === undefined) {
+      id = randomUUID()
+      ids.set(channel, id)
+    }
+    return id
+  }
+
+  private addClaim(claim: Claim, token: string): void {
+    let claims = this.claims.get(claim.channel)
+    if (claims === undefined) {
+      claims = new Map()
+      this.claims.set(claim.channel, claims)
+    }
+    claims.set(token, claim)
+  }
+
+  private findClaim(task: ClaimedTask): Claim | undefined {
+    return this.claims.get(task.channel)?.get(task.payload.toString())
+  }
+
+  /** Removes the task's claim; undefined when it was lost (recovered, or the layer flushed). */
+  private removeClaim(task: ClaimedTask): Claim | undefined {
+    const claims = this.claims.get(task.channel)
+    const token = task.payload.toString()
+    const claim = claims?.get(token)
+    if (claims === undefined || claim === undefined) return undefined
+    claims.delete(token)
+    if (claims.size === 0) this.claims.delete(task.channel)
+    return claim
+  }
+
+  /** Writes a task's state, keeping unchanged fields, and moves it to the end of the retention order. */
+  private setState(
+    task: { readonly channel: string; readonly taskId: string },
+    change: {
+      readonly status: TaskStatus
+      readonly attempts?: number
+      readonly firstAttemptAt?: number | undefined
+      readonly lastError?: string | undefined
+      readonly result?: unknown
+    },
+  ): void {
+    const previous = this.states.get(task.taskId)
+    // Succeeded is final within the idempotency window: a late failure of some other copy does not reopen it.
+    if (previous?.status === 'succeeded' && change.status !== 'succeeded') return
+    const merged = { ...previous, ...change }
+    const state: TaskState = Object.freeze({
+      taskId: task.taskId,
+      channel: task.channel,
+      status: change.status,
+      attempts: merged.attempts ?? 0,
+      updatedAt: Date.now(),
+      ...(merged.lastError === undefined ? {} : { lastError: merged.lastError }),
+      ...(merged.firstAttemptAt === undefined ? {} : { firstAttemptAt: merged.firstAttemptAt }),
+      ...(change.status === 'succeeded' && merged.result !== undefined ? { result: merged.result } : {}),
+    })
+    this.states.delete(task.taskId)
+    this.states.set(task.taskId, state)
+  }
+}

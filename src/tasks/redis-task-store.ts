@@ -1,0 +1,341 @@
+import { createHash, randomUUID } from 'node:crypto'
+
+import { MessageDecodeError } from '../errors.js'
+import type { Message } from '../layers/channel-layer.js'
+import type { RedisKeys } from '../layers/redis/keys.js'
+import { SCRIPTS } from '../layers/redis/lua-script.js'
+import type { RedisShard } from '../layers/redis/redis-shard.js'
+import type { MessageSerializer } from '../layers/redis/serializer.js'
+import type { Logger } from '../logger.js'
+import type {
+  ClaimedTask,
+  DeadLetter,
+  TaskFailure,
+  TaskState,
+  TaskStatus,
+  TaskStore,
+  TaskStoreOptions,
+} from './task-store.js'
+
+export interface RedisTaskStoreContext {
+  readonly keys: RedisKeys
+  /** Decodes stored payloads with no age limit: a task may wait in retries far longer than a message's expiry. */
+  readonly serializer: MessageSerializer
+  readonly options: TaskStoreOptions
+  readonly log: Logger
+  /** The shard holding a channel's queue (and so its task bookkeeping). */
+  shardFor(channel: string): RedisShard
+  /** Every shard (task states and dead-letter indexes are looked up on each). */
+  readonly shards: readonly RedisShard[]
+}
+
+/**
+ * At-least-once tasks on Redis: the channel's queue stays channels_redis' sorted set (so Django's `send` feeds
+ * it), and every state change is one Lua script (`task-*.lua`), so a worker killed at any instant leaves each
+ * message either queued, in flight (recovered after its deadline) or done.
+ */
+export class RedisTaskStore implements TaskStore {
+  constructor(private readonly ctx: RedisTaskStoreContext) {}
+
+  async claim(channel: string, max: number, visibilityMs: number): Promise<ClaimedTask[]> {
+    const { keys } = this.ctx
+    const shard = this.ctx.shardFor(channel)
+    const now = Date.now()
+    const payloads = (await shard.call((client) =>
+      SCRIPTS.taskClaim.runBuffer(
+        client,
+        [keys.queue(channel), keys.inflight(channel), keys.delayed(channel), keys.delayedIndex],
+        [now, max, now + visibilityMs, channel],
+      ),
+    )) as unknown[]
+    const claimed: { payload: Buffer; message: Message; taskId: string }[] = []
+    for (const raw of payloads) {
+      const payload = toBuffer(raw)
+      let message: Message
+      try {
+        message = this.ctx.serializer.decode(payload) as Message
+      } catch (error) {
+        await this.buryUndecodable(channel, payload, error)
+        continue
+      }
+      claimed.push({ payload, message: stripRouting(message), taskId: taskIdOf(message, payload) })
+    }
+    if (claimed.length === 0) return []
+    const started = (await shard.call((client) =>
+      SCRIPTS.taskStart.run(
+        client,
+        claimed.map((task) => keys.taskState(task.taskId)),
+        [now, this.ctx.options.taskStateRetentionMs, channel, ...claimed.map((task) => task.taskId)],
+      ),
+    )) as number[]
+    return claimed.map((task, i) => ({
+      channel,
+      ...task,
+      attempt: started[i * 3] ?? 1,
+      firstAttemptAt: started[i * 3 + 1] ?? now,
+      alreadySucceeded: started[i * 3 + 2] === 1,
+    }))
+  }
+
+  async ack(task: ClaimedTask, options: { readonly result?: unknown } = {}): Promise<void> {
+    const result = options.result === undefined ? '' : JSON.stringify(options.result)
+    await this.finish(task, 'ack', '', result)
+  }
+
+  async retry(task: ClaimedTask, delayMs: number, failure: TaskFailure): Promise<void> {
+    await this.finish(task, 'retry', failure.error, String(Date.now() + delayMs))
+  }
+
+  async bury(task: ClaimedTask, failure: TaskFailure): Promise<void> {
+    await this.finish(task, 'bury', failure.error, failure.stack ?? '')
+  }
+
+  async extend(tasks: readonly ClaimedTask[], visibilityMs: number): Promise<void> {
+    const deadline = Date.now() + visibilityMs
+    for (const [channel, group] of byChannel(tasks)) {
+      await this.ctx
+        .shardFor(channel)
+        .call(
+          (client) =>
+            SCRIPTS.taskExtend.run(
+              client,
+              [this.ctx.keys.inflight(channel), this.ctx.keys.stalled(channel)],
+              [deadline, ...group.map((task) => task.payload)],
+            ),
+          { idempotent: true },
+        )
+    }
+  }
+
+  async release(tasks: readonly ClaimedTask[]): Promise<void> {
+    for (const [channel, group] of byChannel(tasks)) {
+      await this.requeue(
+        channel,
+        'release',
+        group.flatMap((task) => [task.payload, task.taskId]),
+      )
+    }
+  }
+
+  async recoverStalled(channel: string): Promise<number> {
+    return this.requeue(channel, 'stalled', [])
+  }
+
+  async getTaskState(taskId: string): Promise<TaskState | undefined> {
+    for (const shard of this.ctx.shards) {
+      const fields = await shard.call((client) => client.hgetall(this.ctx.keys.taskState(taskId)), { idempotent: true })
+      if (fields.status === undefined) continue
+      const state: TaskState = {
+        taskId,
+        channel: fields.channel ?? '',
+        status: fields.status as TaskStatus,
+        attempts: Number(fields.attempts ?? 0),
+        updatedAt: Number(fields.updatedAt ?? 0),
+        ...(fields.firstAttemptAt === undefined ? {} : { firstAttemptAt: Number(fields.firstAttemptAt) }),
+        ...(fields.lastError === undefined || fields.lastError === '' ? {} : { lastError: fields.lastError }),
+        ...(fields.result === undefined ? {} : { result: JSON.parse(fields.result) as unknown }),
+      }
+      return state
+    }
+    return undefined
+  }
+
+  async listDeadLetters(channel: string, { limit = 100 }: { readonly limit?: number } = {}): Promise<DeadLetter[]> {
+    const { keys } = this.ctx
+    const shard = this.ctx.shardFor(channel)
+    const ids = await shard.call((client) => client.zrevrange(keys.deadLetters(channel), 0, limit - 1), {
+      idempotent: true,
+    })
+    const letters: DeadLetter[] = []
+    for (const id of ids) {
+      const letter = await this.getDeadLetter(channel, id)
+      if (letter !== undefined) letters.push(letter)
+    }
+    return letters
+  }
+
+  async getDeadLetter(channel: string, id: string): Promise<DeadLetter | undefined> {
+    const key = this.ctx.keys.deadLetter(channel, id)
+    const fields = await this.ctx.shardFor(channel).call((client) => client.hgetallBuffer(key), { idempotent: true })
+    const payload = fields.payload
+    if (payload === undefined) return undefined
+    const text = (name: string): string => fields[name]?.toString('utf8') ?? ''
+    let message: Message
+    try {
+      message = stripRouting(this.ctx.serializer.decode(payload) as Message)
+    } catch {
+      message = { type: 'switchyard.undecodable', bytes: new Uint8Array(payload) }
+    }
+    return {
+      id,
+      channel,
+      taskId: text('taskId'),
+      message,
+      error: text('error'),
+      ...(text('stack') === '' ? {} : { stack: text('stack') }),
+      attempts: Number(text('attempts')),
+      firstAttemptAt: Number(text('firstAttemptAt')),
+      diedAt: Number(text('diedAt')),
+    }
+  }
+
+  async replayDeadLetters(channel: string, ids: readonly string[] = []): Promise<number> {
+    return this.deadLetterScript(channel, 'replay', Date.now(), ids)
+  }
+
+  async purgeDeadLetters(channel: string, { olderThanMs }: { readonly olderThanMs?: number } = {}): Promise<number> {
+    return this.deadLetterScript(
+      channel,
+      'purge',
+      olderThanMs === undefined ? Number.MAX_SAFE_INTEGER : Date.now() - olderThanMs,
+      [],
+    )
+  }
+
+  async deadLetterChannels(): Promise<string[]> {
+    const channels = new Set<string>()
+    for (const shard of this.ctx.shards) {
+      for (const channel of await shard.call((client) => client.smembers(this.ctx.keys.deadChannels), {
+        idempotent: true,
+      })) {
+        channels.add(channel)
+      }
+    }
+    return [...channels].sort()
+  }
+
+  /** Deletes dead letters past `deadLetterRetentionMs` on every channel (called by workers now and then). */
+  async purgeExpiredDeadLetters(): Promise<number> {
+    let purged = 0
+    for (const channel of await this.deadLetterChannels()) {
+      purged += await this.purgeDeadLetters(channel, { olderThanMs: this.ctx.options.deadLetterRetentionMs })
+    }
+    return purged
+  }
+
+  private async finish(
+    task: ClaimedTask,
+    action: 'ack' | 'retry' | 'bury',
+    error: string,
+    extra: string,
+  ): Promise<void> {
+    const { keys, options } = this.ctx
+    const channel = task.channel
+    const deadId = action === 'bury' ? randomUUID() : ''
+    const held = (await this.ctx.shardFor(channel).call(
+      (client) =>
+        SCRIPTS.taskFinish.run(
+          client,
+          [
+            keys.inflight(channel),
+            keys.stalled(channel),
+            keys.taskState(task.taskId),
+            keys.delayed(channel),
+            keys.delayedIndex,
+            keys.deadLetters(channel),
+            keys.deadLetter(channel, deadId),
+            keys.deadChannels,
+          ],
+          [
+            action,
+            task.payload,
+            Date.now(),
+            options.taskStateRetentionMs,
+            channel,
+            error,
+            extra,
+            deadId,
+            options.deadLetterCapacity,
+          ],
+        ),
+      // An ack or retry that may have run already is safe to repeat: the script checks the claim first.
+      { idempotent: action !== 'bury' },
+    )) as number
+    if (held === 0 && action !== 'ack') {
+      this.ctx.log.warn(
+        { channel, taskId: task.taskId, action },
+        'claim was lost (recovered as stalled); not repeating',
+      )
+    }
+  }
+
+  private async requeue(channel: string, mode: 'release' | 'stalled', args: (Buffer | string)[]): Promise<number> {
+    const { keys } = this.ctx
+    return (await this.ctx
+      .shardFor(channel)
+      .call((client) =>
+        SCRIPTS.taskRequeue.run(
+          client,
+          [keys.inflight(channel), keys.stalled(channel), keys.queue(channel)],
+          [mode, Date.now(), keys.taskStatePrefix, ...args],
+        ),
+      )) as number
+  }
+
+  private async deadLetterScript(
+    channel: string,
+    mode: 'replay' | 'purge',
+    time: number,
+    ids: readonly string[],
+  ): Promise<number> {
+    const { keys } = this.ctx
+    return (await this.ctx
+      .shardFor(channel)
+      .call(
+        (client) =>
+          SCRIPTS.deadLetters.run(
+            client,
+            [keys.deadLetters(channel), keys.queue(channel), keys.deadChannels],
+            [mode, time, keys.taskStatePrefix, channel, ...ids],
+          ),
+        { idempotent: true },
+      )) as number
+  }
+
+  /** A payload nobody can decode (wrong keys, corrupt) is kept as a dead letter, never dropped silently. */
+  private async buryUndecodable(channel: string, payload: Buffer, error: unknown): Promise<void> {
+    const taskId = createHash('sha1').update(payload).digest('hex').slice(0, 32)
+    const failure = error instanceof MessageDecodeError ? error.message : 'the payload could not be decoded'
+    this.ctx.log.error({ channel, taskId, code: 'SWY_MESSAGE_DECODE' }, 'undecodable task moved to dead letters')
+    await this.bury(
+      {
+        channel,
+        payload,
+        message: { type: 'switchyard.undecodable' },
+        taskId,
+        attempt: 1,
+        firstAttemptAt: Date.now(),
+        alreadySucceeded: false,
+      },
+      { error: failure },
+    )
+  }
+}
+
+/** The task id: the message's own `idempotencyKey`, else a stable hash of its stored bytes. */
+export function taskIdOf(message: Message, payload: Buffer): string {
+  const key = message.idempotencyKey
+  if (typeof key === 'string' && key !== '') return key
+  return createHash('sha1').update(payload).digest('hex').slice(0, 32)
+}
+
+function stripRouting(message: Message): Message {
+  if (!Object.hasOwn(message, '__asgi_channel__')) return message
+  const { __asgi_channel__: _routing, ...rest } = message
+  return rest as Message
+}
+
+function toBuffer(raw: unknown): Buffer {
+  if (Buffer.isBuffer(raw)) return raw
+  throw new TypeError('expected a binary reply from task-claim.lua')
+}
+
+function byChannel(tasks: readonly ClaimedTask[]): Map<string, ClaimedTask[]> {
+  const groups = new Map<string, ClaimedTask[]>()
+  for (const task of tasks) {
+    const group = groups.get(task.channel)
+    if (group === undefined) groups.set(task.channel, [task])
+    else group.push(task)
+  }
+  return groups
+}

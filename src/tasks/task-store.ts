@@ -1,0 +1,114 @@
+import type { Message } from '../layers/channel-layer.js'
+
+/** Where a task is in its life. */
+export type TaskStatus = 'queued' | 'running' | 'retrying' | 'succeeded' | 'dead'
+
+/** What `getTaskState(id)` returns: kept for `taskStateRetentionMs` after the last change. */
+export interface TaskState {
+  readonly taskId: string
+  readonly channel: string
+  readonly status: TaskStatus
+  /** Attempts started so far. */
+  readonly attempts: number
+  /** The last failure's message, if any. */
+  readonly lastError?: string
+  /** Unix ms of the last change. */
+  readonly updatedAt: number
+  /** Unix ms when the task was first claimed. */
+  readonly firstAttemptAt?: number
+  /** Set only when the consumer opts into storing results (`static storeResults = true`). */
+  readonly result?: unknown
+}
+
+/** A message taken from a channel for processing, invisible to other workers until acked or its deadline. */
+export interface ClaimedTask {
+  readonly channel: string
+  /** The exact stored payload: acks, retries and releases address the task by it. */
+  readonly payload: Buffer
+  readonly message: Message
+  readonly taskId: string
+  /** 1 for the first run. */
+  readonly attempt: number
+  readonly firstAttemptAt: number
+  /** The task already succeeded within the idempotency window: ack it without running. */
+  readonly alreadySucceeded: boolean
+}
+
+/** A task that exhausted its retries, or failed with a NonRetryableError. */
+export interface DeadLetter {
+  /** Unique per dead letter (a task that dies twice after a replay has two). */
+  readonly id: string
+  readonly channel: string
+  readonly taskId: string
+  readonly message: Message
+  readonly error: string
+  readonly stack?: string
+  readonly attempts: number
+  readonly firstAttemptAt: number
+  readonly diedAt: number
+}
+
+export interface TaskFailure {
+  readonly error: string
+  readonly stack?: string
+}
+
+/**
+ * At-least-once delivery on top of a channel layer's queues: claim moves a message into an in-flight set with a
+ * visibility deadline, atomically; ack, retry (after a delay) or bury (dead letters) end the attempt. A worker
+ * that dies leaves its claims in flight; `recoverStalled` returns them to the queue once their deadline has
+ * passed twice in a row (two-phase, so a live worker whose renewal was late is not robbed).
+ *
+ * Implemented by the in-memory layer (one process) and the Redis layer (survives process death). The queued
+ * messages are the layer's own, so a plain `send` (from Node or Django) feeds a RetryingConsumer.
+ */
+export interface TaskStore {
+  /** Takes up to `max` messages (due delayed ones first), each visible again after `visibilityMs` unless extended. */
+  claim(channel: string, max: number, visibilityMs: number): Promise<ClaimedTask[]>
+  /** The task succeeded: forget the claim, record it (for `idempotencyWindowMs`). */
+  ack(task: ClaimedTask, options?: { readonly result?: unknown }): Promise<void>
+  /** The attempt failed: run it again after `delayMs`. */
+  retry(task: ClaimedTask, delayMs: number, failure: TaskFailure): Promise<void>
+  /** The task is dead: move it to the channel's dead letters. */
+  bury(task: ClaimedTask, failure: TaskFailure): Promise<void>
+  /** Pushes the deadline of live claims (one call per worker tick, not per task). */
+  extend(tasks: readonly ClaimedTask[], visibilityMs: number): Promise<void>
+  /** Gives claims back to the queue without counting an attempt (graceful shutdown). */
+  release(tasks: readonly ClaimedTask[]): Promise<void>
+  /** Returns to the queue claims whose deadline passed on two consecutive checks; resolves to how many. */
+  recoverStalled(channel: string): Promise<number>
+  getTaskState(taskId: string): Promise<TaskState | undefined>
+  listDeadLetters(channel: string, options?: { readonly limit?: number }): Promise<DeadLetter[]>
+  getDeadLetter(channel: string, id: string): Promise<DeadLetter | undefined>
+  /** Puts dead letters back on their channel as fresh tasks (attempts reset); resolves to how many. */
+  replayDeadLetters(channel: string, ids?: readonly string[]): Promise<number>
+  /** Deletes dead letters older than `olderThanMs` (all when omitted); resolves to how many. */
+  purgeDeadLetters(channel: string, options?: { readonly olderThanMs?: number }): Promise<number>
+  /** Channels that have dead letters. */
+  deadLetterChannels(): Promise<string[]>
+}
+
+/** Options every task store takes; validated by the layer that owns it. */
+export interface TaskStoreOptions {
+  /** How long a task's state stays readable, and succeeded ids are remembered for idempotency. */
+  readonly taskStateRetentionMs: number
+  /** Dead letters kept per channel; the oldest go first (counted). */
+  readonly deadLetterCapacity: number
+  /** Dead letters older than this are purged automatically. */
+  readonly deadLetterRetentionMs: number
+}
+
+export const DEFAULT_TASK_STORE_OPTIONS: TaskStoreOptions = Object.freeze({
+  taskStateRetentionMs: 3_600_000,
+  deadLetterCapacity: 10_000,
+  deadLetterRetentionMs: 7 * 86_400_000,
+})
+
+/** A layer that can run RetryingConsumers: both built-in layers are. */
+export interface TaskCapableLayer {
+  readonly tasks: TaskStore
+}
+
+export function hasTaskStore(layer: unknown): layer is TaskCapableLayer {
+  return typeof layer === 'object' && layer !== null && typeof (layer as { tasks?: unknown }).tasks === 'object'
+}

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest'
+
+import { InvalidOptionError, type LayerSendOptions } from '../../src/index.js'
+import { receiveWithin, rejectionOf, sleep, type LayerTestContext, type MakeLayer } from './context.js'
+
+// Timing margins are generous: the Redis layer runs these too, on a loaded two-core machine.
+const DELAY_MS = 150
+const LATE_MARGIN_MS = 500
+
+export function delayedSendCases(ctx: LayerTestContext, makeLayer: MakeLayer): void {
+  describe('delayed send', () => {
+    it('delivers no sooner than delayMs and within delayMs + 500 ms', async () => {
+      const layer = await ctx.make()
+      const started = performance.now()
+      await layer.send('delayed-basic', { type: 'later' }, { delayMs: DELAY_MS })
+      expect(await receiveWithin(layer, 'delayed-basic', DELAY_MS - 50)).toBeUndefined()
+      const message = await receiveWithin(layer, 'delayed-basic', DELAY_MS + LATE_MARGIN_MS)
+      const elapsed = performance.now() - started
+      expect(message).toEqual({ type: 'later' })
+      // Date.now() has millisecond steps, so a due time can be reached up to 1 ms of real time early.
+      expect(elapsed).toBeGreaterThanOrEqual(DELAY_MS - 1)
+      expect(elapsed).toBeLessThan(DELAY_MS + LATE_MARGIN_MS)
+    })
+
+    it('sends at once with delayMs 0 or no delayMs', async () => {
+      const layer = await ctx.make()
+      await layer.send('delayed-zero', { type: 'zero' }, { delayMs: 0 })
+      await layer.send('delayed-zero', { type: 'empty' }, {})
+      expect(await receiveWithin(layer, 'delayed-zero', 100)).toEqual({ type: 'zero' })
+      expect(await receiveWithin(layer, 'delayed-zero', 100)).toEqual({ type: 'empty' })
+    })
+
+    it('keeps send order among equal delays, and due order among different ones', async () => {
+      const layer = await ctx.make()
+      await layer.send('delayed-order', { type: 'slow' }, { delayMs: 2 * DELAY_MS })
+      for (let i = 0; i < 5; i++) await layer.send('delayed-order', { type: 'seq.item', i }, { delayMs: DELAY_MS })
+      const received: unknown[] = []
+      for (let i = 0; i < 6; i++) {
+        const message = await receiveWithin(layer, 'delayed-order', 2 * DELAY_MS + LATE_MARGIN_MS)
+        received.push(message?.type === 'seq.item' ? message.i : message?.type)
+      }
+      expect(received).toEqual([0, 1, 2, 3, 4, 'slow'])
+    })
+
+    it('holds a waiting delayed message outside the channel capacity', async () => {
+      const layer = await ctx.make({ capacity: 1 })
+      await layer.send('delayed-capacity', { type: 'later' }, { delayMs: DELAY_MS })
+      await layer.send('delayed-capacity', { type: 'now' })
+      expect(await receiveWithin(layer, 'delayed-capacity', 100)).toEqual({ type: 'now' })
+      expect(await receiveWithin(layer, 'delayed-capacity', DELAY_MS + LATE_MARGIN_MS)).toEqual({ type: 'later' })
+    })
+
+    const bad: readonly unknown[] = [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '100', null]
+    for (const delayMs of bad) {
+      it(`rejects delayMs ${String(delayMs)} with InvalidOptionError and queues nothing`, async () => {
+        const layer = await ctx.make()
+        const options = { delayMs } as unknown as LayerSendOptions
+        const error = await rejectionOf(() => layer.send('delayed-bad', { type: 'never' }, options))
+        expect(error).toBeInstanceOf(InvalidOptionError)
+        expect(error.code).toBe('SWY_INVALID_OPTION')
+        expect(error.message).toContain('delayMs')
+        expect(await receiveWithin(layer, 'delayed-bad', 100)).toBeUndefined()
+      })
+    }
+
+    it('drops a waiting delayed message on flush', async () => {
+      const layer = await ctx.make()
+      await layer.send('delayed-flushed', { type: 'gone' }, { delayMs: DELAY_MS })
+      await layer.flush()
+      expect(await receiveWithin(layer, 'delayed-flushed', DELAY_MS + LATE_MARGIN_MS)).toBeUndefined()
+      await layer.send('delayed-flushed', { type: 'after.flush' })
+      expect(await receiveWithin(layer, 'delayed-flushed', 1000)).toEqual({ type: 'after.flush' })
+    })
+
+    it('close drops waiting delayed messages: nothing is delivered or raised once they come due', async () => {
+      const layer = await makeLayer()
+      const raised: unknown[] = []
+      const record = (error: unknown): void => {
+        raised.push(error)
+      }
+      process.on('uncaughtException', record)
+      process.on('unhandledRejection', record)
+      try {
+        await layer.send('delayed-closed', { type: 'never' }, { delayMs: 50 })
+        const before = layer.stats()
+        await layer.close()
+        await sleep(50 + LATE_MARGIN_MS)
+        // A timer left armed would have delivered (sent + 1) or dropped (dropped + 1) the message by now.
+        expect(layer.stats()).toEqual(before)
+        expect(raised).toEqual([])
+      } finally {
+        process.off('uncaughtException', record)
+        process.off('unhandledRejection', record)
+      }
+    })
+  })
+}

@@ -1,0 +1,165 @@
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+import { Redis } from 'ioredis'
+import { inject } from 'vitest'
+
+import { findOnPath, freeLoopbackPort } from '../setup/provision-redis.js'
+
+/** A fixed-length key prefix of its own for each test (13 characters), so cleanup never reaches other keys. */
+export function uniquePrefix(): string {
+  return `r${randomBytes(6).toString('hex')}`
+}
+
+/** The redis-server binary: the provisioned one, or PATH's when REDIS_URL came from the environment. */
+export function redisServerBin(): string {
+  const bin = inject('redisServerBin') || findOnPath('redis-server')
+  if (bin === undefined) throw new Error('these tests start their own redis-server, and none is on PATH')
+  return bin
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Polls `check` until it holds; returns how long that took, or throws naming `what` after `timeoutMs`. */
+export async function waitFor(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  { timeoutMs = 5_000, intervalMs = 20 } = {},
+): Promise<number> {
+  const start = Date.now()
+  for (;;) {
+    if (await check()) return Date.now() - start
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await sleep(intervalMs)
+  }
+}
+
+/**
+ * Plain ioredis clients for looking at what the layer wrote; never retrying, so a dead server fails fast.
+ * `closeAll()` in afterAll/afterEach.
+ */
+export class RawClients {
+  private readonly open: Redis[] = []
+
+  connect(url: string): Redis {
+    const client = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null })
+    client.on('error', () => undefined)
+    this.open.push(client)
+    return client
+  }
+
+  closeAll(): void {
+    for (const client of this.open.splice(0)) client.disconnect()
+  }
+}
+
+/** `INFO <sections…>` as numbers; `cmdstat_*` lines are split into `cmdstat_x.calls`, `cmdstat_x.usec`, … */
+export async function info(client: Redis, ...sections: string[]): Promise<Map<string, number>> {
+  const text = String(await client.call('INFO', ...sections))
+  const fields = new Map<string, number>()
+  for (const line of text.split('\r\n')) {
+    const colon = line.indexOf(':')
+    if (colon === -1 || line.startsWith('#')) continue
+    const name = line.slice(0, colon)
+    const value = line.slice(colon + 1)
+    if (name.startsWith('cmdstat_')) {
+      for (const pair of value.split(',')) {
+        const [key, number] = pair.split('=')
+        if (key !== undefined && number !== undefined) fields.set(`${name}.${key}`, Number(number))
+      }
+    } else if (/^-?\d+(\.\d+)?$/.test(value)) {
+      fields.set(name, Number(value))
+    }
+  }
+  return fields
+}
+
+export interface RunningSentinel {
+  readonly port: number
+  stop(): Promise<void>
+}
+
+/**
+ * One Redis Sentinel (`redis-server <conf> --sentinel`) monitoring `127.0.0.1:<masterPort>` as `name` with a
+ * quorum of 1. Its configuration lives in a temporary directory because Sentinel rewrites it.
+ */
+export async function startSentinel(bin: string, masterPort: number, name = 'mymaster'): Promise<RunningSentinel> {
+  const dir = await mkdtemp(join(tmpdir(), 'swy-sentinel-'))
+  const port = await freeLoopbackPort()
+  const conf = join(dir, 'sentinel.conf')
+  await writeFile(
+    conf,
+    [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      `dir ${dir}`,
+      'sentinel resolve-hostnames no',
+      `sentinel monitor ${name} 127.0.0.1 ${masterPort} 1`,
+      `sentinel down-after-milliseconds ${name} 5000`,
+      '',
+    ].join('\n'),
+  )
+  const child = spawn(bin, [conf, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir })
+  let output = ''
+  const keep = (chunk: Buffer): void => {
+    output = (output + chunk.toString()).slice(-8_192)
+  }
+  child.stdout.on('data', keep)
+  child.stderr.on('data', keep)
+  const killOnExit = (): void => {
+    child.kill('SIGKILL')
+  }
+  process.once('exit', killOnExit)
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      resolve()
+    }),
+  )
+  let stopping: Promise<void> | undefined
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM')
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
+        await exited
+        clearTimeout(timer)
+      }
+      process.off('exit', killOnExit)
+      await rm(dir, { recursive: true, force: true })
+    })()
+    return stopping
+  }
+  const probe = new Redis({
+    host: '127.0.0.1',
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  })
+  probe.on('error', () => undefined)
+  try {
+    await waitFor(
+      `the sentinel on port ${port} to know ${name}`,
+      async () => {
+        if (child.exitCode !== null) throw new Error(`sentinel exited with ${child.exitCode}:\n${output}`)
+        try {
+          if (probe.status !== 'ready') await probe.connect()
+          const address = (await probe.call('SENTINEL', 'get-master-addr-by-name', name)) as string[] | null
+          return address?.[1] === String(masterPort)
+        } catch {
+          return false
+        }
+      },
+      { timeoutMs: 10_000, intervalMs: 50 },
+    )
+  } catch (error) {
+    await stop()
+    throw error
+  } finally {
+    probe.disconnect()
+  }
+  return { port, stop }
+}

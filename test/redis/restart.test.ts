@@ -1,0 +1,146 @@
+import { afterEach, describe, expect, it } from 'vitest'
+
+import { RedisUnavailableError } from '../../src/index.js'
+import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
+import type { RedisLayerOptions } from '../../src/layers/redis/redis-options.js'
+import { freeLoopbackPort, startPrivateRedis, type RunningRedis } from '../setup/provision-redis.js'
+import { rejectionOf } from '../conformance/context.js'
+import { RawClients, redisServerBin, sleep, uniquePrefix, waitFor } from './helpers.js'
+
+const RETRY_WINDOW_MS = 3_000
+const PASSWORD = 's3cret-pw'
+// An ACL user besides the password-less default one: the layer logs in with a password that must never show up
+// in an error, while startPrivateRedis can still PING the server without one.
+const ACL_USER = ['--user', 'alice', 'on', `>${PASSWORD}`, '~*', '&*', '+@all']
+
+const bin = redisServerBin()
+const raw = new RawClients()
+const layers: RedisChannelLayer[] = []
+const servers: RunningRedis[] = []
+const unhandled: unknown[] = []
+const onUnhandled = (reason: unknown): void => {
+  unhandled.push(reason)
+}
+
+function layer(options: RedisLayerOptions): RedisChannelLayer {
+  const made = new RedisChannelLayer(options)
+  layers.push(made)
+  return made
+}
+
+async function startServer(port: number): Promise<RunningRedis> {
+  const server = await startPrivateRedis(bin, { port, extraArgs: ACL_USER })
+  servers.push(server)
+  return server
+}
+
+/** The outcome of a promise without ever leaving it unhandled. */
+function settle<T>(promise: Promise<T>): Promise<{ value: T } | { error: unknown }> {
+  return promise.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  )
+}
+
+afterEach(async () => {
+  process.off('unhandledRejection', onUnhandled)
+  unhandled.length = 0
+  raw.closeAll()
+  // Closing must not hang even when a server is already gone.
+  await Promise.all(layers.splice(0).map((made) => made.close()))
+  await Promise.all(servers.splice(0).map((server) => server.stop()))
+})
+
+describe('a Redis restart during traffic', () => {
+  it('fails sends during the outage, then reconnects, re-adds memberships and resumes receives', async () => {
+    process.on('unhandledRejection', onUnhandled)
+    const port = await freeLoopbackPort()
+    const host = `127.0.0.1:${port}`
+    await startServer(port)
+    const options = {
+      hosts: [`redis://alice:${PASSWORD}@${host}`],
+      prefix: uniquePrefix(),
+      retryWindowMs: RETRY_WINDOW_MS,
+    }
+    const a = layer(options)
+    const b = layer(options)
+    await Promise.all([a.ready(), b.ready()])
+    const member = await b.newChannel()
+    await b.groupAdd('room', member)
+    await a.groupSend('room', { type: 'room.before' })
+    expect(await b.receive(member, { signal: AbortSignal.timeout(2_000) })).toEqual({ type: 'room.before' })
+
+    // Receives waiting across the outage: one on B's own channel, one on a normal channel.
+    const memberReceive = settle(b.receive(member))
+    const jobReceive = settle(b.receive('jobs'))
+    await sleep(50)
+    const errorsBefore = a.stats().redisErrors
+    const first = servers[0]!
+    await first.stop()
+    // A refused reconnect attempt: A knows the server is gone, so the next send is never written to a dead socket.
+    await waitFor('A to see the server gone', () => a.stats().redisErrors > errorsBefore)
+
+    const failedAt = Date.now()
+    const error = await rejectionOf(() => a.send('jobs', { type: 'job.lost' }))
+    const waited = Date.now() - failedAt
+    expect(error).toBeInstanceOf(RedisUnavailableError)
+    expect(error.code).toBe('SWY_REDIS_UNAVAILABLE')
+    expect(error.message).toContain(host)
+    expect(error.message).not.toContain(PASSWORD)
+    expect(error.message).not.toContain('alice')
+    // It retried through the window (the command was never sent), then gave up.
+    expect(waited).toBeGreaterThanOrEqual(RETRY_WINDOW_MS - 100)
+    expect(waited).toBeLessThan(RETRY_WINDOW_MS + 1_500)
+
+    // Issued while Redis is down, answered once it is back within the window.
+    const sentAt = Date.now()
+    const comeback = a.send('jobs', { type: 'job.comeback' })
+    await startServer(port)
+    await comeback
+    expect(Date.now() - sentAt).toBeLessThan(RETRY_WINDOW_MS + 500)
+
+    await waitFor('both layers to reconnect', () => a.stats().reconnects >= 1 && b.stats().reconnects >= 1)
+    // The restarted server had nothing (no persistence): B re-added its membership by itself.
+    const check = raw.connect(`redis://${host}`)
+    await waitFor('B to re-add its membership', async () =>
+      (await check.zrange(`${options.prefix}:group:room`, 0, '-1')).includes(member),
+    )
+    await a.groupSend('room', { type: 'room.after' })
+    await expect(withTimeout(memberReceive, 3_000)).resolves.toEqual({ value: { type: 'room.after' } })
+    // The receive started before the outage got the send that came in while Redis was coming back; the failed
+    // one was never queued.
+    await expect(withTimeout(jobReceive, 3_000)).resolves.toEqual({ value: { type: 'job.comeback' } })
+    await a.send('jobs', { type: 'job.next' })
+    expect(await b.receive('jobs', { signal: AbortSignal.timeout(2_000) })).toEqual({ type: 'job.next' })
+    await a.send(member, { type: 'direct.after' })
+    expect(await b.receive(member, { signal: AbortSignal.timeout(2_000) })).toEqual({ type: 'direct.after' })
+    expect(unhandled).toEqual([])
+    await a.flush()
+  })
+
+  it('rejects ready() while Redis is unreachable at start, and connects once it appears', async () => {
+    process.on('unhandledRejection', onUnhandled)
+    const port = await freeLoopbackPort()
+    const made = layer({ hosts: [`redis://127.0.0.1:${port}`], prefix: uniquePrefix(), retryWindowMs: 500 })
+    const startedAt = Date.now()
+    const error = await rejectionOf(() => made.ready(500))
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(450)
+    expect(error).toBeInstanceOf(RedisUnavailableError)
+    expect(error.code).toBe('SWY_REDIS_UNAVAILABLE')
+    expect(error.message).toContain(`127.0.0.1:${port}`)
+    // Still trying in the background.
+    const errors = made.stats().redisErrors
+    await waitFor('another connection attempt', () => made.stats().redisErrors > errors)
+
+    await startServer(port)
+    await made.ready(5_000)
+    await made.send('hello', { type: 'hello.world' })
+    expect(await made.receive('hello', { signal: AbortSignal.timeout(2_000) })).toEqual({ type: 'hello.world' })
+    expect(unhandled).toEqual([])
+    await made.flush()
+  })
+})
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timed out'> {
+  return Promise.race([promise, sleep(ms).then(() => 'timed out' as const)])
+}

@@ -1,0 +1,89 @@
+// TaskRunner's shutdown edge: a claim still on its way when stop() is called must start nothing; its tasks go back
+// to the queue uncounted, and a duplicate of a task that already succeeded is acked, its success kept (a release
+// would reset it to `queued` and the duplicate would run again). On both task stores.
+import { randomBytes } from 'node:crypto'
+
+import { pino } from 'pino'
+import { afterEach, describe, expect, inject, it, vi } from 'vitest'
+
+import { resolveRetryOptions } from '../../consumers/backoff.js'
+import { TaskRunner } from '../../consumers/task-runner.js'
+import type { ChannelLayer } from '../../src/layers/channel-layer.js'
+import { InMemoryChannelLayer } from '../../src/layers/memory.js'
+import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
+import type { TaskCapableLayer } from '../../src/tasks/task-store.js'
+
+const redisUrl = inject('redisUrl')
+const open: ChannelLayer[] = []
+afterEach(async () => {
+  vi.restoreAllMocks()
+  for (const layer of open.splice(0)) {
+    await layer.flush()
+    await layer.close()
+  }
+})
+
+const makers: [string, () => ChannelLayer & TaskCapableLayer][] = [
+  ['memory', () => new InMemoryChannelLayer()],
+  ['redis', () => new RedisChannelLayer({ hosts: [redisUrl], prefix: `w${randomBytes(6).toString('hex')}` })],
+]
+
+/** Promise.withResolvers, which Node 20 lacks. */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void
+  const promise = new Promise<void>((done) => (resolve = done))
+  return { promise, resolve }
+}
+
+describe.each(makers)('TaskRunner.stop() during a claim (%s)', (_name, makeLayer) => {
+  it('starts nothing it claimed after stop(), releases fresh tasks and acks duplicates', async () => {
+    const layer = makeLayer()
+    open.push(layer)
+    const store = layer.tasks
+    await layer.send('jobs', { type: 'job.run', idempotencyKey: 'done-1' })
+    const [first] = await store.claim('jobs', 1, 30_000)
+    await store.ack(first!)
+    await layer.send('jobs', { type: 'job.run', idempotencyKey: 'done-1' })
+    await layer.send('jobs', { type: 'job.run', idempotencyKey: 'fresh-1' })
+
+    const claim = store.claim.bind(store)
+    const gate = deferred()
+    const claimCalled = deferred()
+    vi.spyOn(store, 'claim').mockImplementationOnce(async (...args) => {
+      claimCalled.resolve()
+      await gate.promise
+      return claim(...args)
+    })
+    const handled: string[] = []
+    const runner = new TaskRunner({
+      store,
+      channel: 'jobs',
+      concurrency: 4,
+      visibilityMs: 30_000,
+      timeoutMs: 30_000,
+      retry: resolveRetryOptions({}),
+      storeResults: false,
+      log: pino({ level: 'silent' }),
+      retryOn: () => true,
+      random: Math.random,
+      handle: async (_message, ctx) => {
+        handled.push(ctx.taskId)
+      },
+      onFailure: async () => undefined,
+    })
+    const running = runner.run()
+    await claimCalled.promise
+    await runner.stop(1_000)
+    gate.resolve()
+    await running
+
+    expect(handled).toEqual([])
+    expect(runner.stats).toMatchObject({ processed: 0, failed: 0, inFlight: 0 })
+    expect(await store.getTaskState('done-1')).toMatchObject({ status: 'succeeded', attempts: 1 })
+    expect(await store.getTaskState('fresh-1')).toMatchObject({ status: 'queued', attempts: 0 })
+    // Nothing left in flight; the fresh task is queued again (the duplicate was acked, so it is gone).
+    expect(await store.recoverStalled('jobs')).toBe(0)
+    const again = await store.claim('jobs', 10, 30_000)
+    expect(again.map((task) => [task.taskId, task.attempt, task.alreadySucceeded])).toEqual([['fresh-1', 1, false]])
+  })
+})
