@@ -36,6 +36,7 @@ export {
   type Receive,
   type Scope,
   type Send,
+  type ShutdownEvent,
   type UrlRoute,
   type WebsocketAcceptEvent,
   type WebsocketCloseEvent,
@@ -51,3 +52,16 @@ export * from '../consumers/index.js'
 export * from './routing/index.js'
 export * from './middleware/index.js'
 export * from './server/index.js'
+export { runWorker, type WorkerHandle, type WorkerOptions } from './worker/worker.js'
+export {
+  DEFAULT_TASK_STORE_OPTIONS,
+  hasTaskStore,
+  type ClaimedTask,
+  type DeadLetter,
+  type TaskCapableLayer,
+  type TaskFailure,
+  type TaskState,
+  type TaskStatus,
+  type TaskStore,
+  type TaskStoreOptions,
+} from './tasks/task-store.js'

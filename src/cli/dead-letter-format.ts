@@ -63,7 +63,7 @@ export function formatDeadLetter(letter: DeadLetter): string {
     `attempts:       ${letter.attempts}`,
     `first attempt:  ${isoTime(letter.firstAttemptAt)}`,
     `died at:        ${isoTime(letter.diedAt)}`,
-    `error:          ${printable(letter.error)}`,
+    `error:          ${printable(letter.error).replaceAll('\n', `\n${' '.repeat(16)}`)}`,
   ]
   if (letter.stack !== undefined && letter.stack !== '') {
     lines.push(

@@ -1,11 +1,12 @@
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
 
-const DURATION = /^(\d+)(ms|s|m|h|d)$/
+const DURATION = /^([1-9]\d*)(ms|s|m|h|d)$/
 
 /**
- * Parses a CLI duration: a whole number and one unit, `ms`, `s`, `m`, `h` or `d` (`30s`, `15m`, `2h`, `7d`).
- * Returns undefined for anything else, including a bare number (a unit is required so `7` is never 7 ms by
- * mistake) and durations past `Number.MAX_SAFE_INTEGER` ms.
+ * Parses a CLI duration: a positive whole number and one unit, `ms`, `s`, `m`, `h` or `d` (`30s`, `15m`, `2h`,
+ * `7d`). Returns undefined for anything else: a bare number (a unit is required so `7` is never 7 ms by mistake),
+ * zero (`purge --older-than 0s` would be a purge of everything without `--yes`), durations past
+ * `Number.MAX_SAFE_INTEGER` ms.
  *
  * @example
  * ```ts

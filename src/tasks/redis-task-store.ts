@@ -23,6 +23,10 @@ export interface RedisTaskStoreContext {
   readonly serializer: MessageSerializer
   readonly options: TaskStoreOptions
   readonly log: Logger
+  /** Message expiry of the layer, ms: a claim drops queued messages older than this. */
+  readonly expiryMs: number
+  /** Called with the number of expired messages a claim dropped (the layer counts them). */
+  onExpired(count: number): void
   /** The shard holding a channel's queue (and so its task bookkeeping). */
   shardFor(channel: string): RedisShard
   /** Every shard (task states and dead-letter indexes are looked up on each). */
@@ -41,13 +45,14 @@ export class RedisTaskStore implements TaskStore {
     const { keys } = this.ctx
     const shard = this.ctx.shardFor(channel)
     const now = Date.now()
-    const payloads = (await shard.call((client) =>
+    const [expired, ...payloads] = (await shard.call((client) =>
       SCRIPTS.taskClaim.runBuffer(
         client,
         [keys.queue(channel), keys.inflight(channel), keys.delayed(channel), keys.delayedIndex],
-        [now, max, now + visibilityMs, channel],
+        [now, max, now + visibilityMs, channel, String(this.ctx.expiryMs / 1000)],
       ),
     )) as unknown[]
+    if (typeof expired === 'number' && expired > 0) this.ctx.onExpired(expired)
     const claimed: { payload: Buffer; message: Message; taskId: string }[] = []
     for (const raw of payloads) {
       const payload = toBuffer(raw)
@@ -179,8 +184,9 @@ export class RedisTaskStore implements TaskStore {
     }
   }
 
-  async replayDeadLetters(channel: string, ids: readonly string[] = []): Promise<number> {
-    return this.deadLetterScript(channel, 'replay', Date.now(), ids)
+  async replayDeadLetters(channel: string, ids?: readonly string[]): Promise<number> {
+    if (ids?.length === 0) return 0
+    return this.deadLetterScript(channel, 'replay', Date.now(), ids ?? [])
   }
 
   async purgeDeadLetters(channel: string, { olderThanMs }: { readonly olderThanMs?: number } = {}): Promise<number> {
@@ -322,7 +328,7 @@ export function taskIdOf(message: Message, payload: Buffer): string {
 function stripRouting(message: Message): Message {
   if (!Object.hasOwn(message, '__asgi_channel__')) return message
   const { __asgi_channel__: _routing, ...rest } = message
-  return rest as Message
+  return rest
 }
 
 function toBuffer(raw: unknown): Buffer {

@@ -7,7 +7,7 @@ export interface TaskStoreLayerOptions {
   /**
    * How long a task's state stays readable after its last change, in milliseconds; also how long a succeeded
    * task is remembered, so a duplicate of it is acked without running.
-   * @defaultValue 86_400_000 (one day)
+   * @defaultValue 3_600_000 (one hour)
    */
   readonly taskStateRetentionMs?: number
   /**

@@ -5,11 +5,11 @@ import { describe, expect, it } from 'vitest'
 import type { Application } from '../../src/application.js'
 import { deadLettersCommand, type DeadLettersDeps } from '../../src/cli/commands/dead-letters.js'
 import { parseDurationMs } from '../../src/cli/duration.js'
-import type { ChannelLayer } from '../../src/layers/channel-layer.js'
-import { InMemoryChannelLayer } from '../../src/layers/memory.js'
 import { FakeDeadLetterStore, FakeTaskLayer, sampleDeadLetters } from './fixtures/fake-task-store.js'
+import { withTwoDeadLetters } from './fixtures/memory-dead-letters-app.js'
 
 const fixture = fileURLToPath(new URL('./fixtures/dead-letters-app.ts', import.meta.url))
+const memoryFixture = fileURLToPath(new URL('./fixtures/memory-dead-letters-app.ts', import.meta.url))
 const noop: Application = async () => undefined
 
 interface Result {
@@ -132,7 +132,7 @@ describe('switchyard dead-letters show', () => {
         'first attempt:  2025-02-27T12:00:00.000Z',
         'died at:        2025-02-27T12:00:00.000Z',
         'error:          NonRetryableError: no such user',
-        'second line',
+        '                second line',
         'message:',
         '  {',
         '    "type": "email.send",',
@@ -230,6 +230,7 @@ describe('switchyard dead-letters purge', () => {
     [['purge', 'email.send'], 'purge without --older-than deletes every dead letter on email.send; pass --yes'],
     [['purge', 'email.send', '--older-than', '7'], '--older-than must be a whole number with a unit'],
     [['purge', 'email.send', '--older-than', '1w'], 'got "1w"'],
+    [['purge', 'email.send', '--older-than', '0s', '--yes'], 'got "0s"'],
     [['purge'], 'purge takes exactly one channel'],
   ])('refuses %j with exit 2 and deletes nothing', async (args, message) => {
     const { store, deps } = withStore()
@@ -237,6 +238,47 @@ describe('switchyard dead-letters purge', () => {
     expect(result.code).toBe(2)
     expect(result.err).toContain(message)
     expect(await store.listDeadLetters('email.send')).toHaveLength(2)
+  })
+})
+
+describe('switchyard dead-letters on the in-memory task store', () => {
+  /** A fresh layer with two real dead letters, per command (a command closes its layer). */
+  const memoryDeps: Partial<DeadLettersDeps> = {
+    loadApp: async (path) => ({ path, application: noop, layer: await withTwoDeadLetters() }),
+  }
+
+  it('lists the dead letters of a fixture module exporting an in-memory layer', async () => {
+    const result = await run(['list', '--app', memoryFixture])
+    expect(result.code).toBe(0)
+    const lines = result.out.trimEnd().split('\n')
+    expect(lines[0]).toMatch(/^CHANNEL +ID +TASK ID +ATTEMPTS +DIED AT +ERROR$/)
+    expect(lines.slice(1).map((line) => line.split(/ {2,}/).slice(2, 4))).toEqual([
+      ['welcome-2', '1'],
+      ['welcome-1', '1'],
+    ])
+    expect(result.out).not.toContain('ada@example.com')
+  })
+
+  it('shows, replays and purges them', async () => {
+    const listed = JSON.parse((await run(['list', 'email.send', '--json', ...APP], memoryDeps)).out) as { id: string }[]
+    expect(listed).toHaveLength(2)
+
+    const layer = await withTwoDeadLetters()
+    const [newest] = await layer.tasks.listDeadLetters('email.send')
+    const shown = await run(['show', 'email.send', newest?.id ?? '', '--json', ...APP], {
+      loadApp: async (path) => ({ path, application: noop, layer }),
+    })
+    expect(JSON.parse(shown.out)).toMatchObject({ taskId: 'welcome-2', message: { to: 'bob@example.com' } })
+
+    expect((await run(['replay', 'email.send', '--all', ...APP], memoryDeps)).out).toBe(
+      'Replayed 2 dead letters on email.send\n',
+    )
+    expect((await run(['purge', 'email.send', '--older-than', '1h', ...APP], memoryDeps)).out).toBe(
+      'Purged 0 dead letters from email.send\n',
+    )
+    expect((await run(['purge', 'email.send', '--yes', ...APP], memoryDeps)).out).toBe(
+      'Purged 2 dead letters from email.send\n',
+    )
   })
 })
 
@@ -257,18 +299,11 @@ describe('switchyard dead-letters: commands and layers', () => {
   })
 
   it('exits 1, closing it, when the layer has no task store', async () => {
-    let closed = false
-    const plain = new InMemoryChannelLayer()
-    const layer: ChannelLayer = Object.assign(Object.create(plain) as ChannelLayer, {
-      close: async () => {
-        closed = true
-        await plain.close()
-      },
-    })
+    const layer = new FakeTaskLayer(undefined)
     const result = await run(['list', ...APP], { loadApp: async (path) => ({ path, application: noop, layer }) })
     expect(result.code).toBe(1)
     expect(result.err).toContain('the channel layer has no task store (`tasks`)')
-    expect(closed).toBe(true)
+    expect(layer.closed).toBe(1)
   })
 
   it('without --app, uses the layer from the environment with --prefix, warning when it is in memory', async () => {
@@ -310,12 +345,11 @@ describe('parseDurationMs', () => {
     ['2h', 7_200_000],
     ['7d', 604_800_000],
     ['250ms', 250],
-    ['0s', 0],
   ])('reads %s as %d ms', (text, ms) => {
     expect(parseDurationMs(text)).toBe(ms)
   })
 
-  it.each(['7', '', 'd', '1.5h', '-1d', '1 d', '1D', '2w', '99999999999999999d'])('refuses %j', (text) => {
+  it.each(['7', '', 'd', '0s', '07d', '1.5h', '-1d', '1 d', '1D', '2w', '99999999999999999d'])('refuses %j', (text) => {
     expect(parseDurationMs(text)).toBeUndefined()
   })
 })

@@ -1,11 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import { Redis } from 'ioredis'
 
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
 import type { WorkerHandle } from '../../src/worker/worker.js'
+import { JOBS } from './fixtures/recording-app.js'
 
 /** A fixed-length key prefix of its own for each test, so cleanup never reaches other keys. */
 export function uniquePrefix(): string {
@@ -29,14 +33,15 @@ export async function waitFor(
 }
 
 /**
- * What a test opened, closed in `afterEach` by `closeAll()`: workers stopped, child processes SIGKILLed, layers
- * flushed (their prefix only) and closed, plain clients disconnected.
+ * What a test opened, closed in `afterEach` by `closeAll()`: child processes SIGKILLed, workers stopped, layers
+ * flushed (their prefix only) and closed, plain clients disconnected, temporary directories removed.
  */
 export class Resources {
   private readonly workers: WorkerHandle[] = []
   private readonly layers: RedisChannelLayer[] = []
   private readonly clients: Redis[] = []
   private readonly children: ChildProcess[] = []
+  private readonly dirs: string[] = []
 
   layer(url: string, prefix: string, options: { readonly capacity?: number } = {}): RedisChannelLayer {
     const layer = new RedisChannelLayer({ hosts: [url], prefix, ...options })
@@ -59,6 +64,13 @@ export class Resources {
     this.children.push(child)
   }
 
+  /** A file path in a fresh temporary directory (the file itself is not created). */
+  tempFile(name: string): string {
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-worker-'))
+    this.dirs.push(dir)
+    return join(dir, name)
+  }
+
   async closeAll(): Promise<void> {
     for (const child of this.children.splice(0)) {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
@@ -73,22 +85,24 @@ export class Resources {
     }
     await Promise.all(layers.map((layer) => layer.close()))
     for (const client of this.clients.splice(0)) client.disconnect()
+    for (const dir of this.dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
   }
 }
 
-export interface WorkerProcessEnv {
-  readonly REDIS_URL: string
-  readonly SWY_PREFIX: string
-  readonly TASK_MS: number
-  readonly VISIBILITY_MS: number
-  readonly CONCURRENCY: number
-  readonly GRACE_MS: number
-  readonly HONOUR_SIGNAL: boolean
+export interface WorkerProcessOptions {
+  readonly redisUrl: string
+  readonly prefix: string
+  readonly recordFile: string
+  readonly taskMs: number
+  readonly visibilityMs: number
+  readonly concurrency: number
+  readonly shutdownTimeoutMs: number
+  readonly honourSignal: boolean
 }
 
 export interface WorkerProcess {
   readonly child: ChildProcess
-  /** Resolves once the worker printed `ready`. */
+  /** Resolves once the worker printed that it serves `jobs`. */
   readonly ready: Promise<void>
   /** Resolves with the exit code and signal when the process ends. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
@@ -96,16 +110,28 @@ export interface WorkerProcess {
   output(): string
 }
 
-const WORKER_SCRIPT = fileURLToPath(new URL('./fixtures/worker-process.ts', import.meta.url))
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
+const APP = fileURLToPath(new URL('./fixtures/worker-app.ts', import.meta.url))
 
-/** Starts `fixtures/worker-process.ts` in a child process (registered with `resources` for cleanup). */
-export function spawnWorkerProcess(resources: Resources, config: WorkerProcessEnv): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT], {
+/**
+ * Starts what users run, `switchyard worker --app fixtures/worker-app.ts jobs`, in a child process (registered with
+ * `resources` for cleanup).
+ */
+export function spawnWorkerProcess(resources: Resources, options: WorkerProcessOptions): WorkerProcess {
+  const args = [
+    ...['--import', 'tsx', CLI, 'worker', '--app', APP, '--prefix', options.prefix],
+    ...['--concurrency', String(options.concurrency), '--shutdown-timeout-ms', String(options.shutdownTimeoutMs)],
+    JOBS,
+  ]
+  const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env,
-      ...Object.fromEntries(Object.entries(config).map(([key, value]) => [key, String(value)])),
-      HONOUR_SIGNAL: config.HONOUR_SIGNAL ? '1' : '0',
+      REDIS_URL: options.redisUrl,
+      RECORD_FILE: options.recordFile,
+      TASK_MS: String(options.taskMs),
+      VISIBILITY_MS: String(options.visibilityMs),
+      HONOUR_SIGNAL: options.honourSignal ? '1' : '0',
     },
   })
   resources.child(child)
@@ -113,10 +139,10 @@ export function spawnWorkerProcess(resources: Resources, config: WorkerProcessEn
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString()
-      if (output.includes('ready\n')) resolve()
+      if (output.includes(`serving channel ${JOBS}`)) resolve()
     })
     child.once('exit', () => {
-      reject(new Error(`worker process exited before it was ready:\n${output}`))
+      reject(new Error(`the worker process exited before it was ready:\n${output}`))
     })
   })
   child.stderr.on('data', (chunk: Buffer) => {
@@ -143,14 +169,18 @@ export type RunEvent =
     }
 
 /** The recording application's events, in order. */
-export async function runEvents(redis: Redis, prefix: string): Promise<RunEvent[]> {
-  return (await redis.lrange(`${prefix}:events`, 0, -1)).map((line): RunEvent => {
-    const [kind, taskId = '', a = '', b = '', ...rest] = line.split(' ')
-    if (kind === 'start') return { kind, taskId, attempt: Number(a), pid: Number(b) }
-    if (kind === 'done') return { kind, taskId, pid: Number(a) }
-    if (kind === 'fail') return { kind, taskId, attempt: Number(a), willRetry: b === 'true', error: rest.join(' ') }
-    throw new Error(`unknown run event: ${line}`)
-  })
+export function runEvents(recordFile: string): RunEvent[] {
+  if (!existsSync(recordFile)) return []
+  const lines = readFileSync(recordFile, 'utf8').split('\n')
+  return lines
+    .filter((line) => line !== '')
+    .map((line): RunEvent => {
+      const [kind, taskId = '', a = '', b = '', ...rest] = line.split(' ')
+      if (kind === 'start') return { kind, taskId, attempt: Number(a), pid: Number(b) }
+      if (kind === 'done') return { kind, taskId, pid: Number(a) }
+      if (kind === 'fail') return { kind, taskId, attempt: Number(a), willRetry: b === 'true', error: rest.join(' ') }
+      throw new Error(`unknown run event: ${line}`)
+    })
 }
 
 /** How many events of `kind` each task has. */
@@ -158,4 +188,9 @@ export function countBy(events: readonly RunEvent[], kind: RunEvent['kind']): Ma
   const counts = new Map<string, number>()
   for (const event of events) if (event.kind === kind) counts.set(event.taskId, (counts.get(event.taskId) ?? 0) + 1)
   return counts
+}
+
+/** Whether `taskId` has a `start` event yet. */
+export function hasStarted(recordFile: string, taskId: string): boolean {
+  return runEvents(recordFile).some((event) => event.kind === 'start' && event.taskId === taskId)
 }

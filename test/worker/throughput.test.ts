@@ -58,6 +58,7 @@ describe('throughput with random failures', () => {
     const succeeded = new Set<string>()
     const died = new Set<string>()
     const anomalies: string[] = []
+    const attemptsByLayer = new Map<unknown, number>()
 
     class Flaky extends RetryingConsumer {
       static override concurrency = CONCURRENCY
@@ -75,6 +76,7 @@ describe('throughput with random failures', () => {
       }
 
       async job_run(message: { type: 'job.run'; index: number }, ctx: TaskContext): Promise<void> {
+        attemptsByLayer.set(this.scope.channelLayer, (attemptsByLayer.get(this.scope.channelLayer) ?? 0) + 1)
         const started = (starts.get(ctx.taskId) ?? 0) + 1
         starts.set(ctx.taskId, started)
         if (succeeded.has(ctx.taskId)) anomalies.push(`${ctx.taskId} ran again after its success`)
@@ -116,6 +118,8 @@ describe('throughput with random failures', () => {
     await Promise.all(workers.map((worker) => worker.stop()))
 
     expect(anomalies).toEqual([])
+    // Both workers took a real share.
+    for (const layer of layers) expect(attemptsByLayer.get(layer)).toBeGreaterThan(attempts / 10)
     const expectedDead = new Set<string>()
     let expectedAttempts = 0
     ids.forEach((id, index) => {

@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto'
 
 import { ChannelFullError, ChannelNotLocalError, InvalidChannelNameError, LayerClosedError } from '../../errors.js'
-import type { ChannelLayer, LayerStats, Message, ReceiveOptions } from '../channel-layer.js'
-import { InvalidOptionError } from '../../errors.js'
+import type { ChannelLayer, LayerStats, Message, ReceiveOptions, SendOptions } from '../channel-layer.js'
 import { RedisTaskStore } from '../../tasks/redis-task-store.js'
-import { DEFAULT_TASK_STORE_OPTIONS } from '../../tasks/task-store.js'
+import { resolveTaskStoreOptions } from '../../tasks/task-store-options.js'
 import { DropReporter } from '../drop-reporter.js'
-import { capacityFor } from '../layer-options.js'
+import { capacityFor, sendDelayMs } from '../layer-options.js'
 import { LayerCounters } from '../layer-stats.js'
 import { LocalChannels } from '../local-channels.js'
 import { prepareMessage, RESERVED_ROUTING_KEY } from '../message-validation.js'
@@ -126,8 +125,12 @@ export class RedisChannelLayer implements ChannelLayer {
           : {}),
         expiryMs: 10 * 365 * 86_400_000,
       }),
-      options: DEFAULT_TASK_STORE_OPTIONS,
+      options: resolveTaskStoreOptions(options),
       log: this.log,
+      expiryMs: this.options.expiryMs,
+      onExpired: (count) => {
+        this.counters.expired += count
+      },
       shards: this.shards,
       shardFor: (channel) => this.shardFor(channel),
     })
@@ -146,13 +149,10 @@ export class RedisChannelLayer implements ChannelLayer {
     await Promise.all(this.shards.map((shard) => shard.ready(timeoutMs)))
   }
 
-  async send(channel: string, message: Message, sendOptions?: { readonly delayMs?: number }): Promise<void> {
+  async send(channel: string, message: Message, sendOptions?: SendOptions): Promise<void> {
     this.assertOpen('send')
     assertChannelName(channel)
-    const delayMs: unknown = sendOptions?.delayMs === undefined ? 0 : sendOptions.delayMs
-    if (typeof delayMs !== 'number' || !Number.isSafeInteger(delayMs) || delayMs < 0) {
-      throw new InvalidOptionError('delayMs', 'a non-negative integer (milliseconds)', delayMs)
-    }
+    const delayMs = sendDelayMs(sendOptions)
     const prepared = prepareMessage(message, this.options.maxMessageBytes)
     if (delayMs > 0) {
       await this.sendLater(channel, prepared.message, delayMs)

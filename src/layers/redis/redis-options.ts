@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '../../errors.js'
 import { positiveInteger, resolveLayerOptions, type LayerOptions, type ResolvedLayerOptions } from '../layer-options.js'
+import { TASK_STORE_OPTION_KEYS, type TaskStoreLayerOptions } from '../../tasks/task-store-options.js'
 
 /** A Sentinel-managed Redis (through ioredis). */
 export interface SentinelHost {
@@ -14,7 +15,7 @@ export interface SentinelHost {
 /** A Redis URL (`redis://[:password@]host:port/db`, `rediss://…`) or a Sentinel entry. */
 export type RedisHost = string | SentinelHost
 
-export interface RedisLayerOptions extends LayerOptions {
+export interface RedisLayerOptions extends LayerOptions, TaskStoreLayerOptions {
   /**
    * Redis servers; several are shards (channels_redis' consistent hash picks one per name).
    * @defaultValue `[process.env.REDIS_URL ?? 'redis://127.0.0.1:6379']`
@@ -67,6 +68,7 @@ export interface ResolvedRedisOptions extends ResolvedLayerOptions {
 }
 
 const REDIS_KEYS = [
+  ...TASK_STORE_OPTION_KEYS,
   'hosts',
   'prefix',
   'symmetricEncryptionKeys',

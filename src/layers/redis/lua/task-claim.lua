@@ -9,7 +9,8 @@
 -- ARGV[2]  most messages to claim
 -- ARGV[3]  deadline for the claims, ms
 -- ARGV[4]  channel name (member of the delayed index)
--- Returns  {payload, payload, ...} in queue order
+-- ARGV[5]  message expiry, seconds (float): older queued messages are dropped, never delivered (Channels' spec)
+-- Returns  {number of expired messages dropped, payload, payload, ...} in queue order
 local now = tonumber(ARGV[1])
 local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, 1000)
 for _, payload in ipairs(due) do
@@ -20,8 +21,9 @@ if #due > 0 then
   local nextDue = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')[2]
   if nextDue then redis.call('ZADD', KEYS[4], nextDue, ARGV[4]) else redis.call('ZREM', KEYS[4], ARGV[4]) end
 end
+local expired = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tostring(now / 1000 - tonumber(ARGV[5])))
 local popped = redis.call('ZPOPMIN', KEYS[1], tonumber(ARGV[2]))
-local claimed = {}
+local claimed = {expired}
 for i = 1, #popped, 2 do
   redis.call('ZADD', KEYS[2], ARGV[3], popped[i])
   table.insert(claimed, popped[i])
