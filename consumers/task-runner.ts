@@ -236,7 +236,9 @@ export class TaskRunner {
 
   private async recover(): Promise<void> {
     try {
-      const recovered = await this.options.store.recoverStalled(this.options.channel)
+      // The second phase waits one renewal tick after the first, whichever worker ran the first.
+      const graceMs = Math.max(50, Math.floor(this.options.visibilityMs / 3))
+      const recovered = await this.options.store.recoverStalled(this.options.channel, graceMs)
       if (recovered > 0) this.options.log.warn({ channel: this.options.channel, recovered }, 'recovered stalled tasks')
     } catch (err) {
       this.options.log.warn({ err, channel: this.options.channel }, 'stalled check failed')

@@ -108,8 +108,10 @@ main(process.argv.slice(2), {
   err: (text) => process.stderr.write(text),
 }).then(
   (code) => {
-    // exitCode rather than exit() so buffered stdout is flushed when piped.
+    // exitCode rather than exit() so buffered stdout is flushed when piped; but a task handler that ignored its
+    // abort signal must not keep a stopped worker alive, so exit anyway a second later (unref'd: no delay otherwise).
     process.exitCode = code
+    setTimeout(() => process.exit(code), 1_000).unref()
   },
   (error: unknown) => {
     process.stderr.write(`switchyard: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)

@@ -122,8 +122,8 @@ export class RedisTaskStore implements TaskStore {
     }
   }
 
-  async recoverStalled(channel: string): Promise<number> {
-    return this.requeue(channel, 'stalled', [])
+  async recoverStalled(channel: string, graceMs = 0): Promise<number> {
+    return this.requeue(channel, 'stalled', [String(graceMs)])
   }
 
   async getTaskState(taskId: string): Promise<TaskState | undefined> {

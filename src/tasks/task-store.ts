@@ -75,8 +75,11 @@ export interface TaskStore {
   extend(tasks: readonly ClaimedTask[], visibilityMs: number): Promise<void>
   /** Gives claims back to the queue without counting an attempt (graceful shutdown). */
   release(tasks: readonly ClaimedTask[]): Promise<void>
-  /** Returns to the queue claims whose deadline passed on two consecutive checks; resolves to how many. */
-  recoverStalled(channel: string): Promise<number>
+  /**
+   * Returns to the queue claims whose deadline passed on two checks at least `graceMs` apart (the first check
+   * only flags them); resolves to how many.
+   */
+  recoverStalled(channel: string, graceMs?: number): Promise<number>
   getTaskState(taskId: string): Promise<TaskState | undefined>
   listDeadLetters(channel: string, options?: { readonly limit?: number }): Promise<DeadLetter[]>
   getDeadLetter(channel: string, id: string): Promise<DeadLetter | undefined>

@@ -1,7 +1,7 @@
 -- Ends an attempt: ack (succeeded), retry (back on the channel when due) or bury (dead letter). Only the
 -- holder of the claim may retry or bury: a claim recovered as stalled belongs to whoever claims it next. An ack
 -- always records success, so a recovered copy is skipped when claimed (idempotency).
--- KEYS[1]  in-flight set          KEYS[2]  stalled flags set      KEYS[3]  task state hash
+-- KEYS[1]  in-flight set          KEYS[2]  stalled flags (sorted set)      KEYS[3]  task state hash
 -- KEYS[4]  delayed set            KEYS[5]  delayed index          KEYS[6]  dead letters (id -> died at, ms)
 -- KEYS[7]  the dead letter hash   KEYS[8]  set of channels with dead letters
 -- ARGV[1]  'ack' | 'retry' | 'bury'
@@ -11,7 +11,7 @@
 -- ARGV[8]  bury: dead letter id   ARGV[9]  bury: dead letters kept per channel
 -- Returns  1 if this call still held the claim, else 0
 local held = redis.call('ZREM', KEYS[1], ARGV[2])
-redis.call('SREM', KEYS[2], ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[2])
 local action = ARGV[1]
 if action == 'ack' then
   redis.call('HSET', KEYS[3], 'status', 'succeeded', 'updatedAt', ARGV[3], 'channel', ARGV[5])
