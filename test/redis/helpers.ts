@@ -1,3 +1,6 @@
+import { sleep, waitFor } from '../support/wait.js'
+
+export { sleep, waitFor }
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -19,22 +22,6 @@ export function redisServerBin(): string {
   const bin = inject('redisServerBin') || findOnPath('redis-server')
   if (bin === undefined) throw new Error('these tests start their own redis-server, and none is on PATH')
   return bin
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** Polls `check` until it holds; returns how long that took, or throws naming `what` after `timeoutMs`. */
-export async function waitFor(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  { timeoutMs = 5_000, intervalMs = 20 } = {},
-): Promise<number> {
-  const start = Date.now()
-  for (;;) {
-    if (await check()) return Date.now() - start
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(intervalMs)
-  }
 }
 
 /**

@@ -1,3 +1,4 @@
+export { sleep, waitFor } from '../support/wait.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -14,22 +15,6 @@ import { JOBS } from './fixtures/recording-app.js'
 /** A fixed-length key prefix of its own for each test, so cleanup never reaches other keys. */
 export function uniquePrefix(): string {
   return `w${randomBytes(6).toString('hex')}`
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** Polls `check` until it holds; returns how long that took, or throws naming `what` after `timeoutMs`. */
-export async function waitFor(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  { timeoutMs = 5_000, intervalMs = 20 } = {},
-): Promise<number> {
-  const start = Date.now()
-  for (;;) {
-    if (await check()) return Date.now() - start
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(intervalMs)
-  }
 }
 
 /**

@@ -1,3 +1,4 @@
+import { captureError } from '../../support/wait.js'
 import { createCipheriv, createDecipheriv, createHash, createHmac } from 'node:crypto'
 import { inspect } from 'node:util'
 
@@ -204,12 +205,3 @@ describe('MultiFernet', () => {
     expect(() => MultiFernet.fromFernetKeys([`${'A'.repeat(43)}!`])).toThrow(InvalidOptionError)
   })
 })
-
-function captureError(fn: () => unknown): unknown {
-  try {
-    fn()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected a throw')
-}

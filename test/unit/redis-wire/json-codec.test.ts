@@ -1,3 +1,4 @@
+import { captureError } from '../../support/wait.js'
 import { describe, expect, it } from 'vitest'
 
 import { MessageDecodeError, MessageNotSerializableError } from '../../../src/errors.js'
@@ -91,12 +92,3 @@ describe('decodeJson', () => {
     expect(`${(error as Error).message} ${cause.message}`).not.toContain('oops')
   })
 })
-
-function captureError(fn: () => unknown): unknown {
-  try {
-    fn()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected a throw')
-}

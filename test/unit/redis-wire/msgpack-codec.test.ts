@@ -1,3 +1,4 @@
+import { captureError } from '../../support/wait.js'
 import { describe, expect, it } from 'vitest'
 
 import { MessageDecodeError, MessageNotSerializableError } from '../../../src/errors.js'
@@ -265,13 +266,4 @@ function holey(): number[] {
   array[0] = 1
   array[2] = 3
   return array
-}
-
-function captureError(fn: () => unknown): unknown {
-  try {
-    fn()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected a throw')
 }

@@ -1,3 +1,4 @@
+import { captureError } from '../../support/wait.js'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 
 import { InvalidOptionError, MessageDecodeError } from '../../../src/errors.js'
@@ -152,12 +153,3 @@ describe('createSerializer', () => {
     expect(Object.isFrozen(createSerializer({ format: 'json', expiryMs: 1000 }))).toBe(true)
   })
 })
-
-function captureError(fn: () => unknown): unknown {
-  try {
-    fn()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected a throw')
-}
