@@ -11,8 +11,10 @@ import { LocalChannels } from '../local-channels.js'
 import { prepareMessage, RESERVED_ROUTING_KEY } from '../message-validation.js'
 import { assertChannelName, assertGroupName, isProcessSpecific, MAX_NAME_LENGTH, nonLocalName } from '../names.js'
 import type { Logger } from '../../logger.js'
+import { moveDueDelayed, sendLater, type DelayedContext } from './delayed-send.js'
 import { sendToGroup } from './group-send.js'
 import { Inbound } from './inbound.js'
+import { ProcessPresence } from './presence.js'
 import { RedisKeys } from './keys.js'
 import { LocalGroups } from './local-groups.js'
 import { SCRIPTS } from './lua-script.js'
@@ -71,6 +73,8 @@ export class RedisChannelLayer implements ChannelLayer {
   private readonly timers: NodeJS.Timeout[] = []
   /** At-least-once tasks on this layer's channels (RetryingConsumer, dead letters, task state). */
   readonly tasks: RedisTaskStore
+  private readonly presence: ProcessPresence
+  private readonly delayed: DelayedContext
   private closed = false
 
   constructor(options?: RedisLayerOptions) {
@@ -113,7 +117,7 @@ export class RedisChannelLayer implements ChannelLayer {
       log: this.log,
       processQueues: (index) => this.processQueues(index),
       isLocal: (channel) => this.isLocal(channel),
-      onNormalExpired: (channel) => void this.leaveGroups(channel),
+      onNormalExpired: (channel) => void this.presence.leaveGroups(channel),
     })
     this.tasks = new RedisTaskStore({
       keys: this.keys,
@@ -134,11 +138,33 @@ export class RedisChannelLayer implements ChannelLayer {
       shards: this.shards,
       shardFor: (channel) => this.shardFor(channel),
     })
+    this.presence = new ProcessPresence({
+      shards: this.shards,
+      keys: this.keys,
+      options: this.options,
+      log: this.log,
+      localGroups: this.localGroups,
+      clientId: this.clientId,
+      ownNonLocal: () => this.ownNonLocal,
+      shardForGroup: (group) => this.shardForGroup(group),
+      isClosed: () => this.closed,
+      onSwept: (count) => {
+        this.counters.staleProcessesSwept += count
+      },
+    })
+    this.delayed = {
+      keys: this.keys,
+      prefix: this.options.prefix,
+      shards: this.shards,
+      log: this.log,
+      shardFor: (channel) => this.shardFor(channel),
+      encode: (message) => this.serializer.encode(message),
+    }
     this.inbound.start()
-    void this.heartbeat()
-    this.every(250, () => void this.moveDueDelayed())
+    void this.presence.heartbeat()
+    this.every(250, () => void moveDueDelayed(this.delayed))
     this.every(60_000, () => void this.tasks.purgeExpiredDeadLetters().catch(() => undefined))
-    this.every(this.options.heartbeatIntervalMs, () => void this.heartbeat())
+    this.every(this.options.heartbeatIntervalMs, () => void this.presence.heartbeat())
     this.every(Math.min(1_000, Math.max(50, Math.floor(this.options.expiryMs / 2))), () => {
       this.local.purgeExpired()
     })
@@ -155,7 +181,8 @@ export class RedisChannelLayer implements ChannelLayer {
     const delayMs = sendDelayMs(sendOptions)
     const prepared = prepareMessage(message, this.options.maxMessageBytes)
     if (delayMs > 0) {
-      await this.sendLater(channel, prepared.message, delayMs)
+      await sendLater(this.delayed, channel, prepared.message, delayMs)
+      this.counters.sent++
       return
     }
     const specific = isProcessSpecific(channel)
@@ -185,42 +212,12 @@ export class RedisChannelLayer implements ChannelLayer {
     )) as [number, number]
     this.counters.expired += expired
     // send.lua removed an expired channel from the groups on its own shard; with shards, groups live elsewhere too.
-    if (expired > 0 && !specific && this.shards.length > 1) await this.leaveGroups(channel)
+    if (expired > 0 && !specific && this.shards.length > 1) await this.presence.leaveGroups(channel)
     if (queued !== 1) {
       this.counters.rejected++
       throw new ChannelFullError(channel, capacity)
     }
     this.counters.sent++
-  }
-
-  /**
-   * A delayed send: the message waits in a per-channel sorted set by due time and is moved onto the channel (with
-   * a fresh send time, so it does not expire early) by whichever live process runs the mover first. Capacity is
-   * checked neither now nor when it moves: a delayed message is never dropped for it.
-   */
-  private async sendLater(channel: string, message: Message, delayMs: number): Promise<void> {
-    const specific = isProcessSpecific(channel)
-    const payload = this.serializer.encode(specific ? { ...message, [RESERVED_ROUTING_KEY]: channel } : message)
-    await this.shardFor(channel).call((client) =>
-      SCRIPTS.delayed.run(
-        client,
-        [this.keys.delayedIndex, this.keys.delayed(nonLocalName(channel))],
-        ['add', Date.now() + delayMs, nonLocalName(channel), payload],
-      ),
-    )
-    this.counters.sent++
-  }
-
-  private async moveDueDelayed(): Promise<void> {
-    for (const shard of this.shards) {
-      try {
-        await shard.call((client) =>
-          SCRIPTS.delayed.run(client, [this.keys.delayedIndex], ['move', Date.now(), this.options.prefix]),
-        )
-      } catch (err) {
-        this.log.debug({ err, host: shard.label }, 'moving due delayed messages failed')
-      }
-    }
   }
 
   async receive(channel: string, options?: ReceiveOptions): Promise<Message> {
@@ -268,7 +265,7 @@ export class RedisChannelLayer implements ChannelLayer {
     }
     if (!this.ownNonLocal.has(nonLocal)) {
       this.ownNonLocal.add(nonLocal)
-      await this.heartbeat()
+      await this.presence.heartbeat()
       this.inbound.keysChanged()
     }
     return name
@@ -279,7 +276,7 @@ export class RedisChannelLayer implements ChannelLayer {
     assertGroupName(group)
     assertChannelName(channel)
     if (this.isLocal(channel)) this.localGroups.add(group, channel)
-    await this.addMembership(group, channel)
+    await this.presence.addMembership(group, channel)
   }
 
   async groupDiscard(group: string, channel: string): Promise<void> {
@@ -303,7 +300,7 @@ export class RedisChannelLayer implements ChannelLayer {
         encode: (body) => this.serializer.encode(body),
         shardOf: (name) => consistentHash(name, this.shards.length),
         capacityOf: (channel) => capacityFor(this.options, channel),
-        leaveGroups: (channel) => this.leaveGroups(channel),
+        leaveGroups: (channel) => this.presence.leaveGroups(channel),
       },
       group,
       prepared.message,
@@ -339,14 +336,14 @@ export class RedisChannelLayer implements ChannelLayer {
     }
     this.local.clear()
     this.localGroups.clear()
-    await this.heartbeat()
+    await this.presence.heartbeat()
   }
 
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
     for (const timer of this.timers) clearInterval(timer)
-    await this.deregister()
+    await this.presence.deregister()
     // Stop the readers first (synchronously), so the connections closing under them ends their loops at once.
     const readersStopped = this.inbound.stop()
     await Promise.all(this.shards.map((shard) => shard.close()))
@@ -393,33 +390,6 @@ export class RedisChannelLayer implements ChannelLayer {
     return shardAt(this.shards, consistentHash(group, this.shards.length))
   }
 
-  private async addMembership(group: string, channel: string): Promise<void> {
-    await this.shardForGroup(group).call(
-      (client) =>
-        SCRIPTS.groupAdd.run(
-          client,
-          [this.keys.group(group), this.keys.ownerGroups(channel)],
-          [channel, String(Date.now() / 1000), this.options.groupExpiryMs, group],
-        ),
-      { idempotent: true },
-    )
-  }
-
-  /** A normal channel's message expired on receive: it leaves its groups (Channels' spec). */
-  private async leaveGroups(channel: string): Promise<void> {
-    try {
-      for (const shard of this.shards) {
-        await shard.call(
-          (client) =>
-            SCRIPTS.leaveGroups.run(client, [this.keys.ownerGroups(channel)], [channel, this.keys.groupPrefix]),
-          { idempotent: true },
-        )
-      }
-    } catch (err) {
-      this.log.warn({ err, channel }, 'could not remove an expired channel from its groups')
-    }
-  }
-
   /** A local channel's message expired unread: the channel leaves its groups here and in Redis. */
   private async leaveLocalGroups(channel: string): Promise<void> {
     for (const group of this.localGroups.groupsOf(channel)) {
@@ -431,67 +401,11 @@ export class RedisChannelLayer implements ChannelLayer {
     }
   }
 
-  /** Proves this process alive on every shard, then sweeps processes that stopped doing so. */
-  private async heartbeat(): Promise<void> {
-    if (this.closed) return
-    const now = Date.now()
-    this.localGroups.purge(this.options.groupExpiryMs, now)
-    for (const shard of this.shards) {
-      try {
-        const beats = [...this.ownNonLocal].flatMap((nonLocal) => [this.options.prefix + nonLocal, String(now)])
-        await shard.call((client) => client.hset(this.keys.registry, ...beats), { idempotent: true })
-        const [swept] = (await shard.call((client) =>
-          SCRIPTS.sweep.run(
-            client,
-            [this.keys.registry],
-            [
-              now,
-              this.options.staleAfterMs,
-              this.options.prefix,
-              10,
-              `${this.options.prefix}specific.${this.clientId}!`,
-            ],
-          ),
-        )) as [number, number]
-        if (swept > 0) {
-          this.counters.staleProcessesSwept += swept
-          this.log.info({ host: shard.label, swept }, 'removed dead processes from their groups')
-        }
-      } catch (err) {
-        this.log.debug({ err, host: shard.label }, 'heartbeat failed')
-      }
-    }
-  }
-
   /** After a reconnect Redis may have lost everything (a restart without persistence): re-add what we had. */
   private async onReconnect(index: number): Promise<void> {
-    await this.heartbeat()
-    for (const [group, channel] of this.localGroups.entries()) {
-      if (consistentHash(group, this.shards.length) !== index) continue
-      try {
-        await this.addMembership(group, channel)
-      } catch (err) {
-        this.log.warn({ err, group }, 'could not re-add a group membership after reconnecting')
-      }
-    }
+    await this.presence.heartbeat()
+    await this.presence.readdMemberships(index)
     this.inbound.keysChanged()
-  }
-
-  /** On close: leave every group and drop out of the registry, so nobody waits for a sweep. */
-  private async deregister(): Promise<void> {
-    const queues = [...this.ownNonLocal].map((nonLocal) => this.options.prefix + nonLocal)
-    const memberships = [...this.localGroups.entries()]
-    await Promise.allSettled(
-      this.shards.map(async (shard, index) => {
-        if (shard.commands.status !== 'ready') return
-        const pipeline = shard.commands.pipeline()
-        for (const [group, channel] of memberships) {
-          if (consistentHash(group, this.shards.length) === index) pipeline.zrem(this.keys.group(group), channel)
-        }
-        pipeline.hdel(this.keys.registry, ...queues)
-        await pipeline.exec()
-      }),
-    )
   }
 
   private every(intervalMs: number, task: () => void): void {
