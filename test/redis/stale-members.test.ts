@@ -123,4 +123,22 @@ describe('processes that die without cleaning up', () => {
     expect(live.stats().staleProcessesSwept).toBe(0)
     expect(other.child.exitCode).toBeNull()
   })
+
+  it('re-adds its memberships when it finds itself swept (a long stall, or Redis lost its data)', async () => {
+    const prefix = uniquePrefix()
+    const client = raw.connect(redisUrl)
+    const room = `${prefix}:group:room`
+    const live = liveLayer(prefix)
+    const mine = await live.newChannel()
+    await live.groupAdd('room', mine)
+    await waitFor('the first heartbeat', async () => (await client.hlen(`${prefix}:switchyard:processes`)) === 1)
+    // What another process's sweep does to a process it believed dead.
+    await client.del(room)
+    await client.del(`${prefix}:switchyard:processes`)
+    await waitFor('the membership to come back', async () => (await client.zrange(room, 0, '-1')).includes(mine), {
+      timeoutMs: 2_000,
+    })
+    await live.groupSend('room', { type: 'room.back' })
+    expect(await live.receive(mine, { signal: AbortSignal.timeout(2_000) })).toEqual({ type: 'room.back' })
+  })
 })

@@ -29,6 +29,9 @@ export interface PresenceContext {
  * departure on close.
  */
 export class ProcessPresence {
+  /** Shards this process has registered on at least once. */
+  private readonly registered = new Set<number>()
+
   constructor(private readonly ctx: PresenceContext) {}
 
   /** Proves this process alive on every shard, then sweeps processes that stopped doing so. */
@@ -39,9 +42,13 @@ export class ProcessPresence {
     ctx.localGroups.purge(ctx.options.groupExpiryMs, now)
     const beats = [...ctx.ownNonLocal()].flatMap((nonLocal) => [ctx.options.prefix + nonLocal, String(now)])
     const own = `${ctx.options.prefix}specific.${ctx.clientId}!`
-    for (const shard of ctx.shards) {
+    for (const [index, shard] of ctx.shards.entries()) {
       try {
-        await shard.call((client) => client.hset(ctx.keys.registry, ...beats), { idempotent: true })
+        const added = await shard.call((client) => client.hset(ctx.keys.registry, ...beats), { idempotent: true })
+        // A registration that vanished while we were alive means we were swept (a long stall) or Redis lost its
+        // data: our memberships are gone too, so add them back.
+        if (added > 0 && this.registered.has(index)) await this.readdMemberships(index)
+        this.registered.add(index)
         const [swept] = (await shard.call((client) =>
           SCRIPTS.sweep.run(
             client,
