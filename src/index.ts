@@ -65,3 +65,4 @@ export {
   type TaskStore,
   type TaskStoreOptions,
 } from './tasks/task-store.js'
+export { clientModuleSource } from './client/browser-bundle.js'

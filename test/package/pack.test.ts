@@ -73,6 +73,7 @@ function typecheck(consumerDir: string, file: string, extraArgs: readonly string
 }
 
 const consumerTs = `import { InMemoryChannelLayer, type Message } from 'switchyard'
+import { connect } from 'switchyard/client'
 import { receiveFromLayer } from 'switchyard/testing'
 
 const layer: InMemoryChannelLayer = new InMemoryChannelLayer({ capacity: 5 })
@@ -81,6 +82,10 @@ const msg: Message = await receiveFromLayer(layer, 'jobs', { timeoutMs: 1000 })
 const kind: string = msg.type
 console.log(kind)
 await layer.close()
+
+const conn = connect<{ type: 'chat.message'; text: string }, { type: 'chat.send'; text: string }>('/ws/chat/lobby/')
+conn.on('chat.message', (event) => console.log(event.text.toUpperCase()))
+conn.send({ type: 'chat.send', text: 'hi' })
 `
 
 const badConsumerTs = `import { InMemoryChannelLayer } from 'switchyard'
@@ -97,6 +102,13 @@ await layer.send('jobs', { type: 'job.run', id: 1, tags: ['a', 'b'] })
 const received = await receiveFromLayer(layer, 'jobs', { timeoutMs: 1000 })
 await layer.close()
 console.log(JSON.stringify({ received, resolved: import.meta.resolve('switchyard') }))
+`
+
+// Not an export: a server imports it by path. It must find the compiled client next to itself in dist/.
+const bundleClientMjs = `const { clientModuleSource } = await import('./node_modules/switchyard/dist/src/client/browser-bundle.js')
+const source = await clientModuleSource()
+const client = await import('data:text/javascript,' + encodeURIComponent(source))
+console.log(JSON.stringify({ exports: Object.keys(client), hasImports: /\\bimport\\s*[\\s{*"'(]/.test(source) }))
 `
 
 describe('the packed tarball, installed into a separate project', () => {
@@ -127,6 +139,7 @@ describe('the packed tarball, installed into a separate project', () => {
     await writeFile(join(consumerDir, 'consumer.ts'), consumerTs)
     await writeFile(join(consumerDir, 'bad-consumer.ts'), badConsumerTs)
     await writeFile(join(consumerDir, 'consumer.mjs'), consumerMjs)
+    await writeFile(join(consumerDir, 'bundle-client.mjs'), bundleClientMjs)
   }, 180_000)
 
   afterAll(async () => {
@@ -139,6 +152,8 @@ describe('the packed tarball, installed into a separate project', () => {
       'dist/src/index.js',
       'dist/src/index.d.ts',
       'dist/src/testing/index.d.ts',
+      'dist/src/client/index.js',
+      'dist/src/client/index.d.ts',
       'dist/src/cli/main.js',
     ]) {
       expect(existsSync(join(installed, file)), file).toBe(true)
@@ -156,6 +171,7 @@ describe('the packed tarball, installed into a separate project', () => {
     const listed = result.stdout.split('\n')
     expect(listed).toContain(join(shipped, 'index.d.ts'))
     expect(listed).toContain(join(shipped, 'testing', 'index.d.ts'))
+    expect(listed).toContain(join(shipped, 'client', 'index.d.ts'))
     expect(listed.filter((file) => file.startsWith(join(repoRoot, 'src')))).toEqual([])
   }, 60_000)
 
@@ -175,6 +191,14 @@ describe('the packed tarball, installed into a separate project', () => {
     expect(fileURLToPath(output.resolved)).toBe(
       join(consumerDir, 'node_modules', 'switchyard', 'dist', 'src', 'index.js'),
     )
+  }, 60_000)
+
+  it('bundles the browser client from the compiled package', async () => {
+    const result = await run(process.execPath, ['bundle-client.mjs'], consumerDir, 30_000)
+    expect(result.stderr).toBe('')
+    const output = JSON.parse(result.stdout) as { exports: string[]; hasImports: boolean }
+    expect(output.exports).toContain('connect')
+    expect(output.hasImports).toBe(false)
   }, 60_000)
 
   it('installs a working switchyard bin', async () => {

@@ -27,7 +27,7 @@ class ChatConsumer extends JsonWebsocketConsumer<{ text: string }> {
   }
 
   async chat_message(event: RoomEvent) {
-    await this.sendJson({ text: event.text })
+    await this.sendJson(event)
   }
 }
 
@@ -43,8 +43,8 @@ it('the README chat example works as the Testing section shows', async () => {
   expect(await chat.connect()).toMatchObject({ connected: true, subprotocol: null })
   await other.connect()
   await chat.sendJsonTo({ text: 'hi' })
-  expect(await chat.receiveJsonFrom({ timeoutMs: 1000 })).toEqual({ text: 'hi' })
-  expect(await other.receiveJsonFrom({ timeoutMs: 1000 })).toEqual({ text: 'hi' })
+  expect(await chat.receiveJsonFrom({ timeoutMs: 1000 })).toEqual({ type: 'chat.message', text: 'hi' })
+  expect(await other.receiveJsonFrom({ timeoutMs: 1000 })).toEqual({ type: 'chat.message', text: 'hi' })
   expect(await chat.receiveNothing({ timeoutMs: 100 })).toBe(true)
   await chat.disconnect()
   await other.disconnect()
