@@ -1,6 +1,6 @@
 /**
  * The chat application: a page at `/` and the chat socket at `/ws/chat/:room/`. `switchyard serve --app
- * examples/chat/app.ts` serves it too; `main.ts` (what `npm start` runs) adds nothing but the port.
+ * examples/chat/app.ts` serves it too; `main.ts` adds nothing but the port.
  */
 import { readFileSync } from 'node:fs'
 

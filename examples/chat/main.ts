@@ -1,4 +1,4 @@
-/** `npm start`: the chat app on http://127.0.0.1:8000 (PORT to change it). */
+/** `npx tsx examples/chat/main.ts`: the chat app on http://127.0.0.1:8000 (PORT to change it). */
 import { serve } from '../../src/server/index.js'
 import { application, layer } from './app.js'
 

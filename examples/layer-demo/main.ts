@@ -1,6 +1,6 @@
 /**
  * A tour of the in-memory channel layer: a background channel with a worker loop, a group fan-out, a full
- * channel, and a message the layer refuses. Run it with `npm start`.
+ * channel, and a message the layer refuses. Run it with `npx tsx examples/layer-demo/main.ts`.
  */
 import {
   ChannelFullError,
