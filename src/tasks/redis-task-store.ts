@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
 
 import { MessageDecodeError } from '../errors.js'
 import type { Message } from '../layers/channel-layer.js'
@@ -16,6 +16,9 @@ import type {
   TaskStore,
   TaskStoreOptions,
 } from './task-store.js'
+
+/** Each claim is a 16-byte token followed by the stored payload (see task-claim.lua). */
+const CLAIM_TOKEN_BYTES = 16
 
 export interface RedisTaskStoreContext {
   readonly keys: RedisKeys
@@ -49,21 +52,22 @@ export class RedisTaskStore implements TaskStore {
       SCRIPTS.taskClaim.runBuffer(
         client,
         [keys.queue(channel), keys.inflight(channel), keys.delayed(channel), keys.delayedIndex],
-        [now, max, now + visibilityMs, channel, String(this.ctx.expiryMs / 1000)],
+        [now, max, now + visibilityMs, channel, String(this.ctx.expiryMs / 1000), randomBytes(CLAIM_TOKEN_BYTES - 2)],
       ),
     )) as unknown[]
     if (typeof expired === 'number' && expired > 0) this.ctx.onExpired(expired)
     const claimed: { payload: Buffer; message: Message; taskId: string }[] = []
     for (const raw of payloads) {
-      const payload = toBuffer(raw)
+      const claim = toBuffer(raw)
+      const stored = claim.subarray(CLAIM_TOKEN_BYTES)
       let message: Message
       try {
-        message = this.ctx.serializer.decode(payload) as Message
+        message = this.ctx.serializer.decode(stored) as Message
       } catch (error) {
-        await this.buryUndecodable(channel, payload, error)
+        await this.buryUndecodable(channel, claim, error)
         continue
       }
-      claimed.push({ payload, message: stripRouting(message), taskId: taskIdOf(message, payload) })
+      claimed.push({ payload: claim, message: stripRouting(message), taskId: taskIdOf(message, stored) })
     }
     if (claimed.length === 0) return []
     const started = (await shard.call((client) =>
@@ -300,7 +304,7 @@ export class RedisTaskStore implements TaskStore {
 
   /** A payload nobody can decode (wrong keys, corrupt) is kept as a dead letter, never dropped silently. */
   private async buryUndecodable(channel: string, payload: Buffer, error: unknown): Promise<void> {
-    const taskId = createHash('sha1').update(payload).digest('hex').slice(0, 32)
+    const taskId = createHash('sha1').update(payload.subarray(CLAIM_TOKEN_BYTES)).digest('hex').slice(0, 32)
     const failure = error instanceof MessageDecodeError ? error.message : 'the payload could not be decoded'
     this.ctx.log.error({ channel, taskId, code: 'SWY_MESSAGE_DECODE' }, 'undecodable task moved to dead letters')
     await this.bury(

@@ -23,7 +23,7 @@ export interface TaskState {
 /** A message taken from a channel for processing, invisible to other workers until acked or its deadline. */
 export interface ClaimedTask {
   readonly channel: string
-  /** The exact stored payload: acks, retries and releases address the task by it. */
+  /** This claim's handle (opaque): acks, retries and releases address the claim by it, never a later re-claim. */
   readonly payload: Buffer
   readonly message: Message
   readonly taskId: string

@@ -10,7 +10,10 @@
 -- ARGV[3]  deadline for the claims, ms
 -- ARGV[4]  channel name (member of the delayed index)
 -- ARGV[5]  message expiry, seconds (float): older queued messages are dropped, never delivered (Channels' spec)
--- Returns  {number of expired messages dropped, payload, payload, ...} in queue order
+-- ARGV[6]  14 random bytes: with a 2-byte index they make each claim's 16-byte token, stored in front of the
+--          payload in the in-flight set, so a claim recovered and claimed again is a different member (a late
+--          worker's ack, retry or release cannot touch the new claim)
+-- Returns  {number of expired messages dropped, claim, claim, ...} in queue order; claim = token .. payload
 local now = tonumber(ARGV[1])
 local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, 1000)
 for _, payload in ipairs(due) do
@@ -25,7 +28,9 @@ local expired = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tostring(now / 1
 local popped = redis.call('ZPOPMIN', KEYS[1], tonumber(ARGV[2]))
 local claimed = {expired}
 for i = 1, #popped, 2 do
-  redis.call('ZADD', KEYS[2], ARGV[3], popped[i])
-  table.insert(claimed, popped[i])
+  local n = (i - 1) / 2
+  local claim = ARGV[6] .. string.char(math.floor(n / 256) % 256, n % 256) .. popped[i]
+  redis.call('ZADD', KEYS[2], ARGV[3], claim)
+  table.insert(claimed, claim)
 end
 return claimed

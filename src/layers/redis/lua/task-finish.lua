@@ -5,7 +5,7 @@
 -- KEYS[4]  delayed set            KEYS[5]  delayed index          KEYS[6]  dead letters (id -> died at, ms)
 -- KEYS[7]  the dead letter hash   KEYS[8]  set of channels with dead letters
 -- ARGV[1]  'ack' | 'retry' | 'bury'
--- ARGV[2]  payload                ARGV[3]  now, ms                ARGV[4]  state TTL, ms
+-- ARGV[2]  the claim (16-byte token .. payload)   ARGV[3]  now, ms   ARGV[4]  state TTL, ms
 -- ARGV[5]  channel                ARGV[6]  error message ('' for ack)
 -- ARGV[7]  retry: due time (ms); bury: the stack ('' if none); ack: the JSON result ('' if not stored)
 -- ARGV[8]  bury: dead letter id   ARGV[9]  bury: dead letters kept per channel
@@ -20,8 +20,9 @@ if action == 'ack' then
   return held
 end
 if held == 0 then return 0 end
+local payload = string.sub(ARGV[2], 17)
 if action == 'retry' then
-  redis.call('ZADD', KEYS[4], ARGV[7], ARGV[2])
+  redis.call('ZADD', KEYS[4], ARGV[7], payload)
   local current = redis.call('ZSCORE', KEYS[5], ARGV[5])
   if not current or tonumber(current) > tonumber(ARGV[7]) then redis.call('ZADD', KEYS[5], ARGV[7], ARGV[5]) end
   redis.call('HSET', KEYS[3], 'status', 'retrying', 'updatedAt', ARGV[3], 'lastError', ARGV[6])
@@ -30,7 +31,7 @@ if action == 'retry' then
 end
 -- bury
 local state = redis.call('HMGET', KEYS[3], 'attempts', 'firstAttemptAt', 'taskId')
-redis.call('HSET', KEYS[7], 'payload', ARGV[2], 'error', ARGV[6], 'stack', ARGV[7], 'attempts', state[1] or '0',
+redis.call('HSET', KEYS[7], 'payload', payload, 'error', ARGV[6], 'stack', ARGV[7], 'attempts', state[1] or '0',
   'firstAttemptAt', state[2] or ARGV[3], 'diedAt', ARGV[3], 'taskId', state[3] or '')
 redis.call('ZADD', KEYS[6], ARGV[3], ARGV[8])
 redis.call('SADD', KEYS[8], ARGV[5])

@@ -6,7 +6,7 @@
 -- ARGV[1]  'release' | 'stalled'
 -- ARGV[2]  now, ms
 -- ARGV[3]  state key prefix (release: each task state's attempt count is given back)
--- ARGV[4..n]  release: payload, task id, payload, task id, ...; stalled: ARGV[4] the grace between phases, ms
+-- ARGV[4..n]  release: claim, task id, claim, task id, ... (claim = 16-byte token .. payload); stalled: ARGV[4] the grace between phases, ms
 -- Returns  number of messages put back
 local now = tonumber(ARGV[2])
 local moved = 0
@@ -14,7 +14,7 @@ if ARGV[1] == 'release' then
   for i = 4, #ARGV, 2 do
     if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 then
       redis.call('ZREM', KEYS[2], ARGV[i])
-      redis.call('ZADD', KEYS[3], nextScore(KEYS[3], now / 1000), ARGV[i])
+      redis.call('ZADD', KEYS[3], nextScore(KEYS[3], now / 1000), string.sub(ARGV[i], 17))
       local state = ARGV[3] .. ARGV[i + 1]
       -- A task that already succeeded elsewhere stays succeeded (its requeued copy will be acked unrun).
       if redis.call('HGET', state, 'status') ~= 'succeeded' then
@@ -34,7 +34,7 @@ for _, payload in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMI
   elseif now - tonumber(flagged) >= grace then
     redis.call('ZREM', KEYS[1], payload)
     redis.call('ZREM', KEYS[2], payload)
-    redis.call('ZADD', KEYS[3], nextScore(KEYS[3], now / 1000), payload)
+    redis.call('ZADD', KEYS[3], nextScore(KEYS[3], now / 1000), string.sub(payload, 17))
     moved = moved + 1
   end
 end
