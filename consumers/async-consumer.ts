@@ -2,6 +2,7 @@ import type { Application, InputEvent, OutputEvent, Receive, Scope, Send } from 
 import { InvalidOptionError, NoChannelLayerError } from '../src/errors.js'
 import type { ChannelLayer, Message } from '../src/layers/channel-layer.js'
 import { defaultLogger, markLogged, type Logger } from '../src/logger.js'
+import { reportConsumerMessageIn, reportConsumerMessageOut } from '../src/monitoring/metrics-sink.js'
 import { ConsumerLayer } from './consumer-layer.js'
 import { StopConsumer } from './control.js'
 import { consumerName, findHandler } from './dispatch.js'
@@ -79,11 +80,13 @@ export class AsyncConsumer {
   async baseSend(event: OutputEvent): Promise<void> {
     if (this.sendToClient === undefined) throw new Error('baseSend() called before the consumer started')
     await this.sendToClient(event)
+    reportConsumerMessageOut(consumerName(this))
   }
 
   /** Runs the handler for `message.type`. */
   async dispatch(message: ConsumerMessage): Promise<void> {
     const handler = findHandler(this, message.type)
+    reportConsumerMessageIn(consumerName(this))
     await handler.call(this, message as never)
   }
 

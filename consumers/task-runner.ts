@@ -1,7 +1,10 @@
+import { hostname } from 'node:os'
+
 import { TaskTimeoutError } from '../src/errors.js'
 import type { Message } from '../src/layers/channel-layer.js'
 import type { Logger } from '../src/logger.js'
-import type { ClaimedTask, TaskStore } from '../src/tasks/task-store.js'
+import { reportTaskAttempt } from '../src/monitoring/metrics-sink.js'
+import type { ClaimedTask, TaskStore, WorkerReport } from '../src/tasks/task-store.js'
 import { retryDelayMs } from './backoff.js'
 import { NonRetryableError } from './control.js'
 import type { RetryOptions, TaskContext } from './retry-options.js'
@@ -58,8 +61,16 @@ export class TaskRunner {
   private stopping = false
   private wake: (() => void) | undefined
   private readonly timers: NodeJS.Timeout[] = []
+  /** This worker's id in the store's worker registry: `<host>:<pid>:<channel>`. */
+  readonly workerId: string
+  private readonly host = hostname()
+  private readonly startedAt = Date.now()
+  /** Set once stop() removed the worker from the registry: a report still on its way must not re-add it. */
+  private forgotten = false
 
-  constructor(private readonly options: TaskRunnerOptions) {}
+  constructor(private readonly options: TaskRunnerOptions) {
+    this.workerId = `${this.host}:${process.pid}:${options.channel}`
+  }
 
   get stats(): TaskRunnerStats {
     return { ...this.counts, inFlight: this.running.size }
@@ -68,10 +79,14 @@ export class TaskRunner {
   /** Claims and runs tasks until `stop()`. */
   async run(): Promise<void> {
     const { store, channel, visibilityMs } = this.options
-    const tick = Math.max(50, Math.floor(visibilityMs / 3))
-    this.every(tick, () => this.renew())
+    const tick = this.renewalMs()
+    this.every(tick, async () => {
+      await this.renew()
+      await this.report()
+    })
     this.every(tick, () => this.recover())
     void this.recover()
+    void this.report()
     let idleMs = 1
     while (!this.isStopping()) {
       const free = this.options.concurrency - this.running.size
@@ -117,6 +132,7 @@ export class TaskRunner {
     // Only now: claims must be renewed while their tasks finish, or another worker recovers them as stalled and
     // runs them a second time while they are still running here.
     for (const interval of this.timers) clearInterval(interval)
+    await this.forget()
     const leftover = [...this.running.values()]
     if (leftover.length === 0) return
     for (const entry of leftover) {
@@ -177,20 +193,22 @@ export class TaskRunner {
     const timer = setTimeout(() => {
       controller.abort(new TaskTimeoutError(`The attempt ran past timeoutMs (${timeoutMs} ms)`))
     }, timeoutMs)
+    const startedAt = performance.now()
     try {
       const result = await raceAbort(this.options.handle(task.message, ctx), controller.signal)
       clearTimeout(timer)
       await store.ack(task, this.options.storeResults ? { result } : {})
       this.counts.processed++
+      reportTaskAttempt(channel, 'succeeded', (performance.now() - startedAt) / 1000)
     } catch (error) {
       clearTimeout(timer)
       // Aborted by a shutdown past its grace period: stop() returns the claim; this is not the task's failure.
       if (this.releasing.delete(task)) return
-      await this.fail(task, ctx, error)
+      await this.fail(task, ctx, error, (performance.now() - startedAt) / 1000)
     }
   }
 
-  private async fail(task: ClaimedTask, ctx: TaskContext, error: unknown): Promise<void> {
+  private async fail(task: ClaimedTask, ctx: TaskContext, error: unknown, seconds: number): Promise<void> {
     const { store, retry } = this.options
     this.counts.failed++
     const nonRetryable =
@@ -205,9 +223,11 @@ export class TaskRunner {
       if (delayMs !== undefined) {
         await store.retry(task, delayMs, failure)
         this.counts.retried++
+        reportTaskAttempt(ctx.channel, 'retried', seconds)
       } else {
         await store.bury(task, failure)
         this.counts.dead++
+        reportTaskAttempt(ctx.channel, 'dead', seconds)
       }
     } catch (err) {
       ctx.log.error({ err }, 'could not record a failed attempt; the task comes back after its deadline')
@@ -231,6 +251,44 @@ export class TaskRunner {
       await this.options.store.extend(tasks, this.options.visibilityMs)
     } catch (err) {
       this.options.log.warn({ err, channel: this.options.channel }, 'could not extend task deadlines')
+    }
+  }
+
+  private renewalMs(): number {
+    return Math.max(50, Math.floor(this.options.visibilityMs / 3))
+  }
+
+  /** Tells the store's worker registry this worker is alive, with its counters (monitoring; never fatal). */
+  private async report(): Promise<void> {
+    if (this.forgotten) return
+    const { store, channel, concurrency, log } = this.options
+    const report: WorkerReport = {
+      id: this.workerId,
+      host: this.host,
+      pid: process.pid,
+      channel,
+      concurrency,
+      inFlight: this.running.size,
+      processed: this.counts.processed,
+      failed: this.counts.failed,
+      retried: this.counts.retried,
+      dead: this.counts.dead,
+      startedAt: this.startedAt,
+      renewalMs: this.renewalMs(),
+    }
+    try {
+      await store.reportWorker(report)
+    } catch (err) {
+      log.debug({ err, channel }, 'could not report the worker')
+    }
+  }
+
+  private async forget(): Promise<void> {
+    this.forgotten = true
+    try {
+      await this.options.store.forgetWorker(this.workerId)
+    } catch (err) {
+      this.options.log.debug({ err, channel: this.options.channel }, 'could not remove the worker from the registry')
     }
   }
 

@@ -64,5 +64,30 @@ export {
   type TaskStatus,
   type TaskStore,
   type TaskStoreOptions,
+  type WorkerReport,
 } from './tasks/task-store.js'
+export { BacklogMonitor, type BacklogAlert, type BacklogMonitorOptions } from './monitoring/backlog-monitor.js'
+export {
+  isInspectable,
+  isPurgeable,
+  type ChannelSnapshot,
+  type GroupSnapshot,
+  type InspectableLayer,
+  type InspectOptions,
+  type LayerSnapshot,
+  type PurgeableLayer,
+  type PurgeOptions,
+  type WorkerSnapshot,
+} from './monitoring/snapshot.js'
 export { clientModuleSource } from './client/browser-bundle.js'
+export {
+  createMetrics,
+  type MetricsOptions,
+  type ServerStatsSource,
+  type SwitchyardMetrics,
+} from './monitoring/metrics.js'
+export { switchyardMetrics, type SwitchyardMetricsOptions } from './monitoring/metrics-plugin.js'
+export { switchyardDashboard } from './monitoring/dashboard/dashboard-plugin.js'
+export { DEFAULT_DASHBOARD_OPTIONS, type DashboardOptions } from './monitoring/dashboard/dashboard-options.js'
+export type { DashboardState } from './monitoring/dashboard/dashboard-api.js'
+export type { HistoryPoint } from './monitoring/dashboard/history.js'

@@ -4,6 +4,13 @@
  * `REDIS_URL=redis://127.0.0.1:6379 npx switchyard worker --app examples/showcase/app.ts progress webhooks`.
  */
 import { application, channels, layer } from './app.js'
+import { mountMonitoring } from './monitoring.js'
 import { runExample } from './run.js'
 
-await runExample({ application, layer, channels, title: 'showcase' })
+await runExample({
+  application,
+  layer,
+  channels,
+  title: 'showcase',
+  configure: (app) => mountMonitoring(app, { layer }),
+})

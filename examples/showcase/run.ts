@@ -1,3 +1,5 @@
+import type { FastifyInstance } from 'fastify'
+
 import { runWorker, serve, type Application, type WorkerHandle } from '../../src/index.js'
 import type { TaskLayer } from './features.js'
 
@@ -8,6 +10,8 @@ export interface RunOptions {
   readonly channels: readonly string[]
   /** For the banner: `Switchyard <title>: open <url>/`. */
   readonly title: string
+  /** More plugins on the server (the showcase's dashboard and metrics), registered before it listens. */
+  readonly configure?: (app: FastifyInstance) => Promise<void>
 }
 
 /**
@@ -17,7 +21,12 @@ export interface RunOptions {
  */
 export async function runExample(options: RunOptions): Promise<void> {
   const { application, layer, channels } = options
-  const server = await serve({ application, layer, host: '127.0.0.1' })
+  const server = await serve({
+    application,
+    layer,
+    host: '127.0.0.1',
+    ...(options.configure === undefined ? {} : { configure: options.configure }),
+  })
   const worker: WorkerHandle | undefined =
     process.env.SHOWCASE_WORKER === '0' || channels.length === 0
       ? undefined

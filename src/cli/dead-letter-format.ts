@@ -1,5 +1,6 @@
 /** How `switchyard dead-letters` prints dead letters: an aligned table, a summary as JSON, one letter in full. */
 import type { DeadLetter } from '../tasks/task-store.js'
+import { formatTable, oneLine, printable } from './table.js'
 
 /** Errors in the table are cut to this many characters; `show` prints them whole. */
 export const ERROR_COLUMN_WIDTH = 60
@@ -27,12 +28,15 @@ export function summarize(letter: DeadLetter): DeadLetterSummary {
  *
  * @example
  * ```ts
- * formatTable([letter], { withChannel: false })
+ * formatDeadLetterTable([letter], { withChannel: false })
  * // ID   TASK ID  ATTEMPTS  DIED AT                   ERROR
  * // dl1  t-42     6         2025-01-01T00:00:00.000Z  Error: SMTP refused
  * ```
  */
-export function formatTable(letters: readonly DeadLetter[], { withChannel }: { withChannel: boolean }): string {
+export function formatDeadLetterTable(
+  letters: readonly DeadLetter[],
+  { withChannel }: { withChannel: boolean },
+): string {
   const header = ['ID', 'TASK ID', 'ATTEMPTS', 'DIED AT', 'ERROR']
   const rows = letters.map((letter) => [
     oneLine(letter.id),
@@ -44,14 +48,7 @@ export function formatTable(letters: readonly DeadLetter[], { withChannel }: { w
   const table = withChannel
     ? [['CHANNEL', ...header], ...rows.map((row, index) => [oneLine(letters[index]?.channel ?? ''), ...row])]
     : [header, ...rows]
-  const widths = table.reduce<number[]>(
-    (max, row) => row.map((cell, column) => Math.max(max[column] ?? 0, cell.length)),
-    [],
-  )
-  return table
-    .map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))))
-    .map((cells) => `${cells.join('  ')}\n`)
-    .join('')
+  return formatTable(table)
 }
 
 /** One dead letter in full, for people: its fields, the error with its stack, and the message as indented JSON. */
@@ -103,17 +100,6 @@ export function toJson(value: unknown): string {
 function isoTime(ms: number): string {
   const date = new Date(ms)
   return Number.isNaN(date.getTime()) ? String(ms) : date.toISOString()
-}
-
-/** Whitespace runs become one space, other control characters (terminal escapes) become U+FFFD. */
-function oneLine(text: string): string {
-  return printable(text.replace(/\s+/g, ' ').trim())
-}
-
-/** Keeps newlines and tabs; replaces other control characters so a stored string cannot drive the terminal. */
-function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\uFFFD')
 }
 
 function truncate(text: string, width: number): string {

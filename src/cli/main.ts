@@ -72,6 +72,20 @@ const commands = new Map<string, Command>([
     },
   ],
   [
+    'inspect',
+    {
+      summary: 'Show channels, groups, workers and dead letters: inspect [--app <module>] [--prefix P] [--json]',
+      run: async (args, io) => (await import('./commands/inspect.js')).inspectCommand(args, io),
+    },
+  ],
+  [
+    'purge',
+    {
+      summary: 'Remove expired dead letters, stale workers and group memberships: purge [--dry-run]',
+      run: async (args, io) => (await import('./commands/purge.js')).purgeCommand(args, io),
+    },
+  ],
+  [
     '--version',
     {
       summary: 'Print the switchyard version',

@@ -44,6 +44,11 @@ export class DelayedMessages<T> {
     return this.heap.length
   }
 
+  /** Every waiting item, in no particular order (read-only: for `inspect()`). */
+  *items(): Generator<T> {
+    for (const scheduled of this.heap) yield scheduled.item
+  }
+
   schedule(dueAt: number, item: T): void {
     this.heap.push({ dueAt, seq: this.seq++, item })
     this.siftUp(this.heap.length - 1)

@@ -127,6 +127,13 @@ export class LocalChannels {
     })
   }
 
+  /** Queued messages per channel (expired ones not yet purged included), for `inspect()`. */
+  queuedCounts(): Map<string, number> {
+    const counts = new Map<string, number>()
+    for (const [channel, state] of this.channels) if (state.queue.length > 0) counts.set(channel, state.queue.length)
+    return counts
+  }
+
   hasWaiters(channel: string): boolean {
     return (this.channels.get(channel)?.waiters.size ?? 0) > 0
   }

@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto'
 
+import type { InspectOptions, LayerSnapshot, PurgeOptions } from '../monitoring/snapshot.js'
+
 import { ChannelFullError, ChannelNotLocalError, InvalidChannelNameError, LayerClosedError } from '../errors.js'
+import { reportGroupSend } from '../monitoring/metrics-sink.js'
 import { MemoryTaskStore } from '../tasks/memory-task-store.js'
 import {
   resolveTaskStoreOptions,
@@ -19,6 +22,7 @@ import {
 } from './layer-options.js'
 import { LayerCounters } from './layer-stats.js'
 import { LocalChannels } from './local-channels.js'
+import { memorySnapshot } from './memory-inspect.js'
 import { prepareMessage } from './message-validation.js'
 import { assertChannelName, assertGroupName, isProcessSpecific, MAX_NAME_LENGTH, nonLocalName } from './names.js'
 
@@ -197,12 +201,16 @@ export class InMemoryChannelLayer implements ChannelLayer {
     this.refresh()
     this.counters.groupSends++
     const members = this.groups.get(group)
-    if (members === undefined) return
+    if (members === undefined) {
+      reportGroupSend(0)
+      return
+    }
     let dropped = 0
     // Channels spec: group_send never raises ChannelFull; a full member misses this message.
     for (const channel of [...members.keys()]) {
       if (!this.deliver(channel, prepared.message)) dropped++
     }
+    reportGroupSend(members.size - dropped)
     if (dropped > 0) {
       this.counters.dropped += dropped
       this.drops.record(group, dropped)
@@ -229,6 +237,38 @@ export class InMemoryChannelLayer implements ChannelLayer {
   stats(): LayerStats {
     this.refresh()
     return this.counters.snapshot()
+  }
+
+  /** Channels (backlog, in flight, delayed, dead letters), groups, workers and counters, as monitoring shows them. */
+  async inspect(options?: InspectOptions): Promise<LayerSnapshot> {
+    this.assertOpen('inspect')
+    this.refresh()
+    return memorySnapshot(
+      {
+        queued: this.local.queuedCounts(),
+        inFlight: this.tasks.inFlightCounts(),
+        delayed: [...this.delayed.items()].map((item) => item.channel),
+        deadLetters: this.tasks.deadLetterCounts(),
+        groups: new Map([...this.groups].map(([group, members]) => [group, [...members.keys()]])),
+        workers: await this.tasks.listWorkers(),
+        stats: this.counters.snapshot(),
+      },
+      options,
+    )
+  }
+
+  /**
+   * Removes group memberships past `groupExpiryMs`; resolves to how many (with `dryRun`, how many would go).
+   * Every call already drops them lazily, so this finds none unless `dryRun` is set: it is here so `switchyard
+   * purge` treats both layers alike.
+   */
+  async purgeExpiredMemberships(options?: PurgeOptions): Promise<number> {
+    this.assertOpen('purge expired memberships')
+    const cutoff = Date.now() - this.options.groupExpiryMs
+    const expired = [...this.memberships.values()].filter((membership) => membership.addedAt <= cutoff)
+    if (options?.dryRun !== true) for (const { group, channel } of expired) this.removeMembership(group, channel)
+    options?.onProgress?.(this.groups.size, this.groups.size)
+    return expired.length
   }
 
   /** Hands the message to the oldest waiting receive, else queues it; false when the channel is full. */

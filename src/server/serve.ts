@@ -16,6 +16,12 @@ export interface ServeOptions extends SwitchyardOptions {
    * @defaultValue `PORT` from the environment, else 8000
    */
   readonly port?: number
+  /**
+   * Registers more plugins and routes on the app (a dashboard, metrics) after the `switchyard` plugin, before it
+   * listens.
+   * @defaultValue undefined
+   */
+  readonly configure?: (app: FastifyInstance) => unknown
 }
 
 /** A running server. */
@@ -41,10 +47,13 @@ export interface RunningServer {
  * ```
  */
 export async function serve(options: ServeOptions): Promise<RunningServer> {
-  const { host = '127.0.0.1', port = defaultPort(), ...pluginOptions } = options
+  const { host = '127.0.0.1', port = defaultPort(), configure, ...pluginOptions } = options
   if (typeof host !== 'string' || host === '') throw new InvalidOptionError('host', 'a non-empty string', host)
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     throw new InvalidOptionError('port', 'an integer from 0 to 65535', port)
+  }
+  if (configure !== undefined && typeof configure !== 'function') {
+    throw new InvalidOptionError('configure', 'a function (app) => void | Promise', configure)
   }
   // Validated here too so a bad option fails before fastify is built.
   const resolved = resolveServerOptions(pluginOptions)
@@ -57,6 +66,12 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     forceCloseConnections: 'idle',
   })
   await app.register(switchyard, pluginOptions)
+  try {
+    await configure?.(app)
+  } catch (error) {
+    await app.close()
+    throw error
+  }
   await app.listen({ host, port })
   const address = app.server.address()
   const boundPort = typeof address === 'object' && address !== null ? address.port : port

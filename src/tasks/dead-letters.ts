@@ -67,6 +67,16 @@ export class DeadLetters {
     return taken
   }
 
+  /** How many dead letters of `channel` died at or before `cutoff` (Unix ms). */
+  countOlder(channel: string, cutoff: number): number {
+    let count = 0
+    for (const letter of this.byChannel.get(channel)?.values() ?? []) {
+      if (letter.diedAt > cutoff) break
+      count++
+    }
+    return count
+  }
+
   /** Deletes dead letters of `channel` that died at or before `cutoff` (Unix ms); resolves to how many. */
   deleteOlder(channel: string, cutoff: number): number {
     const letters = this.byChannel.get(channel)
@@ -84,6 +94,11 @@ export class DeadLetters {
   /** Channels holding at least one dead letter, sorted. */
   channels(): string[] {
     return [...this.byChannel.keys()].sort()
+  }
+
+  /** Dead letters kept, per channel. */
+  counts(): Map<string, number> {
+    return new Map([...this.byChannel].map(([channel, letters]) => [channel, letters.size]))
   }
 
   clear(): void {

@@ -6,6 +6,7 @@ import { DropReporter } from '../layers/drop-reporter.js'
 import { nonNegativeInteger, positiveInteger } from '../layers/layer-options.js'
 import { assertChannelName } from '../layers/names.js'
 import { defaultLogger, type Logger } from '../logger.js'
+import type { WorkerSnapshot } from '../monitoring/snapshot.js'
 import { DeadLetters } from './dead-letters.js'
 import {
   DEFAULT_TASK_STORE_OPTIONS,
@@ -16,6 +17,9 @@ import {
   type TaskStatus,
   type TaskStore,
   type TaskStoreOptions,
+  type WorkerReport,
+  WORKER_FORGET_AFTER_MS,
+  workerSnapshot,
 } from './task-store.js'
 
 /**
@@ -86,6 +90,8 @@ export class MemoryTaskStore implements TaskStore {
   /** Ids of messages without an `idempotencyKey`: message object -> channel -> id. */
   private readonly derivedIds = new WeakMap<Message, Map<string, string>>()
   private readonly deadLetters: DeadLetters
+  /** Worker id -> its last report and when it came. */
+  private readonly workers = new Map<string, { readonly report: WorkerReport; readonly beatAt: number }>()
   private deadLettersDropped = 0
 
   constructor(
@@ -235,18 +241,54 @@ export class MemoryTaskStore implements TaskStore {
     return letters.length
   }
 
-  async purgeDeadLetters(channel: string, options?: { readonly olderThanMs?: number }): Promise<number> {
+  async purgeDeadLetters(
+    channel: string,
+    options?: { readonly olderThanMs?: number; readonly dryRun?: boolean },
+  ): Promise<number> {
     const now = this.begin('purge dead letters')
     assertChannelName(channel)
     const olderThanMs = options?.olderThanMs
     // At least `olderThanMs` old, as a Redis ZREMRANGEBYSCORE up to `now - olderThanMs` (inclusive) would.
     const cutoff = olderThanMs === undefined ? Infinity : now - nonNegativeInteger('olderThanMs', olderThanMs, 0)
-    return this.deadLetters.deleteOlder(channel, cutoff)
+    return options?.dryRun === true
+      ? this.deadLetters.countOlder(channel, cutoff)
+      : this.deadLetters.deleteOlder(channel, cutoff)
   }
 
   async deadLetterChannels(): Promise<string[]> {
     this.begin('list dead-letter channels')
     return this.deadLetters.channels()
+  }
+
+  async reportWorker(report: WorkerReport): Promise<void> {
+    this.begin('report a worker')
+    this.workers.set(report.id, { report: Object.freeze({ ...report }), beatAt: Date.now() })
+  }
+
+  async listWorkers(): Promise<WorkerSnapshot[]> {
+    const now = this.begin('list workers')
+    const snapshots: WorkerSnapshot[] = []
+    for (const [id, { report, beatAt }] of this.workers) {
+      if (now - beatAt > WORKER_FORGET_AFTER_MS) this.workers.delete(id)
+      else snapshots.push(workerSnapshot(report, beatAt, now))
+    }
+    return snapshots.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  }
+
+  async forgetWorker(id: string): Promise<void> {
+    this.begin('forget a worker')
+    this.workers.delete(id)
+  }
+
+  /** Claims being worked on, per channel (for `inspect()`). */
+  inFlightCounts(): ReadonlyMap<string, number> {
+    return new Map([...this.claims].map(([channel, claims]) => [channel, claims.size]))
+  }
+
+  /** Dead letters kept, per channel (for `inspect()`). */
+  deadLetterCounts(): ReadonlyMap<string, number> {
+    this.deadLetters.purgeExpired(Date.now())
+    return this.deadLetters.counts()
   }
 
   stats(): MemoryTaskStoreStats {
@@ -261,6 +303,7 @@ export class MemoryTaskStore implements TaskStore {
     this.claims.clear()
     this.states.clear()
     this.deadLetters.clear()
+    this.workers.clear()
   }
 
   /** Checks the layer is open and purges what retention expired; returns now. */

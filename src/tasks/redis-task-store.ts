@@ -7,6 +7,7 @@ import { SCRIPTS } from '../layers/redis/lua-script.js'
 import type { RedisShard } from '../layers/redis/redis-shard.js'
 import type { MessageSerializer } from '../layers/redis/serializer.js'
 import type { Logger } from '../logger.js'
+import type { WorkerSnapshot } from '../monitoring/snapshot.js'
 import type {
   ClaimedTask,
   DeadLetter,
@@ -15,7 +16,9 @@ import type {
   TaskStatus,
   TaskStore,
   TaskStoreOptions,
+  WorkerReport,
 } from './task-store.js'
+import { WORKER_FORGET_AFTER_MS, workerSnapshot } from './task-store.js'
 
 /** Each claim is a 16-byte token followed by the stored payload (see task-claim.lua). */
 const CLAIM_TOKEN_BYTES = 16
@@ -43,6 +46,10 @@ export interface RedisTaskStoreContext {
  */
 export class RedisTaskStore implements TaskStore {
   constructor(private readonly ctx: RedisTaskStoreContext) {}
+
+  get options(): TaskStoreOptions {
+    return this.ctx.options
+  }
 
   async claim(channel: string, max: number, visibilityMs: number): Promise<ClaimedTask[]> {
     const { keys } = this.ctx
@@ -193,13 +200,16 @@ export class RedisTaskStore implements TaskStore {
     return this.deadLetterScript(channel, 'replay', Date.now(), ids ?? [])
   }
 
-  async purgeDeadLetters(channel: string, { olderThanMs }: { readonly olderThanMs?: number } = {}): Promise<number> {
-    return this.deadLetterScript(
-      channel,
-      'purge',
-      olderThanMs === undefined ? Number.MAX_SAFE_INTEGER : Date.now() - olderThanMs,
-      [],
-    )
+  async purgeDeadLetters(
+    channel: string,
+    { olderThanMs, dryRun = false }: { readonly olderThanMs?: number; readonly dryRun?: boolean } = {},
+  ): Promise<number> {
+    const cutoff = olderThanMs === undefined ? Number.MAX_SAFE_INTEGER : Date.now() - olderThanMs
+    if (dryRun) {
+      const key = this.ctx.keys.deadLetters(channel)
+      return this.ctx.shardFor(channel).call((client) => client.zcount(key, '-inf', cutoff), { idempotent: true })
+    }
+    return this.deadLetterScript(channel, 'purge', cutoff, [])
   }
 
   async deadLetterChannels(): Promise<string[]> {
@@ -221,6 +231,35 @@ export class RedisTaskStore implements TaskStore {
       purged += await this.purgeDeadLetters(channel, { olderThanMs: this.ctx.options.deadLetterRetentionMs })
     }
     return purged
+  }
+
+  async reportWorker(report: WorkerReport): Promise<void> {
+    const entry = JSON.stringify({ report, beatAt: Date.now() })
+    await this.ctx
+      .shardFor(report.channel)
+      .call((client) => client.hset(this.ctx.keys.workers, report.id, entry), { idempotent: true })
+  }
+
+  async listWorkers(): Promise<WorkerSnapshot[]> {
+    const workers = new Map<string, WorkerSnapshot>()
+    for (const shard of this.ctx.shards) {
+      const flat = (await shard.call(
+        (client) => SCRIPTS.workers.run(client, [this.ctx.keys.workers], [Date.now() - WORKER_FORGET_AFTER_MS]),
+        { idempotent: true },
+      )) as string[]
+      const now = Date.now()
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const entry = parseWorkerEntry(flat[i + 1] ?? '')
+        if (entry !== undefined) workers.set(entry.report.id, workerSnapshot(entry.report, entry.beatAt, now))
+      }
+    }
+    return [...workers.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  }
+
+  async forgetWorker(id: string): Promise<void> {
+    for (const shard of this.ctx.shards) {
+      await shard.call((client) => client.hdel(this.ctx.keys.workers, id), { idempotent: true })
+    }
   }
 
   private async finish(
@@ -327,6 +366,20 @@ export function taskIdOf(message: Message, payload: Buffer): string {
   const key = message.idempotencyKey
   if (typeof key === 'string' && key !== '') return key
   return createHash('sha1').update(payload).digest('hex').slice(0, 32)
+}
+
+/** A registry entry, or undefined when it is not one (written by something else): it is then skipped. */
+function parseWorkerEntry(json: string): { report: WorkerReport; beatAt: number } | undefined {
+  try {
+    const parsed = JSON.parse(json) as { report?: WorkerReport; beatAt?: unknown }
+    const report = parsed.report
+    if (typeof parsed.beatAt !== 'number' || typeof report !== 'object' || typeof report.id !== 'string') {
+      return undefined
+    }
+    return { report, beatAt: parsed.beatAt }
+  } catch {
+    return undefined
+  }
 }
 
 function stripRouting(message: Message): Message {

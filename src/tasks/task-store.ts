@@ -1,4 +1,5 @@
 import type { Message } from '../layers/channel-layer.js'
+import type { WorkerSnapshot } from '../monitoring/snapshot.js'
 
 /** Where a task is in its life. */
 export type TaskStatus = 'queued' | 'running' | 'retrying' | 'succeeded' | 'dead'
@@ -48,6 +49,35 @@ export interface DeadLetter {
   readonly diedAt: number
 }
 
+/** What a worker (one TaskRunner: one channel in one process) reports about itself on every renewal tick. */
+export interface WorkerReport {
+  /** `<host>:<pid>:<channel>` */
+  readonly id: string
+  readonly host: string
+  readonly pid: number
+  readonly channel: string
+  readonly concurrency: number
+  readonly inFlight: number
+  readonly processed: number
+  readonly failed: number
+  readonly retried: number
+  readonly dead: number
+  /** Unix ms when the worker started. */
+  readonly startedAt: number
+  /** How often it reports: a worker is alive while its last report is younger than three of these. */
+  readonly renewalMs: number
+}
+
+/** Registry entries whose last report is older than this are dropped by `listWorkers`. */
+export const WORKER_FORGET_AFTER_MS = 3_600_000
+
+/** A report as a snapshot: its heartbeat age and liveness at `now`. */
+export function workerSnapshot(report: WorkerReport, beatAt: number, now: number): WorkerSnapshot {
+  const { renewalMs: _renewalMs, ...fields } = report
+  const heartbeatAgeMs = Math.max(0, now - beatAt)
+  return { ...fields, heartbeatAgeMs, alive: heartbeatAgeMs < 3 * report.renewalMs }
+}
+
 export interface TaskFailure {
   readonly error: string
   readonly stack?: string
@@ -63,6 +93,8 @@ export interface TaskFailure {
  * messages are the layer's own, so a plain `send` (from Node or Django) feeds a RetryingConsumer.
  */
 export interface TaskStore {
+  /** The store's retention and capacity settings (both built-in stores expose them). */
+  readonly options?: TaskStoreOptions
   /** Takes up to `max` messages (due delayed ones first), each visible again after `visibilityMs` unless extended. */
   claim(channel: string, max: number, visibilityMs: number): Promise<ClaimedTask[]>
   /** The task succeeded: forget the claim, record it (for `idempotencyWindowMs`). */
@@ -85,10 +117,22 @@ export interface TaskStore {
   getDeadLetter(channel: string, id: string): Promise<DeadLetter | undefined>
   /** Puts dead letters back on their channel as fresh tasks (attempts reset); resolves to how many. */
   replayDeadLetters(channel: string, ids?: readonly string[]): Promise<number>
-  /** Deletes dead letters older than `olderThanMs` (all when omitted); resolves to how many. */
-  purgeDeadLetters(channel: string, options?: { readonly olderThanMs?: number }): Promise<number>
+  /**
+   * Deletes dead letters older than `olderThanMs` (all when omitted); resolves to how many. With `dryRun`, only
+   * counts them.
+   */
+  purgeDeadLetters(
+    channel: string,
+    options?: { readonly olderThanMs?: number; readonly dryRun?: boolean },
+  ): Promise<number>
   /** Channels that have dead letters. */
   deadLetterChannels(): Promise<string[]>
+  /** Records a worker's latest report (its heartbeat), replacing the previous one. */
+  reportWorker(report: WorkerReport): Promise<void>
+  /** Every worker that reported within the last hour, sorted by id (older entries are dropped). */
+  listWorkers(): Promise<WorkerSnapshot[]>
+  /** Removes a worker from the registry (it stopped). */
+  forgetWorker(id: string): Promise<void>
 }
 
 /** Options every task store takes; validated by the layer that owns it. */

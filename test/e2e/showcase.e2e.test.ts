@@ -197,7 +197,7 @@ describe('the showcase in Chromium', () => {
     'serves the index with a link to every demo',
     async () => {
       const page = await open('index', '/')
-      for (const id of ['chat', 'progress', 'webhooks', 'sse']) {
+      for (const id of ['chat', 'progress', 'webhooks', 'sse', 'dashboard']) {
         expect(await page.locator(`#link-${id}`).count(), `#link-${id}`).toBe(1)
       }
       await expectScreenshot(page, 'index')

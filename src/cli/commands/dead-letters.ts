@@ -1,12 +1,11 @@
 import { parseArgs } from 'node:util'
 
-import { AppLoadError, InvalidChannelNameError } from '../../errors.js'
-import type { ChannelLayer } from '../../layers/channel-layer.js'
+import { InvalidChannelNameError } from '../../errors.js'
 import { assertChannelName } from '../../layers/names.js'
 import { hasTaskStore, type DeadLetter, type TaskStore } from '../../tasks/task-store.js'
-import { formatDeadLetter, formatTable, summarize, toJson } from '../dead-letter-format.js'
+import { formatDeadLetter, formatDeadLetterTable, summarize, toJson } from '../dead-letter-format.js'
 import { parseDurationMs } from '../duration.js'
-import { defaultLayerFromEnvironment, loadApp, type LoadedApp } from '../load-app.js'
+import { openCommandLayer, type LayerCommandDeps } from '../open-layer.js'
 
 /** The command's output streams; injectable for tests. */
 export interface DeadLettersIo {
@@ -15,11 +14,7 @@ export interface DeadLettersIo {
 }
 
 /** What the command uses from the outside world; each defaults to the real thing. Tests replace them. */
-export interface DeadLettersDeps {
-  readonly loadApp: (modulePath: string) => Promise<LoadedApp>
-  readonly defaultLayer: (env: NodeJS.ProcessEnv, options: { prefix?: string }) => ChannelLayer
-  readonly env: NodeJS.ProcessEnv
-}
+export type DeadLettersDeps = LayerCommandDeps
 
 /** `list` shows this many dead letters per channel unless `--limit` says otherwise. */
 export const DEFAULT_LIST_LIMIT = 50
@@ -90,7 +85,13 @@ export async function deadLettersCommand(
     io.out(DEAD_LETTERS_USAGE)
     return 0
   }
-  const opened = await openLayer(parsed, io, deps)
+  const opened = await openCommandLayer(
+    'dead-letters',
+    parsed,
+    io,
+    deps,
+    'which has no dead letters; set REDIS_URL or pass --app with a `layer` export',
+  )
   if (typeof opened === 'number') return opened
   try {
     if (!hasTaskStore(opened)) {
@@ -104,30 +105,6 @@ export async function deadLettersCommand(
   } finally {
     await opened.close()
   }
-}
-
-/** The module's `layer` export, else the environment's layer; or an exit code after printing why not. */
-async function openLayer(parsed: Parsed, io: DeadLettersIo, deps: Partial<DeadLettersDeps>) {
-  let exported: ChannelLayer | undefined
-  if (parsed.app !== undefined) {
-    try {
-      exported = (await (deps.loadApp ?? ((path: string) => loadApp(path)))(parsed.app)).layer
-    } catch (error) {
-      if (!(error instanceof AppLoadError)) throw error
-      io.err(`switchyard dead-letters: ${error.message}\n`)
-      return 1
-    }
-  }
-  if (exported !== undefined) return exported
-  const env = deps.env ?? process.env
-  if (env.REDIS_URL === undefined || env.REDIS_URL === '') {
-    io.err(
-      'switchyard dead-letters: REDIS_URL is not set, so this reads a new in-memory layer, which has no dead ' +
-        'letters; set REDIS_URL or pass --app with a `layer` export\n',
-    )
-  }
-  const prefix = parsed.prefix
-  return (deps.defaultLayer ?? defaultLayerFromEnvironment)(env, prefix === undefined ? {} : { prefix })
 }
 
 async function runRequest(request: Request, tasks: TaskStore, io: DeadLettersIo): Promise<number> {
@@ -156,7 +133,7 @@ async function list(request: Extract<Request, { kind: 'list' }>, tasks: TaskStor
   } else if (letters.length === 0) {
     io.out(request.channel === undefined ? 'No dead letters\n' : `No dead letters on ${request.channel}\n`)
   } else {
-    io.out(formatTable(letters, { withChannel: request.channel === undefined }))
+    io.out(formatDeadLetterTable(letters, { withChannel: request.channel === undefined }))
   }
   return 0
 }

@@ -68,6 +68,11 @@ export class RedisKeys {
     return `${this.deadLetters(channel)}:${id}`
   }
 
+  /** The worker registry: worker id -> its last report as JSON, with the time it came (`beatAt`). */
+  get workers(): string {
+    return `${this.prefix}:switchyard:workers`
+  }
+
   get deadChannels(): string {
     return `${this.prefix}:switchyard:dead-channels`
   }

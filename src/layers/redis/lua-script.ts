@@ -54,4 +54,6 @@ export const SCRIPTS = {
   taskRequeue: new LuaScript('task-requeue'),
   delayed: new LuaScript('delayed'),
   deadLetters: new LuaScript('dead-letters'),
+  workers: new LuaScript('workers'),
+  purgeGroups: new LuaScript('purge-groups'),
 } as const

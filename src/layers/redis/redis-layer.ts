@@ -11,9 +11,13 @@ import { LocalChannels } from '../local-channels.js'
 import { prepareMessage, RESERVED_ROUTING_KEY } from '../message-validation.js'
 import { assertChannelName, assertGroupName, isProcessSpecific, MAX_NAME_LENGTH, nonLocalName } from '../names.js'
 import type { Logger } from '../../logger.js'
+import type { InspectOptions, LayerSnapshot, PurgeOptions } from '../../monitoring/snapshot.js'
+import { reportGroupSend } from '../../monitoring/metrics-sink.js'
 import { moveDueDelayed, sendLater, type DelayedContext } from './delayed-send.js'
 import { sendToGroup } from './group-send.js'
 import { Inbound } from './inbound.js'
+import { inspectRedis } from './inspect.js'
+import { purgeExpiredMemberships } from './purge-memberships.js'
 import { ProcessPresence } from './presence.js'
 import { RedisKeys } from './keys.js'
 import { LocalGroups } from './local-groups.js'
@@ -21,6 +25,7 @@ import { SCRIPTS } from './lua-script.js'
 import { queueTtlMs, resolveRedisOptions, type RedisLayerOptions, type ResolvedRedisOptions } from './redis-options.js'
 import { RedisShard } from './redis-shard.js'
 import { shardAt } from './shard-at.js'
+import { escapeGlob } from './scan-keys.js'
 import { createSerializer } from './serializer.js'
 import { consistentHash } from './shard.js'
 
@@ -306,6 +311,7 @@ export class RedisChannelLayer implements ChannelLayer {
       prepared.message,
     )
     this.counters.sent += result.reached
+    reportGroupSend(result.reached)
     if (result.dropped > 0) {
       this.counters.dropped += result.dropped
       this.drops.record(group, result.dropped)
@@ -365,6 +371,25 @@ export class RedisChannelLayer implements ChannelLayer {
     })
   }
 
+  /** Channels, groups and workers of every process on this prefix (SCAN, bounded), and this layer's counters. */
+  async inspect(options?: InspectOptions): Promise<LayerSnapshot> {
+    this.assertOpen('inspect')
+    const { keys, shards, tasks } = this
+    return inspectRedis(
+      { keys, shards, tasks, groupExpiryMs: this.options.groupExpiryMs, stats: this.stats() },
+      options,
+    )
+  }
+
+  /** Removes memberships past `groupExpiryMs` from every group (group sends skip them; nothing else deletes them). */
+  async purgeExpiredMemberships(options?: PurgeOptions): Promise<number> {
+    this.assertOpen('purge expired memberships')
+    return purgeExpiredMemberships(
+      { keys: this.keys, shards: this.shards, groupExpiryMs: this.options.groupExpiryMs },
+      options,
+    )
+  }
+
   private isLocal(channel: string): boolean {
     return this.ownNonLocal.has(nonLocalName(channel))
   }
@@ -417,8 +442,4 @@ export class RedisChannelLayer implements ChannelLayer {
   private assertOpen(operation: string): void {
     if (this.closed) throw new LayerClosedError(operation)
   }
-}
-
-function escapeGlob(value: string): string {
-  return value.replace(/[*?[\]\\]/g, '\\$&')
 }

@@ -1,0 +1,114 @@
+import { parseArgs } from 'node:util'
+
+import { isInspectable } from '../../monitoring/snapshot.js'
+import { toJson } from '../dead-letter-format.js'
+import { formatSnapshot } from '../inspect-format.js'
+import { openCommandLayer, type LayerCommandDeps } from '../open-layer.js'
+
+/** The command's output streams; injectable for tests. */
+export interface InspectIo {
+  out: (text: string) => void
+  err: (text: string) => void
+}
+
+export const INSPECT_USAGE = `Usage: switchyard inspect [--app module] [--prefix p] [--json] [--max-channels N] [--max-groups N]
+
+Prints the channels (backlog, in flight, delayed, dead letters), groups (members per process), workers (alive,
+heartbeat, counters) and dead letters per channel of the channel layer, as aligned tables or as JSON.
+
+Options:
+  --app           A module whose \`layer\` export is the channel layer to inspect (else the one below)
+  --prefix        Redis key prefix when the layer comes from $REDIS_URL (default $SWITCHYARD_PREFIX, else asgi)
+  --json          The snapshot as JSON
+  --max-channels  Most channels listed (default 1000)
+  --max-groups    Most groups listed (default 1000)
+
+The layer is the module's \`layer\` export, else the Redis layer on $REDIS_URL, else a new in-memory layer (which
+is empty: it lives in this process only).
+`
+
+interface InspectRequest {
+  readonly app: string | undefined
+  readonly prefix: string | undefined
+  readonly json: boolean
+  readonly maxChannels: number | undefined
+  readonly maxGroups: number | undefined
+}
+
+/**
+ * `switchyard inspect`: what the layer holds, across processes on Redis. Resolves 0, 2 on bad arguments, 1 when
+ * the layer cannot be found or cannot be inspected. The layer is closed before it resolves.
+ *
+ * @example
+ * ```sh
+ * REDIS_URL=redis://localhost:6379 switchyard inspect
+ * switchyard inspect --app tasks.ts --json
+ * ```
+ */
+export async function inspectCommand(
+  args: readonly string[],
+  io: InspectIo,
+  deps: Partial<LayerCommandDeps> = {},
+): Promise<number> {
+  let request: InspectRequest | 'help'
+  try {
+    request = parseInspectArgs(args)
+  } catch (error) {
+    io.err(`switchyard inspect: ${error instanceof Error ? error.message : String(error)}\n\n${INSPECT_USAGE}`)
+    return 2
+  }
+  if (request === 'help') {
+    io.out(INSPECT_USAGE)
+    return 0
+  }
+  const layer = await openCommandLayer('inspect', request, io, deps, 'which is empty; set REDIS_URL or pass --app')
+  if (typeof layer === 'number') return layer
+  try {
+    if (!isInspectable(layer)) {
+      io.err('switchyard inspect: the channel layer has no inspect(); use the in-memory or Redis layer\n')
+      return 1
+    }
+    const snapshot = await layer.inspect({
+      ...(request.maxChannels === undefined ? {} : { maxChannels: request.maxChannels }),
+      ...(request.maxGroups === undefined ? {} : { maxGroups: request.maxGroups }),
+    })
+    io.out(request.json ? `${toJson(snapshot)}\n` : formatSnapshot(snapshot))
+    return 0
+  } finally {
+    await layer.close()
+  }
+}
+
+function parseInspectArgs(args: readonly string[]): InspectRequest | 'help' {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    options: {
+      app: { type: 'string' },
+      prefix: { type: 'string' },
+      json: { type: 'boolean' },
+      'max-channels': { type: 'string' },
+      'max-groups': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+    allowPositionals: true,
+  })
+  if (values.help === true) return 'help'
+  if (positionals.length > 0) throw new Error(`inspect takes no arguments, got ${JSON.stringify(positionals[0])}`)
+  return {
+    app: values.app,
+    prefix: values.prefix,
+    json: values.json === true,
+    maxChannels: countOption('--max-channels', values['max-channels']),
+    maxGroups: countOption('--max-groups', values['max-groups']),
+  }
+}
+
+function countOption(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined
+  const value = Number(text)
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1) {
+    throw new Error(`${name} must be a positive integer, got ${JSON.stringify(text)}`)
+  }
+  return value
+}

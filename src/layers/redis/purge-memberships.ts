@@ -1,0 +1,46 @@
+import type { PurgeOptions } from '../../monitoring/snapshot.js'
+import type { RedisKeys } from './keys.js'
+import { SCRIPTS } from './lua-script.js'
+import type { RedisShard } from './redis-shard.js'
+import { escapeGlob, scanKeys } from './scan-keys.js'
+
+/** Groups per purge-groups.lua call: bounds how long one script blocks Redis. */
+const GROUPS_PER_CALL = 100
+
+/**
+ * Removes memberships older than `groupExpiryMs` from every group under the prefix (found by SCAN), a batch of
+ * groups per script call, reporting progress after each batch; resolves to how many were removed (or, with
+ * `dryRun`, would be).
+ */
+export async function purgeExpiredMemberships(
+  ctx: { readonly keys: RedisKeys; readonly shards: readonly RedisShard[]; readonly groupExpiryMs: number },
+  options: PurgeOptions = {},
+): Promise<number> {
+  const perShard: string[][] = []
+  for (const shard of ctx.shards) {
+    const groups = new Set<string>()
+    await scanKeys(shard, `${escapeGlob(ctx.keys.groupPrefix)}*`, 'zset', (keys) => {
+      for (const key of keys) groups.add(key)
+      return true
+    })
+    perShard.push([...groups])
+  }
+  const total = perShard.reduce((count, groups) => count + groups.length, 0)
+  const cutoff = String((Date.now() - ctx.groupExpiryMs) / 1000)
+  let done = 0
+  let removed = 0
+  for (const [index, shard] of ctx.shards.entries()) {
+    const groups = perShard[index] ?? []
+    for (let start = 0; start < groups.length; start += GROUPS_PER_CALL) {
+      const batch = groups.slice(start, start + GROUPS_PER_CALL)
+      removed += (await shard.call(
+        (client) => SCRIPTS.purgeGroups.run(client, batch, [cutoff, options.dryRun === true ? '1' : '0']),
+        { idempotent: true },
+      )) as number
+      done += batch.length
+      options.onProgress?.(done, total)
+    }
+  }
+  if (total === 0) options.onProgress?.(0, 0)
+  return removed
+}

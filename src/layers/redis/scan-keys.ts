@@ -1,0 +1,42 @@
+import type { RedisShard } from './redis-shard.js'
+
+/** Keys per SCAN call: a hint Redis follows loosely; large enough that few round trips walk a big keyspace. */
+const SCAN_COUNT = 1000
+
+/**
+ * Walks the keys of one shard matching `pattern` (and of `type`, when given) with SCAN, never KEYS, handing each
+ * batch to `onBatch`; stops early when `onBatch` returns false. SCAN may return a key twice: callers dedupe.
+ */
+export async function scanKeys(
+  shard: RedisShard,
+  pattern: string,
+  type: 'zset' | undefined,
+  onBatch: (keys: readonly string[]) => boolean,
+): Promise<void> {
+  let cursor = '0'
+  do {
+    const [next, keys] = await shard.call(
+      (client) =>
+        type === undefined
+          ? client.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT)
+          : client.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT, 'TYPE', type),
+      { idempotent: true },
+    )
+    cursor = next
+    if (keys.length > 0 && !onBatch(keys)) return
+  } while (cursor !== '0')
+}
+
+/** A literal for SCAN's MATCH: the glob characters in a key prefix escaped. */
+export function escapeGlob(value: string): string {
+  return value.replace(/[*?[\]\\]/g, '\\$&')
+}
+
+/** Each `[error, result]` of a pipeline's `exec()`, the first error thrown. */
+export function pipelineResults(results: [Error | null, unknown][] | null): unknown[] {
+  if (results === null) throw new Error('the Redis pipeline was discarded')
+  return results.map(([error, result]) => {
+    if (error !== null) throw error
+    return result
+  })
+}

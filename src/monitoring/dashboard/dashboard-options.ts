@@ -1,0 +1,95 @@
+import type { FastifyRequest } from 'fastify'
+
+import { InvalidOptionError } from '../../errors.js'
+import type { ChannelLayer } from '../../layers/channel-layer.js'
+
+/** `app.register(switchyardDashboard, options)`. */
+export interface DashboardOptions {
+  /** The layer to show: its `inspect()` snapshot and, on `layer.tasks`, its dead letters. */
+  readonly layer: ChannelLayer
+  /**
+   * Where the page is served; the JSON API lives under `<path>api/`. Starts and ends with `/`.
+   * @defaultValue '/switchyard/'
+   */
+  readonly path?: string
+  /**
+   * A shared secret: `Authorization: Bearer <token>`, or `?token=<token>` once on the page (it sets an HttpOnly
+   * cookie). At least 16 characters. Ignored when `authorize` is given.
+   * @defaultValue undefined: with no `authorize` either, only loopback clients (127.0.0.0/8, ::1) get in
+   */
+  readonly token?: string
+  /**
+   * Your own check (a session, an SSO header); resolves to true to let the request in. Takes precedence over `token`.
+   * @defaultValue undefined
+   */
+  readonly authorize?: (request: FastifyRequest) => boolean | Promise<boolean>
+  /**
+   * How often the throughput and backlog chart gets a point.
+   * @defaultValue 10_000
+   */
+  readonly sampleIntervalMs?: number
+  /**
+   * How far back the chart reaches; the server keeps `historyMs / sampleIntervalMs` points.
+   * @defaultValue 3_600_000
+   */
+  readonly historyMs?: number
+}
+
+export interface ResolvedDashboardOptions {
+  readonly layer: ChannelLayer
+  readonly path: string
+  readonly token: string | undefined
+  readonly authorize: ((request: FastifyRequest) => boolean | Promise<boolean>) | undefined
+  readonly sampleIntervalMs: number
+  readonly historyMs: number
+}
+
+export const DEFAULT_DASHBOARD_OPTIONS = Object.freeze({
+  path: '/switchyard/',
+  sampleIntervalMs: 10_000,
+  historyMs: 3_600_000,
+})
+
+const MIN_TOKEN_LENGTH = 16
+/** No more points than this, whatever the ratio of `historyMs` to `sampleIntervalMs`. */
+export const MAX_HISTORY_POINTS = 10_000
+const PATH_PATTERN = /^\/(?:[A-Za-z0-9._~-]+\/)*$/
+
+// Keys fastify itself reads from register() options; they are not ours to validate.
+const REGISTER_KEYS = new Set(['prefix', 'logLevel', 'logSerializers'])
+const KNOWN_KEYS = new Set(['layer', 'path', 'token', 'authorize', 'sampleIntervalMs', 'historyMs'])
+
+/** Spreads the defaults, validates every field once and freezes the result. */
+export function resolveDashboardOptions(options: DashboardOptions): ResolvedDashboardOptions {
+  const given = options as unknown as Readonly<Record<string, unknown>>
+  for (const key of Object.keys(given)) {
+    if (!KNOWN_KEYS.has(key) && !REGISTER_KEYS.has(key))
+      throw new InvalidOptionError(key, 'absent (unknown option)', given[key])
+  }
+  const merged = { ...DEFAULT_DASHBOARD_OPTIONS, ...options }
+  const { layer, path, token, authorize, sampleIntervalMs, historyMs } = merged
+  if (typeof layer !== 'object' || (layer as unknown) === null) {
+    throw new InvalidOptionError('layer', 'a channel layer', layer)
+  }
+  if (typeof path !== 'string' || !PATH_PATTERN.test(path)) {
+    throw new InvalidOptionError('path', 'a URL path that starts and ends with "/" (e.g. "/switchyard/")', path)
+  }
+  if (token !== undefined && (typeof token !== 'string' || token.length < MIN_TOKEN_LENGTH)) {
+    // The value is a secret: name its length, never echo it.
+    const described = typeof token === 'string' ? `a string of ${token.length} characters` : typeof token
+    throw new InvalidOptionError('token', `a string of at least ${MIN_TOKEN_LENGTH} characters`, described)
+  }
+  if (authorize !== undefined && typeof authorize !== 'function') {
+    throw new InvalidOptionError('authorize', 'a function (request) => boolean | Promise<boolean>', authorize)
+  }
+  if (!Number.isInteger(sampleIntervalMs) || sampleIntervalMs < 50) {
+    throw new InvalidOptionError('sampleIntervalMs', 'an integer of at least 50', sampleIntervalMs)
+  }
+  if (!Number.isInteger(historyMs) || historyMs < sampleIntervalMs) {
+    throw new InvalidOptionError('historyMs', 'an integer no smaller than `sampleIntervalMs`', historyMs)
+  }
+  if (historyMs / sampleIntervalMs > MAX_HISTORY_POINTS) {
+    throw new InvalidOptionError('historyMs', `at most ${MAX_HISTORY_POINTS} times \`sampleIntervalMs\``, historyMs)
+  }
+  return Object.freeze({ layer, path, token, authorize, sampleIntervalMs, historyMs })
+}

@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto'
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+
+import { refuse, registerDashboardApi } from './dashboard-api.js'
+import { dashboardAuthenticator, queryToken, sessionCookieHeader } from './dashboard-auth.js'
+import { resolveDashboardOptions, type DashboardOptions } from './dashboard-options.js'
+import { dashboardPage, unauthorizedPage } from './dashboard-page.js'
+import { StateSampler } from './state-sampler.js'
+
+/**
+ * A live dashboard (like Flower) for a channel layer: channels, groups, workers, this server's connections, dead
+ * letters with inspect, replay and purge, and a chart of throughput and backlog. One HTML page with an inline
+ * script (no build step) polling a JSON API under `<path>api/`.
+ *
+ * Never open by default: with neither `token` nor `authorize`, only loopback clients get in. Refusals are 401 (a
+ * short page for the page, JSON for the API). POSTs must be JSON from the page's own origin (CSRF).
+ *
+ * The plugin is encapsulated: its auth hook guards its own routes only.
+ *
+ * @example
+ * ```ts
+ * const app = Fastify()
+ * await app.register(switchyard, { application, layer })
+ * await app.register(switchyardDashboard, { layer, token: process.env.DASHBOARD_TOKEN })
+ * await app.listen({ port: 8000 }) // open http://127.0.0.1:8000/switchyard/?token=...
+ * ```
+ */
+export async function switchyardDashboard(app: FastifyInstance, registerOptions: DashboardOptions): Promise<void> {
+  const options = resolveDashboardOptions(registerOptions)
+  const { path, layer } = options
+  // Under a register() prefix the browser sees the prefixed path: cookies and redirects use it.
+  const publicPath = `${app.prefix}${path}`
+  const sampler = new StateSampler(layer, options, app.log)
+  const authenticate = dashboardAuthenticator(options)
+
+  app.addHook('onReady', async () => {
+    sampler.start()
+  })
+  app.addHook('onClose', async () => {
+    sampler.stop()
+  })
+
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.headers({
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'DENY',
+      'referrer-policy': 'no-referrer',
+    })
+    const outcome = await authenticate(request)
+    if (!outcome.ok) {
+      request.log.info({ remoteAddress: request.socket.remoteAddress }, 'dashboard request refused')
+      if (isPageRequest(request, publicPath)) {
+        return reply.code(401).type('text/html; charset=utf-8').send(unauthorizedPage(outcome.reason))
+      }
+      return refuse(reply, 401, 'unauthorized', outcome.reason)
+    }
+    if (request.method === 'POST') {
+      const refusal = crossSiteRefusal(request, outcome.via === 'bearer')
+      if (refusal !== undefined) return refuse(reply, refusal.status, refusal.error, refusal.message)
+    }
+    return undefined
+  })
+
+  if (path !== '/') {
+    app.get(path.slice(0, -1), async (_request, reply) => reply.redirect(publicPath, 308))
+  }
+  app.get(path, async (request, reply) => {
+    if (options.token !== undefined && options.authorize === undefined && queryToken(request) !== undefined) {
+      // Trade the token in the URL for a cookie, and drop it from the address bar and history.
+      void reply.header('set-cookie', sessionCookieHeader(options.token, publicPath, request.protocol === 'https'))
+      return reply.redirect(`${publicPath}${queryWithout(request, 'token')}`, 303)
+    }
+    return sendPage(reply)
+  })
+  registerDashboardApi(app, { path, layer, sampler, sampleIntervalMs: options.sampleIntervalMs })
+}
+
+function sendPage(reply: FastifyReply): FastifyReply {
+  const nonce = randomBytes(16).toString('base64')
+  return reply
+    .type('text/html; charset=utf-8')
+    .header(
+      'content-security-policy',
+      `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; ` +
+        `img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+    )
+    .send(dashboardPage(nonce))
+}
+
+function isPageRequest(request: FastifyRequest, publicPath: string): boolean {
+  const pathname = request.url.split('?', 1)[0] ?? ''
+  return request.method === 'GET' && (pathname === publicPath || `${pathname}/` === publicPath)
+}
+
+/**
+ * CSRF: a cross-site form can post `text/plain` or form data, never `application/json` without a CORS preflight
+ * (which this API never grants); and a browser names the page's origin in `Origin` on every POST. A request with
+ * no `Origin` is a script or curl, let in only with a bearer token (which a browser never adds cross-site).
+ */
+function crossSiteRefusal(
+  request: FastifyRequest,
+  bearer: boolean,
+): { status: number; error: string; message: string } | undefined {
+  const contentType = request.headers['content-type'] ?? ''
+  if (!/^application\/json\s*(;|$)/i.test(contentType)) {
+    return {
+      status: 415,
+      error: 'unsupported-media-type',
+      message: 'POST a JSON body (Content-Type: application/json)',
+    }
+  }
+  const origin = request.headers.origin
+  if (origin === undefined) {
+    if (bearer) return undefined
+    return { status: 403, error: 'cross-site', message: 'an Origin header from this dashboard is required' }
+  }
+  if (origin !== `${request.protocol}://${request.host}`) {
+    return { status: 403, error: 'cross-site', message: 'POSTs are accepted from the dashboard page only' }
+  }
+  const site = request.headers['sec-fetch-site']
+  if (site !== undefined && site !== 'same-origin') {
+    return { status: 403, error: 'cross-site', message: 'POSTs are accepted from the dashboard page only' }
+  }
+  return undefined
+}
+
+function queryWithout(request: FastifyRequest, name: string): string {
+  const search = new URLSearchParams(request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '')
+  search.delete(name)
+  const rest = search.toString()
+  return rest === '' ? '' : `?${rest}`
+}

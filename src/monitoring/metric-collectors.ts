@@ -1,0 +1,199 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+
+import type { ChannelLayer, LayerStats } from '../layers/channel-layer.js'
+import type { RedisLayerStats } from '../layers/redis/redis-layer.js'
+import type { ServerStats } from '../server/server-stats.js'
+import type { MetricsSink } from './metrics-sink.js'
+import { isInspectable } from './snapshot.js'
+
+/** Where a group of metrics registers, and the prefix of their names. */
+export interface MetricTarget {
+  readonly registers: Registry[]
+  readonly prefix: string
+}
+
+const FANOUT_BUCKETS = [0, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000]
+const TASK_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]
+
+/** Counters the layer keeps (`stats()`), read at scrape time; without a layer they read 0. */
+export function registerLayerMetrics(target: MetricTarget, layer: ChannelLayer | undefined): void {
+  const stats = (): LayerStats | undefined => layer?.stats()
+  const mirrored: readonly [name: string, help: string, read: () => number | undefined][] = [
+    ['layer_messages_sent_total', 'Messages accepted into a channel.', () => stats()?.sent],
+    ['layer_messages_received_total', 'Messages handed to a receive.', () => stats()?.received],
+    ['layer_sends_rejected_total', 'Sends refused with ChannelFullError.', () => stats()?.rejected],
+    ['group_sends_total', 'groupSend calls.', () => stats()?.groupSends],
+    ['redis_errors_total', 'Redis client connection errors.', () => redisStats(stats())?.redisErrors],
+    ['redis_reconnects_total', 'Redis reconnections after a lost connection.', () => redisStats(stats())?.reconnects],
+  ]
+  for (const [name, help, read] of mirrored) counterFromStats(target, name, help, read)
+}
+
+/**
+ * Lost messages by reason, from the layer and the server: capacity (a group or delayed send to a full channel),
+ * expired, decode_failed (Redis), slow_client (outbound frames dropped), inbound_overflow (sockets closed).
+ */
+export function registerDropMetrics(
+  target: MetricTarget,
+  layer: ChannelLayer | undefined,
+  server: () => ServerStats | undefined,
+): void {
+  new Counter({
+    name: `${target.prefix}dropped_messages_total`,
+    help: 'Messages lost, by reason: capacity, expired, decode_failed, slow_client, inbound_overflow.',
+    labelNames: ['reason'] as const,
+    registers: target.registers,
+    collect() {
+      this.reset()
+      const stats = layer?.stats()
+      const serverStats = server()
+      const reasons: Record<string, number | undefined> = {
+        capacity: stats?.dropped,
+        expired: stats?.expired,
+        decode_failed: redisStats(stats)?.decodeFailed,
+        slow_client: serverStats?.droppedOutbound,
+        inbound_overflow: serverStats?.inboundOverflows,
+      }
+      for (const [reason, value] of Object.entries(reasons)) if (value !== undefined) this.inc({ reason }, value)
+    },
+  })
+}
+
+/** The server's live counts and counters (`app.switchyard.stats()`), read at scrape time. */
+export function registerServerMetrics(target: MetricTarget, server: () => ServerStats | undefined): void {
+  const { prefix, registers } = target
+  new Gauge({
+    name: `${prefix}connections`,
+    help: 'Live WebSocket connections.',
+    registers,
+    collect() {
+      this.set(server()?.connections ?? 0)
+    },
+  })
+  new Gauge({
+    name: `${prefix}http_requests_in_flight`,
+    help: 'Live HTTP requests.',
+    registers,
+    collect() {
+      this.set(server()?.httpRequests ?? 0)
+    },
+  })
+  new Counter({
+    name: `${prefix}handshakes_total`,
+    help: 'WebSocket handshakes, by outcome (rejected includes timeouts).',
+    labelNames: ['outcome'] as const,
+    registers,
+    collect() {
+      this.reset()
+      const stats = server()
+      if (stats === undefined) return
+      this.inc({ outcome: 'accepted' }, stats.accepted)
+      this.inc({ outcome: 'rejected' }, stats.rejected)
+    },
+  })
+  counterFromStats(target, 'application_errors_total', 'Applications that threw.', () => server()?.applicationErrors)
+}
+
+/** Backlog per channel from `layer.inspect()` (when the layer has it), the longest `maxChannels` only. */
+export function registerBacklogMetrics(
+  target: MetricTarget,
+  layer: ChannelLayer | undefined,
+  maxChannels: number,
+): void {
+  let inspectFailures = 0
+  // Set synchronously when the backlog gauge starts collecting: prom-client collects every metric of a scrape at
+  // once, so the error counter waits for this scrape's inspect() before it reports.
+  let inspecting: Promise<void> = Promise.resolve()
+  new Gauge({
+    name: `${target.prefix}channel_backlog`,
+    help: `Messages waiting per channel (from layer.inspect(); at most ${String(maxChannels)} channels).`,
+    labelNames: ['channel'] as const,
+    registers: target.registers,
+    async collect() {
+      this.reset()
+      if (!isInspectable(layer)) return
+      // Through then(): an inspect() that throws instead of rejecting must not fail the whole scrape.
+      const read = Promise.resolve()
+        .then(() => layer.inspect({ maxChannels }))
+        .then((snapshot) => {
+          const longest = [...snapshot.channels].sort((a, b) => b.backlog - a.backlog)
+          for (const channel of longest.slice(0, maxChannels)) this.set({ channel: channel.name }, channel.backlog)
+        })
+      inspecting = read.catch(() => {
+        inspectFailures++
+      })
+      await inspecting
+    },
+  })
+  new Counter({
+    name: `${target.prefix}scrape_errors_total`,
+    help: 'Sources that failed during a scrape, by source.',
+    labelNames: ['source'] as const,
+    registers: target.registers,
+    async collect() {
+      await inspecting
+      this.reset()
+      this.inc({ source: 'inspect' }, inspectFailures)
+    },
+  })
+}
+
+/** The metrics no counter keeps, and the sink that records them as they happen. */
+export function registerEventMetrics(target: MetricTarget): MetricsSink {
+  const { prefix, registers } = target
+  const consumerMessages = new Counter({
+    name: `${prefix}consumer_messages_total`,
+    help: 'Messages per consumer class: in (dispatched to a handler), out (sent to the client).',
+    labelNames: ['consumer', 'direction'] as const,
+    registers,
+  })
+  const fanOut = new Histogram({
+    name: `${prefix}group_send_fanout`,
+    help: 'Member channels each groupSend reached.',
+    buckets: FANOUT_BUCKETS,
+    registers,
+  })
+  const taskDuration = new Histogram({
+    name: `${prefix}task_duration_seconds`,
+    help: 'Task attempt run time, by channel and outcome (succeeded, retried, dead).',
+    labelNames: ['channel', 'outcome'] as const,
+    buckets: TASK_DURATION_BUCKETS,
+    registers,
+  })
+  const labels = { labelNames: ['channel'] as const, registers }
+  const retries = new Counter({ name: `${prefix}task_retries_total`, help: 'Task attempts retried.', ...labels })
+  const dead = new Counter({ name: `${prefix}task_dead_letters_total`, help: 'Tasks dead-lettered.', ...labels })
+  return {
+    consumerMessageIn: (consumer) => {
+      consumerMessages.inc({ consumer, direction: 'in' })
+    },
+    consumerMessageOut: (consumer) => {
+      consumerMessages.inc({ consumer, direction: 'out' })
+    },
+    taskAttempt: (channel, outcome, seconds) => {
+      taskDuration.observe({ channel, outcome }, seconds)
+      if (outcome === 'retried') retries.inc({ channel })
+      if (outcome === 'dead') dead.inc({ channel })
+    },
+    groupSend: (reached) => {
+      fanOut.observe(reached)
+    },
+  }
+}
+
+/** A counter that mirrors a monotonic count kept elsewhere, read at scrape time; an absent source reads 0. */
+function counterFromStats(target: MetricTarget, name: string, help: string, read: () => number | undefined): void {
+  new Counter({
+    name: target.prefix + name,
+    help,
+    registers: target.registers,
+    collect() {
+      this.reset()
+      this.inc(read() ?? 0)
+    },
+  })
+}
+
+function redisStats(stats: LayerStats | undefined): RedisLayerStats | undefined {
+  return stats !== undefined && 'redisErrors' in stats ? (stats as RedisLayerStats) : undefined
+}

@@ -1,0 +1,243 @@
+// The dashboard plugin over real HTTP: who gets in (token, cookie, hook, loopback-only default), CSRF refusals,
+// and replay and purge acting on real dead letters made by a RetryingConsumer that always fails, run by runWorker.
+import Fastify, { type FastifyInstance } from 'fastify'
+import { afterEach, describe, expect, it } from 'vitest'
+
+import {
+  ChannelNameRouter,
+  InMemoryChannelLayer,
+  InvalidOptionError,
+  NonRetryableError,
+  ProtocolTypeRouter,
+  RetryingConsumer,
+  runWorker,
+  type Application,
+  type WorkerHandle,
+} from '../../src/index.js'
+import { switchyardDashboard } from '../../src/monitoring/dashboard/dashboard-plugin.js'
+import { serve, type RunningServer } from '../../src/server/serve.js'
+import { waitFor } from '../support/wait.js'
+
+const TOKEN = 'a-dashboard-token-for-tests'
+const CHANNEL = 'dashboard.fails'
+
+class AlwaysFails extends RetryingConsumer {
+  static override retry = { maxRetries: 0 }
+  async job_run(): Promise<void> {
+    throw new NonRetryableError('the job always fails')
+  }
+}
+
+const application: Application = ProtocolTypeRouter({ channel: ChannelNameRouter({ [CHANNEL]: AlwaysFails.asApp() }) })
+const idle: Application = async () => undefined
+
+const cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+async function start(
+  dashboard: Partial<Parameters<typeof switchyardDashboard>[1]> = {},
+): Promise<{ server: RunningServer; layer: InMemoryChannelLayer; base: string }> {
+  const layer = new InMemoryChannelLayer()
+  const server = await serve({
+    application: idle,
+    layer,
+    port: 0,
+    configure: (app) => app.register(switchyardDashboard, { layer, ...dashboard }),
+  })
+  cleanups.push(async () => {
+    await server.close()
+    await layer.close()
+  })
+  return { server, layer, base: `${server.url}/switchyard/` }
+}
+
+function startWorker(layer: InMemoryChannelLayer): WorkerHandle {
+  const worker = runWorker({ application, layer, channels: [CHANNEL], shutdownTimeoutMs: 1_000 })
+  cleanups.push(() => worker.stop())
+  return worker
+}
+
+async function deadLetters(layer: InMemoryChannelLayer, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) await layer.send(CHANNEL, { type: 'job.run', n: i })
+  await waitFor(`${count} dead letters`, async () => (await layer.tasks.listDeadLetters(CHANNEL)).length === count)
+}
+
+const bearer = { authorization: `Bearer ${TOKEN}` }
+
+describe('authentication', () => {
+  it('refuses the page and the API without the token, with a page and JSON', async () => {
+    const { base } = await start({ token: TOKEN })
+    const page = await fetch(base)
+    expect(page.status).toBe(401)
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/)
+    expect(await page.text()).toContain('Unauthorized')
+    const api = await fetch(`${base}api/state`)
+    expect(api.status).toBe(401)
+    expect(await api.json()).toMatchObject({ error: 'unauthorized' })
+    expect(
+      (await fetch(`${base}api/state`, { headers: { authorization: 'Bearer wrong-token-wrong-token' } })).status,
+    ).toBe(401)
+  })
+
+  it('serves the page and the state with a bearer token', async () => {
+    const { base } = await start({ token: TOKEN })
+    const page = await fetch(base, { headers: bearer })
+    expect(page.status).toBe(200)
+    const html = await page.text()
+    for (const id of ['channels', 'groups', 'workers', 'connections', 'dead-letters', 'chart']) {
+      expect(html).toContain(`id="${id}"`)
+    }
+    expect(page.headers.get('content-security-policy')).toMatch(/script-src 'nonce-/)
+    const state = await fetch(`${base}api/state`, { headers: bearer })
+    expect(state.status).toBe(200)
+    const body = (await state.json()) as { snapshot: unknown; connections: { stats: { connections: number } } }
+    expect(body.snapshot).toMatchObject({ channels: [], workers: [] })
+    expect(body.connections.stats.connections).toBe(0)
+  })
+
+  it('trades ?token= for an HttpOnly SameSite=Strict cookie and drops it from the URL', async () => {
+    const { base } = await start({ token: TOKEN })
+    const response = await fetch(`${base}?token=${TOKEN}&refreshMs=500`, { redirect: 'manual' })
+    expect(response.status).toBe(303)
+    expect(response.headers.get('location')).toBe('/switchyard/?refreshMs=500')
+    const cookie = response.headers.get('set-cookie') ?? ''
+    expect(cookie).toMatch(/HttpOnly/)
+    expect(cookie).toMatch(/SameSite=Strict/)
+    expect(cookie).toMatch(/Path=\/switchyard\//)
+    expect(cookie).not.toContain(TOKEN)
+    const session = cookie.split(';', 1)[0] ?? ''
+    expect((await fetch(`${base}api/state`, { headers: { cookie: session } })).status).toBe(200)
+    expect((await fetch(`${base}api/state`, { headers: { cookie: 'switchyard_dashboard=forged' } })).status).toBe(401)
+  })
+
+  it('asks the authorize hook when given, whatever the token', async () => {
+    const { base } = await start({ token: TOKEN, authorize: (request) => request.headers['x-user'] === 'admin' })
+    expect((await fetch(`${base}api/state`, { headers: bearer })).status).toBe(401)
+    expect((await fetch(`${base}api/state`, { headers: { 'x-user': 'admin' } })).status).toBe(200)
+  })
+
+  it('with neither token nor hook, answers loopback clients and refuses others', async () => {
+    const { base } = await start()
+    expect((await fetch(`${base}api/state`)).status).toBe(200)
+
+    // A remote client, as fastify sees it: inject() lets the test set the socket's address.
+    const app: FastifyInstance = Fastify()
+    const layer = new InMemoryChannelLayer()
+    cleanups.push(async () => {
+      await app.close()
+      await layer.close()
+    })
+    await app.register(switchyardDashboard, { layer })
+    const remote = await app.inject({ url: '/switchyard/api/state', remoteAddress: '203.0.113.7' })
+    expect(remote.statusCode).toBe(401)
+    const local = await app.inject({ url: '/switchyard/api/state', remoteAddress: '::ffff:127.0.0.1' })
+    expect(local.statusCode).toBe(200)
+  })
+
+  it('validates its options', async () => {
+    const app = Fastify()
+    cleanups.push(() => app.close())
+    const layer = new InMemoryChannelLayer()
+    cleanups.push(() => layer.close())
+    await expect(app.register(switchyardDashboard, { layer, token: 'short' }).ready()).rejects.toThrow(
+      InvalidOptionError,
+    )
+    const other = Fastify()
+    cleanups.push(() => other.close())
+    await expect(other.register(switchyardDashboard, { layer, path: 'no-slash' }).ready()).rejects.toThrow(/`path`/)
+  })
+})
+
+describe('dead letters', () => {
+  it('lists, inspects, replays (some, then all) and purges real dead letters', async () => {
+    const { base, layer } = await start({ token: TOKEN })
+    startWorker(layer)
+    await deadLetters(layer, 3)
+    const post = (path: string, body: unknown): Promise<Response> =>
+      fetch(`${base}api/dead-letters/${CHANNEL}/${path}`, {
+        method: 'POST',
+        headers: { ...bearer, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+
+    const state = (await (await fetch(`${base}api/state`, { headers: bearer })).json()) as {
+      deadLetterChannels: string[]
+    }
+    expect(state.deadLetterChannels).toEqual([CHANNEL])
+    const listed = (await (await fetch(`${base}api/dead-letters/${CHANNEL}`, { headers: bearer })).json()) as {
+      deadLetters: { id: string; message: { type: string } }[]
+    }
+    expect(listed.deadLetters).toHaveLength(3)
+    const first = listed.deadLetters[0]!
+    const one = (await (await fetch(`${base}api/dead-letters/${CHANNEL}/${first.id}`, { headers: bearer })).json()) as {
+      deadLetter: { id: string; error: string }
+    }
+    expect(one.deadLetter).toMatchObject({ id: first.id, error: 'NonRetryableError: the job always fails' })
+    expect((await fetch(`${base}api/dead-letters/${CHANNEL}/nope`, { headers: bearer })).status).toBe(404)
+
+    // Replayed tasks run again, fail again, and come back as new dead letters.
+    expect(await (await post('replay', { ids: [first.id] })).json()).toEqual({ replayed: 1 })
+    await waitFor('the replayed task to die again', async () => {
+      const letters = await layer.tasks.listDeadLetters(CHANNEL)
+      return letters.length === 3 && !letters.some((letter) => letter.id === first.id)
+    })
+    expect(await (await post('replay', {})).json()).toEqual({ replayed: 3 })
+    await waitFor('all three to die again', async () => (await layer.tasks.listDeadLetters(CHANNEL)).length === 3)
+
+    expect((await post('purge', { olderThanMs: 'soon' })).status).toBe(400)
+    expect((await post('replay', { ids: 'all' })).status).toBe(400)
+    expect((await post('purge', [])).status).toBe(400)
+    expect(await (await post('purge', { olderThanMs: 3_600_000 })).json()).toEqual({ purged: 0 })
+    expect(await (await post('purge', {})).json()).toEqual({ purged: 3 })
+    expect(await layer.tasks.listDeadLetters(CHANNEL)).toEqual([])
+  })
+
+  it('refuses cross-site POSTs: a non-JSON body, a foreign Origin, no Origin without a bearer token', async () => {
+    const { base, layer, server } = await start()
+    startWorker(layer)
+    await deadLetters(layer, 1)
+    const url = `${base}api/dead-letters/${CHANNEL}/purge`
+    const json = { 'content-type': 'application/json' }
+
+    const form = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', origin: server.url },
+      body: '{}',
+    })
+    expect(form.status).toBe(415)
+    const foreign = await fetch(url, {
+      method: 'POST',
+      headers: { ...json, origin: 'https://evil.example' },
+      body: '{}',
+    })
+    expect(foreign.status).toBe(403)
+    expect(await foreign.json()).toMatchObject({ error: 'cross-site' })
+    const noOrigin = await fetch(url, { method: 'POST', headers: json, body: '{}' })
+    expect(noOrigin.status).toBe(403)
+    const crossSite = await fetch(url, {
+      method: 'POST',
+      headers: { ...json, origin: server.url, 'sec-fetch-site': 'cross-site' },
+      body: '{}',
+    })
+    expect(crossSite.status).toBe(403)
+    expect(await layer.tasks.listDeadLetters(CHANNEL)).toHaveLength(1)
+
+    const sameOrigin = await fetch(url, { method: 'POST', headers: { ...json, origin: server.url }, body: '{}' })
+    expect(await sameOrigin.json()).toEqual({ purged: 1 })
+  })
+})
+
+describe('history', () => {
+  it('samples the layer into a bounded ring for the chart', async () => {
+    const { base, layer } = await start({ token: TOKEN, sampleIntervalMs: 50, historyMs: 200 })
+    await layer.send('dashboard.idle', { type: 'job.run' })
+    await waitFor('the ring to fill', async () => {
+      const state = (await (await fetch(`${base}api/state`, { headers: bearer })).json()) as {
+        history: { backlog: number }[]
+      }
+      return state.history.length === 4 && state.history.every((point) => point.backlog === 1)
+    })
+  })
+})
