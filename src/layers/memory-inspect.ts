@@ -1,5 +1,11 @@
 import { compareText, groupSnapshot, inspectLimit } from '../monitoring/snapshot-parts.js'
-import type { ChannelSnapshot, InspectOptions, LayerSnapshot, WorkerSnapshot } from '../monitoring/snapshot.js'
+import type {
+  ChannelSnapshot,
+  InspectOptions,
+  LayerSnapshot,
+  ServerSnapshot,
+  WorkerSnapshot,
+} from '../monitoring/snapshot.js'
 import type { LayerStats } from './channel-layer.js'
 
 /** What the in-memory layer shows `inspect()`: read-only views of its structures, taken at one instant. */
@@ -14,6 +20,7 @@ export interface MemoryLayerState {
   /** group -> its member channels. */
   readonly groups: ReadonlyMap<string, Iterable<string>>
   readonly workers: readonly WorkerSnapshot[]
+  readonly servers: readonly ServerSnapshot[]
   readonly stats: LayerStats
 }
 
@@ -43,6 +50,7 @@ export function memorySnapshot(state: MemoryLayerState, options?: InspectOptions
     channels,
     groups,
     workers: state.workers,
+    servers: state.servers,
     stats: state.stats,
     ...(truncated ? { truncated } : {}),
   }

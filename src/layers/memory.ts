@@ -251,6 +251,7 @@ export class InMemoryChannelLayer implements ChannelLayer {
         deadLetters: this.tasks.deadLetterCounts(),
         groups: new Map([...this.groups].map(([group, members]) => [group, [...members.keys()]])),
         workers: await this.tasks.listWorkers(),
+        servers: await this.tasks.listServers(),
         stats: this.counters.snapshot(),
       },
       options,

@@ -83,6 +83,11 @@ export class BacklogMonitor {
     return this.latest
   }
 
+  /** The threshold that applies to `channel` (its first matching glob), or undefined when none matches. */
+  thresholdFor(channel: string): number | undefined {
+    return this.thresholds.find((candidate) => candidate.regExp.test(channel))?.max
+  }
+
   /** Reads the layer once; resolves to the channels over their threshold, warning for each (once per interval). */
   async check(): Promise<BacklogAlert[]> {
     const snapshot = await this.layer.inspect()

@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import type { ChannelLayer, LayerStats } from '../layers/channel-layer.js'
 import type { RedisLayerStats } from '../layers/redis/redis-layer.js'
 import type { ServerStats } from '../server/server-stats.js'
+import type { BacklogMonitor } from './backlog-monitor.js'
 import type { MetricsSink } from './metrics-sink.js'
 import { isInspectable } from './snapshot.js'
 
@@ -94,13 +95,17 @@ export function registerServerMetrics(target: MetricTarget, server: () => Server
   counterFromStats(target, 'application_errors_total', 'Applications that threw.', () => server()?.applicationErrors)
 }
 
-/** Backlog per channel from `layer.inspect()` (when the layer has it), the longest `maxChannels` only. */
+/**
+ * Backlog per channel from `layer.inspect()` (when the layer has it), the longest `maxChannels` only. Returns the
+ * channels the current scrape saw (after its inspect() settles), for metrics collected alongside.
+ */
 export function registerBacklogMetrics(
   target: MetricTarget,
   layer: ChannelLayer | undefined,
   maxChannels: number,
-): void {
+): () => Promise<readonly string[]> {
   let inspectFailures = 0
+  let scraped: readonly string[] = []
   // Set synchronously when the backlog gauge starts collecting: prom-client collects every metric of a scrape at
   // once, so the error counter waits for this scrape's inspect() before it reports.
   let inspecting: Promise<void> = Promise.resolve()
@@ -111,13 +116,16 @@ export function registerBacklogMetrics(
     registers: target.registers,
     async collect() {
       this.reset()
+      scraped = []
       if (!isInspectable(layer)) return
       // Through then(): an inspect() that throws instead of rejecting must not fail the whole scrape.
       const read = Promise.resolve()
         .then(() => layer.inspect({ maxChannels }))
         .then((snapshot) => {
           const longest = [...snapshot.channels].sort((a, b) => b.backlog - a.backlog)
-          for (const channel of longest.slice(0, maxChannels)) this.set({ channel: channel.name }, channel.backlog)
+          const kept = longest.slice(0, maxChannels)
+          for (const channel of kept) this.set({ channel: channel.name }, channel.backlog)
+          scraped = kept.map((channel) => channel.name)
         })
       inspecting = read.catch(() => {
         inspectFailures++
@@ -134,6 +142,54 @@ export function registerBacklogMetrics(
       await inspecting
       this.reset()
       this.inc({ source: 'inspect' }, inspectFailures)
+    },
+  })
+  return async () => {
+    await inspecting
+    return scraped
+  }
+}
+
+/**
+ * A backlog monitor's thresholds and latest alerts per channel: `channel_backlog_threshold` for every channel of
+ * this scrape (and of the alerts) that a threshold matches, and `channel_backlog_over_threshold` 1 for the
+ * channels of the monitor's latest check over theirs, 0 for the others.
+ */
+export function registerBacklogThresholdMetrics(
+  target: MetricTarget,
+  monitor: BacklogMonitor,
+  scrapedChannels: () => Promise<readonly string[]>,
+): void {
+  const labels = { labelNames: ['channel'] as const, registers: target.registers }
+  // Both gauges read the same scrape; each collects on its own, so each reads it.
+  const thresholds = async (): Promise<Map<string, number>> => {
+    const channels = new Set([...(await scrapedChannels()), ...monitor.alerts.map((alert) => alert.channel)])
+    const found = new Map<string, number>()
+    for (const channel of channels) {
+      const threshold = monitor.thresholdFor(channel)
+      if (threshold !== undefined) found.set(channel, threshold)
+    }
+    return found
+  }
+  new Gauge({
+    name: `${target.prefix}channel_backlog_threshold`,
+    help: 'The backlog monitor threshold that applies to each channel.',
+    ...labels,
+    async collect() {
+      const found = await thresholds()
+      this.reset()
+      for (const [channel, threshold] of found) this.set({ channel }, threshold)
+    },
+  })
+  new Gauge({
+    name: `${target.prefix}channel_backlog_over_threshold`,
+    help: "1 when the channel's backlog was over its threshold at the backlog monitor's latest check, else 0.",
+    ...labels,
+    async collect() {
+      const found = await thresholds()
+      const over = new Set(monitor.alerts.map((alert) => alert.channel))
+      this.reset()
+      for (const channel of found.keys()) this.set({ channel }, over.has(channel) ? 1 : 0)
     },
   })
 }

@@ -3,8 +3,10 @@ import { collectDefaultMetrics, Registry } from 'prom-client'
 import { InvalidOptionError } from '../errors.js'
 import type { ChannelLayer } from '../layers/channel-layer.js'
 import type { ServerStats } from '../server/server-stats.js'
+import { BacklogMonitor } from './backlog-monitor.js'
 import {
   registerBacklogMetrics,
+  registerBacklogThresholdMetrics,
   registerDropMetrics,
   registerEventMetrics,
   registerLayerMetrics,
@@ -41,6 +43,12 @@ export interface MetricsOptions {
    * @defaultValue 1000
    */
   readonly maxBacklogChannels?: number
+  /**
+   * A backlog monitor (started elsewhere) whose thresholds and latest alerts become
+   * `channel_backlog_threshold` and `channel_backlog_over_threshold` (0/1) per channel.
+   * @defaultValue undefined (no threshold metrics)
+   */
+  readonly backlog?: BacklogMonitor
 }
 
 /** A registry with Switchyard's metrics, and the recorders for the events no counter keeps. */
@@ -78,7 +86,8 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
   registerLayerMetrics(target, layer)
   registerDropMetrics(target, layer, server)
   registerServerMetrics(target, server)
-  registerBacklogMetrics(target, layer, resolved.maxBacklogChannels)
+  const scrapedChannels = registerBacklogMetrics(target, layer, resolved.maxBacklogChannels)
+  if (resolved.backlog !== undefined) registerBacklogThresholdMetrics(target, resolved.backlog, scrapedChannels)
   const sink = registerEventMetrics(target)
   if (resolved.defaultMetrics) collectDefaultMetrics({ register: registry })
   const removeSink = addMetricsSink(sink)
@@ -101,10 +110,15 @@ function resolveMetricsOptions(options: MetricsOptions) {
   if (!Number.isInteger(maxBacklogChannels) || maxBacklogChannels < 0) {
     throw new InvalidOptionError('maxBacklogChannels', 'a non-negative integer', maxBacklogChannels)
   }
+  const backlog: unknown = options.backlog
+  if (backlog !== undefined && !(backlog instanceof BacklogMonitor)) {
+    throw new InvalidOptionError('backlog', 'a BacklogMonitor', backlog)
+  }
   return {
     prefix,
     maxBacklogChannels,
     layer: options.layer,
+    backlog,
     registry: options.registry ?? new Registry(),
     defaultMetrics: options.defaultMetrics ?? DEFAULT_METRICS_OPTIONS.defaultMetrics,
   }

@@ -38,12 +38,32 @@ export interface WorkerSnapshot {
   readonly alive: boolean
 }
 
+/** A Switchyard server (the fastify `switchyard` plugin in one process), as it last reported itself. */
+export interface ServerSnapshot {
+  /** `<host>:<pid>:<port or 'unlistened'>` */
+  readonly id: string
+  readonly host: string
+  readonly pid: number
+  /** Live WebSocket connections when it reported. */
+  readonly connections: number
+  readonly accepted: number
+  readonly rejected: number
+  readonly closedSlow: number
+  readonly droppedOutbound: number
+  readonly startedAt: number
+  readonly heartbeatAgeMs: number
+  /** False once its last report is older than three report intervals. */
+  readonly alive: boolean
+}
+
 /** What `layer.inspect()` returns: everything monitoring shows, read through the layer. */
 export interface LayerSnapshot {
   readonly takenAt: number
   readonly channels: readonly ChannelSnapshot[]
   readonly groups: readonly GroupSnapshot[]
   readonly workers: readonly WorkerSnapshot[]
+  /** Servers that reported to the layer's task store (every process on a Redis prefix), sorted by id. */
+  readonly servers: readonly ServerSnapshot[]
   /** This layer instance's counters. */
   readonly stats: LayerStats
   /** Set when `maxChannels` or `maxGroups` cut the lists short. */

@@ -4,6 +4,7 @@ import fastifyPlugin from 'fastify-plugin'
 import type { WebSocket } from 'ws'
 
 import { resolveServerOptions, type SwitchyardOptions } from './server-options.js'
+import { ServerReporter, serverId, serverRegistryOf } from './server-reporter.js'
 import type { ServerStats } from './server-stats.js'
 import { SwitchyardServer } from './switchyard-server.js'
 
@@ -11,6 +12,8 @@ import { SwitchyardServer } from './switchyard-server.js'
 export interface SwitchyardDecoration {
   /** Counters and live connection counts. */
   stats(): ServerStats
+  /** What this server reports under in the layer's server registry: `<host>:<pid>:<port or 'unlistened'>`. */
+  serverId(): string
   /** The resolved, frozen options. */
   readonly options: SwitchyardServer['options']
   /** The server runtime (heartbeat, connections); for tests and diagnostics. */
@@ -36,7 +39,9 @@ const REGISTER_KEYS = ['prefix', 'logLevel', 'logSerializers']
  * registered it, its `options.maxPayload` applies on the wire (Switchyard still closes over-limit messages with
  * 1009), and its own `preClose` runs before Switchyard's: pass `preClose: (done) => done()` so clients get 1001.
  *
- * Decorates the instance with `app.switchyard` (`stats()`, `options`). Closing fastify shuts down gracefully:
+ * Decorates the instance with `app.switchyard` (`stats()`, `serverId()`, `options`). When the layer keeps a task
+ * store, the server reports its stats to the store's server registry every `statsReportIntervalMs` (first right
+ * after ready and after listen), so a dashboard on any process of a Redis layer lists every server. Closing fastify shuts down gracefully:
  * every socket gets 1001, every application its disconnect event and up to `applicationCloseTimeoutMs` to finish.
  *
  * @example
@@ -75,8 +80,14 @@ export const switchyard = fastifyPlugin(
       })
     }
     server.attachTo(app.websocketServer)
+    const port = (): number | undefined => {
+      const address = app.server.address()
+      return typeof address === 'object' && address !== null ? address.port : undefined
+    }
+    reportStats(app, server, port)
     app.decorate('switchyard', {
       stats: () => server.stats(),
+      serverId: () => serverId(port()),
       options,
       server,
     } satisfies SwitchyardDecoration)
@@ -126,6 +137,30 @@ export const switchyard = fastifyPlugin(
 )
 
 export default switchyard
+
+/** Reports the server's stats to the layer's server registry while the app runs (when the layer has one). */
+function reportStats(app: FastifyInstance, server: SwitchyardServer, port: () => number | undefined): void {
+  const registry = serverRegistryOf(server.options.layer)
+  if (registry === undefined) return
+  const reporter = new ServerReporter({
+    registry,
+    stats: () => server.stats(),
+    port,
+    intervalMs: server.options.statsReportIntervalMs,
+    log: server.options.logger,
+  })
+  // Not awaited: a slow or down layer must not hold up startup (report() logs its own failures).
+  app.addHook('onReady', (done) => {
+    reporter.start()
+    void reporter.report()
+    done()
+  })
+  app.addHook('onListen', (done) => {
+    void reporter.report()
+    done()
+  })
+  app.addHook('onClose', () => reporter.stop())
+}
 
 function toBytes(body: unknown): Uint8Array {
   if (body instanceof Uint8Array) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength)

@@ -46,6 +46,12 @@ export interface ServerLimits {
    * @defaultValue 1_048_576 (1 MiB)
    */
   readonly maxBodyBytes?: number
+  /**
+   * How often the plugin reports its connections and counters to the layer's task store (dashboards list every
+   * server); a server is shown dead once its report is three of these old.
+   * @defaultValue 5000
+   */
+  readonly statsReportIntervalMs?: number
 }
 
 /** What `app.register(switchyard, options)` and `serve(options)` take. */
@@ -73,6 +79,7 @@ export const DEFAULT_SERVER_LIMITS = Object.freeze({
   applicationCloseTimeoutMs: 10_000,
   slowClientCloseGraceMs: 2_000,
   maxBodyBytes: 1_048_576,
+  statsReportIntervalMs: 5_000,
 })
 
 export type ResolvedServerLimits = { readonly [K in keyof typeof DEFAULT_SERVER_LIMITS]: number }

@@ -6,7 +6,7 @@ import { DropReporter } from '../layers/drop-reporter.js'
 import { nonNegativeInteger, positiveInteger } from '../layers/layer-options.js'
 import { assertChannelName } from '../layers/names.js'
 import { defaultLogger, type Logger } from '../logger.js'
-import type { WorkerSnapshot } from '../monitoring/snapshot.js'
+import type { ServerSnapshot, WorkerSnapshot } from '../monitoring/snapshot.js'
 import { DeadLetters } from './dead-letters.js'
 import {
   DEFAULT_TASK_STORE_OPTIONS,
@@ -17,6 +17,8 @@ import {
   type TaskStatus,
   type TaskStore,
   type TaskStoreOptions,
+  type ServerReport,
+  serverSnapshot,
   type WorkerReport,
   WORKER_FORGET_AFTER_MS,
   workerSnapshot,
@@ -92,6 +94,8 @@ export class MemoryTaskStore implements TaskStore {
   private readonly deadLetters: DeadLetters
   /** Worker id -> its last report and when it came. */
   private readonly workers = new Map<string, { readonly report: WorkerReport; readonly beatAt: number }>()
+  /** Server id -> its last report and when it came. */
+  private readonly servers = new Map<string, { readonly report: ServerReport; readonly beatAt: number }>()
   private deadLettersDropped = 0
 
   constructor(
@@ -280,6 +284,26 @@ export class MemoryTaskStore implements TaskStore {
     this.workers.delete(id)
   }
 
+  async reportServer(report: ServerReport): Promise<void> {
+    this.begin('report a server')
+    this.servers.set(report.id, { report: Object.freeze({ ...report }), beatAt: Date.now() })
+  }
+
+  async listServers(): Promise<ServerSnapshot[]> {
+    const now = this.begin('list servers')
+    const snapshots: ServerSnapshot[] = []
+    for (const [id, { report, beatAt }] of this.servers) {
+      if (now - beatAt > WORKER_FORGET_AFTER_MS) this.servers.delete(id)
+      else snapshots.push(serverSnapshot(report, beatAt, now))
+    }
+    return snapshots.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  }
+
+  async forgetServer(id: string): Promise<void> {
+    this.begin('forget a server')
+    this.servers.delete(id)
+  }
+
   /** Claims being worked on, per channel (for `inspect()`). */
   inFlightCounts(): ReadonlyMap<string, number> {
     return new Map([...this.claims].map(([channel, claims]) => [channel, claims.size]))
@@ -304,6 +328,7 @@ export class MemoryTaskStore implements TaskStore {
     this.states.clear()
     this.deadLetters.clear()
     this.workers.clear()
+    this.servers.clear()
   }
 
   /** Checks the layer is open and purges what retention expired; returns now. */

@@ -7,7 +7,7 @@ import { SCRIPTS } from '../layers/redis/lua-script.js'
 import type { RedisShard } from '../layers/redis/redis-shard.js'
 import type { MessageSerializer } from '../layers/redis/serializer.js'
 import type { Logger } from '../logger.js'
-import type { WorkerSnapshot } from '../monitoring/snapshot.js'
+import type { ServerSnapshot, WorkerSnapshot } from '../monitoring/snapshot.js'
 import type {
   ClaimedTask,
   DeadLetter,
@@ -18,7 +18,7 @@ import type {
   TaskStoreOptions,
   WorkerReport,
 } from './task-store.js'
-import { WORKER_FORGET_AFTER_MS, workerSnapshot } from './task-store.js'
+import { serverSnapshot, WORKER_FORGET_AFTER_MS, workerSnapshot, type ServerReport } from './task-store.js'
 
 /** Each claim is a 16-byte token followed by the stored payload (see task-claim.lua). */
 const CLAIM_TOKEN_BYTES = 16
@@ -241,24 +241,51 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async listWorkers(): Promise<WorkerSnapshot[]> {
-    const workers = new Map<string, WorkerSnapshot>()
-    for (const shard of this.ctx.shards) {
-      const flat = (await shard.call(
-        (client) => SCRIPTS.workers.run(client, [this.ctx.keys.workers], [Date.now() - WORKER_FORGET_AFTER_MS]),
-        { idempotent: true },
-      )) as string[]
-      const now = Date.now()
-      for (let i = 0; i + 1 < flat.length; i += 2) {
-        const entry = parseWorkerEntry(flat[i + 1] ?? '')
-        if (entry !== undefined) workers.set(entry.report.id, workerSnapshot(entry.report, entry.beatAt, now))
-      }
-    }
-    return [...workers.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    const entries = await this.readRegistry(this.ctx.keys.workers)
+    const now = Date.now()
+    return entries.map(({ report, beatAt }) => workerSnapshot(report as WorkerReport, beatAt, now))
   }
 
   async forgetWorker(id: string): Promise<void> {
+    await this.forgetEntry(this.ctx.keys.workers, id)
+  }
+
+  async reportServer(report: ServerReport): Promise<void> {
+    const entry = JSON.stringify({ report, beatAt: Date.now() })
+    // Any shard will do: listServers reads them all. The first keeps one process's entry in one place.
+    const shard = this.ctx.shards[0]
+    await shard?.call((client) => client.hset(this.ctx.keys.servers, report.id, entry), { idempotent: true })
+  }
+
+  async listServers(): Promise<ServerSnapshot[]> {
+    const entries = await this.readRegistry(this.ctx.keys.servers)
+    const now = Date.now()
+    return entries.map(({ report, beatAt }) => serverSnapshot(report as ServerReport, beatAt, now))
+  }
+
+  async forgetServer(id: string): Promise<void> {
+    await this.forgetEntry(this.ctx.keys.servers, id)
+  }
+
+  /** A registry's entries on every shard (dropping those older than an hour), one per id, sorted by id. */
+  private async readRegistry(key: string): Promise<RegistryEntry[]> {
+    const entries = new Map<string, RegistryEntry>()
     for (const shard of this.ctx.shards) {
-      await shard.call((client) => client.hdel(this.ctx.keys.workers, id), { idempotent: true })
+      const flat = (await shard.call(
+        (client) => SCRIPTS.workers.run(client, [key], [Date.now() - WORKER_FORGET_AFTER_MS]),
+        { idempotent: true },
+      )) as string[]
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const entry = parseRegistryEntry(flat[i + 1] ?? '')
+        if (entry !== undefined) entries.set(entry.report.id, entry)
+      }
+    }
+    return [...entries.values()].sort((a, b) => (a.report.id < b.report.id ? -1 : a.report.id > b.report.id ? 1 : 0))
+  }
+
+  private async forgetEntry(key: string, id: string): Promise<void> {
+    for (const shard of this.ctx.shards) {
+      await shard.call((client) => client.hdel(key, id), { idempotent: true })
     }
   }
 
@@ -369,14 +396,20 @@ export function taskIdOf(message: Message, payload: Buffer): string {
 }
 
 /** A registry entry, or undefined when it is not one (written by something else): it is then skipped. */
-function parseWorkerEntry(json: string): { report: WorkerReport; beatAt: number } | undefined {
+interface RegistryEntry {
+  /** A WorkerReport or a ServerReport, as its writer stored it. */
+  readonly report: { readonly id: string }
+  readonly beatAt: number
+}
+
+function parseRegistryEntry(json: string): RegistryEntry | undefined {
   try {
-    const parsed = JSON.parse(json) as { report?: WorkerReport; beatAt?: unknown }
+    const parsed = JSON.parse(json) as { report?: { id?: unknown }; beatAt?: unknown }
     const report = parsed.report
     if (typeof parsed.beatAt !== 'number' || typeof report !== 'object' || typeof report.id !== 'string') {
       return undefined
     }
-    return { report, beatAt: parsed.beatAt }
+    return { report: { ...report, id: report.id }, beatAt: parsed.beatAt }
   } catch {
     return undefined
   }

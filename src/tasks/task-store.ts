@@ -1,5 +1,5 @@
 import type { Message } from '../layers/channel-layer.js'
-import type { WorkerSnapshot } from '../monitoring/snapshot.js'
+import type { ServerSnapshot, WorkerSnapshot } from '../monitoring/snapshot.js'
 
 /** Where a task is in its life. */
 export type TaskStatus = 'queued' | 'running' | 'retrying' | 'succeeded' | 'dead'
@@ -68,7 +68,25 @@ export interface WorkerReport {
   readonly renewalMs: number
 }
 
-/** Registry entries whose last report is older than this are dropped by `listWorkers`. */
+/** What a server (the fastify `switchyard` plugin in one process) reports about itself every few seconds. */
+export interface ServerReport {
+  /** `<host>:<pid>:<port or 'unlistened'>` */
+  readonly id: string
+  readonly host: string
+  readonly pid: number
+  /** Live WebSocket connections. */
+  readonly connections: number
+  readonly accepted: number
+  readonly rejected: number
+  readonly closedSlow: number
+  readonly droppedOutbound: number
+  /** Unix ms when the server started. */
+  readonly startedAt: number
+  /** How often it reports: a server is alive while its last report is younger than three of these. */
+  readonly reportIntervalMs: number
+}
+
+/** Registry entries (workers and servers) whose last report is older than this are dropped when listed. */
 export const WORKER_FORGET_AFTER_MS = 3_600_000
 
 /** A report as a snapshot: its heartbeat age and liveness at `now`. */
@@ -76,6 +94,13 @@ export function workerSnapshot(report: WorkerReport, beatAt: number, now: number
   const { renewalMs: _renewalMs, ...fields } = report
   const heartbeatAgeMs = Math.max(0, now - beatAt)
   return { ...fields, heartbeatAgeMs, alive: heartbeatAgeMs < 3 * report.renewalMs }
+}
+
+/** A server report as a snapshot: its report age and liveness at `now`. */
+export function serverSnapshot(report: ServerReport, beatAt: number, now: number): ServerSnapshot {
+  const { reportIntervalMs: _reportIntervalMs, ...fields } = report
+  const heartbeatAgeMs = Math.max(0, now - beatAt)
+  return { ...fields, heartbeatAgeMs, alive: heartbeatAgeMs < 3 * report.reportIntervalMs }
 }
 
 export interface TaskFailure {
@@ -133,6 +158,12 @@ export interface TaskStore {
   listWorkers(): Promise<WorkerSnapshot[]>
   /** Removes a worker from the registry (it stopped). */
   forgetWorker(id: string): Promise<void>
+  /** Records a server's latest report (connections and counters), replacing the previous one. */
+  reportServer(report: ServerReport): Promise<void>
+  /** Every server that reported within the last hour, sorted by id (older entries are dropped). */
+  listServers(): Promise<ServerSnapshot[]>
+  /** Removes a server from the registry (it closed). */
+  forgetServer(id: string): Promise<void>
 }
 
 /** Options every task store takes; validated by the layer that owns it. */

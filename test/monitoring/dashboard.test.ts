@@ -1,7 +1,11 @@
 // The dashboard plugin over real HTTP: who gets in (token, cookie, hook, loopback-only default), CSRF refusals,
 // and replay and purge acting on real dead letters made by a RetryingConsumer that always fails, run by runWorker.
+import { randomBytes } from 'node:crypto'
+import os from 'node:os'
+
 import Fastify, { type FastifyInstance } from 'fastify'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, inject, it } from 'vitest'
+import WebSocket from 'ws'
 
 import {
   ChannelNameRouter,
@@ -14,6 +18,10 @@ import {
   type Application,
   type WorkerHandle,
 } from '../../src/index.js'
+import { mountMonitoring, parseBacklogThresholds } from '../../examples/showcase/monitoring.js'
+import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
+import { BacklogMonitor } from '../../src/monitoring/backlog-monitor.js'
+import type { DashboardState } from '../../src/monitoring/dashboard/dashboard-api.js'
 import { switchyardDashboard } from '../../src/monitoring/dashboard/dashboard-plugin.js'
 import { serve, type RunningServer } from '../../src/server/serve.js'
 import { waitFor } from '../support/wait.js'
@@ -30,6 +38,14 @@ class AlwaysFails extends RetryingConsumer {
 
 const application: Application = ProtocolTypeRouter({ channel: ChannelNameRouter({ [CHANNEL]: AlwaysFails.asApp() }) })
 const idle: Application = async () => undefined
+/** Accepts every WebSocket and holds it until the client leaves. */
+const holds: Application = async (scope, receive, send) => {
+  if (scope.type !== 'websocket') return
+  await receive()
+  await send({ type: 'websocket.accept' })
+  while ((await receive()).type !== 'websocket.disconnect');
+}
+const redisUrl = inject('redisUrl')
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
@@ -239,5 +255,140 @@ describe('history', () => {
       }
       return state.history.length === 4 && state.history.every((point) => point.backlog === 1)
     })
+  })
+})
+
+async function stateOf(base: string, headers: Record<string, string> = bearer): Promise<DashboardState> {
+  const response = await fetch(`${base}api/state`, { headers })
+  expect(response.status).toBe(200)
+  return (await response.json()) as DashboardState
+}
+
+async function openSockets(server: RunningServer, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const socket = new WebSocket(`${server.url.replace('http', 'ws')}/ws/`)
+    cleanups.push(async () => {
+      socket.terminate()
+    })
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve)
+      socket.once('error', reject)
+    })
+  }
+}
+
+describe('connections', () => {
+  it('lists every server on one Redis prefix with its connection count, and this one under its own id', async () => {
+    const prefix = `d${randomBytes(6).toString('hex')}`
+    const servers: RunningServer[] = []
+    for (const withDashboard of [true, false]) {
+      const layer = new RedisChannelLayer({ hosts: [redisUrl], prefix })
+      const server = await serve({
+        application: holds,
+        layer,
+        port: 0,
+        statsReportIntervalMs: 50,
+        configure: (app) => (withDashboard ? app.register(switchyardDashboard, { layer, token: TOKEN }) : undefined),
+      })
+      cleanups.push(async () => {
+        await server.close()
+        await layer.flush()
+        await layer.close()
+      })
+      servers.push(server)
+    }
+    const [first, second] = servers as [RunningServer, RunningServer]
+    const base = `${first.url}/switchyard/`
+    const idOf = (server: RunningServer): string => `${os.hostname()}:${String(process.pid)}:${String(server.port)}`
+    expect(first.app.switchyard.serverId()).toBe(idOf(first))
+
+    await openSockets(first, 2)
+    await openSockets(second, 1)
+    const counts = async (): Promise<Map<string, number>> =>
+      new Map((await stateOf(base)).snapshot?.servers.map((server) => [server.id, server.connections]))
+    await waitFor('both servers to report their connections', async () => {
+      const seen = await counts()
+      return seen.get(idOf(first)) === 2 && seen.get(idOf(second)) === 1
+    })
+    const state = await stateOf(base)
+    expect(state.connections?.server).toBe(idOf(first))
+    expect(state.connections?.stats.connections).toBe(2)
+    expect(state.snapshot?.servers.every((server) => server.alive)).toBe(true)
+    // No entry is left under the id a server had before it listened.
+    expect([...(await counts()).keys()].some((id) => id.endsWith(':unlistened'))).toBe(false)
+
+    await second.close()
+    await waitFor('the closed server to leave the list', async () => !(await counts()).has(idOf(second)))
+  })
+
+  it('serves its live stats under the id it reports as (in-memory layer), and no backlog without a monitor', async () => {
+    const { base, server } = await start({ token: TOKEN })
+    const id = server.app.switchyard.serverId()
+    expect(id).toBe(`${os.hostname()}:${String(process.pid)}:${String(server.port)}`)
+    await waitFor('this server in the registry', async () => {
+      const servers = (await stateOf(base)).snapshot?.servers ?? []
+      return servers.length === 1 && servers[0]?.id === id
+    })
+    const state = await stateOf(base)
+    expect(state.connections?.server).toBe(id)
+    expect(state.backlog).toBeNull()
+  })
+})
+
+describe('backlog alerts', () => {
+  it("serves the monitor's latest alerts for the page to highlight", async () => {
+    const layer = new InMemoryChannelLayer()
+    const monitor = new BacklogMonitor({ layer, thresholds: { 'jobs.*': 1 } })
+    const { base } = await start({ token: TOKEN, backlog: monitor })
+    await layer.send('jobs.a', { type: 'job.run' })
+    await layer.send('jobs.a', { type: 'job.run' })
+    await layer.send('jobs.b', { type: 'job.run' })
+    expect((await stateOf(base)).backlog).toEqual({ alerts: [] })
+    await monitor.check()
+    expect((await stateOf(base)).backlog).toEqual({
+      alerts: [{ channel: 'jobs.a', backlog: 2, threshold: 1, pattern: 'jobs.*' }],
+    })
+    await layer.close()
+  })
+
+  it('refuses a backlog option that is not a BacklogMonitor', async () => {
+    const app = Fastify()
+    cleanups.push(() => app.close())
+    const layer = new InMemoryChannelLayer()
+    cleanups.push(() => layer.close())
+    await expect(
+      app.register(switchyardDashboard, { layer, backlog: { thresholds: {} } as unknown as BacklogMonitor }).ready(),
+    ).rejects.toThrow(/`backlog`/)
+  })
+
+  it('the showcase monitors BACKLOG_THRESHOLDS and shows its alerts on the dashboard and in the metrics', async () => {
+    const layer = new InMemoryChannelLayer()
+    const server = await serve({
+      application: idle,
+      layer,
+      port: 0,
+      configure: (app) =>
+        mountMonitoring(app, { layer, env: { BACKLOG_THRESHOLDS: 'jobs=1, other.*=5' }, backlogIntervalMs: 50 }),
+    })
+    cleanups.push(async () => {
+      await server.close()
+      await layer.close()
+    })
+    await layer.send('jobs', { type: 'job.run' })
+    await layer.send('jobs', { type: 'job.run' })
+    await waitFor('the alert on the dashboard', async () => {
+      const state = await stateOf(`${server.url}/switchyard/`, {})
+      return state.backlog?.alerts.some((alert) => alert.channel === 'jobs') === true
+    })
+    const metrics = await (await fetch(`${server.url}/metrics`)).text()
+    expect(metrics).toContain('switchyard_channel_backlog_threshold{channel="jobs"} 1')
+    expect(metrics).toContain('switchyard_channel_backlog_over_threshold{channel="jobs"} 1')
+  })
+
+  it('parses BACKLOG_THRESHOLDS, defaulting to 1000 for every channel', () => {
+    expect(parseBacklogThresholds(undefined)).toEqual({ '*': 1000 })
+    expect(parseBacklogThresholds('')).toEqual({ '*': 1000 })
+    expect(parseBacklogThresholds('progress=100, webhooks=100')).toEqual({ progress: 100, webhooks: 100 })
+    expect(() => parseBacklogThresholds('progress=lots')).toThrow(/BACKLOG_THRESHOLDS/)
   })
 })

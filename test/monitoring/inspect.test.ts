@@ -146,6 +146,37 @@ async function checkSilentWorker(layer: Layer): Promise<void> {
   expect(entry).not.toHaveProperty('renewalMs')
 }
 
+/**
+ * The server registry: `writer` reports, `reader` (another process on Redis) lists it with its report age; a
+ * silent server turns alive=false after 3 report intervals; forgetServer removes it.
+ */
+async function checkServerRegistry(writer: Layer, reader: Layer): Promise<void> {
+  const report = {
+    id: 'host-1:42:8000',
+    host: 'host-1',
+    pid: 42,
+    connections: 3,
+    accepted: 4,
+    rejected: 1,
+    closedSlow: 0,
+    droppedOutbound: 2,
+    startedAt: Date.now(),
+    reportIntervalMs: 50,
+  }
+  await writer.tasks.reportServer(report)
+  await writer.tasks.reportServer({ ...report, id: 'host-2:7:unlistened', host: 'host-2', pid: 7, connections: 0 })
+  const { servers } = await reader.inspect()
+  expect(servers.map((server) => server.id)).toEqual(['host-1:42:8000', 'host-2:7:unlistened'])
+  expect(servers[0]).toMatchObject({ connections: 3, accepted: 4, rejected: 1, droppedOutbound: 2, alive: true })
+  expect(servers[0]).not.toHaveProperty('reportIntervalMs')
+  await sleep(200)
+  const [silent] = await reader.tasks.listServers()
+  expect(silent).toMatchObject({ id: 'host-1:42:8000', alive: false })
+  expect(silent?.heartbeatAgeMs).toBeGreaterThanOrEqual(150)
+  await reader.tasks.forgetServer('host-1:42:8000')
+  expect((await writer.tasks.listServers()).map((server) => server.id)).toEqual(['host-2:7:unlistened'])
+}
+
 function groupOf(snapshot: LayerSnapshot, name: string) {
   return snapshot.groups.find((group) => group.name === name)
 }
@@ -200,6 +231,11 @@ describe('inspect() on the in-memory layer', () => {
 
   it('marks a worker whose heartbeat stopped as not alive', async () => {
     await checkSilentWorker(memoryLayer())
+  })
+
+  it('lists reported servers, marks silent ones not alive, and forgets them', async () => {
+    const layer = memoryLayer()
+    await checkServerRegistry(layer, layer)
   })
 })
 
@@ -256,5 +292,10 @@ describe('inspect() on Redis', () => {
   it('marks a worker whose heartbeat stopped as not alive', async () => {
     const [layer] = redisLayers()
     await checkSilentWorker(layer)
+  })
+
+  it('lists servers reported by one process from another, marks silent ones not alive, and forgets them', async () => {
+    const [writer, reader] = redisLayers()
+    await checkServerRegistry(writer, reader)
   })
 })

@@ -12,6 +12,7 @@ import type { Application } from '../../src/application.js'
 import type { ChannelLayer } from '../../src/layers/channel-layer.js'
 import { InMemoryChannelLayer } from '../../src/layers/memory.js'
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
+import { BacklogMonitor } from '../../src/monitoring/backlog-monitor.js'
 import { createMetrics } from '../../src/monitoring/metrics.js'
 import { switchyardMetrics, type SwitchyardMetricsOptions } from '../../src/monitoring/metrics-plugin.js'
 import type { LayerSnapshot } from '../../src/monitoring/snapshot.js'
@@ -209,6 +210,7 @@ describe('createMetrics backlog', () => {
       channels,
       groups: [],
       workers: [],
+      servers: [],
       stats: layer.stats(),
     }))
     const metrics = createMetrics({ layer, defaultMetrics: false })
@@ -231,6 +233,7 @@ describe('createMetrics backlog', () => {
         channels: [{ name: 'jobs', backlog: 7, inFlight: 0, delayed: 0, deadLetters: 0 }],
         groups: [],
         workers: [],
+        servers: [],
         stats: layer.stats(),
       }
     })
@@ -247,6 +250,56 @@ describe('createMetrics backlog', () => {
 
   it('rejects a prefix Prometheus cannot use', () => {
     expect(() => createMetrics({ prefix: 'switch-yard_' })).toThrow(/prefix/)
+  })
+})
+
+describe('createMetrics backlog thresholds', () => {
+  it("exposes each channel's threshold and whether the monitor's latest check found it over", async () => {
+    const layer = new InMemoryChannelLayer()
+    cleanup.push(() => layer.close())
+    const monitor = new BacklogMonitor({ layer, thresholds: { 'jobs.*': 1, emails: 10 } })
+    const metrics = createMetrics({ layer, backlog: monitor, defaultMetrics: false })
+    cleanup.push(async () => {
+      metrics.close()
+    })
+    for (const channel of ['jobs.a', 'jobs.a', 'jobs.b', 'emails', 'other']) await layer.send(channel, { type: 'x.y' })
+    const threshold = 'switchyard_channel_backlog_threshold'
+    const over = 'switchyard_channel_backlog_over_threshold'
+
+    let exposition = parseExposition(await metrics.registry.metrics())
+    expect(exposition.types.get(threshold)).toBe('gauge')
+    expect(exposition.types.get(over)).toBe('gauge')
+    // Before any check: thresholds known, nothing over.
+    expect(valueOf(exposition, over, { channel: 'jobs.a' })).toBe(0)
+
+    await monitor.check()
+    exposition = parseExposition(await metrics.registry.metrics())
+    expect(valueOf(exposition, threshold, { channel: 'jobs.a' })).toBe(1)
+    expect(valueOf(exposition, threshold, { channel: 'jobs.b' })).toBe(1)
+    expect(valueOf(exposition, threshold, { channel: 'emails' })).toBe(10)
+    expect(valueOf(exposition, over, { channel: 'jobs.a' })).toBe(1)
+    expect(valueOf(exposition, over, { channel: 'jobs.b' })).toBe(0)
+    expect(valueOf(exposition, over, { channel: 'emails' })).toBe(0)
+    // No threshold matches `other`: no series.
+    expect(valueOf(exposition, threshold, { channel: 'other' })).toBeUndefined()
+    expect(valueOf(exposition, over, { channel: 'other' })).toBeUndefined()
+
+    // Drained: the next check clears the alert, and the channel leaves the scrape.
+    await layer.receive('jobs.a')
+    await layer.receive('jobs.a')
+    await monitor.check()
+    exposition = parseExposition(await metrics.registry.metrics())
+    expect(valueOf(exposition, over, { channel: 'jobs.a' })).toBeUndefined()
+    expect(valueOf(exposition, over, { channel: 'jobs.b' })).toBe(0)
+  })
+
+  it('registers no threshold metrics without a monitor, and refuses a backlog that is not one', async () => {
+    const metrics = createMetrics({ defaultMetrics: false })
+    cleanup.push(async () => {
+      metrics.close()
+    })
+    expect(await metrics.registry.metrics()).not.toContain('backlog_threshold')
+    expect(() => createMetrics({ backlog: { alerts: [] } as unknown as BacklogMonitor })).toThrow(/`backlog`/)
   })
 })
 

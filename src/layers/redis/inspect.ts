@@ -72,6 +72,7 @@ export async function inspectRedis(ctx: RedisInspectContext, options?: InspectOp
       .sort(([a], [b]) => compareText(a, b))
       .map(([name, names]) => groupSnapshot(name, new Set(names))),
     workers: await ctx.tasks.listWorkers(),
+    servers: await ctx.tasks.listServers(),
     stats: ctx.stats,
     ...(cut.truncated ? { truncated: true } : {}),
   }

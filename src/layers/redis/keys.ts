@@ -73,6 +73,11 @@ export class RedisKeys {
     return `${this.prefix}:switchyard:workers`
   }
 
+  /** The server registry: server id -> its last report as JSON, with the time it came (`beatAt`). */
+  get servers(): string {
+    return `${this.prefix}:switchyard:servers`
+  }
+
   get deadChannels(): string {
     return `${this.prefix}:switchyard:dead-channels`
   }

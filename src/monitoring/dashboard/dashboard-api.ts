@@ -1,5 +1,3 @@
-import os from 'node:os'
-
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 import { assertChannelName } from '../../layers/names.js'
@@ -7,6 +5,7 @@ import type { ChannelLayer } from '../../layers/channel-layer.js'
 import type {} from '../../server/plugin.js'
 import type { ServerStats } from '../../server/server-stats.js'
 import { hasTaskStore, type TaskStore } from '../../tasks/task-store.js'
+import type { BacklogAlert, BacklogMonitor } from '../backlog-monitor.js'
 import type { LayerSnapshot } from '../snapshot.js'
 import type { HistoryPoint } from './history.js'
 import type { StateSampler } from './state-sampler.js'
@@ -15,8 +14,13 @@ import type { StateSampler } from './state-sampler.js'
 export interface DashboardState {
   /** Null when the layer has no `inspect()`. */
   readonly snapshot: LayerSnapshot | null
-  /** This server's WebSocket and HTTP counters; null when the `switchyard` plugin is not registered on the app. */
+  /**
+   * This server's live WebSocket and HTTP counters, under its id in `snapshot.servers` (which lists every server
+   * that reported); null when the `switchyard` plugin is not registered on the app.
+   */
   readonly connections: { readonly server: string; readonly stats: ServerStats } | null
+  /** The backlog monitor's latest alerts (channels over threshold); null when the dashboard has no monitor. */
+  readonly backlog: { readonly alerts: readonly BacklogAlert[] } | null
   /** Channels holding dead letters; empty when the layer has no task store. */
   readonly deadLetterChannels: readonly string[]
   readonly history: readonly HistoryPoint[]
@@ -25,8 +29,6 @@ export interface DashboardState {
 
 /** Dead letters listed per channel, newest first. */
 export const DEAD_LETTER_LIST_LIMIT = 100
-
-const SERVER_NAME = `${os.hostname()}:${process.pid}`
 
 type ChannelParams = { readonly channel: string }
 
@@ -46,9 +48,10 @@ export function registerDashboardApi(
     readonly layer: ChannelLayer
     readonly sampler: StateSampler
     readonly sampleIntervalMs: number
+    readonly backlog?: BacklogMonitor | undefined
   },
 ): void {
-  const { path, layer, sampler, sampleIntervalMs } = context
+  const { path, layer, sampler, sampleIntervalMs, backlog } = context
   const api = `${path}api`
 
   routes.get(`${api}/state`, async (): Promise<DashboardState> => {
@@ -57,9 +60,16 @@ export function registerDashboardApi(
       hasTaskStore(layer) ? layer.tasks.deadLetterChannels() : [],
     ])
     const connections = routes.hasDecorator('switchyard')
-      ? { server: SERVER_NAME, stats: routes.switchyard.stats() }
+      ? { server: routes.switchyard.serverId(), stats: routes.switchyard.stats() }
       : null
-    return { snapshot, connections, deadLetterChannels, history: sampler.history(), sampleIntervalMs }
+    return {
+      snapshot,
+      connections,
+      backlog: backlog === undefined ? null : { alerts: backlog.alerts },
+      deadLetterChannels,
+      history: sampler.history(),
+      sampleIntervalMs,
+    }
   })
 
   routes.get<{ Params: ChannelParams }>(`${api}/dead-letters/:channel`, async (request, reply) => {

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify'
 
 import { InvalidOptionError } from '../../errors.js'
 import type { ChannelLayer } from '../../layers/channel-layer.js'
+import { BacklogMonitor } from '../backlog-monitor.js'
 
 /** `app.register(switchyardDashboard, options)`. */
 export interface DashboardOptions {
@@ -33,6 +34,11 @@ export interface DashboardOptions {
    * @defaultValue 3_600_000
    */
   readonly historyMs?: number
+  /**
+   * A running monitor whose latest alerts the page shows: channels over their threshold are highlighted.
+   * @defaultValue undefined (no highlighting)
+   */
+  readonly backlog?: BacklogMonitor
 }
 
 export interface ResolvedDashboardOptions {
@@ -42,6 +48,7 @@ export interface ResolvedDashboardOptions {
   readonly authorize: ((request: FastifyRequest) => boolean | Promise<boolean>) | undefined
   readonly sampleIntervalMs: number
   readonly historyMs: number
+  readonly backlog: BacklogMonitor | undefined
 }
 
 export const DEFAULT_DASHBOARD_OPTIONS = Object.freeze({
@@ -57,7 +64,7 @@ const PATH_PATTERN = /^\/(?:[A-Za-z0-9._~-]+\/)*$/
 
 // Keys fastify itself reads from register() options; they are not ours to validate.
 const REGISTER_KEYS = new Set(['prefix', 'logLevel', 'logSerializers'])
-const KNOWN_KEYS = new Set(['layer', 'path', 'token', 'authorize', 'sampleIntervalMs', 'historyMs'])
+const KNOWN_KEYS = new Set(['layer', 'path', 'token', 'authorize', 'sampleIntervalMs', 'historyMs', 'backlog'])
 
 /** Spreads the defaults, validates every field once and freezes the result. */
 export function resolveDashboardOptions(options: DashboardOptions): ResolvedDashboardOptions {
@@ -67,7 +74,7 @@ export function resolveDashboardOptions(options: DashboardOptions): ResolvedDash
       throw new InvalidOptionError(key, 'absent (unknown option)', given[key])
   }
   const merged = { ...DEFAULT_DASHBOARD_OPTIONS, ...options }
-  const { layer, path, token, authorize, sampleIntervalMs, historyMs } = merged
+  const { layer, path, token, authorize, sampleIntervalMs, historyMs, backlog } = merged
   if (typeof layer !== 'object' || (layer as unknown) === null) {
     throw new InvalidOptionError('layer', 'a channel layer', layer)
   }
@@ -91,5 +98,8 @@ export function resolveDashboardOptions(options: DashboardOptions): ResolvedDash
   if (historyMs / sampleIntervalMs > MAX_HISTORY_POINTS) {
     throw new InvalidOptionError('historyMs', `at most ${MAX_HISTORY_POINTS} times \`sampleIntervalMs\``, historyMs)
   }
-  return Object.freeze({ layer, path, token, authorize, sampleIntervalMs, historyMs })
+  if (backlog !== undefined && !(backlog instanceof BacklogMonitor)) {
+    throw new InvalidOptionError('backlog', 'a BacklogMonitor', backlog)
+  }
+  return Object.freeze({ layer, path, token, authorize, sampleIntervalMs, historyMs, backlog })
 }

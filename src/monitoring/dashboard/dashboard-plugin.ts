@@ -9,8 +9,9 @@ import { dashboardPage, unauthorizedPage } from './dashboard-page.js'
 import { StateSampler } from './state-sampler.js'
 
 /**
- * A live dashboard (like Flower) for a channel layer: channels, groups, workers, this server's connections, dead
- * letters with inspect, replay and purge, and a chart of throughput and backlog. One HTML page with an inline
+ * A live dashboard (like Flower) for a channel layer: channels (highlighted over their `backlog` monitor's
+ * threshold), groups, workers, every server's connections, dead letters with inspect, replay and purge, and a chart
+ * of throughput and backlog. One HTML page with an inline
  * script (no build step) polling a JSON API under `<path>api/`.
  *
  * Never open by default: with neither `token` nor `authorize`, only loopback clients get in. Refusals are 401 (a
@@ -74,7 +75,13 @@ export async function switchyardDashboard(app: FastifyInstance, registerOptions:
     }
     return sendPage(reply)
   })
-  registerDashboardApi(app, { path, layer, sampler, sampleIntervalMs: options.sampleIntervalMs })
+  registerDashboardApi(app, {
+    path,
+    layer,
+    sampler,
+    sampleIntervalMs: options.sampleIntervalMs,
+    backlog: options.backlog,
+  })
 }
 
 function sendPage(reply: FastifyReply): FastifyReply {

@@ -61,8 +61,17 @@ function updateRates(snapshot) {
   return finished
 }
 
-function renderChannels(snapshot, deadLetterChannels) {
+function badge(text, className, title) {
+  const span = document.createElement('span')
+  span.className = 'badge ' + className
+  span.textContent = text
+  if (title) span.title = title
+  return span
+}
+
+function renderChannels(snapshot, deadLetterChannels, backlog) {
   const finished = updateRates(snapshot)
+  const alerts = new Map((backlog === null ? [] : backlog.alerts).map((alert) => [alert.channel, alert]))
   const channels = new Map(snapshot.channels.map((channel) => [channel.name, channel]))
   // A drained channel leaves the snapshot; keep those a worker serves or that hold dead letters on the table.
   for (const name of [...deadLetterChannels, ...finished.keys()]) {
@@ -77,8 +86,16 @@ function renderChannels(snapshot, deadLetterChannels) {
       const tr = document.createElement('tr')
       tr.dataset.channel = channel.name
       const rate = rates.get(channel.name)
+      const name = cell(channel.name, { field: 'name' })
+      const alert = alerts.get(channel.name)
+      if (alert !== undefined) {
+        // The monitor's latest check, as its log warning and the metrics report it.
+        tr.dataset.overThreshold = String(alert.threshold)
+        const title = 'Backlog ' + alert.backlog + ' over ' + alert.threshold + ' (' + alert.pattern + ') at the last check'
+        name.append(' ', badge('over ' + alert.threshold, 'alert', title))
+      }
       tr.append(
-        cell(channel.name, { field: 'name' }),
+        name,
         num(channel.backlog, 'backlog'),
         num(channel.inFlight, 'in-flight'),
         num(channel.delayed, 'delayed'),
@@ -123,22 +140,45 @@ function renderGroups(groups) {
   fill('groups', rows, 3, 'No groups.')
 }
 
-function renderConnections(connections) {
-  const rows = []
+function renderConnections(connections, servers) {
+  // Every server that reported to the layer; this one with its live counts (the registry's are a few seconds old).
+  const here = connections === null ? null : connections.server
+  const list = servers.filter((server) => server.id !== here)
   if (connections !== null) {
-    const tr = document.createElement('tr')
-    tr.dataset.server = connections.server
     const stats = connections.stats
-    tr.append(
-      cell(connections.server, { field: 'server' }),
-      num(stats.connections, 'connections'),
-      num(stats.httpRequests, 'http-requests'),
-      num(stats.accepted, 'accepted'),
-      num(stats.rejected, 'rejected'),
-    )
-    rows.push(tr)
+    list.push({
+      id: here,
+      connections: stats.connections,
+      httpRequests: stats.httpRequests,
+      accepted: stats.accepted,
+      rejected: stats.rejected,
+      alive: true,
+      self: true,
+    })
   }
-  fill('connections', rows, 5, 'The switchyard plugin is not registered on this server.')
+  const rows = list
+    .sort((a, b) => a.id.localeCompare(b.id))
+    .map((server) => {
+      const tr = document.createElement('tr')
+      tr.dataset.server = server.id
+      tr.dataset.alive = String(server.alive)
+      const name = cell(server.id, { field: 'server' })
+      if (server.self) {
+        tr.dataset.this = 'true'
+        name.append(' ', badge('this server', 'this'))
+      } else if (!server.alive) {
+        name.append(' ', badge('no report for ' + (server.heartbeatAgeMs / 1000).toFixed(0) + ' s', 'gone'))
+      }
+      tr.append(
+        name,
+        num(server.connections, 'connections'),
+        num(server.httpRequests === undefined ? '-' : server.httpRequests, 'http-requests'),
+        num(server.accepted, 'accepted'),
+        num(server.rejected, 'rejected'),
+      )
+      return tr
+    })
+  fill('connections', rows, 5, 'No server has reported, and the switchyard plugin is not registered on this one.')
 }
 
 const SVG = 'http://www.w3.org/2000/svg'
@@ -289,11 +329,11 @@ async function refresh(force) {
   const state = await api('state')
   const snapshot = state.snapshot
   if (snapshot !== null) {
-    renderChannels(snapshot, state.deadLetterChannels)
+    renderChannels(snapshot, state.deadLetterChannels, state.backlog)
     renderWorkers(snapshot.workers)
     renderGroups(snapshot.groups)
   }
-  renderConnections(state.connections)
+  renderConnections(state.connections, snapshot === null ? [] : snapshot.servers || [])
   renderChart(state.history)
   await renderDeadLetters(snapshot, state.deadLetterChannels, force)
   const stats = snapshot === null ? null : snapshot.stats

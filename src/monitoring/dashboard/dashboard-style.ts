@@ -16,6 +16,12 @@ th, td { text-align: left; padding: 0.3rem 0.4rem; border-bottom: 1px solid #e3e
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td[data-field='error'] { overflow-wrap: anywhere; }
 tr[data-alive='false'] td { color: #b3412a; }
+tr[data-over-threshold] td { background: #fdf0e6; }
+tr[data-this='true'] td { font-weight: 600; }
+.badge { display: inline-block; padding: 0 0.4rem; border-radius: 3px; font-size: 0.75rem; font-weight: 600; }
+.badge.alert { background: #b3412a; color: #ffffff; }
+.badge.this { background: #dfe8f8; color: #2456b3; }
+.badge.gone { background: #f3e1dc; color: #b3412a; }
 .empty td { color: #777; font-style: italic; }
 .panel { border: 1px solid #ccd; border-radius: 6px; padding: 0.5rem 0.75rem; background: #fafbfd; }
 #chart svg { width: 100%; height: 170px; display: block; }

@@ -1,6 +1,6 @@
--- Reads the worker registry, dropping entries whose last report is older than the cutoff, in one step (a
--- worker reporting between a read and a delete must not lose its fresh entry).
--- KEYS[1]  the worker registry hash: worker id -> JSON `{ "report": {...}, "beatAt": <ms> }`
+-- Reads a registry (workers or servers), dropping entries whose last report is older than the cutoff, in one step (a
+-- worker or server reporting between a read and a delete must not lose its fresh entry).
+-- KEYS[1]  the registry hash: worker or server id -> JSON `{ "report": {...}, "beatAt": <ms> }`
 -- ARGV[1]  cutoff, unix ms: entries that beat before it are deleted
 -- Returns  the remaining entries, flat: {id1, json1, id2, json2, ...}
 local entries = redis.call('HGETALL', KEYS[1])
