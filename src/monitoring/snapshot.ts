@@ -1,4 +1,5 @@
 import type { LayerStats } from '../layers/channel-layer.js'
+import type { ServerReport, WorkerReport } from '../tasks/task-store.js'
 
 /** One channel as `inspect()` sees it. */
 export interface ChannelSnapshot {
@@ -19,42 +20,18 @@ export interface GroupSnapshot {
   readonly byProcess: readonly { readonly process: string; readonly members: number }[]
 }
 
-/** A worker serving one channel (one RetryingConsumer), as it last reported itself. */
-export interface WorkerSnapshot {
-  /** `<host>:<pid>:<channel>` */
-  readonly id: string
-  readonly host: string
-  readonly pid: number
-  readonly channel: string
-  readonly concurrency: number
-  readonly inFlight: number
-  readonly processed: number
-  readonly failed: number
-  readonly retried: number
-  readonly dead: number
-  readonly startedAt: number
+/** Liveness as a registry lister computes it from the last report. */
+interface Heartbeat {
   readonly heartbeatAgeMs: number
-  /** False once its heartbeat is older than three renewal periods. */
+  /** False once the last report is older than three report periods. */
   readonly alive: boolean
 }
 
-/** A Switchyard server (the fastify `switchyard` plugin in one process), as it last reported itself. */
-export interface ServerSnapshot {
-  /** `<host>:<pid>:<port or 'unlistened'>` */
-  readonly id: string
-  readonly host: string
-  readonly pid: number
-  /** Live WebSocket connections when it reported. */
-  readonly connections: number
-  readonly accepted: number
-  readonly rejected: number
-  readonly closedSlow: number
-  readonly droppedOutbound: number
-  readonly startedAt: number
-  readonly heartbeatAgeMs: number
-  /** False once its last report is older than three report intervals. */
-  readonly alive: boolean
-}
+/** A worker serving one channel (one RetryingConsumer), as it last reported itself. */
+export interface WorkerSnapshot extends Omit<WorkerReport, 'renewalMs'>, Heartbeat {}
+
+/** A web process (one `switchyard` plugin), as it last reported itself. */
+export interface ServerSnapshot extends Omit<ServerReport, 'reportIntervalMs'>, Heartbeat {}
 
 /** What `layer.inspect()` returns: everything monitoring shows, read through the layer. */
 export interface LayerSnapshot {
