@@ -1,0 +1,15 @@
+/** The child side of server-process.ts: announce the port, answer CPU queries, stop on SIGTERM. */
+import { onParentMessage, sendToParent } from './ipc.js'
+
+/** Call once the server listens; `close` runs on SIGTERM, then the process exits. */
+export function announceServer(port: number, close: () => Promise<void>): void {
+  onParentMessage(async (message) => {
+    if (message.kind !== 'cpu') return
+    const { user, system } = process.cpuUsage()
+    sendToParent({ kind: 'cpu', userUs: user, systemUs: system } as const)
+  })
+  process.once('SIGTERM', () => {
+    void close().finally(() => process.exit(0))
+  })
+  sendToParent({ kind: 'ready', port, pid: process.pid } as const)
+}

@@ -1,0 +1,52 @@
+/** Runs a system under test in a child process and reads its CPU time. */
+import type { ChildProcess } from 'node:child_process'
+
+import { nextMessage, sendTo, spawnTs, stopChild, type IpcMessage } from './ipc.js'
+
+/** What a server child sends once it listens. */
+export interface ServerReady extends IpcMessage {
+  readonly kind: 'ready'
+  readonly port: number
+  readonly pid: number
+}
+
+/** A server child's `process.cpuUsage()`, in microseconds. */
+export interface ServerCpu extends IpcMessage {
+  readonly kind: 'cpu'
+  readonly userUs: number
+  readonly systemUs: number
+}
+
+export interface ServerHandle {
+  /** `ws://127.0.0.1:<port>` */
+  readonly url: string
+  readonly pid: number
+  /** Process CPU time (user + system) since the server started, in milliseconds. */
+  cpuMs(): Promise<number>
+  stop(): Promise<void>
+}
+
+const START_TIMEOUT_MS = 30_000
+
+/** Starts `script` (a server that sends `ready` and answers `cpu`) with `env`; rejects if it does not listen. */
+export async function startServerProcess(script: URL, env: Readonly<Record<string, string>>): Promise<ServerHandle> {
+  const child: ChildProcess = spawnTs(script, env)
+  let ready: ServerReady
+  try {
+    ready = await nextMessage<ServerReady>(child, 'ready', START_TIMEOUT_MS)
+  } catch (error) {
+    await stopChild(child)
+    throw error
+  }
+  return {
+    url: `ws://127.0.0.1:${ready.port}`,
+    pid: ready.pid,
+    cpuMs: async () => {
+      const reply = nextMessage<ServerCpu>(child, 'cpu', 5_000)
+      await sendTo(child, { kind: 'cpu' })
+      const { userUs, systemUs } = await reply
+      return (userUs + systemUs) / 1000
+    },
+    stop: () => stopChild(child),
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Switchyard under test, in its own process: `serve()` on the Redis layer with an echo consumer at `/echo/`
+ * and a group member at `/fanout/`. Configured by BENCH_REDIS_URL, BENCH_PREFIX and BENCH_GROUP.
+ */
+import { JsonWebsocketConsumer, RedisChannelLayer, type Handlers } from '../../src/index.js'
+import { ProtocolTypeRouter, URLRouter, route } from '../../src/routing/index.js'
+import { serve } from '../../src/server/index.js'
+import { announceServer } from '../harness/server-child.js'
+import { requireEnv } from './env.js'
+
+const group = requireEnv('BENCH_GROUP')
+
+/** What the fan-out publisher sends through the layer. */
+interface BenchEvent {
+  readonly type: 'bench.message'
+  readonly seq: number
+  readonly sentAt: number
+}
+
+/** Echoes every JSON message back. */
+class EchoConsumer extends JsonWebsocketConsumer {
+  override async receiveJson(content: unknown): Promise<void> {
+    await this.sendJson(content)
+  }
+}
+
+/** Joins the fan-out group and forwards each group message to its client. */
+class MemberConsumer extends JsonWebsocketConsumer implements Handlers<BenchEvent> {
+  static override groups = [group]
+
+  async bench_message(event: BenchEvent): Promise<void> {
+    await this.sendJson({ seq: event.seq, sentAt: event.sentAt })
+  }
+}
+
+// Capacity covers a whole burst: the benchmark measures delivery, not the default 100-message buffer per consumer.
+const layer = new RedisChannelLayer({
+  hosts: [requireEnv('BENCH_REDIS_URL')],
+  prefix: requireEnv('BENCH_PREFIX'),
+  capacity: 100_000,
+})
+await layer.ready()
+const application = ProtocolTypeRouter({
+  websocket: URLRouter([route('/echo/', EchoConsumer.asApp()), route('/fanout/', MemberConsumer.asApp())]),
+})
+const server = await serve({ application, layer, host: '127.0.0.1', port: 0 })
+announceServer(server.port, async () => {
+  await server.close()
+  await layer.close()
+})
