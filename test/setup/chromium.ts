@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process'
 import { accessSync, constants, statSync } from 'node:fs'
 
+import { aptInstall } from './apt.js'
 import { isRunningAsRoot } from './provision-redis.js'
 
 /** Where Debian's `chromium` package puts the browser; playwright-core drives it through `executablePath`. */
@@ -54,10 +54,7 @@ export async function ensureChromium(): Promise<string> {
 
   console.error(`[chromium] ${DEBIAN_CHROMIUM} not found; running \`apt-get update && ${plan.command}\``)
   installing ??= (async () => {
-    // A fresh machine has no package lists, and install would fail with "Unable to locate package".
-    await aptUpdate()
-    // Waits for the dpkg lock rather than failing when another install (e.g. redis-server) holds it.
-    await runApt(['-o', 'DPkg::Lock::Timeout=120', 'install', '-y', 'chromium'])
+    await aptInstall(['chromium'])
   })().catch((cause: unknown) => {
     installing = undefined // not remembered: a later call may retry once the network or the lock is back
     throw new Error(`Installing Chromium failed. Run \`apt-get update && ${plan.command}\` yourself.`, { cause })
@@ -67,35 +64,4 @@ export async function ensureChromium(): Promise<string> {
     throw new Error(`\`${plan.command}\` succeeded, but ${DEBIAN_CHROMIUM} is still missing`)
   }
   return DEBIAN_CHROMIUM
-}
-
-/**
- * `apt-get update`, tried three times: another test file may be running apt at the same moment (the Python interop
- * tests install their packages the same way), and unlike install, update does not wait for the lists lock.
- */
-async function aptUpdate(): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await runApt(['-o', 'DPkg::Lock::Timeout=120', 'update'])
-      return
-    } catch (error) {
-      if (attempt >= 3) throw error
-      await new Promise((resolve) => setTimeout(resolve, 10_000))
-    }
-  }
-}
-
-function runApt(args: readonly string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    // stdin is closed so that nothing can prompt; apt's progress goes to stderr, away from a reporter's stdout.
-    const child = spawn('apt-get', args, {
-      stdio: ['ignore', 2, 2],
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    })
-    child.once('error', reject)
-    child.once('exit', (code, signal) => {
-      if (code === 0) resolve()
-      else reject(new Error(`\`apt-get ${args.join(' ')}\` exited with ${signal ?? `code ${String(code)}`}`))
-    })
-  })
 }

@@ -4,6 +4,8 @@ import { createConnection, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 
+import { aptInstall } from './apt.js'
+
 export const APT_INSTALL_COMMAND = 'apt-get install -y redis-server'
 
 export type RedisPlan =
@@ -55,26 +57,9 @@ export function findOnPath(name: string, pathVar: string | undefined = process.e
   return undefined
 }
 
-function runInherited(command: string, args: readonly string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    // stdout goes to fd 2 so apt's progress never mixes with a reporter's stdout; stdin is closed so nothing can prompt.
-    const child = spawn(command, args, {
-      stdio: ['ignore', 2, 2],
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    })
-    child.once('error', reject)
-    child.once('exit', (code, signal) => {
-      if (code === 0) resolve()
-      else reject(new Error(`\`${[command, ...args].join(' ')}\` exited with ${signal ?? `code ${String(code)}`}`))
-    })
-  })
-}
-
 export async function installRedisWithApt(): Promise<void> {
   try {
-    // A fresh machine has no package lists, and install would fail with "Unable to locate package".
-    await runInherited('apt-get', ['update'])
-    await runInherited('apt-get', ['install', '-y', 'redis-server'])
+    await aptInstall(['redis-server'])
   } catch (cause) {
     throw new Error(
       `Installing Redis failed. Run \`${APT_INSTALL_COMMAND}\` yourself, or set REDIS_URL to a Redis you already run.`,

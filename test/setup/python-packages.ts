@@ -1,6 +1,7 @@
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 
+import { aptInstall } from './apt.js'
 import { isRunningAsRoot } from './provision-redis.js'
 
 /**
@@ -70,35 +71,11 @@ export async function ensureDebianPythonPackages(packages: string[], modules: st
 
   console.error(`[python-packages] ${DEBIAN_PYTHON} cannot import ${modules.join(', ')}; running \`${plan.command}\``)
   try {
-    // A fresh machine has no package lists, and install would fail with "Unable to locate package".
-    aptUpdate ??= runApt(['update']).catch((error: unknown) => {
-      aptUpdate = undefined // not remembered: a later call may retry once the network or the lock is back
-      throw error
-    })
-    await aptUpdate
-    // Waits for the dpkg lock rather than failing when another install (e.g. redis-server) holds it.
-    await runApt(['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', ...packages])
+    await aptInstall(packages)
   } catch (cause) {
     throw new Error(`Installing ${packages.join(', ')} failed. Run \`${plan.command}\` yourself.`, { cause })
   }
   if (!(await debianPythonImports(modules))) {
     throw new Error(`\`${plan.command}\` succeeded, but ${DEBIAN_PYTHON} still cannot import ${modules.join(', ')}`)
   }
-}
-
-let aptUpdate: Promise<void> | undefined
-
-function runApt(args: readonly string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    // stdin is closed so that nothing can prompt; apt's progress goes to stderr, away from a reporter's stdout.
-    const child = spawn('apt-get', args, {
-      stdio: ['ignore', 2, 2],
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    })
-    child.once('error', reject)
-    child.once('exit', (code, signal) => {
-      if (code === 0) resolve()
-      else reject(new Error(`\`apt-get ${args.join(' ')}\` exited with ${signal ?? `code ${String(code)}`}`))
-    })
-  })
 }
