@@ -73,7 +73,11 @@ export function pageRoute(path: string, file: string): Route {
   return route(path, StaticFile.asApp({ body, contentType: CONTENT_TYPES[extension] ?? 'application/octet-stream' }))
 }
 
-/** The client module and the shared stylesheet, which every page uses. */
+/** The client module, the shared stylesheet and the progress pages' shared view module. */
 export function assetRoutes(): Route[] {
-  return [route(CLIENT_MODULE_PATH, ClientModule.asApp()), pageRoute('/static/showcase.css', 'showcase.css')]
+  return [
+    route(CLIENT_MODULE_PATH, ClientModule.asApp()),
+    pageRoute('/static/showcase.css', 'showcase.css'),
+    pageRoute('/static/job-view.js', 'job-view.js'),
+  ]
 }
