@@ -18,9 +18,16 @@ function isIpcMessage(value: unknown): value is IpcMessage {
   return typeof value === 'object' && value !== null && typeof (value as { kind?: unknown }).kind === 'string'
 }
 
-/** Starts a TypeScript file under `tsx` with an IPC channel; stdout is discarded, stderr passes through. */
-export function spawnTs(script: URL, env: Readonly<Record<string, string>> = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', fileURLToPath(script)], {
+/**
+ * Starts a TypeScript file under `tsx` with an IPC channel; stdout is discarded, stderr passes through.
+ * `nodeArgs` go to node itself (`--expose-gc`, `--cpu-prof`).
+ */
+export function spawnTs(
+  script: URL,
+  env: Readonly<Record<string, string>> = {},
+  nodeArgs: readonly string[] = [],
+): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', fileURLToPath(script)], {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     env: { ...process.env, SWITCHYARD_LOG_LEVEL: 'silent', ...env },
   })

@@ -1,8 +1,10 @@
 /** Messages between the runner and load-generator workers (load-worker.ts). */
+import type { Wire } from '../systems/systems.js'
 import type { IpcMessage } from './ipc.js'
 
 export interface EchoConnect extends IpcMessage {
   readonly kind: 'echo.connect'
+  readonly wire: Wire
   readonly url: string
   readonly connections: number
   readonly roundTrips: number
@@ -17,6 +19,7 @@ export interface EchoDone extends IpcMessage {
 
 export interface FanoutConnect extends IpcMessage {
   readonly kind: 'fanout.connect'
+  readonly wire: Wire
   readonly url: string
   readonly clients: number
   readonly messages: number

@@ -1,12 +1,19 @@
-/** The child side of server-process.ts: announce the port, answer CPU queries, stop on SIGTERM. */
+/** The child side of server-process.ts: announce the port, answer CPU and memory queries, stop on SIGTERM. */
 import { onParentMessage, sendToParent } from './ipc.js'
 
 /** Call once the server listens; `close` runs on SIGTERM, then the process exits. */
 export function announceServer(port: number, close: () => Promise<void>): void {
   onParentMessage(async (message) => {
-    if (message.kind !== 'cpu') return
-    const { user, system } = process.cpuUsage()
-    sendToParent({ kind: 'cpu', userUs: user, systemUs: system } as const)
+    if (message.kind === 'cpu') {
+      const { user, system } = process.cpuUsage()
+      sendToParent({ kind: 'cpu', userUs: user, systemUs: system } as const)
+    } else if (message.kind === 'memory') {
+      // Started with --expose-gc by the harness: collect first so the figure is what stays, not garbage.
+      const gc = (globalThis as { gc?: () => void }).gc
+      gc?.()
+      const { heapUsed, rss } = process.memoryUsage()
+      sendToParent({ kind: 'memory', heapUsedBytes: heapUsed, rssBytes: rss, collected: gc !== undefined } as const)
+    }
   })
   process.once('SIGTERM', () => {
     void close().finally(() => process.exit(0))

@@ -3,6 +3,8 @@
  * another, each carrying its sequence number and send time. Switchyard goes through the layer (`groupSend`); the
  * bare ws reference through PUBLISH. Configured by BENCH_SYSTEM, BENCH_REDIS_URL, BENCH_PREFIX and BENCH_GROUP.
  */
+import { setTimeout as delay } from 'node:timers/promises'
+
 import { Redis } from 'ioredis'
 
 import { RedisChannelLayer } from '../../src/index.js'
@@ -13,6 +15,8 @@ import { requireEnv } from './env.js'
 export interface PublishRequest extends IpcMessage {
   readonly kind: 'publish'
   readonly messages: number
+  /** 0: back to back; else broadcast i goes out at start + i x intervalMs. */
+  readonly intervalMs: number
 }
 
 /** Sent when the last broadcast was accepted by Redis. */
@@ -53,9 +57,13 @@ async function makePublisher(): Promise<{ publish: PublishOne; close: () => Prom
 const publisher = await makePublisher()
 onParentMessage(async (message) => {
   if (message.kind !== 'publish') return
-  const { messages } = message as PublishRequest
+  const { messages, intervalMs } = message as PublishRequest
   const startAt = nowMs()
-  for (let seq = 0; seq < messages; seq++) await publisher.publish(seq)
+  for (let seq = 0; seq < messages; seq++) {
+    const wait = startAt + seq * intervalMs - nowMs()
+    if (wait > 0) await delay(wait)
+    await publisher.publish(seq)
+  }
   const done: Published = { kind: 'published', startAt, endAt: nowMs() }
   sendToParent(done)
 })

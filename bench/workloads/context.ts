@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 
 import type { LoadGenerators } from '../harness/load-generators.js'
 import { procCpuMs } from '../harness/redis.js'
-import { startServerProcess, type ServerHandle } from '../harness/server-process.js'
+import type { ServerHandle } from '../harness/server-process.js'
 import type { SystemUnderTest } from '../systems/systems.js'
 
 export interface BenchContext {
@@ -28,7 +28,7 @@ export async function withServer<T>(
   env: Readonly<Record<string, string>>,
   body: (server: ServerHandle) => Promise<T>,
 ): Promise<T> {
-  const server = await startServerProcess(system.serverScript, env)
+  const server = await system.start(env)
   try {
     return await body(server)
   } finally {

@@ -20,10 +20,16 @@ export async function runEcho(
   const size = `${params.connections} conn x ${params.roundTrips}`
   context.progress(`echo ${size} on ${system.label}: starting server`)
   return withServer(system, runEnv(context), async (server) => {
-    const url = `${server.url}/echo/`
+    const url = system.echoUrl(server.url)
     await context.generators.connect(
       params.connections,
-      (connections): EchoConnect => ({ kind: 'echo.connect', url, connections, roundTrips: params.roundTrips }),
+      (connections): EchoConnect => ({
+        kind: 'echo.connect',
+        wire: system.wire,
+        url,
+        connections,
+        roundTrips: params.roundTrips,
+      }),
       30_000,
     )
     context.progress(`echo ${size} on ${system.label}: ${params.connections} connected, running`)

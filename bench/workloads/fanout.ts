@@ -2,12 +2,12 @@
  * Fan-out: N clients in one group; a separate publisher process sends M broadcasts through the layer
  * (`groupSend`) or PUBLISH. Deliveries/s, publish-to-receive latency, lost and duplicated per client.
  */
-import { nextMessage, sendTo, spawnTs, stopChild } from '../harness/ipc.js'
+import { nextMessage, sendTo, stopChild } from '../harness/ipc.js'
 import type { FanoutConnect, FanoutDone, FanoutFinish } from '../harness/load-protocol.js'
 import type { BenchResult } from '../harness/result.js'
 import { summarize } from '../harness/stats.js'
 import type { Published, PublishRequest } from '../systems/publisher.js'
-import { PUBLISHER_SCRIPT, type SystemUnderTest } from '../systems/systems.js'
+import type { SystemUnderTest } from '../systems/systems.js'
 import { measureCpu, runEnv, withServer, type BenchContext } from './context.js'
 
 export interface FanoutParams {
@@ -29,19 +29,25 @@ export async function runFanout(
   const env = runEnv(context)
   context.progress(`fanout ${size} on ${system.label}: starting server`)
   return withServer(system, env, async (server) => {
-    const url = `${server.url}/fanout/`
+    const url = system.fanoutUrl(server.url)
     await context.generators.connect(
       params.clients,
-      (clients): FanoutConnect => ({ kind: 'fanout.connect', url, clients, messages: params.messages }),
+      (clients): FanoutConnect => ({
+        kind: 'fanout.connect',
+        wire: system.wire,
+        url,
+        clients,
+        messages: params.messages,
+      }),
       120_000,
     )
     context.progress(`fanout ${size} on ${system.label}: ${params.clients} connected, publishing`)
-    const publisher = spawnTs(PUBLISHER_SCRIPT, { ...env, BENCH_SYSTEM: system.name })
+    const publisher = system.startPublisher(env)
     try {
       await nextMessage(publisher, 'ready', 30_000)
       const { value, serverCpuMs, redisCpuMs } = await measureCpu(server, context.redisPid, async () => {
         const published = nextMessage<Published>(publisher, 'published', 600_000)
-        await sendTo(publisher, { kind: 'publish', messages: params.messages } satisfies PublishRequest)
+        await sendTo(publisher, { kind: 'publish', messages: params.messages, intervalMs: 0 } satisfies PublishRequest)
         const { startAt } = await published
         const done = await context.generators.all<FanoutDone>(
           { kind: 'fanout.finish', idleMs: params.idleMs ?? 5_000 } satisfies FanoutFinish,
