@@ -1,33 +1,81 @@
 /**
- * `npm run bench [-- --quick] [-- --only echo|fanout]`: starts a private redis-server, runs each workload against
- * each system (each in its own server process), prints one table and writes JSON and SVG under bench/results/.
+ * `npm run bench [-- --quick] [-- --only echo,fanout,paced,servers,memory,redis,background] [-- --systems ...]`:
+ * starts a private redis-server, runs every workload against every system (each in its own processes), prints
+ * the tables and the targets, and writes JSON and an SVG chart under bench/results/.
  */
-import { availableParallelism, cpus } from 'node:os'
+import { availableParallelism, cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
 import { LoadGenerators } from './harness/load-generators.js'
 import { startBenchRedis } from './harness/redis.js'
-import { formatTable, writeReport } from './harness/report.js'
-import type { BenchResult } from './harness/result.js'
-import { SYSTEMS } from './systems/systems.js'
+import { formatReport, writeReport } from './harness/report.js'
+import { emptyResults } from './harness/result.js'
+import { checkTargets } from './harness/targets.js'
+import { SYSTEMS, type SystemUnderTest } from './systems/systems.js'
+import { runBackground, type BackgroundParams } from './workloads/background.js'
 import type { BenchContext } from './workloads/context.js'
-import { DEFAULT_ECHO, runEcho, type EchoParams } from './workloads/echo.js'
-import { DEFAULT_FANOUT_CLIENTS, DEFAULT_FANOUT_MESSAGES, runFanout, type FanoutParams } from './workloads/fanout.js'
+import { runEcho, type EchoParams } from './workloads/echo.js'
+import { runFanout, type FanoutParams } from './workloads/fanout.js'
+import { runIdleMemory } from './workloads/idle-memory.js'
+import { runRedisCost } from './workloads/redis-cost.js'
 
 const RESULTS_DIR = fileURLToPath(new URL('results/', import.meta.url))
+const WORKLOADS = ['echo', 'fanout', 'paced', 'servers', 'memory', 'redis', 'background'] as const
+type WorkloadName = (typeof WORKLOADS)[number]
 
 interface Plan {
-  readonly echo: readonly EchoParams[]
+  readonly echo: EchoParams
   readonly fanout: readonly FanoutParams[]
+  readonly paced: FanoutParams
+  readonly servers: FanoutParams
+  readonly idleConnections: number
+  readonly redisMembers: readonly number[]
+  readonly background: BackgroundParams
 }
 
-function planFor(quick: boolean, only: string | undefined, fanoutClients: readonly number[]): Plan {
-  const echo = quick ? [{ connections: 4, roundTrips: 20 }] : [DEFAULT_ECHO]
-  const fanout = quick
-    ? [{ clients: 20, messages: 10, idleMs: 2_000 }]
-    : fanoutClients.map((clients) => ({ clients, messages: DEFAULT_FANOUT_MESSAGES }))
-  return { echo: only === 'fanout' ? [] : echo, fanout: only === 'echo' ? [] : fanout }
+const FULL: Plan = {
+  echo: { connections: 50, roundTrips: 200 },
+  // About 40 000-100 000 deliveries each: long enough to measure, short enough for the whole run to fit 15 min.
+  fanout: [
+    { clients: 200, messages: 200 },
+    { clients: 1_000, messages: 100 },
+    { clients: 5_000, messages: 20 },
+  ],
+  // 200 clients x 10 broadcasts/s = 2 000 deliveries/s for 10 s.
+  paced: { clients: 200, messages: 100, intervalMs: 100 },
+  servers: { clients: 600, messages: 100, servers: 3 },
+  idleConnections: 10_000,
+  redisMembers: [10, 1_000, 10_000],
+  background: { messages: 20_000, concurrency: 16 },
+}
+
+/** Seconds, not minutes: proves every workload and system runs, measures nothing. */
+const QUICK: Plan = {
+  echo: { connections: 4, roundTrips: 20 },
+  fanout: [{ clients: 20, messages: 10, idleMs: 2_000 }],
+  paced: { clients: 20, messages: 10, intervalMs: 50, idleMs: 2_000 },
+  servers: { clients: 30, messages: 10, servers: 3, idleMs: 2_000 },
+  idleConnections: 100,
+  redisMembers: [10, 100],
+  background: { messages: 500, concurrency: 4 },
+}
+
+function list<T extends string>(option: string, value: string | undefined, allowed: readonly T[]): readonly T[] {
+  if (value === undefined) return allowed
+  const names = value.split(',').map((name) => name.trim())
+  const unknown = names.filter((name) => !(allowed as readonly string[]).includes(name))
+  if (unknown.length > 0) throw new Error(`--${option} takes ${allowed.join(', ')}; got ${unknown.join(', ')}`)
+  return names as T[]
+}
+
+function fanoutSizes(plan: Plan, clients: string | undefined): readonly FanoutParams[] {
+  if (clients === undefined) return plan.fanout
+  return clients.split(',').map((text) => {
+    const n = Number(text)
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--clients takes positive integers separated by commas`)
+    return plan.fanout.find((p) => p.clients === n) ?? { clients: n, messages: 100 }
+  })
 }
 
 async function main(): Promise<void> {
@@ -35,46 +83,67 @@ async function main(): Promise<void> {
     options: {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
+      systems: { type: 'string' },
       clients: { type: 'string' },
     },
   })
-  if (values.only !== undefined && values.only !== 'echo' && values.only !== 'fanout') {
-    throw new Error(`--only takes echo or fanout, got ${JSON.stringify(values.only)}`)
-  }
-  const fanoutClients = values.clients?.split(',').map(Number) ?? [...DEFAULT_FANOUT_CLIENTS]
-  if (fanoutClients.some((n) => !Number.isInteger(n) || n <= 0)) {
-    throw new Error(`--clients takes positive integers separated by commas, got ${JSON.stringify(values.clients)}`)
-  }
-  const plan = planFor(values.quick, values.only, fanoutClients)
+  const plan = values.quick ? QUICK : FULL
+  const only = new Set<WorkloadName>(list('only', values.only, WORKLOADS))
+  const systemNames = list('systems', values.systems, Object.keys(SYSTEMS) as (keyof typeof SYSTEMS)[])
+  const systems: SystemUnderTest[] = systemNames.map((name) => SYSTEMS[name])
+  const fanouts = fanoutSizes(plan, values.clients)
 
+  const startedAt = Date.now()
   const progress = (line: string): void => {
-    process.stderr.write(`[bench] ${line}\n`)
+    const elapsed = Math.round((Date.now() - startedAt) / 1000)
+    process.stderr.write(
+      `[bench ${String(Math.floor(elapsed / 60)).padStart(2, '0')}:${String(elapsed % 60).padStart(2, '0')}] ${line}\n`,
+    )
   }
   progress('starting a private redis-server')
   const redis = await startBenchRedis()
-  // Two workers where there are cores to spare; one on a 2-core box leaves the other core to the server.
+  // Two load generators where there are cores to spare; one on a 2-core box leaves the other core to the server.
   const generators = LoadGenerators.start(availableParallelism() > 2 ? 2 : 1)
   const context: BenchContext = { redisUrl: redis.url, redisPid: redis.pid, generators, progress }
-  const results: BenchResult[] = []
+  const results = emptyResults()
   try {
-    for (const system of Object.values(SYSTEMS)) {
-      for (const params of plan.echo) results.push(await runEcho(context, system, params))
-      for (const params of plan.fanout) results.push(await runFanout(context, system, params))
+    // Workload by workload, every system in turn: the rows compared with each other run minutes apart at most.
+    if (only.has('echo'))
+      for (const system of systems) results.throughput.push(await runEcho(context, system, plan.echo))
+    if (only.has('fanout')) {
+      for (const params of fanouts) {
+        for (const system of systems) results.throughput.push(await runFanout(context, system, params))
+      }
     }
+    if (only.has('paced'))
+      for (const system of systems) results.throughput.push(await runFanout(context, system, plan.paced))
+    if (only.has('servers')) {
+      for (const system of systems) results.throughput.push(await runFanout(context, system, plan.servers))
+    }
+    if (only.has('memory')) {
+      for (const system of systems.filter((s) => s.reportsHeap)) {
+        results.memory.push(await runIdleMemory(context, system, plan.idleConnections))
+      }
+    }
+    if (only.has('redis')) results.redisCost.push(...(await runRedisCost(context, plan.redisMembers)))
+    if (only.has('background')) results.background.push(...(await runBackground(context, plan.background)))
   } finally {
     await generators.close()
     await redis.stop()
   }
 
-  console.log(formatTable(results))
-  const report = await writeReport(RESULTS_DIR, results, {
+  const targets = checkTargets(results)
+  console.log(formatReport(results, targets))
+  const report = await writeReport(RESULTS_DIR, results, targets, {
     quick: values.quick,
+    durationS: Math.round((Date.now() - startedAt) / 1000),
     node: process.version,
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
     loadGenerators: generators.size,
   })
-  progress(`wrote ${report.jsonPath} and ${report.svgPath}`)
+  progress(`done; wrote ${report.jsonPath} and ${report.svgPath}`)
 }
 
 await main()

@@ -9,7 +9,7 @@ const WORKER = new URL('load-worker.ts', import.meta.url)
 export class LoadGenerators {
   private constructor(private readonly workers: readonly ChildProcess[]) {}
 
-  /** Starts `count` worker processes (1 or 2: more would compete with the server for this machine's cores). */
+  /** Starts `count` worker processes (few: more would compete with the servers for this machine's cores). */
   static start(count: number): LoadGenerators {
     return new LoadGenerators(Array.from({ length: count }, () => spawnTs(WORKER)))
   }
@@ -18,13 +18,13 @@ export class LoadGenerators {
     return this.workers.length
   }
 
-  /** Gives each worker its share of `total` clients, built by `task(share)`, and waits until all are connected. */
-  async connect(total: number, task: (share: number) => IpcMessage, timeoutMs: number): Promise<void> {
+  /** Gives each worker its share of `total` clients, built by `task(share, index)`, and waits until all connected. */
+  async connect(total: number, task: (share: number, index: number) => IpcMessage, timeoutMs: number): Promise<void> {
     const shares = split(total, this.workers.length)
     await Promise.all(
       this.workers.map(async (worker, i) => {
         const connected = nextMessage(worker, 'connected', timeoutMs)
-        await sendTo(worker, task(shares[i] ?? 0))
+        await sendTo(worker, task(shares[i] ?? 0, i))
         await connected
       }),
     )

@@ -1,14 +1,25 @@
-/** The table, the JSON file and the SVG chart of a run. */
+/** The tables, the JSON file and the SVG chart of a run. */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
-import type { BenchResult } from './result.js'
+import type { BackgroundRow, BenchResult, BenchResults, MemoryResult, RedisCostResult } from './result.js'
+import type { TargetCheck } from './targets.js'
 
-const COLUMNS: readonly { title: string; value: (r: BenchResult) => string }[] = [
-  { title: 'system', value: (r) => r.label },
-  { title: 'workload', value: (r) => r.workload },
-  { title: 'size', value: (r) => r.params },
-  { title: 'per s', value: (r) => `${Math.round(r.perSecond).toLocaleString('en-US')} ${r.unit}` },
+interface Column<T> {
+  readonly title: string
+  readonly value: (row: T) => string
+  /** Text columns are padded on the right, numbers on the left. */
+  readonly text?: boolean
+}
+
+const int = (n: number): string => Math.round(n).toLocaleString('en-US')
+const kib = (bytes: number | null): string => (bytes === null ? '-' : (bytes / 1024).toFixed(2))
+
+const THROUGHPUT: readonly Column<BenchResult>[] = [
+  { title: 'workload', value: (r) => r.workload, text: true },
+  { title: 'size', value: (r) => r.params, text: true },
+  { title: 'system', value: (r) => r.label, text: true },
+  { title: 'per s', value: (r) => `${int(r.perSecond)} ${r.unit}` },
   { title: 'p50 ms', value: (r) => r.p50Ms.toFixed(2) },
   { title: 'p99 ms', value: (r) => r.p99Ms.toFixed(2) },
   { title: 'lost', value: (r) => String(r.lost) },
@@ -18,47 +29,121 @@ const COLUMNS: readonly { title: string; value: (r: BenchResult) => string }[] =
   { title: 'redis CPU ms', value: (r) => (r.redisCpuMs === null ? '-' : r.redisCpuMs.toFixed(0)) },
 ]
 
-/** A plain-text table, one row per result, columns padded to their widest cell. */
-export function formatTable(results: readonly BenchResult[]): string {
-  const rows = [COLUMNS.map((c) => c.title), ...results.map((r) => COLUMNS.map((c) => c.value(r)))]
-  const widths = COLUMNS.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)))
-  const line = (row: readonly string[]): string =>
-    row.map((cell, i) => (i < 3 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ')
-  const [header = [], ...body] = rows
+const MEMORY: readonly Column<MemoryResult>[] = [
+  { title: 'system', value: (r) => r.label, text: true },
+  { title: 'idle connections', value: (r) => int(r.connections) },
+  { title: 'heap KiB/conn', value: (r) => kib(r.heapBytesPerConnection) },
+  { title: 'RSS KiB/conn', value: (r) => kib(r.rssBytesPerConnection) },
+]
+
+const REDIS_COST: readonly Column<RedisCostResult>[] = [
+  { title: 'members (one process)', value: (r) => int(r.members) },
+  { title: 'round trips', value: (r) => String(r.roundTrips) },
+  { title: 'bytes sent', value: (r) => String(r.bytesSent) },
+  { title: 'script µs', value: (r) => String(r.scriptUsec) },
+  { title: 'copies queued', value: (r) => String(r.copies) },
+]
+
+const BACKGROUND: readonly Column<BackgroundRow>[] = [
+  { title: 'system', value: (r) => (r.system === 'switchyard' ? 'Switchyard RetryingConsumer' : 'BullMQ'), text: true },
+  { title: 'workers', value: (r) => String(r.workers) },
+  { title: 'concurrency', value: (r) => String(r.concurrency) },
+  { title: 'failing once', value: (r) => `${r.failRate * 100} %` },
+  { title: 'messages', value: (r) => int(r.messages) },
+  { title: 'attempts', value: (r) => int(r.attempts) },
+  { title: 'msgs/s', value: (r) => int(r.messagesPerSecond) },
+  { title: 'worker CPU µs/msg', value: (r) => r.workerCpuUsPerMessage.toFixed(1) },
+  { title: 'lost', value: (r) => String(r.lost) },
+  { title: 'checks', value: (r) => (r.ok ? 'ok' : 'FAILED') },
+]
+
+const TARGETS: readonly Column<TargetCheck>[] = [
+  { title: 'target', value: (r) => r.target, text: true },
+  { title: 'measured', value: (r) => r.measured, text: true },
+  { title: 'met', value: (r) => (r.met ? 'yes' : 'NO'), text: true },
+]
+
+/** A plain-text table, columns padded to their widest cell. */
+function formatTable<T>(columns: readonly Column<T>[], rows: readonly T[]): string {
+  const cells = [columns.map((c) => c.title), ...rows.map((r) => columns.map((c) => c.value(r)))]
+  const widths = columns.map((_, i) => Math.max(...cells.map((line) => (line[i] ?? '').length)))
+  const line = (cellsOfRow: readonly string[]): string =>
+    cellsOfRow
+      .map((cell, i) => (columns[i]?.text ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd()
+  const [header = [], ...body] = cells
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n')
+}
+
+/** Every section that has rows, then the targets. */
+export function formatReport(results: BenchResults, targets: readonly TargetCheck[]): string {
+  const sections: string[] = []
+  const add = <T>(title: string, columns: readonly Column<T>[], rows: readonly T[]): void => {
+    if (rows.length > 0) sections.push(`${title}\n${formatTable(columns, rows)}`)
+  }
+  add('Throughput and latency', THROUGHPUT, results.throughput)
+  add('Background tasks', BACKGROUND, results.background)
+  add('Idle memory', MEMORY, results.memory)
+  add('Redis cost per groupSend', REDIS_COST, results.redisCost)
+  add('Targets', TARGETS, targets)
+  return sections.join('\n\n')
 }
 
 function escapeXml(text: string): string {
   return text.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`)
 }
 
-const BAR_HEIGHT = 22
-const LABEL_WIDTH = 360
-const BAR_WIDTH = 420
+interface Bar {
+  readonly group: string
+  readonly label: string
+  readonly value: number
+  readonly unit: string
+  readonly ours: boolean
+}
 
-/** A horizontal bar chart of throughput, one bar per result, scaled per workload (units differ). */
-export function renderSvgChart(results: readonly BenchResult[], title: string): string {
-  const maxByWorkload = new Map<string, number>()
-  for (const r of results) maxByWorkload.set(r.workload, Math.max(maxByWorkload.get(r.workload) ?? 0, r.perSecond))
-  const height = 40 + results.length * (BAR_HEIGHT + 6)
-  const bars = results.map((r, i) => {
+const BAR_HEIGHT = 20
+const LABEL_WIDTH = 470
+const BAR_WIDTH = 380
+
+/** Throughput bars (higher is better), scaled within each workload and size, Switchyard in blue. */
+export function renderSvgChart(results: BenchResults, title: string): string {
+  const bars: Bar[] = [
+    ...results.throughput.map((r) => ({
+      group: `${r.workload} ${r.params}`,
+      label: `${r.workload} ${r.params}: ${r.label}`,
+      value: r.perSecond,
+      unit: `${r.unit}/s`,
+      ours: r.system === 'switchyard',
+    })),
+    ...results.background.map((r) => ({
+      group: `background ${r.workers} ${r.failRate}`,
+      label: `background ${r.workers} worker(s), ${r.failRate * 100} % failing: ${r.system}`,
+      value: r.messagesPerSecond,
+      unit: 'msgs/s',
+      ours: r.system === 'switchyard',
+    })),
+  ]
+  const maxByGroup = new Map<string, number>()
+  for (const bar of bars) maxByGroup.set(bar.group, Math.max(maxByGroup.get(bar.group) ?? 0, bar.value))
+  const height = 40 + bars.length * (BAR_HEIGHT + 6)
+  const drawn = bars.map((bar, i) => {
     const y = 34 + i * (BAR_HEIGHT + 6)
-    const max = maxByWorkload.get(r.workload) ?? 1
-    const width = max > 0 ? Math.max(1, (r.perSecond / max) * BAR_WIDTH) : 1
-    const fill = r.system === 'switchyard' ? '#2f6fb0' : '#9a9a9a'
-    const label = `${r.label}, ${r.workload} ${r.params}`
-    const value = `${Math.round(r.perSecond).toLocaleString('en-US')} ${r.unit}/s`
+    const max = maxByGroup.get(bar.group) ?? 1
+    const width = max > 0 ? Math.max(1, (bar.value / max) * BAR_WIDTH) : 1
+    const value = `${int(bar.value)} ${bar.unit}`
     return [
-      `<text x="${LABEL_WIDTH - 8}" y="${y + 15}" text-anchor="end">${escapeXml(label)}</text>`,
-      `<rect x="${LABEL_WIDTH}" y="${y}" width="${width.toFixed(1)}" height="${BAR_HEIGHT}" fill="${fill}"/>`,
-      `<text x="${(LABEL_WIDTH + width + 6).toFixed(1)}" y="${y + 15}">${escapeXml(value)}</text>`,
+      `<text x="${LABEL_WIDTH - 8}" y="${y + 14}" text-anchor="end">${escapeXml(bar.label)}</text>`,
+      `<rect x="${LABEL_WIDTH}" y="${y}" width="${width.toFixed(1)}" height="${BAR_HEIGHT}" fill="${bar.ours ? '#2f6fb0' : '#9a9a9a'}"/>`,
+      `<text x="${(LABEL_WIDTH + width + 6).toFixed(1)}" y="${y + 14}">${escapeXml(value)}</text>`,
     ].join('')
   })
-  const totalWidth = LABEL_WIDTH + BAR_WIDTH + 200
+  const totalWidth = LABEL_WIDTH + BAR_WIDTH + 180
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${totalWidth}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="8" y="20" font-size="14" font-weight="bold">${escapeXml(title)}</text>`,
-    ...bars,
+    ...drawn,
     '</svg>',
     '',
   ].join('\n')
@@ -69,17 +154,18 @@ export interface WrittenReport {
   readonly svgPath: string
 }
 
-/** Writes `<dir>/<timestamp>.json` (results plus machine facts) and `<dir>/<timestamp>.svg`. */
+/** Writes `<dir>/<timestamp>.json` (results, targets, machine facts) and `<dir>/<timestamp>.svg`. */
 export async function writeReport(
   dir: string,
-  results: readonly BenchResult[],
+  results: BenchResults,
+  targets: readonly TargetCheck[],
   meta: Readonly<Record<string, unknown>>,
 ): Promise<WrittenReport> {
   await mkdir(dir, { recursive: true })
   const stamp = new Date().toISOString().replace(/[:.]/g, '-')
   const jsonPath = join(dir, `${stamp}.json`)
   const svgPath = join(dir, `${stamp}.svg`)
-  await writeFile(jsonPath, `${JSON.stringify({ ...meta, results }, null, 2)}\n`)
-  await writeFile(svgPath, renderSvgChart(results, `switchyard bench ${stamp}`))
+  await writeFile(jsonPath, `${JSON.stringify({ ...meta, ...results, targets }, null, 2)}\n`)
+  await writeFile(svgPath, renderSvgChart(results, `Switchyard bench ${stamp} (higher is better)`))
   return { jsonPath, svgPath }
 }

@@ -1,9 +1,14 @@
-/** One measured row: a workload at one size against one system. */
+/** What a benchmark run measures: one row type per kind of workload, gathered in one report. */
+import type { GroupSendCost } from '../../test/support/group-send-cost.js'
+
+export type ThroughputWorkload = 'echo' | 'fanout' | 'fanout paced' | 'fanout 3 servers'
+
+/** One measured row: a throughput workload at one size against one system. */
 export interface BenchResult {
   readonly system: string
   readonly label: string
-  readonly workload: 'echo' | 'fanout'
-  /** e.g. `50 conn x 200` or `200 clients x 50 msgs` */
+  readonly workload: ThroughputWorkload
+  /** e.g. `50 conn x 200` or `200 clients x 200` */
   readonly params: string
   /** What `count` and `perSecond` count: round trips or deliveries. */
   readonly unit: string
@@ -16,10 +21,50 @@ export interface BenchResult {
   readonly lost: number
   /** Fan-out only (0 for echo): messages a client got more than once. */
   readonly duplicated: number
-  /** The server process's CPU time during the run. */
+  /** The server processes' CPU time during the run. */
   readonly serverCpuMs: number
   /** Server CPU per round trip or delivery, in microseconds. */
   readonly cpuUsPerUnit: number
   /** redis-server's CPU time during the run, where /proc is readable. */
   readonly redisCpuMs: number | null
+}
+
+/** Idle connections held by one server process. */
+export interface MemoryResult {
+  readonly system: string
+  readonly label: string
+  readonly connections: number
+  /** V8 heap after a full GC, per connection; null for non-Node servers. */
+  readonly heapBytesPerConnection: number | null
+  readonly rssBytesPerConnection: number
+}
+
+/** One groupSend to a group whose members all live in one Node process. */
+export interface RedisCostResult extends GroupSendCost {
+  readonly members: number
+}
+
+/** One background-task run (see bench/background/run-background.ts). */
+export interface BackgroundRow {
+  readonly system: string
+  readonly workers: number
+  readonly concurrency: number
+  readonly failRate: number
+  readonly messages: number
+  readonly messagesPerSecond: number
+  readonly workerCpuUsPerMessage: number
+  readonly attempts: number
+  readonly lost: number
+  readonly ok: boolean
+}
+
+export interface BenchResults {
+  readonly throughput: BenchResult[]
+  readonly memory: MemoryResult[]
+  readonly redisCost: RedisCostResult[]
+  readonly background: BackgroundRow[]
+}
+
+export function emptyResults(): BenchResults {
+  return { throughput: [], memory: [], redisCost: [], background: [] }
 }

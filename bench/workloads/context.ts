@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import type { LoadGenerators } from '../harness/load-generators.js'
 import { procCpuMs } from '../harness/redis.js'
 import type { ServerHandle } from '../harness/server-process.js'
-import type { SystemUnderTest } from '../systems/systems.js'
+import type { RunEnv, SystemUnderTest } from '../systems/systems.js'
 
 export interface BenchContext {
   readonly redisUrl: string
@@ -14,7 +14,7 @@ export interface BenchContext {
 }
 
 /** The environment of one run's child processes: its own key prefix and group, so runs never see each other. */
-export function runEnv(context: BenchContext): Record<string, string> {
+export function runEnv(context: BenchContext): RunEnv {
   return {
     BENCH_REDIS_URL: context.redisUrl,
     BENCH_PREFIX: `bench${randomBytes(4).toString('hex')}`,
@@ -22,29 +22,48 @@ export function runEnv(context: BenchContext): Record<string, string> {
   }
 }
 
-/** Starts the system's server with `env`, runs `body`, stops the server whatever happens. */
-export async function withServer<T>(
+/** Starts `count` servers of the system with `env`, runs `body`, stops them whatever happens. */
+export async function withServers<T>(
   system: SystemUnderTest,
-  env: Readonly<Record<string, string>>,
-  body: (server: ServerHandle) => Promise<T>,
+  env: RunEnv,
+  count: number,
+  body: (servers: readonly ServerHandle[]) => Promise<T>,
 ): Promise<T> {
-  const server = await system.start(env)
+  const servers: ServerHandle[] = []
   try {
-    return await body(server)
+    for (let i = 0; i < count; i++) servers.push(await system.start(env))
+    return await body(servers)
   } finally {
-    await server.stop()
+    await Promise.all(servers.map((server) => server.stop()))
   }
 }
 
-/** Server and Redis CPU time over `measured`, in ms. */
+/** Starts one server of the system with `env`, runs `body`, stops it whatever happens. */
+export function withServer<T>(
+  system: SystemUnderTest,
+  env: RunEnv,
+  body: (server: ServerHandle) => Promise<T>,
+): Promise<T> {
+  return withServers(system, env, 1, ([server]) => {
+    if (server === undefined) throw new Error('no server started')
+    return body(server)
+  })
+}
+
+async function totalCpuMs(servers: readonly ServerHandle[]): Promise<number> {
+  const each = await Promise.all(servers.map((server) => server.cpuMs()))
+  return each.reduce((sum, ms) => sum + ms, 0)
+}
+
+/** The servers' (summed) and Redis' CPU time over `measured`, in ms. */
 export async function measureCpu<T>(
-  server: ServerHandle,
+  servers: readonly ServerHandle[],
   redisPid: number,
   measured: () => Promise<T>,
 ): Promise<{ value: T; serverCpuMs: number; redisCpuMs: number | null }> {
-  const [serverBefore, redisBefore] = await Promise.all([server.cpuMs(), procCpuMs(redisPid)])
+  const [serverBefore, redisBefore] = await Promise.all([totalCpuMs(servers), procCpuMs(redisPid)])
   const value = await measured()
-  const [serverAfter, redisAfter] = await Promise.all([server.cpuMs(), procCpuMs(redisPid)])
+  const [serverAfter, redisAfter] = await Promise.all([totalCpuMs(servers), procCpuMs(redisPid)])
   const redisCpuMs = redisBefore === undefined || redisAfter === undefined ? null : redisAfter - redisBefore
   return { value, serverCpuMs: serverAfter - serverBefore, redisCpuMs }
 }

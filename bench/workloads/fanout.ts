@@ -1,76 +1,120 @@
 /**
- * Fan-out: N clients in one group; a separate publisher process sends M broadcasts through the layer
- * (`groupSend`) or PUBLISH. Deliveries/s, publish-to-receive latency, lost and duplicated per client.
+ * Fan-out: N clients in one group, spread over one or more server processes; a separate publisher process sends
+ * M broadcasts through the system's own way (`groupSend`, PUBLISH, the Socket.IO emitter, channels_redis'
+ * group_send), back to back or paced. Deliveries/s, publish-to-receive latency, lost and duplicated per client.
  */
 import { nextMessage, sendTo, stopChild } from '../harness/ipc.js'
+import { LoadGenerators } from '../harness/load-generators.js'
 import type { FanoutConnect, FanoutDone, FanoutFinish } from '../harness/load-protocol.js'
-import type { BenchResult } from '../harness/result.js'
+import type { BenchResult, ThroughputWorkload } from '../harness/result.js'
+import type { ServerHandle } from '../harness/server-process.js'
 import { summarize } from '../harness/stats.js'
 import type { Published, PublishRequest } from '../systems/publisher.js'
 import type { SystemUnderTest } from '../systems/systems.js'
-import { measureCpu, runEnv, withServer, type BenchContext } from './context.js'
+import { measureCpu, runEnv, withServers, type BenchContext } from './context.js'
 
 export interface FanoutParams {
   readonly clients: number
   readonly messages: number
+  /** 0 (default): broadcasts back to back; else one every intervalMs. */
+  readonly intervalMs?: number
+  /** Server processes behind the one Redis (default 1); clients are spread evenly, one load generator each. */
+  readonly servers?: number
   /** After the last publish, how long a silence counts the missing messages as lost. */
   readonly idleMs?: number
 }
 
-export const DEFAULT_FANOUT_CLIENTS = [200, 1_000, 5_000] as const
-export const DEFAULT_FANOUT_MESSAGES = 100
+function workloadOf(params: FanoutParams): ThroughputWorkload {
+  if ((params.servers ?? 1) > 1) return 'fanout 3 servers'
+  return (params.intervalMs ?? 0) > 0 ? 'fanout paced' : 'fanout'
+}
+
+function sizeOf(params: FanoutParams): string {
+  const size = `${params.clients} clients x ${params.messages}`
+  const intervalMs = params.intervalMs ?? 0
+  const paced = intervalMs > 0 ? ` at ${Math.round((params.clients * 1000) / intervalMs)}/s` : ''
+  const servers = (params.servers ?? 1) > 1 ? ` over ${params.servers} servers` : ''
+  return size + paced + servers
+}
+
+function serverAt(servers: readonly ServerHandle[], index: number): ServerHandle {
+  const server = servers[index % servers.length]
+  if (server === undefined) throw new Error('no server to connect to')
+  return server
+}
+
+/** Connects the clients: all through the shared generators to one server, or one generator per server. */
+async function connectClients(
+  context: BenchContext,
+  system: SystemUnderTest,
+  servers: readonly ServerHandle[],
+  params: FanoutParams,
+): Promise<{ generators: LoadGenerators; own: boolean }> {
+  const generators = servers.length > 1 ? LoadGenerators.start(servers.length) : context.generators
+  const task = (clients: number, index: number): FanoutConnect => ({
+    kind: 'fanout.connect',
+    wire: system.wire,
+    url: system.fanoutUrl(serverAt(servers, index).url),
+    clients,
+    messages: params.messages,
+  })
+  try {
+    await generators.connect(params.clients, task, 180_000)
+  } catch (error) {
+    if (generators !== context.generators) await generators.close()
+    throw error
+  }
+  return { generators, own: generators !== context.generators }
+}
 
 export async function runFanout(
   context: BenchContext,
   system: SystemUnderTest,
   params: FanoutParams,
 ): Promise<BenchResult> {
-  const size = `${params.clients} clients x ${params.messages}`
+  const workload = workloadOf(params)
+  const size = sizeOf(params)
   const env = runEnv(context)
-  context.progress(`fanout ${size} on ${system.label}: starting server`)
-  return withServer(system, env, async (server) => {
-    const url = system.fanoutUrl(server.url)
-    await context.generators.connect(
-      params.clients,
-      (clients): FanoutConnect => ({
-        kind: 'fanout.connect',
-        wire: system.wire,
-        url,
-        clients,
-        messages: params.messages,
-      }),
-      120_000,
-    )
-    context.progress(`fanout ${size} on ${system.label}: ${params.clients} connected, publishing`)
+  const say = (line: string): void => {
+    context.progress(`${workload} ${size} on ${system.label}: ${line}`)
+  }
+  say('starting')
+  return withServers(system, env, params.servers ?? 1, async (servers) => {
+    const { generators, own } = await connectClients(context, system, servers, params)
+    say(`${params.clients} connected, publishing`)
     const publisher = system.startPublisher(env)
     try {
-      await nextMessage(publisher, 'ready', 30_000)
-      const { value, serverCpuMs, redisCpuMs } = await measureCpu(server, context.redisPid, async () => {
+      await nextMessage(publisher, 'ready', 60_000)
+      const { value, serverCpuMs, redisCpuMs } = await measureCpu(servers, context.redisPid, async () => {
         const published = nextMessage<Published>(publisher, 'published', 600_000)
-        await sendTo(publisher, { kind: 'publish', messages: params.messages, intervalMs: 0 } satisfies PublishRequest)
+        const request: PublishRequest = {
+          kind: 'publish',
+          messages: params.messages,
+          intervalMs: params.intervalMs ?? 0,
+        }
+        await sendTo(publisher, request)
         const { startAt } = await published
-        const done = await context.generators.all<FanoutDone>(
-          { kind: 'fanout.finish', idleMs: params.idleMs ?? 5_000 } satisfies FanoutFinish,
-          'fanout.done',
-          600_000,
-        )
+        const finish: FanoutFinish = { kind: 'fanout.finish', idleMs: params.idleMs ?? 5_000 }
+        const done = await generators.all<FanoutDone>(finish, 'fanout.done', 600_000)
         return { startAt, done }
       })
       const { startAt, done } = value
       const latencies = done.flatMap((d) => d.latenciesMs)
       const received = done.reduce((sum, d) => sum + d.received, 0)
       const durationMs = Math.max(...done.map((d) => d.lastReceiveAt)) - startAt
+      const lost = done.reduce((sum, d) => sum + d.lost, 0)
+      say(`${received} delivered, ${lost} lost`)
       return {
         system: system.name,
         label: system.label,
-        workload: 'fanout',
+        workload,
         params: size,
         unit: 'deliveries',
         count: received,
         durationMs,
         perSecond: received > 0 ? (received / durationMs) * 1000 : 0,
         ...summarize(latencies),
-        lost: done.reduce((sum, d) => sum + d.lost, 0),
+        lost,
         duplicated: done.reduce((sum, d) => sum + d.duplicated, 0),
         serverCpuMs,
         cpuUsPerUnit: received > 0 ? (serverCpuMs * 1000) / received : 0,
@@ -78,6 +122,7 @@ export async function runFanout(
       }
     } finally {
       await stopChild(publisher)
+      if (own) await generators.close()
     }
   })
 }

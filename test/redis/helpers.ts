@@ -1,6 +1,7 @@
+import { info } from '../support/redis-info.js'
 import { sleep, waitFor } from '../support/wait.js'
 
-export { sleep, waitFor }
+export { info, sleep, waitFor }
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -43,26 +44,6 @@ export class RawClients {
   }
 }
 
-/** `INFO <sections…>` as numbers; `cmdstat_*` lines are split into `cmdstat_x.calls`, `cmdstat_x.usec`, … */
-export async function info(client: Redis, ...sections: string[]): Promise<Map<string, number>> {
-  const text = String(await client.call('INFO', ...sections))
-  const fields = new Map<string, number>()
-  for (const line of text.split('\r\n')) {
-    const colon = line.indexOf(':')
-    if (colon === -1 || line.startsWith('#')) continue
-    const name = line.slice(0, colon)
-    const value = line.slice(colon + 1)
-    if (name.startsWith('cmdstat_')) {
-      for (const pair of value.split(',')) {
-        const [key, number] = pair.split('=')
-        if (key !== undefined && number !== undefined) fields.set(`${name}.${key}`, Number(number))
-      }
-    } else if (/^-?\d+(\.\d+)?$/.test(value)) {
-      fields.set(name, Number(value))
-    }
-  }
-  return fields
-}
 
 export interface RunningSentinel {
   readonly port: number
