@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util'
 import { LoadGenerators } from './harness/load-generators.js'
 import { startBenchRedis } from './harness/redis.js'
 import { formatReport, writeReport } from './harness/report.js'
-import { emptyResults } from './harness/result.js'
+import { emptyResults, medianRow, type BenchResult } from './harness/result.js'
 import { checkTargets } from './harness/targets.js'
 import { SYSTEMS, type SystemUnderTest } from './systems/systems.js'
 import { runBackground, type BackgroundParams } from './workloads/background.js'
@@ -25,6 +25,8 @@ const WORKLOADS = ['echo', 'fanout', 'paced', 'servers', 'memory', 'redis', 'bac
 type WorkloadName = (typeof WORKLOADS)[number]
 
 interface Plan {
+  /** Runs of echo and of the first fan-out size, interleaved across systems; each row is their median. */
+  readonly repeats: number
   readonly echo: EchoParams
   readonly fanout: readonly FanoutParams[]
   readonly paced: FanoutParams
@@ -35,6 +37,7 @@ interface Plan {
 }
 
 const FULL: Plan = {
+  repeats: 3,
   echo: { connections: 50, roundTrips: 200 },
   // About 40 000-100 000 deliveries each: long enough to measure, short enough for the whole run to fit 15 min.
   fanout: [
@@ -52,6 +55,7 @@ const FULL: Plan = {
 
 /** Seconds, not minutes: proves every workload and system runs, measures nothing. */
 const QUICK: Plan = {
+  repeats: 1,
   echo: { connections: 4, roundTrips: 20 },
   fanout: [{ clients: 20, messages: 10, idleMs: 2_000 }],
   paced: { clients: 20, messages: 10, intervalMs: 50, idleMs: 2_000 },
@@ -76,6 +80,19 @@ function fanoutSizes(plan: Plan, clients: string | undefined): readonly FanoutPa
     if (!Number.isInteger(n) || n <= 0) throw new Error(`--clients takes positive integers separated by commas`)
     return plan.fanout.find((p) => p.clients === n) ?? { clients: n, messages: 100 }
   })
+}
+
+/** `times` runs of each system, in turns (A B C, A B C, ...), so a slow minute on the machine hits all of them. */
+async function repeated(
+  systems: readonly SystemUnderTest[],
+  times: number,
+  run: (system: SystemUnderTest) => Promise<BenchResult>,
+): Promise<BenchResult[]> {
+  const runs = systems.map((): BenchResult[] => [])
+  for (let i = 0; i < times; i++) {
+    for (const [index, system] of systems.entries()) runs[index]?.push(await run(system))
+  }
+  return runs.map(medianRow)
 }
 
 async function main(): Promise<void> {
@@ -108,11 +125,15 @@ async function main(): Promise<void> {
   const results = emptyResults()
   try {
     // Workload by workload, every system in turn: the rows compared with each other run minutes apart at most.
-    if (only.has('echo'))
-      for (const system of systems) results.throughput.push(await runEcho(context, system, plan.echo))
+    if (only.has('echo')) {
+      results.throughput.push(
+        ...(await repeated(systems, plan.repeats, (system) => runEcho(context, system, plan.echo))),
+      )
+    }
     if (only.has('fanout')) {
-      for (const params of fanouts) {
-        for (const system of systems) results.throughput.push(await runFanout(context, system, params))
+      for (const [index, params] of fanouts.entries()) {
+        const times = index === 0 ? plan.repeats : 1
+        results.throughput.push(...(await repeated(systems, times, (system) => runFanout(context, system, params))))
       }
     }
     if (only.has('paced'))

@@ -1,4 +1,5 @@
 /** What a benchmark run measures: one row type per kind of workload, gathered in one report. */
+import { median } from './stats.js'
 import type { GroupSendCost } from '../../test/support/group-send-cost.js'
 
 export type ThroughputWorkload = 'echo' | 'fanout' | 'fanout paced' | 'fanout 3 servers'
@@ -67,4 +68,29 @@ export interface BenchResults {
 
 export function emptyResults(): BenchResults {
   return { throughput: [], memory: [], redisCost: [], background: [] }
+}
+
+/**
+ * Repeated runs of one workload on one system as one row: the median of every rate, latency and CPU figure, the
+ * worst lost and duplicated counts (a loss in any run is a loss).
+ */
+export function medianRow(runs: readonly BenchResult[]): BenchResult {
+  const [first] = runs
+  if (first === undefined) throw new Error('no runs to summarize')
+  const mid = (pick: (r: BenchResult) => number): number => median(runs.map(pick))
+  const redis = runs.map((r) => r.redisCpuMs).filter((ms): ms is number => ms !== null)
+  return {
+    ...first,
+    params: runs.length > 1 ? `${first.params}, median of ${runs.length}` : first.params,
+    count: mid((r) => r.count),
+    durationMs: mid((r) => r.durationMs),
+    perSecond: mid((r) => r.perSecond),
+    p50Ms: mid((r) => r.p50Ms),
+    p99Ms: mid((r) => r.p99Ms),
+    lost: Math.max(...runs.map((r) => r.lost)),
+    duplicated: Math.max(...runs.map((r) => r.duplicated)),
+    serverCpuMs: mid((r) => r.serverCpuMs),
+    cpuUsPerUnit: mid((r) => r.cpuUsPerUnit),
+    redisCpuMs: redis.length === runs.length ? median(redis) : null,
+  }
 }

@@ -22,3 +22,9 @@ export function split(total: number, parts: number): number[] {
   const base = Math.floor(total / parts)
   return Array.from({ length: parts }, (_, i) => base + (i < total % parts ? 1 : 0))
 }
+
+/** The middle value (the upper one of two); NaN for none. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN
+  return Float64Array.from(values).sort()[values.length >> 1] ?? Number.NaN
+}

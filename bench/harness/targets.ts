@@ -58,7 +58,7 @@ function background(rows: readonly BackgroundRow[]): TargetCheck[] {
 
 export function checkTargets(results: BenchResults): TargetCheck[] {
   const rows = results.throughput
-  const checks = [...againstWs(rows, 'fanout', '200 clients'), ...againstWs(rows, 'echo')]
+  const checks = [...againstWs(rows, 'fanout', '200 clients x'), ...againstWs(rows, 'echo')]
   const paced = row(rows, 'switchyard', 'fanout paced')
   if (paced !== undefined) {
     checks.push({
