@@ -1,72 +1,42 @@
 /**
- * A load-generator process: opens WebSocket clients with `ws` and runs one workload phase per IPC message
- * (`*.connect`, then `go` or `fanout.finish`). Started by load-generators.ts, one or two per run.
+ * A load-generator process: opens WebSocket clients of the system's wire (wire-client.ts) and runs one workload
+ * phase per IPC message (`*.connect`, then `go` or `fanout.finish`). Started by load-generators.ts, one or two per
+ * run.
  */
-import WebSocket from 'ws'
-
+import type { Wire } from '../systems/systems.js'
 import { nowMs, onParentMessage, sendToParent, type IpcMessage } from './ipc.js'
 import type { EchoConnect, EchoDone, FanoutConnect, FanoutDone, FanoutFinish, FanoutPayload } from './load-protocol.js'
+import { openClient, type WireClient } from './wire-client.js'
 
-const CONNECT_TIMEOUT_MS = 15_000
+let sockets: WireClient[] = []
 
-let sockets: WebSocket[] = []
-
-function text(data: WebSocket.RawData): string {
-  if (Buffer.isBuffer(data)) return data.toString()
-  return Array.isArray(data) ? Buffer.concat(data).toString() : Buffer.from(data).toString()
-}
-
-function open(url: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url, { perMessageDeflate: false })
-    const timer = setTimeout(() => {
-      socket.terminate()
-      reject(new Error(`connecting to ${url} took over ${CONNECT_TIMEOUT_MS} ms`))
-    }, CONNECT_TIMEOUT_MS)
-    socket.once('open', () => {
-      clearTimeout(timer)
-      resolve(socket)
-    })
-    socket.once('error', (error) => {
-      clearTimeout(timer)
-      reject(error)
-    })
-  })
-}
-
-/** Opens `count` sockets, at most 100 handshakes in flight so the server's accept queue is not the test. */
-async function openMany(url: string, count: number): Promise<WebSocket[]> {
+/** Opens `count` clients, at most 100 handshakes in flight so the server's accept queue is not the test. */
+async function openMany(wire: Wire, url: string, count: number): Promise<WireClient[]> {
   // The previous workload's sockets (its server is gone by now) must not linger.
   for (const socket of sockets) socket.terminate()
-  const opened: WebSocket[] = []
+  const opened: WireClient[] = []
   for (let i = 0; i < count; i += 100) {
-    const batch = Array.from({ length: Math.min(100, count - i) }, () => open(url))
+    const batch = Array.from({ length: Math.min(100, count - i) }, () => openClient(wire, url))
     opened.push(...(await Promise.all(batch)))
   }
   return opened
 }
 
-function nextText(socket: WebSocket): Promise<string> {
+function nextPayload(socket: WireClient): Promise<FanoutPayload> {
   return new Promise((resolve, reject) => {
-    const onMessage = (data: WebSocket.RawData): void => {
-      socket.off('close', onClose)
-      resolve(text(data))
-    }
-    const onClose = (code: number): void => {
-      socket.off('message', onMessage)
+    socket.onPayload(resolve)
+    socket.onClose((code) => {
       reject(new Error(`socket closed with ${code} during an echo`))
-    }
-    socket.once('message', onMessage)
-    socket.once('close', onClose)
+    })
   })
 }
 
-async function echoLoop(socket: WebSocket, roundTrips: number, latencies: number[]): Promise<void> {
+async function echoLoop(socket: WireClient, roundTrips: number, latencies: number[]): Promise<void> {
   for (let seq = 0; seq < roundTrips; seq++) {
     const sentAt = nowMs()
-    const reply = nextText(socket)
-    socket.send(JSON.stringify({ seq, sentAt }))
-    const { seq: echoed } = JSON.parse(await reply) as FanoutPayload
+    const reply = nextPayload(socket)
+    socket.send({ seq, sentAt })
+    const { seq: echoed } = await reply
     if (echoed !== seq) throw new Error(`echo returned seq ${echoed}, expected ${seq}`)
     latencies.push(nowMs() - sentAt)
   }
@@ -85,13 +55,13 @@ class FanoutCollector {
   private onProgress: (() => void) | undefined
 
   constructor(
-    clients: readonly WebSocket[],
+    clients: readonly WireClient[],
     private readonly messages: number,
   ) {
     this.seen = clients.map(() => new Uint8Array(messages))
     clients.forEach((socket, index) => {
-      socket.on('message', (data: WebSocket.RawData) => {
-        this.record(index, JSON.parse(text(data)) as FanoutPayload)
+      socket.onPayload((payload) => {
+        this.record(index, payload)
       })
     })
   }
@@ -142,13 +112,13 @@ onParentMessage(async (message: IpcMessage) => {
   switch (message.kind) {
     case 'echo.connect': {
       echo = message as EchoConnect
-      sockets = await openMany(echo.url, echo.connections)
+      sockets = await openMany(echo.wire, echo.url, echo.connections)
       sendToParent({ kind: 'connected' })
       return
     }
     case 'fanout.connect': {
       const task = message as FanoutConnect
-      sockets = await openMany(task.url, task.clients)
+      sockets = await openMany(task.wire, task.url, task.clients)
       fanout = new FanoutCollector(sockets, task.messages)
       sendToParent({ kind: 'connected' })
       return

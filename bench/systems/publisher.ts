@@ -1,15 +1,14 @@
 /**
- * The fan-out publisher, a process apart from the server: on `publish` it sends `messages` broadcasts one after
- * another, each carrying its sequence number and send time. Switchyard goes through the layer (`groupSend`); the
- * bare ws reference through PUBLISH. Configured by BENCH_SYSTEM, BENCH_REDIS_URL, BENCH_PREFIX and BENCH_GROUP.
+ * The fan-out publisher, a process apart from the servers: on `publish` it sends `messages` broadcasts one after
+ * another, each carrying its sequence number and send time, the way BENCH_SYSTEM's users would (broadcasters.ts).
+ * Configured by BENCH_SYSTEM, BENCH_REDIS_URL, BENCH_PREFIX and BENCH_GROUP.
  */
 import { setTimeout as delay } from 'node:timers/promises'
 
-import { Redis } from 'ioredis'
-
-import { RedisChannelLayer } from '../../src/index.js'
 import { nowMs, onParentMessage, sendToParent, type IpcMessage } from '../harness/ipc.js'
+import { makeBroadcaster } from './broadcasters.js'
 import { requireEnv } from './env.js'
+import type { SystemName } from './systems.js'
 
 /** Asks the publisher to send `messages` broadcasts. */
 export interface PublishRequest extends IpcMessage {
@@ -19,42 +18,19 @@ export interface PublishRequest extends IpcMessage {
   readonly intervalMs: number
 }
 
-/** Sent when the last broadcast was accepted by Redis. */
+/** Sent when the last broadcast was accepted. */
 export interface Published extends IpcMessage {
   readonly kind: 'published'
   readonly startAt: number
   readonly endAt: number
 }
 
-const system = requireEnv('BENCH_SYSTEM')
-const redisUrl = requireEnv('BENCH_REDIS_URL')
-const prefix = requireEnv('BENCH_PREFIX')
-const group = requireEnv('BENCH_GROUP')
+const broadcaster = await makeBroadcaster(requireEnv('BENCH_SYSTEM') as SystemName, {
+  redisUrl: requireEnv('BENCH_REDIS_URL'),
+  prefix: requireEnv('BENCH_PREFIX'),
+  group: requireEnv('BENCH_GROUP'),
+})
 
-type PublishOne = (seq: number) => Promise<void>
-
-async function makePublisher(): Promise<{ publish: PublishOne; close: () => Promise<void> }> {
-  if (system === 'switchyard') {
-    const layer = new RedisChannelLayer({ hosts: [redisUrl], prefix })
-    await layer.ready()
-    return {
-      publish: (seq) => layer.groupSend(group, { type: 'bench.message', seq, sentAt: nowMs() }),
-      close: () => layer.close(),
-    }
-  }
-  const redis = new Redis(redisUrl)
-  const channel = `${prefix}:${group}`
-  return {
-    publish: async (seq) => {
-      await redis.publish(channel, JSON.stringify({ seq, sentAt: nowMs() }))
-    },
-    close: async () => {
-      await redis.quit()
-    },
-  }
-}
-
-const publisher = await makePublisher()
 onParentMessage(async (message) => {
   if (message.kind !== 'publish') return
   const { messages, intervalMs } = message as PublishRequest
@@ -62,12 +38,12 @@ onParentMessage(async (message) => {
   for (let seq = 0; seq < messages; seq++) {
     const wait = startAt + seq * intervalMs - nowMs()
     if (wait > 0) await delay(wait)
-    await publisher.publish(seq)
+    await broadcaster.publish(seq)
   }
   const done: Published = { kind: 'published', startAt, endAt: nowMs() }
   sendToParent(done)
 })
 process.once('SIGTERM', () => {
-  void publisher.close().finally(() => process.exit(0))
+  void broadcaster.close().finally(() => process.exit(0))
 })
 sendToParent({ kind: 'ready' })

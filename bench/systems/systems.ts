@@ -6,6 +6,7 @@ import type { ChildProcess } from 'node:child_process'
 
 import { spawnTs } from '../harness/ipc.js'
 import { startServerProcess, type ServerHandle } from '../harness/server-process.js'
+import { startDjangoServer } from './django-server.js'
 
 export type SystemName = 'switchyard' | 'ws' | 'socketio' | 'django'
 
@@ -37,7 +38,12 @@ export interface SystemUnderTest {
 
 export const PUBLISHER_SCRIPT = new URL('publisher.ts', import.meta.url)
 
-/** A system whose server and publisher are Node scripts of this directory. */
+/** The publisher process of `name`: publisher.ts, broadcasting as that system's users would. */
+function startPublisher(name: SystemName, env: RunEnv): ChildProcess {
+  return spawnTs(PUBLISHER_SCRIPT, { ...env, BENCH_SYSTEM: name })
+}
+
+/** A system whose server is a Node script of this directory, serving JSON at `/echo/` and `/fanout/`. */
 function nodeSystem(name: SystemName, label: string, serverScript: string): SystemUnderTest {
   const script = new URL(serverScript, import.meta.url)
   return {
@@ -45,14 +51,38 @@ function nodeSystem(name: SystemName, label: string, serverScript: string): Syst
     label,
     wire: 'json',
     start: (env) => startServerProcess(script, env),
-    startPublisher: (env) => spawnTs(PUBLISHER_SCRIPT, { ...env, BENCH_SYSTEM: name }),
+    startPublisher: (env) => startPublisher(name, env),
     echoUrl: (base) => `${base}/echo/`,
     fanoutUrl: (base) => `${base}/fanout/`,
     reportsHeap: true,
   }
 }
 
+/** Engine.IO's WebSocket endpoint, opened at once (no long-polling first) as `transports: ['websocket']` clients do. */
+const SOCKET_IO_PATH = '/socket.io/?EIO=4&transport=websocket'
+
+const socketIo: SystemUnderTest = {
+  ...nodeSystem('socketio', 'Socket.IO 4.8 + Redis adapter', 'socketio-server.ts'),
+  wire: 'socketio',
+  echoUrl: (base) => `${base}${SOCKET_IO_PATH}`,
+  // socketio-server.ts puts sockets with this query in the fan-out room.
+  fanoutUrl: (base) => `${base}${SOCKET_IO_PATH}&role=fanout`,
+}
+
+const django: SystemUnderTest = {
+  name: 'django',
+  label: 'Django Channels 4 (daphne + channels_redis)',
+  wire: 'json',
+  start: (env) => startDjangoServer(env),
+  startPublisher: (env) => startPublisher('django', env),
+  echoUrl: (base) => `${base}/echo/`,
+  fanoutUrl: (base) => `${base}/fanout/`,
+  reportsHeap: false,
+}
+
 export const SYSTEMS = {
   switchyard: nodeSystem('switchyard', 'Switchyard (Redis layer)', 'switchyard-server.ts'),
+  socketio: socketIo,
+  django,
   ws: nodeSystem('ws', 'bare ws + Redis pub/sub', 'ws-server.ts'),
-} as const satisfies Partial<Record<SystemName, SystemUnderTest>>
+} as const satisfies Record<SystemName, SystemUnderTest>
