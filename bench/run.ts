@@ -142,7 +142,7 @@ async function main(): Promise<void> {
       for (const system of systems) results.throughput.push(await runFanout(context, system, plan.servers))
     }
     if (only.has('memory')) {
-      for (const system of systems.filter((s) => s.reportsHeap)) {
+      for (const system of systems) {
         results.memory.push(await runIdleMemory(context, system, plan.idleConnections))
       }
     }
