@@ -1,13 +1,14 @@
 import { hostname } from 'node:os'
 
-import { TaskTimeoutError } from '../src/errors.js'
+import { RedisUnavailableError, TaskTimeoutError } from '../src/errors.js'
 import type { Message } from '../src/layers/channel-layer.js'
 import type { Logger } from '../src/logger.js'
 import { reportTaskAttempt } from '../src/monitoring/metrics-sink.js'
-import type { ClaimedTask, TaskStore, WorkerReport } from '../src/tasks/task-store.js'
+import type { ClaimedTask, TaskSettlement, TaskStore, WorkerReport } from '../src/tasks/task-store.js'
 import { retryDelayMs } from './backoff.js'
 import { NonRetryableError } from './control.js'
 import type { RetryOptions, TaskContext } from './retry-options.js'
+import { TaskAttempt } from './task-attempt.js'
 
 /** What the runner reports to `onFailure` hooks besides the error. */
 export interface FailureInfo {
@@ -41,44 +42,57 @@ export interface TaskRunnerStats {
   readonly inFlight: number
 }
 
-interface Running {
-  readonly task: ClaimedTask
-  readonly controller: AbortController
-  readonly done: Promise<void>
+/** A settlement waiting for the claim loop to record it, and who waits for that. */
+interface PendingSettlement {
+  readonly settlement: TaskSettlement
+  /** true once recorded; false if the runner closed first (the claim then comes back after its deadline). */
+  readonly recorded: (ok: boolean) => void
 }
 
 /**
- * The worker side of at-least-once delivery for one channel: claims up to `concurrency` tasks at a time, runs
- * them with a per-attempt timeout, acks, schedules retries with backoff, or buries them. One renewal timer
- * extends every live claim and one stalled check recovers claims of dead workers: two timers per runner, none
- * per task but the attempt timeout.
+ * The worker side of at-least-once delivery for one channel: claims tasks into free slots (at most
+ * `concurrency` handlers at once), runs them with a per-attempt timeout, acks, schedules retries with backoff, or
+ * buries them. Attempts that end within one event-loop turn are settled together, in the same store call that
+ * claims tasks for the slots they freed (`TaskStore.settle`): on Redis one round trip per batch settles, claims
+ * and starts (it was three per task: a worker's CPU went mostly to Redis calls, issue 8). A settlement that
+ * cannot be recorded stays held (renewed) and goes with the next call, so a failed call loses nothing. One
+ * renewal timer extends every claim held and one stalled check recovers claims of dead workers.
  */
 export class TaskRunner {
-  private readonly running = new Map<ClaimedTask, Running>()
+  /** Every claim this runner holds until its settlement is recorded: what renewal extends and stop() waits for. */
+  private readonly held = new Map<ClaimedTask, Promise<void>>()
+  /** Attempts whose handler is running: these take the `concurrency` slots. */
+  private readonly active = new Map<ClaimedTask, TaskAttempt>()
   /** Tasks stop() aborts to return them to the queue. */
   private readonly releasing = new Set<ClaimedTask>()
+  /** Settlements the claim loop sends with its next call, in the order attempts ended. */
+  private pending: PendingSettlement[] = []
   private readonly counts = { processed: 0, failed: 0, retried: 0, dead: 0, skippedDuplicates: 0 }
   private stopping = false
+  /** Set at the end of stop(): the claim loop exits, dropping settlements it could not record. */
+  private closed = false
   private wake: (() => void) | undefined
   private readonly timers: NodeJS.Timeout[] = []
   /** This worker's id in the store's worker registry: `<host>:<pid>:<channel>`. */
   readonly workerId: string
   private readonly host = hostname()
   private readonly startedAt = Date.now()
+  private readonly timeoutMessage: string
   /** Set once stop() removed the worker from the registry: a report still on its way must not re-add it. */
   private forgotten = false
 
   constructor(private readonly options: TaskRunnerOptions) {
     this.workerId = `${this.host}:${process.pid}:${options.channel}`
+    this.timeoutMessage = `The attempt ran past timeoutMs (${options.timeoutMs} ms)`
   }
 
   get stats(): TaskRunnerStats {
-    return { ...this.counts, inFlight: this.running.size }
+    return { ...this.counts, inFlight: this.held.size }
   }
 
-  /** Claims and runs tasks until `stop()`. */
+  /** Claims, runs and settles tasks until `stop()`. */
   async run(): Promise<void> {
-    const { store, channel, visibilityMs } = this.options
+    const { store, channel, visibilityMs, concurrency, log } = this.options
     const tick = this.renewalMs()
     this.every(tick, async () => {
       await this.renew()
@@ -88,60 +102,77 @@ export class TaskRunner {
     void this.recover()
     void this.report()
     let idleMs = 1
-    while (!this.isStopping()) {
-      const free = this.options.concurrency - this.running.size
-      if (free <= 0) {
+    while (!this.closed) {
+      // Let every attempt that ends in this turn of the event loop join the batch.
+      await nextTick()
+      const free = this.stopping ? 0 : concurrency - this.active.size
+      if (this.pending.length === 0 && free <= 0) {
+        if (this.stopping && this.held.size === 0) break
         await this.pause()
         continue
       }
+      const batch = this.pending
+      this.pending = []
       let claimed: ClaimedTask[]
       try {
-        claimed = await store.claim(channel, free, visibilityMs)
+        claimed = await store.settle(
+          channel,
+          batch.map((entry) => entry.settlement),
+          Math.max(free, 0),
+          visibilityMs,
+        )
       } catch (err) {
-        this.options.log.warn({ err, channel }, 'could not claim tasks; retrying')
+        if (err instanceof RedisUnavailableError) {
+          // At-least-once: the claims stay held (and renewed) and their settlements go with the next call.
+          this.pending = batch.concat(this.pending)
+          log.warn({ err, channel, settling: batch.length }, 'could not settle or claim tasks; retrying')
+        } else {
+          // Not worth repeating (a script error, a closed layer), and it must not hold up later settlements:
+          // these claims come back after their deadline instead.
+          for (const entry of batch) entry.recorded(false)
+          log.error({ err, channel, settling: batch.length }, 'could not settle or claim tasks')
+        }
         await this.pause(1_000)
         continue
       }
-      if (claimed.length === 0) {
-        // Nothing queued: poll with a backoff up to 100 ms (claims must move atomically, which BZPOPMIN cannot).
+      for (const entry of batch) entry.recorded(true)
+      if (claimed.length > 0) {
+        idleMs = 1
+        // stop() came while the claim was on its way: nothing may start after the signal.
+        if (this.stopping) await this.giveBack(claimed)
+        else for (const task of claimed) this.start(task)
+      } else if (free > 0 && this.pending.length === 0) {
+        // Nothing queued: poll with a backoff up to 100 ms (claims must move atomically, which BZPOPMIN cannot),
+        // woken early when a running task ends.
         await this.pause(idleMs)
         idleMs = Math.min(100, idleMs * 2)
-        continue
       }
-      idleMs = 1
-      if (this.isStopping()) {
-        // stop() came while the claim was on its way: nothing may start after the signal.
-        await this.giveBack(claimed)
-        break
-      }
-      for (const task of claimed) this.start(task)
     }
+    for (const entry of this.pending.splice(0)) entry.recorded(false)
   }
 
   /** Stops claiming, waits up to `graceMs` for running tasks, then aborts them and returns their claims. */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true
     this.wake?.()
-    const pending = [...this.running.values()]
+    const pending = [...this.held.values()]
     let timer: NodeJS.Timeout | undefined
-    await Promise.race([
-      Promise.allSettled(pending.map((entry) => entry.done)),
-      new Promise((resolve) => (timer = setTimeout(resolve, graceMs))),
-    ])
+    await Promise.race([Promise.allSettled(pending), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))])
     clearTimeout(timer)
     // Only now: claims must be renewed while their tasks finish, or another worker recovers them as stalled and
     // runs them a second time while they are still running here.
     for (const interval of this.timers) clearInterval(interval)
     await this.forget()
-    const leftover = [...this.running.values()]
-    if (leftover.length === 0) return
-    for (const entry of leftover) {
+    const leftover = [...this.active]
+    for (const [task, attempt] of leftover) {
       // Returned below, uncounted: the abort must not also be recorded as a failed attempt (a retry, onFailure,
       // or dead letters when it was the last attempt).
-      this.releasing.add(entry.task)
-      entry.controller.abort(new Error('the worker is shutting down'))
+      this.releasing.add(task)
+      attempt.abort(new Error('the worker is shutting down'))
     }
-    await this.giveBack(leftover.map((entry) => entry.task))
+    if (leftover.length > 0) await this.giveBack(leftover.map(([task]) => task))
+    this.closed = true
+    this.wake?.()
   }
 
   /** Returns claims that will not run here to the queue; duplicates of succeeded tasks are acked instead. */
@@ -153,89 +184,105 @@ export class TaskRunner {
     const duplicates = tasks.filter((task) => task.alreadySucceeded)
     try {
       if (fresh.length > 0) await store.release(fresh)
-      await Promise.all(duplicates.map((task) => store.ack(task)))
+      if (duplicates.length > 0) {
+        await store.settle(
+          channel,
+          duplicates.map((task) => ({ action: 'ack', task })),
+          0,
+          0,
+        )
+      }
       log.info({ channel, released: fresh.length }, 'returned unfinished tasks')
     } catch (err) {
       log.error({ err, channel }, 'could not return unfinished tasks; they come back after their deadline')
     }
   }
 
-  private isStopping(): boolean {
-    return this.stopping
+  private start(task: ClaimedTask): void {
+    const done = this.execute(task).finally(() => {
+      this.held.delete(task)
+    })
+    this.held.set(task, done)
   }
 
-  private start(task: ClaimedTask): void {
-    const controller = new AbortController()
-    const done = this.execute(task, controller).finally(() => {
-      this.running.delete(task)
+  /** Queues a settlement for the claim loop's next call; resolves once it is recorded (false: it never was). */
+  private settle(settlement: TaskSettlement): Promise<boolean> {
+    return new Promise((recorded) => {
+      this.pending.push({ settlement, recorded })
       this.wake?.()
     })
-    this.running.set(task, { task, controller, done })
   }
 
-  private async execute(task: ClaimedTask, controller: AbortController): Promise<void> {
-    const { store, channel, timeoutMs } = this.options
+  private async execute(task: ClaimedTask): Promise<void> {
+    const { channel, timeoutMs, log } = this.options
     if (task.alreadySucceeded) {
       // At-least-once redelivered a task that already succeeded: ack it without running it again.
       this.counts.skippedDuplicates++
-      await store.ack(task).catch((err: unknown) => {
-        this.options.log.warn({ err, channel }, 'could not ack a duplicate')
-      })
+      if (!(await this.settle({ action: 'ack', task }))) log.warn({ channel }, 'could not ack a duplicate')
       return
     }
-    const ctx: TaskContext = {
-      attempt: task.attempt,
-      taskId: task.taskId,
-      channel,
-      signal: controller.signal,
-      log: this.options.log.child({ channel, taskId: task.taskId, attempt: task.attempt }),
-    }
+    const attempt = new TaskAttempt(task, channel, log)
+    this.active.set(task, attempt)
     const timer = setTimeout(() => {
-      controller.abort(new TaskTimeoutError(`The attempt ran past timeoutMs (${timeoutMs} ms)`))
+      attempt.abort(new TaskTimeoutError(this.timeoutMessage))
     }, timeoutMs)
     const startedAt = performance.now()
+    let result: unknown
     try {
-      const result = await raceAbort(this.options.handle(task.message, ctx), controller.signal)
-      clearTimeout(timer)
-      await store.ack(task, this.options.storeResults ? { result } : {})
-      this.counts.processed++
-      reportTaskAttempt(channel, 'succeeded', (performance.now() - startedAt) / 1000)
+      result = await attempt.run(this.options.handle(task.message, attempt))
     } catch (error) {
       clearTimeout(timer)
+      this.active.delete(task)
       // Aborted by a shutdown past its grace period: stop() returns the claim; this is not the task's failure.
       if (this.releasing.delete(task)) return
-      await this.fail(task, ctx, error, (performance.now() - startedAt) / 1000)
+      await this.fail(task, attempt, error, (performance.now() - startedAt) / 1000)
+      return
     }
+    clearTimeout(timer)
+    this.active.delete(task)
+    const acked = await this.settle(
+      this.options.storeResults ? { action: 'ack', task, result } : { action: 'ack', task },
+    )
+    if (!acked) {
+      log.warn({ channel, taskId: task.taskId }, 'could not ack a task; it comes back after its deadline')
+      return
+    }
+    this.counts.processed++
+    reportTaskAttempt(channel, 'succeeded', (performance.now() - startedAt) / 1000)
   }
 
   private async fail(task: ClaimedTask, ctx: TaskContext, error: unknown, seconds: number): Promise<void> {
-    const { store, retry } = this.options
+    const { retry } = this.options
     this.counts.failed++
     const nonRetryable =
       error instanceof NonRetryableError || (error instanceof Error && error.name === 'NonRetryableError')
     const willRetry = !nonRetryable && this.options.retryOn(error) && task.attempt <= retry.maxRetries
-    const failure = {
-      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-      ...(error instanceof Error && error.stack !== undefined ? { stack: error.stack } : {}),
-    }
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
     const delayMs = willRetry ? retryDelayMs(task.attempt, retry, () => this.options.random()) : undefined
-    try {
-      if (delayMs !== undefined) {
-        await store.retry(task, delayMs, failure)
-        this.counts.retried++
-        reportTaskAttempt(ctx.channel, 'retried', seconds)
-      } else {
-        await store.bury(task, failure)
-        this.counts.dead++
-        reportTaskAttempt(ctx.channel, 'dead', seconds)
-      }
-    } catch (err) {
-      ctx.log.error({ err }, 'could not record a failed attempt; the task comes back after its deadline')
-    }
-    ctx.log.warn(
-      { err: error, willRetry, delayMs },
-      willRetry ? 'task attempt failed; retrying' : 'task failed; dead-lettered',
+    // The stack only for dead letters: formatting one (source-mapped, under tsx) costs more CPU than the rest
+    // of a retry, and a retry records only the message.
+    const stack = delayMs === undefined && error instanceof Error ? error.stack : undefined
+    const recorded = await this.settle(
+      delayMs === undefined
+        ? { action: 'bury', task, failure: stack === undefined ? { error: message } : { error: message, stack } }
+        : { action: 'retry', task, delayMs, failure: { error: message } },
     )
+    if (!recorded) {
+      ctx.log.error({}, 'could not record a failed attempt; the task comes back after its deadline')
+    } else if (delayMs !== undefined) {
+      this.counts.retried++
+      reportTaskAttempt(ctx.channel, 'retried', seconds)
+    } else {
+      this.counts.dead++
+      reportTaskAttempt(ctx.channel, 'dead', seconds)
+    }
+    // The child logger is made on first use: skip it when the level drops the line anyway.
+    if (this.options.log.isLevelEnabled('warn')) {
+      ctx.log.warn(
+        { err: error, willRetry, delayMs },
+        willRetry ? 'task attempt failed; retrying' : 'task failed; dead-lettered',
+      )
+    }
     try {
       await this.options.onFailure(error, ctx, delayMs === undefined ? { willRetry } : { willRetry, delayMs })
     } catch (err) {
@@ -245,7 +292,7 @@ export class TaskRunner {
 
   /** Pushes every live claim's deadline: one Redis call per tick for the whole worker. */
   private async renew(): Promise<void> {
-    const tasks = [...this.running.keys()]
+    const tasks = [...this.held.keys()]
     if (tasks.length === 0) return
     try {
       await this.options.store.extend(tasks, this.options.visibilityMs)
@@ -268,7 +315,7 @@ export class TaskRunner {
       pid: process.pid,
       channel,
       concurrency,
-      inFlight: this.running.size,
+      inFlight: this.held.size,
       processed: this.counts.processed,
       failed: this.counts.failed,
       retried: this.counts.retried,
@@ -321,23 +368,9 @@ export class TaskRunner {
   }
 }
 
-/** Rejects with the signal's reason when it aborts first: a timed-out attempt fails even if it ignores its signal. */
-function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error)
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      reject(signal.reason as Error)
-    }
-    signal.addEventListener('abort', onAbort, { once: true })
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error)
-      },
-    )
+/** Resolves after the current microtask queue has drained: attempts that end together settle together. */
+function nextTick(): Promise<void> {
+  return new Promise((resolve) => {
+    process.nextTick(resolve)
   })
 }

@@ -3,7 +3,8 @@
 //
 //   npx tsx bench/background/cli.ts [--messages 20000] [--concurrency 16]
 //
-// Uses REDIS_URL if set, else starts a private redis-server (found on PATH) for the whole matrix.
+// Uses REDIS_URL if set, else starts a private redis-server (found on PATH) for the whole matrix. To profile the
+// worker processes, pass node flags in BENCH_WORKER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/bgprof".
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'

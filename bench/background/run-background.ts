@@ -186,7 +186,7 @@ function spawnWorker(
   onMessage: (message: ChildMessage) => void,
 ): ChildState {
   const file = join(HERE, system === 'switchyard' ? 'switchyard-worker.ts' : 'bullmq-worker.ts')
-  const child = spawn(process.execPath, ['--import', 'tsx', file], {
+  const child = spawn(process.execPath, [...workerNodeArgs(), '--import', 'tsx', file], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, [CONFIG_ENV]: JSON.stringify(config) },
@@ -213,6 +213,14 @@ function spawnWorker(
     })
   })
   return { process: child, ready: Promise.race([ready, died]), stats: Promise.race([stats, died]), exited }
+}
+
+/**
+ * Extra node flags for the worker children, from BENCH_WORKER_NODE_ARGS (space-separated), to profile them:
+ * `BENCH_WORKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/bgprof"`.
+ */
+function workerNodeArgs(): string[] {
+  return (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '')
 }
 
 function sendTo(child: ChildProcess, message: ParentMessage): void {

@@ -8,11 +8,13 @@ import { assertChannelName } from '../layers/names.js'
 import { defaultLogger, type Logger } from '../logger.js'
 import type { ServerSnapshot, WorkerSnapshot } from '../monitoring/snapshot.js'
 import { DeadLetters } from './dead-letters.js'
+import { MemoryRegistry } from './memory-registry.js'
 import {
   DEFAULT_TASK_STORE_OPTIONS,
   type ClaimedTask,
   type DeadLetter,
   type TaskFailure,
+  type TaskSettlement,
   type TaskState,
   type TaskStatus,
   type TaskStore,
@@ -20,7 +22,6 @@ import {
   type ServerReport,
   serverSnapshot,
   type WorkerReport,
-  WORKER_FORGET_AFTER_MS,
   workerSnapshot,
 } from './task-store.js'
 
@@ -93,9 +94,9 @@ export class MemoryTaskStore implements TaskStore {
   private readonly derivedIds = new WeakMap<Message, Map<string, string>>()
   private readonly deadLetters: DeadLetters
   /** Worker id -> its last report and when it came. */
-  private readonly workers = new Map<string, { readonly report: WorkerReport; readonly beatAt: number }>()
+  private readonly workers = new MemoryRegistry<WorkerReport>()
   /** Server id -> its last report and when it came. */
-  private readonly servers = new Map<string, { readonly report: ServerReport; readonly beatAt: number }>()
+  private readonly servers = new MemoryRegistry<ServerReport>()
   private deadLettersDropped = 0
 
   constructor(
@@ -165,6 +166,31 @@ export class MemoryTaskStore implements TaskStore {
       }),
     )
     this.setState(task, { status: 'dead', lastError: failure.error })
+  }
+
+  async settle(
+    channel: string,
+    settlements: readonly TaskSettlement[],
+    max: number,
+    visibilityMs: number,
+  ): Promise<ClaimedTask[]> {
+    for (const settlement of settlements) {
+      if (settlement.task.channel !== channel) {
+        throw new TypeError(`settle(${channel}) was given a claim of channel ${settlement.task.channel}`)
+      }
+      // All or nothing, as on Redis: a bad delay fails the call before anything changed.
+      if (settlement.action === 'retry') nonNegativeInteger('delayMs', settlement.delayMs, 0)
+    }
+    for (const settlement of settlements) {
+      if (settlement.action === 'ack') {
+        await this.ack(settlement.task, 'result' in settlement ? { result: settlement.result } : undefined)
+      } else if (settlement.action === 'retry') {
+        await this.retry(settlement.task, settlement.delayMs, settlement.failure)
+      } else {
+        await this.bury(settlement.task, settlement.failure)
+      }
+    }
+    return max === 0 ? [] : this.claim(channel, max, visibilityMs)
   }
 
   async extend(tasks: readonly ClaimedTask[], visibilityMs: number): Promise<void> {
@@ -266,42 +292,30 @@ export class MemoryTaskStore implements TaskStore {
 
   async reportWorker(report: WorkerReport): Promise<void> {
     this.begin('report a worker')
-    this.workers.set(report.id, { report: Object.freeze({ ...report }), beatAt: Date.now() })
+    this.workers.report(report)
   }
 
   async listWorkers(): Promise<WorkerSnapshot[]> {
-    const now = this.begin('list workers')
-    const snapshots: WorkerSnapshot[] = []
-    for (const [id, { report, beatAt }] of this.workers) {
-      if (now - beatAt > WORKER_FORGET_AFTER_MS) this.workers.delete(id)
-      else snapshots.push(workerSnapshot(report, beatAt, now))
-    }
-    return snapshots.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    return this.workers.list(this.begin('list workers'), workerSnapshot)
   }
 
   async forgetWorker(id: string): Promise<void> {
     this.begin('forget a worker')
-    this.workers.delete(id)
+    this.workers.forget(id)
   }
 
   async reportServer(report: ServerReport): Promise<void> {
     this.begin('report a server')
-    this.servers.set(report.id, { report: Object.freeze({ ...report }), beatAt: Date.now() })
+    this.servers.report(report)
   }
 
   async listServers(): Promise<ServerSnapshot[]> {
-    const now = this.begin('list servers')
-    const snapshots: ServerSnapshot[] = []
-    for (const [id, { report, beatAt }] of this.servers) {
-      if (now - beatAt > WORKER_FORGET_AFTER_MS) this.servers.delete(id)
-      else snapshots.push(serverSnapshot(report, beatAt, now))
-    }
-    return snapshots.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    return this.servers.list(this.begin('list servers'), serverSnapshot)
   }
 
   async forgetServer(id: string): Promise<void> {
     this.begin('forget a server')
-    this.servers.delete(id)
+    this.servers.forget(id)
   }
 
   /** Claims being worked on, per channel (for `inspect()`). */

@@ -1,9 +1,9 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { createHash } from 'node:crypto'
 
 import { MessageDecodeError } from '../errors.js'
 import type { Message } from '../layers/channel-layer.js'
 import type { RedisKeys } from '../layers/redis/keys.js'
-import { SCRIPTS } from '../layers/redis/lua-script.js'
+import { SCRIPTS, type ScriptArgument } from '../layers/redis/lua-script.js'
 import type { RedisShard } from '../layers/redis/redis-shard.js'
 import type { MessageSerializer } from '../layers/redis/serializer.js'
 import type { Logger } from '../logger.js'
@@ -12,16 +12,27 @@ import type {
   ClaimedTask,
   DeadLetter,
   TaskFailure,
+  TaskSettlement,
   TaskState,
   TaskStatus,
   TaskStore,
   TaskStoreOptions,
   WorkerReport,
 } from './task-store.js'
-import { serverSnapshot, WORKER_FORGET_AFTER_MS, workerSnapshot, type ServerReport } from './task-store.js'
-
-/** Each claim is a 16-byte token followed by the stored payload (see task-claim.lua). */
-const CLAIM_TOKEN_BYTES = 16
+import { packFields, unpackFields } from './packed-fields.js'
+import {
+  byChannel,
+  CLAIM_TOKEN_BYTES,
+  ClaimTokens,
+  type Mutable,
+  plainMsgpackPrefix,
+  settlementFields,
+  stripRouting,
+  taskIdOf,
+  toBuffer,
+} from './redis-claims.js'
+import { forgetEntry, readRegistry } from './redis-registry.js'
+import { serverSnapshot, workerSnapshot, type ServerReport } from './task-store.js'
 
 export interface RedisTaskStoreContext {
   readonly keys: RedisKeys
@@ -45,27 +56,115 @@ export interface RedisTaskStoreContext {
  * message either queued, in flight (recovered after its deadline) or done.
  */
 export class RedisTaskStore implements TaskStore {
-  constructor(private readonly ctx: RedisTaskStoreContext) {}
+  private readonly expirySeconds: string
+  private readonly tokens = new ClaimTokens()
+
+  /** The random prefix of plain msgpack payloads, whose task ids task-settle.lua reads itself; else -1. */
+  private readonly plainPrefixBytes: number
+
+  constructor(private readonly ctx: RedisTaskStoreContext) {
+    this.expirySeconds = String(ctx.expiryMs / 1000)
+    this.plainPrefixBytes = plainMsgpackPrefix(ctx.serializer)
+  }
 
   get options(): TaskStoreOptions {
     return this.ctx.options
   }
 
   async claim(channel: string, max: number, visibilityMs: number): Promise<ClaimedTask[]> {
-    const { keys } = this.ctx
-    const shard = this.ctx.shardFor(channel)
+    return this.settle(channel, [], max, visibilityMs)
+  }
+
+  async ack(task: ClaimedTask, options: { readonly result?: unknown } = {}): Promise<void> {
+    await this.settle(
+      task.channel,
+      ['result' in options ? { action: 'ack', task, result: options.result } : { action: 'ack', task }],
+      0,
+      0,
+    )
+  }
+
+  async retry(task: ClaimedTask, delayMs: number, failure: TaskFailure): Promise<void> {
+    await this.settle(task.channel, [{ action: 'retry', task, delayMs, failure }], 0, 0)
+  }
+
+  async bury(task: ClaimedTask, failure: TaskFailure): Promise<void> {
+    await this.settle(task.channel, [{ action: 'bury', task, failure }], 0, 0)
+  }
+
+  async settle(
+    channel: string,
+    settlements: readonly TaskSettlement[],
+    max: number,
+    visibilityMs: number,
+  ): Promise<ClaimedTask[]> {
+    const { keys, options } = this.ctx
     const now = Date.now()
-    const [expired, ...payloads] = (await shard.call((client) =>
-      SCRIPTS.taskClaim.runBuffer(
-        client,
-        [keys.queue(channel), keys.inflight(channel), keys.delayed(channel), keys.delayedIndex],
-        [now, max, now + visibilityMs, channel, String(this.ctx.expiryMs / 1000), randomBytes(CLAIM_TOKEN_BYTES - 2)],
-      ),
-    )) as unknown[]
-    if (typeof expired === 'number' && expired > 0) this.ctx.onExpired(expired)
-    const claimed: { payload: Buffer; message: Message; taskId: string }[] = []
-    for (const raw of payloads) {
-      const claim = toBuffer(raw)
+    const fields: (string | Buffer)[] = []
+    for (const settlement of settlements) {
+      const task = settlement.task
+      if (task.channel !== channel) {
+        throw new TypeError(`settle(${channel}) was given a claim of channel ${task.channel}`)
+      }
+      fields.push(settlement.action, task.payload, task.taskId, ...settlementFields(settlement, now))
+    }
+    const args: ScriptArgument[] = [
+      now,
+      options.taskStateRetentionMs,
+      channel,
+      options.deadLetterCapacity,
+      max,
+      now + visibilityMs,
+      this.expirySeconds,
+      max > 0 ? this.tokens.next() : '',
+      keys.taskStatePrefix,
+      packFields(fields),
+      this.plainPrefixBytes,
+    ]
+    const shard = this.ctx.shardFor(channel)
+    const reply = (await shard.call(
+      (client) =>
+        SCRIPTS.taskSettle.runBuffer(
+          client,
+          [
+            keys.queue(channel),
+            keys.inflight(channel),
+            keys.stalled(channel),
+            keys.delayed(channel),
+            keys.delayedIndex,
+            keys.deadLetters(channel),
+            keys.deadChannels,
+          ],
+          args,
+        ),
+      // Settling twice is harmless (see task-settle.lua); claiming twice would strand the first call's claims
+      // until their deadline, so a call that claims is only resent when it cannot have run.
+      { idempotent: max === 0 },
+    )) as [number[], number, Buffer]
+    const [held, expired, claims] = reply
+    settlements.forEach((settlement, i) => {
+      if (held[i] === 0 && settlement.action !== 'ack') {
+        this.ctx.log.warn(
+          { channel, taskId: settlement.task.taskId, action: settlement.action },
+          'claim was lost (recovered as stalled); not repeating',
+        )
+      }
+    })
+    if (expired > 0) this.ctx.onExpired(expired)
+    if (claims.length === 0) return []
+    return this.start(channel, unpackFields(toBuffer(claims)), now)
+  }
+
+  /**
+   * Decodes fresh claims (three fields each, see task-settle.lua) and records the start of the attempts the
+   * claiming call could not start itself (task-start.lua), in queue order.
+   */
+  private async start(channel: string, fields: readonly Buffer[], now: number): Promise<ClaimedTask[]> {
+    const { keys } = this.ctx
+    const claimed: Mutable<ClaimedTask>[] = []
+    const unstarted: Mutable<ClaimedTask>[] = []
+    for (let i = 0; i + 2 < fields.length; i += 3) {
+      const claim = fields[i] as Buffer
       const stored = claim.subarray(CLAIM_TOKEN_BYTES)
       let message: Message
       try {
@@ -74,36 +173,43 @@ export class RedisTaskStore implements TaskStore {
         await this.buryUndecodable(channel, claim, error)
         continue
       }
-      claimed.push({ payload: claim, message: stripRouting(message), taskId: taskIdOf(message, stored) })
+      const taskId = taskIdOf(message, stored)
+      const startedAs = fields[i + 1]?.toString() ?? ''
+      const [attempt = '1', firstAttemptAt = '0', alreadySucceeded = '0'] = (fields[i + 2]?.toString() ?? '').split(' ')
+      const task: Mutable<ClaimedTask> = {
+        channel,
+        payload: claim,
+        message: stripRouting(message),
+        taskId,
+        attempt: Number(attempt),
+        firstAttemptAt: Number(firstAttemptAt),
+        alreadySucceeded: alreadySucceeded === '1',
+      }
+      claimed.push(task)
+      if (startedAs === taskId) continue
+      if (startedAs !== '') {
+        // The script read another id than the codec did: never expected; start it under the codec's id.
+        this.ctx.log.error({ channel, taskId, startedAs }, 'task id read by task-settle.lua differs; starting again')
+      }
+      unstarted.push(task)
     }
-    if (claimed.length === 0) return []
-    const started = (await shard.call((client) =>
-      SCRIPTS.taskStart.run(
-        client,
-        claimed.map((task) => keys.taskState(task.taskId)),
-        [now, this.ctx.options.taskStateRetentionMs, channel, ...claimed.map((task) => task.taskId)],
-      ),
-    )) as number[]
-    return claimed.map((task, i) => ({
-      channel,
-      ...task,
-      attempt: started[i * 3] ?? 1,
-      firstAttemptAt: started[i * 3 + 1] ?? now,
-      alreadySucceeded: started[i * 3 + 2] === 1,
-    }))
-  }
-
-  async ack(task: ClaimedTask, options: { readonly result?: unknown } = {}): Promise<void> {
-    const result = options.result === undefined ? '' : JSON.stringify(options.result)
-    await this.finish(task, 'ack', '', result)
-  }
-
-  async retry(task: ClaimedTask, delayMs: number, failure: TaskFailure): Promise<void> {
-    await this.finish(task, 'retry', failure.error, String(Date.now() + delayMs))
-  }
-
-  async bury(task: ClaimedTask, failure: TaskFailure): Promise<void> {
-    await this.finish(task, 'bury', failure.error, failure.stack ?? '')
+    if (unstarted.length === 0) return claimed
+    const ids = packFields(unstarted.map((task) => task.taskId))
+    const started = (await this.ctx
+      .shardFor(channel)
+      .call((client) =>
+        SCRIPTS.taskStart.run(
+          client,
+          [],
+          [now, this.ctx.options.taskStateRetentionMs, channel, keys.taskStatePrefix, ids],
+        ),
+      )) as number[]
+    unstarted.forEach((task, i) => {
+      task.attempt = started[i * 3] ?? 1
+      task.firstAttemptAt = started[i * 3 + 1] ?? now
+      task.alreadySucceeded = started[i * 3 + 2] === 1
+    })
+    return claimed
   }
 
   async extend(tasks: readonly ClaimedTask[], visibilityMs: number): Promise<void> {
@@ -241,13 +347,13 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async listWorkers(): Promise<WorkerSnapshot[]> {
-    const entries = await this.readRegistry(this.ctx.keys.workers)
+    const entries = await readRegistry(this.ctx.shards, this.ctx.keys.workers)
     const now = Date.now()
     return entries.map(({ report, beatAt }) => workerSnapshot(report as WorkerReport, beatAt, now))
   }
 
   async forgetWorker(id: string): Promise<void> {
-    await this.forgetEntry(this.ctx.keys.workers, id)
+    await forgetEntry(this.ctx.shards, this.ctx.keys.workers, id)
   }
 
   async reportServer(report: ServerReport): Promise<void> {
@@ -258,81 +364,13 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async listServers(): Promise<ServerSnapshot[]> {
-    const entries = await this.readRegistry(this.ctx.keys.servers)
+    const entries = await readRegistry(this.ctx.shards, this.ctx.keys.servers)
     const now = Date.now()
     return entries.map(({ report, beatAt }) => serverSnapshot(report as ServerReport, beatAt, now))
   }
 
   async forgetServer(id: string): Promise<void> {
-    await this.forgetEntry(this.ctx.keys.servers, id)
-  }
-
-  /** A registry's entries on every shard (dropping those older than an hour), one per id, sorted by id. */
-  private async readRegistry(key: string): Promise<RegistryEntry[]> {
-    const entries = new Map<string, RegistryEntry>()
-    for (const shard of this.ctx.shards) {
-      const flat = (await shard.call(
-        (client) => SCRIPTS.workers.run(client, [key], [Date.now() - WORKER_FORGET_AFTER_MS]),
-        { idempotent: true },
-      )) as string[]
-      for (let i = 0; i + 1 < flat.length; i += 2) {
-        const entry = parseRegistryEntry(flat[i + 1] ?? '')
-        if (entry !== undefined) entries.set(entry.report.id, entry)
-      }
-    }
-    return [...entries.values()].sort((a, b) => (a.report.id < b.report.id ? -1 : a.report.id > b.report.id ? 1 : 0))
-  }
-
-  private async forgetEntry(key: string, id: string): Promise<void> {
-    for (const shard of this.ctx.shards) {
-      await shard.call((client) => client.hdel(key, id), { idempotent: true })
-    }
-  }
-
-  private async finish(
-    task: ClaimedTask,
-    action: 'ack' | 'retry' | 'bury',
-    error: string,
-    extra: string,
-  ): Promise<void> {
-    const { keys, options } = this.ctx
-    const channel = task.channel
-    const deadId = action === 'bury' ? randomUUID() : ''
-    const held = (await this.ctx.shardFor(channel).call(
-      (client) =>
-        SCRIPTS.taskFinish.run(
-          client,
-          [
-            keys.inflight(channel),
-            keys.stalled(channel),
-            keys.taskState(task.taskId),
-            keys.delayed(channel),
-            keys.delayedIndex,
-            keys.deadLetters(channel),
-            keys.deadLetter(channel, deadId),
-            keys.deadChannels,
-          ],
-          [
-            action,
-            task.payload,
-            Date.now(),
-            options.taskStateRetentionMs,
-            channel,
-            error,
-            extra,
-            deadId,
-            options.deadLetterCapacity,
-          ],
-        ),
-      // An ack or retry that may have run already is safe to repeat: the script checks the claim first.
-      { idempotent: action !== 'bury' },
-    )) as number
-    if (held === 0 && action !== 'ack') {
-      this.ctx.log.warn(
-        { channel, taskId: task.taskId, action },
-        'claim was lost (recovered as stalled); not repeating',
-      )
-    }
+    await forgetEntry(this.ctx.shards, this.ctx.keys.servers, id)
   }
 
   private async requeue(channel: string, mode: 'release' | 'stalled', args: (Buffer | string)[]): Promise<number> {
@@ -386,52 +424,4 @@ export class RedisTaskStore implements TaskStore {
       { error: failure },
     )
   }
-}
-
-/** The task id: the message's own `idempotencyKey`, else a stable hash of its stored bytes. */
-export function taskIdOf(message: Message, payload: Buffer): string {
-  const key = message.idempotencyKey
-  if (typeof key === 'string' && key !== '') return key
-  return createHash('sha1').update(payload).digest('hex').slice(0, 32)
-}
-
-/** A registry entry, or undefined when it is not one (written by something else): it is then skipped. */
-interface RegistryEntry {
-  /** A WorkerReport or a ServerReport, as its writer stored it. */
-  readonly report: { readonly id: string }
-  readonly beatAt: number
-}
-
-function parseRegistryEntry(json: string): RegistryEntry | undefined {
-  try {
-    const parsed = JSON.parse(json) as { report?: { id?: unknown }; beatAt?: unknown }
-    const report = parsed.report
-    if (typeof parsed.beatAt !== 'number' || typeof report !== 'object' || typeof report.id !== 'string') {
-      return undefined
-    }
-    return { report: { ...report, id: report.id }, beatAt: parsed.beatAt }
-  } catch {
-    return undefined
-  }
-}
-
-function stripRouting(message: Message): Message {
-  if (!Object.hasOwn(message, '__asgi_channel__')) return message
-  const { __asgi_channel__: _routing, ...rest } = message
-  return rest
-}
-
-function toBuffer(raw: unknown): Buffer {
-  if (Buffer.isBuffer(raw)) return raw
-  throw new TypeError('expected a binary reply from task-claim.lua')
-}
-
-function byChannel(tasks: readonly ClaimedTask[]): Map<string, ClaimedTask[]> {
-  const groups = new Map<string, ClaimedTask[]>()
-  for (const task of tasks) {
-    const group = groups.get(task.channel)
-    if (group === undefined) groups.set(task.channel, [task])
-    else group.push(task)
-  }
-  return groups
 }

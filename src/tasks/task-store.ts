@@ -108,6 +108,13 @@ export interface TaskFailure {
   readonly stack?: string
 }
 
+/** How one attempt ended, for `settle`: what `ack`, `retry` and `bury` do, as a value a worker can batch. */
+export type TaskSettlement =
+  /** Succeeded; `result` is stored in the task state when the property is present. */
+  | { readonly action: 'ack'; readonly task: ClaimedTask; readonly result?: unknown }
+  | { readonly action: 'retry'; readonly task: ClaimedTask; readonly delayMs: number; readonly failure: TaskFailure }
+  | { readonly action: 'bury'; readonly task: ClaimedTask; readonly failure: TaskFailure }
+
 /**
  * At-least-once delivery on top of a channel layer's queues: claim moves a message into an in-flight set with a
  * visibility deadline, atomically; ack, retry (after a delay) or bury (dead letters) end the attempt. A worker
@@ -128,6 +135,18 @@ export interface TaskStore {
   retry(task: ClaimedTask, delayMs: number, failure: TaskFailure): Promise<void>
   /** The task is dead: move it to the channel's dead letters. */
   bury(task: ClaimedTask, failure: TaskFailure): Promise<void>
+  /**
+   * Ends the attempts of `settlements` (claims of `channel`, in order), then claims up to `max` more (none when
+   * 0): what a worker does each time tasks finish, one round trip for the lot on Redis. Settling is all or
+   * nothing and safe to repeat after an error (a claim is only settled once); the claims come back after their
+   * deadline if the call fails after claiming.
+   */
+  settle(
+    channel: string,
+    settlements: readonly TaskSettlement[],
+    max: number,
+    visibilityMs: number,
+  ): Promise<ClaimedTask[]>
   /** Pushes the deadline of live claims (one call per worker tick, not per task). */
   extend(tasks: readonly ClaimedTask[], visibilityMs: number): Promise<void>
   /** Gives claims back to the queue without counting an attempt (graceful shutdown). */

@@ -46,13 +46,13 @@ describe.each(makers)('TaskRunner.stop() during a claim (%s)', (_name, makeLayer
     await layer.send('jobs', { type: 'job.run', idempotencyKey: 'done-1' })
     await layer.send('jobs', { type: 'job.run', idempotencyKey: 'fresh-1' })
 
-    const claim = store.claim.bind(store)
+    const settle = store.settle.bind(store)
     const gate = deferred()
     const claimCalled = deferred()
-    vi.spyOn(store, 'claim').mockImplementationOnce(async (...args) => {
+    vi.spyOn(store, 'settle').mockImplementationOnce(async (...args) => {
       claimCalled.resolve()
       await gate.promise
-      return claim(...args)
+      return settle(...args)
     })
     const handled: string[] = []
     const runner = new TaskRunner({

@@ -1,24 +1,32 @@
 -- Records the start of an attempt for each claimed task: counts the attempt unless the task already succeeded
 -- (then it is reported, to be acked without running: idempotency).
--- KEYS[1..n]  task state hashes
 -- ARGV[1]  now, ms
 -- ARGV[2]  state TTL, ms
 -- ARGV[3]  channel
--- ARGV[3 + i]  task id of KEYS[i]
--- Returns  {attempt, firstAttemptAt, alreadySucceeded (1|0)} per key, flattened
+-- ARGV[4]  task state key prefix (a task's state hash is the prefix .. its id, on this channel's shard)
+-- ARGV[5]  the task ids, packed (packed-fields.ts: each a 4-byte big-endian length, then its bytes): one
+--          argument rather than a key and an id per task, which cost the worker more to encode (issue 8)
+-- Returns  {attempt, firstAttemptAt, alreadySucceeded (1|0)} per task id, flattened
 local out = {}
-for i, key in ipairs(KEYS) do
-  if redis.call('HGET', key, 'status') == 'succeeded' then
-    table.insert(out, tonumber(redis.call('HGET', key, 'attempts') or '0'))
-    table.insert(out, tonumber(redis.call('HGET', key, 'firstAttemptAt') or ARGV[1]))
+local ids, pos = ARGV[5], 1
+while pos <= #ids do
+  local length = struct.unpack('>I4', ids, pos)
+  local id = string.sub(ids, pos + 4, pos + 3 + length)
+  pos = pos + 4 + length
+  local key = ARGV[4] .. id
+  local state = redis.call('HMGET', key, 'status', 'attempts', 'firstAttemptAt')
+  if state[1] == 'succeeded' then
+    table.insert(out, tonumber(state[2] or '0'))
+    table.insert(out, tonumber(state[3] or ARGV[1]))
     table.insert(out, 1)
   else
     local attempts = redis.call('HINCRBY', key, 'attempts', 1)
-    redis.call('HSETNX', key, 'firstAttemptAt', ARGV[1])
-    redis.call('HSET', key, 'status', 'running', 'updatedAt', ARGV[1], 'channel', ARGV[3], 'taskId', ARGV[3 + i])
+    local first = state[3] or ARGV[1]
+    redis.call('HSET', key, 'status', 'running', 'updatedAt', ARGV[1], 'channel', ARGV[3], 'taskId', id,
+      'firstAttemptAt', first)
     redis.call('PEXPIRE', key, ARGV[2])
     table.insert(out, attempts)
-    table.insert(out, tonumber(redis.call('HGET', key, 'firstAttemptAt')))
+    table.insert(out, tonumber(first))
     table.insert(out, 0)
   end
 end

@@ -1,0 +1,46 @@
+// The worker and server registries (monitoring): one hash per kind, entries as JSON, read on every shard.
+import { SCRIPTS } from '../layers/redis/lua-script.js'
+import type { RedisShard } from '../layers/redis/redis-shard.js'
+import { WORKER_FORGET_AFTER_MS } from './task-store.js'
+
+/** A registry entry, or undefined when it is not one (written by something else): it is then skipped. */
+export interface RegistryEntry {
+  /** A WorkerReport or a ServerReport, as its writer stored it. */
+  readonly report: { readonly id: string }
+  readonly beatAt: number
+}
+
+export function parseRegistryEntry(json: string): RegistryEntry | undefined {
+  try {
+    const parsed = JSON.parse(json) as { report?: { id?: unknown }; beatAt?: unknown }
+    const report = parsed.report
+    if (typeof parsed.beatAt !== 'number' || typeof report !== 'object' || typeof report.id !== 'string') {
+      return undefined
+    }
+    return { report: { ...report, id: report.id }, beatAt: parsed.beatAt }
+  } catch {
+    return undefined
+  }
+}
+
+/** A registry's entries on every shard (dropping those older than an hour), one per id, sorted by id. */
+export async function readRegistry(shards: readonly RedisShard[], key: string): Promise<RegistryEntry[]> {
+  const entries = new Map<string, RegistryEntry>()
+  for (const shard of shards) {
+    const flat = (await shard.call(
+      (client) => SCRIPTS.workers.run(client, [key], [Date.now() - WORKER_FORGET_AFTER_MS]),
+      { idempotent: true },
+    )) as string[]
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const entry = parseRegistryEntry(flat[i + 1] ?? '')
+      if (entry !== undefined) entries.set(entry.report.id, entry)
+    }
+  }
+  return [...entries.values()].sort((a, b) => (a.report.id < b.report.id ? -1 : a.report.id > b.report.id ? 1 : 0))
+}
+
+export async function forgetEntry(shards: readonly RedisShard[], key: string, id: string): Promise<void> {
+  for (const shard of shards) {
+    await shard.call((client) => client.hdel(key, id), { idempotent: true })
+  }
+}

@@ -1,0 +1,197 @@
+// TaskRunner's batching on a real Redis: attempts that end together are settled in one store call, which claims
+// only the slots that are free, and a call that fails never loses a task (at-least-once): its settlements are
+// sent again, and claims it may have made come back after their deadline.
+import { randomBytes } from 'node:crypto'
+
+import { pino } from 'pino'
+import { afterEach, describe, expect, inject, it, vi } from 'vitest'
+
+import { resolveRetryOptions } from '../../consumers/backoff.js'
+import { TaskRunner } from '../../consumers/task-runner.js'
+import { RedisUnavailableError } from '../../src/errors.js'
+import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
+import type { TaskSettlement } from '../../src/tasks/task-store.js'
+import { waitFor } from './helpers.js'
+
+const redisUrl = inject('redisUrl')
+const cleanup: (() => Promise<void>)[] = []
+afterEach(async () => {
+  vi.restoreAllMocks()
+  for (const step of cleanup.splice(0)) await step()
+})
+
+interface Harness {
+  readonly layer: RedisChannelLayer
+  readonly runner: TaskRunner
+  /** Handler runs per task id. */
+  readonly runs: Map<string, number>
+  /** Handlers running right now, and the most at once. */
+  readonly running: { now: number; most: number }
+}
+
+async function harness(
+  tasks: number,
+  options: { concurrency: number; visibilityMs?: number; handlerMs?: (index: number) => number },
+): Promise<Harness> {
+  const layer = new RedisChannelLayer({ hosts: [redisUrl], prefix: `w${randomBytes(6).toString('hex')}` })
+  for (let i = 0; i < tasks; i++) await layer.send('jobs', { type: 'job.run', idempotencyKey: `t${i}`, index: i })
+  const runs = new Map<string, number>()
+  const running = { now: 0, most: 0 }
+  const runner = new TaskRunner({
+    store: layer.tasks,
+    channel: 'jobs',
+    concurrency: options.concurrency,
+    visibilityMs: options.visibilityMs ?? 30_000,
+    timeoutMs: 30_000,
+    retry: resolveRetryOptions({ maxRetries: 3, initialDelayMs: 10, factor: 1, maxDelayMs: 10, jitter: 'none' }),
+    storeResults: false,
+    log: pino({ level: 'silent' }),
+    retryOn: () => true,
+    random: Math.random,
+    handle: async (message, ctx) => {
+      runs.set(ctx.taskId, (runs.get(ctx.taskId) ?? 0) + 1)
+      running.now++
+      running.most = Math.max(running.most, running.now)
+      const ms = options.handlerMs?.(message.index as number) ?? 0
+      if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms))
+      running.now--
+    },
+    onFailure: async () => undefined,
+  })
+  cleanup.push(async () => {
+    await runner.stop(1_000)
+    await layer.flush()
+    await layer.close()
+  })
+  return { layer, runner, runs, running }
+}
+
+async function allSucceeded(layer: RedisChannelLayer, tasks: number): Promise<boolean> {
+  for (let i = 0; i < tasks; i++) {
+    if ((await layer.tasks.getTaskState(`t${i}`))?.status !== 'succeeded') return false
+  }
+  return true
+}
+
+describe('TaskRunner batching (redis)', () => {
+  /** Runs `tasks` through a runner, recording every settle call; resolves once all succeeded and it stopped. */
+  async function record(
+    tasks: number,
+    options: { concurrency: number; handlerMs?: (index: number) => number },
+  ): Promise<{
+    calls: { settlements: number; max: number; runningNow: number }[]
+    runs: Map<string, number>
+    most: number
+  }> {
+    const { layer, runner, runs, running } = await harness(tasks, options)
+    const calls: { settlements: number; max: number; runningNow: number }[] = []
+    const settle = layer.tasks.settle.bind(layer.tasks)
+    vi.spyOn(layer.tasks, 'settle').mockImplementation(async (channel, settlements, max, visibilityMs) => {
+      calls.push({ settlements: settlements.length, max, runningNow: running.now })
+      return settle(channel, settlements, max, visibilityMs)
+    })
+    const done = runner.run()
+    await waitFor('every task to succeed', () => allSucceeded(layer, tasks), { timeoutMs: 10_000, intervalMs: 20 })
+    await runner.stop(1_000)
+    await done
+    return { calls, runs, most: running.most }
+  }
+
+  it('claims only the slots its running handlers leave free', async () => {
+    // Some slow, most instant: slots free up unevenly.
+    const { calls, runs, most } = await record(40, { concurrency: 4, handlerMs: (index) => (index % 7 === 0 ? 30 : 0) })
+    expect(runs.size).toBe(40)
+    expect([...runs.values()].every((count) => count === 1)).toBe(true)
+    expect(most).toBeLessThanOrEqual(4)
+    for (const call of calls) expect(call.max + call.runningNow).toBeLessThanOrEqual(4)
+    expect(calls.reduce((sum, call) => sum + call.settlements, 0)).toBe(40)
+  })
+
+  it('settles attempts that end together in one call, the one that claims their slots again', async () => {
+    const { calls, runs } = await record(40, { concurrency: 4 })
+    expect(runs.size).toBe(40)
+    const settling = calls.filter((call) => call.settlements > 0)
+    // Ten batches of four, give or take the first claim and the polls after the queue ran dry.
+    expect(settling.length).toBeLessThanOrEqual(12)
+    expect(Math.max(...settling.map((call) => call.settlements))).toBe(4)
+    expect(settling.reduce((sum, call) => sum + call.settlements, 0)).toBe(40)
+    expect(settling.every((call) => call.max === 4)).toBe(true)
+  })
+
+  it('sends the settlements of a call that could not be sent again: no task lost, none run twice', async () => {
+    const TASKS = 12
+    const { layer, runner, runs } = await harness(TASKS, { concurrency: 4 })
+    const settle = layer.tasks.settle.bind(layer.tasks)
+    const failed: TaskSettlement[][] = []
+    vi.spyOn(layer.tasks, 'settle').mockImplementation(async (channel, settlements, max, visibilityMs) => {
+      if (failed.length === 0 && settlements.length > 0) {
+        failed.push([...settlements])
+        throw new RedisUnavailableError('Redis at test is unavailable')
+      }
+      return settle(channel, settlements, max, visibilityMs)
+    })
+    const done = runner.run()
+    // The runner waits a second after a failed call.
+    await waitFor('every task to succeed', () => allSucceeded(layer, TASKS), { timeoutMs: 10_000, intervalMs: 20 })
+    await runner.stop(1_000)
+    await done
+
+    expect(failed[0]?.length).toBeGreaterThan(0)
+    expect(runs.size).toBe(TASKS)
+    expect([...runs.values()].every((count) => count === 1)).toBe(true)
+    for (let i = 0; i < TASKS; i++) expect(await layer.tasks.getTaskState(`t${i}`)).toMatchObject({ attempts: 1 })
+    expect(runner.stats).toMatchObject({ processed: TASKS, inFlight: 0 })
+  })
+
+  it('after a call whose reply was lost, settles again and gets back the claims it made after their deadline', async () => {
+    const TASKS = 12
+    const { layer, runner, runs } = await harness(TASKS, { concurrency: 4, visibilityMs: 300 })
+    const settle = layer.tasks.settle.bind(layer.tasks)
+    let lost = 0
+    vi.spyOn(layer.tasks, 'settle').mockImplementation(async (channel, settlements, max, visibilityMs) => {
+      const claimed = await settle(channel, settlements, max, visibilityMs)
+      if (lost === 0 && settlements.length > 0 && claimed.length > 0) {
+        lost = claimed.length
+        // It ran, but the worker never hears: as if the connection dropped before the reply.
+        throw new RedisUnavailableError('Redis at test is unavailable (the command may or may not have run)')
+      }
+      return claimed
+    })
+    const done = runner.run()
+    await waitFor('every task to succeed', () => allSucceeded(layer, TASKS), { timeoutMs: 10_000, intervalMs: 20 })
+    await runner.stop(1_000)
+    await done
+
+    expect(lost).toBeGreaterThan(0)
+    // Every task ran exactly once: the lost claims never started here, they came back and ran later.
+    expect(runs.size).toBe(TASKS)
+    expect([...runs.values()].every((count) => count === 1)).toBe(true)
+    const attempts: number[] = []
+    for (let i = 0; i < TASKS; i++) attempts.push((await layer.tasks.getTaskState(`t${i}`))?.attempts ?? 0)
+    // The lost claims were started by the call that claimed them, so they count a second attempt.
+    expect(attempts.filter((count) => count === 2)).toHaveLength(lost)
+    expect(attempts.filter((count) => count === 1)).toHaveLength(TASKS - lost)
+  })
+
+  it('drops the settlements of a call that failed for good (not a connection error): they run again later', async () => {
+    const TASKS = 12
+    const { layer, runner, runs } = await harness(TASKS, { concurrency: 4, visibilityMs: 300 })
+    const settle = layer.tasks.settle.bind(layer.tasks)
+    const dropped: string[] = []
+    vi.spyOn(layer.tasks, 'settle').mockImplementation(async (channel, settlements, max, visibilityMs) => {
+      if (dropped.length === 0 && settlements.length > 0) {
+        dropped.push(...settlements.map((settlement) => settlement.task.taskId))
+        throw new Error('ERR Error running script')
+      }
+      return settle(channel, settlements, max, visibilityMs)
+    })
+    const done = runner.run()
+    await waitFor('every task to succeed', () => allSucceeded(layer, TASKS), { timeoutMs: 10_000, intervalMs: 20 })
+    await runner.stop(1_000)
+    await done
+
+    expect(dropped.length).toBeGreaterThan(0)
+    // At-least-once: the tasks whose acks were lost ran a second time, after their claims expired; the others once.
+    for (let i = 0; i < TASKS; i++) expect(runs.get(`t${i}`)).toBe(dropped.includes(`t${i}`) ? 2 : 1)
+  })
+})
