@@ -12,6 +12,7 @@ import { startBenchRedis } from './harness/redis.js'
 import { formatReport, writeReport } from './harness/report.js'
 import { emptyResults, medianRow, type BenchResult } from './harness/result.js'
 import { checkTargets } from './harness/targets.js'
+import { collectVersions } from './harness/versions.js'
 import { SYSTEMS, type SystemUnderTest } from './systems/systems.js'
 import { runBackground, type BackgroundParams } from './workloads/background.js'
 import type { BenchContext } from './workloads/context.js'
@@ -163,8 +164,9 @@ async function main(): Promise<void> {
     cpuModel: cpus()[0]?.model ?? 'unknown',
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     loadGenerators: generators.size,
+    versions: await collectVersions(),
   })
-  progress(`done; wrote ${report.jsonPath} and ${report.svgPath}`)
+  progress(`done; wrote ${report.jsonPath}, ${report.svgPath} and ${report.markdownPath}`)
 }
 
 await main()

@@ -2,6 +2,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
+import { renderMarkdown } from './markdown.js'
 import type { BackgroundRow, BenchResult, BenchResults, MemoryResult, RedisCostResult } from './result.js'
 import type { TargetCheck } from './targets.js'
 
@@ -152,9 +153,10 @@ export function renderSvgChart(results: BenchResults, title: string): string {
 export interface WrittenReport {
   readonly jsonPath: string
   readonly svgPath: string
+  readonly markdownPath: string
 }
 
-/** Writes `<dir>/<timestamp>.json` (results, targets, machine facts) and `<dir>/<timestamp>.svg`. */
+/** Writes `<dir>/<timestamp>.json` (results, targets, machine facts), `.svg` (the chart) and `.md` (for the README). */
 export async function writeReport(
   dir: string,
   results: BenchResults,
@@ -167,5 +169,7 @@ export async function writeReport(
   const svgPath = join(dir, `${stamp}.svg`)
   await writeFile(jsonPath, `${JSON.stringify({ ...meta, ...results, targets }, null, 2)}\n`)
   await writeFile(svgPath, renderSvgChart(results, `Switchyard bench ${stamp} (higher is better)`))
-  return { jsonPath, svgPath }
+  const markdownPath = join(dir, `${stamp}.md`)
+  await writeFile(markdownPath, renderMarkdown(results, targets))
+  return { jsonPath, svgPath, markdownPath }
 }

@@ -1,0 +1,113 @@
+/**
+ * The run as Markdown for the README: one comparison table with a column per system (as the issue lays it out),
+ * then the targets. Every figure comes from the run's results.
+ */
+import type { BackgroundRow, BenchResult, BenchResults, MemoryResult } from './result.js'
+import type { TargetCheck } from './targets.js'
+
+const COLUMNS = [
+  { system: 'switchyard', title: 'Switchyard' },
+  { system: 'django', title: 'Django Channels (daphne + channels_redis)' },
+  { system: 'socketio', title: 'Socket.IO + Redis adapter' },
+  { system: 'ws', title: 'bare `ws` + Redis pub/sub' },
+  { system: 'bullmq', title: 'BullMQ' },
+] as const
+
+type Cell = (system: string) => string | undefined
+
+const int = (n: number): string => Math.round(n).toLocaleString('en-US')
+const ms = (n: number): string => (n < 10 ? n.toFixed(1) : int(n))
+
+function throughputRows(results: BenchResults): [string, Cell][] {
+  const find = (system: string, workload: string, size: string): BenchResult | undefined =>
+    results.throughput.find((r) => r.system === system && r.workload === workload && r.params.startsWith(size))
+  const rows: [string, Cell][] = []
+  const sizes = [...new Map(results.throughput.map((r) => [`${r.workload}|${r.params}`, r])).values()]
+  for (const sample of sizes) {
+    const size = sample.params.replace(/, median of \d+$/, '')
+    const get = (system: string): BenchResult | undefined => find(system, sample.workload, size)
+    const name = `${sample.workload}, ${sample.params}`
+    if (sample.workload === 'fanout paced') {
+      rows.push([`${name}: p50 / p99 ms`, (s) => map(get(s), (r) => `${ms(r.p50Ms)} / ${ms(r.p99Ms)}`)])
+    } else {
+      rows.push([`${name}: ${sample.unit}/s`, (s) => map(get(s), (r) => int(r.perSecond))])
+      rows.push([`${name}: p50 / p99 ms`, (s) => map(get(s), (r) => `${ms(r.p50Ms)} / ${ms(r.p99Ms)}`)])
+    }
+    rows.push([
+      `${name}: server CPU µs per ${singular(sample.unit)}`,
+      (s) => map(get(s), (r) => r.cpuUsPerUnit.toFixed(1)),
+    ])
+    if (sample.workload !== 'echo') {
+      rows.push([`${name}: lost / duplicated`, (s) => map(get(s), (r) => `${int(r.lost)} / ${int(r.duplicated)}`)])
+    }
+  }
+  return rows
+}
+
+function backgroundRows(rows: readonly BackgroundRow[]): [string, Cell][] {
+  const keys = [...new Set(rows.map((r) => `${r.workers}|${r.failRate}`))]
+  return keys.flatMap((key): [string, Cell][] => {
+    const get = (system: string): BackgroundRow | undefined =>
+      rows.find((r) => r.system === system && `${r.workers}|${r.failRate}` === key)
+    const sample = rows.find((r) => `${r.workers}|${r.failRate}` === key)
+    if (sample === undefined) return []
+    const name = `background, ${int(sample.messages)} msgs, ${sample.workers} worker(s) x ${sample.concurrency}, ${sample.failRate * 100} % failing once`
+    return [
+      [`${name}: msgs/s`, (s) => map(get(s), (r) => int(r.messagesPerSecond))],
+      [`${name}: worker CPU µs per msg`, (s) => map(get(s), (r) => r.workerCpuUsPerMessage.toFixed(1))],
+    ]
+  })
+}
+
+function memoryRows(rows: readonly MemoryResult[]): [string, Cell][] {
+  const sample = rows[0]
+  if (sample === undefined) return []
+  const kib = (bytes: number | null): string => (bytes === null ? '-' : (bytes / 1024).toFixed(1))
+  return [
+    [
+      `idle memory per connection (${int(sample.connections)} idle), heap / RSS KiB`,
+      (s) =>
+        map(
+          rows.find((r) => r.system === s),
+          (r) => `${kib(r.heapBytesPerConnection)} / ${kib(r.rssBytesPerConnection)}`,
+        ),
+    ],
+  ]
+}
+
+function map<T>(value: T | undefined, format: (value: T) => string): string | undefined {
+  return value === undefined ? undefined : format(value)
+}
+
+function singular(unit: string): string {
+  return unit === 'deliveries' ? 'delivery' : unit.replace(/s$/, '')
+}
+
+export function renderMarkdown(results: BenchResults, targets: readonly TargetCheck[]): string {
+  const rows = [...throughputRows(results), ...backgroundRows(results.background), ...memoryRows(results.memory)]
+  const used = COLUMNS.filter((column) => rows.some(([, cell]) => cell(column.system) !== undefined))
+  const lines = [
+    `| workload | ${used.map((c) => c.title).join(' | ')} |`,
+    `|---|${used.map(() => '---:').join('|')}|`,
+    ...rows.map(([name, cell]) => `| ${name} | ${used.map((c) => cell(c.system) ?? '').join(' | ')} |`),
+  ]
+  if (results.redisCost.length > 0) {
+    lines.push(
+      '',
+      '| groupSend to a group of N members in one Node process | round trips | bytes sent to Redis | script µs |',
+      '|---|---:|---:|---:|',
+      ...results.redisCost.map(
+        (r) => `| ${int(r.members)} members | ${r.roundTrips} | ${r.bytesSent} | ${int(r.scriptUsec)} |`,
+      ),
+    )
+  }
+  if (targets.length > 0) {
+    lines.push(
+      '',
+      '| target | measured | met |',
+      '|---|---|---|',
+      ...targets.map((t) => `| ${t.target} | ${t.measured} | ${t.met ? 'yes' : '**no**'} |`),
+    )
+  }
+  return `${lines.join('\n')}\n`
+}
