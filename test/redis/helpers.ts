@@ -44,7 +44,6 @@ export class RawClients {
   }
 }
 
-
 export interface RunningSentinel {
   readonly port: number
   stop(): Promise<void>
