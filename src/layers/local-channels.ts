@@ -1,21 +1,51 @@
 import type { Message } from './channel-layer.js'
 import { Fifo } from './fifo.js'
+import { PendingReceive } from './pending-receive.js'
 
 interface Entry {
   readonly channel: string
   readonly message: Message
   readonly expiresAt: number
-}
-
-interface Waiter {
-  resolve(message: Message): void
-  reject(reason: unknown): void
+  /** Still queued and in the arrival-order list (`arrivals`); false once taken or expired, and for requeues. */
+  tracked: boolean
 }
 
 interface ChannelState {
   readonly queue: Fifo<Entry>
+  /** The channel's capacity, resolved when the state is (re)used for it. */
+  capacity: number
   /** Pending receives, oldest first (a Set keeps insertion order and deletes in O(1) on abort). */
-  readonly waiters: Set<Waiter>
+  readonly waiters: Set<PendingReceive>
+}
+
+/** What `offer` did with a message. */
+export type OfferResult = typeof HANDED | typeof QUEUED | typeof DROPPED
+export const HANDED = 1
+export const QUEUED = 0
+export const DROPPED = -1
+
+/** Untracked entries `arrivals` may hold beyond twice the live ones before it is compacted. */
+const COMPACT_SLACK = 1024
+/** Empty channel states kept for reuse, at most. */
+const MAX_IDLE_STATES = 1024
+
+/**
+ * A layer that can hand over a message already buffered in this process synchronously, without the promise a
+ * `receive` costs: a consumer draining a burst of group messages takes them one after another in one tick.
+ */
+export interface BufferedReceiver {
+  /**
+   * The channel's oldest buffered message, taken (and counted as received), or undefined when there is none or the
+   * channel cannot be read from here: then `receive` is the way (it also reports why).
+   */
+  takeBuffered(channel: string): Message | undefined
+}
+
+/** The layer's `takeBuffered`, if it has one. */
+export function bufferedReceiverOf(layer: object): BufferedReceiver | undefined {
+  return typeof (layer as Partial<BufferedReceiver>).takeBuffered === 'function'
+    ? (layer as BufferedReceiver)
+    : undefined
 }
 
 /**
@@ -29,8 +59,20 @@ interface ChannelState {
  */
 export class LocalChannels {
   private readonly channels = new Map<string, ChannelState>()
-  /** Queued entries in arrival order. */
-  private readonly pending = new Set<Entry>()
+  /**
+   * Queued entries in arrival order, for the O(1) expiry purge. Taken entries are not removed (that is a hash
+   * delete per message, and a burst of 20 000 grows and shrinks the set): they are only marked untracked and
+   * skipped, and compacted away when they outnumber the live ones.
+   */
+  private arrivals = new Fifo<Entry>()
+  /** Tracked entries in `arrivals`. */
+  private live = 0
+  /** Full channels whose receiver took nothing for a while: `headroom()` no longer waits for them. */
+  private readonly stalled = new Set<string>()
+  /** Empty states kept for reuse. */
+  private readonly idle: ChannelState[] = []
+  /** Readers waiting for room (`waitForSpace`), one per shard at most. */
+  private spaceWaiters: (() => void)[] = []
 
   constructor(
     private readonly capacityOf: (channel: string) => number,
@@ -40,43 +82,57 @@ export class LocalChannels {
   /** Hands the message to the oldest pending receive; false if nobody is waiting. */
   handToWaiter(channel: string, message: Message): boolean {
     const state = this.channels.get(channel)
-    const waiter = state?.waiters.values().next().value
-    if (state === undefined || waiter === undefined) return false
+    return state !== undefined && this.handOver(channel, state, message)
+  }
+
+  /** Hands over or queues; false when the channel's buffer is at capacity (the caller counts the drop). */
+  deliver(channel: string, message: Message, expiresAt: number): boolean {
+    return this.offer(channel, message, expiresAt) !== DROPPED
+  }
+
+  /**
+   * `deliver` with one lookup, saying what happened: HANDED to a pending receive, QUEUED, or DROPPED (full). A
+   * group message reaches every local member through this, once per member.
+   */
+  offer(channel: string, message: Message, expiresAt: number): OfferResult {
+    const state = this.channels.get(channel)
+    if (state !== undefined && this.handOver(channel, state, message)) return HANDED
+    return this.enqueue(channel, state ?? this.create(channel), message, expiresAt) ? QUEUED : DROPPED
+  }
+
+  private handOver(channel: string, state: ChannelState, message: Message): boolean {
+    // The size check first: a busy receiver (no pending receive) is the common case in a burst.
+    if (state.waiters.size === 0) return false
+    let waiter: PendingReceive | undefined
+    for (waiter of state.waiters) break
+    if (waiter === undefined) return false
     state.waiters.delete(waiter)
     this.forgetIfIdle(channel, state)
     waiter.resolve(message)
     return true
   }
 
-  /** Hands over or queues; false when the channel's buffer is at capacity (the caller counts the drop). */
-  deliver(channel: string, message: Message, expiresAt: number): boolean {
-    if (this.handToWaiter(channel, message)) return true
-    let state = this.channels.get(channel)
-    if (state !== undefined && state.queue.length >= this.capacityOf(channel)) return false
-    if (state === undefined) {
-      state = { queue: new Fifo(), waiters: new Set() }
-      this.channels.set(channel, state)
-    }
-    const entry: Entry = { channel, message, expiresAt }
+  /** Queues without looking for a pending receive (the caller just did); false when at capacity. */
+  private enqueue(channel: string, state: ChannelState, message: Message, expiresAt: number): boolean {
+    if (state.queue.length >= state.capacity) return false
+    const entry: Entry = { channel, message, expiresAt, tracked: true }
     state.queue.push(entry)
-    this.pending.add(entry)
+    this.arrivals.push(entry)
+    this.live++
+    if (this.arrivals.length > 2 * this.live + COMPACT_SLACK) this.compactArrivals()
     return true
   }
 
   /**
    * Puts a message the caller already holds (a task being retried, released or recovered) at the tail of the
    * channel, past capacity and never expiring, so it cannot be lost; a pending receive gets it first. Returns
-   * whether a receive got it. Such entries stay out of `pending` (the arrival-order expiry list), so the O(1)
+   * whether a receive got it. Such entries stay out of `arrivals` (the arrival-order expiry list), so the O(1)
    * purge never stops at them.
    */
   requeue(channel: string, message: Message): boolean {
     if (this.handToWaiter(channel, message)) return true
-    let state = this.channels.get(channel)
-    if (state === undefined) {
-      state = { queue: new Fifo(), waiters: new Set() }
-      this.channels.set(channel, state)
-    }
-    state.queue.push({ channel, message, expiresAt: Number.POSITIVE_INFINITY })
+    const state = this.channels.get(channel) ?? this.create(channel)
+    state.queue.push({ channel, message, expiresAt: Number.POSITIVE_INFINITY, tracked: false })
     return false
   }
 
@@ -87,44 +143,79 @@ export class LocalChannels {
     let entry = state.queue.shift()
     while (entry !== undefined && entry.expiresAt <= now) {
       // Behind a requeued entry, `purgeExpired` may already have reported this one without reaching it.
-      if (this.pending.delete(entry)) this.onExpired(entry)
+      if (entry.tracked) {
+        this.untrack(entry)
+        this.onExpired(entry)
+      }
       entry = state.queue.shift()
     }
-    if (entry !== undefined) this.pending.delete(entry)
+    if (entry?.tracked === true) this.untrack(entry)
+    if (this.stalled.size > 0) this.stalled.delete(channel)
+    if (this.spaceWaiters.length > 0 && state.queue.length < state.capacity) this.wakeSpaceWaiters()
     this.forgetIfIdle(channel, state)
     return entry?.message
   }
 
+  /**
+   * How many messages every channel can still take without a drop, at most `limit` (pass the smallest capacity a
+   * channel may have: a busy receiver's channel may have no state here). Full channels marked stalled are left
+   * out. A reader pulls no more than this at once, so a burst waits where it came from instead of overflowing
+   * buffers whose receivers have not had a turn yet.
+   */
+  headroom(limit: number): number {
+    let room = limit
+    for (const [channel, state] of this.channels) {
+      const free = state.capacity - state.queue.length
+      if (free < room && !this.stalled.has(channel)) room = Math.max(0, free)
+    }
+    return room
+  }
+
+  /** Resolves when a receive frees space in a full channel, or after `timeoutMs`. */
+  waitForSpace(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer)
+        this.spaceWaiters = this.spaceWaiters.filter((waiter) => waiter !== wake)
+        resolve()
+      }
+      const timer = setTimeout(wake, timeoutMs)
+      timer.unref()
+      this.spaceWaiters.push(wake)
+    })
+  }
+
+  /** Ends every `waitForSpace` now (space, or shutdown). */
+  wakeSpaceWaiters(): void {
+    for (const wake of [...this.spaceWaiters]) wake()
+  }
+
+  /**
+   * Marks every full channel stalled: its receiver took nothing while the reader waited, so later reads stop
+   * waiting for it and what it cannot hold is dropped (its capacity, as for any slow receiver). Its next
+   * receive unmarks it.
+   */
+  markFullStalled(): void {
+    for (const [channel, state] of this.channels) {
+      if (state.queue.length >= state.capacity) this.stalled.add(channel)
+    }
+  }
+
   /** Waits for the next message handed to `channel`. Rejects with `signal.reason` if aborted first. */
   wait(channel: string, signal: AbortSignal | undefined): Promise<Message> {
-    let state = this.channels.get(channel)
-    if (state === undefined) {
-      state = { queue: new Fifo(), waiters: new Set() }
-      this.channels.set(channel, state)
-    }
-    const waiters = state.waiters
+    const state = this.channels.get(channel) ?? this.create(channel)
     return new Promise<Message>((resolve, reject) => {
-      const onAbort = (): void => {
-        // Still waiting means no message was handed over: it stays queued for the next receive.
-        if (!waiters.delete(waiter)) return
-        const current = this.channels.get(channel)
-        if (current !== undefined) this.forgetIfIdle(channel, current)
-        const reason: unknown = signal?.reason
-        reject(reason)
-      }
-      const waiter: Waiter = {
-        resolve: (message) => {
-          signal?.removeEventListener('abort', onAbort)
-          resolve(message)
-        },
-        reject: (reason) => {
-          signal?.removeEventListener('abort', onAbort)
-          reject(reason)
-        },
-      }
-      waiters.add(waiter)
-      signal?.addEventListener('abort', onAbort, { once: true })
+      state.waiters.add(new PendingReceive(channel, signal, resolve, reject, this.onWaitAborted))
     })
+  }
+
+  /** A pending receive's signal aborted. Still waiting means no message was handed over: it stays queued. */
+  private readonly onWaitAborted = (pending: PendingReceive): void => {
+    // Still waiting, the channel's state is the one it was added to: a state with waiters is never reused.
+    const state = this.channels.get(pending.channel)
+    if (state === undefined || !state.waiters.delete(pending)) return
+    this.forgetIfIdle(pending.channel, state)
+    pending.reject(pending.signal?.reason)
   }
 
   /** Queued messages per channel (expired ones not yet purged included), for `inspect()`. */
@@ -147,9 +238,11 @@ export class LocalChannels {
 
   /** Drops expired entries, reporting each through `onExpired`. */
   purgeExpired(now = Date.now()): void {
-    for (const entry of this.pending) {
-      if (entry.expiresAt > now) break
-      this.pending.delete(entry)
+    for (let entry = this.arrivals.peek(); entry !== undefined; entry = this.arrivals.peek()) {
+      if (entry.tracked && entry.expiresAt > now) break
+      this.arrivals.shift()
+      if (!entry.tracked) continue
+      this.untrack(entry)
       const state = this.channels.get(entry.channel)
       // Not the head only behind a requeued (never-expiring) entry: `take` then skips it without a second report.
       if (state?.queue.peek() === entry) {
@@ -166,7 +259,9 @@ export class LocalChannels {
       state.queue.clear()
       this.forgetIfIdle(channel, state)
     }
-    this.pending.clear()
+    this.arrivals.clear()
+    this.live = 0
+    this.stalled.clear()
   }
 
   /** Rejects every pending receive and forgets everything. */
@@ -175,7 +270,10 @@ export class LocalChannels {
       for (const waiter of state.waiters) waiter.reject(error)
     }
     this.channels.clear()
-    this.pending.clear()
+    this.arrivals.clear()
+    this.live = 0
+    this.stalled.clear()
+    this.wakeSpaceWaiters()
   }
 
   /** Number of channels with queued messages or pending receives (for leak checks). */
@@ -185,10 +283,38 @@ export class LocalChannels {
 
   /** Queued messages that can expire (requeued tasks are not counted). */
   get queued(): number {
-    return this.pending.size
+    return this.live
+  }
+
+  private untrack(entry: Entry): void {
+    entry.tracked = false
+    this.live--
+  }
+
+  /** Drops untracked entries from `arrivals` (amortised O(1): it runs once they outnumber the live ones). */
+  private compactArrivals(): void {
+    const old = this.arrivals
+    this.arrivals = new Fifo()
+    for (let entry = old.shift(); entry !== undefined; entry = old.shift()) {
+      if (entry.tracked) this.arrivals.push(entry)
+    }
+  }
+
+  private create(channel: string): ChannelState {
+    const capacity = this.capacityOf(channel)
+    const reused = this.idle.pop()
+    const state = reused ?? { queue: new Fifo<Entry>(), capacity, waiters: new Set<PendingReceive>() }
+    state.capacity = capacity
+    this.channels.set(channel, state)
+    return state
   }
 
   private forgetIfIdle(channel: string, state: ChannelState): void {
-    if (state.queue.length === 0 && state.waiters.size === 0) this.channels.delete(channel)
+    if (state.queue.length === 0 && state.waiters.size === 0) {
+      this.channels.delete(channel)
+      this.stalled.delete(channel)
+      // A consumer's channel goes idle and back after nearly every message: reuse its state rather than churn.
+      if (this.idle.length < MAX_IDLE_STATES) this.idle.push(state)
+    }
   }
 }

@@ -21,7 +21,7 @@ import {
   type ResolvedLayerOptions,
 } from './layer-options.js'
 import { LayerCounters } from './layer-stats.js'
-import { LocalChannels } from './local-channels.js'
+import { LocalChannels, type BufferedReceiver } from './local-channels.js'
 import { memorySnapshot } from './memory-inspect.js'
 import { prepareMessage } from './message-validation.js'
 import { assertChannelName, assertGroupName, isProcessSpecific, MAX_NAME_LENGTH, nonLocalName } from './names.js'
@@ -64,7 +64,7 @@ interface Membership {
  * const message = await layer.receive('jobs.email')
  * ```
  */
-export class InMemoryChannelLayer implements ChannelLayer {
+export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver {
   readonly options: ResolvedLayerOptions
   /** Ends every name `newChannel()` returns, before the `!`: how `receive` knows a name is ours. */
   private readonly clientId = randomBytes(16).toString('hex')
@@ -152,6 +152,17 @@ export class InMemoryChannelLayer implements ChannelLayer {
       return message
     }
     return this.local.wait(channel, signal)
+  }
+
+  /** A message already queued on `channel`, taken without a promise (`BufferedReceiver`). */
+  takeBuffered(channel: string): Message | undefined {
+    if (this.closed || (isProcessSpecific(channel) && !nonLocalName(channel).endsWith(`.${this.clientId}!`))) {
+      return undefined
+    }
+    this.refresh()
+    const message = this.local.take(channel)
+    if (message !== undefined) this.counters.received++
+    return message
   }
 
   async newChannel(prefix = 'specific'): Promise<string> {

@@ -1,6 +1,6 @@
 import type { Message } from '../channel-layer.js'
 import type { LayerCounters } from '../layer-stats.js'
-import type { LocalChannels } from '../local-channels.js'
+import { DROPPED, HANDED, type LocalChannels, type OfferResult } from '../local-channels.js'
 import { RESERVED_ROUTING_KEY } from '../message-validation.js'
 import type { Logger } from '../../logger.js'
 import type { LocalGroups } from './local-groups.js'
@@ -11,8 +11,14 @@ export const GROUP_ROUTING_KEY = '__switchyard_group__'
 
 /** How long one BZPOPMIN waits before looking again (CLIENT UNBLOCK usually cuts it short). */
 const BLOCK_SECONDS = 2
-/** Messages taken from a process queue per round trip once it has woken up. */
+/** Messages taken from a process queue per round trip once it has woken up, at most. */
 const DRAIN_BATCH = 256
+/**
+ * How long the reader waits for a full local buffer to make room before it reads on regardless (and that buffer
+ * drops what it cannot hold): a receiver this slow is stuck, and must not hold up every other channel of the
+ * process for longer.
+ */
+const STALL_MS = 250
 
 export interface Decoder {
   decode(payload: Uint8Array): Record<string, unknown>
@@ -31,6 +37,8 @@ export interface InboundContext {
   readonly localGroups: LocalGroups
   readonly counters: LayerCounters & { decodeFailed: number }
   readonly log: Logger
+  /** The smallest capacity a local channel may have (`capacity` and every `channelCapacity` rule). */
+  readonly minCapacity: number
   /** This process's queue keys on shard `index`. */
   processQueues(index: number): readonly string[]
   isLocal(channel: string): boolean
@@ -44,6 +52,12 @@ export interface InboundContext {
  * buffers (a group copy fans out to every local member); a normal-channel message goes to the oldest waiting
  * receive, or back to Redis with its original score if that receive was cancelled meanwhile, so cancellation
  * never loses or reorders a message (channels_redis#151).
+ *
+ * Backpressure: a burst stays in the process queue in Redis (where `processQueueCapacity` bounds it) rather than
+ * overflowing local buffers whose consumers simply have not had a turn yet. Between reads the reader yields to
+ * them, and it reads no more messages than every local buffer can take (`LocalChannels.headroom`); when one is
+ * full it waits up to STALL_MS for room, after which that buffer's receiver counts as stuck and is no longer waited
+ * for. So with consumers that keep up, a group burst of any size is delivered without a drop at default capacity.
  */
 export class Inbound {
   private stopped = false
@@ -115,6 +129,7 @@ export class Inbound {
   async stop(): Promise<void> {
     this.stopped = true
     for (const waker of this.wakers) waker?.()
+    this.ctx.local.wakeSpaceWaiters()
     await Promise.allSettled(this.loops)
     this.ctx.shards.forEach((_, index) => {
       this.readOver(index)
@@ -149,6 +164,11 @@ export class Inbound {
         await new Promise<void>((resolve) => (this.wakers[index] = resolve))
         continue
       }
+      // Awaited only when a buffer is full: otherwise the read goes out in this same turn.
+      if (this.ctx.local.headroom(1) === 0) {
+        await this.room()
+        if (this.isStopped()) return
+      }
       let popped: [Buffer, Buffer, Buffer] | null
       try {
         shard.blockingId ??= await shard.blocking.client('ID')
@@ -180,9 +200,13 @@ export class Inbound {
   /** Takes the rest of a busy process queue in batches: one round trip per burst, not per message. */
   private async drain(shard: RedisShard, key: string): Promise<void> {
     for (;;) {
+      // Consumers handle what the last read brought before the next is sized: they run in this turn's microtasks.
+      await new Promise<void>((resolve) => setImmediate(resolve))
+      const count = await this.room()
+      if (this.isStopped()) return
       let batch: Buffer[]
       try {
-        batch = await shard.blocking.zpopminBuffer(key, DRAIN_BATCH)
+        batch = await shard.blocking.zpopminBuffer(key, count)
       } catch {
         return
       }
@@ -191,8 +215,21 @@ export class Inbound {
         const score = batch[i + 1]
         if (member !== undefined && score !== undefined) this.routeProcessMessage(member, score)
       }
-      if (batch.length < DRAIN_BATCH * 2) return
+      if (batch.length < count * 2) return
     }
+  }
+
+  /** How many messages to read now (at least 1): what every local buffer can take, after waiting for room. */
+  private async room(): Promise<number> {
+    const { local } = this.ctx
+    const limit = Math.min(DRAIN_BATCH, this.ctx.minCapacity)
+    let room = local.headroom(limit)
+    if (room > 0) return room
+    await local.waitForSpace(STALL_MS)
+    room = local.headroom(limit)
+    if (room > 0) return room
+    local.markFullStalled()
+    return Math.max(1, local.headroom(limit))
   }
 
   private decode(member: Buffer): Record<string, unknown> | undefined {
@@ -216,15 +253,23 @@ export class Inbound {
     const group = decoded[GROUP_ROUTING_KEY]
     const target = decoded[RESERVED_ROUTING_KEY]
     const message = freezeWithout(decoded, [GROUP_ROUTING_KEY, RESERVED_ROUTING_KEY])
-    let targets: readonly unknown[]
-    if (typeof group === 'string') targets = this.ctx.localGroups.members(group, this.ctx.groupExpiryMs)
-    else if (Array.isArray(target)) targets = target
-    else targets = [target]
-    for (const channel of targets) {
-      if (typeof channel !== 'string' || !this.ctx.isLocal(channel)) continue
-      if (this.ctx.local.handToWaiter(channel, message)) this.ctx.counters.received++
-      else if (!this.ctx.local.deliver(channel, message, expiresAt)) this.ctx.counters.dropped++
+    const { local } = this.ctx
+    if (typeof group === 'string') {
+      // One shared frozen message for every member; LocalGroups holds only this process's channels.
+      for (const channel of this.ctx.localGroups.members(group, this.ctx.groupExpiryMs)) {
+        this.count(local.offer(channel, message, expiresAt))
+      }
+      return
     }
+    for (const channel of Array.isArray(target) ? (target as unknown[]) : [target]) {
+      if (typeof channel !== 'string' || !this.ctx.isLocal(channel)) continue
+      this.count(local.offer(channel, message, expiresAt))
+    }
+  }
+
+  private count(result: OfferResult): void {
+    if (result === HANDED) this.ctx.counters.received++
+    else if (result === DROPPED) this.ctx.counters.dropped++
   }
 
   private async handleNormal(shard: RedisShard, key: string, member: Buffer, score: Buffer): Promise<void> {

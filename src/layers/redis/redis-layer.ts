@@ -7,7 +7,7 @@ import { resolveTaskStoreOptions } from '../../tasks/task-store-options.js'
 import { DropReporter } from '../drop-reporter.js'
 import { capacityFor, sendDelayMs } from '../layer-options.js'
 import { LayerCounters } from '../layer-stats.js'
-import { LocalChannels } from '../local-channels.js'
+import { LocalChannels, type BufferedReceiver } from '../local-channels.js'
 import { prepareMessage, RESERVED_ROUTING_KEY } from '../message-validation.js'
 import { assertChannelName, assertGroupName, isProcessSpecific, MAX_NAME_LENGTH, nonLocalName } from '../names.js'
 import type { Logger } from '../../logger.js'
@@ -59,7 +59,7 @@ class RedisCounters extends LayerCounters {
  * await layer.groupSend('chat.lobby', { type: 'chat.message', text: 'hello from Node' })
  * ```
  */
-export class RedisChannelLayer implements ChannelLayer {
+export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
   readonly options: ResolvedRedisOptions
   /** 32 hex characters, as channels_redis' client prefix: names this process's channels. */
   readonly clientId = randomBytes(16).toString('hex')
@@ -120,6 +120,7 @@ export class RedisChannelLayer implements ChannelLayer {
       localGroups: this.localGroups,
       counters: this.counters,
       log: this.log,
+      minCapacity: Math.min(this.options.capacity, ...this.options.channelCapacity.map((rule) => rule.capacity)),
       processQueues: (index) => this.processQueues(index),
       isLocal: (channel) => this.isLocal(channel),
       onNormalExpired: (channel) => void this.presence.leaveGroups(channel),
@@ -258,6 +259,15 @@ export class RedisChannelLayer implements ChannelLayer {
       void waiting.then(forget, forget)
     }
     return waiting
+  }
+
+  /** A message already buffered for one of this process's channels, taken without a promise (`BufferedReceiver`). */
+  takeBuffered(channel: string): Message | undefined {
+    // Only this process's channels are ever buffered: any other name finds nothing, and `receive` says why.
+    if (this.closed) return undefined
+    const message = this.local.take(channel)
+    if (message !== undefined) this.counters.received++
+    return message
   }
 
   async newChannel(prefix = 'specific'): Promise<string> {
