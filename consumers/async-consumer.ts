@@ -1,15 +1,14 @@
-import type { Application, InputEvent, OutputEvent, Receive, Scope, Send } from '../src/application.js'
+import type { Application, OutputEvent, Receive, Scope, Send } from '../src/application.js'
 import { InvalidOptionError, NoChannelLayerError } from '../src/errors.js'
 import type { ChannelLayer, Message } from '../src/layers/channel-layer.js'
+import { bufferedReceiverOf } from '../src/layers/local-channels.js'
 import { defaultLogger, markLogged, type Logger } from '../src/logger.js'
 import { reportConsumerMessageIn, reportConsumerMessageOut } from '../src/monitoring/metrics-sink.js'
 import { ConsumerLayer } from './consumer-layer.js'
-import { StopConsumer } from './control.js'
 import { consumerName, findHandler } from './dispatch.js'
-import { Semaphore } from './semaphore.js'
+import { RunLoop, type ConsumerMessage } from './run-loop.js'
 
-/** What a consumer handles: client events from the server and messages from its layer channel. */
-export type ConsumerMessage = InputEvent | Message
+export type { ConsumerMessage } from './run-loop.js'
 
 /** A consumer class as `asApp` sees it: constructible without arguments. */
 export type ConsumerConstructor<T extends AsyncConsumer> = new () => T
@@ -44,6 +43,8 @@ export class AsyncConsumer {
   private ownChannel: string | undefined
   private sendToClient: Send | undefined
   private stopRequested = false
+  /** `consumerName(this)`, computed once: metrics name the consumer per message. */
+  private labelCache: string | undefined
 
   /**
    * An application that creates one instance of this consumer per connection (Channels' `as_asgi()`). `init`
@@ -77,17 +78,35 @@ export class AsyncConsumer {
   }
 
   /** Sends a raw protocol event to the client (Channels' `base_send`). */
-  async baseSend(event: OutputEvent): Promise<void> {
-    if (this.sendToClient === undefined) throw new Error('baseSend() called before the consumer started')
-    await this.sendToClient(event)
-    reportConsumerMessageOut(consumerName(this))
+  baseSend(event: OutputEvent): Promise<void> {
+    // Not `async`: the server's own promise is returned as it is (once per frame). Counted once handed over.
+    const send = this.sendToClient
+    if (send === undefined) return Promise.reject(new Error('baseSend() called before the consumer started'))
+    let sent: Promise<void>
+    try {
+      sent = send(event)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    reportConsumerMessageOut(this.label)
+    return sent
   }
 
   /** Runs the handler for `message.type`. */
-  async dispatch(message: ConsumerMessage): Promise<void> {
-    const handler = findHandler(this, message.type)
-    reportConsumerMessageIn(consumerName(this))
-    await handler.call(this, message as never)
+  dispatch(message: ConsumerMessage): Promise<void> {
+    // Not `async`: the handler's own promise is returned as it is, not wrapped in one more per message.
+    try {
+      const handler = findHandler(this, message.type)
+      reportConsumerMessageIn(this.label)
+      // A native promise comes back as it is; a thenable is adopted; a plain value resolves.
+      return Promise.resolve(handler.call(this, message as never)) as Promise<void>
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  private get label(): string {
+    return (this.labelCache ??= consumerName(this))
   }
 
   /** Leaves every group this consumer's channel joined (it also happens automatically when the consumer ends). */
@@ -132,16 +151,27 @@ export class AsyncConsumer {
   /** The run loop: the application body for one connection. Resolves when the consumer stops. */
   async run(scope: Scope, receive: Receive, send: Send): Promise<void> {
     await this.attach(scope, send)
-    const concurrency = this.layerConcurrency()
     const loop = new RunLoop(
-      (message) => this.handleOne(message),
-      (message) => {
-        this.layerMessageDropped(message)
+      {
+        dispatch: (message) => this.dispatch(message),
+        failed: (error, message) => this.dispatchFailed(error, message),
+        stopRequested: () => this.stopRequested,
+        dropped: (message) => {
+          this.layerMessageDropped(message)
+        },
       },
-      concurrency,
+      this.layerConcurrency(),
     )
+    const channel = this.layerChannel()
+    const layer = this.layer
     try {
-      await loop.run(receive, this.layer, this.layerChannel())
+      await loop.run(
+        receive,
+        // The shared layer's own buffer, not this wrapper's: taking from it is what the wrapper's receive does.
+        layer === undefined || channel === undefined
+          ? undefined
+          : { layer, channel, buffered: bufferedReceiverOf(layer.inner) },
+      )
     } finally {
       await this.layer?.leaveAll()
     }
@@ -164,118 +194,6 @@ export class AsyncConsumer {
     if (layer !== undefined) {
       this.ownChannel = await layer.newChannel()
       this.layer = new ConsumerLayer(layer, this.ownChannel, this.log)
-    }
-  }
-
-  /** Dispatches one message; returns false when the consumer should stop. */
-  private async handleOne(message: ConsumerMessage): Promise<boolean> {
-    try {
-      await this.dispatch(message)
-    } catch (error) {
-      if (error instanceof StopConsumer) throw error
-      await this.dispatchFailed(error, message)
-    }
-    return !this.stopRequested
-  }
-}
-
-/**
- * Two pumps feeding one consumer: client events, in order, one at a time; layer messages, up to `concurrency` in
- * hand at once (and, at 1, serialised with client events, as Channels does). The first error or stop ends both.
- */
-class RunLoop {
-  error: Error | undefined
-  private readonly stopped = new AbortController()
-  private readonly serial = new Semaphore(1)
-  private readonly inflight = new Set<Promise<void>>()
-
-  constructor(
-    private readonly handle: (message: ConsumerMessage) => Promise<boolean>,
-    private readonly dropped: (message: Message) => void,
-    private readonly concurrency: number,
-  ) {}
-
-  async run(receive: Receive, layer: ChannelLayer | undefined, channel: string | undefined): Promise<void> {
-    const pumps = [this.clientPump(receive)]
-    if (layer !== undefined && channel !== undefined) pumps.push(this.layerPump(layer, channel))
-    await Promise.all(pumps)
-    await Promise.allSettled([...this.inflight])
-  }
-
-  private finish(error?: unknown): void {
-    if (this.stopped.signal.aborted) return
-    if (error !== undefined && !(error instanceof StopConsumer)) {
-      this.error =
-        error instanceof Error ? error : new Error('consumer failed with a non-Error value', { cause: error })
-    }
-    this.stopped.abort()
-  }
-
-  /** Runs one message unless the consumer has stopped; `onSkipped` reports a message that will never run. */
-  private async dispatch(message: ConsumerMessage, onSkipped?: () => void): Promise<void> {
-    if (this.stopped.signal.aborted) {
-      onSkipped?.()
-      return
-    }
-    try {
-      if (!(await this.handle(message))) this.finish()
-    } catch (error) {
-      this.finish(error)
-    }
-  }
-
-  private async clientPump(receive: Receive): Promise<void> {
-    const stoppedPromise = new Promise<undefined>((resolve) => {
-      this.stopped.signal.addEventListener(
-        'abort',
-        () => {
-          resolve(undefined)
-        },
-        { once: true },
-      )
-    })
-    while (!this.stopped.signal.aborted) {
-      const next = receive()
-      // A receive still pending when the consumer stops is abandoned; its rejection must not go unhandled.
-      next.catch(() => undefined)
-      let event: InputEvent | undefined
-      try {
-        event = await Promise.race([next, stoppedPromise])
-      } catch (error) {
-        this.finish(error)
-        return
-      }
-      if (event === undefined) return
-      await this.serial.run(() => this.dispatch(event))
-    }
-  }
-
-  private async layerPump(layer: ChannelLayer, channel: string): Promise<void> {
-    const slots = new Semaphore(this.concurrency)
-    const signal = this.stopped.signal
-    while (!signal.aborted) {
-      await slots.acquire()
-      let message: Message
-      try {
-        message = await layer.receive(channel, { signal })
-      } catch (error) {
-        slots.release()
-        // finish() ignores a second call, so an abort-caused rejection after a stop is harmless.
-        this.finish(error)
-        return
-      }
-      const skipped = (): void => {
-        this.dropped(message)
-      }
-      const task = (
-        this.concurrency === 1
-          ? this.serial.run(() => this.dispatch(message, skipped))
-          : this.dispatch(message, skipped)
-      ).finally(() => {
-        slots.release()
-        this.inflight.delete(task)
-      })
-      this.inflight.add(task)
     }
   }
 }

@@ -33,6 +33,33 @@ export type Handler = (this: object, message: never) => unknown
  * Object). Throws a coded error for unknown or malformed types.
  */
 export function findHandler(consumer: object, type: string): Handler {
+  // Per class, the handlers found so far: the lookup below runs once per (class, type), not once per message.
+  const proto: unknown = Object.getPrototypeOf(consumer)
+  const cache = typeof proto === 'object' && proto !== null ? cacheFor(proto) : undefined
+  const cached = cache?.get(type)
+  if (cached !== undefined) return cached
+  const handler = lookUpHandler(consumer, type)
+  cache?.set(type, handler)
+  return handler
+}
+
+/**
+ * Found handlers per prototype. Methods are read when a class first handles a type; patching a prototype's
+ * handler afterwards is not seen (classes are not meant to change at run time). Unknown types are not cached:
+ * they throw every time.
+ */
+const HANDLERS = new WeakMap<object, Map<string, Handler>>()
+
+function cacheFor(proto: object): Map<string, Handler> {
+  let cache = HANDLERS.get(proto)
+  if (cache === undefined) {
+    cache = new Map()
+    HANDLERS.set(proto, cache)
+  }
+  return cache
+}
+
+function lookUpHandler(consumer: object, type: string): Handler {
   const name = handlerNameFor(type)
   for (
     let proto: unknown = Object.getPrototypeOf(consumer);

@@ -1,4 +1,5 @@
 import { InvalidJsonError, UnsupportedFrameError } from '../src/errors.js'
+import { jsonText } from './json-text.js'
 import { WebsocketConsumer, type SendOptions, type WebsocketData } from './websocket-consumer.js'
 
 /** Close code for a text frame that is not valid JSON (RFC 6455: inconsistent data). */
@@ -9,7 +10,10 @@ export const CLOSE_UNSUPPORTED_DATA = 1003
 /**
  * A WebSocket consumer that speaks JSON text frames: override `receiveJson`, reply with `sendJson`. A binary
  * frame closes the socket with 1003 and malformed JSON with 1007; both are logged (without the payload) and
- * never crash the process. Override `encodeJson`/`decodeJson` to change the codec.
+ * never crash the process. Override `encodeJson`/`decodeJson` to change the codec (either may be `async`).
+ *
+ * Forwarding a layer message as it is (`sendJson(event)`) encodes it once however many members forward it: the
+ * layer hands every member the same deeply frozen object, and the default codec keeps its text.
  *
  * @example
  * ```ts
@@ -20,23 +24,30 @@ export const CLOSE_UNSUPPORTED_DATA = 1003
  * ```
  */
 export class JsonWebsocketConsumer<In = unknown, Out = unknown> extends WebsocketConsumer {
-  override async receive(data: WebsocketData): Promise<void> {
+  override receive(data: WebsocketData): Promise<void> {
     if (!('text' in data)) {
       const err = new UnsupportedFrameError('This endpoint takes JSON text frames; a binary frame was received')
       this.log.warn({ code: err.code, bytes: data.bytes.byteLength }, 'binary frame on a JSON socket')
-      await this.close(CLOSE_UNSUPPORTED_DATA, 'JSON text frames only')
-      return
+      return this.close(CLOSE_UNSUPPORTED_DATA, 'JSON text frames only')
     }
-    let content: In
+    let decoded: In | Promise<In>
     try {
-      content = await this.decodeJson(data.text)
+      decoded = this.decodeJson(data.text)
     } catch (cause) {
-      const err = new InvalidJsonError('A text frame is not valid JSON', { cause })
-      this.log.warn({ code: err.code, length: data.text.length }, 'malformed JSON frame')
-      await this.close(CLOSE_INVALID_PAYLOAD, 'malformed JSON')
-      return
+      return this.rejectMalformed(data.text, cause)
     }
-    await this.receiveJson(content)
+    // Not `async` (once per frame): with the default codec, `receiveJson`'s promise is returned as it is.
+    if (!isPromise(decoded)) return this.receiveJson(decoded)
+    return decoded.then(
+      (content) => this.receiveJson(content),
+      (cause: unknown) => this.rejectMalformed(data.text, cause),
+    )
+  }
+
+  private rejectMalformed(text: string, cause: unknown): Promise<void> {
+    const err = new InvalidJsonError('A text frame is not valid JSON', { cause })
+    this.log.warn({ code: err.code, length: text.length }, 'malformed JSON frame')
+    return this.close(CLOSE_INVALID_PAYLOAD, 'malformed JSON')
   }
 
   /** Called with each decoded JSON frame. The default ignores it. */
@@ -45,17 +56,30 @@ export class JsonWebsocketConsumer<In = unknown, Out = unknown> extends Websocke
   }
 
   /** Sends `content` as a JSON text frame, then optionally closes. */
-  async sendJson(content: Out, options: SendOptions = {}): Promise<void> {
-    await this.send({ text: await this.encodeJson(content) }, options)
+  sendJson(content: Out, options?: SendOptions): Promise<void> {
+    // Not `async`: with the default (synchronous) codec this is one call to `send`, not one more promise per frame.
+    let encoded: string | Promise<string>
+    try {
+      encoded = this.encodeJson(content)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    if (isPromise(encoded)) return encoded.then((text) => this.send({ text }, options))
+    return this.send({ text: encoded }, options)
   }
 
-  /** Encodes outgoing content. */
-  async encodeJson(content: Out): Promise<string> {
-    return JSON.stringify(content)
+  /** Encodes outgoing content; deeply frozen content (a layer message) is encoded once and the text reused. */
+  encodeJson(content: Out): string | Promise<string> {
+    return jsonText(content)
   }
 
   /** Decodes an incoming text frame; throwing closes the socket with 1007. */
-  async decodeJson(text: string): Promise<In> {
+  decodeJson(text: string): In | Promise<In> {
     return JSON.parse(text) as In
   }
+}
+
+// The default codec is synchronous: no promise per frame unless an override is async.
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return value instanceof Promise
 }

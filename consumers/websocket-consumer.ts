@@ -83,11 +83,12 @@ export class WebsocketConsumer extends AsyncConsumer {
     })
   }
 
-  async websocket_receive(event: WebsocketReceiveEvent): Promise<void> {
+  websocket_receive(event: WebsocketReceiveEvent): Promise<void> {
+    // Not `async` (once per frame): `receive`'s promise is returned as it is.
     // Text wins when both are set; `{ text: null, bytes }` (as some servers send) is binary.
-    if (event.text !== undefined && event.text !== null) await this.receive({ text: event.text })
-    else if (event.bytes !== undefined && event.bytes !== null) await this.receive({ bytes: event.bytes })
-    else throw new InvalidEventError('websocket.receive carried neither text nor bytes')
+    if (event.text !== undefined && event.text !== null) return this.receive({ text: event.text })
+    if (event.bytes !== undefined && event.bytes !== null) return this.receive({ bytes: event.bytes })
+    return Promise.reject(new InvalidEventError('websocket.receive carried neither text nor bytes'))
   }
 
   /** Called with each frame from the client. The default ignores it. */
@@ -96,12 +97,16 @@ export class WebsocketConsumer extends AsyncConsumer {
   }
 
   /** Sends a text or binary frame, then optionally closes. */
-  async send(data: WebsocketData, options: SendOptions = {}): Promise<void> {
-    if ('text' in data) await this.baseSend({ type: 'websocket.send', text: data.text })
-    else if ('bytes' in data) await this.baseSend({ type: 'websocket.send', bytes: data.bytes })
-    else throw new InvalidEventError('send() needs { text } or { bytes }')
-    if (options.close === true) await this.close()
-    else if (typeof options.close === 'number') await this.close(options.close)
+  send(data: WebsocketData, options?: SendOptions): Promise<void> {
+    // Not `async`: a frame without `close` is one `baseSend`, not one more promise per frame.
+    let sent: Promise<void>
+    if ('text' in data) sent = this.baseSend({ type: 'websocket.send', text: data.text })
+    else if ('bytes' in data) sent = this.baseSend({ type: 'websocket.send', bytes: data.bytes })
+    else return Promise.reject(new InvalidEventError('send() needs { text } or { bytes }'))
+    const close = options?.close
+    if (close === true) return sent.then(() => this.close())
+    if (typeof close === 'number') return sent.then(() => this.close(close))
+    return sent
   }
 
   async websocket_disconnect(event: WebsocketDisconnectEvent): Promise<void> {

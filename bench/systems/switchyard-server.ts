@@ -24,12 +24,15 @@ class EchoConsumer extends JsonWebsocketConsumer {
   }
 }
 
-/** Joins the fan-out group and forwards each group message to its client. */
+/**
+ * Joins the fan-out group and forwards each group message to its client as it is (Channels' usual
+ * `await self.send_json(event)`): the client reads `seq` and `sentAt`, and every member shares one encoding.
+ */
 class MemberConsumer extends JsonWebsocketConsumer implements Handlers<BenchEvent> {
   static override groups = [group]
 
   async bench_message(event: BenchEvent): Promise<void> {
-    await this.sendJson({ seq: event.seq, sentAt: event.sentAt })
+    await this.sendJson(event)
   }
 }
 

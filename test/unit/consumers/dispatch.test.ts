@@ -98,6 +98,34 @@ describe('handler dispatch', () => {
     await expect(consumer.dispatch({ type: 'getter.handler' })).rejects.toBeInstanceOf(UnknownMessageTypeError)
   })
 
+  it('finds each class its own handler, however often a type is dispatched (the lookup is cached per class)', async () => {
+    const seen: string[] = []
+    class Base extends AsyncConsumer {
+      item_added(): void {
+        seen.push('base')
+      }
+    }
+    class Derived extends Base {
+      override item_added(): void {
+        seen.push('derived')
+      }
+    }
+    class Inherits extends Base {}
+    for (let i = 0; i < 2; i++) {
+      for (const consumer of [new Base(), new Derived(), new Inherits()])
+        await consumer.dispatch({ type: 'item.added' })
+    }
+    expect(seen).toEqual(['base', 'derived', 'base', 'base', 'derived', 'base'])
+    // A sync handler that throws still rejects, and an unknown type stays an error after a known one was cached.
+    class Throws extends AsyncConsumer {
+      boom_now(): void {
+        throw new Error('boom')
+      }
+    }
+    await expect(new Throws().dispatch({ type: 'boom.now' })).rejects.toThrow('boom')
+    await expect(new Derived().dispatch({ type: 'item.removed' })).rejects.toBeInstanceOf(UnknownMessageTypeError)
+  })
+
   it('type-checks handler sets declared with Handlers<Union>', () => {
     type RoomEvent = { type: 'chat.message'; text: string } | { type: 'user.joined.room'; userId: number }
     class Room extends WebsocketConsumer implements Handlers<RoomEvent> {
