@@ -53,11 +53,12 @@ export class ApplicationInstance {
 
   constructor(private readonly init: ApplicationInstanceInit) {
     const { application, scope, inbox, send, onReceived } = init
-    const receive = async (): Promise<InputEvent> => {
-      const event = await inbox.receive()
+    const seen = (event: InputEvent): InputEvent => {
       onReceived?.(event)
       return event
     }
+    // One `then` rather than an async wrapper: it runs once per client frame.
+    const receive = (): Promise<InputEvent> => inbox.receive().then(seen)
     // A synchronous throw from a non-async application becomes a rejection like any other.
     this.finished = Promise.resolve()
       .then(() => application(scope, receive, send))

@@ -17,11 +17,13 @@ import { ApplicationInstance, isCodedError, type ApplicationOutcome } from './ap
 import { REJECTION_BODIES, rejectionFor, type HandshakeDecision } from './handshake-decision.js'
 import type { Heartbeat, HeartbeatMember } from './heartbeat.js'
 import { Inbox } from './inbox.js'
-import { OutboundGate, payloadBytes } from './outbound-gate.js'
+import { connectionGate, type OutboundGate, payloadBytes } from './outbound-gate.js'
 import { websocketScope } from './scope-builder.js'
 import { UpgradeSocketWatch } from './upgrade-socket-watch.js'
 import type { ResolvedSwitchyardOptions } from './server-options.js'
 import type { ServerCounters } from './server-stats.js'
+
+const RESOLVED = Promise.resolve()
 
 /** Frames a busy application may leave unread before the socket is closed with 1008. */
 export const MAX_UNREAD_FRAMES = 1000
@@ -147,19 +149,12 @@ export class WebsocketConnection {
     }
     this.member = member
     this.context.heartbeat.add(member)
-    const { counters, connectionId } = this.context
-    this.gate = new OutboundGate(socket, this.options, {
-      onSlowClient: (bufferedBytes) => {
-        counters.increment('closedSlow')
-        const err = new SlowClientError(
-          `The client is not reading: ${bufferedBytes} bytes are waiting, the cap is maxOutboundBytes ` +
-            `(${this.options.maxOutboundBytes}); closed with 1013 and later frames dropped`,
-        )
-        this.log.warn({ connId: connectionId, err }, 'slow client closed')
-      },
-      onDropped: () => {
-        counters.increment('droppedOutbound')
-      },
+    this.gate = connectionGate(socket, this.request.socket, this.options, this.context.counters, (bufferedBytes) => {
+      const err = new SlowClientError(
+        `The client is not reading: ${bufferedBytes} bytes are waiting, the cap is maxOutboundBytes ` +
+          `(${this.options.maxOutboundBytes}); closed with 1013 and later frames dropped`,
+      )
+      this.log.warn({ connId: this.context.connectionId, err }, 'slow client closed')
     })
     socket.on('message', (data, isBinary) => {
       this.onFrame(data, isBinary)
@@ -182,7 +177,7 @@ export class WebsocketConnection {
   async shutdown(): Promise<void> {
     const socket = this.socket
     if (this.phase === 'handshaking') this.settleHandshake({ kind: 'reject', status: 503, body: REJECTION_BODIES[503] })
-    if (this.phase === 'open' && socket !== undefined) socket.close(1001, 'server shutting down')
+    if (this.phase === 'open' && socket !== undefined) this.closeSocket(socket, 1001, 'server shutting down')
     if (this.phase !== 'closed') this.onTransportClosed(1001)
     await Promise.all([this.finish(), socket === undefined ? undefined : this.socketClosed(socket)])
     socket?.terminate()
@@ -202,8 +197,28 @@ export class WebsocketConnection {
     })
   }
 
-  /** The application's `send`. */
-  private async send(event: OutputEvent): Promise<void> {
+  /** The application's `send`. Not `async` (once per frame): it does no I/O, so its promise is a settled one. */
+  private send(event: OutputEvent): Promise<void> {
+    // The common frame checked inline (`state.check` in short): a string `text`, no `bytes`, accepted and open.
+    if (
+      event.type === 'websocket.send' &&
+      typeof event.text === 'string' &&
+      (event.bytes === undefined || event.bytes === null) &&
+      this.state.accepted &&
+      !this.state.closed
+    ) {
+      this.transmit(event)
+      return RESOLVED
+    }
+    try {
+      this.sendNow(event)
+      return RESOLVED
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  private sendNow(event: OutputEvent): void {
     this.state.check(event)
     const checked = event as WebsocketAcceptEvent | WebsocketSendEvent | WebsocketCloseEvent
     switch (checked.type) {
@@ -248,7 +263,7 @@ export class WebsocketConnection {
     const socket = this.socket
     if (this.phase !== 'open' || socket === undefined || this.gate === undefined) return
     if (event.type === 'websocket.send') this.gate.send(event.text ?? event.bytes ?? '')
-    else if (socket.readyState === socket.OPEN) socket.close(event.code ?? 1000, event.reason ?? '')
+    else if (socket.readyState === socket.OPEN) this.closeSocket(socket, event.code ?? 1000, event.reason ?? '')
   }
 
   private onFrame(data: RawData, isBinary: boolean): void {
@@ -258,7 +273,7 @@ export class WebsocketConnection {
     const buffer = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? Buffer.from(data) : data
     if (buffer.byteLength > this.options.maxMessageBytes) {
       // Only reachable when @fastify/websocket was registered by the app with a larger ws `maxPayload`.
-      socket.close(1009, 'message too big')
+      this.closeSocket(socket, 1009, 'message too big')
       return
     }
     const event = isBinary
@@ -268,7 +283,7 @@ export class WebsocketConnection {
       this.inboundOverflowed = true
       this.context.counters.increment('inboundOverflows')
       this.log.warn({ connId: this.context.connectionId, unread: this.inbox.length }, 'websocket inbound overflow')
-      socket.close(1008, 'too many unread messages')
+      this.closeSocket(socket, 1008, 'too many unread messages')
     }
   }
 
@@ -337,8 +352,14 @@ export class WebsocketConnection {
   private closeAfterApplication(outcome: ApplicationOutcome | undefined): void {
     const socket = this.socket
     if (socket === undefined || socket.readyState !== socket.OPEN) return
-    if (outcome?.kind === 'threw') socket.close(1011, 'internal error')
-    else socket.close(1000)
+    if (outcome?.kind === 'threw') this.closeSocket(socket, 1011, 'internal error')
+    else this.closeSocket(socket, 1000)
+  }
+
+  /** Closes after the frames the application sent before it (the gate writes them at the end of the tick). */
+  private closeSocket(socket: WebSocket, code: number, reason?: string): void {
+    this.gate?.flush()
+    socket.close(code, reason)
   }
 
   private onHandshakeTimeout(): void {
