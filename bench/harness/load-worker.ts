@@ -1,6 +1,6 @@
 /**
  * A load-generator process: opens WebSocket clients of the system's wire (wire-client.ts) and runs one workload
- * phase per IPC message (`*.connect`, then `go` or `fanout.finish`). Started by load-generators.ts, one or two per
+ * phase per IPC message (`*.connect`, then `go`, or `fanout.finish` and `fanout.reset`). Started by load-generators.ts, one or two per
  * run.
  */
 import type { Wire } from '../systems/systems.js'
@@ -56,7 +56,7 @@ class FanoutCollector {
 
   constructor(
     clients: readonly WireClient[],
-    private readonly messages: number,
+    readonly messages: number,
   ) {
     this.seen = clients.map(() => new Uint8Array(messages))
     clients.forEach((socket, index) => {
@@ -131,6 +131,13 @@ onParentMessage(async (message: IpcMessage) => {
       await Promise.all(sockets.map((socket) => echoLoop(socket, roundTrips, latenciesMs)))
       const done: EchoDone = { kind: 'echo.done', latenciesMs, startAt, endAt: nowMs() }
       sendToParent(done)
+      return
+    }
+    case 'fanout.reset': {
+      // After the warm-up: the same clients, counting from zero again.
+      if (fanout === undefined) throw new Error('fanout.reset before fanout.connect')
+      fanout = new FanoutCollector(sockets, fanout.messages)
+      sendToParent({ kind: 'fanout.reset' })
       return
     }
     case 'fanout.finish': {

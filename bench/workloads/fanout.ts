@@ -13,6 +13,9 @@ import type { Published, PublishRequest } from '../systems/publisher.js'
 import type { SystemUnderTest } from '../systems/systems.js'
 import { measureCpu, runEnv, withServers, type BenchContext } from './context.js'
 
+/** Deliveries of the unmeasured warm-up burst (at least one message). */
+const WARM_UP_DELIVERIES = 4_000
+
 export interface FanoutParams {
   readonly clients: number
   readonly messages: number
@@ -81,23 +84,24 @@ export async function runFanout(
   say('starting')
   return withServers(system, env, params.servers ?? 1, async (servers) => {
     const { generators, own } = await connectClients(context, system, servers, params)
-    say(`${params.clients} connected, publishing`)
     const publisher = system.startPublisher(env)
     try {
       await nextMessage(publisher, 'ready', 60_000)
-      const { value, serverCpuMs, redisCpuMs } = await measureCpu(servers, context.redisPid, async () => {
+      const publish = async (messages: number, intervalMs: number, idleMs: number) => {
         const published = nextMessage<Published>(publisher, 'published', 600_000)
-        const request: PublishRequest = {
-          kind: 'publish',
-          messages: params.messages,
-          intervalMs: params.intervalMs ?? 0,
-        }
-        await sendTo(publisher, request)
+        await sendTo(publisher, { kind: 'publish', messages, intervalMs } satisfies PublishRequest)
         const { startAt } = await published
-        const finish: FanoutFinish = { kind: 'fanout.finish', idleMs: params.idleMs ?? 5_000 }
-        const done = await generators.all<FanoutDone>(finish, 'fanout.done', 600_000)
-        return { startAt, done }
-      })
+        const finish: FanoutFinish = { kind: 'fanout.finish', idleMs }
+        return { startAt, done: await generators.all<FanoutDone>(finish, 'fanout.done', 600_000) }
+      }
+      // An unmeasured burst first, so every system is measured warm (JIT-compiled), as a server in service is.
+      say(`${params.clients} connected, warming up`)
+      await publish(Math.min(params.messages, Math.ceil(WARM_UP_DELIVERIES / params.clients)), 0, 2_000)
+      await generators.all({ kind: 'fanout.reset' }, 'fanout.reset', 30_000)
+      say('publishing')
+      const { value, serverCpuMs, redisCpuMs } = await measureCpu(servers, context.redisPid, () =>
+        publish(params.messages, params.intervalMs ?? 0, params.idleMs ?? 5_000),
+      )
       const { startAt, done } = value
       const latencies = done.flatMap((d) => d.latenciesMs)
       const received = done.reduce((sum, d) => sum + d.received, 0)
