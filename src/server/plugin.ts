@@ -1,5 +1,6 @@
 import fastifyWebsocket from '@fastify/websocket'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import fastifyPlugin from 'fastify-plugin'
 import type { WebSocket } from 'ws'
 
@@ -63,8 +64,14 @@ export const switchyard = fastifyPlugin(
     ) as unknown as SwitchyardOptions
     const options = resolveServerOptions(given)
     const server = new SwitchyardServer(options)
+    // Ours when we register @fastify/websocket: its per-socket error listener may then be swapped for a lean one.
+    const ownsWebsocketPlugin = !app.hasDecorator('websocketServer')
+    // Client-side faults (bad frames, oversized messages, resets): ws closes the socket itself.
+    const onSocketError = (error: Error): void => {
+      options.logger.debug({ err: error }, 'websocket error')
+    }
 
-    if (app.hasDecorator('websocketServer')) {
+    if (!ownsWebsocketPlugin) {
       app.addHook('preClose', () => server.shutdown())
     } else {
       await app.register(fastifyWebsocket, {
@@ -73,9 +80,8 @@ export const switchyard = fastifyPlugin(
           await server.shutdown()
           this.websocketServer.close()
         },
-        errorHandler: (error, _socket, request) => {
-          // Client-side faults (bad frames, oversized messages, resets): ws closes the socket itself.
-          request.log.debug({ err: error }, 'websocket error')
+        errorHandler: (error) => {
+          onSocketError(error)
         },
       })
     }
@@ -104,7 +110,10 @@ export const switchyard = fastifyPlugin(
       routes.addHook('preValidation', async (request, reply) => {
         if (!request.ws || request.method !== 'GET') return
         const decision = await server.handshake(request.raw)
-        if (decision.kind === 'accept') return
+        if (decision.kind === 'accept') {
+          upgradeResponses.set(request.raw, reply.raw)
+          return
+        }
         if (decision.kind === 'gone') {
           reply.hijack()
           request.raw.socket.destroy()
@@ -122,6 +131,7 @@ export const switchyard = fastifyPlugin(
         bodyLimit: options.maxBodyBytes,
         handler: httpHandler,
         wsHandler: (socket: WebSocket, request: FastifyRequest) => {
+          releaseUpgradeRequest(socket, request.raw, ownsWebsocketPlugin ? onSocketError : undefined)
           server.attachSocket(socket, request.raw)
         },
       })
@@ -165,4 +175,32 @@ function reportStats(app: FastifyInstance, server: SwitchyardServer, port: () =>
 function toBytes(body: unknown): Uint8Array {
   if (body instanceof Uint8Array) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength)
   return new Uint8Array(0)
+}
+
+/** The placeholder response @fastify/websocket made for each accepted upgrade, until the upgrade completes. */
+const upgradeResponses = new WeakMap<IncomingMessage, ServerResponse>()
+
+/**
+ * Lets fastify's request and reply for a completed upgrade be collected (a few KiB per idle connection otherwise).
+ * Two things keep them alive as long as the socket: the placeholder response @fastify/websocket assigned to the TCP
+ * socket (it never finishes, so fastify's finish listener holds the reply), detached here as Node does after a
+ * response; and @fastify/websocket's `error` listener on the WebSocket, a closure over request and reply. When we
+ * registered the plugin, its error handler only logs at debug, so the listener (the one it added just before
+ * calling the wsHandler) is swapped for a shared one; an app's own registration keeps its handler.
+ */
+function releaseUpgradeRequest(
+  socket: WebSocket,
+  request: IncomingMessage,
+  onSocketError: ((error: Error) => void) | undefined,
+): void {
+  const response = upgradeResponses.get(request)
+  upgradeResponses.delete(request)
+  const tcp = request.socket as Partial<{ _httpMessage: unknown }> | null
+  if (response !== undefined && tcp !== null && tcp._httpMessage === response) response.detachSocket(request.socket)
+  if (onSocketError === undefined) return
+  const listeners = socket.listeners('error')
+  const added = listeners[listeners.length - 1]
+  if (added === undefined) return
+  socket.off('error', added as (error: Error) => void)
+  socket.on('error', onSocketError)
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
 
 import type { WebSocket, RawData } from 'ws'
 
@@ -74,6 +75,8 @@ export class WebsocketConnection {
   private pending: (WebsocketSendEvent | WebsocketCloseEvent)[] = []
   private pendingBytes = 0
   private readonly watch: UpgradeSocketWatch
+  /** The upgrade request's TCP socket (ws's transport), kept rather than the request itself. */
+  private readonly transport: Socket
   private gate: OutboundGate | undefined
   private inboundOverflowed = false
   private disconnectDelivered = false
@@ -84,10 +87,11 @@ export class WebsocketConnection {
   private handshakeTimedOut = false
 
   constructor(
-    private readonly request: IncomingMessage,
+    request: IncomingMessage,
     private readonly context: ConnectionContext,
   ) {
     this.options = context.options
+    this.transport = request.socket
     this.log = context.options.logger
     const connId = context.connectionId
     this.scope = websocketScope(request, {
@@ -149,7 +153,7 @@ export class WebsocketConnection {
     }
     this.member = member
     this.context.heartbeat.add(member)
-    this.gate = connectionGate(socket, this.request.socket, this.options, this.context.counters, (bufferedBytes) => {
+    this.gate = connectionGate(socket, this.transport, this.options, this.context.counters, (bufferedBytes) => {
       const err = new SlowClientError(
         `The client is not reading: ${bufferedBytes} bytes are waiting, the cap is maxOutboundBytes ` +
           `(${this.options.maxOutboundBytes}); closed with 1013 and later frames dropped`,

@@ -1,3 +1,5 @@
+import type { Socket } from 'node:net'
+
 import fastifyWebsocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -7,7 +9,7 @@ import { InvalidOptionError } from '../../src/errors.js'
 import { switchyard } from '../../src/server/plugin.js'
 import { DEFAULT_SERVER_LIMITS, resolveServerOptions } from '../../src/server/server-options.js'
 import { serve } from '../../src/server/serve.js'
-import { closed, connect, text } from './helpers.js'
+import { captureLogger, closed, connect, startServer, text, waitFor, wsUrl } from './helpers.js'
 
 const hello: Application = async (scope, receive, send) => {
   const event = await receive()
@@ -101,5 +103,22 @@ describe('the switchyard fastify plugin', () => {
       InvalidOptionError,
     )
     await expect(serve({ application: hello, port: 70_000 })).rejects.toThrow(/`port`/)
+  })
+
+  it("lets fastify's request and reply go once the upgrade is done, and still logs socket errors", async () => {
+    const { logger, lines } = captureLogger()
+    const server = await startServer(hello, { logger })
+    const { socket } = await connect(wsUrl(server))
+    const [accepted] = server.app.websocketServer.clients
+    if (accepted === undefined) throw new Error('no server-side socket')
+    // The placeholder response is detached, and @fastify/websocket's listener (a closure over both) replaced.
+    const tcp = (accepted as unknown as { _socket: { _httpMessage: unknown } })._socket
+    expect(tcp._httpMessage).toBeNull()
+    expect(accepted.listeners('error')).toHaveLength(1)
+    // A frame with a reserved opcode: ws reports it on the socket's error event and closes with 1002.
+    const raw = (socket as unknown as { _socket: Socket })._socket
+    raw.write(Buffer.from([0x83, 0x80, 0, 0, 0, 0]))
+    expect((await closed(socket)).code).toBe(1002)
+    await waitFor(() => lines.some((line) => line.msg === 'websocket error'))
   })
 })
