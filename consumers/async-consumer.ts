@@ -2,7 +2,7 @@ import type { Application, OutputEvent, Receive, Scope, Send } from '../src/appl
 import { InvalidOptionError, NoChannelLayerError } from '../src/errors.js'
 import type { ChannelLayer, Message } from '../src/layers/channel-layer.js'
 import { bufferedReceiverOf } from '../src/layers/local-channels.js'
-import { defaultLogger, markLogged, type Logger } from '../src/logger.js'
+import { defaultLogger, lazyChild, markLogged, type Logger } from '../src/logger.js'
 import { reportConsumerMessageIn, reportConsumerMessageOut } from '../src/monitoring/metrics-sink.js'
 import { ConsumerLayer } from './consumer-layer.js'
 import { consumerName, findHandler } from './dispatch.js'
@@ -189,7 +189,7 @@ export class AsyncConsumer {
   protected async attach(scope: Scope, send: Send): Promise<void> {
     this.scope = scope
     this.sendToClient = send
-    this.log = (scope.logger ?? defaultLogger()).child({ consumer: consumerName(this) })
+    this.log = lazyChild(scope.logger ?? defaultLogger(), { consumer: consumerName(this) })
     const layer = scope.channelLayer
     if (layer !== undefined) {
       this.ownChannel = await layer.newChannel()

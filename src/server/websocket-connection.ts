@@ -12,7 +12,7 @@ import type {
   WebsocketSendEvent,
 } from '../application.js'
 import { HandshakeTimeoutError, RouteNotFoundError, SlowClientError } from '../errors.js'
-import type { Logger } from '../logger.js'
+import { lazyChild, type Logger } from '../logger.js'
 import { WebsocketProtocolState } from '../protocol/websocket-state.js'
 import { ApplicationInstance, isCodedError, type ApplicationOutcome } from './application-instance.js'
 import { REJECTION_BODIES, rejectionFor, type HandshakeDecision } from './handshake-decision.js'
@@ -96,7 +96,7 @@ export class WebsocketConnection {
     const connId = context.connectionId
     this.scope = websocketScope(request, {
       connectionId: connId,
-      logger: this.log.child({ connId }),
+      logger: lazyChild(this.log, { connId }),
       layer: context.options.layer,
     })
     this.state = new WebsocketProtocolState({ subprotocols: this.scope.subprotocols })
