@@ -43,13 +43,18 @@ export function ProtocolTypeRouter(mapping: ProtocolMapping): Application {
   }
   const configured = [...applications.keys()].map((type) => `"${type}"`).join(', ') || 'none'
 
-  return async (scope: Scope, receive: Receive, send: Send): Promise<void> => {
-    const type: unknown = (scope as { readonly type?: unknown } | undefined)?.type
-    const app = typeof type === 'string' ? applications.get(type) : undefined
-    if (app === undefined) {
-      const what = type === undefined ? 'a scope without a type' : `scope type ${describeKey(type)}`
-      throw new UnknownProtocolError(`No application configured for ${what}; ProtocolTypeRouter has ${configured}`)
+  // Not async: the application's promise is returned as is, so a connection holds no suspended router frame.
+  return (scope: Scope, receive: Receive, send: Send): Promise<void> => {
+    try {
+      const type: unknown = (scope as { readonly type?: unknown } | undefined)?.type
+      const app = typeof type === 'string' ? applications.get(type) : undefined
+      if (app === undefined) {
+        const what = type === undefined ? 'a scope without a type' : `scope type ${describeKey(type)}`
+        throw new UnknownProtocolError(`No application configured for ${what}; ProtocolTypeRouter has ${configured}`)
+      }
+      return Promise.resolve(app(scope, receive, send))
+    } catch (error) {
+      return Promise.reject(error)
     }
-    await app(scope, receive, send)
   }
 }

@@ -53,6 +53,15 @@ export function route(pattern: string | RegExp, app: Application, options: Route
   return Object.freeze({ pattern, app, kwargs: checkKwargs('kwargs', options.kwargs) })
 }
 
+/** One call of a router: what it was given and the path left to match (undefined: outside `rootPath`). */
+interface RouteCall {
+  readonly scope: WebsocketScope | HttpScope
+  readonly receive: Receive
+  readonly send: Send
+  readonly rest: string | undefined
+  readonly outermost: boolean
+}
+
 interface CompiledRoute {
   readonly pattern: PathPattern
   readonly app: Application
@@ -91,37 +100,65 @@ export function URLRouter(routes: readonly RouteEntry[]): PathRoutingApplication
   }
   const compiled = (entries as readonly unknown[]).map((entry, index) => compileRoute(entry, index))
 
-  const router = async (scope: Scope, receive: Receive, send: Send): Promise<void> => {
-    if (scope.type !== 'websocket' && scope.type !== 'http') {
-      throw new UnknownProtocolError(
-        `URLRouter routes "websocket" and "http" scopes by path, got scope type ${describeKey(scope.type)}; route ` +
-          'background channels with ChannelNameRouter',
-      )
-    }
-    const outermost = scope.pathRemaining === undefined
-    const path = outermost ? pathInsideRoot(scope) : scope.pathRemaining
-    if (path !== undefined) {
+  // Not async: the matched application's promise is returned as is, so a long-lived connection holds no suspended
+  // router frame (a generator, its promise and await closures: a few hundred bytes per connection per router).
+  const router = (scope: Scope, receive: Receive, send: Send): Promise<void> => {
+    try {
+      if (scope.type !== 'websocket' && scope.type !== 'http') {
+        throw new UnknownProtocolError(
+          `URLRouter routes "websocket" and "http" scopes by path, got scope type ${describeKey(scope.type)}; ` +
+            'route background channels with ChannelNameRouter',
+        )
+      }
+      const outermost = scope.pathRemaining === undefined
+      const path = outermost ? pathInsideRoot(scope) : scope.pathRemaining
       // Channels strips every leading slash, at every level: "/a//b/" nests like "a/b/".
-      const rest = stripLeadingSlashes(path)
-      for (const candidate of compiled) {
-        const found = candidate.pattern.match(rest)
-        if (found === null) continue
+      const rest = path === undefined ? undefined : stripLeadingSlashes(path)
+      return routeFrom(0, { scope, receive, send, rest, outermost })
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /** Runs the first route from `start` on that matches; throws (synchronously) when none does. */
+  const routeFrom = (start: number, call: RouteCall): Promise<void> => {
+    const { scope, receive, send, rest } = call
+    if (rest !== undefined) {
+      for (let index = start; index < compiled.length; index++) {
+        const candidate = compiled[index]
+        const found = candidate?.pattern.match(rest) ?? null
+        if (candidate === undefined || found === null) continue
         if (!candidate.nested) {
-          await candidate.app(childScope(scope, found, candidate.kwargs, undefined), receive, send)
-          return
+          return Promise.resolve(candidate.app(childScope(scope, found, candidate.kwargs, undefined), receive, send))
         }
-        const attempt = {}
-        try {
-          await candidate.app(childScope(scope, found, candidate.kwargs, attempt), receive, send)
-          return
-        } catch (error) {
-          if (error instanceof RouteNotFoundError && nestedMisses.get(error) === attempt) continue
-          throw error
-        }
+        return tryNested(index, candidate, found, call)
       }
     }
+    return noRoute(call)
+  }
+
+  /** A nested router may find nothing: this router then tries its later routes. */
+  const tryNested = async (
+    index: number,
+    candidate: CompiledRoute,
+    found: PatternMatch,
+    call: RouteCall,
+  ): Promise<void> => {
+    const attempt = {}
+    try {
+      await candidate.app(childScope(call.scope, found, candidate.kwargs, attempt), call.receive, call.send)
+    } catch (error) {
+      if (error instanceof RouteNotFoundError && nestedMisses.get(error) === attempt) {
+        await routeFrom(index + 1, call)
+        return
+      }
+      throw error
+    }
+  }
+
+  const noRoute = ({ scope, outermost }: RouteCall): never => {
     if (!outermost) {
-      const miss = new RouteNotFoundError(`No route found for path ${JSON.stringify(path)}`)
+      const miss = new RouteNotFoundError(`No route found for path ${JSON.stringify(scope.pathRemaining)}`)
       const token = (scope as unknown as Readonly<Record<symbol, unknown>>)[ROUTE_ATTEMPT]
       if (typeof token === 'object' && token !== null) nestedMisses.set(miss, token)
       throw miss
