@@ -3,7 +3,6 @@ import type { ChannelLayer, Message } from '../src/layers/channel-layer.js'
 import { Fifo } from '../src/layers/fifo.js'
 import type { BufferedReceiver } from '../src/layers/local-channels.js'
 import { StopConsumer } from './control.js'
-import { Semaphore } from './semaphore.js'
 
 /** What a consumer handles: client events from the server and messages from its layer channel. */
 export type ConsumerMessage = InputEvent | Message
@@ -29,50 +28,56 @@ export interface LayerSource {
 
 /**
  * Two pumps feeding one consumer: client events, in order, one at a time; layer messages, up to `concurrency` in
- * hand at once (and, at 1, serialised with client events, as Channels does). The first error or stop ends both.
+ * hand at once (and, at 1, serialised with client events, as Channels does). The first error or stop ends both; a
+ * client receive still pending then is abandoned, a layer receive is aborted.
  *
  * Built for a consumer that takes a burst: a message already buffered in this process is taken synchronously
- * (`takeBuffered`), the serial lock is a flag with a FIFO of waiters, and the stop is raced once per run rather
- * than once per event, so a handled message costs its handler's promises and little else.
+ * (`takeBuffered`), and the serial lock is a flag with a FIFO of waiters, so a handled message costs its handler's
+ * promises and little else.
+ *
+ * Built as well for many idle consumers: callbacks, not async pump loops and a stop race, so an idle consumer holds
+ * its two pending receives and the promise `run()` returns rather than suspended generators; the waiters' FIFO is
+ * made when first contended. Callbacks are methods reached through anonymous arrows: under tsx, esbuild's
+ * `keepNames` gives every named function (an arrow field, an arrow named by its property) an own `name` property,
+ * 256 bytes each per consumer.
  */
 export class RunLoop {
   error: Error | undefined
   private done = false
-  private readonly stopped = new AbortController()
-  private readonly stoppedPromise: Promise<void>
-  private resolveStopped: (() => void) | undefined
+  private controller: AbortController | undefined
+  private receiveClient: Receive | undefined
+  private source: LayerSource | undefined
+  /** A client receive is pending; when the consumer stops it is abandoned (its outcome ignored). */
+  private clientWaiting = false
+  private clientEnded = false
+  private layerEnded = true
+  /** Layer messages being received or handled: each holds one of `concurrency` slots. */
+  private layerInHand = 0
+  /** The layer pump waits for a free slot. */
+  private layerBlocked = false
   /** Held by the client event or (at concurrency 1) the layer message being handled; waiters in arrival order. */
   private serialBusy = false
-  private readonly serialWaiters = new Fifo<() => void>()
-  private clientTask: Promise<void> | undefined
-  private readonly inflight = new Set<Promise<void>>()
+  private serialWaiters: Fifo<() => void> | undefined
+  private resolveRun: (() => void) | undefined
 
   constructor(
     private readonly hooks: RunLoopHooks,
     private readonly concurrency: number,
-  ) {
-    this.stoppedPromise = new Promise((resolve) => (this.resolveStopped = resolve))
-  }
+  ) {}
 
   /** Resolves once the consumer stopped and the handlers in progress have finished. */
-  async run(receive: Receive, source: LayerSource | undefined): Promise<void> {
-    const client = this.clientPump(receive)
-    const layer =
-      source === undefined
-        ? undefined
-        : this.concurrency === 1
-          ? this.serialLayerPump(source)
-          : this.concurrentLayerPump(source)
-    // The client pump may be parked in a receive that never settles once the consumer stopped: it is abandoned.
-    await Promise.race([client, this.stoppedPromise])
-    await layer
-    await this.clientTask
-    await Promise.allSettled([...this.inflight])
-  }
-
-  // A method, not a field read, so a loop re-reads it after every await.
-  private isDone(): boolean {
-    return this.done
+  run(receive: Receive, source: LayerSource | undefined): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.resolveRun = resolve
+      this.receiveClient = receive
+      this.pullClient()
+      if (source !== undefined) {
+        this.source = source
+        this.controller = new AbortController()
+        this.layerEnded = false
+        this.pullLayer()
+      }
+    })
   }
 
   private finish(error?: unknown): void {
@@ -82,8 +87,16 @@ export class RunLoop {
       this.error =
         error instanceof Error ? error : new Error('consumer failed with a non-Error value', { cause: error })
     }
-    this.stopped.abort()
-    this.resolveStopped?.()
+    if (this.clientWaiting) this.clientEnded = true
+    this.controller?.abort()
+    this.maybeDone()
+  }
+
+  private maybeDone(): void {
+    if (!this.clientEnded || !this.layerEnded || this.layerInHand > 0) return
+    const resolve = this.resolveRun
+    this.resolveRun = undefined
+    resolve?.()
   }
 
   /** Runs one message's handler unless the consumer has stopped. Never rejects. */
@@ -116,97 +129,125 @@ export class RunLoop {
     if (this.hooks.stopRequested()) this.finish()
   }
 
-  /** Takes the serial lock: synchronously when free (undefined), else a promise resolved when it is handed over. */
-  private acquireSerial(): Promise<void> | undefined {
+  /** Handles `message` holding the serial lock: at once when it is free, else after the earlier waiters (FIFO). */
+  private serially(message: ConsumerMessage, fromLayer: boolean): Promise<void> {
+    let handled: Promise<void>
     if (!this.serialBusy) {
       this.serialBusy = true
-      return undefined
+      handled = this.handle(message, fromLayer)
+    } else {
+      handled = new Promise<void>((resolve) => {
+        ;(this.serialWaiters ??= new Fifo()).push(resolve)
+      }).then(() => this.handle(message, fromLayer))
     }
-    return new Promise((resolve) => {
-      this.serialWaiters.push(resolve)
+    return handled.then(() => {
+      this.releaseSerial()
     })
   }
 
   private releaseSerial(): void {
-    const next = this.serialWaiters.shift()
+    const next = this.serialWaiters?.shift()
     if (next === undefined) this.serialBusy = false
     else next()
   }
 
-  private async clientPump(receive: Receive): Promise<void> {
-    while (!this.done) {
-      let event: InputEvent
-      try {
-        event = await receive()
-      } catch (error) {
-        this.finish(error)
-        return
-      }
-      // An event that arrives after the stop is not handled, as when the receive was abandoned.
-      if (this.isDone()) return
-      const wait = this.acquireSerial()
-      if (wait !== undefined) await wait
-      const task = this.handle(event, false)
-      this.clientTask = task
-      await task
-      this.clientTask = undefined
-      this.releaseSerial()
+  private pullClient(): void {
+    const receive = this.receiveClient
+    if (this.done || receive === undefined) {
+      this.clientEnded = true
+      this.maybeDone()
+      return
     }
+    this.clientWaiting = true
+    let next: Promise<InputEvent>
+    try {
+      next = receive()
+    } catch (error) {
+      next = Promise.reject(error)
+    }
+    next.then(
+      (event) => {
+        this.onClientEvent(event)
+      },
+      (error: unknown) => {
+        this.onClientError(error)
+      },
+    )
   }
 
-  /** One layer message in hand, handled between client events; buffered ones are taken without a promise. */
-  private async serialLayerPump({ layer, channel, buffered }: LayerSource): Promise<void> {
-    const signal = this.stopped.signal
-    while (!this.done) {
-      let message = buffered?.takeBuffered(channel)
-      if (message === undefined) {
-        try {
-          message = await layer.receive(channel, { signal })
-        } catch (error) {
-          // finish() ignores a second call, so an abort-caused rejection after a stop is harmless.
-          this.finish(error)
-          return
-        }
-      }
-      const wait = this.acquireSerial()
-      if (wait !== undefined) await wait
-      // `handle`, inlined: one promise less per message, the pump's own await instead.
-      if (this.isDone()) {
-        this.hooks.dropped(message)
-        this.releaseSerial()
-        return
-      }
-      try {
-        await this.hooks.dispatch(message)
-        if (this.hooks.stopRequested()) this.finish()
-      } catch (error) {
-        await this.handlerFailed(error, message)
-      }
-      this.releaseSerial()
-    }
+  private onClientEvent(event: InputEvent): void {
+    this.clientWaiting = false
+    // Abandoned when the consumer stopped: an event that arrives after the stop is not handled.
+    if (this.clientEnded) return
+    void this.serially(event, false).then(() => {
+      this.pullClient()
+    })
   }
 
-  private async concurrentLayerPump({ layer, channel, buffered }: LayerSource): Promise<void> {
-    const slots = new Semaphore(this.concurrency)
-    const signal = this.stopped.signal
-    while (!this.done) {
-      await slots.acquire()
-      if (this.isDone()) return
-      let message = buffered?.takeBuffered(channel)
-      if (message === undefined) {
-        try {
-          message = await layer.receive(channel, { signal })
-        } catch (error) {
-          slots.release()
-          this.finish(error)
-          return
-        }
-      }
-      const task = this.handle(message, true).finally(() => {
-        slots.release()
-        this.inflight.delete(task)
-      })
-      this.inflight.add(task)
+  private onClientError(error: unknown): void {
+    this.clientWaiting = false
+    if (this.clientEnded) return
+    this.clientEnded = true
+    this.finish(error)
+    this.maybeDone()
+  }
+
+  private pullLayer(): void {
+    const { source, controller } = this
+    if (this.done || source === undefined || controller === undefined) {
+      this.layerEnded = true
+      this.maybeDone()
+      return
     }
+    if (this.layerInHand >= this.concurrency) {
+      this.layerBlocked = true
+      return
+    }
+    this.layerInHand++
+    // Taken only to be handled: a message is never taken once the consumer has stopped.
+    const buffered = source.buffered?.takeBuffered(source.channel)
+    if (buffered !== undefined) {
+      this.onLayerMessage(buffered)
+      return
+    }
+    let next: Promise<Message>
+    try {
+      next = source.layer.receive(source.channel, { signal: controller.signal })
+    } catch (error) {
+      next = Promise.reject(error)
+    }
+    next.then(
+      (message) => {
+        this.onLayerMessage(message)
+      },
+      (error: unknown) => {
+        this.onLayerError(error)
+      },
+    )
+  }
+
+  private onLayerMessage(message: Message): void {
+    const task = this.concurrency === 1 ? this.serially(message, true) : this.handle(message, true)
+    void task.then(() => {
+      this.onLayerMessageHandled()
+    })
+    this.pullLayer()
+  }
+
+  private onLayerMessageHandled(): void {
+    this.layerInHand--
+    if (this.layerBlocked) {
+      this.layerBlocked = false
+      this.pullLayer()
+    }
+    this.maybeDone()
+  }
+
+  private onLayerError(error: unknown): void {
+    this.layerInHand--
+    this.layerEnded = true
+    // finish() ignores a second call, so an abort-caused rejection after a stop is harmless.
+    this.finish(error)
+    this.maybeDone()
   }
 }
