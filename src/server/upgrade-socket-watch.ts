@@ -17,14 +17,27 @@ const MAX_EARLY_BYTES = 64 * 1024
  * ```
  */
 export class UpgradeSocketWatch {
-  private readonly early: Buffer[] = []
+  private early: Buffer[] | undefined
   private earlyBytes = 0
   private watching = true
+  // Assigned in the constructor, not as arrow fields: tsx's esbuild `keepNames` gives a named arrow an own `name`
+  // property (256 bytes per connection each), an anonymous one none.
+  private readonly onData: (chunk: Buffer) => void
+  private readonly onEnd: () => void
 
   constructor(
     private readonly socket: Duplex,
     private readonly onGone: () => void,
   ) {
+    this.onData = (chunk) => {
+      ;(this.early ??= []).push(chunk)
+      this.earlyBytes += chunk.length
+      if (this.earlyBytes > MAX_EARLY_BYTES) this.socket.destroy()
+    }
+    this.onEnd = () => {
+      this.stop()
+      this.onGone()
+    }
     socket.on('data', this.onData)
     socket.once('end', this.onEnd)
     socket.once('close', this.onEnd)
@@ -39,8 +52,8 @@ export class UpgradeSocketWatch {
     this.socket.off('data', this.onData)
     this.socket.off('end', this.onEnd)
     this.socket.pause()
-    if (this.early.length > 0) this.socket.unshift(Buffer.concat(this.early))
-    this.early.length = 0
+    if (this.early !== undefined && this.early.length > 0) this.socket.unshift(Buffer.concat(this.early))
+    this.early = undefined
   }
 
   /** Stops watching and lets the socket flow again, for ws which now listens to it. */
@@ -56,16 +69,5 @@ export class UpgradeSocketWatch {
     this.socket.off('data', this.onData)
     this.socket.off('end', this.onEnd)
     this.socket.off('close', this.onEnd)
-  }
-
-  private readonly onData = (chunk: Buffer): void => {
-    this.early.push(chunk)
-    this.earlyBytes += chunk.length
-    if (this.earlyBytes > MAX_EARLY_BYTES) this.socket.destroy()
-  }
-
-  private readonly onEnd = (): void => {
-    this.stop()
-    this.onGone()
   }
 }
