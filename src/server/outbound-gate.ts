@@ -2,8 +2,6 @@ import type { Writable } from 'node:stream'
 
 import type { WebSocket } from 'ws'
 
-import type { ServerCounters } from './server-stats.js'
-
 /** What the gate reports to its connection. */
 export interface OutboundGateEvents {
   /** The client was found slow and is being closed with 1013 (once per socket). */
@@ -126,26 +124,6 @@ export class OutboundGate {
     }, this.limits.slowClientCloseGraceMs)
     this.terminateTimer.unref()
   }
-}
-
-/** A connection's gate: slow-client closes and drops counted in the server's counters, `onSlowClient` to log. */
-export function connectionGate(
-  socket: WebSocket,
-  transport: Writable,
-  limits: { readonly maxOutboundBytes: number; readonly slowClientCloseGraceMs: number },
-  counters: ServerCounters,
-  onSlowClient: (bufferedBytes: number) => void,
-): OutboundGate {
-  const events: OutboundGateEvents = {
-    onSlowClient: (bufferedBytes) => {
-      counters.increment('closedSlow')
-      onSlowClient(bufferedBytes)
-    },
-    onDropped: () => {
-      counters.increment('droppedOutbound')
-    },
-  }
-  return new OutboundGate(socket, limits, events, transport)
 }
 
 const TEXT_FRAME = { binary: false } as const

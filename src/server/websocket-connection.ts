@@ -18,7 +18,7 @@ import { ApplicationInstance, isCodedError, type ApplicationOutcome } from './ap
 import { REJECTION_BODIES, rejectionFor, type HandshakeDecision } from './handshake-decision.js'
 import type { Heartbeat, HeartbeatMember } from './heartbeat.js'
 import { Inbox } from './inbox.js'
-import { connectionGate, type OutboundGate, payloadBytes } from './outbound-gate.js'
+import { OutboundGate, payloadBytes } from './outbound-gate.js'
 import { websocketScope } from './scope-builder.js'
 import { UpgradeSocketWatch } from './upgrade-socket-watch.js'
 import type { ResolvedSwitchyardOptions } from './server-options.js'
@@ -107,14 +107,11 @@ export class WebsocketConnection {
       application: this.options.application,
       scope: this.scope,
       inbox: this.inbox,
-      send: (event) => this.send(event),
-      onReceived: (event) => {
-        // Only once the application has seen the disconnect do its sends become errors; until then they are dropped.
-        if (event.type === 'websocket.disconnect') this.state.markDisconnected()
-      },
-      onCancelled: () => {
-        context.counters.increment('applicationsCancelled')
-      },
+      // Bound methods, not arrows: under tsx, esbuild's keepNames gives an arrow named by its property an own
+      // `name` property, 256 bytes per connection each.
+      send: this.send.bind(this),
+      onReceived: this.onApplicationReceived.bind(this),
+      onCancelled: this.onApplicationCancelled.bind(this),
     })
     void this.instance.finished.then((outcome) => {
       this.onApplicationDone(outcome)
@@ -142,24 +139,15 @@ export class WebsocketConnection {
       return
     }
     this.phase = 'open'
-    const member: HeartbeatMember = {
-      socket,
-      lastSeenAt: Date.now(),
-      onPingTimeout: () => {
-        this.context.counters.increment('pingTimeouts')
-        this.log.info({ connId: this.context.connectionId }, 'websocket ping timeout')
-        socket.terminate()
-      },
-    }
+    const member: HeartbeatMember = { socket, lastSeenAt: Date.now(), onPingTimeout: this.onPingTimeout.bind(this) }
     this.member = member
     this.context.heartbeat.add(member)
-    this.gate = connectionGate(socket, this.transport, this.options, this.context.counters, (bufferedBytes) => {
-      const err = new SlowClientError(
-        `The client is not reading: ${bufferedBytes} bytes are waiting, the cap is maxOutboundBytes ` +
-          `(${this.options.maxOutboundBytes}); closed with 1013 and later frames dropped`,
-      )
-      this.log.warn({ connId: this.context.connectionId, err }, 'slow client closed')
-    })
+    this.gate = new OutboundGate(
+      socket,
+      this.options,
+      { onSlowClient: this.onSlowClient.bind(this), onDropped: this.onDroppedOutbound.bind(this) },
+      this.transport,
+    )
     socket.on('message', (data, isBinary) => {
       this.onFrame(data, isBinary)
     })
@@ -268,6 +256,34 @@ export class WebsocketConnection {
     if (this.phase !== 'open' || socket === undefined || this.gate === undefined) return
     if (event.type === 'websocket.send') this.gate.send(event.text ?? event.bytes ?? '')
     else if (socket.readyState === socket.OPEN) this.closeSocket(socket, event.code ?? 1000, event.reason ?? '')
+  }
+
+  /** Only once the application has seen the disconnect do its sends become errors; until then they are dropped. */
+  private onApplicationReceived(event: InputEvent): void {
+    if (event.type === 'websocket.disconnect') this.state.markDisconnected()
+  }
+
+  private onApplicationCancelled(): void {
+    this.context.counters.increment('applicationsCancelled')
+  }
+
+  private onPingTimeout(): void {
+    this.context.counters.increment('pingTimeouts')
+    this.log.info({ connId: this.context.connectionId }, 'websocket ping timeout')
+    this.socket?.terminate()
+  }
+
+  private onSlowClient(bufferedBytes: number): void {
+    this.context.counters.increment('closedSlow')
+    const err = new SlowClientError(
+      `The client is not reading: ${bufferedBytes} bytes are waiting, the cap is maxOutboundBytes ` +
+        `(${this.options.maxOutboundBytes}); closed with 1013 and later frames dropped`,
+    )
+    this.log.warn({ connId: this.context.connectionId, err }, 'slow client closed')
+  }
+
+  private onDroppedOutbound(): void {
+    this.context.counters.increment('droppedOutbound')
   }
 
   private onFrame(data: RawData, isBinary: boolean): void {
