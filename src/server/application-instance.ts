@@ -1,4 +1,4 @@
-import type { Application, InputEvent, Scope, Send } from '../application.js'
+import type { Application, InputEvent, Receive, Scope, Send } from '../application.js'
 import { ApplicationCancelledError } from '../errors.js'
 import type { Inbox } from './inbox.js'
 
@@ -53,20 +53,14 @@ export class ApplicationInstance {
 
   constructor(private readonly init: ApplicationInstanceInit) {
     const { application, scope, inbox, send, onReceived } = init
-    const seen = (event: InputEvent): InputEvent => {
-      onReceived?.(event)
-      return event
-    }
-    // One `then` rather than an async wrapper: it runs once per client frame.
-    const receive = (): Promise<InputEvent> => inbox.receive().then(seen)
+    const receive = receiverOf(inbox, onReceived)
     // A synchronous throw from a non-async application becomes a rejection like any other.
     this.finished = Promise.resolve()
       .then(() => application(scope, receive, send))
       .then(
-        (): ApplicationOutcome => ({ kind: 'resolved' }),
-        (error: unknown): ApplicationOutcome => ({ kind: 'threw', error }),
+        () => (this.outcome = RESOLVED),
+        (error: unknown) => (this.outcome = { kind: 'threw', error }),
       )
-      .then((outcome) => (this.outcome = outcome))
   }
 
   /** Undefined while the application runs. */
@@ -108,5 +102,26 @@ export class ApplicationInstance {
       })
     })
     return (await Promise.race([this.finished, grace])) ?? { kind: 'abandoned' }
+  }
+}
+
+const RESOLVED: ApplicationOutcome = Object.freeze({ kind: 'resolved' })
+
+/**
+ * The application's `receive`: the inbox's, seen by `onReceived` before the application gets the event. One `then`
+ * per client frame with one callback made here, not an async wrapper: a receive pending on an idle connection holds
+ * no suspended generator. Both functions are made by functions rather than named by a `const`: under tsx, esbuild's
+ * keepNames gives a named function an own `name` property, 256 bytes per connection each.
+ */
+function receiverOf(inbox: Inbox<InputEvent>, onReceived: ((event: InputEvent) => void) | undefined): Receive {
+  if (onReceived === undefined) return () => inbox.receive()
+  const seen = tap(onReceived)
+  return () => inbox.receive().then(seen)
+}
+
+function tap(onReceived: (event: InputEvent) => void): (event: InputEvent) => InputEvent {
+  return (event) => {
+    onReceived(event)
+    return event
   }
 }
