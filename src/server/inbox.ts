@@ -26,8 +26,11 @@ export interface InboxLimits {
  * ```
  */
 export class Inbox<E> {
-  private readonly events = new Fifo<{ event: E; bytes: number }>()
-  private readonly waiters = new Fifo<Waiter<E>>()
+  // Made on first use: an idle connection's inbox holds only its one pending receive (`first`), not two queues.
+  private events: Fifo<{ event: E; bytes: number }> | undefined
+  /** The oldest pending receive; later ones (rare: receives are normally awaited one at a time) wait in `more`. */
+  private first: Waiter<E> | undefined
+  private more: Fifo<Waiter<E>> | undefined
   private bytes = 0
   private cancelledWith: Error | undefined
 
@@ -35,14 +38,14 @@ export class Inbox<E> {
 
   /** Events waiting to be received. */
   get length(): number {
-    return this.events.length
+    return this.events?.length ?? 0
   }
 
   /** Queues a client event; false (and nothing queued) when the inbox is full. */
   push(event: E, bytes = 0): boolean {
     if (this.cancelledWith !== undefined) return true
-    if (this.waiters.length === 0) {
-      if (this.events.length >= this.limits.maxEvents || this.bytes + bytes > this.limits.maxBytes) return false
+    if (this.first === undefined) {
+      if (this.length >= this.limits.maxEvents || this.bytes + bytes > this.limits.maxBytes) return false
     }
     this.deliver(event, bytes)
     return true
@@ -55,13 +58,17 @@ export class Inbox<E> {
 
   receive(): Promise<E> {
     if (this.cancelledWith !== undefined) return Promise.reject(this.cancelledWith)
-    const queued = this.events.shift()
+    const events = this.events
+    const queued = events?.shift()
     if (queued !== undefined) {
+      if (events?.length === 0) this.events = undefined
       this.bytes -= queued.bytes
       return Promise.resolve(queued.event)
     }
     return new Promise<E>((resolve, reject) => {
-      this.waiters.push({ resolve, reject })
+      const waiter = { resolve, reject }
+      if (this.first === undefined) this.first = waiter
+      else (this.more ??= new Fifo()).push(waiter)
     })
   }
 
@@ -69,18 +76,24 @@ export class Inbox<E> {
   cancel(reason: Error): void {
     if (this.cancelledWith !== undefined) return
     this.cancelledWith = reason
-    this.events.clear()
+    this.events = undefined
     this.bytes = 0
-    for (let waiter = this.waiters.shift(); waiter !== undefined; waiter = this.waiters.shift()) waiter.reject(reason)
+    for (let waiter = this.nextWaiter(); waiter !== undefined; waiter = this.nextWaiter()) waiter.reject(reason)
+  }
+
+  private nextWaiter(): Waiter<E> | undefined {
+    const waiter = this.first
+    this.first = this.more?.shift()
+    return waiter
   }
 
   private deliver(event: E, bytes: number): void {
-    const waiter = this.waiters.shift()
+    const waiter = this.nextWaiter()
     if (waiter !== undefined) {
       waiter.resolve(event)
       return
     }
-    this.events.push({ event, bytes })
+    ;(this.events ??= new Fifo()).push({ event, bytes })
     this.bytes += bytes
   }
 }
