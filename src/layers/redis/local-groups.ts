@@ -4,7 +4,8 @@
  */
 export class LocalGroups {
   private readonly groups = new Map<string, Map<string, number>>()
-  private readonly byChannel = new Map<string, Set<string>>()
+  /** Arrays, replaced on change: a channel is in a group or two, and a Set's smallest table is thrice the size. */
+  private readonly byChannel = new Map<string, readonly string[]>()
 
   add(group: string, channel: string, now = Date.now()): void {
     let members = this.groups.get(group)
@@ -13,21 +14,19 @@ export class LocalGroups {
       this.groups.set(group, members)
     }
     members.set(channel, now)
-    let joined = this.byChannel.get(channel)
-    if (joined === undefined) {
-      joined = new Set()
-      this.byChannel.set(channel, joined)
-    }
-    joined.add(group)
+    const joined = this.byChannel.get(channel)
+    if (joined === undefined) this.byChannel.set(channel, [group])
+    else if (!joined.includes(group)) this.byChannel.set(channel, [...joined, group])
   }
 
   remove(group: string, channel: string): void {
     const members = this.groups.get(group)
     members?.delete(channel)
     if (members?.size === 0) this.groups.delete(group)
-    const joined = this.byChannel.get(channel)
-    joined?.delete(group)
-    if (joined?.size === 0) this.byChannel.delete(channel)
+    const joined = this.byChannel.get(channel)?.filter((name) => name !== group)
+    if (joined === undefined) return
+    if (joined.length === 0) this.byChannel.delete(channel)
+    else this.byChannel.set(channel, joined)
   }
 
   /** Members of `group` whose membership is younger than `groupExpiryMs`. */
