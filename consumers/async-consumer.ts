@@ -6,7 +6,7 @@ import { defaultLogger, lazyChild, markLogged, type Logger } from '../src/logger
 import { reportConsumerMessageIn, reportConsumerMessageOut } from '../src/monitoring/metrics-sink.js'
 import { ConsumerLayer } from './consumer-layer.js'
 import { consumerName, findHandler } from './dispatch.js'
-import { RunLoop, type ConsumerMessage } from './run-loop.js'
+import { RunLoop, type ConsumerMessage, type RunLoopHooks } from './run-loop.js'
 
 export type { ConsumerMessage } from './run-loop.js'
 
@@ -149,32 +149,50 @@ export class AsyncConsumer {
   }
 
   /** The run loop: the application body for one connection. Resolves when the consumer stops. */
-  async run(scope: Scope, receive: Receive, send: Send): Promise<void> {
-    await this.attach(scope, send)
-    const loop = new RunLoop(
-      {
-        dispatch: (message) => this.dispatch(message),
-        failed: (error, message) => this.dispatchFailed(error, message),
-        stopRequested: () => this.stopRequested,
-        dropped: (message) => {
-          this.layerMessageDropped(message)
-        },
+  run(scope: Scope, receive: Receive, send: Send): Promise<void> {
+    // Promise callbacks, not an async function awaiting the loop: an idle connection holds no suspended generator.
+    return this.attach(scope, send).then(() => {
+      const loop = new RunLoop(this.runLoopHooks(), this.layerConcurrency())
+      const channel = this.layerChannel()
+      const layer = this.layer
+      return loop
+        .run(
+          receive,
+          // The shared layer's own buffer, not this wrapper's: taking from it is what the wrapper's receive does.
+          layer === undefined || channel === undefined
+            ? undefined
+            : { layer, channel, buffered: bufferedReceiverOf(layer.inner) },
+        )
+        .then(() => this.afterRun(loop))
+    })
+  }
+
+  /**
+   * What the run loop calls. Method shorthand, not arrows named by their property: under tsx, esbuild's keepNames
+   * gives each of those an own `name` property, 256 bytes per consumer.
+   */
+  private runLoopHooks(): RunLoopHooks {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the hooks' own `this` is the hooks object
+    const consumer = this
+    return {
+      dispatch(message) {
+        return consumer.dispatch(message)
       },
-      this.layerConcurrency(),
-    )
-    const channel = this.layerChannel()
-    const layer = this.layer
-    try {
-      await loop.run(
-        receive,
-        // The shared layer's own buffer, not this wrapper's: taking from it is what the wrapper's receive does.
-        layer === undefined || channel === undefined
-          ? undefined
-          : { layer, channel, buffered: bufferedReceiverOf(layer.inner) },
-      )
-    } finally {
-      await this.layer?.leaveAll()
+      failed(error, message) {
+        return consumer.dispatchFailed(error, message)
+      },
+      stopRequested() {
+        return consumer.stopRequested
+      },
+      dropped(message) {
+        consumer.layerMessageDropped(message)
+      },
     }
+  }
+
+  /** The loop has ended: leave every group, then end as the loop did. */
+  private async afterRun(loop: RunLoop): Promise<void> {
+    await this.layer?.leaveAll()
     if (loop.error !== undefined) {
       this.log.error({ err: loop.error }, 'consumer failed')
       markLogged(loop.error)
