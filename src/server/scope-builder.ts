@@ -60,7 +60,7 @@ function connectionFields(request: IncomingMessage, headers: Headers, context: S
     queryString: query === -1 ? '' : url.slice(query + 1),
     headers,
     client: address(socket.remoteAddress, socket.remotePort),
-    server: address(socket.localAddress, socket.localPort),
+    server: serverAddress(socket.localAddress, socket.localPort),
     connectionId: context.connectionId,
     logger: context.logger,
     ...(context.layer === undefined ? {} : { channelLayer: context.layer }),
@@ -72,11 +72,64 @@ export function headerPairs(request: IncomingMessage): Headers {
   const raw = request.rawHeaders
   const pairs: (readonly [string, string])[] = []
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    pairs.push(Object.freeze([(raw[i] ?? '').toLowerCase(), raw[i + 1] ?? ''] as const))
+    const name = headerName(raw[i] ?? '')
+    const value = raw[i + 1] ?? ''
+    pairs.push(Object.freeze([name, SHARED_VALUES.has(name) ? shared(value) : value] as const))
   }
   return Object.freeze(pairs)
 }
 
 function address(host: string | undefined, port: number | undefined): readonly [string, number] | undefined {
-  return host === undefined || port === undefined ? undefined : Object.freeze([host, port] as const)
+  return host === undefined || port === undefined ? undefined : Object.freeze([shared(host), port] as const)
+}
+
+// Every scope keeps its headers and addresses for the connection's life. Header names and a few headers' values
+// repeat across connections (`connection: Upgrade`, `host`, the user agent), as do addresses, yet the parser makes
+// new strings for each request: these tables let connections share one copy. Bounded, and only for short strings,
+// so a client sending ever-new values cannot grow them; past the bound, strings are simply not shared.
+const MAX_SHARED = 1024
+const MAX_SHARED_LENGTH = 256
+const SHARED_VALUES = new Set([
+  'host',
+  'connection',
+  'upgrade',
+  'origin',
+  'user-agent',
+  'pragma',
+  'cache-control',
+  'accept-encoding',
+  'accept-language',
+  'sec-websocket-version',
+  'sec-websocket-extensions',
+  'sec-websocket-protocol',
+])
+const lowerCaseNames = new Map<string, string>()
+const sharedStrings = new Map<string, string>()
+const serverAddresses = new Map<string, readonly [string, number]>()
+
+function headerName(raw: string): string {
+  const known = lowerCaseNames.get(raw)
+  if (known !== undefined) return known
+  const name = shared(raw.toLowerCase())
+  if (lowerCaseNames.size < MAX_SHARED && raw.length <= MAX_SHARED_LENGTH) lowerCaseNames.set(raw, name)
+  return name
+}
+
+function shared(value: string): string {
+  const known = sharedStrings.get(value)
+  if (known !== undefined) return known
+  if (sharedStrings.size < MAX_SHARED && value.length <= MAX_SHARED_LENGTH) sharedStrings.set(value, value)
+  return value
+}
+
+/** The same frozen pair for every connection to one listening address. */
+function serverAddress(host: string | undefined, port: number | undefined): readonly [string, number] | undefined {
+  if (host === undefined || port === undefined) return undefined
+  const key = `${host}:${port}`
+  let pair = serverAddresses.get(key)
+  if (pair === undefined) {
+    pair = Object.freeze([shared(host), port] as const)
+    if (serverAddresses.size < MAX_SHARED) serverAddresses.set(key, pair)
+  }
+  return pair
 }
