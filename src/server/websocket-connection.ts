@@ -74,7 +74,8 @@ export class WebsocketConnection {
   /** Events sent between accept and the upgrade completing, flushed by `attach`. */
   private pending: (WebsocketSendEvent | WebsocketCloseEvent)[] = []
   private pendingBytes = 0
-  private readonly watch: UpgradeSocketWatch
+  /** Dropped once the socket is ws's or the transport is gone: an open connection keeps no handshake state. */
+  private watch: UpgradeSocketWatch | undefined
   /** The upgrade request's TCP socket (ws's transport), kept rather than the request itself. */
   private readonly transport: Socket
   private gate: OutboundGate | undefined
@@ -132,7 +133,8 @@ export class WebsocketConnection {
   /** Wires the upgraded socket: the connection is open. */
   attach(socket: WebSocket): void {
     this.socket = socket
-    this.watch.release()
+    this.watch?.release()
+    this.watch = undefined
     if (this.phase !== 'upgrading') {
       // Shut down between accept and the upgrade completing.
       socket.terminate()
@@ -235,7 +237,7 @@ export class WebsocketConnection {
     if (this.phase !== 'handshaking') return // refused already (timeout, shutdown, client gone)
     this.context.counters.increment('accepted')
     this.phase = 'upgrading'
-    this.watch.handOver()
+    this.watch?.handOver()
     this.settleHandshake({ kind: 'accept', subprotocol: event.subprotocol ?? undefined, headers: event.headers ?? [] })
   }
 
@@ -323,7 +325,8 @@ export class WebsocketConnection {
   private onTransportClosed(code: number): void {
     this.phase = 'closed'
     this.transportDone = true
-    this.watch.stop()
+    this.watch?.stop()
+    this.watch = undefined
     if (!this.disconnectDelivered) {
       this.disconnectDelivered = true
       this.inbox.pushAlways({ type: 'websocket.disconnect', code })
