@@ -230,13 +230,18 @@ function pathInsideRoot(scope: WebsocketScope | HttpScope): string | undefined {
   return scope.path.startsWith(`${root}/`) ? scope.path.slice(root.length) : undefined
 }
 
+const NO_CAPTURES: UrlRoute = Object.freeze({ args: Object.freeze([]), kwargs: Object.freeze({}) })
+
 function childScope(scope: Scope, found: PatternMatch, defaults: RouteKwargs, attempt: object | undefined): Scope {
   const outer = scope.urlRoute
-  const urlRoute: UrlRoute = Object.freeze({
-    args: Object.freeze([...(outer?.args ?? []), ...found.args]),
-    // Django: the route's default kwargs win over captured ones, and both over the outer routers'.
-    kwargs: Object.freeze({ ...outer?.kwargs, ...found.kwargs, ...defaults }),
-  })
+  const args = [...(outer?.args ?? []), ...found.args]
+  // Django: the route's default kwargs win over captured ones, and both over the outer routers'.
+  const kwargs = { ...outer?.kwargs, ...found.kwargs, ...defaults }
+  // A route without parameters (the common `/ws/chat/`) shares one frozen empty value across connections.
+  const urlRoute: UrlRoute =
+    args.length === 0 && Object.keys(kwargs).length === 0
+      ? NO_CAPTURES
+      : Object.freeze({ args: Object.freeze(args), kwargs: Object.freeze(kwargs) })
   // A new object every time: the caller's scope is never changed.
   const child: Record<string | symbol, unknown> = { ...scope, pathRemaining: found.remaining, urlRoute }
   if (attempt === undefined) Reflect.deleteProperty(child, ROUTE_ATTEMPT)

@@ -74,7 +74,7 @@ export function headerPairs(request: IncomingMessage): Headers {
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = headerName(raw[i] ?? '')
     const value = raw[i + 1] ?? ''
-    pairs.push(Object.freeze([name, SHARED_VALUES.has(name) ? shared(value) : value] as const))
+    pairs.push(SHARED_VALUES.has(name) ? sharedPair(name, value) : Object.freeze([name, value] as const))
   }
   return Object.freeze(pairs)
 }
@@ -103,6 +103,7 @@ const SHARED_VALUES = new Set([
   'sec-websocket-extensions',
   'sec-websocket-protocol',
 ])
+const sharedPairs = new Map<string, readonly [string, string]>()
 const lowerCaseNames = new Map<string, string>()
 const sharedStrings = new Map<string, string>()
 const serverAddresses = new Map<string, readonly [string, number]>()
@@ -120,6 +121,17 @@ function shared(value: string): string {
   if (known !== undefined) return known
   if (sharedStrings.size < MAX_SHARED && value.length <= MAX_SHARED_LENGTH) sharedStrings.set(value, value)
   return value
+}
+
+/** One frozen `[name, value]` pair for every request that sent this header with this value. */
+function sharedPair(name: string, value: string): readonly [string, string] {
+  const key = `${name}:${value}`
+  let pair = sharedPairs.get(key)
+  if (pair === undefined) {
+    pair = Object.freeze([name, shared(value)] as const)
+    if (sharedPairs.size < MAX_SHARED && value.length <= MAX_SHARED_LENGTH) sharedPairs.set(key, pair)
+  }
+  return pair
 }
 
 /** The same frozen pair for every connection to one listening address. */
