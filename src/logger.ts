@@ -49,7 +49,9 @@ function materialize(lazy: LazyChild): Logger {
 const lazyHandler: ProxyHandler<LazyChild> = {
   get(target, property) {
     if (property === LAZY) return target
-    if (property === 'child' && target.logger === undefined) return lazyChildOf
+    // Always ours, even once created: a pino child of the proxy would inherit from it and read pino's getters
+    // (such as `level`) with the wrong receiver; ours makes real children of the real logger.
+    if (property === 'child') return lazyChildOf
     const logger = materialize(target)
     return Reflect.get(logger, property, logger) as unknown
   },

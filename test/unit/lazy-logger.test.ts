@@ -44,4 +44,15 @@ describe('lazyChild', () => {
     ])
     expect(consumer.isLevelEnabled('info')).toBe(false)
   })
+
+  it('gives a child made after first use its own level', () => {
+    const { root } = capture()
+    const parent = lazyChild(root, { connId: 'c1' })
+    parent.info('first use')
+    const child = parent.child({ consumer: 'Chat' })
+    child.level = 'error'
+    expect(child.level).toBe('error')
+    expect(parent.level).toBe('debug')
+    expect(child.isLevelEnabled('warn')).toBe(false)
+  })
 })
