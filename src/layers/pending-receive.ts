@@ -36,28 +36,37 @@ export class PendingReceive {
   }
 }
 
-/** Per signal, the receives it would cancel. */
-const WATCHED = new WeakMap<AbortSignal, Set<PendingReceive>>()
+/**
+ * Per signal, the receives it would cancel: most signals (a consumer's) have one receive at a time, so a lone one is
+ * kept as is and a Set made only for a second; null once none is left (the signal keeps its one listener).
+ */
+const WATCHED = new WeakMap<AbortSignal, PendingReceive | Set<PendingReceive> | null>()
 
 function watch(signal: AbortSignal, pending: PendingReceive): void {
-  let watched = WATCHED.get(signal)
+  const watched = WATCHED.get(signal)
   if (watched === undefined) {
-    const receives = new Set<PendingReceive>()
-    watched = receives
-    WATCHED.set(signal, receives)
-    signal.addEventListener(
-      'abort',
-      () => {
-        const cancelled = [...receives]
-        receives.clear()
-        for (const receive of cancelled) receive.aborted()
-      },
-      { once: true },
-    )
+    WATCHED.set(signal, pending)
+    signal.addEventListener('abort', onWatchedAbort, { once: true })
+  } else if (watched === null) {
+    WATCHED.set(signal, pending)
+  } else if (watched instanceof Set) {
+    watched.add(pending)
+  } else {
+    WATCHED.set(signal, new Set([watched, pending]))
   }
-  watched.add(pending)
 }
 
 function unwatch(signal: AbortSignal, pending: PendingReceive): void {
-  WATCHED.get(signal)?.delete(pending)
+  const watched = WATCHED.get(signal)
+  if (watched === pending) WATCHED.set(signal, null)
+  else if (watched instanceof Set) watched.delete(pending)
+}
+
+/** One listener function for every signal: no closure per consumer. */
+function onWatchedAbort(event: Event): void {
+  const signal = event.target as AbortSignal
+  const watched = WATCHED.get(signal)
+  WATCHED.set(signal, null)
+  if (watched instanceof Set) for (const receive of [...watched]) receive.aborted()
+  else watched?.aborted()
 }
