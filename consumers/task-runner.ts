@@ -1,14 +1,13 @@
-import { hostname } from 'node:os'
-
 import { RedisUnavailableError, TaskTimeoutError } from '../src/errors.js'
 import type { Message } from '../src/layers/channel-layer.js'
 import type { Logger } from '../src/logger.js'
 import { reportTaskAttempt } from '../src/monitoring/metrics-sink.js'
-import type { ClaimedTask, TaskSettlement, TaskStore, WorkerReport } from '../src/tasks/task-store.js'
+import type { ClaimedTask, TaskSettlement, TaskStore } from '../src/tasks/task-store.js'
 import { retryDelayMs } from './backoff.js'
 import { NonRetryableError } from './control.js'
 import type { RetryOptions, TaskContext } from './retry-options.js'
 import { TaskAttempt } from './task-attempt.js'
+import { TaskUpkeep } from './task-upkeep.js'
 
 /** What the runner reports to `onFailure` hooks besides the error. */
 export interface FailureInfo {
@@ -55,35 +54,55 @@ interface PendingSettlement {
  * buries them. Attempts that end within one event-loop turn are settled together, in the same store call that
  * claims tasks for the slots they freed (`TaskStore.settle`): on Redis one round trip per batch settles, claims
  * and starts (it was three per task: a worker's CPU went mostly to Redis calls, issue 8). A settlement that
- * cannot be recorded stays held (renewed) and goes with the next call, so a failed call loses nothing. One
- * renewal timer extends every claim held and one stalled check recovers claims of dead workers.
+ * cannot be recorded stays held (renewed) and goes with the next call, so a failed call loses nothing. While
+ * attempts are short, two calls may be in flight and up to `min(concurrency, 16)` claims wait (held, renewed) for
+ * a slot, so Node runs one call's tasks while Redis runs the other call (one call at a time left each side idle
+ * half the time). Renewal, the registry report and the stalled check run on timers (TaskUpkeep).
  */
 export class TaskRunner {
   /** Every claim this runner holds until its settlement is recorded: what renewal extends and stop() waits for. */
   private readonly held = new Map<ClaimedTask, Promise<void>>()
   /** Attempts whose handler is running: these take the `concurrency` slots. */
   private readonly active = new Map<ClaimedTask, TaskAttempt>()
+  /** Claims waiting for a slot (at most MAX_PREFETCH), held like running ones; `done` ends their held entry. */
+  private readonly ready: { readonly task: ClaimedTask; readonly done: () => void }[] = []
   /** Tasks stop() aborts to return them to the queue. */
   private readonly releasing = new Set<ClaimedTask>()
   /** Settlements the claim loop sends with its next call, in the order attempts ended. */
   private pending: PendingSettlement[] = []
   private readonly counts = { processed: 0, failed: 0, retried: 0, dead: 0, skippedDuplicates: 0 }
   private stopping = false
+  /** Settle calls on their way (at most MAX_CALLS_IN_FLIGHT). */
+  private readonly calls = new Set<Promise<void>>()
+  /** Slots the claims of the calls on their way may fill. */
+  private reserved = 0
+  /** The backoff before the next claim-only call after one claimed nothing; 0 while claims find tasks. */
+  private idleMs = 0
+  /** Moving average of attempt durations, ms (infinite until one ended): decides whether to pipeline. */
+  private attemptMs = Number.POSITIVE_INFINITY
+  /** The last call failed: the claim loop waits (up to 1 s) before the next. */
+  private failed = false
   /** Set at the end of stop(): the claim loop exits, dropping settlements it could not record. */
   private closed = false
   private wake: (() => void) | undefined
-  private readonly timers: NodeJS.Timeout[] = []
-  /** This worker's id in the store's worker registry: `<host>:<pid>:<channel>`. */
-  readonly workerId: string
-  private readonly host = hostname()
-  private readonly startedAt = Date.now()
+  private readonly upkeep: TaskUpkeep
   private readonly timeoutMessage: string
-  /** Set once stop() removed the worker from the registry: a report still on its way must not re-add it. */
-  private forgotten = false
 
   constructor(private readonly options: TaskRunnerOptions) {
-    this.workerId = `${this.host}:${process.pid}:${options.channel}`
+    this.upkeep = new TaskUpkeep({
+      ...options,
+      held: () => this.held.keys(),
+      counters: () => {
+        const { processed, failed, retried, dead } = this.counts
+        return { inFlight: this.held.size, processed, failed, retried, dead }
+      },
+    })
     this.timeoutMessage = `The attempt ran past timeoutMs (${options.timeoutMs} ms)`
+  }
+
+  /** This worker's id in the store's worker registry: `<host>:<pid>:<channel>`. */
+  get workerId(): string {
+    return this.upkeep.workerId
   }
 
   get stats(): TaskRunnerStats {
@@ -92,77 +111,127 @@ export class TaskRunner {
 
   /** Claims, runs and settles tasks until `stop()`. */
   async run(): Promise<void> {
-    const { store, channel, visibilityMs, concurrency, log } = this.options
-    const tick = this.renewalMs()
-    this.every(tick, async () => {
-      await this.renew()
-      await this.report()
-    })
-    this.every(tick, () => this.recover())
-    void this.recover()
-    void this.report()
-    let idleMs = 1
+    const { concurrency } = this.options
+    this.upkeep.start()
+    let pollNow = false
     while (!this.closed) {
       // Let every attempt that ends in this turn of the event loop join the batch.
       await nextTick()
-      const free = this.stopping ? 0 : concurrency - this.active.size
-      if (this.pending.length === 0 && free <= 0) {
-        if (this.stopping && this.held.size === 0) break
+      // Prefetch and a second call only pay while attempts are short: a long task hides the round trip anyway,
+      // and a claim queued behind it would wait while another worker may be idle.
+      const pipelined = this.attemptMs < PIPELINE_BELOW_MS
+      const prefetch = pipelined ? Math.min(concurrency, MAX_PREFETCH) : 0
+      if (this.calls.size >= (pipelined ? MAX_CALLS_IN_FLIGHT : 1)) {
         await this.pause()
         continue
       }
-      const batch = this.pending
-      this.pending = []
-      let claimed: ClaimedTask[]
-      try {
-        claimed = await store.settle(
-          channel,
-          batch.map((entry) => entry.settlement),
-          Math.max(free, 0),
-          visibilityMs,
-        )
-      } catch (err) {
-        if (err instanceof RedisUnavailableError) {
-          // At-least-once: the claims stay held (and renewed) and their settlements go with the next call.
-          this.pending = batch.concat(this.pending)
-          log.warn({ err, channel, settling: batch.length }, 'could not settle or claim tasks; retrying')
-        } else {
-          // Not worth repeating (a script error, a closed layer), and it must not hold up later settlements:
-          // these claims come back after their deadline instead.
-          for (const entry of batch) entry.recorded(false)
-          log.error({ err, channel, settling: batch.length }, 'could not settle or claim tasks')
-        }
+      if (this.failed) {
+        // A second before the next call, cut short when an attempt ends or the other call returns.
+        this.failed = false
         await this.pause(1_000)
         continue
       }
-      for (const entry of batch) entry.recorded(true)
-      if (claimed.length > 0) {
-        idleMs = 1
-        // stop() came while the claim was on its way: nothing may start after the signal.
-        if (this.stopping) await this.giveBack(claimed)
-        else for (const task of claimed) this.start(task)
-      } else if (free > 0 && this.pending.length === 0) {
-        // Nothing queued: poll with a backoff up to 100 ms (claims must move atomically, which BZPOPMIN cannot),
-        // woken early when a running task ends.
-        await this.pause(idleMs)
-        idleMs = Math.min(100, idleMs * 2)
+      // Up to `prefetch` claims wait for a slot, so the tasks one call brings can run while the next is in Redis.
+      const room = concurrency + prefetch - this.active.size - this.ready.length - this.reserved
+      const free = this.stopping ? 0 : Math.min(room, concurrency)
+      if (this.pending.length === 0) {
+        const idle = this.idleMs > 0 && !pollNow
+        if (free <= 0 || (idle && this.calls.size > 0)) {
+          if (this.stopping && this.held.size === 0 && this.calls.size === 0) break
+          await this.pause()
+          continue
+        }
+        if (idle) {
+          // Nothing queued: poll with a backoff up to 100 ms (claims must move atomically, which BZPOPMIN
+          // cannot), woken early when a running task ends.
+          await this.pause(this.idleMs)
+          this.idleMs = Math.min(100, this.idleMs * 2)
+          pollNow = true
+          continue
+        }
       }
+      pollNow = false
+      this.send(Math.max(free, 0))
     }
+    await Promise.all(this.calls)
     for (const entry of this.pending.splice(0)) entry.recorded(false)
+  }
+
+  /**
+   * Sends the pending settlements with a claim for up to `max` slots, without waiting: a second call may go out
+   * while this one is in Redis, so Node runs one batch's tasks while Redis settles the other's (one call at a
+   * time left each side idle half the time: issue 8).
+   */
+  private send(max: number): void {
+    const batch = this.pending
+    this.pending = []
+    this.reserved += max
+    const call: Promise<void> = this.exchange(batch, max).finally(() => {
+      this.calls.delete(call)
+      this.wake?.()
+    })
+    this.calls.add(call)
+  }
+
+  private async exchange(batch: PendingSettlement[], max: number): Promise<void> {
+    const { store, channel, visibilityMs, log } = this.options
+    let claimed: ClaimedTask[]
+    try {
+      claimed = await store.settle(
+        channel,
+        batch.map((entry) => entry.settlement),
+        max,
+        visibilityMs,
+      )
+    } catch (err) {
+      this.reserved -= max
+      this.failed = true
+      if (err instanceof RedisUnavailableError) {
+        // At-least-once: the claims stay held (and renewed) and their settlements go with the next call.
+        this.pending = batch.concat(this.pending)
+        log.warn({ err, channel, settling: batch.length }, 'could not settle or claim tasks; retrying')
+      } else {
+        // Not worth repeating (a script error, a closed layer), and it must not hold up later settlements:
+        // these claims come back after their deadline instead.
+        for (const entry of batch) entry.recorded(false)
+        log.error({ err, channel, settling: batch.length }, 'could not settle or claim tasks')
+      }
+      return
+    }
+    // Released in the same turn the claims take their slots (start() fills `active` synchronously).
+    this.reserved -= max
+    for (const entry of batch) entry.recorded(true)
+    if (claimed.length > 0) {
+      this.idleMs = 0
+      // stop() came while the claim was on its way: nothing may start after the signal.
+      if (this.stopping) await this.giveBack(claimed)
+      else for (const task of claimed) this.admit(task)
+    } else if (max > 0 && this.idleMs === 0) {
+      this.idleMs = 1
+    }
   }
 
   /** Stops claiming, waits up to `graceMs` for running tasks, then aborts them and returns their claims. */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true
     this.wake?.()
+    // Claims that never started go back at once, uncounted, for other workers to run.
+    const queued = this.ready.splice(0)
+    if (queued.length > 0) {
+      void this.giveBack(queued.map((entry) => entry.task)).finally(() => {
+        for (const entry of queued) {
+          this.held.delete(entry.task)
+          entry.done()
+        }
+      })
+    }
     const pending = [...this.held.values()]
     let timer: NodeJS.Timeout | undefined
     await Promise.race([Promise.allSettled(pending), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))])
     clearTimeout(timer)
     // Only now: claims must be renewed while their tasks finish, or another worker recovers them as stalled and
     // runs them a second time while they are still running here.
-    for (const interval of this.timers) clearInterval(interval)
-    await this.forget()
+    await this.upkeep.stop()
     const leftover = [...this.active]
     for (const [task, attempt] of leftover) {
       // Returned below, uncounted: the abort must not also be recorded as a failed attempt (a retry, onFailure,
@@ -195,6 +264,43 @@ export class TaskRunner {
       log.info({ channel, released: fresh.length }, 'returned unfinished tasks')
     } catch (err) {
       log.error({ err, channel }, 'could not return unfinished tasks; they come back after their deadline')
+    }
+  }
+
+  /** Runs a claim now if a slot is free, else queues it (held, so renewed) for the next slot. */
+  private admit(task: ClaimedTask): void {
+    // A duplicate takes no slot; a queue means every slot is taken (slots are refilled as soon as they free).
+    if (task.alreadySucceeded || this.active.size < this.options.concurrency) {
+      this.start(task)
+      return
+    }
+    let started!: () => void
+    this.held.set(
+      task,
+      new Promise((resolve) => {
+        started = resolve
+      }),
+    )
+    this.ready.push({ task, done: started })
+  }
+
+  /** Frees the slot of an attempt that ended and gives it to a queued claim. */
+  private vacate(task: ClaimedTask, startedAt: number): void {
+    this.active.delete(task)
+    const ms = performance.now() - startedAt
+    this.attemptMs = this.attemptMs === Number.POSITIVE_INFINITY ? ms : this.attemptMs * 0.9 + ms * 0.1
+    this.refill()
+  }
+
+  /** Starts queued claims in the slots that are free. */
+  private refill(): void {
+    while (!this.stopping && this.ready.length > 0 && this.active.size < this.options.concurrency) {
+      const next = this.ready.shift()
+      if (next === undefined) return
+      void this.execute(next.task).finally(() => {
+        this.held.delete(next.task)
+        next.done()
+      })
     }
   }
 
@@ -232,14 +338,14 @@ export class TaskRunner {
       result = await attempt.run(this.options.handle(task.message, attempt))
     } catch (error) {
       clearTimeout(timer)
-      this.active.delete(task)
+      this.vacate(task, startedAt)
       // Aborted by a shutdown past its grace period: stop() returns the claim; this is not the task's failure.
       if (this.releasing.delete(task)) return
       await this.fail(task, attempt, error, (performance.now() - startedAt) / 1000)
       return
     }
     clearTimeout(timer)
-    this.active.delete(task)
+    this.vacate(task, startedAt)
     const acked = await this.settle(
       this.options.storeResults ? { action: 'ack', task, result } : { action: 'ack', task },
     )
@@ -290,66 +396,6 @@ export class TaskRunner {
     }
   }
 
-  /** Pushes every live claim's deadline: one Redis call per tick for the whole worker. */
-  private async renew(): Promise<void> {
-    const tasks = [...this.held.keys()]
-    if (tasks.length === 0) return
-    try {
-      await this.options.store.extend(tasks, this.options.visibilityMs)
-    } catch (err) {
-      this.options.log.warn({ err, channel: this.options.channel }, 'could not extend task deadlines')
-    }
-  }
-
-  private renewalMs(): number {
-    return Math.max(50, Math.floor(this.options.visibilityMs / 3))
-  }
-
-  /** Tells the store's worker registry this worker is alive, with its counters (monitoring; never fatal). */
-  private async report(): Promise<void> {
-    if (this.forgotten) return
-    const { store, channel, concurrency, log } = this.options
-    const report: WorkerReport = {
-      id: this.workerId,
-      host: this.host,
-      pid: process.pid,
-      channel,
-      concurrency,
-      inFlight: this.held.size,
-      processed: this.counts.processed,
-      failed: this.counts.failed,
-      retried: this.counts.retried,
-      dead: this.counts.dead,
-      startedAt: this.startedAt,
-      renewalMs: this.renewalMs(),
-    }
-    try {
-      await store.reportWorker(report)
-    } catch (err) {
-      log.debug({ err, channel }, 'could not report the worker')
-    }
-  }
-
-  private async forget(): Promise<void> {
-    this.forgotten = true
-    try {
-      await this.options.store.forgetWorker(this.workerId)
-    } catch (err) {
-      this.options.log.debug({ err, channel: this.options.channel }, 'could not remove the worker from the registry')
-    }
-  }
-
-  private async recover(): Promise<void> {
-    try {
-      // The second phase waits one renewal tick after the first, whichever worker ran the first.
-      const graceMs = Math.max(50, Math.floor(this.options.visibilityMs / 3))
-      const recovered = await this.options.store.recoverStalled(this.options.channel, graceMs)
-      if (recovered > 0) this.options.log.warn({ channel: this.options.channel, recovered }, 'recovered stalled tasks')
-    } catch (err) {
-      this.options.log.warn({ err, channel: this.options.channel }, 'stalled check failed')
-    }
-  }
-
   private pause(ms?: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = ms === undefined ? undefined : setTimeout(finish, ms)
@@ -360,13 +406,19 @@ export class TaskRunner {
       this.wake = finish
     })
   }
-
-  private every(ms: number, task: () => Promise<void>): void {
-    const timer = setInterval(() => void task(), ms)
-    timer.unref()
-    this.timers.push(timer)
-  }
 }
+
+/**
+ * Settle calls the claim loop keeps on their way: while Redis runs one, Node runs the tasks the other brought,
+ * so a worker is not idle while Redis works and Redis is not idle while the worker does.
+ */
+const MAX_CALLS_IN_FLIGHT = 2
+
+/** Attempts shorter than this on average (ms) are pipelined: two calls in flight and prefetched claims. */
+const PIPELINE_BELOW_MS = 5
+
+/** Most claims a runner holds beyond `concurrency`, waiting for a slot (fewer when `concurrency` is lower). */
+const MAX_PREFETCH = 16
 
 /** Resolves after the current microtask queue has drained: attempts that end together settle together. */
 function nextTick(): Promise<void> {

@@ -12,6 +12,7 @@ import type { ChannelLayer } from '../../src/layers/channel-layer.js'
 import { InMemoryChannelLayer } from '../../src/layers/memory.js'
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
 import type { TaskCapableLayer } from '../../src/tasks/task-store.js'
+import { waitFor } from './helpers.js'
 
 const redisUrl = inject('redisUrl')
 const open: ChannelLayer[] = []
@@ -85,5 +86,56 @@ describe.each(makers)('TaskRunner.stop() during a claim (%s)', (_name, makeLayer
     expect(await store.recoverStalled('jobs')).toBe(0)
     const again = await store.claim('jobs', 10, 30_000)
     expect(again.map((task) => [task.taskId, task.attempt, task.alreadySucceeded])).toEqual([['fresh-1', 1, false]])
+  })
+})
+
+describe.each(makers)('TaskRunner.stop() with prefetched claims (%s)', (_name, makeLayer) => {
+  it('returns the claims waiting for a slot uncounted, and lets the running ones finish', async () => {
+    const layer = makeLayer()
+    open.push(layer)
+    const store = layer.tasks
+    // Short attempts first, so the runner pipelines (prefetches), then long ones that fill both slots.
+    for (let i = 0; i < 8; i++) await layer.send('jobs', { type: 'job.run', idempotencyKey: `quick-${i}` })
+    for (let i = 0; i < 6; i++) await layer.send('jobs', { type: 'job.run', idempotencyKey: `slow-${i}` })
+    const gate = deferred()
+    const handled: string[] = []
+    const runner = new TaskRunner({
+      store,
+      channel: 'jobs',
+      concurrency: 2,
+      visibilityMs: 30_000,
+      timeoutMs: 30_000,
+      retry: resolveRetryOptions({}),
+      storeResults: false,
+      log: pino({ level: 'silent' }),
+      retryOn: () => true,
+      random: Math.random,
+      handle: async (_message, ctx) => {
+        handled.push(ctx.taskId)
+        if (ctx.taskId.startsWith('slow-')) await gate.promise
+      },
+      onFailure: async () => undefined,
+    })
+    const running = runner.run()
+    // Two long attempts running and two claims prefetched behind them.
+    await waitFor('claims to be prefetched', () => runner.stats.inFlight === 4, { timeoutMs: 5_000, intervalMs: 5 })
+    const stopped = runner.stop(5_000)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    gate.resolve()
+    await stopped
+    await running
+
+    const slow = handled.filter((id) => id.startsWith('slow-'))
+    expect(slow).toHaveLength(2)
+    expect(runner.stats).toMatchObject({ processed: 10, failed: 0, inFlight: 0 })
+    for (const id of slow) expect(await store.getTaskState(id)).toMatchObject({ status: 'succeeded', attempts: 1 })
+    const queued = ['slow-0', 'slow-1', 'slow-2', 'slow-3'].filter((id) => !slow.includes(id))
+    expect(queued).toHaveLength(2)
+    // The prefetched claims went back without counting an attempt, and none is left in flight.
+    for (const id of queued) expect(await store.getTaskState(id)).toMatchObject({ status: 'queued', attempts: 0 })
+    expect(await store.recoverStalled('jobs')).toBe(0)
+    const again = await store.claim('jobs', 10, 30_000)
+    expect(again.map((task) => task.attempt)).toEqual([1, 1, 1, 1])
+    expect(again.map((task) => task.taskId).sort()).toEqual([...queued, 'slow-4', 'slow-5'].sort())
   })
 })

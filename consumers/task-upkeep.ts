@@ -1,0 +1,108 @@
+import { hostname } from 'node:os'
+
+import type { Logger } from '../src/logger.js'
+import type { ClaimedTask, TaskStore, WorkerReport } from '../src/tasks/task-store.js'
+
+export interface TaskUpkeepOptions {
+  readonly store: TaskStore
+  readonly channel: string
+  readonly concurrency: number
+  readonly visibilityMs: number
+  readonly log: Logger
+  /** Every claim the runner holds (running, prefetched or settling): what renewal extends. */
+  held(): Iterable<ClaimedTask>
+  /** The runner's counters for its registry report. */
+  counters(): Pick<WorkerReport, 'inFlight' | 'processed' | 'failed' | 'retried' | 'dead'>
+}
+
+/**
+ * What a TaskRunner does on a timer besides claiming: one renewal call per tick extends every claim it holds,
+ * a report keeps it in the store's worker registry, and a stalled check recovers the claims of dead workers.
+ */
+export class TaskUpkeep {
+  /** This worker's id in the store's worker registry: `<host>:<pid>:<channel>`. */
+  readonly workerId: string
+  private readonly host = hostname()
+  private readonly startedAt = Date.now()
+  private readonly timers: NodeJS.Timeout[] = []
+  /** Set once the worker was removed from the registry: a report still on its way must not re-add it. */
+  private forgotten = false
+
+  constructor(private readonly options: TaskUpkeepOptions) {
+    this.workerId = `${this.host}:${process.pid}:${options.channel}`
+  }
+
+  /** How often claims are renewed and the worker reports: a third of the visibility timeout. */
+  get renewalMs(): number {
+    return Math.max(50, Math.floor(this.options.visibilityMs / 3))
+  }
+
+  start(): void {
+    this.every(this.renewalMs, async () => {
+      await this.renew()
+      await this.report()
+    })
+    this.every(this.renewalMs, () => this.recover())
+    void this.recover()
+    void this.report()
+  }
+
+  /** Stops renewing and reporting, and removes the worker from the registry (never fatal). */
+  async stop(): Promise<void> {
+    for (const interval of this.timers) clearInterval(interval)
+    this.forgotten = true
+    try {
+      await this.options.store.forgetWorker(this.workerId)
+    } catch (err) {
+      this.options.log.debug({ err, channel: this.options.channel }, 'could not remove the worker from the registry')
+    }
+  }
+
+  /** Pushes every live claim's deadline: one Redis call per tick for the whole worker. */
+  private async renew(): Promise<void> {
+    const tasks = [...this.options.held()]
+    if (tasks.length === 0) return
+    try {
+      await this.options.store.extend(tasks, this.options.visibilityMs)
+    } catch (err) {
+      this.options.log.warn({ err, channel: this.options.channel }, 'could not extend task deadlines')
+    }
+  }
+
+  /** Tells the store's worker registry this worker is alive, with its counters (monitoring; never fatal). */
+  private async report(): Promise<void> {
+    if (this.forgotten) return
+    const { store, channel, concurrency, log } = this.options
+    const report: WorkerReport = {
+      id: this.workerId,
+      host: this.host,
+      pid: process.pid,
+      channel,
+      concurrency,
+      ...this.options.counters(),
+      startedAt: this.startedAt,
+      renewalMs: this.renewalMs,
+    }
+    try {
+      await store.reportWorker(report)
+    } catch (err) {
+      log.debug({ err, channel }, 'could not report the worker')
+    }
+  }
+
+  private async recover(): Promise<void> {
+    try {
+      // The second phase waits one renewal tick after the first, whichever worker ran the first.
+      const recovered = await this.options.store.recoverStalled(this.options.channel, this.renewalMs)
+      if (recovered > 0) this.options.log.warn({ channel: this.options.channel, recovered }, 'recovered stalled tasks')
+    } catch (err) {
+      this.options.log.warn({ err, channel: this.options.channel }, 'stalled check failed')
+    }
+  }
+
+  private every(ms: number, task: () => Promise<void>): void {
+    const timer = setInterval(() => void task(), ms)
+    timer.unref()
+    this.timers.push(timer)
+  }
+}
