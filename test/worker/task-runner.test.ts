@@ -24,6 +24,28 @@ afterEach(async () => {
   }
 })
 
+/** A runner on `jobs` with 30 s visibility and timeout, default retries and silent logs. */
+function makeRunner(
+  store: TaskCapableLayer['tasks'],
+  concurrency: number,
+  handle: ConstructorParameters<typeof TaskRunner>[0]['handle'],
+): TaskRunner {
+  return new TaskRunner({
+    store,
+    channel: 'jobs',
+    concurrency,
+    visibilityMs: 30_000,
+    timeoutMs: 30_000,
+    retry: resolveRetryOptions({}),
+    storeResults: false,
+    log: pino({ level: 'silent' }),
+    retryOn: () => true,
+    random: Math.random,
+    handle,
+    onFailure: async () => undefined,
+  })
+}
+
 const makers: [string, () => ChannelLayer & TaskCapableLayer][] = [
   ['memory', () => new InMemoryChannelLayer()],
   ['redis', () => new RedisChannelLayer({ hosts: [redisUrl], prefix: `w${randomBytes(6).toString('hex')}` })],
@@ -56,21 +78,8 @@ describe.each(makers)('TaskRunner.stop() during a claim (%s)', (_name, makeLayer
       return settle(...args)
     })
     const handled: string[] = []
-    const runner = new TaskRunner({
-      store,
-      channel: 'jobs',
-      concurrency: 4,
-      visibilityMs: 30_000,
-      timeoutMs: 30_000,
-      retry: resolveRetryOptions({}),
-      storeResults: false,
-      log: pino({ level: 'silent' }),
-      retryOn: () => true,
-      random: Math.random,
-      handle: async (_message, ctx) => {
-        handled.push(ctx.taskId)
-      },
-      onFailure: async () => undefined,
+    const runner = makeRunner(store, 4, async (_message, ctx) => {
+      handled.push(ctx.taskId)
     })
     const running = runner.run()
     await claimCalled.promise
@@ -99,22 +108,9 @@ describe.each(makers)('TaskRunner.stop() with prefetched claims (%s)', (_name, m
     for (let i = 0; i < 6; i++) await layer.send('jobs', { type: 'job.run', idempotencyKey: `slow-${i}` })
     const gate = deferred()
     const handled: string[] = []
-    const runner = new TaskRunner({
-      store,
-      channel: 'jobs',
-      concurrency: 2,
-      visibilityMs: 30_000,
-      timeoutMs: 30_000,
-      retry: resolveRetryOptions({}),
-      storeResults: false,
-      log: pino({ level: 'silent' }),
-      retryOn: () => true,
-      random: Math.random,
-      handle: async (_message, ctx) => {
-        handled.push(ctx.taskId)
-        if (ctx.taskId.startsWith('slow-')) await gate.promise
-      },
-      onFailure: async () => undefined,
+    const runner = makeRunner(store, 2, async (_message, ctx) => {
+      handled.push(ctx.taskId)
+      if (ctx.taskId.startsWith('slow-')) await gate.promise
     })
     const running = runner.run()
     // Two long attempts running and two claims prefetched behind them.
