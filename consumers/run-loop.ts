@@ -179,9 +179,33 @@ export class RunLoop {
     this.clientWaiting = false
     // Abandoned when the consumer stopped: an event that arrives after the stop is not handled.
     if (this.clientEnded) return
-    void this.serially(event, false).then(() => {
-      this.pullClient()
-    })
+    if (this.serialBusy || this.done) {
+      void this.serially(event, false).then(() => {
+        this.pullClient()
+      })
+      return
+    }
+    // The common case, `serially` + `handle` inlined: one `then` on the handler's promise, not four promise hops.
+    this.serialBusy = true
+    let handled: Promise<void>
+    try {
+      handled = this.hooks.dispatch(event)
+    } catch (error) {
+      handled = Promise.reject(error)
+    }
+    handled.then(
+      () => {
+        if (this.hooks.stopRequested()) this.finish()
+        this.releaseSerial()
+        this.pullClient()
+      },
+      (error: unknown) => {
+        void this.handlerFailed(error, event).then(() => {
+          this.releaseSerial()
+          this.pullClient()
+        })
+      },
+    )
   }
 
   private onClientError(error: unknown): void {

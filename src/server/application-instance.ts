@@ -26,7 +26,10 @@ export interface ApplicationInstanceInit {
   /** Its `receive` reads from here; `cancel()` cancels it. */
   readonly inbox: Inbox<InputEvent>
   readonly send: Send
-  /** Sees every event the application receives, e.g. to mark the protocol state disconnected. */
+  /**
+   * Sees every lifecycle event (those queued with `inbox.pushAlways`: connect, disconnect, request) just before the
+   * application receives it, e.g. to mark the protocol state disconnected. Client frames are not shown to it.
+   */
   readonly onReceived?: (event: InputEvent) => void
   /** Called once, when the application is cancelled (for counting). */
   readonly onCancelled?: () => void
@@ -108,20 +111,11 @@ export class ApplicationInstance {
 const RESOLVED: ApplicationOutcome = Object.freeze({ kind: 'resolved' })
 
 /**
- * The application's `receive`: the inbox's, seen by `onReceived` before the application gets the event. One `then`
- * per client frame with one callback made here, not an async wrapper: a receive pending on an idle connection holds
- * no suspended generator. Both functions are made by functions rather than named by a `const`: under tsx, esbuild's
- * keepNames gives a named function an own `name` property, 256 bytes per connection each.
+ * The application's `receive`: the inbox's, with `onReceived` watching its lifecycle events. A function made by a
+ * function rather than named by a `const`: under tsx, esbuild's keepNames gives a named function an own `name`
+ * property, 256 bytes per connection.
  */
 function receiverOf(inbox: Inbox<InputEvent>, onReceived: ((event: InputEvent) => void) | undefined): Receive {
-  if (onReceived === undefined) return () => inbox.receive()
-  const seen = tap(onReceived)
-  return () => inbox.receive().then(seen)
-}
-
-function tap(onReceived: (event: InputEvent) => void): (event: InputEvent) => InputEvent {
-  return (event) => {
-    onReceived(event)
-    return event
-  }
+  if (onReceived !== undefined) inbox.observeLifecycle(onReceived)
+  return () => inbox.receive()
 }

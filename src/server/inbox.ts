@@ -1,7 +1,7 @@
 import { Fifo } from '../layers/fifo.js'
 
 interface Waiter<E> {
-  resolve(event: E): void
+  resolve(event: E | Promise<E>): void
   reject(reason: Error): void
 }
 
@@ -27,14 +27,23 @@ export interface InboxLimits {
  */
 export class Inbox<E> {
   // Made on first use: an idle connection's inbox holds only its one pending receive (`first`), not two queues.
-  private events: Fifo<{ event: E; bytes: number }> | undefined
+  private events: Fifo<{ event: E; bytes: number; lifecycle: boolean }> | undefined
   /** The oldest pending receive; later ones (rare: receives are normally awaited one at a time) wait in `more`. */
   private first: Waiter<E> | undefined
   private more: Fifo<Waiter<E>> | undefined
   private bytes = 0
   private cancelledWith: Error | undefined
+  private seen: ((event: E) => E) | undefined
 
   constructor(private readonly limits: InboxLimits) {}
+
+  /**
+   * Has `onLifecycle` see each event queued with `pushAlways`, in a `then` just before its receiver gets it. Client
+   * frames (`push`) pass straight through: no promise per frame to watch for the few events that matter.
+   */
+  observeLifecycle(onLifecycle: (event: E) => void): void {
+    this.seen = tap(onLifecycle)
+  }
 
   /** Events waiting to be received. */
   get length(): number {
@@ -47,13 +56,13 @@ export class Inbox<E> {
     if (this.first === undefined) {
       if (this.length >= this.limits.maxEvents || this.bytes + bytes > this.limits.maxBytes) return false
     }
-    this.deliver(event, bytes)
+    this.deliver(event, bytes, false)
     return true
   }
 
   /** Queues an event whatever the limits. */
   pushAlways(event: E): void {
-    if (this.cancelledWith === undefined) this.deliver(event, 0)
+    if (this.cancelledWith === undefined) this.deliver(event, 0, true)
   }
 
   receive(): Promise<E> {
@@ -63,7 +72,7 @@ export class Inbox<E> {
     if (queued !== undefined) {
       if (events?.length === 0) this.events = undefined
       this.bytes -= queued.bytes
-      return Promise.resolve(queued.event)
+      return this.handOut(queued.event, queued.lifecycle)
     }
     return new Promise<E>((resolve, reject) => {
       const waiter = { resolve, reject }
@@ -87,13 +96,28 @@ export class Inbox<E> {
     return waiter
   }
 
-  private deliver(event: E, bytes: number): void {
+  private deliver(event: E, bytes: number, lifecycle: boolean): void {
     const waiter = this.nextWaiter()
     if (waiter !== undefined) {
-      waiter.resolve(event)
+      const seen = this.seen
+      waiter.resolve(lifecycle && seen !== undefined ? Promise.resolve(event).then(seen) : event)
       return
     }
-    ;(this.events ??= new Fifo()).push({ event, bytes })
+    ;(this.events ??= new Fifo()).push({ event, bytes, lifecycle })
     this.bytes += bytes
+  }
+
+  private handOut(event: E, lifecycle: boolean): Promise<E> {
+    const seen = this.seen
+    return lifecycle && seen !== undefined ? Promise.resolve(event).then(seen) : Promise.resolve(event)
+  }
+}
+
+// Made by a function, not named by a `const`: under tsx, esbuild's keepNames gives a named function an own `name`
+// property, 256 bytes per connection.
+function tap<E>(onLifecycle: (event: E) => void): (event: E) => E {
+  return (event) => {
+    onLifecycle(event)
+    return event
   }
 }
