@@ -110,3 +110,25 @@ export async function screenshot(page: Page, name: string): Promise<{ path: stri
   await page.screenshot({ path, fullPage: true, animations: 'disabled' })
   return { path, bytes: (await stat(path)).size }
 }
+
+/** What an e2e file starts: a browser, and a server with its worker and layer (each may have failed to start). */
+export interface E2eResources {
+  readonly browser: BrowserSession | undefined
+  readonly server: { close(): Promise<void> } | undefined
+  readonly worker: { stop(): Promise<void> } | undefined
+  readonly layer: { close(): Promise<void> }
+}
+
+/** Closes the browser and, in order, the server, worker and layer, each whatever happens to the other. */
+export async function closeE2e({ browser, server, worker, layer }: E2eResources): Promise<void> {
+  const results = await Promise.allSettled([
+    browser?.close(),
+    (async () => {
+      await server?.close()
+      await worker?.stop()
+      await layer.close()
+    })(),
+  ])
+  const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []))
+  if (failures.length > 0) throw new AggregateError(failures, 'closing the browser or the server failed')
+}

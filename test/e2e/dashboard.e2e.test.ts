@@ -22,7 +22,7 @@ import {
 } from '../../src/index.js'
 import { serve, type RunningServer } from '../../src/server/serve.js'
 import { sleep, waitFor } from '../support/wait.js'
-import { launchBrowser, screenshot, type BrowserSession } from './browser.js'
+import { closeE2e, launchBrowser, screenshot, type BrowserSession } from './browser.js'
 
 const TOKEN = 'e2e-dashboard-token-0123456789'
 const JOBS = 'dashboard.jobs'
@@ -77,18 +77,7 @@ beforeAll(async () => {
   })
 }, 300_000)
 
-afterAll(async () => {
-  const results = await Promise.allSettled([
-    browser?.close(),
-    (async () => {
-      await server?.close()
-      await worker?.stop()
-      await layer.close()
-    })(),
-  ])
-  const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []))
-  if (failures.length > 0) throw new AggregateError(failures, 'closing the browser or the server failed')
-})
+afterAll(() => closeE2e({ browser, server, worker, layer }))
 
 afterEach(async () => {
   const problems = browser?.problems.splice(0) ?? []

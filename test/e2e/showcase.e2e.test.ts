@@ -18,7 +18,7 @@ import { createShowcase } from '../../examples/showcase/showcase.js'
 import { InMemoryChannelLayer, runWorker, type WorkerHandle } from '../../src/index.js'
 import { serve, type RunningServer } from '../../src/server/serve.js'
 import { waitFor } from '../support/wait.js'
-import { launchBrowser, screenshot, type BrowserSession, type PageProblem } from './browser.js'
+import { closeE2e, launchBrowser, screenshot, type BrowserSession, type PageProblem } from './browser.js'
 
 /** Ten steps of 50 ms and a 200 ms retry: a job takes about a second instead of three. */
 const PROGRESS_TIMING = { stepMs: 50, retryDelayMs: 200 }
@@ -78,21 +78,7 @@ beforeAll(async () => {
   })
 }, 300_000)
 
-afterAll(async () => {
-  // The browser and the server are closed whatever happens to the other.
-  const results = await Promise.allSettled([
-    browser?.close(),
-    (async () => {
-      await server?.close()
-      await worker?.stop()
-      await layer.close()
-    })(),
-  ])
-  const failures: unknown[] = results.flatMap((result) =>
-    result.status === 'rejected' ? [result.reason as unknown] : [],
-  )
-  if (failures.length > 0) throw new AggregateError(failures, 'closing the browser or the showcase failed')
-})
+afterAll(() => closeE2e({ browser, server, worker, layer }))
 
 afterEach(async () => {
   const problems = browser?.problems.splice(0) ?? []
