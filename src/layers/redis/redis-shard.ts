@@ -46,6 +46,8 @@ export class RedisShard {
   reconnects = 0
   private readyCount = 0
   private lastErrorLogAt = 0
+  /** Set by close(): a connection cut mid-handshake then reports an error that is our doing, not Redis'. */
+  private closing = false
 
   constructor(
     host: RedisHost,
@@ -112,6 +114,7 @@ export class RedisShard {
   }
 
   async close(): Promise<void> {
+    this.closing = true
     this.blocking.disconnect()
     try {
       if (this.commands.status === 'ready') await this.commands.quit()
@@ -122,6 +125,7 @@ export class RedisShard {
   }
 
   private onError(error: Error): void {
+    if (this.closing) return
     this.errors++
     const now = Date.now()
     // A Redis that is down reports an error per reconnect attempt; one line per 10 s is enough.
