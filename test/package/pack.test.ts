@@ -1,54 +1,21 @@
-import { execFile } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
-const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { name: string; version: string }
+import { makeConsumerProject, packTarball, pkg, repoRoot, run, type RunResult } from './consumer-project.js'
+
 const tscBin = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc')
 
-interface RunResult {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-/** Under `npm test`, npm exports its config as npm_* variables; nested npm runs must not inherit the repo's. */
-function envWithoutNpmConfig(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_')))
-}
-
-/** Resolves with the exit code instead of rejecting, so failing commands can be asserted on with their output. */
-function run(command: string, args: readonly string[], cwd: string, timeoutMs = 120_000): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      command,
-      args,
-      { cwd, env: envWithoutNpmConfig(), timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        if (error && typeof error.code !== 'number') {
-          reject(new Error(`could not run ${command} ${args.join(' ')}: ${stderr}`, { cause: error }))
-          return
-        }
-        resolve({ code: typeof error?.code === 'number' ? error.code : 0, stdout, stderr })
-      },
-    )
-  })
-}
-
-async function mustRun(command: string, args: readonly string[], cwd: string): Promise<RunResult> {
-  const result = await run(command, args, cwd)
-  if (result.code !== 0) {
-    throw new Error(`${command} ${args.join(' ')} exited ${result.code}\n${result.stdout}\n${result.stderr}`)
-  }
-  return result
-}
-
 // The repo's @types/node stands in for the consumer's own: installing it there would add a registry fetch.
-function typecheck(consumerDir: string, file: string, extraArgs: readonly string[] = []): Promise<RunResult> {
+// `skipLibCheck` is what `tsc --init` writes and nearly every project has; `checkLibs` checks every .d.ts too.
+function typecheck(
+  consumerDir: string,
+  file: string,
+  { extraArgs = [], checkLibs = false }: { extraArgs?: readonly string[]; checkLibs?: boolean } = {},
+): Promise<RunResult> {
   return run(
     process.execPath,
     [
@@ -65,6 +32,8 @@ function typecheck(consumerDir: string, file: string, extraArgs: readonly string
       'node',
       '--typeRoots',
       join(repoRoot, 'node_modules', '@types'),
+      '--skipLibCheck',
+      String(!checkLibs),
       ...extraArgs,
       file,
     ],
@@ -117,25 +86,10 @@ describe('the packed tarball, installed into a separate project', () => {
 
   beforeAll(async () => {
     workDir = await mkdtemp(join(tmpdir(), 'switchyard-pack-'))
-    const packDir = join(workDir, 'pack')
     consumerDir = join(workDir, 'consumer')
-    await mkdir(packDir)
-    await mkdir(consumerDir)
-
     // prepack rebuilds dist/, so this also proves a clean build of the published entry points.
-    await mustRun('npm', ['pack', '--pack-destination', packDir], repoRoot)
-    const tarballs = (await readdir(packDir)).filter((name) => name.endsWith('.tgz'))
-    expect(tarballs).toEqual([`${pkg.name}-${pkg.version}.tgz`])
-
-    await writeFile(
-      join(consumerDir, 'package.json'),
-      JSON.stringify({ name: 'switchyard-consumer', private: true, type: 'module' }),
-    )
-    await mustRun(
-      'npm',
-      ['install', join(packDir, tarballs[0]!), '--no-audit', '--no-fund', '--prefer-offline'],
-      consumerDir,
-    )
+    const tarball = await packTarball(join(workDir, 'pack'))
+    await makeConsumerProject(consumerDir, tarball, 'module')
     await writeFile(join(consumerDir, 'consumer.ts'), consumerTs)
     await writeFile(join(consumerDir, 'bad-consumer.ts'), badConsumerTs)
     await writeFile(join(consumerDir, 'consumer.mjs'), consumerMjs)
@@ -162,8 +116,22 @@ describe('the packed tarball, installed into a separate project', () => {
     expect(existsSync(join(installed, 'src'))).toBe(false)
   })
 
+  it('installs the runtime dependencies at the versions of the repo lockfile', () => {
+    const lock = JSON.parse(readFileSync(join(repoRoot, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { version?: string }>
+    }
+    const names = Object.keys(pkg.dependencies ?? {})
+    expect(names.length).toBeGreaterThan(0)
+    for (const name of names) {
+      const installed = JSON.parse(readFileSync(join(consumerDir, 'node_modules', name, 'package.json'), 'utf8')) as {
+        version: string
+      }
+      expect(installed.version, name).toBe(lock.packages[`node_modules/${name}`]?.version)
+    }
+  })
+
   it('typechecks a strict TypeScript consumer against the shipped declarations', async () => {
-    const result = await typecheck(consumerDir, 'consumer.ts', ['--listFiles'])
+    const result = await typecheck(consumerDir, 'consumer.ts', { extraArgs: ['--listFiles'] })
     expect(result.stdout).not.toContain('error TS')
     expect(result.code).toBe(0)
     // The types must come from the installed tarball, never from the repo next door.
@@ -175,6 +143,13 @@ describe('the packed tarball, installed into a separate project', () => {
     expect(listed.filter((file) => file.startsWith(join(repoRoot, 'src')))).toEqual([])
   }, 60_000)
 
+  it('ships declarations that typecheck with skipLibCheck off', async () => {
+    const result = await typecheck(consumerDir, 'consumer.ts', { checkLibs: true })
+    // Errors in other packages' declarations are theirs to fix; ours must have none.
+    const ours = result.stdout.split('\n').filter((line) => line.includes(`node_modules/${pkg.name}/`))
+    expect(ours).toEqual([])
+  }, 60_000)
+
   it('fails the typecheck for a message without a type, so the declarations really constrain callers', async () => {
     const result = await typecheck(consumerDir, 'bad-consumer.ts')
     expect(result.code).not.toBe(0)
@@ -183,7 +158,7 @@ describe('the packed tarball, installed into a separate project', () => {
   }, 60_000)
 
   it('runs a send/receive round trip from plain JavaScript', async () => {
-    const result = await run(process.execPath, ['consumer.mjs'], consumerDir, 30_000)
+    const result = await run(process.execPath, ['consumer.mjs'], consumerDir, { timeoutMs: 30_000 })
     expect(result.stderr).toBe('')
     expect(result.code).toBe(0)
     const output = JSON.parse(result.stdout) as { received: unknown; resolved: string }
@@ -194,7 +169,7 @@ describe('the packed tarball, installed into a separate project', () => {
   }, 60_000)
 
   it('bundles the browser client from the compiled package', async () => {
-    const result = await run(process.execPath, ['bundle-client.mjs'], consumerDir, 30_000)
+    const result = await run(process.execPath, ['bundle-client.mjs'], consumerDir, { timeoutMs: 30_000 })
     expect(result.stderr).toBe('')
     const output = JSON.parse(result.stdout) as { exports: string[]; hasImports: boolean }
     expect(output.exports).toContain('connect')
@@ -202,12 +177,9 @@ describe('the packed tarball, installed into a separate project', () => {
   }, 60_000)
 
   it('installs a working switchyard bin', async () => {
-    const result = await run(
-      join(consumerDir, 'node_modules', '.bin', 'switchyard'),
-      ['--version'],
-      consumerDir,
-      30_000,
-    )
+    const result = await run(join(consumerDir, 'node_modules', '.bin', 'switchyard'), ['--version'], consumerDir, {
+      timeoutMs: 30_000,
+    })
     expect(result).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' })
   }, 60_000)
 })
