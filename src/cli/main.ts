@@ -23,7 +23,7 @@ function packageVersion(): string {
   for (;;) {
     try {
       const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown }
-      if (pkg.name === 'switchyard' && typeof pkg.version === 'string') return pkg.version
+      if (pkg.name === 'switchyard-channels' && typeof pkg.version === 'string') return pkg.version
     } catch {
       // No readable package.json here; keep walking up.
     }

@@ -1,12 +1,14 @@
-import { fileURLToPath } from 'node:url'
+import { readFile } from 'node:fs/promises'
+
+/** Written next to this module by `npm run build:client` (esbuild, at build time); shipped in the package. */
+const BUNDLE_URL = new URL('./switchyard-client.bundle.js', import.meta.url)
 
 let cached: Promise<string> | undefined
 
 /**
  * The client as one self-contained, minified browser ES module, for a server to serve to pages that have no
- * bundler (the showcase serves it at `/static/switchyard-client.js`). Built once per process with esbuild, which
- * is loaded only when this is first called. Works from the sources (tsx, vitest: bundles `index.ts`) and from the
- * published package (bundles the compiled `dist/src/client/index.js`), since the entry sits next to this file.
+ * bundler (the showcase serves it at `/static/switchyard-client.js`). It is bundled when the package is built, so
+ * nothing compiles at run time: this reads the file once per process and keeps its text.
  *
  * @example
  * ```ts
@@ -16,28 +18,13 @@ let cached: Promise<string> | undefined
  * ```
  */
 export function clientModuleSource(): Promise<string> {
-  cached ??= buildClientModule().catch((error: unknown) => {
+  cached ??= readFile(BUNDLE_URL, 'utf8').catch((error: unknown) => {
     cached = undefined // let a later call try again
-    throw error
+    throw new Error(
+      `The browser client bundle is missing at ${BUNDLE_URL.pathname}; in a checkout of the repository, ` +
+        'run `npm run build:client` (npm install does it)',
+      { cause: error },
+    )
   })
   return cached
-}
-
-async function buildClientModule(): Promise<string> {
-  const { build } = await import('esbuild')
-  const extension = import.meta.url.endsWith('.ts') ? 'ts' : 'js'
-  const result = await build({
-    entryPoints: [fileURLToPath(new URL(`./index.${extension}`, import.meta.url))],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    legalComments: 'none',
-    write: false,
-    logLevel: 'silent',
-  })
-  const output = result.outputFiles[0]
-  if (output === undefined) throw new Error('esbuild produced no output for the switchyard client')
-  return output.text
 }

@@ -1,5 +1,5 @@
 /**
- * `switchyard/client`: the browser (and Node) client for Switchyard's JSON WebSocket consumers. No dependencies;
+ * `switchyard-channels/client`: the browser (and Node) client for Switchyard's JSON WebSocket consumers. No dependencies;
  * serve it to pages without a bundler with `clientModuleSource()` (`src/client/browser-bundle.ts`).
  */
 export { reconnectDelayMs } from './backoff.js'

@@ -48,7 +48,7 @@ const REGISTER_KEYS = ['prefix', 'logLevel', 'logSerializers']
  * @example
  * ```ts
  * import Fastify from 'fastify'
- * import { InMemoryChannelLayer, switchyard } from 'switchyard'
+ * import { InMemoryChannelLayer, switchyard } from 'switchyard-channels'
  *
  * const app = Fastify()
  * app.get('/', async () => 'the page') // wins over the catch-all
