@@ -1,6 +1,8 @@
 import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
+  // `switchyard-channels` imports (examples, as users write them) resolve to the sources, as in tsconfig.json.
+  resolve: { tsconfigPaths: true },
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/setup/redis-global-setup.ts'],

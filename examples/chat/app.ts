@@ -4,9 +4,16 @@
  */
 import { readFileSync } from 'node:fs'
 
-import { HttpConsumer, InMemoryChannelLayer, RedisChannelLayer, type ChannelLayer } from '../../src/index.js'
-import { AllowedHostsOriginValidator } from '../../src/middleware/index.js'
-import { ProtocolTypeRouter, URLRouter, route } from '../../src/routing/index.js'
+import {
+  HttpConsumer,
+  InMemoryChannelLayer,
+  RedisChannelLayer,
+  type ChannelLayer,
+  AllowedHostsOriginValidator,
+  ProtocolTypeRouter,
+  URLRouter,
+  route,
+} from 'switchyard-channels'
 import { ChatConsumer } from './chat-consumer.js'
 
 const page = readFileSync(new URL('page.html', import.meta.url))

@@ -1,4 +1,4 @@
-import { JsonWebsocketConsumer, type Handlers } from '../../src/index.js'
+import { JsonWebsocketConsumer, type Handlers } from 'switchyard-channels'
 
 /** What the browser sends. */
 export interface ChatInput {

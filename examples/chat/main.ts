@@ -1,5 +1,5 @@
 /** `npx tsx examples/chat/main.ts`: the chat app on http://127.0.0.1:8000 (PORT to change it). */
-import { serve } from '../../src/server/index.js'
+import { serve } from 'switchyard-channels'
 import { application, layer } from './app.js'
 
 const server = await serve({ application, layer, host: '127.0.0.1', port: Number(process.env.PORT ?? 8000) })

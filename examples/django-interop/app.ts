@@ -13,7 +13,7 @@ import {
   route,
   URLRouter,
   type Handlers,
-} from '../../src/index.js'
+} from 'switchyard-channels'
 import { assetRoutes, StaticFile } from '../showcase/pages.js'
 
 /** What Django's `send_update.py` (or your view) sends to the group; its fields are up to you. */

@@ -2,7 +2,7 @@
  * `REDIS_URL=redis://127.0.0.1:6379/0 npx tsx examples/django-interop/main.ts`: the page on http://127.0.0.1:8000
  * (`PORT` to change it). Then, from Django, `send_update.py` (see README.md) pushes a message to every open page.
  */
-import { serve } from '../../src/index.js'
+import { serve } from 'switchyard-channels'
 import { application, layer } from './app.js'
 
 await layer.ready() // fails fast, naming the host, when Redis is not there

@@ -8,7 +8,7 @@ import {
   MessageNotSerializableError,
   type ChannelLayer,
   type Message,
-} from '../../src/index.js'
+} from 'switchyard-channels'
 
 interface ThumbnailJob extends Message {
   readonly type: 'thumbnail.make'

@@ -1,4 +1,4 @@
-import { JsonWebsocketConsumer, type Handlers, type Receive, type Scope, type Send } from '../../src/index.js'
+import { JsonWebsocketConsumer, type Handlers, type Receive, type Scope, type Send } from 'switchyard-channels'
 import { asRecord } from './json-io.js'
 
 /** What the browser sends, checked field by field: join (or rename) first, then messages. */

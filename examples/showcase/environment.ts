@@ -1,5 +1,5 @@
 /** What the examples read from the environment, in one place. */
-import { InMemoryChannelLayer, RedisChannelLayer } from '../../src/index.js'
+import { InMemoryChannelLayer, RedisChannelLayer } from 'switchyard-channels'
 import type { TaskLayer } from './features.js'
 
 /**

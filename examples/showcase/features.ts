@@ -13,7 +13,7 @@ import {
   type ChannelLayer,
   type RouteEntry,
   type TaskCapableLayer,
-} from '../../src/index.js'
+} from 'switchyard-channels'
 import { ChatRoomConsumer } from './chat-room-consumer.js'
 import { DeliveryRegistry } from './delivery-registry.js'
 import { JobEventStream } from './job-event-stream.js'

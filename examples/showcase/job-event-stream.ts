@@ -1,4 +1,4 @@
-import { HttpConsumer, type Handlers, type TaskStore } from '../../src/index.js'
+import { HttpConsumer, type Handlers, type TaskStore } from 'switchyard-channels'
 import { isFinished, JOB_ID, jobGroup, jobSnapshot, type JobEvent } from './jobs.js'
 import { methodOf, respondJson } from './json-io.js'
 

@@ -1,4 +1,4 @@
-import { JsonWebsocketConsumer, type Handlers, type TaskStore } from '../../src/index.js'
+import { JsonWebsocketConsumer, type Handlers, type TaskStore } from 'switchyard-channels'
 import { JOB_ID, jobGroup, jobSnapshot, type JobEvent, type JobSnapshot } from './jobs.js'
 
 /**

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 
-import { HttpConsumer, type TaskStore } from '../../src/index.js'
+import { HttpConsumer, type TaskStore } from 'switchyard-channels'
 import { JOB_ID, jobSnapshot, PROGRESS_CHANNEL, type JobRun } from './jobs.js'
 import { methodOf, readJsonBody, respondJson } from './json-io.js'
 

@@ -2,7 +2,7 @@
  * The progress demo's vocabulary: the task a job is, the events its group gets, and the snapshot a late subscriber
  * starts from. The socket (`job-socket.ts`) and the event stream (`job-event-stream.ts`) forward the same events.
  */
-import type { TaskState, TaskStatus, TaskStore } from '../../src/index.js'
+import type { TaskState, TaskStatus, TaskStore } from 'switchyard-channels'
 
 /** The background channel progress jobs are sent to. */
 export const PROGRESS_CHANNEL = 'progress'

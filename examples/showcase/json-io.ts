@@ -1,5 +1,5 @@
 /** JSON in and out for the showcase's small HTTP APIs and sockets. */
-import { getHeader, type HttpConsumer, type Scope } from '../../src/index.js'
+import { getHeader, type HttpConsumer, type Scope } from 'switchyard-channels'
 
 /** `value` as a plain object to read fields from, or undefined when it is not one. */
 export function asRecord(value: unknown): Readonly<Record<string, unknown>> | undefined {

@@ -9,10 +9,15 @@
  */
 import type { FastifyInstance } from 'fastify'
 
-import { BacklogMonitor, InvalidOptionError, isInspectable, type ChannelLayer } from '../../src/index.js'
-import { switchyardDashboard } from '../../src/monitoring/dashboard/dashboard-plugin.js'
-import type { DashboardOptions } from '../../src/monitoring/dashboard/dashboard-options.js'
-import { switchyardMetrics } from '../../src/monitoring/metrics-plugin.js'
+import {
+  BacklogMonitor,
+  InvalidOptionError,
+  isInspectable,
+  type ChannelLayer,
+  switchyardDashboard,
+  type DashboardOptions,
+  switchyardMetrics,
+} from 'switchyard-channels'
 
 /** Where the index page links to. */
 export const DASHBOARD_PATH = '/switchyard/'

@@ -1,8 +1,7 @@
 /** The showcase's pages and static files: plain HTML with inline module scripts, no build step. */
 import { readFileSync } from 'node:fs'
 
-import { HttpConsumer, route, type Route } from '../../src/index.js'
-import { clientModuleSource } from '../../src/client/browser-bundle.js'
+import { HttpConsumer, route, type Route, clientModuleSource } from 'switchyard-channels'
 import { methodOf } from './json-io.js'
 
 /** Where the browser client is served; every page imports `connect` from here. */

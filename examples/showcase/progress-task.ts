@@ -6,7 +6,7 @@ import {
   type ChannelLayer,
   type FailureInfo,
   type TaskContext,
-} from '../../src/index.js'
+} from 'switchyard-channels'
 import { JOB_ID, jobGroup, type JobEvent, type JobRun } from './jobs.js'
 
 /** The demo's pace; tests shorten it. */

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 
-import { runWorker, serve, type Application, type WorkerHandle } from '../../src/index.js'
+import { runWorker, serve, type Application, type WorkerHandle } from 'switchyard-channels'
 import type { TaskLayer } from './features.js'
 
 export interface RunOptions {

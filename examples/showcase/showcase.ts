@@ -1,4 +1,4 @@
-import type { Application } from '../../src/index.js'
+import type { Application } from 'switchyard-channels'
 import {
   channelsOf,
   chatFeature,

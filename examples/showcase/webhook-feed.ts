@@ -1,4 +1,4 @@
-import { JsonWebsocketConsumer, type Handlers } from '../../src/index.js'
+import { JsonWebsocketConsumer, type Handlers } from 'switchyard-channels'
 import { WEBHOOK_FEED_GROUP, type WebhookEvent } from './webhooks.js'
 
 /**

@@ -1,4 +1,4 @@
-import { getHeader, HttpConsumer } from '../../src/index.js'
+import { getHeader, HttpConsumer } from 'switchyard-channels'
 import { methodOf, respondJson } from './json-io.js'
 
 /** One call the receiver got. */

@@ -4,7 +4,7 @@ import {
   type ChannelLayer,
   type FailureInfo,
   type TaskContext,
-} from '../../src/index.js'
+} from 'switchyard-channels'
 import { postWebhook } from './deliver-webhook.js'
 import { UnsafeUrlError, type ResolveAll } from './safe-url.js'
 import { WEBHOOK_FEED_GROUP, type WebhookDeliver, type WebhookEvent } from './webhooks.js'

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 
-import { HttpConsumer, type TaskStore } from '../../src/index.js'
+import { HttpConsumer, type TaskStore } from 'switchyard-channels'
 import type { DeliveryRegistry } from './delivery-registry.js'
 import { methodOf, readJsonBody, respondJson } from './json-io.js'
 import { assertPublicTarget, parseWebhookUrl, UnsafeUrlError } from './safe-url.js'

@@ -1,5 +1,5 @@
 /** The webhook demo's vocabulary: the task, the feed events, and what the JSON API lists. */
-import type { TaskStatus } from '../../src/index.js'
+import type { TaskStatus } from 'switchyard-channels'
 
 /** The background channel webhook deliveries are sent to. */
 export const WEBHOOKS_CHANNEL = 'webhooks'
