@@ -2,13 +2,15 @@ import { existsSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 
-import { tsImport } from 'tsx/esm/api'
+import { register as registerCommonJsHooks } from 'tsx/cjs/api'
+import { register as registerModuleHooks } from 'tsx/esm/api'
 
 import type { Application } from '../application.js'
 import { AppLoadError } from '../errors.js'
 import type { ChannelLayer } from '../layers/channel-layer.js'
 import { InMemoryChannelLayer } from '../layers/memory.js'
 import { RedisChannelLayer } from '../layers/redis/redis-layer.js'
+import { moduleFormatHint } from './module-format.js'
 
 /** What an application module provides. */
 export interface LoadedApp {
@@ -22,10 +24,11 @@ export interface LoadedApp {
 /**
  * Loads the module `switchyard serve --app` names: TypeScript or JavaScript, no build step (tsx compiles it on the
  * fly), resolved against `cwd`. It must export the application as `default` or `application`, and may export the
- * channel `layer` to use.
+ * channel `layer` to use. ES modules and CommonJS both load (a project made by `npm init` is CommonJS); where the
+ * format is what fails (top-level await in CommonJS), the error says what to change.
  *
- * tsx's `tsImport` gives the module its own copy of everything it imports (Switchyard included), so values crossing
- * the boundary are matched by shape and error `code`, never by `instanceof`.
+ * An ES module app imports the same Switchyard the command runs; a CommonJS one gets tsx's CommonJS copy of it, so
+ * values crossing the boundary are matched by shape and error `code`, never by `instanceof`.
  *
  * @example
  * ```ts
@@ -38,11 +41,14 @@ export async function loadApp(modulePath: string, cwd: string = process.cwd()): 
   if (!existsSync(path) || !statSync(path).isFile()) {
     throw new AppLoadError(`Cannot load --app ${JSON.stringify(modulePath)}: there is no file at ${path}`)
   }
+  registerTypeScript()
   let namespace: Readonly<Record<string, unknown>>
   try {
-    namespace = (await tsImport(pathToFileURL(path).href, import.meta.url)) as Readonly<Record<string, unknown>>
+    namespace = (await import(pathToFileURL(path).href)) as Readonly<Record<string, unknown>>
   } catch (error) {
-    throw new AppLoadError(`Cannot load --app ${path}: importing it threw ${describeError(error)}`, { cause: error })
+    const hint = moduleFormatHint(path, error)
+    const detail = hint ?? `importing it threw ${describeError(error)}`
+    throw new AppLoadError(`Cannot load --app ${path}: ${detail}`, { cause: error })
   }
   const application = pickApplication(path, namespace)
   const layer = namespace.layer
@@ -53,6 +59,19 @@ export async function loadApp(modulePath: string, cwd: string = process.cwd()): 
     )
   }
   return Object.freeze({ path, application, layer })
+}
+
+let registered = false
+
+/**
+ * tsx's hooks for the whole process, as `node --import tsx` sets them: the app's own imports (its other .ts files,
+ * modules loaded later) compile too, and an ES module app shares this process's Switchyard instead of a copy.
+ */
+function registerTypeScript(): void {
+  if (registered) return
+  registered = true
+  registerModuleHooks()
+  registerCommonJsHooks()
 }
 
 /**
