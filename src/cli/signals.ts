@@ -1,3 +1,5 @@
+import { onLauncherExit } from './launcher-watch.js'
+
 /** The two signals a CLI command treats as "shut down gracefully". */
 export type ShutdownSignal = 'SIGINT' | 'SIGTERM'
 
@@ -16,10 +18,14 @@ export interface SignalWatch {
 
 const SIGNALS: readonly ShutdownSignal[] = ['SIGINT', 'SIGTERM']
 
+/** Calls its listener when whatever started the command is gone (`onLauncherExit`); returns a disposer. */
+export type LauncherWatch = (listener: () => void) => () => void
+
 /**
  * Watches SIGINT and SIGTERM: the first resolves `first`, each later one calls `onLater` (a command exits at once
  * there, the operator having asked twice). Listeners stay until `dispose()`, so a signal during a graceful shutdown
- * is still caught rather than killing the process with Node's default handler.
+ * is still caught rather than killing the process with Node's default handler. When npm started the command and
+ * exits without passing a signal on (`onLauncherExit`), that counts as a first SIGTERM.
  *
  * @example
  * ```ts
@@ -32,6 +38,7 @@ const SIGNALS: readonly ShutdownSignal[] = ['SIGINT', 'SIGTERM']
 export function watchShutdownSignals(
   onLater: (signal: ShutdownSignal) => void,
   source: SignalSource = process,
+  launcher: LauncherWatch = onLauncherExit,
 ): SignalWatch {
   let received = false
   let resolveFirst: (signal: ShutdownSignal) => void = () => undefined
@@ -50,12 +57,19 @@ export function watchShutdownSignals(
     source.on(signal, listener)
     return [signal, listener] as const
   })
+  // Only ever a first signal: after Ctrl-C, npm exits too, and that must not cut the graceful shutdown short.
+  const stopLauncherWatch = launcher(() => {
+    if (received) return
+    received = true
+    resolveFirst('SIGTERM')
+  })
   let disposed = false
   return {
     first,
     dispose() {
       if (disposed) return
       disposed = true
+      stopLauncherWatch()
       for (const [signal, listener] of listeners) source.off(signal, listener)
     },
   }

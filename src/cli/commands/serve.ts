@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util'
 import { AppLoadError } from '../../errors.js'
 import { serve } from '../../server/serve.js'
 import { defaultLayerFromEnvironment, loadApp } from '../load-app.js'
+import { watchShutdownSignals } from '../signals.js'
 
 /** The command's output streams; injectable for tests. */
 export interface ServeIo {
@@ -85,27 +86,16 @@ export async function serveCommand(args: readonly string[], io: ServeIo): Promis
   })
   io.out(`switchyard serving ${values.app} at ${server.url}\n`)
 
-  await untilSignal(() => {
-    io.err('switchyard serve: second signal, exiting without waiting\n')
+  const watch = watchShutdownSignals((signal) => {
+    io.err(`switchyard serve: second signal (${signal}), exiting without waiting\n`)
     process.exit(1)
   })
-  io.err('switchyard serve: shutting down\n')
-  await server.close()
-  await ownLayer?.close()
+  try {
+    io.err(`switchyard serve: ${await watch.first}, shutting down\n`)
+    await server.close()
+    await ownLayer?.close()
+  } finally {
+    watch.dispose()
+  }
   return 0
-}
-
-/** Resolves on the first SIGINT or SIGTERM; a later one calls `onSecond`. */
-function untilSignal(onSecond: () => void): Promise<void> {
-  return new Promise((resolve) => {
-    const first = (): void => {
-      process.off('SIGINT', first)
-      process.off('SIGTERM', first)
-      process.once('SIGINT', onSecond)
-      process.once('SIGTERM', onSecond)
-      resolve()
-    }
-    process.on('SIGINT', first)
-    process.on('SIGTERM', first)
-  })
 }
