@@ -65,6 +65,13 @@ const commands = new Map<string, Command>([
     },
   ],
   [
+    'send',
+    {
+      summary: "Send one message to a channel: send [--app <module>] <channel> '<message-json>'",
+      run: async (args, io) => (await import('./commands/send.js')).sendCommand(args, io),
+    },
+  ],
+  [
     'dead-letters',
     {
       summary: 'Inspect and manage dead letters: dead-letters list | show | replay | purge',
