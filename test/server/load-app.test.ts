@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import { describe, expect, it } from 'vitest'
@@ -34,6 +37,28 @@ describe('loadApp', () => {
     const error = await loadApp(file, fixtures).catch((caught: unknown) => caught)
     expect(error).toBeInstanceOf(AppLoadError)
     expect((error as Error).message).toMatch(message)
+  })
+
+  it.each([
+    ['commonjs', 'app.ts'],
+    ['module', 'app.ts'],
+    ['commonjs', 'app.mts'],
+  ])('loads a TypeScript app in a %s package (%s), importing another .ts file', async (type, file) => {
+    const dir = await mkdtemp(join(tmpdir(), 'swy-load-'))
+    try {
+      await writeFile(join(dir, 'package.json'), JSON.stringify({ type }))
+      await writeFile(join(dir, 'handler.ts'), 'export const handled: string[] = []\n')
+      await writeFile(
+        join(dir, file),
+        "import { handled } from './handler'\n" +
+          'export default async function application(scope: { type: string }): Promise<void> {\n' +
+          '  handled.push(scope.type)\n}\n',
+      )
+      const loaded = await loadApp(file, dir)
+      expect(typeof loaded.application).toBe('function')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('falls back to the in-memory layer', () => {
