@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { mkdir, readdir, writeFile } from 'node:fs/promises'
+import { cp, mkdir, readdir, symlink, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -64,10 +64,26 @@ export async function mustRun(
   return result
 }
 
-/** `npm pack` of the repo into `packDir` (prepack rebuilds dist/); returns the tarball's path. */
+/** What `npm pack` builds the package from; the rest of the checkout stays out of the copy. */
+const PACKAGE_SOURCES = ['package.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'src', 'consumers']
+
+/**
+ * `npm pack` into `packDir`; returns the tarball's path. It packs a copy of the package's sources (node_modules
+ * linked), so its `prepare` build never rewrites the checkout's dist/ while other tests run `npx switchyard` from
+ * it, and the tarball comes from a clean build.
+ */
 export async function packTarball(packDir: string): Promise<string> {
-  await mkdir(packDir, { recursive: true })
-  await mustRun('npm', ['pack', '--pack-destination', packDir], repoRoot)
+  const sourceDir = join(packDir, 'source')
+  await mkdir(sourceDir, { recursive: true })
+  for (const entry of PACKAGE_SOURCES) {
+    // The client bundle is a build output; leaving it out proves the build makes it.
+    await cp(join(repoRoot, entry), join(sourceDir, entry), {
+      recursive: true,
+      filter: (source) => !source.endsWith('.bundle.js'),
+    })
+  }
+  await symlink(join(repoRoot, 'node_modules'), join(sourceDir, 'node_modules'), 'dir')
+  await mustRun('npm', ['pack', '--pack-destination', packDir], sourceDir)
   const tarballs = (await readdir(packDir)).filter((name) => name.endsWith('.tgz'))
   const expected = `${pkg.name}-${pkg.version}.tgz`
   if (tarballs.length !== 1 || tarballs[0] !== expected) {
@@ -120,15 +136,25 @@ export function consumerLockfile(projectName: string, tarballSpec: string): Lock
 export type ModuleKind = 'commonjs' | 'module'
 
 /**
- * A fresh project in `dir`, as `npm init -y` makes it (its `type` is `commonjs` unless asked otherwise), with the
- * packed tarball installed by `npm ci` from a lockfile pinned to the repo's (see `consumerLockfile`).
+ * A fresh project in `dir` made by `npm init -y` (npm 11 writes `"type": "commonjs"`), switched to `"type": "module"`
+ * by `npm pkg set` when asked, with the packed tarball installed by `npm ci` from a lockfile pinned to the repo's
+ * (see `consumerLockfile`).
  */
 export async function makeConsumerProject(dir: string, tarball: string, type: ModuleKind): Promise<void> {
   await mkdir(dir, { recursive: true })
-  const name = `switchyard-consumer-${type}`
+  await mustRun('npm', ['init', '-y'], dir)
+  if (type === 'module') await mustRun('npm', ['pkg', 'set', 'type=module'], dir)
+  const manifestPath = join(dir, 'package.json')
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { name: string; type?: string }
+  if ((manifest.type ?? 'commonjs') !== type) {
+    throw new Error(`npm init made a project of type ${JSON.stringify(manifest.type)}, expected ${type}`)
+  }
   const tarballSpec = `file:${relative(dir, tarball)}`
-  const manifest = { name, version: '1.0.0', private: true, type, dependencies: { [pkg.name]: tarballSpec } }
-  await writeFile(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`)
-  await writeFile(join(dir, 'package-lock.json'), `${JSON.stringify(consumerLockfile(name, tarballSpec), null, 2)}\n`)
+  await writeFile(
+    manifestPath,
+    `${JSON.stringify({ ...manifest, dependencies: { [pkg.name]: tarballSpec } }, null, 2)}\n`,
+  )
+  const lockfile = consumerLockfile(manifest.name, tarballSpec)
+  await writeFile(join(dir, 'package-lock.json'), `${JSON.stringify(lockfile, null, 2)}\n`)
   await mustRun('npm', ['ci', '--no-audit', '--no-fund', '--prefer-offline'], dir, { timeoutMs: 180_000 })
 }

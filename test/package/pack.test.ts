@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -41,9 +41,9 @@ function typecheck(
   )
 }
 
-const consumerTs = `import { InMemoryChannelLayer, type Message } from 'switchyard'
-import { connect } from 'switchyard/client'
-import { receiveFromLayer } from 'switchyard/testing'
+const consumerTs = `import { InMemoryChannelLayer, type Message } from 'switchyard-channels'
+import { connect } from 'switchyard-channels/client'
+import { receiveFromLayer } from 'switchyard-channels/testing'
 
 const layer: InMemoryChannelLayer = new InMemoryChannelLayer({ capacity: 5 })
 await layer.send('jobs', { type: 'job.run', id: 1 })
@@ -57,24 +57,24 @@ conn.on('chat.message', (event) => console.log(event.text.toUpperCase()))
 conn.send({ type: 'chat.send', text: 'hi' })
 `
 
-const badConsumerTs = `import { InMemoryChannelLayer } from 'switchyard'
+const badConsumerTs = `import { InMemoryChannelLayer } from 'switchyard-channels'
 
 const layer = new InMemoryChannelLayer({ capacity: 5 })
 await layer.send('jobs', { id: 1 })
 `
 
-const consumerMjs = `import { InMemoryChannelLayer } from 'switchyard'
-import { receiveFromLayer } from 'switchyard/testing'
+const consumerMjs = `import { InMemoryChannelLayer } from 'switchyard-channels'
+import { receiveFromLayer } from 'switchyard-channels/testing'
 
 const layer = new InMemoryChannelLayer({ capacity: 5 })
 await layer.send('jobs', { type: 'job.run', id: 1, tags: ['a', 'b'] })
 const received = await receiveFromLayer(layer, 'jobs', { timeoutMs: 1000 })
 await layer.close()
-console.log(JSON.stringify({ received, resolved: import.meta.resolve('switchyard') }))
+console.log(JSON.stringify({ received, resolved: import.meta.resolve('switchyard-channels') }))
 `
 
-// Not an export: a server imports it by path. It must find the compiled client next to itself in dist/.
-const bundleClientMjs = `const { clientModuleSource } = await import('./node_modules/switchyard/dist/src/client/browser-bundle.js')
+// The showcase's way of serving the client to pages without a bundler; the bundle was made when the package was built.
+const bundleClientMjs = `import { clientModuleSource } from 'switchyard-channels'
 const source = await clientModuleSource()
 const client = await import('data:text/javascript,' + encodeURIComponent(source))
 console.log(JSON.stringify({ exports: Object.keys(client), hasImports: /\\bimport\\s*[\\s{*"'(]/.test(source) }))
@@ -101,7 +101,7 @@ describe('the packed tarball, installed into a separate project', () => {
   })
 
   it('ships compiled entry points and declarations, not the test suite', () => {
-    const installed = join(consumerDir, 'node_modules', 'switchyard')
+    const installed = join(consumerDir, 'node_modules', pkg.name)
     for (const file of [
       'dist/src/index.js',
       'dist/src/index.d.ts',
@@ -109,11 +109,30 @@ describe('the packed tarball, installed into a separate project', () => {
       'dist/src/client/index.js',
       'dist/src/client/index.d.ts',
       'dist/src/cli/main.js',
+      'dist/src/client/switchyard-client.bundle.js',
     ]) {
       expect(existsSync(join(installed, file)), file).toBe(true)
     }
     expect(existsSync(join(installed, 'dist', 'test'))).toBe(false)
     expect(existsSync(join(installed, 'src'))).toBe(false)
+    // Maps would point stack traces at TypeScript sources the package does not ship.
+    const files = readdirSync(installed, { recursive: true, encoding: 'utf8' })
+    expect(files.filter((file) => file.endsWith('.map'))).toEqual([])
+  })
+
+  it('needs no build tool at run time: no dependency on one, no import of one', () => {
+    const installed = join(consumerDir, 'node_modules', pkg.name)
+    const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>
+    }
+    expect(Object.keys(manifest.dependencies)).not.toContain('esbuild')
+    expect(Object.keys(manifest.dependencies)).not.toContain('typescript')
+    const scripts = readdirSync(installed, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.js'))
+    expect(scripts.length).toBeGreaterThan(100)
+    const importers = scripts.filter((file) =>
+      /(from|import\()\s*['"](esbuild|typescript)['"]/.test(readFileSync(join(installed, file), 'utf8')),
+    )
+    expect(importers).toEqual([])
   })
 
   it('installs the runtime dependencies at the versions of the repo lockfile', () => {
@@ -135,7 +154,7 @@ describe('the packed tarball, installed into a separate project', () => {
     expect(result.stdout).not.toContain('error TS')
     expect(result.code).toBe(0)
     // The types must come from the installed tarball, never from the repo next door.
-    const shipped = join(consumerDir, 'node_modules', 'switchyard', 'dist', 'src')
+    const shipped = join(consumerDir, 'node_modules', pkg.name, 'dist', 'src')
     const listed = result.stdout.split('\n')
     expect(listed).toContain(join(shipped, 'index.d.ts'))
     expect(listed).toContain(join(shipped, 'testing', 'index.d.ts'))
@@ -163,9 +182,7 @@ describe('the packed tarball, installed into a separate project', () => {
     expect(result.code).toBe(0)
     const output = JSON.parse(result.stdout) as { received: unknown; resolved: string }
     expect(output.received).toEqual({ type: 'job.run', id: 1, tags: ['a', 'b'] })
-    expect(fileURLToPath(output.resolved)).toBe(
-      join(consumerDir, 'node_modules', 'switchyard', 'dist', 'src', 'index.js'),
-    )
+    expect(fileURLToPath(output.resolved)).toBe(join(consumerDir, 'node_modules', pkg.name, 'dist', 'src', 'index.js'))
   }, 60_000)
 
   it('bundles the browser client from the compiled package', async () => {
