@@ -47,11 +47,11 @@ export interface InboundContext {
 }
 
 /**
- * The process's reading side: one blocking connection per shard runs BZPOPMIN over this process's queue and the
- * normal channels someone is receiving on, and demultiplexes what arrives. Process-queue messages go to local
- * buffers (a group copy fans out to every local member); a normal-channel message goes to the oldest waiting
- * receive, or back to Redis with its original score if that receive was cancelled meanwhile, so cancellation
- * never loses or reorders a message (channels_redis#151).
+ * The process's reading side: one blocking connection per shard runs BZPOPMIN over this process's queues (one
+ * per `newChannel` prefix) and the normal channels someone is receiving on, and demultiplexes what arrives.
+ * Process-queue messages go to local buffers (a group copy fans out to the local members behind the queue it came
+ * through); a normal-channel message goes to the oldest waiting receive, or back to Redis with its original score
+ * if that receive was cancelled meanwhile, so cancellation never loses or reorders a message (channels_redis#151).
  *
  * Backpressure: a burst stays in the process queue in Redis (where `processQueueCapacity` bounds it) rather than
  * overflowing local buffers whose consumers simply have not had a turn yet. Between reads the reader yields to
@@ -189,8 +189,9 @@ export class Inbound {
       const [rawKey, member, score] = popped
       const key = rawKey.toString()
       if (this.ctx.processQueues(index).includes(key)) {
-        this.routeProcessMessage(member, score)
-        await this.drain(shard, key)
+        const nonLocal = key.slice(this.ctx.prefix.length)
+        this.routeProcessMessage(nonLocal, member, score)
+        await this.drain(shard, key, nonLocal)
       } else {
         await this.handleNormal(shard, key, member, score)
       }
@@ -198,7 +199,7 @@ export class Inbound {
   }
 
   /** Takes the rest of a busy process queue in batches: one round trip per burst, not per message. */
-  private async drain(shard: RedisShard, key: string): Promise<void> {
+  private async drain(shard: RedisShard, key: string, nonLocal: string): Promise<void> {
     for (;;) {
       // Consumers handle what the last read brought before the next is sized: they run in this turn's microtasks.
       await new Promise<void>((resolve) => setImmediate(resolve))
@@ -213,7 +214,7 @@ export class Inbound {
       for (let i = 0; i + 1 < batch.length; i += 2) {
         const member = batch[i]
         const score = batch[i + 1]
-        if (member !== undefined && score !== undefined) this.routeProcessMessage(member, score)
+        if (member !== undefined && score !== undefined) this.routeProcessMessage(nonLocal, member, score)
       }
       if (batch.length < count * 2) return
     }
@@ -242,7 +243,8 @@ export class Inbound {
     }
   }
 
-  private routeProcessMessage(member: Buffer, score: Buffer): void {
+  /** `nonLocal`: the process queue the message came through (`specific.<id>!`), the prefix of its members. */
+  private routeProcessMessage(nonLocal: string, member: Buffer, score: Buffer): void {
     const expiresAt = Number(score.toString()) * 1000 + this.ctx.expiryMs
     const decoded = this.decode(member)
     if (decoded === undefined) return
@@ -255,8 +257,9 @@ export class Inbound {
     const message = freezeWithout(decoded, [GROUP_ROUTING_KEY, RESERVED_ROUTING_KEY])
     const { local } = this.ctx
     if (typeof group === 'string') {
-      // One shared frozen message for every member; LocalGroups holds only this process's channels.
-      for (const channel of this.ctx.localGroups.members(group, this.ctx.groupExpiryMs)) {
+      // One shared frozen message for every member. Each of this process's queues with members got its own copy
+      // (one per newChannel prefix), so this one is for the members behind its queue only.
+      for (const channel of this.ctx.localGroups.membersBehind(nonLocal, group, this.ctx.groupExpiryMs)) {
         this.count(local.offer(channel, message, expiresAt))
       }
       return
