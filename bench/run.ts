@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only echo,fanout,paced,servers,memory,redis,background] [-- --systems ...]`:
+ * `npm run bench [-- --quick] [-- --only echo,fanout,paced,servers,memory,redis,background,idle] [-- --systems ...]`:
  * starts a private redis-server, runs every workload against every system (each in its own processes), prints
  * the tables and the targets, and writes JSON and an SVG chart under bench/results/.
  */
@@ -19,10 +19,11 @@ import type { BenchContext } from './workloads/context.js'
 import { runEcho, type EchoParams } from './workloads/echo.js'
 import { runFanout, type FanoutParams } from './workloads/fanout.js'
 import { runIdleMemory } from './workloads/idle-memory.js'
+import { runIdleWorkers, type IdleWorkersParams } from './workloads/idle-workers.js'
 import { runRedisCost } from './workloads/redis-cost.js'
 
 const RESULTS_DIR = fileURLToPath(new URL('results/', import.meta.url))
-const WORKLOADS = ['echo', 'fanout', 'paced', 'servers', 'memory', 'redis', 'background'] as const
+const WORKLOADS = ['echo', 'fanout', 'paced', 'servers', 'memory', 'redis', 'background', 'idle'] as const
 type WorkloadName = (typeof WORKLOADS)[number]
 
 interface Plan {
@@ -35,6 +36,7 @@ interface Plan {
   readonly idleConnections: number
   readonly redisMembers: readonly number[]
   readonly background: BackgroundParams
+  readonly idleWorkers: IdleWorkersParams
 }
 
 const FULL: Plan = {
@@ -52,6 +54,9 @@ const FULL: Plan = {
   idleConnections: 10_000,
   redisMembers: [10, 1_000, 10_000],
   background: { messages: 20_000, concurrency: 16 },
+  // Renewal, registry report and stalled check tick every visibilityMs / 3 (10 s by default) from start: settled
+  // half a tick, the window holds two ticks of every channel, well away from its edges.
+  idleWorkers: { channels: 100, processes: 2, settleMs: 5_000, windowMs: 20_000 },
 }
 
 /** Seconds, not minutes: proves every workload and system runs, measures nothing. */
@@ -64,6 +69,7 @@ const QUICK: Plan = {
   idleConnections: 100,
   redisMembers: [10, 100],
   background: { messages: 500, concurrency: 4 },
+  idleWorkers: { channels: 100, processes: 2, settleMs: 1_000, windowMs: 2_000 },
 }
 
 function list<T extends string>(option: string, value: string | undefined, allowed: readonly T[]): readonly T[] {
@@ -149,6 +155,7 @@ async function main(): Promise<void> {
     }
     if (only.has('redis')) results.redisCost.push(...(await runRedisCost(context, plan.redisMembers)))
     if (only.has('background')) results.background.push(...(await runBackground(context, plan.background)))
+    if (only.has('idle')) results.idleWorkers.push(await runIdleWorkers(context, plan.idleWorkers))
   } finally {
     await generators.close()
     await redis.stop()

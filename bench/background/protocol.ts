@@ -93,6 +93,32 @@ export function readWorkerConfig(): WorkerConfig {
   }
 }
 
+/** Handed to an idle-worker child (idle-worker.ts) in the BENCH_IDLE_WORKER_CONFIG environment variable, as JSON. */
+export interface IdleWorkerConfig {
+  readonly redisUrl: string
+  readonly prefix: string
+  /** The channels this process serves. */
+  readonly channels: readonly string[]
+}
+
+export const IDLE_CONFIG_ENV = 'BENCH_IDLE_WORKER_CONFIG'
+
+export function readIdleWorkerConfig(): IdleWorkerConfig {
+  const raw = process.env[IDLE_CONFIG_ENV]
+  if (raw === undefined) throw new Error(`${IDLE_CONFIG_ENV} is not set: this file is started by run-idle.ts`)
+  const parsed: unknown = JSON.parse(raw)
+  if (
+    !isRecord(parsed) ||
+    typeof parsed.redisUrl !== 'string' ||
+    typeof parsed.prefix !== 'string' ||
+    !Array.isArray(parsed.channels) ||
+    !parsed.channels.every((channel) => typeof channel === 'string')
+  ) {
+    throw new Error(`${IDLE_CONFIG_ENV} is malformed: ${raw}`)
+  }
+  return { redisUrl: parsed.redisUrl, prefix: parsed.prefix, channels: parsed.channels }
+}
+
 /**
  * The child side of the IPC protocol, common to both systems: batches completions every 20 ms, starts the
  * system on `start` (CPU baseline taken there), and on `stop` stops it, flushes, reports CPU and exits.

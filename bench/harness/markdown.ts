@@ -2,6 +2,7 @@
  * The run as Markdown for the README: one comparison table with a column per system (as the issue lays it out),
  * then the targets. Every figure comes from the run's results.
  */
+import type { IdleResult } from '../background/run-idle.js'
 import type { BackgroundRow, BenchResult, BenchResults, MemoryResult } from './result.js'
 import type { TargetCheck } from './targets.js'
 
@@ -75,6 +76,29 @@ function memoryRows(rows: readonly MemoryResult[]): [string, Cell][] {
   ]
 }
 
+function idleWorkerRows(rows: readonly IdleResult[]): [string, Cell][] {
+  return rows.map((r): [string, Cell] => [
+    `idle workers, ${int(r.channels)} RetryingConsumer channels in ${r.processes} process(es): Redis commands/s per channel`,
+    (s) => (s === 'switchyard' ? r.commandsPerChannelPerSecond.toFixed(2) : undefined),
+  ])
+}
+
+/** Each idle-workers run's commands by name, as calls per second in total and per channel. */
+function idleCommandLines(rows: readonly IdleResult[]): string[] {
+  return rows.flatMap((r) => {
+    const perSecond = (calls: number): number => (calls * 1_000) / r.windowMs
+    return [
+      '',
+      `| Redis commands of ${int(r.channels)} idle channels in ${r.processes} process(es), ${(r.windowMs / 1_000).toFixed(0)} s | per s | per channel per s |`,
+      '|---|---:|---:|',
+      ...r.byCommand.map(
+        (c) => `| ${c.command} | ${perSecond(c.calls).toFixed(1)} | ${(perSecond(c.calls) / r.channels).toFixed(3)} |`,
+      ),
+      `| **total** (a script call counts once) | ${r.commandsPerSecond.toFixed(1)} | ${r.commandsPerChannelPerSecond.toFixed(2)} |`,
+    ]
+  })
+}
+
 function map<T>(value: T | undefined, format: (value: T) => string): string | undefined {
   return value === undefined ? undefined : format(value)
 }
@@ -84,7 +108,12 @@ function singular(unit: string): string {
 }
 
 export function renderMarkdown(results: BenchResults, targets: readonly TargetCheck[]): string {
-  const rows = [...throughputRows(results), ...backgroundRows(results.background), ...memoryRows(results.memory)]
+  const rows = [
+    ...throughputRows(results),
+    ...backgroundRows(results.background),
+    ...memoryRows(results.memory),
+    ...idleWorkerRows(results.idleWorkers),
+  ]
   const used = COLUMNS.filter((column) => rows.some(([, cell]) => cell(column.system) !== undefined))
   const lines = [
     `| workload | ${used.map((c) => c.title).join(' | ')} |`,
@@ -101,6 +130,7 @@ export function renderMarkdown(results: BenchResults, targets: readonly TargetCh
       ),
     )
   }
+  lines.push(...idleCommandLines(results.idleWorkers))
   if (targets.length > 0) {
     lines.push(
       '',

@@ -2,6 +2,8 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
+import type { IdleResult } from '../background/run-idle.js'
+import type { CommandCalls } from './redis-commands.js'
 import { renderMarkdown } from './markdown.js'
 import type { BackgroundRow, BenchResult, BenchResults, MemoryResult, RedisCostResult } from './result.js'
 import type { TargetCheck } from './targets.js'
@@ -58,6 +60,30 @@ const BACKGROUND: readonly Column<BackgroundRow>[] = [
   { title: 'checks', value: (r) => (r.ok ? 'ok' : 'FAILED') },
 ]
 
+const IDLE_WORKERS: readonly Column<IdleResult>[] = [
+  { title: 'idle channels', value: (r) => int(r.channels) },
+  { title: 'processes', value: (r) => String(r.processes) },
+  { title: 'window s', value: (r) => (r.windowMs / 1_000).toFixed(1) },
+  { title: 'commands', value: (r) => int(r.commands) },
+  { title: 'commands/s', value: (r) => r.commandsPerSecond.toFixed(1) },
+  { title: 'per channel/s', value: (r) => r.commandsPerChannelPerSecond.toFixed(2) },
+  { title: 'run inside scripts/s', value: (r) => r.scriptCommandsPerSecond.toFixed(1) },
+]
+
+/** One command of one idle-workers run. */
+interface IdleCommandRow {
+  readonly run: IdleResult
+  readonly entry: CommandCalls
+}
+
+const IDLE_COMMANDS: readonly Column<IdleCommandRow>[] = [
+  { title: 'command', value: (r) => r.entry.command, text: true },
+  { title: 'calls', value: (r) => int(r.entry.calls) },
+  { title: 'per s', value: (r) => ((r.entry.calls * 1_000) / r.run.windowMs).toFixed(1) },
+  { title: 'per channel/s', value: (r) => ((r.entry.calls * 1_000) / r.run.windowMs / r.run.channels).toFixed(3) },
+  { title: 'share', value: (r) => `${((r.entry.calls / r.run.commands) * 100).toFixed(1)} %` },
+]
+
 const TARGETS: readonly Column<TargetCheck>[] = [
   { title: 'target', value: (r) => r.target, text: true },
   { title: 'measured', value: (r) => r.measured, text: true },
@@ -87,6 +113,12 @@ export function formatReport(results: BenchResults, targets: readonly TargetChec
   add('Background tasks', BACKGROUND, results.background)
   add('Idle memory', MEMORY, results.memory)
   add('Redis cost per groupSend', REDIS_COST, results.redisCost)
+  add('Idle workers: Redis commands (a script call counts once)', IDLE_WORKERS, results.idleWorkers)
+  add(
+    'Idle workers: commands by name',
+    IDLE_COMMANDS,
+    results.idleWorkers.flatMap((run) => run.byCommand.map((entry) => ({ run, entry }))),
+  )
   add('Targets', TARGETS, targets)
   return sections.join('\n\n')
 }

@@ -1,6 +1,7 @@
 /** What a benchmark run measures: one row type per kind of workload, gathered in one report. */
 import { median } from './stats.js'
 import type { GroupSendCost } from '../../test/support/group-send-cost.js'
+import type { IdleResult } from '../background/run-idle.js'
 
 export type ThroughputWorkload = 'echo' | 'fanout' | 'fanout paced' | 'fanout 3 servers'
 
@@ -64,10 +65,12 @@ export interface BenchResults {
   readonly memory: MemoryResult[]
   readonly redisCost: RedisCostResult[]
   readonly background: BackgroundRow[]
+  /** Redis commands idle RetryingConsumer channels cost (see bench/background/run-idle.ts). */
+  readonly idleWorkers: IdleResult[]
 }
 
 export function emptyResults(): BenchResults {
-  return { throughput: [], memory: [], redisCost: [], background: [] }
+  return { throughput: [], memory: [], redisCost: [], background: [], idleWorkers: [] }
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
- * Issue 8's targets, checked against the references measured in the same run. A target whose rows are missing
- * (a partial run with --only) is left out rather than guessed.
+ * Issue 8's and issue 13's targets, checked against the references measured in the same run. A target whose rows
+ * are missing (a partial run with --only) is left out rather than guessed.
  */
 import type { BackgroundRow, BenchResult, BenchResults } from './result.js'
 
@@ -11,6 +11,8 @@ export interface TargetCheck {
 }
 
 const KIB = 1024
+/** Issue 13: what an idle worker channel may cost Redis, commands per second (a script call counts once). */
+const IDLE_CHANNEL_COMMANDS_PER_SECOND = 2
 
 function row(
   rows: readonly BenchResult[],
@@ -94,6 +96,14 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
       target: 'groupSend: Redis round trips and bytes independent of members (one process)',
       measured: `round trips ${[...trips].join('/')}, bytes ${Math.min(...bytes)}-${Math.max(...bytes)}`,
       met: trips.size === 1 && spread <= 1.05,
+    })
+  }
+  for (const idle of results.idleWorkers) {
+    const perChannel = idle.commandsPerChannelPerSecond
+    checks.push({
+      target: 'idle worker channel: Redis commands <= 2 per second on average',
+      measured: `${perChannel.toFixed(2)}/s (${idle.channels} channels, ${idle.processes} process(es))`,
+      met: perChannel <= IDLE_CHANNEL_COMMANDS_PER_SECOND,
     })
   }
   return checks

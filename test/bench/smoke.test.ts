@@ -1,11 +1,14 @@
+import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { LoadGenerators } from '../../bench/harness/load-generators.js'
 import { startBenchRedis } from '../../bench/harness/redis.js'
+import { countRedisCommands } from '../../bench/harness/redis-commands.js'
 import { SYSTEMS } from '../../bench/systems/systems.js'
 import type { BenchContext } from '../../bench/workloads/context.js'
 import { runEcho } from '../../bench/workloads/echo.js'
 import { runFanout } from '../../bench/workloads/fanout.js'
+import { runIdleWorkers } from '../../bench/workloads/idle-workers.js'
 import { ensureDjangoChannels } from '../setup/django.js'
 import type { RunningRedis } from '../setup/provision-redis.js'
 
@@ -44,4 +47,39 @@ describe.each([SYSTEMS.switchyard, SYSTEMS.socketio, SYSTEMS.django])('bench har
     expect(result).toMatchObject({ workload: 'fanout', count: 25, lost: 0, duplicated: 0, unit: 'deliveries' })
     expect(result.p50Ms).toBeGreaterThan(0)
   }, 15_000)
+})
+
+describe('idle workers bench', () => {
+  it('counts what clients send, a script call once, whatever the script runs', async () => {
+    const own = await startBenchRedis()
+    const client = new Redis(own.url)
+    try {
+      const lua = "redis.call('set', KEYS[1], ARGV[1]); return redis.call('get', KEYS[1])"
+      const sha = String(await client.script('LOAD', lua))
+      const during = async (): Promise<void> => {
+        for (let i = 0; i < 3; i++) await client.evalsha(sha, 1, 'k', String(i))
+        await client.del('k')
+      }
+      const count = await countRedisCommands(own.url, during, new Map([[sha, 'set-get']]))
+      expect(count.byCommand).toEqual([
+        { command: 'evalsha set-get', calls: 3 },
+        { command: 'del', calls: 1 },
+      ])
+      expect(count).toMatchObject({ total: 4, scriptCommands: 6 })
+      expect(count.windowMs).toBeGreaterThan(0)
+    } finally {
+      client.disconnect()
+      await own.stop()
+    }
+  }, 15_000)
+
+  it('runs idle RetryingConsumer channels in a worker process and counts their commands', async () => {
+    const result = await runIdleWorkers(context, { channels: 4, processes: 1, settleMs: 300, windowMs: 1_000 })
+    expect(result).toMatchObject({ channels: 4, processes: 1 })
+    expect(result.windowMs).toBeGreaterThanOrEqual(990)
+    // A live layer always talks to Redis within a second (its delayed-message mover, if nothing else).
+    expect(result.commands).toBeGreaterThan(0)
+    expect(result.byCommand.reduce((sum, entry) => sum + entry.calls, 0)).toBe(result.commands)
+    expect(result.commandsPerChannelPerSecond).toBeCloseTo((result.commands * 1_000) / result.windowMs / 4)
+  }, 30_000)
 })
