@@ -8,6 +8,14 @@ const HANDLER_NAME = /^[A-Za-z0-9_]+$/
  * or any other API method; a leading underscore (types starting with `_` or `.`) is rejected.
  */
 export function handlerNameFor(type: string): string {
+  // The type annotation is what callers promise; a message from the wire (Django, a hand-written send) may break it.
+  const value: unknown = type
+  if (typeof value !== 'string' || value === '') {
+    throw new InvalidMessageTypeError(
+      `Message has no type: its \`type\` is ${value === '' ? 'empty' : typeof value}; send a namespaced string ` +
+        "like 'email.send'",
+    )
+  }
   const name = type.replaceAll('.', '_')
   if (name.startsWith('_')) {
     throw new InvalidMessageTypeError(`Malformed type in message (leading underscore): ${JSON.stringify(type)}`)

@@ -2,6 +2,8 @@ import { RedisUnavailableError, TaskTimeoutError } from '../src/errors.js'
 import type { Message } from '../src/layers/channel-layer.js'
 import type { Logger } from '../src/logger.js'
 import { reportTaskAttempt } from '../src/monitoring/metrics-sink.js'
+import { DropReporter } from '../src/layers/drop-reporter.js'
+import { EXPIRED_TASK_ERROR, EXPIRED_TASKS, expiredTaskDetail } from '../src/tasks/expired-tasks.js'
 import type { ClaimedTask, TaskSettlement, TaskStore } from '../src/tasks/task-store.js'
 import { retryDelayMs } from './backoff.js'
 import { NonRetryableError } from './control.js'
@@ -87,6 +89,7 @@ export class TaskRunner {
   private wake: (() => void) | undefined
   private readonly upkeep: TaskUpkeep
   private readonly timeoutMessage: string
+  private readonly expiredReporter: DropReporter
 
   constructor(private readonly options: TaskRunnerOptions) {
     this.upkeep = new TaskUpkeep({
@@ -98,6 +101,7 @@ export class TaskRunner {
       },
     })
     this.timeoutMessage = `The attempt ran past timeoutMs (${options.timeoutMs} ms)`
+    this.expiredReporter = new DropReporter(options.log, 10_000, EXPIRED_TASKS)
   }
 
   /** This worker's id in the store's worker registry: `<host>:<pid>:<channel>`. */
@@ -112,6 +116,7 @@ export class TaskRunner {
   /** Claims, runs and settles tasks until `stop()`. */
   async run(): Promise<void> {
     const { concurrency } = this.options
+    await this.declareChannel()
     this.upkeep.start()
     let pollNow = false
     while (!this.closed) {
@@ -267,10 +272,24 @@ export class TaskRunner {
     }
   }
 
+  /**
+   * Makes the channel a task channel for every process (its tasks never expire while workers are down). Not
+   * fatal: every claim marks it too.
+   */
+  private async declareChannel(): Promise<void> {
+    const { store, channel, log } = this.options
+    try {
+      await store.declareTaskChannels([channel])
+    } catch (err) {
+      log.warn({ err, channel }, 'could not declare the task channel; the first claim will')
+    }
+  }
+
   /** Runs a claim now if a slot is free, else queues it (held, so renewed) for the next slot. */
   private admit(task: ClaimedTask): void {
-    // A duplicate takes no slot; a queue means every slot is taken (slots are refilled as soon as they free).
-    if (task.alreadySucceeded || this.active.size < this.options.concurrency) {
+    // A duplicate or an expired task takes no slot (it does not run); a queue means every slot is taken (slots
+    // are refilled as soon as they free).
+    if (task.alreadySucceeded || task.expired === true || this.active.size < this.options.concurrency) {
       this.start(task)
       return
     }
@@ -321,6 +340,10 @@ export class TaskRunner {
 
   private async execute(task: ClaimedTask): Promise<void> {
     const { channel, timeoutMs, log } = this.options
+    if (task.expired === true) {
+      await this.buryExpired(task)
+      return
+    }
     if (task.alreadySucceeded) {
       // At-least-once redelivered a task that already succeeded: ack it without running it again.
       this.counts.skippedDuplicates++
@@ -357,13 +380,27 @@ export class TaskRunner {
     reportTaskAttempt(channel, 'succeeded', (performance.now() - startedAt) / 1000)
   }
 
+  /** No silent drop: a task that waited past `taskExpiryMs` goes to the dead letters as `expired`, logged by count. */
+  private async buryExpired(task: ClaimedTask): Promise<void> {
+    const { store, channel, log } = this.options
+    const stack = expiredTaskDetail(store.options?.taskExpiryMs, 0)
+    if (await this.settle({ action: 'bury', task, failure: { error: EXPIRED_TASK_ERROR, stack } })) {
+      this.counts.dead++
+      this.expiredReporter.record(channel, 1)
+    } else {
+      log.warn({ channel, taskId: task.taskId }, 'could not bury an expired task; it comes back after its deadline')
+    }
+  }
+
   private async fail(task: ClaimedTask, ctx: TaskContext, error: unknown, seconds: number): Promise<void> {
     const { retry } = this.options
     this.counts.failed++
     const nonRetryable =
-      error instanceof NonRetryableError || (error instanceof Error && error.name === 'NonRetryableError')
+      error instanceof NonRetryableError ||
+      (error instanceof Error && error.name === 'NonRetryableError') ||
+      isMalformedTask(error)
     const willRetry = !nonRetryable && this.options.retryOn(error) && task.attempt <= retry.maxRetries
-    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+    const message = describeFailure(error)
     const delayMs = willRetry ? retryDelayMs(task.attempt, retry, () => this.options.random()) : undefined
     // The stack only for dead letters: formatting one (source-mapped, under tsx) costs more CPU than the rest
     // of a retry, and a retry records only the message.
@@ -406,6 +443,31 @@ export class TaskRunner {
       this.wake = finish
     })
   }
+}
+
+/**
+ * Codes of errors that say the message itself is wrong (no string `type`, a type no handler takes): running it
+ * again cannot help, so it dies at once instead of using up its retries.
+ */
+const MALFORMED_TASK_CODES: ReadonlySet<string> = new Set(['SWY_INVALID_MESSAGE_TYPE', 'SWY_UNKNOWN_MESSAGE_TYPE'])
+
+function codeOf(error: unknown): string | undefined {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined
+  return typeof code === 'string' ? code : undefined
+}
+
+function isMalformedTask(error: unknown): boolean {
+  const code = codeOf(error)
+  return code !== undefined && MALFORMED_TASK_CODES.has(code)
+}
+
+/** A failure as stored and listed: `Name: message`, with Switchyard's code when it has one. */
+function describeFailure(error: unknown): string {
+  if (!(error instanceof Error)) return String(error)
+  const code = codeOf(error)
+  return code?.startsWith('SWY_') === true
+    ? `${error.name} (${code}): ${error.message}`
+    : `${error.name}: ${error.message}`
 }
 
 /**

@@ -4,6 +4,8 @@ import type { Logger } from '../logger.js'
 export interface DropKind {
   readonly field: string
   readonly message: string
+  /** The field the count goes in. @defaultValue 'dropped' */
+  readonly countField?: string
 }
 
 export const GROUP_SEND_DROPS: DropKind = Object.freeze({
@@ -28,7 +30,7 @@ export class DropReporter {
     this.pending += count
     const now = Date.now()
     if (now - this.lastLogAt < this.intervalMs) return
-    this.log.warn({ [this.kind.field]: where, dropped: this.pending }, this.kind.message)
+    this.log.warn({ [this.kind.field]: where, [this.kind.countField ?? 'dropped']: this.pending }, this.kind.message)
     this.pending = 0
     this.lastLogAt = now
   }

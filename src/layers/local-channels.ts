@@ -6,8 +6,20 @@ interface Entry {
   readonly channel: string
   readonly message: Message
   readonly expiresAt: number
-  /** Still queued and in the arrival-order list (`arrivals`); false once taken or expired, and for requeues. */
+  /**
+   * Still queued and in the arrival-order list (`arrivals`); false once taken or expired, and for entries that
+   * expire out of arrival order (requeued and task messages), which only `take` finds expired.
+   */
   tracked: boolean
+  /** Reported expired by `purgeExpired` while stuck behind an untracked entry: `take` skips it silently. */
+  reported: boolean
+}
+
+/** An expired message, as `onExpired` gets it. */
+export interface ExpiredEntry {
+  readonly channel: string
+  readonly message: Message
+  readonly expiresAt: number
 }
 
 interface ChannelState {
@@ -76,7 +88,7 @@ export class LocalChannels {
 
   constructor(
     private readonly capacityOf: (channel: string) => number,
-    private readonly onExpired: (entry: { channel: string }) => void,
+    private readonly onExpired: (entry: ExpiredEntry) => void,
   ) {}
 
   /** Hands the message to the oldest pending receive; false if nobody is waiting. */
@@ -112,10 +124,23 @@ export class LocalChannels {
     return true
   }
 
+  /**
+   * `offer` for a message that may expire out of arrival order (a task: `taskExpiryMs`, or never): kept out of
+   * the arrival-order list, so the O(1) purge never stops at it, and found expired by `take` instead.
+   */
+  offerUntracked(channel: string, message: Message, expiresAt: number): OfferResult {
+    const state = this.channels.get(channel)
+    if (state !== undefined && this.handOver(channel, state, message)) return HANDED
+    const target = state ?? this.create(channel)
+    if (target.queue.length >= target.capacity) return DROPPED
+    target.queue.push({ channel, message, expiresAt, tracked: false, reported: false })
+    return QUEUED
+  }
+
   /** Queues without looking for a pending receive (the caller just did); false when at capacity. */
   private enqueue(channel: string, state: ChannelState, message: Message, expiresAt: number): boolean {
     if (state.queue.length >= state.capacity) return false
-    const entry: Entry = { channel, message, expiresAt, tracked: true }
+    const entry: Entry = { channel, message, expiresAt, tracked: true, reported: false }
     state.queue.push(entry)
     this.arrivals.push(entry)
     this.live++
@@ -125,14 +150,14 @@ export class LocalChannels {
 
   /**
    * Puts a message the caller already holds (a task being retried, released or recovered) at the tail of the
-   * channel, past capacity and never expiring, so it cannot be lost; a pending receive gets it first. Returns
-   * whether a receive got it. Such entries stay out of `arrivals` (the arrival-order expiry list), so the O(1)
-   * purge never stops at them.
+   * channel, past capacity, expiring only at `expiresAt` (never by default), so it cannot be lost; a pending
+   * receive gets it first. Returns whether a receive got it. Such entries stay out of `arrivals` (the
+   * arrival-order expiry list), so the O(1) purge never stops at them.
    */
-  requeue(channel: string, message: Message): boolean {
+  requeue(channel: string, message: Message, expiresAt = Number.POSITIVE_INFINITY): boolean {
     if (this.handToWaiter(channel, message)) return true
     const state = this.channels.get(channel) ?? this.create(channel)
-    state.queue.push({ channel, message, expiresAt: Number.POSITIVE_INFINITY, tracked: false })
+    state.queue.push({ channel, message, expiresAt, tracked: false, reported: false })
     return false
   }
 
@@ -142,11 +167,9 @@ export class LocalChannels {
     if (state === undefined) return undefined
     let entry = state.queue.shift()
     while (entry !== undefined && entry.expiresAt <= now) {
-      // Behind a requeued entry, `purgeExpired` may already have reported this one without reaching it.
-      if (entry.tracked) {
-        this.untrack(entry)
-        this.onExpired(entry)
-      }
+      // Behind an untracked entry, `purgeExpired` may already have reported this one without reaching it.
+      if (entry.tracked) this.untrack(entry)
+      if (!entry.reported) this.onExpired(entry)
       entry = state.queue.shift()
     }
     if (entry?.tracked === true) this.untrack(entry)
@@ -244,10 +267,12 @@ export class LocalChannels {
       if (!entry.tracked) continue
       this.untrack(entry)
       const state = this.channels.get(entry.channel)
-      // Not the head only behind a requeued (never-expiring) entry: `take` then skips it without a second report.
+      // Not the head only behind an untracked entry: `take` then skips it without a second report.
       if (state?.queue.peek() === entry) {
         state.queue.shift()
         this.forgetIfIdle(entry.channel, state)
+      } else {
+        entry.reported = true
       }
       this.onExpired(entry)
     }

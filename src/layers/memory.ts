@@ -21,7 +21,7 @@ import {
   type ResolvedLayerOptions,
 } from './layer-options.js'
 import { LayerCounters } from './layer-stats.js'
-import { LocalChannels, type BufferedReceiver } from './local-channels.js'
+import { DROPPED, HANDED, LocalChannels, type BufferedReceiver } from './local-channels.js'
 import { memorySnapshot } from './memory-inspect.js'
 import { prepareMessage } from './message-validation.js'
 import { assertChannelName, assertGroupName, isProcessSpecific, MAX_NAME_LENGTH, nonLocalName } from './names.js'
@@ -97,9 +97,11 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver {
     this.delayedDrops = new DropReporter(log, 10_000, DELAYED_SEND_DROPS)
     this.local = new LocalChannels(
       (channel) => capacityFor(this.options, channel),
-      ({ channel }) => {
+      ({ channel, message }) => {
         this.counters.expired++
-        this.removeFromAllGroups(channel)
+        // No silent drop on the task path: a task that waited too long is dead-lettered as `expired`.
+        if (this.tasks.isTaskChannel(channel)) this.tasks.buryExpired(channel, message, this.options.expiryMs)
+        else this.removeFromAllGroups(channel)
       },
     )
     this.tasks = new MemoryTaskStore(
@@ -283,13 +285,31 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver {
     return expired.length
   }
 
-  /** Hands the message to the oldest waiting receive, else queues it; false when the channel is full. */
+  /**
+   * Hands the message to the oldest waiting receive, else queues it; false when the channel is full. A task
+   * channel's message waits until `taskExpiryMs` (never, by default) instead of `expiryMs`, and its task reads
+   * `queued` from now on.
+   */
   private deliver(channel: string, message: Message): boolean {
+    if (this.tasks.isTaskChannel(channel)) {
+      const result = this.local.offerUntracked(channel, message, this.taskExpiresAt())
+      if (result === DROPPED) return false
+      this.tasks.recordQueued(channel, message)
+      this.counters.sent++
+      if (result === HANDED) this.counters.received++
+      return true
+    }
     const handed = this.local.handToWaiter(channel, message)
     if (!handed && !this.local.deliver(channel, message, Date.now() + this.options.expiryMs)) return false
     this.counters.sent++
     if (handed) this.counters.received++
     return true
+  }
+
+  /** When a task queued now expires: `taskExpiryMs` from now, or never. */
+  private taskExpiresAt(): number {
+    const limit = this.tasks.options.taskExpiryMs
+    return limit === undefined ? Number.POSITIVE_INFINITY : Date.now() + limit
   }
 
   /**
@@ -298,7 +318,7 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver {
    */
   private deliverDelayed({ channel, message, task }: Delayed): void {
     if (task) {
-      if (this.local.requeue(channel, message)) this.counters.received++
+      if (this.local.requeue(channel, message, this.taskExpiresAt())) this.counters.received++
       return
     }
     if (this.deliver(channel, message)) return

@@ -9,6 +9,9 @@ import { defaultLogger, type Logger } from '../logger.js'
 import type { ServerSnapshot, WorkerSnapshot } from '../monitoring/snapshot.js'
 import { DeadLetters } from './dead-letters.js'
 import { MemoryRegistry } from './memory-registry.js'
+import { EXPIRED_TASK_ERROR, expiredTaskDetail, EXPIRED_TASKS } from './expired-tasks.js'
+import { TaskChannels } from './task-channels.js'
+import { TaskStates } from './task-states.js'
 import {
   DEFAULT_TASK_STORE_OPTIONS,
   type ClaimedTask,
@@ -27,7 +30,8 @@ import {
 
 /**
  * What the in-memory layer lends its task store: its own channel queues, so a plain `send` feeds a
- * RetryingConsumer. The store never touches capacity or expiry itself.
+ * RetryingConsumer. The store never touches capacity or expiry itself: the layer asks it which channels are task
+ * channels, records their sends (`recordQueued`) and hands it the tasks that expired (`buryExpired`).
  */
 export interface TaskQueues {
   /** Throws `LayerClosedError` once the layer is closed. */
@@ -38,7 +42,8 @@ export interface TaskQueues {
   take(channel: string): Message | undefined
   /**
    * Puts a message the store holds back at the tail of `channel`, now (`delayMs` 0) or after `delayMs`: past
-   * capacity and never expiring, so a retried, released or recovered task is never lost.
+   * capacity, waiting anew (only `taskExpiryMs` can end its wait, into the dead letters), so a retried, released or
+   * recovered task is never lost.
    */
   requeue(channel: string, message: Message, delayMs: number): void
 }
@@ -88,8 +93,8 @@ const DEAD_LETTER_DROPS = Object.freeze({ field: 'channel', message: 'dead lette
 export class MemoryTaskStore implements TaskStore {
   /** channel -> claim token -> claim. */
   private readonly claims = new Map<string, Map<string, Claim>>()
-  /** Task states in last-change order, which with one retention is also expiry order. */
-  private readonly states = new Map<string, TaskState>()
+  private readonly states: TaskStates
+  private readonly taskChannels: TaskChannels
   /** Ids of messages without an `idempotencyKey`: message object -> channel -> id. */
   private readonly derivedIds = new WeakMap<Message, Map<string, string>>()
   private readonly deadLetters: DeadLetters
@@ -97,6 +102,7 @@ export class MemoryTaskStore implements TaskStore {
   private readonly workers = new MemoryRegistry<WorkerReport>()
   /** Server id -> its last report and when it came. */
   private readonly servers = new MemoryRegistry<ServerReport>()
+  private readonly expiredReporter: DropReporter
   private deadLettersDropped = 0
 
   constructor(
@@ -105,10 +111,56 @@ export class MemoryTaskStore implements TaskStore {
     logger: Logger = defaultLogger(),
   ) {
     const drops = new DropReporter(logger, 10_000, DEAD_LETTER_DROPS)
+    this.expiredReporter = new DropReporter(logger, 10_000, EXPIRED_TASKS)
+    this.states = new TaskStates(options.taskStateRetentionMs)
+    this.taskChannels = new TaskChannels(options.taskChannels)
     this.deadLetters = new DeadLetters(options.deadLetterCapacity, options.deadLetterRetentionMs, (channel, count) => {
       this.deadLettersDropped += count
       drops.record(channel, count)
     })
+  }
+
+  async declareTaskChannels(channels: readonly string[]): Promise<void> {
+    this.begin('declare task channels')
+    for (const channel of channels) {
+      assertChannelName(channel)
+      this.taskChannels.declare(channel)
+    }
+  }
+
+  /** Whether `channel` carries tasks (the layer's `taskChannels`, or declared by a worker). */
+  isTaskChannel(channel: string): boolean {
+    return this.taskChannels.has(channel)
+  }
+
+  /** A send queued `message` on task channel `channel`: its task reads `queued` from now on, unless it has a state. */
+  recordQueued(channel: string, message: Message): void {
+    const taskId = this.taskIdOf(channel, message)
+    if (this.states.get(taskId) === undefined) this.setState({ channel, taskId }, { status: 'queued', attempts: 0 })
+  }
+
+  /**
+   * A task waited in its queue past its expiry: it goes to the dead letters as `expired` (listed, replayable),
+   * never dropped, and a warning names the channel and the count (never the payload).
+   */
+  buryExpired(channel: string, message: Message, expiryMs: number, now = Date.now()): void {
+    const taskId = this.taskIdOf(channel, message)
+    const previous = this.states.get(taskId)
+    this.deadLetters.add(
+      Object.freeze({
+        id: randomUUID(),
+        channel,
+        taskId,
+        message,
+        error: EXPIRED_TASK_ERROR,
+        stack: expiredTaskDetail(this.options.taskExpiryMs, expiryMs),
+        attempts: previous?.attempts ?? 0,
+        firstAttemptAt: previous?.firstAttemptAt ?? now,
+        diedAt: now,
+      }),
+    )
+    this.setState({ channel, taskId }, { status: 'dead', lastError: EXPIRED_TASK_ERROR })
+    this.expiredReporter.record(channel, 1)
   }
 
   async claim(channel: string, max: number, visibilityMs: number): Promise<ClaimedTask[]> {
@@ -349,11 +401,7 @@ export class MemoryTaskStore implements TaskStore {
   private begin(operation: string): number {
     this.queues.assertOpen(operation)
     const now = Date.now()
-    const cutoff = now - this.options.taskStateRetentionMs
-    for (const [taskId, state] of this.states) {
-      if (state.updatedAt > cutoff) break
-      this.states.delete(taskId)
-    }
+    this.states.purge(now)
     this.deadLetters.purgeExpired(now)
     return now
   }
@@ -426,7 +474,7 @@ export class MemoryTaskStore implements TaskStore {
     return claim
   }
 
-  /** Writes a task's state, keeping unchanged fields, and moves it to the end of the retention order. */
+  /** Writes a task's state, keeping unchanged fields (a finished one is kept for the retention from now). */
   private setState(
     task: { readonly channel: string; readonly taskId: string },
     change: {
@@ -451,7 +499,6 @@ export class MemoryTaskStore implements TaskStore {
       ...(merged.firstAttemptAt === undefined ? {} : { firstAttemptAt: merged.firstAttemptAt }),
       ...(change.status === 'succeeded' && merged.result !== undefined ? { result: merged.result } : {}),
     })
-    this.states.delete(task.taskId)
-    this.states.set(task.taskId, state)
+    this.states.set(state)
   }
 }

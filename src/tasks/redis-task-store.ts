@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 
 import { MessageDecodeError } from '../errors.js'
 import type { Message } from '../layers/channel-layer.js'
+import { assertChannelName } from '../layers/names.js'
 import type { RedisKeys } from '../layers/redis/keys.js'
 import { SCRIPTS, type ScriptArgument } from '../layers/redis/lua-script.js'
 import type { RedisShard } from '../layers/redis/redis-shard.js'
@@ -32,6 +33,7 @@ import {
   toBuffer,
 } from './redis-claims.js'
 import { forgetEntry, readRegistry } from './redis-registry.js'
+import { TaskChannels } from './task-channels.js'
 import { serverSnapshot, workerSnapshot, type ServerReport } from './task-store.js'
 
 export interface RedisTaskStoreContext {
@@ -40,9 +42,7 @@ export interface RedisTaskStoreContext {
   readonly serializer: MessageSerializer
   readonly options: TaskStoreOptions
   readonly log: Logger
-  /** Message expiry of the layer, ms: a claim drops queued messages older than this. */
-  readonly expiryMs: number
-  /** Called with the number of expired messages a claim dropped (the layer counts them). */
+  /** Called with the number of expired tasks a claim found (the layer counts them; the worker buries them). */
   onExpired(count: number): void
   /** The shard holding a channel's queue (and so its task bookkeeping). */
   shardFor(channel: string): RedisShard
@@ -56,19 +56,44 @@ export interface RedisTaskStoreContext {
  * message either queued, in flight (recovered after its deadline) or done.
  */
 export class RedisTaskStore implements TaskStore {
-  private readonly expirySeconds: string
+  /** taskExpiryMs in seconds for task-settle.lua, or '' for none. */
+  private readonly taskExpirySeconds: string
   private readonly tokens = new ClaimTokens()
+  private readonly taskChannels: TaskChannels
 
   /** The random prefix of plain msgpack payloads, whose task ids task-settle.lua reads itself; else -1. */
   private readonly plainPrefixBytes: number
 
   constructor(private readonly ctx: RedisTaskStoreContext) {
-    this.expirySeconds = String(ctx.expiryMs / 1000)
+    const limit = ctx.options.taskExpiryMs
+    this.taskExpirySeconds = limit === undefined ? '' : String(limit / 1000)
     this.plainPrefixBytes = plainMsgpackPrefix(ctx.serializer)
+    this.taskChannels = new TaskChannels(ctx.options.taskChannels)
   }
 
   get options(): TaskStoreOptions {
     return this.ctx.options
+  }
+
+  async declareTaskChannels(channels: readonly string[]): Promise<void> {
+    for (const channel of channels) {
+      assertChannelName(channel)
+      this.taskChannels.declare(channel)
+    }
+    // For every process on the prefix: their sends to these channels then keep the tasks waiting.
+    const { keys } = this.ctx
+    for (const channel of channels) {
+      await this.ctx
+        .shardFor(channel)
+        .call((client) => SCRIPTS.taskDeclare.run(client, [keys.taskChannel(channel), keys.queue(channel)], []), {
+          idempotent: true,
+        })
+    }
+  }
+
+  /** Whether this process knows `channel` carries tasks (its `taskChannels`, or declared by its worker). */
+  isTaskChannel(channel: string): boolean {
+    return this.taskChannels.has(channel)
   }
 
   async claim(channel: string, max: number, visibilityMs: number): Promise<ClaimedTask[]> {
@@ -115,7 +140,7 @@ export class RedisTaskStore implements TaskStore {
       options.deadLetterCapacity,
       max,
       now + visibilityMs,
-      this.expirySeconds,
+      this.taskExpirySeconds,
       max > 0 ? this.tokens.next() : '',
       keys.taskStatePrefix,
       packFields(fields),
@@ -134,6 +159,8 @@ export class RedisTaskStore implements TaskStore {
             keys.delayedIndex,
             keys.deadLetters(channel),
             keys.deadChannels,
+            keys.taskChannel(channel),
+            keys.wake(channel),
           ],
           args,
         ),
@@ -175,7 +202,8 @@ export class RedisTaskStore implements TaskStore {
       }
       const taskId = taskIdOf(message, stored)
       const startedAs = fields[i + 1]?.toString() ?? ''
-      const [attempt = '1', firstAttemptAt = '0', alreadySucceeded = '0'] = (fields[i + 2]?.toString() ?? '').split(' ')
+      const meta = (fields[i + 2]?.toString() ?? '').split(' ')
+      const [attempt = '1', firstAttemptAt = '0', alreadySucceeded = '0', expired = '0'] = meta
       const task: Mutable<ClaimedTask> = {
         channel,
         payload: claim,
@@ -184,9 +212,10 @@ export class RedisTaskStore implements TaskStore {
         attempt: Number(attempt),
         firstAttemptAt: Number(firstAttemptAt),
         alreadySucceeded: alreadySucceeded === '1',
+        ...(expired === '1' ? { expired: true as const } : {}),
       }
       claimed.push(task)
-      if (startedAs === taskId) continue
+      if (startedAs === taskId || task.expired === true) continue
       if (startedAs !== '') {
         // The script read another id than the codec did: never expected; start it under the codec's id.
         this.ctx.log.error({ channel, taskId, startedAs }, 'task id read by task-settle.lua differs; starting again')
@@ -221,7 +250,7 @@ export class RedisTaskStore implements TaskStore {
           (client) =>
             SCRIPTS.taskExtend.run(
               client,
-              [this.ctx.keys.inflight(channel), this.ctx.keys.stalled(channel)],
+              [this.ctx.keys.inflight(channel), this.ctx.keys.stalled(channel), this.ctx.keys.queue(channel)],
               [deadline, ...group.map((task) => task.payload)],
             ),
           { idempotent: true },
@@ -399,7 +428,7 @@ export class RedisTaskStore implements TaskStore {
         (client) =>
           SCRIPTS.deadLetters.run(
             client,
-            [keys.deadLetters(channel), keys.queue(channel), keys.deadChannels],
+            [keys.deadLetters(channel), keys.queue(channel), keys.deadChannels, keys.wake(channel)],
             [mode, time, keys.taskStatePrefix, channel, ...ids],
           ),
         { idempotent: true },

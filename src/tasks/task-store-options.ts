@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js'
-import { positiveInteger } from '../layers/layer-options.js'
+import { globToRegExp, positiveInteger } from '../layers/layer-options.js'
 import { DEFAULT_TASK_STORE_OPTIONS, type TaskStoreOptions } from './task-store.js'
 
 /** The task-store options a layer's constructor accepts next to its own (both built-in layers do). */
@@ -20,6 +20,20 @@ export interface TaskStoreLayerOptions {
    * @defaultValue 604_800_000 (seven days)
    */
   readonly deadLetterRetentionMs?: number
+  /**
+   * Channels whose messages are tasks, by name or pattern (globs as in `channelCapacity`, or RegExps), e.g.
+   * `['emails', 'jobs.*']`. A waiting task never expires (see `taskExpiryMs`), and its state reads `queued` from
+   * the send. A worker adds the channels its `RetryingConsumer`s serve by itself; declare them here on the layers
+   * that only send (web processes), so tasks sent while every worker is down wait for one.
+   * @defaultValue none
+   */
+  readonly taskChannels?: readonly (string | RegExp)[]
+  /**
+   * How long a task may wait in its channel's queue, in milliseconds; one that waited longer goes to the dead
+   * letters with the error `expired` (listed, replayable), never dropped. Retries wait anew.
+   * @defaultValue none: tasks wait as long as it takes
+   */
+  readonly taskExpiryMs?: number
 }
 
 /** The option names `resolveTaskStoreOptions` reads: pass them as `resolveLayerOptions`' extra keys. */
@@ -27,6 +41,8 @@ export const TASK_STORE_OPTION_KEYS: readonly (keyof TaskStoreOptions)[] = Objec
   'taskStateRetentionMs',
   'deadLetterCapacity',
   'deadLetterRetentionMs',
+  'taskChannels',
+  'taskExpiryMs',
 ])
 
 /**
@@ -51,5 +67,27 @@ export function resolveTaskStoreOptions(options: TaskStoreLayerOptions | undefin
       given.deadLetterRetentionMs,
       defaults.deadLetterRetentionMs,
     ),
+    taskChannels: compileTaskChannels(given.taskChannels),
+    taskExpiryMs: given.taskExpiryMs === undefined ? undefined : positiveInteger('taskExpiryMs', given.taskExpiryMs, 0),
   })
+}
+
+function compileTaskChannels(value: unknown): readonly RegExp[] {
+  if (value === undefined) return Object.freeze([])
+  if (!Array.isArray(value)) {
+    throw new InvalidOptionError(
+      'taskChannels',
+      "an array of channel names or patterns, e.g. ['emails', 'jobs.*']",
+      value,
+    )
+  }
+  return Object.freeze(
+    (value as readonly unknown[]).map((pattern, index) => {
+      if (pattern instanceof RegExp) return new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ''))
+      if (typeof pattern !== 'string' || pattern === '') {
+        throw new InvalidOptionError(`taskChannels[${index}]`, 'a non-empty glob string or a RegExp', pattern)
+      }
+      return globToRegExp(pattern)
+    }),
+  )
 }

@@ -33,6 +33,8 @@ export interface ClaimedTask {
   readonly firstAttemptAt: number
   /** The task already succeeded within the idempotency window: ack it without running. */
   readonly alreadySucceeded: boolean
+  /** It waited in the queue past `taskExpiryMs`: not started; the worker moves it to dead letters as `expired`. */
+  readonly expired?: true
 }
 
 /** A task that exhausted its retries, or failed with a NonRetryableError. */
@@ -127,6 +129,13 @@ export type TaskSettlement =
 export interface TaskStore {
   /** The store's retention and capacity settings (both built-in stores expose them). */
   readonly options?: TaskStoreOptions
+  /**
+   * Makes `channels` task channels (a worker does this for the channels it serves): their waiting messages never
+   * expire (unless `taskExpiryMs`; then they are dead-lettered as `expired`), and a send records the task as
+   * `queued`. On Redis this holds for every process on the prefix, and a worker removes the TTL channels_redis
+   * puts on such a queue.
+   */
+  declareTaskChannels(channels: readonly string[]): Promise<void>
   /** Takes up to `max` messages (due delayed ones first), each visible again after `visibilityMs` unless extended. */
   claim(channel: string, max: number, visibilityMs: number): Promise<ClaimedTask[]>
   /** The task succeeded: forget the claim, record it (for `idempotencyWindowMs`). */
@@ -193,12 +202,18 @@ export interface TaskStoreOptions {
   readonly deadLetterCapacity: number
   /** Dead letters older than this are purged automatically. */
   readonly deadLetterRetentionMs: number
+  /** Channels declared task channels by the layer's options (compiled patterns). */
+  readonly taskChannels: readonly RegExp[]
+  /** How long a task may wait in its queue before it is dead-lettered as `expired`; undefined: no limit. */
+  readonly taskExpiryMs: number | undefined
 }
 
 export const DEFAULT_TASK_STORE_OPTIONS: TaskStoreOptions = Object.freeze({
   taskStateRetentionMs: 3_600_000,
   deadLetterCapacity: 10_000,
   deadLetterRetentionMs: 7 * 86_400_000,
+  taskChannels: Object.freeze([]),
+  taskExpiryMs: undefined,
 })
 
 /** A layer that can run RetryingConsumers: both built-in layers are. */

@@ -48,6 +48,22 @@ export class RedisKeys {
     return `${this.prefix}:switchyard:delayed:${channel}`
   }
 
+  /**
+   * Marks a task channel for every process on the prefix (set by workers and by senders that declare it; no TTL):
+   * sends to it then never prune the queue or give it a TTL, and record the task as queued.
+   */
+  taskChannel(channel: string): string {
+    return `${this.prefix}:switchyard:task-channel:${channel}`
+  }
+
+  /**
+   * A task channel's wake-up marker: a sorted set of one member that Switchyard senders add and idle workers
+   * block on (BZPOPMIN), so a worker waits for work without polling.
+   */
+  wake(channel: string): string {
+    return `${this.prefix}:switchyard:wake:${channel}`
+  }
+
   get delayedIndex(): string {
     return `${this.prefix}:switchyard:delayed-index`
   }

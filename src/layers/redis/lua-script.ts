@@ -49,6 +49,7 @@ export const SCRIPTS = {
   sweep: new LuaScript('sweep'),
   taskSettle: new LuaScript('task-settle'),
   taskStart: new LuaScript('task-start'),
+  taskDeclare: new LuaScript('task-declare'),
   taskExtend: new LuaScript('task-extend'),
   taskRequeue: new LuaScript('task-requeue'),
   delayed: new LuaScript('delayed'),

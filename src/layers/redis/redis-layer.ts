@@ -137,7 +137,6 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
       }),
       options: resolveTaskStoreOptions(options),
       log: this.log,
-      expiryMs: this.options.expiryMs,
       onExpired: (count) => {
         this.counters.expired += count
       },
@@ -199,10 +198,17 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
     const capacity = capacityFor(this.options, channel)
     const now = Date.now()
     const shard = this.shardFor(channel)
+    const idempotencyKey = prepared.message.idempotencyKey
     const [queued, expired] = (await shard.call((client) =>
       SCRIPTS.send.run(
         client,
-        [this.keys.queue(channel), this.keys.ownerGroups(channel), this.keys.registry],
+        [
+          this.keys.queue(channel),
+          this.keys.ownerGroups(channel),
+          this.keys.registry,
+          this.keys.taskChannel(channel),
+          this.keys.wake(channel),
+        ],
         [
           payload,
           String(now / 1000),
@@ -213,6 +219,11 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
           this.keys.expiringMember(channel),
           this.keys.groupPrefix,
           specific ? this.options.processQueueCapacity : '',
+          specific ? '0' : this.tasks.isTaskChannel(channel) ? '1' : '',
+          this.keys.taskStatePrefix,
+          channel,
+          typeof idempotencyKey === 'string' ? idempotencyKey : '',
+          now,
         ],
       ),
     )) as [number, number]

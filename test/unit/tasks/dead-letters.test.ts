@@ -160,8 +160,25 @@ describe('task store options', () => {
     const layer = makeLayer()
     expect(layer.tasks.options).toEqual(DEFAULT_TASK_STORE_OPTIONS)
     expect(Object.isFrozen(layer.tasks.options)).toBe(true)
-    const custom = makeLayer({ taskStateRetentionMs: 1, deadLetterCapacity: 2, deadLetterRetentionMs: 3 })
-    expect(custom.tasks.options).toEqual({ taskStateRetentionMs: 1, deadLetterCapacity: 2, deadLetterRetentionMs: 3 })
+    const custom = makeLayer({
+      taskStateRetentionMs: 1,
+      deadLetterCapacity: 2,
+      deadLetterRetentionMs: 3,
+      taskChannels: ['emails', 'jobs.*', /^img-\d+$/g],
+      taskExpiryMs: 4,
+    })
+    expect(custom.tasks.options).toEqual({
+      taskStateRetentionMs: 1,
+      deadLetterCapacity: 2,
+      deadLetterRetentionMs: 3,
+      taskChannels: [/^emails$/s, /^jobs\..*$/s, /^img-\d+$/],
+      taskExpiryMs: 4,
+    })
+    expect(
+      ['emails', 'jobs.a', 'img-7', 'jobsx', 'emails2'].filter((name) => custom.tasks.isTaskChannel(name)),
+    ).toEqual(['emails', 'jobs.a', 'img-7'])
+    expect(() => makeLayer({ taskChannels: 'emails' as never })).toThrow(/taskChannels/)
+    expect(() => makeLayer({ taskChannels: [''] })).toThrow(/taskChannels\[0\]/)
     for (const key of TASK_STORE_OPTION_KEYS) {
       for (const bad of [0, -1, 1.5, '10']) {
         expect(() => makeLayer({ [key]: bad })).toThrow(InvalidOptionError)
@@ -176,6 +193,12 @@ describe('task store options', () => {
       deadLetterCapacity: 5,
     })
     expect(resolveTaskStoreOptions(undefined)).toEqual(DEFAULT_TASK_STORE_OPTIONS)
-    expect(TASK_STORE_OPTION_KEYS).toEqual(['taskStateRetentionMs', 'deadLetterCapacity', 'deadLetterRetentionMs'])
+    expect(TASK_STORE_OPTION_KEYS).toEqual([
+      'taskStateRetentionMs',
+      'deadLetterCapacity',
+      'deadLetterRetentionMs',
+      'taskChannels',
+      'taskExpiryMs',
+    ])
   })
 })

@@ -3,6 +3,7 @@
 -- KEYS[1]  the channel's dead letters (id -> died at, ms)
 -- KEYS[2]  the channel queue
 -- KEYS[3]  set of channels with dead letters
+-- KEYS[4]  the channel's wake marker (replayed tasks wake an idle worker)
 -- ARGV[1]  'replay' | 'purge'
 -- ARGV[2]  now, ms (replay) or cutoff, ms (purge: died at or before)
 -- ARGV[3]  task state key prefix
@@ -26,7 +27,14 @@ for _, id in ipairs(ids) do
       local fields = redis.call('HMGET', entry, 'payload', 'taskId')
       if fields[1] then
         redis.call('ZADD', KEYS[2], nextScore(KEYS[2], tonumber(ARGV[2]) / 1000), fields[1])
-        if fields[2] and fields[2] ~= '' then redis.call('DEL', ARGV[3] .. fields[2]) end
+        redis.call('ZADD', KEYS[4], 0, 'w')
+        if fields[2] and fields[2] ~= '' then
+          -- A fresh task under the same id: queued, attempts and failures start over.
+          local state = ARGV[3] .. fields[2]
+          redis.call('DEL', state)
+          redis.call('HSET', state, 'status', 'queued', 'updatedAt', ARGV[2], 'channel', ARGV[4], 'taskId', fields[2],
+            'attempts', 0)
+        end
       end
     end
     redis.call('DEL', entry)

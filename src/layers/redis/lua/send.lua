@@ -12,7 +12,35 @@
 -- ARGV[7]  channel name to remove from its groups when it had expired messages ('' for process queues)
 -- ARGV[8]  group key prefix (`<prefix>:group:`)
 -- ARGV[9]  capacity to use instead of ARGV[4] when KEYS[1] is a registered Switchyard process queue ('' never)
+-- KEYS[4]  the channel's task-channel marker (keys.ts `taskChannel`): present once a worker served it
+-- KEYS[5]  the channel's wake marker (a sorted set of one member idle workers block on)
+-- ARGV[10] '1' when this sender knows the channel is a task channel (its `taskChannels`), '0' when it cannot be
+--          one (a process-specific channel), '' to ask KEYS[4]
+-- ARGV[11] task state key prefix      ARGV[12] the channel name (for the task state)
+-- ARGV[13] the task id when the sender knows it (the message's idempotencyKey), else '': then it is the first
+--          32 hex digits of the SHA-1 of the payload, as redis-claims.ts `taskIdOf` computes it
+-- ARGV[14] now, ms
+-- A task channel's messages are tasks: nothing expires them here (only a worker's claim, past taskExpiryMs, into
+-- the dead letters), the queue keeps no TTL (one channels_redis set is removed), and the task reads `queued`.
 -- Returns  {1 if queued or 0 if the channel is full, number of expired messages pruned}
+if ARGV[10] == '1' or (ARGV[10] == '' and redis.call('EXISTS', KEYS[4]) == 1) then
+  if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
+    return {0, 0}
+  end
+  redis.call('ZADD', KEYS[1], nextScore(KEYS[1], tonumber(ARGV[2])), ARGV[1])
+  redis.call('PERSIST', KEYS[1])
+  if ARGV[10] == '1' then redis.call('SET', KEYS[4], '1') end
+  local id = ARGV[13]
+  if id == '' then id = string.sub(redis.sha1hex(ARGV[1]), 1, 32) end
+  local state = ARGV[11] .. id
+  -- A task already known (succeeded, running, dead) keeps its state: a succeeded one is then skipped when claimed.
+  if redis.call('EXISTS', state) == 0 then
+    redis.call('HSET', state, 'status', 'queued', 'updatedAt', ARGV[14], 'channel', ARGV[12], 'taskId', id,
+      'attempts', 0)
+  end
+  redis.call('ZADD', KEYS[5], 0, 'w')
+  return {1, 0}
+end
 local now = tonumber(ARGV[2])
 local expired = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tostring(now - tonumber(ARGV[3])))
 if expired > 0 and ARGV[7] ~= '' then

@@ -10,10 +10,12 @@
 -- KEYS[4]  the channel's delayed set: payload -> due (ms)  KEYS[5]  the delayed index: channel -> earliest due (ms)
 -- KEYS[6]  dead letters (id -> died at, ms; each letter is the hash KEYS[6] .. ':' .. id)
 -- KEYS[7]  set of channels with dead letters
+-- KEYS[8]  the channel's task-channel marker (keys.ts `taskChannel`)   KEYS[9]  the channel's wake marker
 -- ARGV[1]  now, ms                ARGV[2]  task state TTL, ms          ARGV[3]  channel name
 -- ARGV[4]  dead letters kept per channel
 -- ARGV[5]  most messages to claim (0: settle only)     ARGV[6]  deadline for the claims, ms
--- ARGV[7]  message expiry, seconds (float): older queued messages are dropped, never delivered (Channels' spec)
+-- ARGV[7]  taskExpiryMs in seconds (float), or '' for none: a queued message older than this is claimed flagged
+--          expired (the worker dead-letters it as `expired`); nothing is ever dropped here
 -- ARGV[8]  14 random bytes: with a 2-byte index they make each claim's 16-byte token, stored in front of the
 --          payload in the in-flight set, so a claim recovered and claimed again is a different member (a late
 --          worker's ack, retry or release cannot touch the new claim)
@@ -25,11 +27,16 @@
 --          message ('' for ack); retry: due time (ms), bury: the stack ('' if none), ack: the JSON result (''
 --          if not stored); bury: the dead letter id ('' otherwise). Packed because a batch of them as separate
 --          arguments cost the worker more CPU to encode than anything else it did per task (issue 8).
--- Returns  {{held (1|0) per settlement}, number of expired messages dropped, the claims}; held is 1 if a
+-- Returns  {{held (1|0) per settlement}, number of claims flagged expired, the claims}; held is 1 if a
 --          retry or bury still held its claim, and always 1 for an ack. The claims are packed as ARGV[10] is,
 --          three fields each, in queue order: the claim (token .. payload), the task id, and '<attempt> <first
---          attempt at, ms> <already succeeded: 1|0>'. Task id '' means not started here (see below): the
---          worker decodes the payload and starts it with task-start.lua. Packed for the reason ARGV[10] is.
+--          attempt at, ms> <already succeeded: 1|0> <expired: 1|0>'. Task id '' means not started here (see
+--          below): the worker decodes the payload and starts it with task-start.lua, unless it is expired.
+--          Packed for the reason ARGV[10] is.
+-- A claiming call also marks the channel a task channel (KEYS[8]) and removes any TTL from its queue: a
+-- channels_redis send sets one (its expiry) on every send, and a queue whose workers are all down must not vanish.
+-- Task states: an unfinished task's (running, retrying) has no TTL, however long it waits; a finished one's
+-- (succeeded, dead) lives ARGV[2] ms.
 -- Starting claims: a task's id is its message's `idempotencyKey` (a non-empty string at the top level), else
 -- the first 32 hex digits of the SHA-1 of the stored payload (redis-task-store.ts `taskIdOf`). For plain
 -- msgpack payloads this script reads that key itself and records the start of the attempt as task-start.lua
@@ -88,17 +95,20 @@ for i = 1, #settlements / 6 do
       local current = redis.call('ZSCORE', KEYS[5], ARGV[3])
       if not current or tonumber(current) > tonumber(extra) then redis.call('ZADD', KEYS[5], extra, ARGV[3]) end
       redis.call('HSET', state, 'status', 'retrying', 'updatedAt', ARGV[1], 'lastError', err)
+      redis.call('PERSIST', state)
     else
       local id = settlements[base + 6]
+      -- A task never started (undecodable, expired in the queue) has no state yet: the worker's id stands.
       local fields = redis.call('HMGET', state, 'attempts', 'firstAttemptAt', 'taskId')
       redis.call('HSET', KEYS[6] .. ':' .. id, 'payload', payload, 'error', err, 'stack', extra,
         'attempts', fields[1] or '0', 'firstAttemptAt', fields[2] or ARGV[1], 'diedAt', ARGV[1],
-        'taskId', fields[3] or '')
+        'taskId', fields[3] or settlements[base + 3])
       redis.call('ZADD', KEYS[6], ARGV[1], id)
-      redis.call('HSET', state, 'status', 'dead', 'updatedAt', ARGV[1], 'lastError', err)
+      redis.call('HSET', state, 'status', 'dead', 'updatedAt', ARGV[1], 'lastError', err, 'channel', ARGV[3],
+        'taskId', fields[3] or settlements[base + 3])
+      redis.call('PEXPIRE', state, ARGV[2])
       buried = true
     end
-    redis.call('PEXPIRE', state, ARGV[2])
   end
 end
 if buried then
@@ -176,6 +186,8 @@ end
 
 local max = tonumber(ARGV[5])
 if max <= 0 then return {held, 0, ''} end
+if redis.call('EXISTS', KEYS[8]) == 0 then redis.call('SET', KEYS[8], '1') end
+redis.call('PERSIST', KEYS[1])
 local due = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, 1000)
 for _, payload in ipairs(due) do
   redis.call('ZADD', KEYS[1], nextScore(KEYS[1], now / 1000), payload)
@@ -185,8 +197,12 @@ if #due > 0 then
   local nextDue = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')[2]
   if nextDue then redis.call('ZADD', KEYS[5], nextDue, ARGV[3]) else redis.call('ZREM', KEYS[5], ARGV[3]) end
 end
-local expired = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tostring(now / 1000 - tonumber(ARGV[7])))
+local cutoff = nil
+if ARGV[7] ~= '' then cutoff = now / 1000 - tonumber(ARGV[7]) end
+local expired = 0
 local popped = redis.call('ZPOPMIN', KEYS[1], max)
+-- Drained: the senders' wake marker has served its purpose (a send after this adds it again).
+if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[9]) end
 local prefixBytes = tonumber(ARGV[11])
 local out, inflight = {}, {}
 local function put(claim, id, meta)
@@ -202,8 +218,13 @@ for i = 1, #popped, 2 do
   table.insert(inflight, claim)
   local ok, id = false, nil
   if prefixBytes >= 0 then ok, id = pcall(taskIdOf, payload, prefixBytes + 1) end
-  if not ok or not id then
-    put(claim, '', '0 0 0')
+  if cutoff ~= nil and tonumber(popped[i + 1]) < cutoff then
+    -- Queue scores are send times: the oldest come first, and these waited past taskExpiryMs. Not started:
+    -- the worker buries them as `expired`.
+    expired = expired + 1
+    put(claim, '', '0 0 0 1')
+  elseif not ok or not id then
+    put(claim, '', '0 0 0 0')
   else
     -- As task-start.lua: count the attempt unless the task already succeeded (then report it, to be acked
     -- without running: idempotency).
@@ -215,9 +236,9 @@ for i = 1, #popped, 2 do
       attempt, succeeded = attempt + 1, 0
       redis.call('HSET', key, 'status', 'running', 'updatedAt', ARGV[1], 'channel', ARGV[3], 'taskId', id,
         'firstAttemptAt', first, 'attempts', attempt)
-      redis.call('PEXPIRE', key, ARGV[2])
+      redis.call('PERSIST', key)
     end
-    put(claim, id, string.format('%d %s %d', attempt, first, succeeded))
+    put(claim, id, string.format('%d %s %d 0', attempt, first, succeeded))
   end
 end
 -- Score and member pairs: an even chunk size keeps them together.

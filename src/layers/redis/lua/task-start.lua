@@ -1,7 +1,7 @@
 -- Records the start of an attempt for each claimed task: counts the attempt unless the task already succeeded
 -- (then it is reported, to be acked without running: idempotency).
 -- ARGV[1]  now, ms
--- ARGV[2]  state TTL, ms
+-- ARGV[2]  state TTL, ms (unused: a started task's state keeps no TTL until it ends)
 -- ARGV[3]  channel
 -- ARGV[4]  task state key prefix (a task's state hash is the prefix .. its id, on this channel's shard)
 -- ARGV[5]  the task ids, packed (packed-fields.ts: each a 4-byte big-endian length, then its bytes): one
@@ -24,7 +24,8 @@ while pos <= #ids do
     local first = state[3] or ARGV[1]
     redis.call('HSET', key, 'status', 'running', 'updatedAt', ARGV[1], 'channel', ARGV[3], 'taskId', id,
       'firstAttemptAt', first)
-    redis.call('PEXPIRE', key, ARGV[2])
+    -- Unfinished: no TTL however long it runs or waits (task-settle.lua sets one when it ends).
+    redis.call('PERSIST', key)
     table.insert(out, attempts)
     table.insert(out, tonumber(first))
     table.insert(out, 0)

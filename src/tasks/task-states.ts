@@ -1,0 +1,45 @@
+import type { TaskState, TaskStatus } from './task-store.js'
+
+const FINISHED: ReadonlySet<TaskStatus> = new Set(['succeeded', 'dead'])
+
+/**
+ * The in-memory store's task states. A task that is still queued, running or retrying keeps its state as long as
+ * it lives, however long it waits; a finished one (succeeded or dead) is kept `retentionMs` after its last change,
+ * lazily (`purge`), as a Redis key TTL would.
+ */
+export class TaskStates {
+  private readonly unfinished = new Map<string, TaskState>()
+  /** Finished states in last-change order, which with one retention is also expiry order. */
+  private readonly finished = new Map<string, TaskState>()
+
+  constructor(private readonly retentionMs: number) {}
+
+  get(taskId: string): TaskState | undefined {
+    return this.unfinished.get(taskId) ?? this.finished.get(taskId)
+  }
+
+  set(state: TaskState): void {
+    this.delete(state.taskId)
+    if (FINISHED.has(state.status)) this.finished.set(state.taskId, state)
+    else this.unfinished.set(state.taskId, state)
+  }
+
+  delete(taskId: string): void {
+    this.unfinished.delete(taskId)
+    this.finished.delete(taskId)
+  }
+
+  /** Forgets finished states older than the retention. */
+  purge(now: number): void {
+    const cutoff = now - this.retentionMs
+    for (const [taskId, state] of this.finished) {
+      if (state.updatedAt > cutoff) break
+      this.finished.delete(taskId)
+    }
+  }
+
+  clear(): void {
+    this.unfinished.clear()
+    this.finished.clear()
+  }
+}
