@@ -40,6 +40,11 @@ export class RetryingConsumer extends AsyncConsumer {
   static timeoutMs = 30_000
   /** A claim invisible to other workers this long (renewed while the task runs); a dead worker's tasks return after it. */
   static visibilityMs = 30_000
+  /**
+   * How often an idle worker claims anyway, ms. Switchyard's sends, retries and replays wake an idle worker at
+   * once; a Django (channels_redis) send cannot, so its task waits up to this long for an idle worker.
+   */
+  static idlePollMs = 1_000
   /** Keep handler return values in the task state (off: results are not stored unless asked for). */
   static storeResults = false
   /** Random source for jitter (inject a fixed one in tests). */
@@ -82,6 +87,7 @@ export class RetryingConsumer extends AsyncConsumer {
       channel: scope.channel,
       concurrency,
       visibilityMs: Consumer.visibilityMs,
+      idlePollMs: Consumer.idlePollMs,
       timeoutMs: Consumer.timeoutMs,
       retry: resolveRetryOptions(Consumer.retry),
       storeResults: Consumer.storeResults,

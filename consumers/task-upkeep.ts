@@ -3,6 +3,9 @@ import { hostname } from 'node:os'
 import type { Logger } from '../src/logger.js'
 import type { ClaimedTask, TaskStore, WorkerReport } from '../src/tasks/task-store.js'
 
+/** Counters reach the registry (inspect, the dashboard) this soon after a change, and no more often. */
+const REPORT_SOON_MS = 1_000
+
 export interface TaskUpkeepOptions {
   readonly store: TaskStore
   readonly channel: string
@@ -12,7 +15,20 @@ export interface TaskUpkeepOptions {
   /** Every claim the runner holds (running, prefetched or settling): what renewal extends. */
   held(): Iterable<ClaimedTask>
   /** The runner's counters for its registry report. */
-  counters(): Pick<WorkerReport, 'inFlight' | 'processed' | 'failed' | 'retried' | 'dead'>
+  counters(): Counters
+}
+
+type Counters = Pick<WorkerReport, 'inFlight' | 'processed' | 'failed' | 'retried' | 'dead'>
+
+function sameCounters(a: Counters | undefined, b: Counters): boolean {
+  return (
+    a !== undefined &&
+    a.inFlight === b.inFlight &&
+    a.processed === b.processed &&
+    a.failed === b.failed &&
+    a.retried === b.retried &&
+    a.dead === b.dead
+  )
 }
 
 /**
@@ -27,6 +43,11 @@ export class TaskUpkeep {
   private readonly timers: NodeJS.Timeout[] = []
   /** Set once the worker was removed from the registry: a report still on its way must not re-add it. */
   private forgotten = false
+  /** A report scheduled by `reportSoon`. */
+  private soon: NodeJS.Timeout | undefined
+  private lastReportAt = Number.NEGATIVE_INFINITY
+  /** The counters as last reported, so an idle worker's polls do not report unchanged ones. */
+  private reported: Counters | undefined
 
   constructor(private readonly options: TaskUpkeepOptions) {
     this.workerId = `${this.host}:${process.pid}:${options.channel}`
@@ -47,9 +68,24 @@ export class TaskUpkeep {
     void this.report()
   }
 
+  /**
+   * The counters changed: report within REPORT_SOON_MS, so monitoring sees them within a second, but at most once
+   * per REPORT_SOON_MS however busy the worker is (idle, only the renewal tick reports).
+   */
+  reportSoon(): void {
+    if (this.soon !== undefined || this.forgotten || sameCounters(this.reported, this.options.counters())) return
+    const waitMs = Math.max(0, this.lastReportAt + REPORT_SOON_MS - Date.now())
+    this.soon = setTimeout(() => {
+      this.soon = undefined
+      void this.report()
+    }, waitMs)
+    this.soon.unref()
+  }
+
   /** Stops renewing and reporting, and removes the worker from the registry (never fatal). */
   async stop(): Promise<void> {
     for (const interval of this.timers) clearInterval(interval)
+    clearTimeout(this.soon)
     this.forgotten = true
     try {
       await this.options.store.forgetWorker(this.workerId)
@@ -72,14 +108,17 @@ export class TaskUpkeep {
   /** Tells the store's worker registry this worker is alive, with its counters (monitoring; never fatal). */
   private async report(): Promise<void> {
     if (this.forgotten) return
+    this.lastReportAt = Date.now()
     const { store, channel, concurrency, log } = this.options
+    const counters = this.options.counters()
+    this.reported = counters
     const report: WorkerReport = {
       id: this.workerId,
       host: this.host,
       pid: process.pid,
       channel,
       concurrency,
-      ...this.options.counters(),
+      ...counters,
       startedAt: this.startedAt,
       renewalMs: this.renewalMs,
     }

@@ -295,6 +295,7 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver {
       const result = this.local.offerUntracked(channel, message, this.taskExpiresAt())
       if (result === DROPPED) return false
       this.tasks.recordQueued(channel, message)
+      this.tasks.notifyQueued(channel)
       this.counters.sent++
       if (result === HANDED) this.counters.received++
       return true
@@ -319,6 +320,7 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver {
   private deliverDelayed({ channel, message, task }: Delayed): void {
     if (task) {
       if (this.local.requeue(channel, message, this.taskExpiresAt())) this.counters.received++
+      else this.tasks.notifyQueued(channel)
       return
     }
     if (this.deliver(channel, message)) return

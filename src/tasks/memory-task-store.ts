@@ -12,6 +12,7 @@ import { MemoryRegistry } from './memory-registry.js'
 import { EXPIRED_TASK_ERROR, expiredTaskDetail, EXPIRED_TASKS } from './expired-tasks.js'
 import { TaskChannels } from './task-channels.js'
 import { TaskStates } from './task-states.js'
+import { TaskWakeups, type WaitForTasksOptions } from './task-wakeups.js'
 import {
   DEFAULT_TASK_STORE_OPTIONS,
   type ClaimedTask,
@@ -103,6 +104,7 @@ export class MemoryTaskStore implements TaskStore {
   /** Server id -> its last report and when it came. */
   private readonly servers = new MemoryRegistry<ServerReport>()
   private readonly expiredReporter: DropReporter
+  private readonly wakeups = new TaskWakeups()
   private deadLettersDropped = 0
 
   constructor(
@@ -126,6 +128,16 @@ export class MemoryTaskStore implements TaskStore {
       assertChannelName(channel)
       this.taskChannels.declare(channel)
     }
+  }
+
+  async waitForTasks(channel: string, options: WaitForTasksOptions): Promise<void> {
+    this.begin('wait for tasks')
+    await this.wakeups.wait(channel, options)
+  }
+
+  /** The layer queued a message on `channel` (a send, or a task come due): an idle worker there wakes. */
+  notifyQueued(channel: string): void {
+    this.wakeups.notify(channel)
   }
 
   /** Whether `channel` carries tasks (the layer's `taskChannels`, or declared by a worker). */
@@ -390,6 +402,7 @@ export class MemoryTaskStore implements TaskStore {
    * Redis prefix loses them too). Counters are kept.
    */
   clear(): void {
+    this.wakeups.clear()
     this.claims.clear()
     this.states.clear()
     this.deadLetters.clear()

@@ -34,6 +34,7 @@ import {
 } from './redis-claims.js'
 import { forgetEntry, readRegistry } from './redis-registry.js'
 import { TaskChannels } from './task-channels.js'
+import { TaskWakeups, type WaitForTasksOptions } from './task-wakeups.js'
 import { serverSnapshot, workerSnapshot, type ServerReport } from './task-store.js'
 
 export interface RedisTaskStoreContext {
@@ -44,6 +45,8 @@ export interface RedisTaskStoreContext {
   readonly log: Logger
   /** Called with the number of expired tasks a claim found (the layer counts them; the worker buries them). */
   onExpired(count: number): void
+  /** The set of wake markers to watch changed (`wakeKeys`): the blocking reader re-issues its read. */
+  onWatchChange(): void
   /** The shard holding a channel's queue (and so its task bookkeeping). */
   shardFor(channel: string): RedisShard
   /** Every shard (task states and dead-letter indexes are looked up on each). */
@@ -60,6 +63,9 @@ export class RedisTaskStore implements TaskStore {
   private readonly taskExpirySeconds: string
   private readonly tokens = new ClaimTokens()
   private readonly taskChannels: TaskChannels
+  private readonly wakeups = new TaskWakeups()
+  /** Channels whose workers in this process are idle: their wake markers are in the blocking read. */
+  private readonly watched = new Set<string>()
 
   /** The random prefix of plain msgpack payloads, whose task ids task-settle.lua reads itself; else -1. */
   private readonly plainPrefixBytes: number
@@ -89,6 +95,28 @@ export class RedisTaskStore implements TaskStore {
           idempotent: true,
         })
     }
+  }
+
+  async waitForTasks(channel: string, options: WaitForTasksOptions): Promise<void> {
+    // A channel stays watched while its workers are idle (across their fallback polls), so the blocking read's
+    // keys change only when a worker turns idle or busy, not on every wait.
+    if (!this.watched.has(channel)) {
+      this.watched.add(channel)
+      this.ctx.onWatchChange()
+    }
+    await this.wakeups.wait(channel, options)
+  }
+
+  /** The wake markers shard `shard`'s blocking read watches: those of this process's idle task channels. */
+  wakeKeys(shard: RedisShard): string[] {
+    const keys: string[] = []
+    for (const channel of this.watched) if (this.ctx.shardFor(channel) === shard) keys.push(this.ctx.keys.wake(channel))
+    return keys
+  }
+
+  /** The blocking read took `channel`'s wake marker: a sender queued a task there. */
+  wake(channel: string): void {
+    this.wakeups.notify(channel)
   }
 
   /** Whether this process knows `channel` carries tasks (its `taskChannels`, or declared by its worker). */
@@ -179,6 +207,7 @@ export class RedisTaskStore implements TaskStore {
     })
     if (expired > 0) this.ctx.onExpired(expired)
     if (claims.length === 0) return []
+    if (this.watched.delete(channel)) this.ctx.onWatchChange()
     return this.start(channel, unpackFields(toBuffer(claims)), now)
   }
 
@@ -409,7 +438,7 @@ export class RedisTaskStore implements TaskStore {
       .call((client) =>
         SCRIPTS.taskRequeue.run(
           client,
-          [keys.inflight(channel), keys.stalled(channel), keys.queue(channel)],
+          [keys.inflight(channel), keys.stalled(channel), keys.queue(channel), keys.wake(channel)],
           [mode, Date.now(), keys.taskStatePrefix, ...args],
         ),
       )) as number

@@ -1,5 +1,6 @@
 import type { Message } from '../layers/channel-layer.js'
 import type { ServerSnapshot, WorkerSnapshot } from '../monitoring/snapshot.js'
+import type { WaitForTasksOptions } from './task-wakeups.js'
 
 /** Where a task is in its life. */
 export type TaskStatus = 'queued' | 'running' | 'retrying' | 'succeeded' | 'dead'
@@ -136,6 +137,12 @@ export interface TaskStore {
    * puts on such a queue.
    */
   declareTaskChannels(channels: readonly string[]): Promise<void>
+  /**
+   * Resolves when `channel` may have new tasks (a Switchyard send, a retry or a replay come due), after
+   * `timeoutMs` at the latest (a Django send wakes nobody), or when `signal` aborts; never rejects. What an idle
+   * worker waits on instead of polling: on Redis, every idle channel of a process shares one blocking read.
+   */
+  waitForTasks(channel: string, options: WaitForTasksOptions): Promise<void>
   /** Takes up to `max` messages (due delayed ones first), each visible again after `visibilityMs` unless extended. */
   claim(channel: string, max: number, visibilityMs: number): Promise<ClaimedTask[]>
   /** The task succeeded: forget the claim, record it (for `idempotencyWindowMs`). */

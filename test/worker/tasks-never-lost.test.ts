@@ -154,3 +154,57 @@ describe.each(['memory', 'redis'] as const)('tasks are never lost (%s layer)', (
     expect(await shared.tasks.getTaskState('stray')).toMatchObject({ status: 'dead', attempts: 1 })
   })
 })
+
+describe.each(['memory', 'redis'] as const)('idle workers wake on new work (%s layer)', (kind) => {
+  it('runs a task sent to an idle worker at once, long before its next poll, and a due retry too', async () => {
+    const started: { key: string; attempt: number; at: number }[] = []
+    class Jobs extends RetryingConsumer {
+      // The fallback poll is far away: only a wake-up can start these tasks within the test's bounds.
+      static override idlePollMs = 60_000
+      static override retry = { maxRetries: 1, initialDelayMs: 300, factor: 1, jitter: 'none' as const }
+      async job_run(message: { type: 'job.run'; idempotencyKey: string }, ctx: TaskContext): Promise<void> {
+        started.push({ key: message.idempotencyKey, attempt: ctx.attempt, at: Date.now() })
+        if (message.idempotencyKey === 'flaky' && ctx.attempt === 1) throw new Error('once')
+      }
+    }
+    const { layer, serve } = backend(kind)
+    const shared = layer()
+    serve(shared, Jobs)
+    await waitFor('the worker to declare its channel', () => shared.tasks.isTaskChannel('jobs'))
+    await sleep(300) // idle by now: its first claim found nothing
+    for (const key of ['one', 'two', 'flaky']) {
+      const sentAt = Date.now()
+      await shared.send('jobs', { type: 'job.run', idempotencyKey: key })
+      await waitFor(`task ${key} to start`, () => started.some((run) => run.key === key), { timeoutMs: 2_000 })
+      expect(started.find((run) => run.key === key)!.at - sentAt).toBeLessThan(1_000)
+      await sleep(100)
+    }
+    await waitFor('the retry', () => started.length === 4, { timeoutMs: 3_000 })
+    const [first, retry] = started.filter((run) => run.key === 'flaky')
+    expect(retry!.attempt).toBe(2)
+    // Due 300 ms after the failure; the poll is a minute away: the retry's own wake-up started it.
+    expect(retry!.at - first!.at).toBeGreaterThanOrEqual(290)
+    expect(retry!.at - first!.at).toBeLessThan(1_300)
+  })
+
+  it('shows a worker counters in inspect() within about a second of a change', async () => {
+    class Jobs extends RetryingConsumer {
+      // Renewal and the periodic report every 20 s: only the prompt report can show the change in time.
+      static override visibilityMs = 60_000
+      async job_run(): Promise<void> {
+        // done
+      }
+    }
+    const { layer, serve } = backend(kind)
+    const shared = layer()
+    serve(shared, Jobs)
+    await waitFor('the worker to report', async () => (await shared.inspect()).workers.length === 1)
+    await shared.send('jobs', { type: 'job.run' })
+    const sentAt = Date.now()
+    await waitFor('processed = 1 in inspect()', async () => (await shared.inspect()).workers[0]?.processed === 1, {
+      timeoutMs: 3_000,
+      intervalMs: 50,
+    })
+    expect(Date.now() - sentAt).toBeLessThan(1_600)
+  })
+})

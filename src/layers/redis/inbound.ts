@@ -44,6 +44,12 @@ export interface InboundContext {
   isLocal(channel: string): boolean
   /** A normal channel's message expired unread: it leaves its groups. */
   onNormalExpired(channel: string): void
+  /** The wake markers of idle task channels on shard `index` (TaskStore.waitForTasks). */
+  wakeKeys(index: number): readonly string[]
+  /** The channel a wake marker key belongs to, or undefined when `key` is not one. */
+  wakeChannelOf(key: string): string | undefined
+  /** A sender queued a task on `channel`: its idle workers wake. */
+  onWake(channel: string): void
 }
 
 /**
@@ -152,6 +158,8 @@ export class Inbound {
   private keysFor(index: number): string[] {
     const keys = [...this.ctx.processQueues(index)]
     for (const channel of this.ctx.normal.waitingChannels()) keys.push(this.ctx.prefix + channel)
+    // Idle workers block here too, rather than polling: one read for the whole process.
+    keys.push(...this.ctx.wakeKeys(index))
     return keys
   }
 
@@ -188,7 +196,10 @@ export class Inbound {
       if (popped === null) continue
       const [rawKey, member, score] = popped
       const key = rawKey.toString()
-      if (this.ctx.processQueues(index).includes(key)) {
+      const woken = this.ctx.wakeChannelOf(key)
+      if (woken !== undefined) {
+        this.ctx.onWake(woken)
+      } else if (this.ctx.processQueues(index).includes(key)) {
         const nonLocal = key.slice(this.ctx.prefix.length)
         this.routeProcessMessage(nonLocal, member, score)
         await this.drain(shard, key, nonLocal)

@@ -109,6 +109,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
       () => undefined,
     )
     this.ownNonLocal.add(`specific.${this.clientId}!`)
+    const wakePrefix = this.keys.wake('')
     this.inbound = new Inbound({
       shards: this.shards,
       prefix: this.options.prefix,
@@ -124,6 +125,14 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
       processQueues: (index) => this.processQueues(index),
       isLocal: (channel) => this.isLocal(channel),
       onNormalExpired: (channel) => void this.presence.leaveGroups(channel),
+      wakeKeys: (index) => {
+        const shard = this.shards[index]
+        return shard === undefined ? [] : this.tasks.wakeKeys(shard)
+      },
+      wakeChannelOf: (key) => (key.startsWith(wakePrefix) ? key.slice(wakePrefix.length) : undefined),
+      onWake: (channel) => {
+        this.tasks.wake(channel)
+      },
     })
     this.tasks = new RedisTaskStore({
       keys: this.keys,
@@ -139,6 +148,9 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
       log: this.log,
       onExpired: (count) => {
         this.counters.expired += count
+      },
+      onWatchChange: () => {
+        this.inbound.keysChanged()
       },
       shards: this.shards,
       shardFor: (channel) => this.shardFor(channel),

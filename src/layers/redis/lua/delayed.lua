@@ -24,11 +24,14 @@ local moved = 0
 for _, channel in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 50)) do
   local delayed = prefix .. ':switchyard:delayed:' .. channel
   local queue = prefix .. channel
-  for _, payload in ipairs(redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, 1000)) do
+  local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, 1000)
+  for _, payload in ipairs(due) do
     redis.call('ZADD', queue, nextScore(queue, now / 1000), payload)
     redis.call('ZREM', delayed, payload)
     moved = moved + 1
   end
+  -- A retry or delayed task come due wakes an idle worker of its channel (keys.ts `wake`).
+  if #due > 0 then redis.call('ZADD', prefix .. ':switchyard:wake:' .. channel, 0, 'w') end
   local nextDue = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')[2]
   if nextDue then redis.call('ZADD', KEYS[1], nextDue, channel) else redis.call('ZREM', KEYS[1], channel) end
 end

@@ -3,6 +3,7 @@
 -- ARGV[4] ms earlier (a worker that died); the first check only flags them, so a live worker whose renewal was
 -- late keeps its work, however many workers run checks.
 -- KEYS[1]  in-flight set   KEYS[2]  stalled flags (payload -> time first flagged, ms)   KEYS[3]  channel queue
+-- KEYS[4]  the channel's wake marker: touched when anything went back, so an idle worker takes it at once
 -- ARGV[1]  'release' | 'stalled'
 -- ARGV[2]  now, ms
 -- ARGV[3]  state key prefix (release: each task state's attempt count is given back)
@@ -24,6 +25,7 @@ if ARGV[1] == 'release' then
       moved = moved + 1
     end
   end
+  if moved > 0 then redis.call('ZADD', KEYS[4], 0, 'w') end
   return moved
 end
 local grace = tonumber(ARGV[4])
@@ -38,4 +40,5 @@ for _, payload in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMI
     moved = moved + 1
   end
 end
+if moved > 0 then redis.call('ZADD', KEYS[4], 0, 'w') end
 return moved

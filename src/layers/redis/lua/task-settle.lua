@@ -201,8 +201,9 @@ local cutoff = nil
 if ARGV[7] ~= '' then cutoff = now / 1000 - tonumber(ARGV[7]) end
 local expired = 0
 local popped = redis.call('ZPOPMIN', KEYS[1], max)
--- Drained: the senders' wake marker has served its purpose (a send after this adds it again).
-if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[9]) end
+-- Tasks left: wake another idle worker (each wake-up is taken by one blocked reader). Drained: the senders'
+-- marker has served its purpose (a send after this adds it again).
+if redis.call('ZCARD', KEYS[1]) > 0 then redis.call('ZADD', KEYS[9], 0, 'w') else redis.call('DEL', KEYS[9]) end
 local prefixBytes = tonumber(ARGV[11])
 local out, inflight = {}, {}
 local function put(claim, id, meta)
