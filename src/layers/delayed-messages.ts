@@ -25,6 +25,8 @@ const MAX_TIMER_DELAY_MS = 2_147_483_647
  */
 export class DelayedMessages<T> {
   private readonly heap: Scheduled<T>[] = []
+  /** Waiting items per `keyOf` key (a channel), for a cap on how many may wait. */
+  private readonly waitingByKey = new Map<string, number>()
   private seq = 0
   private timer: NodeJS.Timeout | undefined
   /** The due time the timer is armed for (Infinity when unarmed). */
@@ -34,11 +36,18 @@ export class DelayedMessages<T> {
    * @param onDue called once per item, in due order, when it comes due; must not throw.
    * @param onTimer what the timer runs; by default `deliverDue()`. A layer passes its own housekeeping, which
    *   must end by calling `deliverDue()` (so the timer is re-armed).
+   * @param keyOf what `waiting(key)` counts items by (a channel name); by default nothing is counted.
    */
   constructor(
     private readonly onDue: (item: T) => void,
     private readonly onTimer?: () => void,
+    private readonly keyOf?: (item: T) => string,
   ) {}
+
+  /** How many items with this key wait (0 without a `keyOf`). */
+  waiting(key: string): number {
+    return this.waitingByKey.get(key) ?? 0
+  }
 
   get size(): number {
     return this.heap.length
@@ -50,6 +59,10 @@ export class DelayedMessages<T> {
   }
 
   schedule(dueAt: number, item: T): void {
+    if (this.keyOf !== undefined) {
+      const key = this.keyOf(item)
+      this.waitingByKey.set(key, this.waiting(key) + 1)
+    }
     this.heap.push({ dueAt, seq: this.seq++, item })
     this.siftUp(this.heap.length - 1)
     this.arm()
@@ -59,6 +72,12 @@ export class DelayedMessages<T> {
   deliverDue(now = Date.now()): void {
     for (let next = this.heap[0]; next !== undefined && next.dueAt <= now; next = this.heap[0]) {
       this.pop()
+      if (this.keyOf !== undefined) {
+        const key = this.keyOf(next.item)
+        const left = this.waiting(key) - 1
+        if (left > 0) this.waitingByKey.set(key, left)
+        else this.waitingByKey.delete(key)
+      }
       this.onDue(next.item)
     }
     this.arm()
@@ -67,6 +86,7 @@ export class DelayedMessages<T> {
   /** Drops every waiting item and clears the timer (flush, close). */
   clear(): void {
     this.heap.length = 0
+    this.waitingByKey.clear()
     this.disarm()
   }
 

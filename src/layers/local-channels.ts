@@ -106,10 +106,10 @@ export class LocalChannels {
    * `deliver` with one lookup, saying what happened: HANDED to a pending receive, QUEUED, or DROPPED (full). A
    * group message reaches every local member through this, once per member.
    */
-  offer(channel: string, message: Message, expiresAt: number): OfferResult {
+  offer(channel: string, message: Message, expiresAt: number, pastCapacity = false): OfferResult {
     const state = this.channels.get(channel)
     if (state !== undefined && this.handOver(channel, state, message)) return HANDED
-    return this.enqueue(channel, state ?? this.create(channel), message, expiresAt) ? QUEUED : DROPPED
+    return this.enqueue(channel, state ?? this.create(channel), message, expiresAt, pastCapacity) ? QUEUED : DROPPED
   }
 
   private handOver(channel: string, state: ChannelState, message: Message): boolean {
@@ -137,9 +137,18 @@ export class LocalChannels {
     return QUEUED
   }
 
-  /** Queues without looking for a pending receive (the caller just did); false when at capacity. */
-  private enqueue(channel: string, state: ChannelState, message: Message, expiresAt: number): boolean {
-    if (state.queue.length >= state.capacity) return false
+  /**
+   * Queues without looking for a pending receive (the caller just did); false when at capacity, unless
+   * `pastCapacity` (a delayed send come due: it was accepted when sent, and nobody is left to refuse it to).
+   */
+  private enqueue(
+    channel: string,
+    state: ChannelState,
+    message: Message,
+    expiresAt: number,
+    pastCapacity = false,
+  ): boolean {
+    if (!pastCapacity && state.queue.length >= state.capacity) return false
     const entry: Entry = { channel, message, expiresAt, tracked: true, reported: false }
     state.queue.push(entry)
     this.arrivals.push(entry)

@@ -37,8 +37,6 @@ interface Delayed {
   readonly task: boolean
 }
 
-const DELAYED_SEND_DROPS = Object.freeze({ field: 'channel', message: 'delayed send dropped: channel at capacity' })
-
 interface Membership {
   readonly group: string
   readonly channel: string
@@ -77,7 +75,6 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver {
   private readonly channelGroups = new Map<string, Set<string>>()
   private readonly counters = new LayerCounters()
   private readonly drops: DropReporter
-  private readonly delayedDrops: DropReporter
   private readonly delayed = new DelayedMessages<Delayed>(
     (item) => {
       this.deliverDelayed(item)
@@ -85,6 +82,7 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver {
     () => {
       this.refresh()
     },
+    (item) => item.channel,
   )
   /** At-least-once task delivery on this layer's channels (claims, retries, dead letters), for one process. */
   readonly tasks: MemoryTaskStore
@@ -94,7 +92,6 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver {
     this.options = resolveLayerOptions(options, TASK_STORE_OPTION_KEYS)
     const log = this.options.logger.child({ layer: 'memory' })
     this.drops = new DropReporter(log)
-    this.delayedDrops = new DropReporter(log, 10_000, DELAYED_SEND_DROPS)
     this.local = new LocalChannels(
       (channel) => capacityFor(this.options, channel),
       ({ channel, message }) => {
@@ -130,7 +127,7 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver {
     const prepared = prepareMessage(message, this.options.maxMessageBytes)
     this.refresh()
     if (delayMs > 0) {
-      this.delayed.schedule(Date.now() + delayMs, { channel, message: prepared.message, task: false })
+      this.sendLater(channel, prepared.message, delayMs)
       return
     }
     if (!this.deliver(channel, prepared.message)) {
@@ -314,18 +311,34 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver {
   }
 
   /**
-   * A delayed message come due, delivered like a send; a full channel drops it (counted in `dropped`, like a
-   * group send's full member: nobody is left to throw to). A task bypasses capacity and expiry instead.
+   * A delayed send, accepted (and counted in `sent`) now: at most `capacity` delayed messages wait per channel
+   * (`ChannelFullError` past that, as for a full queue), and each joins its queue when due even if the queue
+   * filled up meanwhile: nobody is left to refuse it to, so it is never dropped.
+   */
+  private sendLater(channel: string, message: Message, delayMs: number): void {
+    const capacity = capacityFor(this.options, channel)
+    if (this.delayed.waiting(channel) >= capacity) {
+      this.counters.rejected++
+      throw new ChannelFullError(channel, capacity)
+    }
+    this.delayed.schedule(Date.now() + delayMs, { channel, message, task: false })
+    this.counters.sent++
+    if (this.tasks.isTaskChannel(channel)) this.tasks.recordQueued(channel, message)
+  }
+
+  /**
+   * A delayed message come due: it joins its queue past capacity (see `sendLater`); a task's waits until
+   * `taskExpiryMs` (never, by default) and wakes an idle worker.
    */
   private deliverDelayed({ channel, message, task }: Delayed): void {
-    if (task) {
+    if (task || this.tasks.isTaskChannel(channel)) {
       if (this.local.requeue(channel, message, this.taskExpiresAt())) this.counters.received++
       else this.tasks.notifyQueued(channel)
       return
     }
-    if (this.deliver(channel, message)) return
-    this.counters.dropped++
-    this.delayedDrops.record(channel, 1)
+    if (this.local.offer(channel, message, Date.now() + this.options.expiryMs, true) === HANDED) {
+      this.counters.received++
+    }
   }
 
   /** Drops what expired, then delivers due delayed messages (the timer may run late; every call catches up). */

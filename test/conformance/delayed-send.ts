@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 
-import { InvalidOptionError, type LayerSendOptions } from '../../src/index.js'
+import { ChannelFullError, InvalidOptionError, type LayerSendOptions } from '../../src/index.js'
 import { receiveWithin, rejectionOf, sleep, type LayerTestContext, type MakeLayer } from './context.js'
 
 // Timing margins are generous: the Redis layer runs these too, on a loaded two-core machine.
@@ -48,6 +48,33 @@ export function delayedSendCases(ctx: LayerTestContext, makeLayer: MakeLayer): v
       await layer.send('delayed-capacity', { type: 'now' })
       expect(await receiveWithin(layer, 'delayed-capacity', 100)).toEqual({ type: 'now' })
       expect(await receiveWithin(layer, 'delayed-capacity', DELAY_MS + LATE_MARGIN_MS)).toEqual({ type: 'later' })
+    })
+
+    it('counts a delayed send in sent when made, and delivers it when due to a channel that is full by then', async () => {
+      const layer = await ctx.make({ capacity: 1 })
+      const before = layer.stats()
+      await layer.send('delayed-full', { type: 'later' }, { delayMs: DELAY_MS })
+      expect(layer.stats().sent).toBe(before.sent + 1)
+      // The queue is full when the delayed message comes due; it was accepted already, so it joins anyway.
+      await layer.send('delayed-full', { type: 'now' })
+      await sleep(DELAY_MS + LATE_MARGIN_MS)
+      expect(await receiveWithin(layer, 'delayed-full', 100)).toEqual({ type: 'now' })
+      expect(await receiveWithin(layer, 'delayed-full', 100)).toEqual({ type: 'later' })
+      expect(layer.stats()).toMatchObject({ sent: before.sent + 2, dropped: before.dropped })
+    })
+
+    it('refuses a delayed send with ChannelFullError while capacity delayed messages wait on the channel', async () => {
+      const layer = await ctx.make({ capacity: 2 })
+      const before = layer.stats()
+      await layer.send('delayed-cap', { type: 'a' }, { delayMs: 20 * DELAY_MS })
+      await layer.send('delayed-cap', { type: 'b' }, { delayMs: 20 * DELAY_MS })
+      const error = await rejectionOf(() => layer.send('delayed-cap', { type: 'c' }, { delayMs: DELAY_MS }))
+      expect(error).toBeInstanceOf(ChannelFullError)
+      expect(error.code).toBe('SWY_CHANNEL_FULL')
+      expect(layer.stats()).toMatchObject({ sent: before.sent + 2, rejected: before.rejected + 1 })
+      // The queue itself is empty: an immediate send still goes through.
+      await layer.send('delayed-cap', { type: 'now' })
+      expect(await receiveWithin(layer, 'delayed-cap', 500)).toEqual({ type: 'now' })
     })
 
     const bad: readonly unknown[] = [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '100', null]

@@ -37,10 +37,10 @@ describe('InMemoryChannelLayer delayed send', () => {
     expect(vi.getTimerCount()).toBe(0)
   })
 
-  it('counts a delayed message as sent when it is delivered, not before', async () => {
+  it('counts a delayed message as sent when it is accepted, once', async () => {
     const layer = new InMemoryChannelLayer()
     await layer.send('later', { type: 'x' }, { delayMs: 1000 })
-    expect(layer.stats().sent).toBe(0)
+    expect(layer.stats().sent).toBe(1)
     vi.advanceTimersByTime(1000)
     expect(layer.stats().sent).toBe(1)
   })
@@ -64,18 +64,24 @@ describe('InMemoryChannelLayer delayed send', () => {
     expect(vi.getTimerCount()).toBe(0)
   })
 
-  it('drops a message whose channel is full when it comes due, counting it in dropped and logging once', async () => {
+  it('refuses delayed sends past capacity waiting, and delivers the accepted ones past a full queue', async () => {
     const { logger, warn } = fakeLogger()
-    const layer = new InMemoryChannelLayer({ capacity: 1, logger })
+    const layer = new InMemoryChannelLayer({ capacity: 2, logger })
     await layer.send('full', { type: 'late.1' }, { delayMs: 1000 })
     await layer.send('full', { type: 'late.2' }, { delayMs: 1000 })
-    await layer.send('full', { type: 'now' })
+    await expect(layer.send('full', { type: 'late.3' }, { delayMs: 1000 })).rejects.toMatchObject({
+      code: 'SWY_CHANNEL_FULL',
+    })
+    await layer.send('full', { type: 'now.1' })
+    await layer.send('full', { type: 'now.2' })
     vi.advanceTimersByTime(1000)
-    expect(layer.stats()).toMatchObject({ sent: 1, dropped: 2, rejected: 0 })
-    expect(await takeNow(layer, 'full')).toEqual({ type: 'now' })
+    expect(layer.stats()).toMatchObject({ sent: 4, dropped: 0, rejected: 1 })
+    for (const type of ['now.1', 'now.2', 'late.1', 'late.2']) expect(await takeNow(layer, 'full')).toEqual({ type })
     expect(await takeNow(layer, 'full')).toBeUndefined()
-    expect(warn).toHaveBeenCalledTimes(1)
-    expect(warn).toHaveBeenCalledWith({ channel: 'full', dropped: 1 }, 'delayed send dropped: channel at capacity')
+    expect(warn).not.toHaveBeenCalled()
+    // Delivered, they no longer count as waiting: two more may wait.
+    await layer.send('full', { type: 'late.4' }, { delayMs: 1000 })
+    await layer.send('full', { type: 'late.5' }, { delayMs: 1000 })
   })
 
   it('counts expiry from the due time', async () => {
@@ -105,13 +111,13 @@ describe('InMemoryChannelLayer delayed send', () => {
     await layer.flush()
     expect(vi.getTimerCount()).toBe(0)
     vi.advanceTimersByTime(1000)
-    expect(layer.stats().sent).toBe(0)
+    expect(await takeNow(layer, 'later')).toBeUndefined()
     await layer.send('later', { type: 'y' }, { delayMs: 1000 })
     expect(vi.getTimerCount()).toBe(1)
     await layer.close()
     expect(vi.getTimerCount()).toBe(0)
     vi.advanceTimersByTime(1000)
-    expect(layer.stats().sent).toBe(0)
+    expect(layer.stats()).toMatchObject({ sent: 2, received: 0 })
   })
 
   it('validates options before anything is scheduled', async () => {

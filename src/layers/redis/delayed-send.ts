@@ -17,26 +17,42 @@ export interface DelayedContext {
 
 /**
  * A delayed send: the message waits in a per-channel sorted set by due time and is moved onto the channel (with
- * a fresh send time, so it does not expire early) by whichever live process runs the mover first. Capacity is
- * checked neither now nor when it moves: a delayed message is never dropped for it.
+ * a fresh send time, so it does not expire early) by whichever live process runs the mover first. It is accepted
+ * or refused now: at most `capacity` messages wait per channel (resolves false past that); once due it joins the
+ * queue whatever its length, never dropped. A task channel's task reads `queued` from now.
  */
 export async function sendLater(
   ctx: DelayedContext,
   channel: string,
   message: Message,
   delayMs: number,
-): Promise<void> {
-  const payload = ctx.encode(isProcessSpecific(channel) ? { ...message, [RESERVED_ROUTING_KEY]: channel } : message)
+  { capacity, task }: { readonly capacity: number; readonly task: boolean },
+): Promise<boolean> {
+  const specific = isProcessSpecific(channel)
+  const payload = ctx.encode(specific ? { ...message, [RESERVED_ROUTING_KEY]: channel } : message)
   const queue = nonLocalName(channel)
-  await ctx
+  const now = Date.now()
+  const key = message.idempotencyKey
+  const added = await ctx
     .shardFor(channel)
     .call((client) =>
       SCRIPTS.delayed.run(
         client,
-        [ctx.keys.delayedIndex, ctx.keys.delayed(queue)],
-        ['add', Date.now() + delayMs, queue, payload],
+        [ctx.keys.delayedIndex, ctx.keys.delayed(queue), ctx.keys.taskChannel(queue)],
+        [
+          'add',
+          now + delayMs,
+          queue,
+          payload,
+          capacity,
+          specific ? '0' : task ? '1' : '',
+          ctx.keys.taskStatePrefix,
+          typeof key === 'string' ? key : '',
+          now,
+        ],
       ),
     )
+  return added === 1
 }
 
 /** Moves due delayed messages onto their channels, on every shard (run a few times a second by each layer). */

@@ -198,7 +198,12 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
     const delayMs = sendDelayMs(sendOptions)
     const prepared = prepareMessage(message, this.options.maxMessageBytes)
     if (delayMs > 0) {
-      await sendLater(this.delayed, channel, prepared.message, delayMs)
+      const capacity = capacityFor(this.options, channel)
+      const task = this.tasks.isTaskChannel(channel)
+      if (!(await sendLater(this.delayed, channel, prepared.message, delayMs, { capacity, task }))) {
+        this.counters.rejected++
+        throw new ChannelFullError(channel, capacity)
+      }
       this.counters.sent++
       return
     }

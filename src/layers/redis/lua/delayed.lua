@@ -1,13 +1,23 @@
 -- Delayed messages. Mode 'add': schedules one payload (layer.send with delayMs). Mode 'move': moves every due
 -- delayed message of up to 50 channels onto their queues (any live process runs it a few times a second).
+-- A delayed send is accepted or refused when it is made: at most ARGV[5] messages (delayed sends and task
+-- retries) wait per channel; once due it joins the queue whatever its length, as it was accepted already.
 -- KEYS[1]  the delayed index: channel -> earliest due time (ms)
 -- KEYS[2]  add: the channel's delayed set (payload -> due ms)
+-- KEYS[3]  add: the channel's task-channel marker (keys.ts `taskChannel`)
 -- ARGV[1]  'add' | 'move'
 -- ARGV[2]  now, ms (move) or due time, ms (add)
 -- ARGV[3]  add: channel; move: key prefix
 -- ARGV[4]  add: payload
--- Returns  add: 1; move: number of messages moved
+-- ARGV[5]  add: the channel's capacity         ARGV[6]  add: '1' known task channel, '0' never one, '' ask KEYS[3]
+-- ARGV[7]  add: task state key prefix          ARGV[8]  add: the task id if the sender knows it, else ''
+-- ARGV[9]  add: now, ms
+-- Returns  add: 1, or 0 when ARGV[5] messages wait already; move: number of messages moved
 if ARGV[1] == 'add' then
+  if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return 0 end
+  if ARGV[6] == '1' or (ARGV[6] == '' and redis.call('EXISTS', KEYS[3]) == 1) then
+    recordQueuedTask(ARGV[7], ARGV[8], ARGV[4], ARGV[3], ARGV[9])
+  end
   -- Equal due times would sort by payload bytes; nudge past the latest one due in the same millisecond.
   local due = tonumber(ARGV[2])
   local last = redis.call('ZREVRANGEBYSCORE', KEYS[2], '(' .. tostring(due + 1), due, 'WITHSCORES', 'LIMIT', 0, 1)[2]

@@ -8,3 +8,15 @@ local function nextScore(key, now)
   end
   return string.format('%.6f', now)
 end
+
+-- A Switchyard send queued a task (send.lua, delayed.lua): its state reads `queued` under its id, the message's
+-- idempotencyKey (`id`, when the sender knows it) or the first 32 hex digits of the SHA-1 of its payload, as
+-- redis-claims.ts `taskIdOf` computes it. A task already known (succeeded, running, dead) keeps its state, so a
+-- succeeded one is skipped when claimed. No TTL: an unfinished task's state lives as long as the task.
+local function recordQueuedTask(statePrefix, id, payload, channel, nowMs)
+  if id == '' then id = string.sub(redis.sha1hex(payload), 1, 32) end
+  local state = statePrefix .. id
+  if redis.call('EXISTS', state) == 0 then
+    redis.call('HSET', state, 'status', 'queued', 'updatedAt', nowMs, 'channel', channel, 'taskId', id, 'attempts', 0)
+  end
+end

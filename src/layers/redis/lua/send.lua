@@ -17,8 +17,8 @@
 -- ARGV[10] '1' when this sender knows the channel is a task channel (its `taskChannels`), '0' when it cannot be
 --          one (a process-specific channel), '' to ask KEYS[4]
 -- ARGV[11] task state key prefix      ARGV[12] the channel name (for the task state)
--- ARGV[13] the task id when the sender knows it (the message's idempotencyKey), else '': then it is the first
---          32 hex digits of the SHA-1 of the payload, as redis-claims.ts `taskIdOf` computes it
+-- ARGV[13] the task id when the sender knows it (the message's idempotencyKey), else '' (prelude.lua
+--          `recordQueuedTask` derives it from the payload)
 -- ARGV[14] now, ms
 -- A task channel's messages are tasks: nothing expires them here (only a worker's claim, past taskExpiryMs, into
 -- the dead letters), the queue keeps no TTL (one channels_redis set is removed), and the task reads `queued`.
@@ -30,14 +30,7 @@ if ARGV[10] == '1' or (ARGV[10] == '' and redis.call('EXISTS', KEYS[4]) == 1) th
   redis.call('ZADD', KEYS[1], nextScore(KEYS[1], tonumber(ARGV[2])), ARGV[1])
   redis.call('PERSIST', KEYS[1])
   if ARGV[10] == '1' then redis.call('SET', KEYS[4], '1') end
-  local id = ARGV[13]
-  if id == '' then id = string.sub(redis.sha1hex(ARGV[1]), 1, 32) end
-  local state = ARGV[11] .. id
-  -- A task already known (succeeded, running, dead) keeps its state: a succeeded one is then skipped when claimed.
-  if redis.call('EXISTS', state) == 0 then
-    redis.call('HSET', state, 'status', 'queued', 'updatedAt', ARGV[14], 'channel', ARGV[12], 'taskId', id,
-      'attempts', 0)
-  end
+  recordQueuedTask(ARGV[11], ARGV[13], ARGV[1], ARGV[12], ARGV[14])
   redis.call('ZADD', KEYS[5], 0, 'w')
   return {1, 0}
 end
