@@ -21,6 +21,10 @@ export interface DjangoLayerConfig {
   readonly prefix: string
   /** channels_redis `symmetric_encryption_keys`; none means unencrypted. */
   readonly keys?: readonly string[] | undefined
+  /** channels_redis `expiry`, seconds; its default (60) when absent. */
+  readonly expirySeconds?: number | undefined
+  /** channels_redis `capacity`; its default (100) when absent. */
+  readonly capacity?: number | undefined
 }
 
 function pythonEnv(config: DjangoLayerConfig): NodeJS.ProcessEnv {
@@ -36,6 +40,8 @@ function pythonEnv(config: DjangoLayerConfig): NodeJS.ProcessEnv {
     REDIS_URL: config.redisUrl,
     CHANNELS_PREFIX: config.prefix,
     CHANNELS_KEYS: (config.keys ?? []).join(','),
+    CHANNELS_EXPIRY: config.expirySeconds === undefined ? '' : String(config.expirySeconds),
+    CHANNELS_CAPACITY: config.capacity === undefined ? '' : String(config.capacity),
   }
 }
 
@@ -169,6 +175,21 @@ export function runPython(
 /** `channel_layer.send(channel, message)` from Python. */
 export async function pythonSend(config: DjangoLayerConfig, channel: string, message: Message): Promise<void> {
   await runPython(config, 'send.py', [channel], tag(message))
+}
+
+/** `channel_layer.send(channel, message)` from Python for each message, in order, from one process. */
+export async function pythonSendMany(
+  config: DjangoLayerConfig,
+  channel: string,
+  messages: readonly Message[],
+): Promise<void> {
+  await runPython(
+    config,
+    'send_many.py',
+    [channel],
+    messages.map((message) => tag(message)),
+    120_000,
+  )
 }
 
 /** `channel_layer.group_send(group, message)` from Python. */

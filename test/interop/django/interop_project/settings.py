@@ -4,6 +4,8 @@ Settings read from the environment, so one project serves every test block:
 - REDIS_URL (required): the Redis both sides share, e.g. redis://127.0.0.1:6379
 - CHANNELS_PREFIX: channels_redis key prefix (no separator is added), default "asgi"
 - CHANNELS_KEYS: comma-separated symmetric encryption keys, optional
+- CHANNELS_EXPIRY: channels_redis `expiry` in seconds, optional (its default is 60)
+- CHANNELS_CAPACITY: channels_redis `capacity`, optional (its default is 100)
 - ASGI_APPLICATION: dotted path, default interop_project.asgi.application
 
 No database: nothing here touches the ORM.
@@ -30,6 +32,10 @@ _layer_config = {
     "hosts": [_redis_url],
     "prefix": os.environ.get("CHANNELS_PREFIX", "asgi"),
 }
+if os.environ.get("CHANNELS_EXPIRY"):
+    _layer_config["expiry"] = int(os.environ["CHANNELS_EXPIRY"])
+if os.environ.get("CHANNELS_CAPACITY"):
+    _layer_config["capacity"] = int(os.environ["CHANNELS_CAPACITY"])
 _keys = [key for key in os.environ.get("CHANNELS_KEYS", "").split(",") if key]
 if _keys:
     _layer_config["symmetric_encryption_keys"] = _keys
