@@ -1,49 +1,15 @@
 import { RedisUnavailableError, TaskTimeoutError } from '../src/errors.js'
-import type { Message } from '../src/layers/channel-layer.js'
-import type { Logger } from '../src/logger.js'
 import { reportTaskAttempt } from '../src/monitoring/metrics-sink.js'
 import { DropReporter } from '../src/layers/drop-reporter.js'
 import { EXPIRED_TASK_ERROR, EXPIRED_TASKS, expiredTaskDetail } from '../src/tasks/expired-tasks.js'
-import type { ClaimedTask, TaskSettlement, TaskStore } from '../src/tasks/task-store.js'
-import { retryDelayMs } from './backoff.js'
-import { NonRetryableError } from './control.js'
-import type { RetryOptions, TaskContext } from './retry-options.js'
+import type { ClaimedTask, TaskSettlement } from '../src/tasks/task-store.js'
+import type { TaskContext } from './retry-options.js'
 import { TaskAttempt } from './task-attempt.js'
+import { failureOutcome } from './task-failure.js'
+import type { TaskRunnerOptions, TaskRunnerStats } from './task-runner-options.js'
 import { TaskUpkeep } from './task-upkeep.js'
 
-/** What the runner reports to `onFailure` hooks besides the error. */
-export interface FailureInfo {
-  readonly willRetry: boolean
-  /** The delay before the retry, when there is one. */
-  readonly delayMs?: number
-}
-
-export interface TaskRunnerOptions {
-  readonly store: TaskStore
-  readonly channel: string
-  readonly concurrency: number
-  readonly visibilityMs: number
-  /** How often an idle runner claims without a wake-up (a Django send wakes nobody). */
-  readonly idlePollMs?: number
-  readonly timeoutMs: number
-  readonly retry: RetryOptions
-  readonly storeResults: boolean
-  readonly log: Logger
-  retryOn(error: unknown): boolean
-  random(): number
-  handle(message: Message, ctx: TaskContext): Promise<unknown>
-  onFailure(error: unknown, ctx: TaskContext, info: FailureInfo): Promise<void>
-}
-
-/** Counters of one runner, for logs, the dashboard and tests. */
-export interface TaskRunnerStats {
-  readonly processed: number
-  readonly failed: number
-  readonly retried: number
-  readonly dead: number
-  readonly skippedDuplicates: number
-  readonly inFlight: number
-}
+export type { FailureInfo, TaskRunnerOptions, TaskRunnerStats } from './task-runner-options.js'
 
 /** A settlement waiting for the claim loop to record it, and who waits for that. */
 interface PendingSettlement {
@@ -395,23 +361,9 @@ export class TaskRunner {
   }
 
   private async fail(task: ClaimedTask, ctx: TaskContext, error: unknown, seconds: number): Promise<void> {
-    const { retry } = this.options
     this.counts.failed++
-    const nonRetryable =
-      error instanceof NonRetryableError ||
-      (error instanceof Error && error.name === 'NonRetryableError') ||
-      isMalformedTask(error)
-    const willRetry = !nonRetryable && this.options.retryOn(error) && task.attempt <= retry.maxRetries
-    const message = describeFailure(error)
-    const delayMs = willRetry ? retryDelayMs(task.attempt, retry, () => this.options.random()) : undefined
-    // The stack only for dead letters: formatting one (source-mapped, under tsx) costs more CPU than the rest
-    // of a retry, and a retry records only the message.
-    const stack = delayMs === undefined && error instanceof Error ? error.stack : undefined
-    const recorded = await this.settle(
-      delayMs === undefined
-        ? { action: 'bury', task, failure: stack === undefined ? { error: message } : { error: message, stack } }
-        : { action: 'retry', task, delayMs, failure: { error: message } },
-    )
+    const { willRetry, delayMs, settlement } = failureOutcome(task, error, this.options)
+    const recorded = await this.settle(settlement)
     if (!recorded) {
       ctx.log.error({}, 'could not record a failed attempt; the task comes back after its deadline')
     } else if (delayMs !== undefined) {
@@ -455,31 +407,6 @@ export class TaskRunner {
       this.wake = finish
     })
   }
-}
-
-/**
- * Codes of errors that say the message itself is wrong (no string `type`, a type no handler takes): running it
- * again cannot help, so it dies at once instead of using up its retries.
- */
-const MALFORMED_TASK_CODES: ReadonlySet<string> = new Set(['SWY_INVALID_MESSAGE_TYPE', 'SWY_UNKNOWN_MESSAGE_TYPE'])
-
-function codeOf(error: unknown): string | undefined {
-  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined
-  return typeof code === 'string' ? code : undefined
-}
-
-function isMalformedTask(error: unknown): boolean {
-  const code = codeOf(error)
-  return code !== undefined && MALFORMED_TASK_CODES.has(code)
-}
-
-/** A failure as stored and listed: `Name: message`, with Switchyard's code when it has one. */
-function describeFailure(error: unknown): string {
-  if (!(error instanceof Error)) return String(error)
-  const code = codeOf(error)
-  return code?.startsWith('SWY_') === true
-    ? `${error.name} (${code}): ${error.message}`
-    : `${error.name}: ${error.message}`
 }
 
 /**

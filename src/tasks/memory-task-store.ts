@@ -8,6 +8,7 @@ import { assertChannelName } from '../layers/names.js'
 import { defaultLogger, type Logger } from '../logger.js'
 import type { ServerSnapshot, WorkerSnapshot } from '../monitoring/snapshot.js'
 import { DeadLetters } from './dead-letters.js'
+import { MemoryClaims } from './memory-claims.js'
 import { MemoryRegistry } from './memory-registry.js'
 import { EXPIRED_TASK_ERROR, expiredTaskDetail, EXPIRED_TASKS } from './expired-tasks.js'
 import { TaskChannels } from './task-channels.js'
@@ -55,17 +56,6 @@ export interface MemoryTaskStoreStats {
   readonly deadLettersDropped: number
 }
 
-interface Claim {
-  readonly channel: string
-  readonly message: Message
-  readonly taskId: string
-  readonly attempt: number
-  readonly firstAttemptAt: number
-  deadline: number
-  /** Past its deadline at the last `recoverStalled`: the next one requeues it if it still is. */
-  stalled: boolean
-}
-
 const DEAD_LETTER_DROPS = Object.freeze({ field: 'channel', message: 'dead letters over capacity: oldest dropped' })
 
 /**
@@ -92,8 +82,7 @@ const DEAD_LETTER_DROPS = Object.freeze({ field: 'channel', message: 'dead lette
  * ```
  */
 export class MemoryTaskStore implements TaskStore {
-  /** channel -> claim token -> claim. */
-  private readonly claims = new Map<string, Map<string, Claim>>()
+  private readonly claims = new MemoryClaims()
   private readonly states: TaskStates
   private readonly taskChannels: TaskChannels
   /** Ids of messages without an `idempotencyKey`: message object -> channel -> id. */
@@ -193,7 +182,7 @@ export class MemoryTaskStore implements TaskStore {
   async ack(task: ClaimedTask, options?: { readonly result?: unknown }): Promise<void> {
     this.begin('ack a task')
     // Even a claim already recovered is marked: the requeued copy will then be acked without running.
-    this.removeClaim(task)
+    this.claims.remove(task)
     const previous = this.states.get(task.taskId)
     const hasResult = options !== undefined && 'result' in options
     this.setState(task, {
@@ -206,7 +195,7 @@ export class MemoryTaskStore implements TaskStore {
   async retry(task: ClaimedTask, delayMs: number, failure: TaskFailure): Promise<void> {
     this.begin('retry a task')
     nonNegativeInteger('delayMs', delayMs, 0)
-    const claim = this.removeClaim(task)
+    const claim = this.claims.remove(task)
     if (claim === undefined) return
     this.setState(task, { status: 'retrying', lastError: failure.error })
     this.queues.requeue(claim.channel, claim.message, delayMs)
@@ -214,7 +203,7 @@ export class MemoryTaskStore implements TaskStore {
 
   async bury(task: ClaimedTask, failure: TaskFailure): Promise<void> {
     const now = this.begin('bury a task')
-    const claim = this.removeClaim(task)
+    const claim = this.claims.remove(task)
     if (claim === undefined) return
     this.deadLetters.add(
       Object.freeze({
@@ -261,7 +250,7 @@ export class MemoryTaskStore implements TaskStore {
     const now = this.begin('extend tasks')
     positiveInteger('visibilityMs', visibilityMs, 0)
     for (const task of tasks) {
-      const claim = this.findClaim(task)
+      const claim = this.claims.find(task)
       if (claim === undefined) continue
       claim.deadline = now + visibilityMs
       claim.stalled = false
@@ -271,7 +260,7 @@ export class MemoryTaskStore implements TaskStore {
   async release(tasks: readonly ClaimedTask[]): Promise<void> {
     this.begin('release tasks')
     for (const task of tasks) {
-      const claim = this.removeClaim(task)
+      const claim = this.claims.remove(task)
       if (claim === undefined) continue
       // The attempt never ran to an end: it does not count.
       const attempts = Math.max((this.states.get(claim.taskId)?.attempts ?? claim.attempt) - 1, 0)
@@ -283,25 +272,13 @@ export class MemoryTaskStore implements TaskStore {
   async recoverStalled(channel: string): Promise<number> {
     const now = this.begin('recover stalled tasks')
     assertChannelName(channel)
-    const claims = this.claims.get(channel)
-    if (claims === undefined) return 0
-    let recovered = 0
-    for (const [token, claim] of claims) {
-      if (claim.deadline > now) {
-        claim.stalled = false
-      } else if (!claim.stalled) {
-        // Two-phase: a live worker whose renewal was merely late gets until the next check.
-        claim.stalled = true
-      } else {
-        claims.delete(token)
-        // The attempt counts: its worker may have died halfway through it.
-        this.setState(claim, { status: 'queued' })
-        this.queues.requeue(channel, claim.message, 0)
-        recovered++
-      }
+    const stalled = this.claims.takeStalled(channel, now)
+    for (const claim of stalled) {
+      // The attempt counts: its worker may have died halfway through it.
+      this.setState(claim, { status: 'queued' })
+      this.queues.requeue(channel, claim.message, 0)
     }
-    if (claims.size === 0) this.claims.delete(channel)
-    return recovered
+    return stalled.length
   }
 
   async getTaskState(taskId: string): Promise<TaskState | undefined> {
@@ -384,7 +361,7 @@ export class MemoryTaskStore implements TaskStore {
 
   /** Claims being worked on, per channel (for `inspect()`). */
   inFlightCounts(): ReadonlyMap<string, number> {
-    return new Map([...this.claims].map(([channel, claims]) => [channel, claims.size]))
+    return this.claims.counts()
   }
 
   /** Dead letters kept, per channel (for `inspect()`). */
@@ -427,7 +404,7 @@ export class MemoryTaskStore implements TaskStore {
     const firstAttemptAt = previous?.firstAttemptAt ?? now
     if (previous?.status === 'succeeded') {
       // Not a new attempt: the caller acks it without running.
-      this.addClaim(
+      this.claims.add(
         { channel, message, taskId, attempt: previous.attempts, firstAttemptAt, deadline, stalled: false },
         token,
       )
@@ -442,7 +419,7 @@ export class MemoryTaskStore implements TaskStore {
       })
     }
     const attempt = (previous?.attempts ?? 0) + 1
-    this.addClaim({ channel, message, taskId, attempt, firstAttemptAt, deadline, stalled: false }, token)
+    this.claims.add({ channel, message, taskId, attempt, firstAttemptAt, deadline, stalled: false }, token)
     this.setState({ channel, taskId }, { status: 'running', attempts: attempt, firstAttemptAt })
     return Object.freeze({ channel, payload, message, taskId, attempt, firstAttemptAt, alreadySucceeded: false })
   }
@@ -461,30 +438,6 @@ export class MemoryTaskStore implements TaskStore {
       ids.set(channel, id)
     }
     return id
-  }
-
-  private addClaim(claim: Claim, token: string): void {
-    let claims = this.claims.get(claim.channel)
-    if (claims === undefined) {
-      claims = new Map()
-      this.claims.set(claim.channel, claims)
-    }
-    claims.set(token, claim)
-  }
-
-  private findClaim(task: ClaimedTask): Claim | undefined {
-    return this.claims.get(task.channel)?.get(task.payload.toString())
-  }
-
-  /** Removes the task's claim; undefined when it was lost (recovered, or the layer flushed). */
-  private removeClaim(task: ClaimedTask): Claim | undefined {
-    const claims = this.claims.get(task.channel)
-    const token = task.payload.toString()
-    const claim = claims?.get(token)
-    if (claims === undefined || claim === undefined) return undefined
-    claims.delete(token)
-    if (claims.size === 0) this.claims.delete(task.channel)
-    return claim
   }
 
   /** Writes a task's state, keeping unchanged fields (a finished one is kept for the retention from now). */

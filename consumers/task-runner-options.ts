@@ -1,0 +1,38 @@
+import type { Message } from '../src/layers/channel-layer.js'
+import type { Logger } from '../src/logger.js'
+import type { TaskStore } from '../src/tasks/task-store.js'
+import type { RetryOptions, TaskContext } from './retry-options.js'
+
+/** What the runner reports to `onFailure` hooks besides the error. */
+export interface FailureInfo {
+  readonly willRetry: boolean
+  /** The delay before the retry, when there is one. */
+  readonly delayMs?: number
+}
+
+export interface TaskRunnerOptions {
+  readonly store: TaskStore
+  readonly channel: string
+  readonly concurrency: number
+  readonly visibilityMs: number
+  /** How often an idle runner claims without a wake-up (a Django send wakes nobody). */
+  readonly idlePollMs?: number
+  readonly timeoutMs: number
+  readonly retry: RetryOptions
+  readonly storeResults: boolean
+  readonly log: Logger
+  retryOn(error: unknown): boolean
+  random(): number
+  handle(message: Message, ctx: TaskContext): Promise<unknown>
+  onFailure(error: unknown, ctx: TaskContext, info: FailureInfo): Promise<void>
+}
+
+/** Counters of one runner, for logs, the dashboard and tests. */
+export interface TaskRunnerStats {
+  readonly processed: number
+  readonly failed: number
+  readonly retried: number
+  readonly dead: number
+  readonly skippedDuplicates: number
+  readonly inFlight: number
+}
