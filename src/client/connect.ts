@@ -40,7 +40,7 @@ export function connect<TServer extends { type: string } = ServerMessage, TClien
   options: ConnectOptions = {},
 ): Connection<TServer, TClient> {
   const href = resolveUrl(url)
-  const { reconnect, maxQueuedMessages, protocols, WebSocket, clock, random } = resolveOptions(options)
+  const { reconnect, maxQueuedMessages, protocols, WebSocket, socketOptions, clock, random } = resolveOptions(options)
 
   let state: ConnectionState = 'connecting'
   /** The current socket, undefined while waiting to reconnect and once closed. */
@@ -50,6 +50,8 @@ export function connect<TServer extends { type: string } = ServerMessage, TClien
   let attempt = 0
   let openedAt: number | undefined
   let everOpened = false
+  /** Attempts that closed without opening, while none ever opened. */
+  let refusals = 0
   /** JSON text, encoded at `send` so later changes to the object never leak into what is sent. */
   const queue: string[] = []
   const stats: ConnectionStats = { sent: 0, received: 0, dropped: 0, reconnects: 0, malformed: 0 }
@@ -71,7 +73,7 @@ export function connect<TServer extends { type: string } = ServerMessage, TClien
   }
 
   function openSocket(): void {
-    const current = new WebSocket(href, protocols)
+    const current = socketOptions ? new WebSocket(href, protocols, socketOptions) : new WebSocket(href, protocols)
     socket = current
     // Events of a socket we already left (one still closing after close()) are ignored.
     current.onopen = () => {
@@ -113,7 +115,9 @@ export function connect<TServer extends { type: string } = ServerMessage, TClien
     socket = undefined
     if (openedAt !== undefined && clock.now() - openedAt >= reconnect.stableAfterMs) attempt = 0
     openedAt = undefined
-    if (shouldReconnect(code) && attempt < reconnect.maxAttempts) {
+    if (!everOpened && ++refusals >= reconnect.maxRefusals) {
+      closeForGood('refused')
+    } else if (shouldReconnect(code) && attempt < reconnect.maxAttempts) {
       reconnectTimer = clock.setTimeout(
         () => {
           reconnectTimer = undefined
@@ -129,11 +133,11 @@ export function connect<TServer extends { type: string } = ServerMessage, TClien
     closeListeners.emit({ code, reason, willReconnect: state === 'reconnecting' })
   }
 
-  function closeForGood(): void {
+  function closeForGood(final: 'closed' | 'refused' = 'closed'): void {
     if (reconnectTimer !== undefined) clock.clearTimeout(reconnectTimer)
     reconnectTimer = undefined
     stats.dropped += queue.splice(0).length
-    setState('closed')
+    setState(final)
   }
 
   const connection: Connection<TServer, TClient> = {
@@ -152,7 +156,7 @@ export function connect<TServer extends { type: string } = ServerMessage, TClien
     onStateChange: (handler) => stateListeners.add(handler),
     onClose: (handler) => closeListeners.add(handler),
     send(message) {
-      if (state === 'closed') throw new ConnectionClosedError(href)
+      if (state === 'closed' || state === 'refused') throw new ConnectionClosedError(href)
       const data = JSON.stringify(message) as string | undefined
       if (data === undefined) throw new TypeError(`Expected a JSON value, got ${typeof message}`)
       if (state === 'open' && socket?.readyState === OPEN) {
@@ -167,7 +171,7 @@ export function connect<TServer extends { type: string } = ServerMessage, TClien
       if (code !== 1000 && !(code >= 3000 && code <= 4999)) {
         throw new RangeError(`Expected \`code\` to be 1000 or 3000-4999, got ${code}`)
       }
-      if (state === 'closed') return
+      if (state === 'closed' || state === 'refused') return
       const current = socket
       // First, so a reason the socket refuses (over 123 bytes) throws before anything has changed.
       current?.close(code, reason)

@@ -1,7 +1,11 @@
 import type { Listener } from './listeners.js'
 
 /** `connecting` (first attempt), `open`, `reconnecting` (waiting or retrying after a drop), `closed` (for good). */
-export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed'
+/**
+ * `refused`: no attempt ever opened and `reconnect.maxRefusals` in a row failed (the handshake was refused, or
+ * nothing listens); like `closed`, for good.
+ */
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed' | 'refused'
 
 /** Counters since `connect`; every message passed to `send` ends up in `sent` or `dropped` (or is still queued). */
 export interface ConnectionStats {

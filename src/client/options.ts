@@ -32,6 +32,13 @@ export interface ReconnectOptions {
    * @defaultValue 5_000
    */
   stableAfterMs: number
+  /**
+   * Consecutive attempts that never opened, before any connection ever did, after which the client gives up with
+   * state `refused`: the server refuses the handshake (its Origin check, authentication, no such route) or is not
+   * there at all. Once a connection has opened, drops never count (the server restarts, the network comes back).
+   * @defaultValue 5
+   */
+  maxRefusals: number
 }
 
 /** Timers and the time, injectable so tests can drive them. */
@@ -61,6 +68,17 @@ export interface ConnectOptions {
    */
   WebSocket?: WebSocketConstructorLike
   /**
+   * The `Origin` header, in Node (a browser sends its page's own and ignores this): a server behind an Origin
+   * check (`AllowedHostsOriginValidator`) refuses a handshake without one, e.g. `'http://127.0.0.1:8000'`.
+   * @defaultValue none
+   */
+  origin?: string
+  /**
+   * More handshake headers, in Node (a browser ignores them), e.g. `{ authorization: 'Bearer ...' }`.
+   * @defaultValue none
+   */
+  headers?: Record<string, string>
+  /**
    * Timers for reconnect delays.
    * @defaultValue Date.now, globalThis.setTimeout and clearTimeout
    */
@@ -79,6 +97,7 @@ export const DEFAULT_RECONNECT_OPTIONS: Readonly<ReconnectOptions> = Object.free
   jitter: 0.5,
   maxAttempts: Infinity,
   stableAfterMs: 5_000,
+  maxRefusals: 5,
 })
 
 export interface ResolvedOptions {
@@ -86,6 +105,8 @@ export interface ResolvedOptions {
   readonly maxQueuedMessages: number
   readonly protocols: string[]
   readonly WebSocket: WebSocketConstructorLike
+  /** The `ws` package's third constructor argument, when `origin` or `headers` was given. */
+  readonly socketOptions: { origin?: string | undefined; headers?: Record<string, string> | undefined } | undefined
   readonly clock: Clock
   readonly random: () => number
 }
@@ -125,6 +146,11 @@ export function resolveOptions(options: ConnectOptions): ResolvedOptions {
     maxQueuedMessages,
     protocols: options.protocols ?? [],
     WebSocket,
+    // `ws` skips an undefined origin or headers.
+    socketOptions:
+      options.origin === undefined && options.headers === undefined
+        ? undefined
+        : { origin: options.origin, headers: options.headers },
     clock: options.clock ?? DEFAULT_CLOCK,
     random: options.random ?? Math.random,
   }

@@ -29,8 +29,15 @@ export interface WebSocketLike {
   onerror: SocketHandler<unknown> | null
 }
 
-/** A WebSocket constructor: `globalThis.WebSocket` in browsers, `WebSocket` from `ws` in Node. */
-export type WebSocketConstructorLike = new (url: string, protocols?: string | string[]) => WebSocketLike
+/**
+ * A WebSocket constructor: `globalThis.WebSocket` in browsers, `WebSocket` from `ws` in Node, whose third argument
+ * takes the handshake's `origin` and `headers` (the client passes one only when they were given).
+ */
+export type WebSocketConstructorLike = new (
+  url: string,
+  protocols?: string | string[],
+  options?: { origin?: string | undefined; headers?: Record<string, string> | undefined },
+) => WebSocketLike
 
 /** `WebSocket.OPEN`, inlined so the client never needs the constructor's statics. */
 export const OPEN = 1

@@ -103,7 +103,7 @@ describe('OriginValidator: matching rules', () => {
     expect(await handshake(OriginValidator(accepting, ['*']), origin('null'))).toEqual(ACCEPTED)
   })
 
-  it('logs a rejection at warn level with the origin and nothing else from the request', async () => {
+  it('logs a rejection at info level with the origin and why, and nothing else from the request', async () => {
     const { logger, lines } = captureLogs()
     const app = OriginValidator(accepting, ['example.com'])
     const headers: Headers = [
@@ -112,8 +112,39 @@ describe('OriginValidator: matching rules', () => {
     ]
     expect(await handshake(app, headers, logger)).toEqual(DENIED)
     expect(lines).toHaveLength(1)
-    expect(lines[0]).toMatchObject({ level: 40, msg: 'websocket origin rejected', origin: 'https://evil.example' })
+    expect(lines[0]).toMatchObject({
+      level: 30,
+      msg: 'websocket origin rejected',
+      origin: 'https://evil.example',
+      reason: 'Origin https://evil.example:443 is not in allowedOrigins',
+    })
     expect(JSON.stringify(lines)).not.toContain('secret')
+  })
+
+  it.each([
+    [[], 'no Origin header: browsers always send one; a Node client must set it (new WebSocket(url, { origin }))'],
+    [
+      [['origin', 'http://127.0.0.1:3000']],
+      'Origin http://127.0.0.1:3000 does not match Host 127.0.0.1:8000: a page served from another host or port ' +
+        'needs AllowedHostsOriginValidator(app, [its origin])',
+    ],
+    [
+      [
+        ['origin', 'http://127.0.0.1:8000'],
+        ['origin', 'http://127.0.0.1:8000'],
+      ],
+      'several Origin headers',
+    ],
+    [[['origin', 'null']], 'the Origin header is not a URL origin'],
+  ] as const)('says why AllowedHostsOriginValidator refused %j', async (origins, reason) => {
+    const { logger, lines } = captureLogs()
+    const app = AllowedHostsOriginValidator(accepting)
+    const headers: Headers = [
+      ['host', '127.0.0.1:8000'],
+      ...(origins as readonly (readonly [string, string])[]).map(([name, value]) => [name, value] as [string, string]),
+    ]
+    expect(await handshake(app, headers, logger)).toEqual(DENIED)
+    expect(lines).toEqual([expect.objectContaining({ level: 30, msg: 'websocket origin rejected', reason })])
   })
 
   it('lets http scopes through unchanged, whatever their Origin', async () => {
