@@ -1,10 +1,10 @@
 /** How `switchyard inspect` prints a layer snapshot: one aligned table per section. */
-import type { LayerSnapshot, WorkerSnapshot } from '../monitoring/snapshot.js'
+import type { LayerSnapshot, ServerSnapshot, WorkerSnapshot } from '../monitoring/snapshot.js'
 import { formatTable, oneLine } from './table.js'
 
 /**
- * The snapshot as four titled sections (channels, groups with their per-process counts, workers, dead letters
- * per channel), each an aligned table or `(none)`. Names come from Redis, so they are made terminal-safe.
+ * The snapshot as five titled sections (channels, groups with their per-process counts, workers, servers, dead
+ * letters per channel), each an aligned table or `(none)`. Names come from Redis, so they are made terminal-safe.
  *
  * @example
  * ```ts
@@ -20,6 +20,7 @@ export function formatSnapshot(snapshot: LayerSnapshot): string {
     section('Channels', channelRows(snapshot)),
     section('Groups', groupRows(snapshot)),
     section('Workers', workerRows(snapshot.workers)),
+    section('Servers', serverRows(snapshot.servers, snapshot.takenAt)),
     section('Dead letters', deadLetterRows(snapshot)),
   ]
   const note = snapshot.truncated === true ? 'Lists were cut short at --max-channels / --max-groups.\n' : ''
@@ -89,6 +90,45 @@ function workerRows(workers: readonly WorkerSnapshot[]): string[][] {
       String(worker.dead),
     ]),
   ]
+}
+
+/** One line per web process (a `switchyard` plugin) that reported to the layer, as the dashboard lists them. */
+function serverRows(servers: readonly ServerSnapshot[], takenAt: number): string[][] {
+  return [
+    [
+      'HOST',
+      'PID',
+      'PORT',
+      'ALIVE',
+      'HEARTBEAT',
+      'UP',
+      'CONNECTIONS',
+      'ACCEPTED',
+      'REJECTED',
+      'CLOSED SLOW',
+      'DROPPED OUTBOUND',
+    ],
+    ...servers.map((server) => [
+      oneLine(server.host),
+      String(server.pid),
+      oneLine(portOf(server)),
+      server.alive ? 'yes' : 'no',
+      `${formatAge(server.heartbeatAgeMs)} ago`,
+      formatAge(Math.max(0, takenAt - server.startedAt)),
+      String(server.connections),
+      String(server.accepted),
+      String(server.rejected),
+      String(server.closedSlow),
+      String(server.droppedOutbound),
+    ]),
+  ]
+}
+
+/** The port from a server id, `<host>:<pid>:<port or 'unlistened'>` (ServerReport), or `-` when it has none. */
+function portOf({ id, host, pid }: ServerSnapshot): string {
+  const prefix = `${host}:${String(pid)}:`
+  const port = id.startsWith(prefix) ? id.slice(prefix.length) : ''
+  return /^\d+$/.test(port) ? port : '-'
 }
 
 function deadLetterRows({ channels }: LayerSnapshot): string[][] {

@@ -94,7 +94,7 @@ async function createState(prefix: string): Promise<{ a: RedisChannelLayer; b: R
 }
 
 describe('switchyard inspect on Redis', () => {
-  it('prints channels, groups per process, workers and dead letters as aligned tables', async () => {
+  it('prints channels, groups per process, workers, servers and dead letters as aligned tables', async () => {
     const prefix = `c${randomBytes(6).toString('hex')}`
     const { a, b } = await createState(prefix)
     const result = await run(inspectCommand, prefix, [])
@@ -152,7 +152,50 @@ describe('switchyard inspect on Redis', () => {
     ])
     // Aligned: each cell starts where its header does.
     expect(workerLines[2]?.indexOf('jobs')).toBe(workerLines[1]?.indexOf('CHANNEL'))
-    expect(sections[3]).toBe(['Dead letters', 'CHANNEL  DEAD LETTERS', 'jobs     1', ''].join('\n'))
+    expect(sections[3]).toBe('Servers\n(none)')
+    expect(sections[4]).toBe(['Dead letters', 'CHANNEL  DEAD LETTERS', 'jobs     1', ''].join('\n'))
+  })
+
+  it('prints a Servers table: one line per web process that reported to the layer, alive or not', async () => {
+    const prefix = `c${randomBytes(6).toString('hex')}`
+    const layer = redisLayer(prefix)
+    const report = {
+      host: 'web-1',
+      pid: 201,
+      connections: 12,
+      accepted: 30,
+      rejected: 2,
+      closedSlow: 1,
+      droppedOutbound: 5,
+      startedAt: Date.now() - 2 * 3_600_000,
+      reportIntervalMs: 5_000,
+    }
+    await layer.tasks.reportServer({ ...report, id: 'web-1:201:8000' })
+    // Reporting every 5 s but last heard of 3 minutes ago: not alive. It never listened: no port.
+    const stale = { report: { ...report, id: 'web-1:202:unlistened', pid: 202 }, beatAt: Date.now() - 180_000 }
+    await raw().hset(`${prefix}:switchyard:servers`, 'web-1:202:unlistened', JSON.stringify(stale))
+    const result = await run(inspectCommand, prefix, [])
+    expect(result.code).toBe(0)
+    const lines = (result.out.split('\n\n')[3] ?? '').split('\n')
+    expect(lines[0]).toBe('Servers')
+    expect(lines.slice(1).map((line) => line.split(/\s{2,}/))).toEqual([
+      [
+        'HOST',
+        'PID',
+        'PORT',
+        'ALIVE',
+        'HEARTBEAT',
+        'UP',
+        'CONNECTIONS',
+        'ACCEPTED',
+        'REJECTED',
+        'CLOSED SLOW',
+        'DROPPED OUTBOUND',
+      ],
+      ['web-1', '201', '8000', 'yes', expect.stringMatching(/^\d+ms ago$/), '2h', '12', '30', '2', '1', '5'],
+      ['web-1', '202', '-', 'no', '3m ago', '2h', '12', '30', '2', '1', '5'],
+    ])
+    expect(lines[2]?.indexOf('12')).toBe(lines[1]?.indexOf('CONNECTIONS'))
   })
 
   it('prints the same state as JSON with --json', async () => {
@@ -174,7 +217,9 @@ describe('switchyard inspect on Redis', () => {
   it('says (none) for an empty prefix, and refuses arguments', async () => {
     const prefix = `c${randomBytes(6).toString('hex')}`
     const result = await run(inspectCommand, prefix, [])
-    expect(result.out).toBe('Channels\n(none)\n\nGroups\n(none)\n\nWorkers\n(none)\n\nDead letters\n(none)\n')
+    expect(result.out).toBe(
+      'Channels\n(none)\n\nGroups\n(none)\n\nWorkers\n(none)\n\nServers\n(none)\n\nDead letters\n(none)\n',
+    )
     expect((await run(inspectCommand, prefix, ['jobs'])).code).toBe(2)
   })
 })

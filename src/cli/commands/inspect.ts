@@ -14,7 +14,8 @@ export interface InspectIo {
 export const INSPECT_USAGE = `Usage: switchyard inspect [--app module] [--prefix p] [--json] [--max-channels N] [--max-groups N]
 
 Prints the channels (backlog, in flight, delayed, dead letters), groups (members per process), workers (alive,
-heartbeat, counters) and dead letters per channel of the channel layer, as aligned tables or as JSON.
+heartbeat, counters), servers (web processes: alive, connections, counters) and dead letters per channel of the
+channel layer, as aligned tables or as JSON.
 
 Options:
   --app           A module whose \`layer\` export is the channel layer to inspect (else the one below)
