@@ -3,15 +3,12 @@ import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-interface Io {
-  out: (text: string) => void
-  err: (text: string) => void
-}
+import { reportError, type CommandIo } from './command-error.js'
 
 interface Command {
   summary: string
   /** Resolves to the process exit code. */
-  run: (args: readonly string[], io: Io) => Promise<number>
+  run: (args: readonly string[], io: CommandIo) => Promise<number>
 }
 
 /**
@@ -34,26 +31,37 @@ function packageVersion(): string {
 }
 
 function usage(): string {
-  const width = Math.max(...[...commands.keys()].map((name) => name.length))
+  const names = [...commands.keys(), 'help']
+  const width = Math.max(...names.map((name) => name.length))
   const lines = [...commands].map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`)
-  return [
-    'Usage: switchyard <command> [options]',
-    '',
-    'Commands:',
-    ...lines,
-    '',
-    'More commands are added here as they land.',
-    '',
-  ].join('\n')
+  return `Usage: switchyard <command> [options]
+
+Commands:
+${lines.join('\n')}
+  ${'help'.padEnd(width)}  Show this help, or a command's options: help <command>
+
+Options:
+  --help, -h  This help; after a command, that command's usage and options
+  --verbose   Print the stack trace under an error message (every command takes it)
+  --version   Print the switchyard version
+
+Environment:
+  REDIS_URL              The Redis layer, when --app exports no \`layer\`: redis://[:password@]host:port[/db]
+  SWITCHYARD_PREFIX      Redis key prefix when the layer comes from REDIS_URL (default asgi; --prefix wins)
+  PORT                   The port serve listens on without --port (default 8000)
+  SWITCHYARD_LOG_LEVEL   trace, debug, info (default), warn, error or silent
+  SWITCHYARD_LOG_FORMAT  pretty or json (default: pretty when stderr is a terminal, else json)
+
+Run \`switchyard help <command>\` for a command's options.
+`
 }
 
-// Later commands plug in here; usage() lists whatever is registered.
+/** Every command, in the order the help lists them; each module is loaded on use, so `--version` stays fast. */
 const commands = new Map<string, Command>([
   [
     'serve',
     {
       summary: 'Serve an application over HTTP and WebSocket: serve --app <module> [--host H] [--port P]',
-      // Loaded on use so `--version` and `--help` do not pay for fastify.
       run: async (args, io) => (await import('./commands/serve.js')).serveCommand(args, io),
     },
   ],
@@ -81,7 +89,7 @@ const commands = new Map<string, Command>([
   [
     'inspect',
     {
-      summary: 'Show channels, groups, workers and dead letters: inspect [--app <module>] [--prefix P] [--json]',
+      summary: 'Show channels, groups, workers, servers and dead letters: inspect [--app <module>] [--json]',
       run: async (args, io) => (await import('./commands/inspect.js')).inspectCommand(args, io),
     },
   ],
@@ -92,50 +100,76 @@ const commands = new Map<string, Command>([
       run: async (args, io) => (await import('./commands/purge.js')).purgeCommand(args, io),
     },
   ],
-  [
-    '--version',
-    {
-      summary: 'Print the switchyard version',
-      run: (_args, io) => {
-        io.out(`${packageVersion()}\n`)
-        return Promise.resolve(0)
-      },
-    },
-  ],
-  [
-    '--help',
-    {
-      summary: 'Show this help',
-      run: (_args, io) => {
-        io.out(usage())
-        return Promise.resolve(0)
-      },
-    },
-  ],
 ])
 
-async function main(argv: readonly string[], io: Io): Promise<number> {
-  const [name, ...rest] = argv
-  const command = commands.get(name ?? '--help')
+const HELP_FLAGS = new Set(['help', '--help', '-h'])
+
+/** `--verbose` may come anywhere before a `--`; it is taken out before the command parses its own options. */
+function takeVerbose(argv: readonly string[]): { verbose: boolean; args: string[] } {
+  const end = argv.includes('--') ? argv.indexOf('--') : argv.length
+  const args = argv.filter((arg, index) => index >= end || arg !== '--verbose')
+  return { verbose: args.length !== argv.length, args }
+}
+
+/** `help` alone is this help on stdout; `help <command>` runs the command's own `--help`. */
+async function help(topic: string | undefined, io: CommandIo): Promise<number> {
+  if (topic === undefined || HELP_FLAGS.has(topic)) {
+    io.out(usage())
+    return 0
+  }
+  const command = commands.get(topic)
+  if (command === undefined) {
+    io.err(`switchyard help: unknown command ${JSON.stringify(topic)}\n\n${usage()}`)
+    return 2
+  }
+  return command.run(['--help'], io)
+}
+
+async function main(argv: readonly string[], streams: Omit<CommandIo, 'verbose'>): Promise<number> {
+  const { verbose, args } = takeVerbose(argv)
+  const io: CommandIo = { ...streams, verbose }
+  const [name, ...rest] = args
+  if (name === undefined) {
+    // A bare `switchyard` asked for nothing: the help, as an error, so a script that forgot its command fails.
+    io.err(usage())
+    return 2
+  }
+  if (name === '--version') {
+    io.out(`${packageVersion()}\n`)
+    return 0
+  }
+  if (HELP_FLAGS.has(name)) return help(rest[0], io)
+  const command = commands.get(name)
   if (command === undefined) {
     io.err(`switchyard: unknown command ${JSON.stringify(name)}\n\n${usage()}`)
     return 2
   }
-  return command.run(rest, io)
+  try {
+    return await command.run(rest, io)
+  } catch (error) {
+    // Bad configuration (REDIS_URL, an unreachable Redis, a port in use) ends here as one line; a bug too.
+    reportError(name, error, io)
+    return 1
+  }
 }
 
-main(process.argv.slice(2), {
+// exitCode rather than exit() so buffered stdout is flushed when piped; but a task handler that ignored its abort
+// signal, or a Redis client still reconnecting, must not keep the process alive, so exit anyway a second later
+// (unref'd: no delay otherwise).
+function exitWith(code: number): void {
+  process.exitCode = code
+  setTimeout(() => process.exit(code), 1_000).unref()
+}
+
+const argv = process.argv.slice(2)
+main(argv, {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
-}).then(
-  (code) => {
-    // exitCode rather than exit() so buffered stdout is flushed when piped; but a task handler that ignored its
-    // abort signal must not keep a stopped worker alive, so exit anyway a second later (unref'd: no delay otherwise).
-    process.exitCode = code
-    setTimeout(() => process.exit(code), 1_000).unref()
-  },
-  (error: unknown) => {
-    process.stderr.write(`switchyard: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
-    process.exitCode = 1
-  },
-)
+}).then(exitWith, (error: unknown) => {
+  reportError(undefined, error, {
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+    verbose: takeVerbose(argv).verbose,
+  })
+  exitWith(1)
+})

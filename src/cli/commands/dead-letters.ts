@@ -39,7 +39,7 @@ has no dead letters). Listings never print message payloads; \`show\` does.
 const COMMON_OPTIONS = {
   app: { type: 'string' },
   prefix: { type: 'string' },
-  help: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
 } as const
 
 type Request =
@@ -165,7 +165,7 @@ async function replay(request: Extract<Request, { kind: 'replay' }>, tasks: Task
 /** Parses the arguments; a `UsageError` for anything wrong (exit 2). */
 export function parseDeadLettersArgs(args: readonly string[]): Parsed | 'help' {
   const [command, ...rest] = args
-  if (command === '--help' || command === 'help') return 'help'
+  if (command === '--help' || command === '-h' || command === 'help') return 'help'
   if (command === undefined) throw new UsageError('name a command: list, show, replay or purge')
   switch (command) {
     case 'list':

@@ -89,7 +89,7 @@ function parseInspectArgs(args: readonly string[]): InspectRequest | 'help' {
       json: { type: 'boolean' },
       'max-channels': { type: 'string' },
       'max-groups': { type: 'string' },
-      help: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
     allowPositionals: true,

@@ -139,7 +139,7 @@ function parsePurgeArgs(args: readonly string[]): PurgeRequest | 'help' {
       prefix: { type: 'string' },
       'dry-run': { type: 'boolean' },
       'progress-every': { type: 'string' },
-      help: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
     allowPositionals: true,

@@ -87,7 +87,7 @@ function parseSendArgs(args: readonly string[]): SendRequest | 'help' {
       app: { type: 'string' },
       prefix: { type: 'string' },
       'delay-ms': { type: 'string' },
-      help: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
     allowPositionals: true,

@@ -43,7 +43,7 @@ export async function serveCommand(args: readonly string[], io: ServeIo): Promis
         host: { type: 'string' },
         port: { type: 'string' },
         prefix: { type: 'string' },
-        help: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
       },
       strict: true,
       allowPositionals: false,

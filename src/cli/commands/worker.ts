@@ -154,7 +154,7 @@ export function parseWorkerArgs(args: readonly string[]): ParsedWorkerArgs {
         prefix: { type: 'string' },
         concurrency: { type: 'string' },
         'shutdown-timeout-ms': { type: 'string' },
-        help: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
       },
       strict: true,
       allowPositionals: true,
