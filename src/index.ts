@@ -52,6 +52,7 @@ export * from '../consumers/index.js'
 export * from './routing/index.js'
 export * from './middleware/index.js'
 export * from './server/index.js'
+export { isLoopbackHost, LOOPBACK_HOST_REFUSAL, MISDIRECTED_REQUEST, requestHost } from './server/loopback-host.js'
 export { runWorker, type WorkerHandle, type WorkerOptions } from './worker/worker.js'
 export {
   DEFAULT_TASK_STORE_OPTIONS,
