@@ -1,10 +1,13 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
-
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fastifyPlugin from 'fastify-plugin'
 
 import { InvalidOptionError } from '../errors.js'
+import { isLoopbackHost, LOOPBACK_HOST_REFUSAL, MISDIRECTED_REQUEST, requestHost } from '../server/loopback-host.js'
 import { createMetrics, type MetricsOptions, type SwitchyardMetrics } from './metrics.js'
+import { assertMonitoringToken, secretMatcher } from './monitoring-token.js'
+
+/** Enough of a refused `Host` to recognise it in the log. */
+const MAX_LOGGED_HOST = 200
 
 export interface SwitchyardMetricsOptions extends MetricsOptions {
   /**
@@ -12,7 +15,11 @@ export interface SwitchyardMetricsOptions extends MetricsOptions {
    * @defaultValue '/metrics'
    */
   readonly path?: string
-  /** When set, a scrape must send `Authorization: Bearer <token>`; others get 401. */
+  /**
+   * When set, a scrape must send `Authorization: Bearer <token>`; others get 401. At least 16 characters.
+   * @defaultValue undefined: any client may scrape, but only by a loopback name (`Host` of `localhost`, 127.0.0.0/8
+   * or `[::1]`; others get 421), so a DNS-rebound page cannot read the metrics
+   */
   readonly token?: string
   /** Metrics created elsewhere to serve instead of creating them (the other metric options are then ignored). */
   readonly metrics?: SwitchyardMetrics
@@ -22,6 +29,9 @@ export interface SwitchyardMetricsOptions extends MetricsOptions {
  * Serves Prometheus metrics (`createMetrics`) at `path`. Register it beside the `switchyard` plugin, in either
  * order: server counters are read from `app.switchyard.stats()` at scrape time when that decoration exists.
  * Metrics it created stop recording when fastify closes.
+ *
+ * Without `token`, it answers only requests addressed to a loopback name (`Host: localhost`, 127.0.0.0/8 or `[::1]`,
+ * any port; 421 otherwise): a scraper on another host needs the token.
  *
  * @example
  * ```ts
@@ -35,9 +45,7 @@ export const switchyardMetrics = fastifyPlugin(
     if (typeof path !== 'string' || !path.startsWith('/'))
       throw new InvalidOptionError('path', 'a path starting with /', path)
     const { token } = options
-    if (token !== undefined && (typeof token !== 'string' || token === '')) {
-      throw new InvalidOptionError('token', 'a non-empty string', token)
-    }
+    assertMonitoringToken(token)
     const metrics = options.metrics ?? createMetrics(options)
     if (options.metrics === undefined) {
       app.addHook('onClose', async () => {
@@ -45,10 +53,15 @@ export const switchyardMetrics = fastifyPlugin(
       })
     }
     metrics.setServerStats(() => (app.hasDecorator('switchyard') ? app.switchyard.stats() : undefined))
-    const expected = token === undefined ? undefined : digest(token)
+    const matchesToken = token === undefined ? undefined : secretMatcher(token)
 
     app.get(path, async (request: FastifyRequest, reply: FastifyReply) => {
-      if (expected !== undefined && !hasToken(request.headers.authorization, expected)) {
+      const host = requestHost(request.headers)
+      if (matchesToken === undefined && !isLoopbackHost(host)) {
+        request.log.info({ host: host?.slice(0, MAX_LOGGED_HOST) }, 'metrics scrape refused: not a loopback host name')
+        return reply.code(MISDIRECTED_REQUEST).send({ error: 'Misdirected Request', message: LOOPBACK_HOST_REFUSAL })
+      }
+      if (matchesToken !== undefined && !hasToken(request.headers.authorization, matchesToken)) {
         return reply
           .code(401)
           .header('www-authenticate', 'Bearer realm="metrics"')
@@ -61,13 +74,8 @@ export const switchyardMetrics = fastifyPlugin(
   { name: 'switchyard-metrics', fastify: '5.x' },
 )
 
-// Compared as digests so the comparison takes the same time whatever the length of what was sent.
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest()
-}
-
-function hasToken(header: string | undefined, expected: Buffer): boolean {
+function hasToken(header: string | undefined, matchesToken: (sent: string) => boolean): boolean {
   const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header)
   const sent = match?.[1]
-  return sent !== undefined && timingSafeEqual(digest(sent), expected)
+  return sent !== undefined && matchesToken(sent)
 }

@@ -10,6 +10,7 @@ import type { TaskContext } from '../../consumers/retry-options.js'
 import { RetryingConsumer } from '../../consumers/retrying-consumer.js'
 import type { Application } from '../../src/application.js'
 import type { ChannelLayer } from '../../src/layers/channel-layer.js'
+import { InvalidOptionError } from '../../src/errors.js'
 import { InMemoryChannelLayer } from '../../src/layers/memory.js'
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
 import { BacklogMonitor } from '../../src/monitoring/backlog-monitor.js'
@@ -21,6 +22,7 @@ import { ProtocolTypeRouter } from '../../src/routing/protocol-router.js'
 import { switchyard } from '../../src/server/plugin.js'
 import { runWorker, type WorkerHandle } from '../../src/worker/worker.js'
 import { waitFor } from '../support/wait.js'
+import { requestWithHost, requestWithoutHost } from './host-request.js'
 
 interface Sample {
   readonly name: string
@@ -63,6 +65,7 @@ function valueOf(exposition: Exposition, name: string, labels: Record<string, st
 }
 
 const redisUrl = inject('redisUrl')
+const METRICS_TOKEN = 'a-metrics-token-for-tests'
 const cleanup: (() => Promise<void>)[] = []
 const sockets: WebSocket[] = []
 
@@ -187,6 +190,52 @@ describe('switchyardMetrics on an in-memory layer', () => {
     expect(valueOf(parseExposition(await closed.registry.metrics()), 'switchyard_group_send_fanout_count')).toBe(0)
     // Both still read the layer's own counters.
     expect(valueOf(parseExposition(await closed.registry.metrics()), 'switchyard_group_sends_total')).toBe(1)
+  })
+})
+
+describe('switchyardMetrics access (issue 14)', () => {
+  it('without a token, answers loopback Host names only, so a DNS-rebound page cannot scrape', async () => {
+    const layer = new InMemoryChannelLayer()
+    cleanup.push(() => layer.close())
+    const { url } = await startApp(Room.asApp(), layer, { layer, defaultMetrics: false })
+    for (const host of ['evil.example:8000', 'evil.example', 'localhost.:8000', '127.1:8000', '10.0.0.5:9100']) {
+      const refused = await requestWithHost(`${url}/metrics`, host)
+      expect(refused.status, host).toBe(421)
+      expect(JSON.parse(refused.body)).toMatchObject({ message: expect.stringMatching(/token/) as string })
+      expect(refused.body).not.toContain('switchyard_connections')
+    }
+    expect(await requestWithoutHost(`${url}/metrics`)).toBe(421)
+    for (const host of ['127.0.0.1:8000', 'localhost:8000', '[::1]:8000', 'localhost']) {
+      const scraped = await requestWithHost(`${url}/metrics`, host)
+      expect(scraped.status, host).toBe(200)
+      expect(scraped.body).toContain('switchyard_connections')
+    }
+  })
+
+  it('with a token, the token decides as before, whatever the Host', async () => {
+    const layer = new InMemoryChannelLayer()
+    cleanup.push(() => layer.close())
+    const { url } = await startApp(Room.asApp(), layer, { layer, token: METRICS_TOKEN, defaultMetrics: false })
+    const auth = { authorization: `Bearer ${METRICS_TOKEN}` }
+    expect((await requestWithHost(`${url}/metrics`, 'evil.example:8000')).status).toBe(401)
+    expect((await requestWithHost(`${url}/metrics`, 'localhost:8000')).status).toBe(401)
+    expect((await requestWithHost(`${url}/metrics`, 'prometheus-target.example:9100', { headers: auth })).status).toBe(
+      200,
+    )
+    expect((await requestWithHost(`${url}/metrics`, '127.0.0.1:8000', { headers: auth })).status).toBe(200)
+  })
+
+  it("refuses a token shorter than the dashboard's 16 characters, without echoing it", async () => {
+    const layer = new InMemoryChannelLayer()
+    cleanup.push(() => layer.close())
+    for (const token of ['', 's3cret', 'fifteen-chars!!']) {
+      const app = Fastify()
+      cleanup.push(() => app.close())
+      const registered = app.register(switchyardMetrics, { layer, token, defaultMetrics: false }).ready()
+      await expect(registered).rejects.toThrow(InvalidOptionError)
+      await expect(registered).rejects.toThrow(/`token`.*at least 16 characters/)
+      if (token !== '') await expect(registered).rejects.not.toThrow(token)
+    }
   })
 })
 
@@ -323,7 +372,7 @@ describe('switchyardMetrics on Redis', () => {
       websocket: Room.asApp(),
       channel: ChannelNameRouter({ jobs: Jobs.asApp() }),
     })
-    const { url } = await startApp(application, layer, { layer, token: 's3cret', defaultMetrics: false })
+    const { url } = await startApp(application, layer, { layer, token: METRICS_TOKEN, defaultMetrics: false })
     const worker: WorkerHandle = runWorker({ application, layer, channels: ['jobs'] })
     cleanup.push(() => worker.stop())
 
@@ -331,7 +380,7 @@ describe('switchyardMetrics on Redis', () => {
     const wrong = await fetch(`${url}/metrics`, { headers: { authorization: 'Bearer nope' } })
     expect(wrong.status).toBe(401)
     expect(wrong.headers.get('www-authenticate')).toMatch(/^Bearer/)
-    const auth = { authorization: 'Bearer s3cret' }
+    const auth = { authorization: `Bearer ${METRICS_TOKEN}` }
 
     await layer.send('jobs', { type: 'job.flaky', idempotencyKey: 'flaky-1' })
     await layer.send('jobs', { type: 'job.broken', idempotencyKey: 'broken-1' })
