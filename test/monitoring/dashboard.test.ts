@@ -22,9 +22,11 @@ import { mountMonitoring, parseBacklogThresholds } from '../../examples/showcase
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
 import { BacklogMonitor } from '../../src/monitoring/backlog-monitor.js'
 import type { DashboardState } from '../../src/monitoring/dashboard/dashboard-api.js'
+import { SESSION_COOKIE, sessionCookieValue } from '../../src/monitoring/dashboard/dashboard-auth.js'
 import { switchyardDashboard } from '../../src/monitoring/dashboard/dashboard-plugin.js'
 import { serve, type RunningServer } from '../../src/server/serve.js'
 import { waitFor } from '../support/wait.js'
+import { requestWithHost, requestWithoutHost } from './host-request.js'
 
 const TOKEN = 'a-dashboard-token-for-tests'
 const CHANNEL = 'dashboard.fails'
@@ -152,6 +154,57 @@ describe('authentication', () => {
     expect(local.statusCode).toBe(200)
   })
 
+  it('gives the session cookie a Max-Age of sessionTtlMs, and refuses it once it is older', async () => {
+    const { base } = await start({ token: TOKEN })
+    const response = await fetch(`${base}?token=${TOKEN}`, { redirect: 'manual' })
+    expect(response.headers.get('set-cookie')).toMatch(/; Max-Age=43200(;|$)/)
+    const hour = 3_600_000
+    const issued = (ageMs: number): Record<string, string> => ({
+      cookie: `${SESSION_COOKIE}=${sessionCookieValue(TOKEN, Date.now() - ageMs)}`,
+    })
+    expect((await fetch(`${base}api/state`, { headers: issued(11 * hour) })).status).toBe(200)
+    const expired = await fetch(`${base}api/state`, { headers: issued(13 * hour) })
+    expect(expired.status).toBe(401)
+    expect(await expired.json()).toMatchObject({ message: expect.stringMatching(/session expired/) as string })
+    // Issued in the future beyond any clock skew: as good as forged.
+    expect((await fetch(`${base}api/state`, { headers: issued(-hour) })).status).toBe(401)
+    // A valid MAC for another issue time does not carry over.
+    const [issuedAt, mac] = sessionCookieValue(TOKEN, Date.now() - 13 * hour).split('.')
+    const tampered = `${SESSION_COOKIE}=${String(Number(issuedAt) + 2 * hour)}.${mac ?? ''}`
+    expect((await fetch(`${base}api/state`, { headers: { cookie: tampered } })).status).toBe(401)
+    // The token itself still works after the session is gone.
+    expect((await fetch(`${base}api/state`, { headers: { ...issued(13 * hour), ...bearer } })).status).toBe(200)
+
+    const short = await start({ token: TOKEN, sessionTtlMs: 60_000 })
+    const shortCookie = await fetch(`${short.base}?token=${TOKEN}`, { redirect: 'manual' })
+    expect(shortCookie.headers.get('set-cookie')).toMatch(/; Max-Age=60(;|$)/)
+    expect((await fetch(`${short.base}api/state`, { headers: issued(30_000) })).status).toBe(200)
+    expect((await fetch(`${short.base}api/state`, { headers: issued(61_000) })).status).toBe(401)
+  })
+
+  it("makes the session cookie Secure when the request is https, as fastify's trustProxy sees it", async () => {
+    const cookieOf = async (app: FastifyInstance, headers: Record<string, string>): Promise<string> => {
+      const response = await app.inject({ url: `/switchyard/?token=${TOKEN}`, headers })
+      expect(response.statusCode).toBe(303)
+      return String(response.headers['set-cookie'])
+    }
+    const layer = new InMemoryChannelLayer()
+    const proxied = Fastify({ trustProxy: true })
+    const direct = Fastify()
+    cleanups.push(async () => {
+      await proxied.close()
+      await direct.close()
+      await layer.close()
+    })
+    await proxied.register(switchyardDashboard, { layer, token: TOKEN })
+    await direct.register(switchyardDashboard, { layer, token: TOKEN })
+    const https = { 'x-forwarded-proto': 'https' }
+    expect(await cookieOf(proxied, https)).toMatch(/; Secure(;|$)/)
+    expect(await cookieOf(proxied, {})).not.toMatch(/Secure/)
+    // Without trustProxy the header is anyone's to send: it makes nothing Secure.
+    expect(await cookieOf(direct, https)).not.toMatch(/Secure/)
+  })
+
   it('validates its options', async () => {
     const app = Fastify()
     cleanups.push(() => app.close())
@@ -163,6 +216,112 @@ describe('authentication', () => {
     const other = Fastify()
     cleanups.push(() => other.close())
     await expect(other.register(switchyardDashboard, { layer, path: 'no-slash' }).ready()).rejects.toThrow(/`path`/)
+    for (const sessionTtlMs of [0, 999, 1.5, '12h']) {
+      const app = Fastify()
+      cleanups.push(() => app.close())
+      await expect(
+        app.register(switchyardDashboard, { layer, token: TOKEN, sessionTtlMs: sessionTtlMs as number }).ready(),
+      ).rejects.toThrow(/`sessionTtlMs`/)
+    }
+  })
+})
+
+describe('DNS rebinding (issue 14, item 1)', () => {
+  const evil = 'evil.example:8000'
+
+  it("in loopback mode refuses a loopback client's foreign Host: the issue's curl purges nothing", async () => {
+    const { base, layer } = await start()
+    startWorker(layer)
+    await deadLetters(layer, 1)
+    // curl -X POST -H 'Host: evil.example:8000' -H 'Origin: http://evil.example:8000' ... /purge
+    const purge = await requestWithHost(`${base}api/dead-letters/${CHANNEL}/purge`, evil, {
+      method: 'POST',
+      headers: { origin: `http://${evil}`, 'content-type': 'application/json' },
+      body: '{}',
+    })
+    expect(purge.status).toBe(421)
+    expect(JSON.parse(purge.body)).toMatchObject({
+      error: 'misdirected',
+      message: expect.stringMatching(/localhost/) as string,
+    })
+    const replay = await requestWithHost(`${base}api/dead-letters/${CHANNEL}/replay`, evil, {
+      method: 'POST',
+      headers: { origin: `http://${evil}`, 'content-type': 'application/json' },
+      body: '{}',
+    })
+    expect(replay.status).toBe(421)
+    expect((await requestWithHost(`${base}api/dead-letters/${CHANNEL}`, evil)).status).toBe(421)
+    expect((await requestWithHost(`${base}api/state`, 'localhost.evil.example')).status).toBe(421)
+    const page = await requestWithHost(base, evil)
+    expect(page.status).toBe(421)
+    expect(page.headers['content-type']).toMatch(/^text\/html/)
+    expect(page.body).toContain('Misdirected Request')
+    expect(await requestWithoutHost(`${base}api/state`)).toBe(421)
+    expect(await layer.tasks.listDeadLetters(CHANNEL)).toHaveLength(1)
+  })
+
+  it('in loopback mode admits 127.0.0.1, localhost and [::1] with any port, and lets their page purge', async () => {
+    const { base, layer } = await start()
+    startWorker(layer)
+    await deadLetters(layer, 1)
+    for (const host of ['127.0.0.1:8000', 'localhost:8000', '[::1]:8000', 'LOCALHOST', '127.0.0.2:9']) {
+      const state = await requestWithHost(`${base}api/state`, host)
+      expect(state.status, host).toBe(200)
+      expect(JSON.parse(state.body)).toHaveProperty('deadLetterChannels', [CHANNEL])
+      expect((await requestWithHost(base, host)).status, host).toBe(200)
+    }
+    const purge = await requestWithHost(`${base}api/dead-letters/${CHANNEL}/purge`, 'localhost:8000', {
+      method: 'POST',
+      headers: { origin: 'http://localhost:8000', 'content-type': 'application/json' },
+      body: '{}',
+    })
+    expect(purge.status).toBe(200)
+    expect(JSON.parse(purge.body)).toEqual({ purged: 1 })
+  })
+
+  it('in loopback mode still refuses remote clients first, whatever their Host', async () => {
+    const app = Fastify()
+    const layer = new InMemoryChannelLayer()
+    cleanups.push(async () => {
+      await app.close()
+      await layer.close()
+    })
+    await app.register(switchyardDashboard, { layer })
+    const remote = await app.inject({
+      url: '/switchyard/api/state',
+      remoteAddress: '203.0.113.7',
+      headers: { host: 'localhost' },
+    })
+    expect(remote.statusCode).toBe(401)
+    const rebound = await app.inject({
+      url: '/switchyard/api/state',
+      remoteAddress: '::1',
+      headers: { host: evil },
+    })
+    expect(rebound.statusCode).toBe(421)
+  })
+
+  it('with a token, the token rules apply as before, whatever the Host', async () => {
+    const { base, layer } = await start({ token: TOKEN })
+    startWorker(layer)
+    await deadLetters(layer, 1)
+    const json = { 'content-type': 'application/json' }
+    // Without the token a rebound page gets the usual 401, never the data.
+    const purge = await requestWithHost(`${base}api/dead-letters/${CHANNEL}/purge`, evil, {
+      method: 'POST',
+      headers: { ...json, origin: `http://${evil}` },
+      body: '{}',
+    })
+    expect(purge.status).toBe(401)
+    expect((await requestWithHost(`${base}api/state`, evil)).status).toBe(401)
+    // With it, any Host name the operator serves the dashboard under works (a proxy's public name, say).
+    expect((await requestWithHost(`${base}api/state`, 'dashboard.example.com', { headers: bearer })).status).toBe(200)
+    const scripted = await requestWithHost(`${base}api/dead-letters/${CHANNEL}/purge`, 'dashboard.example.com', {
+      method: 'POST',
+      headers: { ...json, ...bearer },
+      body: '{}',
+    })
+    expect(JSON.parse(scripted.body)).toEqual({ purged: 1 })
   })
 })
 

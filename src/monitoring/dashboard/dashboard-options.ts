@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify'
 import { InvalidOptionError } from '../../errors.js'
 import type { ChannelLayer } from '../../layers/channel-layer.js'
 import { BacklogMonitor } from '../backlog-monitor.js'
+import { assertMonitoringToken } from '../monitoring-token.js'
 
 /** `app.register(switchyardDashboard, options)`. */
 export interface DashboardOptions {
@@ -16,9 +17,15 @@ export interface DashboardOptions {
   /**
    * A shared secret: `Authorization: Bearer <token>`, or `?token=<token>` once on the page (it sets an HttpOnly
    * cookie). At least 16 characters. Ignored when `authorize` is given.
-   * @defaultValue undefined: with no `authorize` either, only loopback clients (127.0.0.0/8, ::1) get in
+   * @defaultValue undefined: with no `authorize` either, only loopback clients (127.0.0.0/8, ::1) get in, and only
+   * by a loopback name (`Host` of `localhost`, 127.0.0.0/8 or `[::1]`; others get 421), against DNS rebinding
    */
   readonly token?: string
+  /**
+   * How long the session cookie `?token=` sets stays valid: its `Max-Age`, and the most age the server accepts.
+   * @defaultValue 43_200_000 (12 hours)
+   */
+  readonly sessionTtlMs?: number
   /**
    * Your own check (a session, an SSO header); resolves to true to let the request in. Takes precedence over `token`.
    * @defaultValue undefined
@@ -45,6 +52,7 @@ export interface ResolvedDashboardOptions {
   readonly layer: ChannelLayer
   readonly path: string
   readonly token: string | undefined
+  readonly sessionTtlMs: number
   readonly authorize: ((request: FastifyRequest) => boolean | Promise<boolean>) | undefined
   readonly sampleIntervalMs: number
   readonly historyMs: number
@@ -53,18 +61,29 @@ export interface ResolvedDashboardOptions {
 
 export const DEFAULT_DASHBOARD_OPTIONS = Object.freeze({
   path: '/switchyard/',
+  sessionTtlMs: 43_200_000,
   sampleIntervalMs: 10_000,
   historyMs: 3_600_000,
 })
 
-const MIN_TOKEN_LENGTH = 16
+/** A session lasts at least a second: its cookie's `Max-Age` is in whole seconds. */
+const MIN_SESSION_TTL_MS = 1_000
 /** No more points than this, whatever the ratio of `historyMs` to `sampleIntervalMs`. */
 export const MAX_HISTORY_POINTS = 10_000
 const PATH_PATTERN = /^\/(?:[A-Za-z0-9._~-]+\/)*$/
 
 // Keys fastify itself reads from register() options; they are not ours to validate.
 const REGISTER_KEYS = new Set(['prefix', 'logLevel', 'logSerializers'])
-const KNOWN_KEYS = new Set(['layer', 'path', 'token', 'authorize', 'sampleIntervalMs', 'historyMs', 'backlog'])
+const KNOWN_KEYS = new Set([
+  'layer',
+  'path',
+  'token',
+  'sessionTtlMs',
+  'authorize',
+  'sampleIntervalMs',
+  'historyMs',
+  'backlog',
+])
 
 /** Spreads the defaults, validates every field once and freezes the result. */
 export function resolveDashboardOptions(options: DashboardOptions): ResolvedDashboardOptions {
@@ -74,17 +93,16 @@ export function resolveDashboardOptions(options: DashboardOptions): ResolvedDash
       throw new InvalidOptionError(key, 'absent (unknown option)', given[key])
   }
   const merged = { ...DEFAULT_DASHBOARD_OPTIONS, ...options }
-  const { layer, path, token, authorize, sampleIntervalMs, historyMs, backlog } = merged
+  const { layer, path, token, sessionTtlMs, authorize, sampleIntervalMs, historyMs, backlog } = merged
   if (typeof layer !== 'object' || (layer as unknown) === null) {
     throw new InvalidOptionError('layer', 'a channel layer', layer)
   }
   if (typeof path !== 'string' || !PATH_PATTERN.test(path)) {
     throw new InvalidOptionError('path', 'a URL path that starts and ends with "/" (e.g. "/switchyard/")', path)
   }
-  if (token !== undefined && (typeof token !== 'string' || token.length < MIN_TOKEN_LENGTH)) {
-    // The value is a secret: name its length, never echo it.
-    const described = typeof token === 'string' ? `a string of ${token.length} characters` : typeof token
-    throw new InvalidOptionError('token', `a string of at least ${MIN_TOKEN_LENGTH} characters`, described)
+  assertMonitoringToken(token)
+  if (!Number.isSafeInteger(sessionTtlMs) || sessionTtlMs < MIN_SESSION_TTL_MS) {
+    throw new InvalidOptionError('sessionTtlMs', `an integer of at least ${MIN_SESSION_TTL_MS}`, sessionTtlMs)
   }
   if (authorize !== undefined && typeof authorize !== 'function') {
     throw new InvalidOptionError('authorize', 'a function (request) => boolean | Promise<boolean>', authorize)
@@ -101,5 +119,5 @@ export function resolveDashboardOptions(options: DashboardOptions): ResolvedDash
   if (backlog !== undefined && !(backlog instanceof BacklogMonitor)) {
     throw new InvalidOptionError('backlog', 'a BacklogMonitor', backlog)
   }
-  return Object.freeze({ layer, path, token, authorize, sampleIntervalMs, historyMs, backlog })
+  return Object.freeze({ layer, path, token, sessionTtlMs, authorize, sampleIntervalMs, historyMs, backlog })
 }

@@ -58,13 +58,14 @@ export function dashboardPage(nonce: string): string {
 `
 }
 
-/** What a refused browser sees (401). */
-export function unauthorizedPage(reason: string): string {
+/** What a refused browser sees: 401 (no credential) or 421 (a loopback client's foreign `Host`). */
+export function refusalPage(status: 401 | 421, reason: string): string {
+  const title = status === 401 ? 'Unauthorized' : 'Misdirected Request'
   return `<!doctype html>
 <html lang="en">
-  <head><meta charset="utf-8" /><title>Switchyard dashboard: unauthorized</title><link rel="icon" href="data:," /></head>
+  <head><meta charset="utf-8" /><title>Switchyard dashboard: ${title}</title><link rel="icon" href="data:," /></head>
   <body>
-    <h1>Unauthorized</h1>
+    <h1>${title}</h1>
     <p>${escapeHtml(reason)}</p>
   </body>
 </html>

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { refuse, registerDashboardApi } from './dashboard-api.js'
 import { dashboardAuthenticator, queryToken, sessionCookieHeader } from './dashboard-auth.js'
 import { resolveDashboardOptions, type DashboardOptions } from './dashboard-options.js'
-import { dashboardPage, unauthorizedPage } from './dashboard-page.js'
+import { dashboardPage, refusalPage } from './dashboard-page.js'
 import { StateSampler } from './state-sampler.js'
 
 /**
@@ -14,8 +14,10 @@ import { StateSampler } from './state-sampler.js'
  * of throughput and backlog. One HTML page with an inline
  * script (no build step) polling a JSON API under `<path>api/`.
  *
- * Never open by default: with neither `token` nor `authorize`, only loopback clients get in. Refusals are 401 (a
- * short page for the page, JSON for the API). POSTs must be JSON from the page's own origin (CSRF).
+ * Never open by default: with neither `token` nor `authorize`, only loopback clients get in, and only when they
+ * address it by a loopback name (DNS rebinding: a foreign `Host` gets 421). Refusals are 401 (a short page for the
+ * page, JSON for the API). POSTs must be JSON from the page's own origin (CSRF). The session cookie `?token=` sets
+ * lasts `sessionTtlMs`.
  *
  * The plugin is encapsulated: its auth hook guards its own routes only.
  *
@@ -51,11 +53,17 @@ export async function switchyardDashboard(app: FastifyInstance, registerOptions:
     })
     const outcome = await authenticate(request)
     if (!outcome.ok) {
-      request.log.info({ remoteAddress: request.socket.remoteAddress }, 'dashboard request refused')
+      request.log.info(
+        { remoteAddress: request.socket.remoteAddress, status: outcome.status },
+        'dashboard request refused',
+      )
       if (isPageRequest(request, publicPath)) {
-        return reply.code(401).type('text/html; charset=utf-8').send(unauthorizedPage(outcome.reason))
+        return reply
+          .code(outcome.status)
+          .type('text/html; charset=utf-8')
+          .send(refusalPage(outcome.status, outcome.reason))
       }
-      return refuse(reply, 401, 'unauthorized', outcome.reason)
+      return refuse(reply, outcome.status, outcome.status === 401 ? 'unauthorized' : 'misdirected', outcome.reason)
     }
     if (request.method === 'POST') {
       const refusal = crossSiteRefusal(request, outcome.via === 'bearer')
@@ -70,7 +78,14 @@ export async function switchyardDashboard(app: FastifyInstance, registerOptions:
   app.get(path, async (request, reply) => {
     if (options.token !== undefined && options.authorize === undefined && queryToken(request) !== undefined) {
       // Trade the token in the URL for a cookie, and drop it from the address bar and history.
-      void reply.header('set-cookie', sessionCookieHeader(options.token, publicPath, request.protocol === 'https'))
+      // `request.protocol` follows fastify's `trustProxy`: https at the proxy makes the cookie Secure.
+      const session = sessionCookieHeader(options.token, {
+        path: publicPath,
+        secure: request.protocol === 'https',
+        ttlMs: options.sessionTtlMs,
+        issuedAtMs: Date.now(),
+      })
+      void reply.header('set-cookie', session)
       return reply.redirect(`${publicPath}${queryWithout(request, 'token')}`, 303)
     }
     return sendPage(reply)
