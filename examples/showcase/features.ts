@@ -20,6 +20,7 @@ import { JobEventStream } from './job-event-stream.js'
 import { JobSocket } from './job-socket.js'
 import { PROGRESS_CHANNEL } from './jobs.js'
 import { JobsApi, JobStateApi } from './jobs-api.js'
+import { LoopbackHostsOnly } from './loopback-hosts-only.js'
 import { assetRoutes } from './pages.js'
 import { createProgressTask, DEFAULT_PROGRESS_TIMING, type ProgressTiming } from './progress-task.js'
 import { ReceiverLog, WebhookReceiver } from './webhook-receiver.js'
@@ -83,12 +84,15 @@ export function webhooksFeature(layer: TaskLayer, options: WebhookTaskOptions): 
 
 /**
  * One application from features and pages: HTTP routes first (pages, then the client module and stylesheet),
- * sockets behind `AllowedHostsOriginValidator` (same-origin only), and the worker channels.
+ * sockets behind `AllowedHostsOriginValidator` (same-origin only), and the worker channels. HTTP and sockets answer
+ * loopback host names only (`LoopbackHostsOnly`): nothing here asks who you are, so a DNS-rebound page must not get in.
  */
 export function composeApplication(pages: readonly RouteEntry[], features: readonly Feature[]): Application {
   return ProtocolTypeRouter({
-    http: URLRouter([...pages, ...assetRoutes(), ...features.flatMap((feature) => feature.http)]),
-    websocket: AllowedHostsOriginValidator(URLRouter(features.flatMap((feature) => feature.websocket))),
+    http: LoopbackHostsOnly(URLRouter([...pages, ...assetRoutes(), ...features.flatMap((feature) => feature.http)])),
+    websocket: LoopbackHostsOnly(
+      AllowedHostsOriginValidator(URLRouter(features.flatMap((feature) => feature.websocket))),
+    ),
     channel: ChannelNameRouter(Object.fromEntries(features.flatMap((feature) => Object.entries(feature.channels)))),
   })
 }

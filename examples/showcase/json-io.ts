@@ -8,6 +8,13 @@ export function asRecord(value: unknown): Readonly<Record<string, unknown>> | un
     : undefined
 }
 
+/**
+ * The deepest nesting of arrays and objects a body may have. Parsing deeper JSON is fine, but code that walks the
+ * value recursively (`JSON.stringify` of a webhook payload, for one) overflows the stack: a 500 for what is a bad
+ * request (issue 14, item 5).
+ */
+export const MAX_JSON_DEPTH = 64
+
 /** A request body read by `readJsonBody`: the object, or the status and message to answer with. */
 export type JsonBody =
   | { readonly ok: true; readonly value: Readonly<Record<string, unknown>> }
@@ -16,7 +23,8 @@ export type JsonBody =
 /**
  * Reads a JSON object body. Requiring `Content-Type: application/json` and a same-origin `Origin` (when the browser
  * sends one) is the CSRF defence: an HTML form on another site can post only form encodings and text/plain, and a
- * cross-origin `fetch` with JSON needs a CORS preflight this app never grants.
+ * cross-origin `fetch` with JSON needs a CORS preflight this app never grants. A body nested deeper than
+ * `MAX_JSON_DEPTH` is refused with 400 before it is parsed.
  */
 export function readJsonBody(scope: Scope, body: Uint8Array): JsonBody {
   if (scope.type !== 'http') return { ok: false, status: 400, error: 'not an HTTP request' }
@@ -28,9 +36,13 @@ export function readJsonBody(scope: Scope, body: Uint8Array): JsonBody {
   if (origin !== undefined && !sameOrigin(origin, getHeader(scope, 'host'))) {
     return { ok: false, status: 403, error: 'cross-origin requests are refused' }
   }
+  const text = Buffer.from(body).toString('utf8')
+  if (nestingDepth(text) > MAX_JSON_DEPTH) {
+    return { ok: false, status: 400, error: `the JSON body nests deeper than ${MAX_JSON_DEPTH} levels` }
+  }
   let parsed: unknown
   try {
-    parsed = JSON.parse(Buffer.from(body).toString('utf8'))
+    parsed = JSON.parse(text)
   } catch {
     return { ok: false, status: 400, error: 'the body is not valid JSON' }
   }
@@ -56,4 +68,24 @@ function sameOrigin(origin: string, host: string | undefined): boolean {
   } catch {
     return false
   }
+}
+
+/**
+ * How deeply `[` and `{` nest in JSON text, brackets inside strings aside; counted in one pass without parsing, so
+ * it costs no stack whatever the input (invalid JSON gets some count, and JSON.parse refuses it next).
+ */
+export function nestingDepth(text: string): number {
+  let depth = 0
+  let deepest = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i]
+    if (inString) {
+      if (char === '\\') i++
+      else if (char === '"') inString = false
+    } else if (char === '"') inString = true
+    else if (char === '[' || char === '{') deepest = Math.max(deepest, ++depth)
+    else if (char === ']' || char === '}') depth--
+  }
+  return deepest
 }

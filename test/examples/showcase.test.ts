@@ -9,8 +9,11 @@ import type { RunningServer } from '../../src/server/serve.js'
 import { InMemoryChannelLayer } from '../../src/layers/memory.js'
 import { runWorker, type WorkerHandle } from '../../src/worker/worker.js'
 import { createShowcase } from '../../examples/showcase/showcase.js'
+import { mountMonitoring } from '../../examples/showcase/monitoring.js'
+import { MAX_JSON_DEPTH, nestingDepth } from '../../examples/showcase/json-io.js'
 import type { DeadLetterRow, DeliveryRow } from '../../examples/showcase/webhooks.js'
-import { client, startServer } from '../server/helpers.js'
+import { requestWithHost } from '../monitoring/host-request.js'
+import { client, connect, refusal, startServer } from '../server/helpers.js'
 import { waitFor } from '../support/wait.js'
 
 interface Started {
@@ -29,7 +32,7 @@ afterEach(async () => {
   }
 })
 
-async function startShowcase({ allowPrivateWebhooks = false } = {}): Promise<Started> {
+async function startShowcase({ allowPrivateWebhooks = false, monitoring = false } = {}): Promise<Started> {
   const layer = new InMemoryChannelLayer()
   const { application, channels } = createShowcase({
     layer,
@@ -37,7 +40,10 @@ async function startShowcase({ allowPrivateWebhooks = false } = {}): Promise<Sta
     progressTiming: { stepMs: 20, retryDelayMs: 200 },
     webhookRetryDelayMs: 100,
   })
-  const server = await startServer(application, { layer })
+  const server = await startServer(application, {
+    layer,
+    ...(monitoring ? { configure: (app) => mountMonitoring(app, { layer, env: {} }) } : {}),
+  })
   const worker = runWorker({ application, layer, channels, shutdownTimeoutMs: 1_000 })
   const entry = { server, layer, worker }
   started.push(entry)
@@ -305,6 +311,148 @@ describe('examples/showcase', () => {
     })
     const calls = (await (await fetch(`${server.url}/webhook-receiver/`)).json()) as { calls: Json[] }
     expect(calls.calls).toEqual([])
+  })
+})
+
+describe('examples/showcase against DNS rebinding (issue 14, item 1)', () => {
+  const evil = 'evil.example:8000'
+
+  it('refuses every request for a foreign Host, APIs and sockets alike, and changes nothing', async () => {
+    const { server, layer } = await startShowcase()
+    const deliveryId = newJobId()
+    await layer.send('webhooks', {
+      type: 'webhook.deliver',
+      deliveryId,
+      idempotencyKey: deliveryId,
+      url: `${server.url}/webhook-receiver/`,
+      body: '{"secret":"payload"}',
+    })
+    await waitFor('the dead letter', async () => (await snapshot(server)).deadLetters.length === 1)
+    const [letter] = (await snapshot(server)).deadLetters
+    // What a page on evil.example, rebound to 127.0.0.1, sends: its own name in Host and Origin.
+    const sameOriginJson = { origin: `http://${evil}`, 'content-type': 'application/json' }
+    const requests: [method: string, path: string, body?: unknown][] = [
+      ['GET', '/api/webhooks/'],
+      ['POST', `/api/webhooks/dead-letters/${letter!.id}/replay/`, {}],
+      ['POST', '/api/webhooks/', { url: 'https://example.com/', payload: {} }],
+      ['POST', '/api/jobs/', { jobId: newJobId() }],
+      ['GET', `/api/jobs/${newJobId()}/`],
+      ['GET', `/events/jobs/${newJobId()}/`],
+      ['GET', '/webhook-receiver/'],
+      ['POST', '/webhook-receiver/', {}],
+      ['GET', '/'],
+    ]
+    for (const [method, path, body] of requests) {
+      const response = await requestWithHost(`${server.url}${path}`, evil, {
+        method,
+        headers: sameOriginJson,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      })
+      expect({ method, path, status: response.status }).toEqual({ method, path, status: 421 })
+      expect(JSON.parse(response.body)).toMatchObject({ error: expect.stringMatching(/localhost/) as string })
+    }
+    for (const path of ['/ws/webhooks/', '/ws/chat/lobby/', `/ws/jobs/${newJobId()}/`]) {
+      const refused = await refusal(`${server.url.replace(/^http/, 'ws')}${path}`, undefined, {
+        headers: { host: evil },
+        origin: `http://${evil}`,
+      })
+      expect({ path, status: refused.status }).toEqual({ path, status: 403 })
+    }
+    const after = await snapshot(server)
+    expect(after.deadLetters.map((row) => row.id)).toEqual([letter!.id])
+    expect(after.deliveries).toEqual([])
+  })
+
+  it("refuses the issue's curl on its dashboard, and its /metrics, by a foreign Host", async () => {
+    const { server, layer } = await startShowcase({ monitoring: true })
+    const deliveryId = newJobId()
+    await layer.send('webhooks', {
+      type: 'webhook.deliver',
+      deliveryId,
+      idempotencyKey: deliveryId,
+      url: `${server.url}/webhook-receiver/`,
+      body: '{}',
+    })
+    await waitFor('the dead letter', async () => (await layer.tasks.listDeadLetters('webhooks')).length === 1)
+    // curl -X POST -H 'Host: evil.example:8000' -H 'Origin: http://evil.example:8000' \
+    //   -H 'content-type: application/json' -d '{}' http://127.0.0.1:8000/switchyard/api/dead-letters/webhooks/purge
+    const purge = await requestWithHost(`${server.url}/switchyard/api/dead-letters/webhooks/purge`, evil, {
+      method: 'POST',
+      headers: { origin: `http://${evil}`, 'content-type': 'application/json' },
+      body: '{}',
+    })
+    expect(purge.status).toBe(421)
+    expect((await requestWithHost(`${server.url}/switchyard/api/dead-letters/webhooks`, evil)).status).toBe(421)
+    expect((await requestWithHost(`${server.url}/metrics`, evil)).status).toBe(421)
+    expect(await layer.tasks.listDeadLetters('webhooks')).toHaveLength(1)
+    for (const host of ['127.0.0.1:8000', 'localhost:8000', '[::1]:8000']) {
+      expect((await requestWithHost(`${server.url}/switchyard/api/state`, host)).status, host).toBe(200)
+      expect((await requestWithHost(`${server.url}/metrics`, host)).status, host).toBe(200)
+    }
+  })
+
+  it('answers 127.0.0.1, localhost and [::1] with any port, APIs and sockets alike', async () => {
+    const { server } = await startShowcase()
+    for (const host of ['127.0.0.1:8000', 'localhost:8000', '[::1]:8000', 'localhost']) {
+      const listed = await requestWithHost(`${server.url}/api/webhooks/`, host)
+      expect({ host, status: listed.status }).toEqual({ host, status: 200 })
+      expect(JSON.parse(listed.body)).toMatchObject({ deliveries: [], deadLetters: [] })
+      const origin = `http://${host}`
+      const posted = await requestWithHost(`${server.url}/api/jobs/`, host, {
+        method: 'POST',
+        headers: { origin, 'content-type': 'application/json' },
+        body: JSON.stringify({ jobId: newJobId(), injectFailure: false }),
+      })
+      expect({ host, status: posted.status }).toEqual({ host, status: 202 })
+      const { socket } = await connect(`${server.url.replace(/^http/, 'ws')}/ws/webhooks/`, undefined, {
+        headers: { host },
+        origin,
+      })
+      socket.close()
+    }
+  })
+})
+
+describe('examples/showcase JSON bodies (issue 14, item 5)', () => {
+  const nested = (depth: number): string => '['.repeat(depth) + ']'.repeat(depth)
+
+  it('answers a deeply nested JSON body with 400 and a clear message, not 500', async () => {
+    const { server } = await startShowcase({ allowPrivateWebhooks: true })
+    const post = (path: string, text: string): Promise<Response> =>
+      fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text })
+    const url = JSON.stringify(`${server.url}/webhook-receiver/`)
+    for (const depth of [MAX_JSON_DEPTH, 10_000, 100_000]) {
+      for (const [path, text] of [
+        ['/api/webhooks/', `{"url":${url},"payload":${nested(depth)}}`],
+        ['/api/jobs/', `{"jobId":"${newJobId()}","extra":${nested(depth)}}`],
+        ['/api/webhooks/dead-letters/x/replay/', `{"ids":${nested(depth)}}`],
+      ] as const) {
+        const response = await post(path, text)
+        expect({ path, depth, status: response.status }).toEqual({ path, depth, status: 400 })
+        expect(await response.json()).toEqual({ error: `the JSON body nests deeper than ${MAX_JSON_DEPTH} levels` })
+      }
+    }
+    // Up to the limit is fine: one level for the body, the rest for the field.
+    const deepest = await post('/api/webhooks/', `{"url":${url},"payload":${nested(MAX_JSON_DEPTH - 1)}}`)
+    expect(deepest.status).toBe(202)
+    const job = await post('/api/jobs/', `{"jobId":"${newJobId()}","extra":${nested(MAX_JSON_DEPTH - 1)}}`)
+    expect(job.status).toBe(202)
+    // Nesting inside a string is text, not nesting: a JSON payload given as a string is taken as it is.
+    const asText = await post(
+      '/api/webhooks/',
+      JSON.stringify({ url: JSON.parse(url) as string, payload: nested(500) }),
+    )
+    expect(asText.status).toBe(202)
+  })
+
+  it('counts nesting outside strings only, in one pass', () => {
+    expect(nestingDepth('{}')).toBe(1)
+    expect(nestingDepth('{"a":[{"b":[]}],"c":{}}')).toBe(4)
+    expect(nestingDepth('{"a":"[[[{{{"}')).toBe(1)
+    expect(nestingDepth(String.raw`{"a":"\"[[[\\"}`)).toBe(1)
+    expect(nestingDepth(String.raw`["\\",[[]]]`)).toBe(3)
+    expect(nestingDepth('1')).toBe(0)
+    expect(nestingDepth(nested(1_000_000))).toBe(1_000_000)
   })
 })
 
