@@ -1,9 +1,10 @@
 /**
  * The showcase's monitoring: the dashboard at `/switchyard/` and Prometheus metrics at `/metrics`.
  *
- * The dashboard takes `DASHBOARD_TOKEN` when set (open `/switchyard/?token=<it>` once); without it, it answers
- * loopback clients only, which is all `npm start` listens to anyway. `METRICS_TOKEN` guards `/metrics` the same way
- * (a bearer token for the scraper). A backlog monitor checks channel backlogs against `BACKLOG_THRESHOLDS`
+ * The dashboard takes `DASHBOARD_TOKEN` when set (16+ characters; open `/switchyard/?token=<it>` once); without it,
+ * it answers loopback clients only, which is all `npm start` listens to anyway, and only by a loopback host name
+ * (DNS rebinding). `METRICS_TOKEN` guards `/metrics` the same way (a bearer token for the scraper); without it,
+ * `/metrics` answers loopback host names only. A backlog monitor checks channel backlogs against `BACKLOG_THRESHOLDS`
  * (`progress=100,webhooks=100`: channel glob = most queued messages; default `*=1000`): it logs a warning, the
  * dashboard highlights the channel and `/metrics` sets `switchyard_channel_backlog_over_threshold` to 1.
  */
