@@ -3,12 +3,19 @@ import { InvalidOptionError, NoChannelLayerError } from '../src/errors.js'
 import type { ChannelLayer, Message } from '../src/layers/channel-layer.js'
 import { bufferedReceiverOf } from '../src/layers/local-channels.js'
 import { defaultLogger, lazyChild, markLogged, type Logger } from '../src/logger.js'
-import { reportConsumerMessageIn, reportConsumerMessageOut } from '../src/monitoring/metrics-sink.js'
+import {
+  reportConsumerMessageIn,
+  reportConsumerMessageOut,
+  reportLayerMessageRefused,
+} from '../src/monitoring/metrics-sink.js'
 import { ConsumerLayer } from './consumer-layer.js'
 import { consumerName, findHandler } from './dispatch.js'
-import { RunLoop, type ConsumerMessage, type RunLoopHooks } from './run-loop.js'
+import { RunLoop, type ConsumerMessage, type LayerRefusal, type RunLoopHooks } from './run-loop.js'
 
-export type { ConsumerMessage } from './run-loop.js'
+export type { ConsumerMessage, LayerRefusal } from './run-loop.js'
+
+/** Refused layer messages are logged at most this often per consumer, with the count since the last line. */
+const REFUSAL_LOG_INTERVAL_MS = 10_000
 
 /** A consumer class as `asApp` sees it: constructible without arguments. */
 export type ConsumerConstructor<T extends AsyncConsumer> = new () => T
@@ -45,6 +52,8 @@ export class AsyncConsumer {
   private stopRequested = false
   /** `consumerName(this)`, computed once: metrics name the consumer per message. */
   private labelCache: string | undefined
+  private refusedSinceLog = 0
+  private refusalLoggedAt = Number.NEGATIVE_INFINITY
 
   /**
    * An application that creates one instance of this consumer per connection (Channels' `as_asgi()`). `init`
@@ -105,7 +114,7 @@ export class AsyncConsumer {
     }
   }
 
-  private get label(): string {
+  protected get label(): string {
     return (this.labelCache ??= consumerName(this))
   }
 
@@ -138,6 +147,25 @@ export class AsyncConsumer {
    */
   protected async dispatchFailed(error: unknown, _message: ConsumerMessage): Promise<void> {
     throw error
+  }
+
+  /**
+   * Called for a layer message that is not handled, and the consumer goes on: one with a client event type
+   * (`websocket.*`, `http.*`; client events come only from the socket, so nobody who can send to the layer can
+   * forge them), or one no handler takes (a typo in a type must not let a layer sender close every connection).
+   * The default counts it (the `layer_messages_refused_total` metric) and logs a warning at most every 10 s.
+   */
+  protected layerMessageRefused(message: Message, reason: LayerRefusal, cause?: unknown): void {
+    reportLayerMessageRefused(this.label, reason)
+    this.refusedSinceLog++
+    const now = Date.now()
+    if (now - this.refusalLoggedAt < REFUSAL_LOG_INTERVAL_MS) return
+    const type = typeof message.type === 'string' ? message.type.slice(0, 100) : typeof message.type
+    const code = cause instanceof Error ? (cause as { code?: unknown }).code : undefined
+    const fields = { type, reason, refused: this.refusedSinceLog, ...(typeof code === 'string' ? { code } : {}) }
+    this.log.warn(fields, 'layer message refused')
+    this.refusedSinceLog = 0
+    this.refusalLoggedAt = now
   }
 
   /**
@@ -178,8 +206,15 @@ export class AsyncConsumer {
       dispatch(message) {
         return consumer.dispatch(message)
       },
-      failed(error, message) {
+      failed(error, message, fromLayer) {
+        if (fromLayer && isUnhandledType(error)) {
+          consumer.layerMessageRefused(message as Message, 'no handler', error)
+          return Promise.resolve()
+        }
         return consumer.dispatchFailed(error, message)
+      },
+      refused(message, reason) {
+        consumer.layerMessageRefused(message, reason)
       },
       stopRequested() {
         return consumer.stopRequested
@@ -223,6 +258,12 @@ function applyInit(consumer: AsyncConsumer, init: object): void {
     }
     Object.defineProperty(consumer, key, { value, writable: true, enumerable: true, configurable: true })
   }
+}
+
+/** A type no handler takes, or no handler could ever take (`findHandler`'s coded errors). */
+function isUnhandledType(error: unknown): boolean {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined
+  return code === 'SWY_UNKNOWN_MESSAGE_TYPE' || code === 'SWY_INVALID_MESSAGE_TYPE'
 }
 
 function noLayer(consumer: object, what: string): NoChannelLayerError {

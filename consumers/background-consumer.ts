@@ -7,7 +7,7 @@ import {
 } from '../src/errors.js'
 import type { Message } from '../src/layers/channel-layer.js'
 import { defaultLogger, markLogged } from '../src/logger.js'
-import { AsyncConsumer, type ConsumerMessage } from './async-consumer.js'
+import { AsyncConsumer, type ConsumerMessage, type LayerRefusal } from './async-consumer.js'
 import { consumerName } from './dispatch.js'
 
 /** What a BackgroundConsumer did with the messages it took off its channel. */
@@ -133,6 +133,16 @@ export class BackgroundConsumer extends AsyncConsumer {
     this.counters.failed++
     this.log.error({ err: error, type: message.type }, 'background handler failed; message not retried')
     markLogged(error)
+  }
+
+  /** A type with no handler keeps this consumer's own counter and log line; anything else as for every consumer. */
+  protected override layerMessageRefused(message: Message, reason: LayerRefusal, cause?: unknown): void {
+    if (reason !== 'no handler') {
+      super.layerMessageRefused(message, reason, cause)
+      return
+    }
+    this.counters.unhandled++
+    this.logUnhandled(String(codeOf(cause)), typeof message.type === 'string' ? message.type : typeof message.type)
   }
 
   protected override layerMessageDropped(message: Message): void {

@@ -1,16 +1,19 @@
 import { InvalidJsonError, UnsupportedFrameError } from '../src/errors.js'
+import { reportClientError } from '../src/monitoring/metrics-sink.js'
 import { jsonText } from './json-text.js'
 import { WebsocketConsumer, type SendOptions, type WebsocketData } from './websocket-consumer.js'
 
-/** Close code for a text frame that is not valid JSON (RFC 6455: inconsistent data). */
-export const CLOSE_INVALID_PAYLOAD = 1007
+/** Close code for a text frame that is not valid JSON, or not an object (RFC 6455: inconsistent data). */
+export { CLOSE_INVALID_PAYLOAD } from './websocket-consumer.js'
 /** Close code for a binary frame sent to a JSON consumer (RFC 6455: unsupported data). */
 export const CLOSE_UNSUPPORTED_DATA = 1003
 
 /**
  * A WebSocket consumer that speaks JSON text frames: override `receiveJson`, reply with `sendJson`. A binary
- * frame closes the socket with 1003 and malformed JSON with 1007; both are logged (without the payload) and
- * never crash the process. Override `encodeJson`/`decodeJson` to change the codec (either may be `async`).
+ * frame closes the socket with 1003; malformed JSON, and JSON that is not an object (`null`, `"text"`, `[1]`:
+ * unless `static jsonObjectsOnly = false`), with 1007. Each is logged at info level (without the payload) and
+ * counted (`client_errors_total`): a misbehaving client is not a server error. Override `encodeJson`/`decodeJson`
+ * to change the codec (either may be `async`).
  *
  * Forwarding a layer message as it is (`sendJson(event)`) encodes it once however many members forward it: the
  * layer hands every member the same deeply frozen object, and the default codec keeps its text.
@@ -24,10 +27,17 @@ export const CLOSE_UNSUPPORTED_DATA = 1003
  * ```
  */
 export class JsonWebsocketConsumer<In = unknown, Out = unknown> extends WebsocketConsumer {
+  /**
+   * Whether only JSON objects reach `receiveJson` (anything else closes with 1007): handlers read fields, and
+   * `null.text` would crash them. Set it to false to take any JSON value, as Channels does.
+   */
+  static jsonObjectsOnly = true
+
   override receive(data: WebsocketData): Promise<void> {
     if (!('text' in data)) {
       const err = new UnsupportedFrameError('This endpoint takes JSON text frames; a binary frame was received')
-      this.log.warn({ code: err.code, bytes: data.bytes.byteLength }, 'binary frame on a JSON socket')
+      reportClientError(this.label, err.code)
+      this.log.info({ code: err.code, bytes: data.bytes.byteLength }, 'binary frame on a JSON socket')
       return this.close(CLOSE_UNSUPPORTED_DATA, 'JSON text frames only')
     }
     let decoded: In | Promise<In>
@@ -37,17 +47,25 @@ export class JsonWebsocketConsumer<In = unknown, Out = unknown> extends Websocke
       return this.rejectMalformed(data.text, cause)
     }
     // Not `async` (once per frame): with the default codec, `receiveJson`'s promise is returned as it is.
-    if (!isPromise(decoded)) return this.receiveJson(decoded)
+    if (!isPromise(decoded)) return this.receiveDecoded(decoded)
     return decoded.then(
-      (content) => this.receiveJson(content),
+      (content) => this.receiveDecoded(content),
       (cause: unknown) => this.rejectMalformed(data.text, cause),
     )
   }
 
+  private receiveDecoded(content: In): Promise<void> {
+    const objectsOnly = (this.constructor as typeof JsonWebsocketConsumer).jsonObjectsOnly
+    if (objectsOnly && (typeof content !== 'object' || content === null || Array.isArray(content))) {
+      const kind = content === null ? 'null' : Array.isArray(content) ? 'an array' : typeof content
+      return this.closeForClientData('SWY_INVALID_JSON', 'JSON object expected', { received: kind })
+    }
+    return this.receiveJson(content)
+  }
+
   private rejectMalformed(text: string, cause: unknown): Promise<void> {
     const err = new InvalidJsonError('A text frame is not valid JSON', { cause })
-    this.log.warn({ code: err.code, length: text.length }, 'malformed JSON frame')
-    return this.close(CLOSE_INVALID_PAYLOAD, 'malformed JSON')
+    return this.closeForClientData(err.code, 'malformed JSON', { length: text.length })
   }
 
   /** Called with each decoded JSON frame. The default ignores it. */

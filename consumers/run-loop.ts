@@ -7,12 +7,29 @@ import { StopConsumer } from './control.js'
 /** What a consumer handles: client events from the server and messages from its layer channel. */
 export type ConsumerMessage = InputEvent | Message
 
+/**
+ * Why a layer message was not handled: it carried a client event type (`websocket.*`, `http.*`: client events
+ * come only from the socket, never through the layer, where anyone who can send could forge them), or no
+ * handler takes its type.
+ */
+export type LayerRefusal = 'client event type' | 'no handler'
+
+/** Client event types: what the server alone delivers. A layer message of such a type is refused. */
+export function isClientEventType(type: unknown): boolean {
+  return typeof type === 'string' && (type.startsWith('websocket.') || type.startsWith('http.'))
+}
+
 /** What the run loop asks of its consumer. */
 export interface RunLoopHooks {
   /** Runs the message's handler (the consumer's `dispatch`). */
   dispatch(message: ConsumerMessage): Promise<void>
-  /** A handler threw something other than `StopConsumer`; throwing here ends the consumer with that error. */
-  failed(error: unknown, message: ConsumerMessage): Promise<void>
+  /**
+   * A handler threw something other than `StopConsumer` (`fromLayer`: handling a layer message); throwing here
+   * ends the consumer with that error.
+   */
+  failed(error: unknown, message: ConsumerMessage, fromLayer: boolean): Promise<void>
+  /** A layer message was not handled, and the consumer goes on (see `LayerRefusal`). */
+  refused(message: Message, reason: LayerRefusal): void
   /** True once the consumer asked to stop after its current handler (`stop()`). */
   stopRequested(): boolean
   /** A layer message was taken off the channel as the consumer stopped: its handler never runs. */
@@ -108,20 +125,20 @@ export class RunLoop {
     try {
       await this.hooks.dispatch(message)
     } catch (error) {
-      await this.handlerFailed(error, message)
+      await this.handlerFailed(error, message, fromLayer)
       return
     }
     if (this.hooks.stopRequested()) this.finish()
   }
 
   /** A handler threw: `StopConsumer` stops; anything else goes to the consumer's `dispatchFailed`. */
-  private async handlerFailed(error: unknown, message: ConsumerMessage): Promise<void> {
+  private async handlerFailed(error: unknown, message: ConsumerMessage, fromLayer: boolean): Promise<void> {
     if (error instanceof StopConsumer) {
       this.finish()
       return
     }
     try {
-      await this.hooks.failed(error, message)
+      await this.hooks.failed(error, message, fromLayer)
     } catch (failure) {
       this.finish(failure)
       return
@@ -200,7 +217,7 @@ export class RunLoop {
         this.pullClient()
       },
       (error: unknown) => {
-        void this.handlerFailed(error, event).then(() => {
+        void this.handlerFailed(error, event, false).then(() => {
           this.releaseSerial()
           this.pullClient()
         })
@@ -251,6 +268,12 @@ export class RunLoop {
   }
 
   private onLayerMessage(message: Message): void {
+    if (isClientEventType(message.type)) {
+      this.hooks.refused(message, 'client event type')
+      this.layerInHand--
+      this.pullLayer()
+      return
+    }
     const task = this.concurrency === 1 ? this.serially(message, true) : this.handle(message, true)
     void task.then(() => {
       this.onLayerMessageHandled()

@@ -5,8 +5,23 @@ import type {
   WebsocketReceiveEvent,
 } from '../src/application.js'
 import { InvalidEventError } from '../src/errors.js'
-import { AsyncConsumer } from './async-consumer.js'
+import { reportClientError } from '../src/monitoring/metrics-sink.js'
+import { AsyncConsumer, type ConsumerMessage } from './async-consumer.js'
 import { AcceptConnection, DenyConnection, StopConsumer } from './control.js'
+
+/** Close code for data a client sent that the application could not use (RFC 6455: inconsistent data). */
+export const CLOSE_INVALID_PAYLOAD = 1007
+
+/**
+ * Codes of errors that, thrown while handling a client's frame, mean its data could not be used (a field the
+ * application passed on was undefined, too large, not a message): the client's fault, not the server's.
+ */
+const CLIENT_DATA_CODES: ReadonlySet<string> = new Set([
+  'SWY_INVALID_JSON',
+  'SWY_INVALID_MESSAGE',
+  'SWY_MESSAGE_NOT_SERIALIZABLE',
+  'SWY_MESSAGE_TOO_LARGE',
+])
 
 /** A frame's payload: text or binary. */
 export type WebsocketData = { readonly text: string } | { readonly bytes: Uint8Array }
@@ -29,7 +44,11 @@ export interface SendOptions {
  * disconnect, and so are groups joined inside `connect()` through `this.channelLayer.groupAdd`.
  *
  * Errors: thrown before `accept()` they reject the handshake with HTTP 500; after it, they close the socket
- * with 1011 and are logged with the consumer name and connection id.
+ * with 1011 and are logged with the consumer name and connection id. A misbehaving client is not a server error:
+ * a coded data error thrown while handling its frame (`MessageNotSerializableError` for a field it left out,
+ * `MessageTooLargeError`, ...) closes with 1007 and is logged at info level and counted (`client_errors_total`).
+ * Once the consumer has closed the socket, frames still queued from the client are dropped, not dispatched, and
+ * `send` does nothing (a group message may race the close).
  *
  * @example
  * ```ts
@@ -47,6 +66,9 @@ export interface SendOptions {
 export class WebsocketConsumer extends AsyncConsumer {
   /** Groups every connection joins on connect and leaves on disconnect. */
   static groups: readonly string[] = []
+
+  /** Set by `close()`: what the client still sends is dropped, and sends do nothing. */
+  private closing = false
 
   async websocket_connect(_event: WebsocketConnectEvent): Promise<void> {
     const groups = (this.constructor as typeof WebsocketConsumer).groups
@@ -76,6 +98,8 @@ export class WebsocketConsumer extends AsyncConsumer {
 
   /** Closes the socket (default code 1000); before `accept()` it rejects the handshake with HTTP 403. */
   async close(code?: number, reason?: string): Promise<void> {
+    if (this.closing) return
+    this.closing = true
     await this.baseSend({
       type: 'websocket.close',
       ...(code !== undefined ? { code } : {}),
@@ -84,6 +108,8 @@ export class WebsocketConsumer extends AsyncConsumer {
   }
 
   websocket_receive(event: WebsocketReceiveEvent): Promise<void> {
+    // Frames that arrived behind our close: the connection is over for them.
+    if (this.closing) return Promise.resolve()
     // Not `async` (once per frame): `receive`'s promise is returned as it is.
     // Text wins when both are set; `{ text: null, bytes }` (as some servers send) is binary.
     if (event.text !== undefined && event.text !== null) return this.receive({ text: event.text })
@@ -98,6 +124,8 @@ export class WebsocketConsumer extends AsyncConsumer {
 
   /** Sends a text or binary frame, then optionally closes. */
   send(data: WebsocketData, options?: SendOptions): Promise<void> {
+    // After our close there is nobody to send to: a group message racing the close is not an error.
+    if (this.closing) return Promise.resolve()
     // Not `async`: a frame without `close` is one `baseSend`, not one more promise per frame.
     let sent: Promise<void>
     if ('text' in data) sent = this.baseSend({ type: 'websocket.send', text: data.text })
@@ -116,6 +144,30 @@ export class WebsocketConsumer extends AsyncConsumer {
       await this.disconnect(event.code)
     }
     throw new StopConsumer()
+  }
+
+  /**
+   * Closes with 1007 over what the client sent (`code` names what was wrong), logged at info level and counted:
+   * a misbehaving client is not a server error.
+   */
+  protected closeForClientData(
+    code: string,
+    reason: string,
+    fields: Readonly<Record<string, unknown>> = {},
+  ): Promise<void> {
+    reportClientError(this.label, code)
+    this.log.info({ code, ...fields }, 'closed over client data')
+    return this.close(CLOSE_INVALID_PAYLOAD, reason)
+  }
+
+  /** A coded data error while handling a client frame closes with 1007; anything else is the server's (1011). */
+  protected override async dispatchFailed(error: unknown, message: ConsumerMessage): Promise<void> {
+    const code = error instanceof Error ? (error as { code?: unknown }).code : undefined
+    if (message.type === 'websocket.receive' && typeof code === 'string' && CLIENT_DATA_CODES.has(code)) {
+      await this.closeForClientData(code, 'invalid data')
+      return
+    }
+    await super.dispatchFailed(error, message)
   }
 
   /** Called once the socket has closed, with the close code. Groups are already left. */

@@ -43,6 +43,8 @@ const MAX_NAME = 40
  * ```
  */
 export class ChatRoomConsumer extends JsonWebsocketConsumer<unknown, ChatUpdate> implements Handlers<RoomEvent> {
+  /** It checks every frame itself and answers a bad one with `chat.error`, keeping the page connected. */
+  static override jsonObjectsOnly = false
   private roomGroup = ''
   /** This connection's display name, once it joined. */
   private name: string | undefined

@@ -219,6 +219,18 @@ export function registerEventMetrics(target: MetricTarget): MetricsSink {
   const labels = { labelNames: ['channel'] as const, registers }
   const retries = new Counter({ name: `${prefix}task_retries_total`, help: 'Task attempts retried.', ...labels })
   const dead = new Counter({ name: `${prefix}task_dead_letters_total`, help: 'Tasks dead-lettered.', ...labels })
+  const refused = new Counter({
+    name: `${prefix}layer_messages_refused_total`,
+    help: 'Layer messages a consumer refused: a client event type (websocket.*, http.*), or no handler for the type.',
+    labelNames: ['consumer', 'reason'] as const,
+    registers,
+  })
+  const clientErrors = new Counter({
+    name: `${prefix}client_errors_total`,
+    help: 'Connections a consumer closed over what its client sent (malformed JSON, a binary frame, unusable data).',
+    labelNames: ['consumer', 'code'] as const,
+    registers,
+  })
   return {
     consumerMessageIn: (consumer) => {
       consumerMessages.inc({ consumer, direction: 'in' })
@@ -233,6 +245,12 @@ export function registerEventMetrics(target: MetricTarget): MetricsSink {
     },
     groupSend: (reached) => {
       fanOut.observe(reached)
+    },
+    layerMessageRefused: (consumer, reason) => {
+      refused.inc({ consumer, reason })
+    },
+    clientError: (consumer, code) => {
+      clientErrors.inc({ consumer, code })
     },
   }
 }

@@ -15,6 +15,10 @@ export interface MetricsSink {
   taskAttempt(channel: string, outcome: TaskOutcome, seconds: number): void
   /** A `groupSend` accepted the message into `reached` member channels (full members not counted). */
   groupSend(reached: number): void
+  /** A consumer refused a layer message: a client event type, or a type no handler takes. */
+  layerMessageRefused(consumer: string, reason: string): void
+  /** A consumer closed a connection over what its client sent (bad JSON, a binary frame, data it could not use). */
+  clientError(consumer: string, code: string): void
 }
 
 const sinks = new Set<MetricsSink>()
@@ -45,4 +49,14 @@ export function reportTaskAttempt(channel: string, outcome: TaskOutcome, seconds
 export function reportGroupSend(reached: number): void {
   if (sinks.size === 0) return
   for (const sink of sinks) sink.groupSend(reached)
+}
+
+export function reportLayerMessageRefused(consumer: string, reason: string): void {
+  if (sinks.size === 0) return
+  for (const sink of sinks) sink.layerMessageRefused(consumer, reason)
+}
+
+export function reportClientError(consumer: string, code: string): void {
+  if (sinks.size === 0) return
+  for (const sink of sinks) sink.clientError(consumer, code)
 }

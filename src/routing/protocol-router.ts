@@ -1,6 +1,6 @@
 /** `ProtocolTypeRouter`: the top of an application, one branch per scope type. */
 import type { Application, Receive, Scope, Send } from '../application.js'
-import { InvalidOptionError, UnknownProtocolError } from '../errors.js'
+import { InvalidOptionError, RouteNotFoundError, UnknownProtocolError } from '../errors.js'
 import { describeKey } from './describe-key.js'
 
 /** An application per scope type; a type left out is refused with `UnknownProtocolError`. */
@@ -14,9 +14,10 @@ export interface ProtocolMapping {
 const PROTOCOLS: readonly string[] = ['websocket', 'http', 'channel'] satisfies (keyof ProtocolMapping)[]
 
 /**
- * Dispatches on `scope.type`. A type with no application (or a scope without a type) rejects with
- * `UnknownProtocolError` naming it and the configured ones. As in Channels 4 there is no implicit `http` branch.
- * Called without `new`, like Channels' class.
+ * Dispatches on `scope.type`. An `http` or `websocket` scope with no application rejects with `RouteNotFoundError`,
+ * so the server answers 404 (a browser opening a WebSocket-only app's URL is not a server error); any other type
+ * with no application (or a scope without a type) rejects with `UnknownProtocolError` naming it and the configured
+ * ones. As in Channels 4 there is no implicit `http` branch. Called without `new`, like Channels' class.
  *
  * @example
  * ```ts
@@ -50,7 +51,10 @@ export function ProtocolTypeRouter(mapping: ProtocolMapping): Application {
       const app = typeof type === 'string' ? applications.get(type) : undefined
       if (app === undefined) {
         const what = type === undefined ? 'a scope without a type' : `scope type ${describeKey(type)}`
-        throw new UnknownProtocolError(`No application configured for ${what}; ProtocolTypeRouter has ${configured}`)
+        const message = `No application configured for ${what}; ProtocolTypeRouter has ${configured}`
+        throw type === 'http' || type === 'websocket'
+          ? new RouteNotFoundError(message)
+          : new UnknownProtocolError(message)
       }
       return Promise.resolve(app(scope, receive, send))
     } catch (error) {

@@ -33,6 +33,67 @@ class Member extends JsonWebsocketConsumer {
 const app = ProtocolTypeRouter({ websocket: URLRouter([route('/ws/', Member.asApp())]) })
 
 describe('consumers over real sockets', () => {
+  it.each([
+    ['malformed JSON', '{nope', 1007, 'malformed JSON'],
+    ['null', 'null', 1007, 'JSON object expected'],
+    ['a JSON string', '"str"', 1007, 'JSON object expected'],
+    ['a JSON array', '[1, 2]', 1007, 'JSON object expected'],
+  ])(
+    'closes over %s with 1007 at info level, and drops the frames queued behind the close',
+    async (_what, frame, code, reason) => {
+      const layer = new InMemoryChannelLayer()
+      const { logger, lines } = captureLogger()
+      const server = await startServer(app, { layer, logger })
+      const { socket } = await connect(wsUrl(server))
+      const ended = closed(socket)
+      const echoed: string[] = []
+      socket.on('message', (data: Buffer) => echoed.push(data.toString()))
+      socket.send(frame)
+      socket.send(JSON.stringify({ behind: 'the close' }))
+      expect(await ended).toEqual({ code, reason })
+      await waitFor(() => server.app.switchyard.stats().connections === 0)
+      expect(echoed).toEqual([])
+      expect(lines.filter((line) => (line.level as number) >= 40)).toEqual([])
+      expect(lines.find((line) => line.msg === 'closed over client data')).toMatchObject({
+        level: 30,
+        code: 'SWY_INVALID_JSON',
+      })
+      expect(server.app.switchyard.stats().applicationErrors).toBe(0)
+    },
+  )
+
+  it('closes with 1007 at info level when the app cannot use what the client sent (a field it left out)', async () => {
+    class Chat extends JsonWebsocketConsumer<{ text: string }> {
+      override async receiveJson(content: { text: string }): Promise<void> {
+        // The README's five-minute chat: `{}` makes `text` undefined, which no message may carry.
+        await this.channelLayer.groupSend('room', { type: 'chat.message', text: content.text })
+      }
+    }
+    const layer = new InMemoryChannelLayer()
+    const { logger, lines } = captureLogger()
+    const server = await startServer(ProtocolTypeRouter({ websocket: Chat.asApp() }), { layer, logger })
+    const { socket } = await connect(wsUrl(server))
+    const ended = closed(socket)
+    socket.send('{}')
+    expect(await ended).toEqual({ code: 1007, reason: 'invalid data' })
+    expect(lines.find((line) => line.msg === 'closed over client data')).toMatchObject({
+      level: 30,
+      code: 'SWY_MESSAGE_NOT_SERIALIZABLE',
+    })
+    expect(lines.filter((line) => (line.level as number) >= 50)).toEqual([])
+    expect(server.app.switchyard.stats().applicationErrors).toBe(0)
+  })
+
+  it('answers plain HTTP with 404 when the application has no http branch, without an error', async () => {
+    const { logger, lines } = captureLogger()
+    const server = await startServer(app, { layer: new InMemoryChannelLayer(), logger })
+    const response = await fetch(server.url + '/')
+    expect(response.status).toBe(404)
+    expect(await response.text()).toBe('Not Found')
+    expect(lines.filter((line) => (line.level as number) >= 40)).toEqual([])
+    expect(server.app.switchyard.stats().applicationErrors).toBe(0)
+  })
+
   it('closes with 1007 on malformed JSON and 1003 on a binary frame; the server keeps serving', async () => {
     const layer = new InMemoryChannelLayer()
     const server = await startServer(app, { layer })
@@ -50,25 +111,38 @@ describe('consumers over real sockets', () => {
   })
 
   it.each([
-    ['constructor.x', 'SWY_UNKNOWN_MESSAGE_TYPE'],
-    ['to.string', 'SWY_UNKNOWN_MESSAGE_TYPE'],
-    ['websocket.accept', 'SWY_UNKNOWN_MESSAGE_TYPE'],
-    ['__proto__', 'SWY_INVALID_MESSAGE_TYPE'],
-    ['accept', 'SWY_INVALID_MESSAGE_TYPE'],
-  ])('never dispatches the hostile type %j: logs %s and closes with 1011', async (type, code) => {
-    const layer = new InMemoryChannelLayer()
-    const { logger, lines } = captureLogger()
-    const server = await startServer(app, { layer, logger })
-    const { socket } = await connect(wsUrl(server))
-    await waitFor(() => Member.channels.length > 0)
-    const ended = closed(socket)
-    await layer.send(Member.channels.at(-1)!, { type })
-    expect((await ended).code).toBe(1011)
-    await waitFor(() => lines.some((line) => (line.err as { code?: string } | undefined)?.code === code))
-    const line = lines.find((l) => (l.err as { code?: string } | undefined)?.code === code)!
-    expect(line).toMatchObject({ consumer: 'Member', connId: expect.any(String) as string })
-    expect(groupsOf(layer).size).toBe(0)
-  })
+    ['constructor.x', 'no handler', 'SWY_UNKNOWN_MESSAGE_TYPE'],
+    ['to.string', 'no handler', 'SWY_UNKNOWN_MESSAGE_TYPE'],
+    ['__proto__', 'no handler', 'SWY_INVALID_MESSAGE_TYPE'],
+    ['accept', 'no handler', 'SWY_INVALID_MESSAGE_TYPE'],
+    ['websocket.accept', 'client event type', undefined],
+    ['websocket.receive', 'client event type', undefined],
+    ['websocket.disconnect', 'client event type', undefined],
+  ])(
+    'never dispatches the layer message type %j (%s): refused, logged, and the connection goes on',
+    async (type, reason, code) => {
+      const layer = new InMemoryChannelLayer()
+      const { logger, lines } = captureLogger()
+      const server = await startServer(app, { layer, logger })
+      const { socket } = await connect(wsUrl(server))
+      await waitFor(() => Member.channels.length > 0)
+      await layer.send(Member.channels.at(-1)!, { type, text: JSON.stringify({ forged: true }), code: 1000 })
+      await layer.send(Member.channels.at(-1)!, { type: 'note.message', text: 'after' })
+      expect(JSON.parse((await nextMessage(socket)).data.toString())).toEqual({ note: 'after' })
+      const line = lines.find((l) => l.msg === 'layer message refused')
+      expect(line).toMatchObject({
+        level: 40,
+        consumer: 'Member',
+        type,
+        reason,
+        ...(code === undefined ? {} : { code }),
+      })
+      expect(lines.filter((l) => (l.level as number) >= 50)).toEqual([])
+      expect(server.app.switchyard.stats().applicationErrors).toBe(0)
+      socket.send(JSON.stringify({ still: 'open' }))
+      expect(JSON.parse((await nextMessage(socket)).data.toString())).toEqual({ echo: { still: 'open' } })
+    },
+  )
 
   it('runs 1 000 connect/disconnect cycles with no leaked group memberships or connections', async () => {
     const layer = new InMemoryChannelLayer()

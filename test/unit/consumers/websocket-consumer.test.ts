@@ -2,14 +2,17 @@ import { describe, expect, it } from 'vitest'
 
 import {
   AcceptConnection,
+  createMetrics,
   DenyConnection,
   InMemoryChannelLayer,
   InvalidOptionError,
+  JsonWebsocketConsumer,
   NoChannelLayerError,
   WebsocketConsumer,
   type WebsocketData,
 } from '../../../src/index.js'
 import { WebsocketCommunicator } from '../../../src/testing/index.js'
+import { captureLogs } from '../routing/fakes.js'
 
 /** The memory layer's private group map: how tests prove no membership leaked. */
 const groupsOf = (layer: InMemoryChannelLayer): Map<string, Map<string, unknown>> =>
@@ -159,6 +162,10 @@ describe('WebsocketConsumer groups', () => {
     override async receive(data: WebsocketData): Promise<void> {
       await this.send(data)
     }
+
+    async room_say(event: { type: 'room.say'; text: string }): Promise<void> {
+      await this.send({ text: event.text })
+    }
   }
 
   it('joins static groups, takes group messages, and leaves every group on disconnect', async () => {
@@ -166,7 +173,7 @@ describe('WebsocketConsumer groups', () => {
     const communicator = new WebsocketCommunicator(Room.asApp(), '/', { layer })
     await communicator.connect()
     expect([...groupsOf(layer).keys()].sort()).toEqual(['chat', 'joined-in-connect'])
-    await layer.groupSend('chat', { type: 'websocket.receive', text: 'hello' })
+    await layer.groupSend('chat', { type: 'room.say', text: 'hello' })
     expect(await communicator.receiveFrom()).toBe('hello')
     await communicator.disconnect()
     expect(groupsOf(layer).size).toBe(0)
@@ -177,9 +184,57 @@ describe('WebsocketConsumer groups', () => {
     const communicator = new WebsocketCommunicator(Room.asApp(), '/', { layer })
     await communicator.connect()
     const channel = Room.channels.at(-1)!
-    await layer.send(channel, { type: 'websocket.receive', text: 'direct' })
+    await layer.send(channel, { type: 'room.say', text: 'direct' })
     expect(await communicator.receiveFrom()).toBe('direct')
     await communicator.disconnect()
+  })
+
+  it('counts refused layer messages and client errors in the metrics', async () => {
+    const metrics = createMetrics({ defaultMetrics: false })
+    try {
+      const layer = new InMemoryChannelLayer()
+      const communicator = new WebsocketCommunicator(Room.asApp(), '/', { layer })
+      await communicator.connect()
+      await layer.send(Room.channels.at(-1)!, { type: 'websocket.receive', text: 'forged' })
+      await layer.send(Room.channels.at(-1)!, { type: 'room.unknown' })
+      await layer.send(Room.channels.at(-1)!, { type: 'room.say', text: 'real' })
+      expect(await communicator.receiveFrom()).toBe('real')
+      await communicator.disconnect()
+      class Strict extends JsonWebsocketConsumer {}
+      const json = new WebsocketCommunicator(Strict.asApp(), '/')
+      await json.connect()
+      await json.sendTo({ text: 'null' })
+      expect(await json.receiveOutput()).toMatchObject({ type: 'websocket.close', code: 1007 })
+      const text = await metrics.registry.metrics()
+      expect(text).toContain('switchyard_layer_messages_refused_total{consumer="Room",reason="client event type"} 1')
+      expect(text).toContain('switchyard_layer_messages_refused_total{consumer="Room",reason="no handler"} 1')
+      expect(text).toContain('switchyard_client_errors_total{consumer="Strict",code="SWY_INVALID_JSON"} 1')
+    } finally {
+      metrics.close()
+    }
+  })
+
+  it('refuses client events forged through the layer, and goes on running (Channels has this hole)', async () => {
+    const layer = new InMemoryChannelLayer()
+    const { logger, lines } = captureLogs()
+    const communicator = new WebsocketCommunicator(Room.asApp(), '/', { layer, logger })
+    await communicator.connect()
+    const channel = Room.channels.at(-1)!
+    await layer.send(channel, { type: 'websocket.receive', text: 'forged' })
+    await layer.send(channel, { type: 'websocket.disconnect', code: 1000 })
+    await layer.send(channel, { type: 'http.request', body: new Uint8Array() })
+    await layer.groupSend('chat', { type: 'websocket.receive', text: 'forged too' })
+    await layer.send(channel, { type: 'room.unknown' })
+    await layer.send(channel, { type: 'room.say', text: 'real' })
+    // Only the real message arrives: nothing was echoed, nothing closed the socket.
+    expect(await communicator.receiveFrom()).toBe('real')
+    expect(await communicator.receiveNothing({ timeoutMs: 50 })).toBe(true)
+    await communicator.sendTo({ text: 'still open' })
+    expect(await communicator.receiveFrom()).toBe('still open')
+    await communicator.disconnect()
+    expect(lines.filter((line) => line.msg === 'layer message refused')).toEqual([
+      expect.objectContaining({ level: 40, type: 'websocket.receive', reason: 'client event type', refused: 1 }),
+    ])
   })
 
   it('leaves its groups even when it crashes', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 
 import type { Scope } from '../../../src/application.js'
-import { InvalidOptionError, UnknownProtocolError } from '../../../src/errors.js'
+import { InvalidOptionError, RouteNotFoundError, UnknownProtocolError } from '../../../src/errors.js'
 import { ProtocolTypeRouter } from '../../../src/routing/protocol-router.js'
 import { channelScope, deepFreeze, httpScope, noReceive, noSend, recorder, wsScope } from './fakes.js'
 
@@ -34,6 +34,16 @@ describe('ProtocolTypeRouter', () => {
     )
     const sneaky = { type: 'constructor' } as unknown as Scope
     await expect(router(sneaky, noReceive, noSend)).rejects.toThrow(UnknownProtocolError)
+  })
+
+  it('refuses an http or websocket scope it has no application for with RouteNotFoundError: the server answers 404', async () => {
+    const router = ProtocolTypeRouter({ websocket: recorder().app('ws') })
+    await expect(router(httpScope(), noReceive, noSend)).rejects.toThrow(RouteNotFoundError)
+    await expect(router(httpScope(), noReceive, noSend)).rejects.toThrow(
+      'No application configured for scope type "http"; ProtocolTypeRouter has "websocket"',
+    )
+    const httpOnly = ProtocolTypeRouter({ http: recorder().app('http') })
+    await expect(httpOnly(wsScope(), noReceive, noSend)).rejects.toThrow(RouteNotFoundError)
   })
 
   it('passes receive and send through', async () => {
