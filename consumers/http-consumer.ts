@@ -5,6 +5,11 @@ import { StopConsumer } from './control.js'
 
 export interface ResponseOptions {
   readonly status?: number
+  /**
+   * Response headers: `[name, value]` pairs are sent as given; an object's names are lower-cased
+   * (`{ 'Content-Type': 'text/plain' }` sends `content-type`), where Channels keeps the case given. HTTP header
+   * names are case-insensitive, and HTTP/2 requires lower case.
+   */
   readonly headers?: Headers | Readonly<Record<string, string>>
 }
 
