@@ -35,6 +35,15 @@ export class RedisKeys {
     return this.ownerGroupsPrefix + this.owner(channel)
   }
 
+  /**
+   * Dead processes being swept out of their groups, a bounded step at a time: process queue key -> the lease of
+   * whoever sweeps it (`<until ms> <sweeper's queue key>`). Kept until the sweep ends, so another process finishes
+   * one whose sweeper died.
+   */
+  get sweeping(): string {
+    return `${this.prefix}:switchyard:sweeping`
+  }
+
   // At-least-once task bookkeeping (RetryingConsumer), per channel; see src/tasks/redis-task-store.ts.
   inflight(channel: string): string {
     return `${this.prefix}:switchyard:inflight:${channel}`

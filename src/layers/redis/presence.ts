@@ -1,13 +1,34 @@
 import type { Logger } from '../../logger.js'
+import { isProcessSpecific, nonLocalName } from '../names.js'
 import type { RedisKeys } from './keys.js'
 import type { LocalGroups } from './local-groups.js'
 import { SCRIPTS } from './lua-script.js'
 import type { ResolvedRedisOptions } from './redis-options.js'
 import type { RedisShard } from './redis-shard.js'
 import { consistentHash } from './shard.js'
+import { shardAt } from './shard-at.js'
 
-/** Most dead processes one sweep removes: bounds the script's run time. */
-const SWEEP_BATCH = 10
+/**
+ * Registry entries one sweep.lua call looks at (HSCAN COUNT): a registry of up to this many processes is read in
+ * one call, as HGETALL did, and a larger one over several heartbeats instead of in one long call.
+ */
+const REGISTRY_SCAN_COUNT = 500
+/**
+ * Owner-groups entries and group members one sweep-process.lua call may visit: on a busy two-core machine a call
+ * then averages under 1 ms, and a million entries take about 4 000 calls (5 s), far from the 10 ms one call may
+ * block Redis (issue 14; a single call over the whole set took 1.4 to 3.5 s).
+ */
+const SWEEP_BUDGET = 250
+/** Owner-groups entries one leave-groups.lua call reads (SSCAN COUNT): two commands each. */
+const LEAVE_GROUPS_COUNT = 500
+
+interface SweepStep {
+  readonly removed: number
+  readonly state: 'more' | 'done' | 'busy'
+  readonly setCursor: string
+  readonly group: string
+  readonly groupCursor: string
+}
 
 export interface PresenceContext {
   readonly shards: readonly RedisShard[]
@@ -26,22 +47,32 @@ export interface PresenceContext {
 /**
  * This process's liveness in Redis: a heartbeat in the registry of live Switchyard processes (which lets group
  * sends give it one compact copy), a sweep that removes dead processes from their groups, and a clean
- * departure on close.
+ * departure on close. It also keeps its owner-groups sets (the groups to clean if it dies) to the groups its
+ * channels are still in: a group leaves a set with the owner's last member there (issue 14).
  */
 export class ProcessPresence {
   /** Shards this process has registered on at least once. */
   private readonly registered = new Set<number>()
+  /** Per shard: where the next sweep.lua call goes on reading the registry. */
+  private readonly registryCursors = new Map<number, string>()
+  /** Per shard: the sweep under way (one at a time, run beside the heartbeat, which must not wait for it). */
+  private readonly sweeps = new Map<number, Promise<void>>()
+  /**
+   * `<non-local name><group>` for each owner-groups entry made for this process's own channels (a group name has
+   * no `!`): the heartbeat removes those whose last membership expired, which no discard announces.
+   */
+  private readonly ownEntries = new Set<string>()
 
   constructor(private readonly ctx: PresenceContext) {}
 
-  /** Proves this process alive on every shard, then sweeps processes that stopped doing so. */
+  /** Proves this process alive on every shard, and sweeps processes that stopped doing so (beside, not in, it). */
   async heartbeat(): Promise<void> {
     const { ctx } = this
     if (ctx.isClosed()) return
     const now = Date.now()
     ctx.localGroups.purge(ctx.options.groupExpiryMs, now)
+    this.forgetExpiredEntries(now)
     const beats = [...ctx.ownNonLocal()].flatMap((nonLocal) => [ctx.options.prefix + nonLocal, String(now)])
-    const own = `${ctx.options.prefix}specific.${ctx.clientId}!`
     for (const [index, shard] of ctx.shards.entries()) {
       try {
         const added = await shard.call((client) => client.hset(ctx.keys.registry, ...beats), { idempotent: true })
@@ -49,19 +80,13 @@ export class ProcessPresence {
         // data: our memberships are gone too, so add them back.
         if (added > 0 && this.registered.has(index)) await this.readdMemberships(index)
         this.registered.add(index)
-        const [swept] = (await shard.call((client) =>
-          SCRIPTS.sweep.run(
-            client,
-            [ctx.keys.registry],
-            [now, ctx.options.staleAfterMs, ctx.options.prefix, SWEEP_BATCH, own],
-          ),
-        )) as [number, number]
-        if (swept > 0) {
-          ctx.onSwept(swept)
-          ctx.log.info({ host: shard.label, swept }, 'removed dead processes from their groups')
-        }
       } catch (err) {
         ctx.log.debug({ err, host: shard.label }, 'heartbeat failed')
+        continue
+      }
+      if (!this.sweeps.has(index)) {
+        const sweep = this.sweep(index, shard).finally(() => this.sweeps.delete(index))
+        this.sweeps.set(index, sweep)
       }
     }
   }
@@ -69,6 +94,7 @@ export class ProcessPresence {
   /** Adds (or refreshes) a membership, recording the group in the channel owner's set for later cleanup. */
   async addMembership(group: string, channel: string): Promise<void> {
     const { keys, options } = this.ctx
+    if (this.isOwn(channel)) this.ownEntries.add(nonLocalName(channel) + group)
     await this.ctx
       .shardForGroup(group)
       .call(
@@ -77,6 +103,33 @@ export class ProcessPresence {
             client,
             [keys.group(group), keys.ownerGroups(channel)],
             [channel, String(Date.now() / 1000), options.groupExpiryMs, group],
+          ),
+        { idempotent: true },
+      )
+  }
+
+  /**
+   * Removes a membership (after LocalGroups forgot it), and the group from the owner's set when that was the
+   * owner's last member there: a plain channel is its owner's only member, and this process knows its own
+   * channels. For another process's channel that is not known here, so its entry stays until that process's
+   * sweep or the set's expiry.
+   */
+  async removeMembership(group: string, channel: string): Promise<void> {
+    const { keys, options, localGroups } = this.ctx
+    const nonLocal = nonLocalName(channel)
+    let ownerLeaves = !isProcessSpecific(channel)
+    if (this.isOwn(channel) && localGroups.membersBehind(nonLocal, group, options.groupExpiryMs).length === 0) {
+      ownerLeaves = true
+      this.ownEntries.delete(nonLocal + group)
+    }
+    await this.ctx
+      .shardForGroup(group)
+      .call(
+        (client) =>
+          SCRIPTS.groupDiscard.run(
+            client,
+            [keys.group(group), keys.ownerGroups(channel)],
+            [channel, group, ownerLeaves ? '1' : '0'],
           ),
         { idempotent: true },
       )
@@ -99,10 +152,19 @@ export class ProcessPresence {
     const { keys } = this.ctx
     try {
       for (const shard of this.ctx.shards) {
-        await shard.call(
-          (client) => SCRIPTS.leaveGroups.run(client, [keys.ownerGroups(channel)], [channel, keys.groupPrefix]),
-          { idempotent: true },
-        )
+        let cursor = '0'
+        do {
+          const [next] = (await shard.call(
+            (client) =>
+              SCRIPTS.leaveGroups.run(
+                client,
+                [keys.ownerGroups(channel)],
+                [channel, keys.groupPrefix, cursor, LEAVE_GROUPS_COUNT],
+              ),
+            { idempotent: true },
+          )) as [string, number]
+          cursor = next
+        } while (cursor !== '0')
       }
     } catch (err) {
       this.ctx.log.warn({ err, channel }, 'could not remove an expired channel from its groups')
@@ -112,8 +174,12 @@ export class ProcessPresence {
   /** On close: leave every group and drop out of the registry, so nobody waits for a sweep. */
   async deregister(): Promise<void> {
     const { ctx } = this
-    const queues = [...ctx.ownNonLocal()].map((nonLocal) => ctx.options.prefix + nonLocal)
+    // A sweep stops after its current step once the layer is closed; let it, before the connections go.
+    await Promise.allSettled(this.sweeps.values())
+    const ownNonLocal = [...ctx.ownNonLocal()]
+    const queues = ownNonLocal.map((nonLocal) => ctx.options.prefix + nonLocal)
     const memberships = [...ctx.localGroups.entries()]
+    this.ownEntries.clear()
     await Promise.allSettled(
       ctx.shards.map(async (shard, index) => {
         if (shard.commands.status !== 'ready') return
@@ -122,8 +188,114 @@ export class ProcessPresence {
           if (consistentHash(group, ctx.shards.length) === index) pipeline.zrem(ctx.keys.group(group), channel)
         }
         pipeline.hdel(ctx.keys.registry, ...queues)
+        // UNLINK: the sets go in the background, however many groups they still name.
+        pipeline.unlink(...ownNonLocal.map((nonLocal) => ctx.keys.ownerGroups(nonLocal)))
         await pipeline.exec()
       }),
     )
+  }
+
+  private isOwn(channel: string): boolean {
+    if (!isProcessSpecific(channel)) return false
+    const nonLocal = nonLocalName(channel)
+    for (const own of this.ctx.ownNonLocal()) if (own === nonLocal) return true
+    return false
+  }
+
+  /** Removes the owner-groups entries whose memberships LocalGroups just forgot as expired. */
+  private forgetExpiredEntries(now: number): void {
+    const { ctx } = this
+    const gone = new Map<number, [key: string, group: string][]>()
+    for (const entry of this.ownEntries) {
+      const bang = entry.indexOf('!')
+      const nonLocal = entry.slice(0, bang + 1)
+      const group = entry.slice(bang + 1)
+      if (ctx.localGroups.membersBehind(nonLocal, group, ctx.options.groupExpiryMs, now).length > 0) continue
+      this.ownEntries.delete(entry)
+      const index = consistentHash(group, ctx.shards.length)
+      const list = gone.get(index) ?? []
+      list.push([ctx.keys.ownerGroups(nonLocal), group])
+      gone.set(index, list)
+    }
+    for (const [index, entries] of gone) {
+      const shard = shardAt(ctx.shards, index)
+      if (shard.commands.status !== 'ready') continue
+      const pipeline = shard.commands.pipeline()
+      for (const [key, group] of entries) pipeline.srem(key, group)
+      // Best effort: an entry left behind costs a sweep a little work, or expires with its set.
+      void pipeline.exec().catch((err: unknown) => {
+        ctx.log.debug({ err, host: shard.label }, 'could not forget expired groups')
+      })
+    }
+  }
+
+  /**
+   * One registry step on a shard: claims processes whose heartbeat stopped, then sweeps those this process may
+   * (its own claims, and sweeps left by a sweeper that died), each in bounded steps. Never rejects.
+   */
+  private async sweep(index: number, shard: RedisShard): Promise<void> {
+    const { ctx } = this
+    const own = `${ctx.options.prefix}specific.${ctx.clientId}!`
+    try {
+      const [next, claimed, pending] = (await shard.call((client) =>
+        SCRIPTS.sweep.run(
+          client,
+          [ctx.keys.registry, ctx.keys.sweeping],
+          [
+            this.registryCursors.get(index) ?? '0',
+            Date.now(),
+            ctx.options.staleAfterMs,
+            REGISTRY_SCAN_COUNT,
+            own,
+            ctx.options.staleAfterMs,
+          ],
+        ),
+      )) as [string, number, string[]]
+      this.registryCursors.set(index, next)
+      if (claimed > 0) {
+        ctx.onSwept(claimed)
+        ctx.log.info({ host: shard.label, swept: claimed }, 'removing dead processes from their groups')
+      }
+      for (const queue of pending) {
+        if (ctx.isClosed()) return
+        const removed = await this.sweepProcess(shard, queue, own)
+        if (removed > 0) ctx.log.debug({ host: shard.label, queue, removed }, 'dead process swept')
+      }
+    } catch (err) {
+      ctx.log.debug({ err, host: shard.label }, 'sweep failed')
+    }
+  }
+
+  /** Sweeps one dead process, step after step, until it is done, another holds it, or the layer closes. */
+  private async sweepProcess(shard: RedisShard, queue: string, own: string): Promise<number> {
+    const { keys, options } = this.ctx
+    const nonLocal = queue.slice(options.prefix.length)
+    let step: SweepStep = { removed: 0, state: 'more', setCursor: '0', group: '', groupCursor: '0' }
+    let removed = 0
+    while (step.state === 'more' && !this.ctx.isClosed()) {
+      const { setCursor, group, groupCursor } = step
+      const reply = (await shard.call(
+        (client) =>
+          SCRIPTS.sweepProcess.run(
+            client,
+            [keys.registry, keys.sweeping, keys.ownerGroups(nonLocal), queue],
+            [
+              Date.now(),
+              options.staleAfterMs,
+              own,
+              keys.groupPrefix,
+              nonLocal,
+              SWEEP_BUDGET,
+              setCursor,
+              group,
+              groupCursor,
+            ],
+          ),
+        { idempotent: true },
+      )) as [number, SweepStep['state'], string, string, string]
+      step = { removed: reply[0], state: reply[1], setCursor: reply[2], group: reply[3], groupCursor: reply[4] }
+      removed += step.removed
+    }
+    return removed
   }
 }

@@ -4,13 +4,14 @@ import { SCRIPTS } from './lua-script.js'
 import type { RedisShard } from './redis-shard.js'
 import { escapeGlob, scanKeys } from './scan-keys.js'
 
-/** Groups per purge-groups.lua call: bounds how long one script blocks Redis. */
+/** Groups per purge-groups.lua call, and memberships one call may remove: bound how long one script blocks Redis. */
 const GROUPS_PER_CALL = 100
+const REMOVALS_PER_CALL = 2_000
 
 /**
  * Removes memberships older than `groupExpiryMs` from every group under the prefix (found by SCAN), a batch of
- * groups per script call, reporting progress after each batch; resolves to how many were removed (or, with
- * `dryRun`, would be).
+ * groups (and at most REMOVALS_PER_CALL memberships) per script call, reporting progress after each batch;
+ * resolves to how many were removed (or, with `dryRun`, would be).
  */
 export async function purgeExpiredMemberships(
   ctx: { readonly keys: RedisKeys; readonly shards: readonly RedisShard[]; readonly groupExpiryMs: number },
@@ -31,14 +32,24 @@ export async function purgeExpiredMemberships(
   let removed = 0
   for (const [index, shard] of ctx.shards.entries()) {
     const groups = perShard[index] ?? []
-    for (let start = 0; start < groups.length; start += GROUPS_PER_CALL) {
+    for (let start = 0; start < groups.length;) {
       const batch = groups.slice(start, start + GROUPS_PER_CALL)
-      removed += (await shard.call(
-        (client) => SCRIPTS.purgeGroups.run(client, batch, [cutoff, options.dryRun === true ? '1' : '0']),
+      const [count, finished] = (await shard.call(
+        (client) =>
+          SCRIPTS.purgeGroups.run(client, batch, [
+            cutoff,
+            options.dryRun === true ? '1' : '0',
+            REMOVALS_PER_CALL,
+            ctx.keys.groupPrefix,
+            ctx.keys.ownerGroupsPrefix,
+          ]),
         { idempotent: true },
-      )) as number
-      done += batch.length
-      options.onProgress?.(done, total)
+      )) as [number, number]
+      removed += count
+      // A group with more expired memberships than one call removes is finished by the next ones.
+      start += finished
+      done += finished
+      if (finished > 0) options.onProgress?.(done, total)
     }
   }
   if (total === 0) options.onProgress?.(0, 0)

@@ -327,7 +327,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
     assertGroupName(group)
     assertChannelName(channel)
     this.localGroups.remove(group, channel)
-    await this.shardForGroup(group).call((client) => client.zrem(this.keys.group(group), channel), { idempotent: true })
+    await this.presence.removeMembership(group, channel)
   }
 
   async groupSend(group: string, message: Message): Promise<void> {
