@@ -30,7 +30,7 @@ export class CommandError extends Error {
  * A `CommandError` or a coded Switchyard error (`SWY_…`: its message already names the problem) prints its message;
  * anything else (a bug, most likely) its name and message, with a hint that `--verbose` shows where it came from.
  */
-export function reportError(command: string | undefined, error: unknown, io: CommandIo): void {
+export function reportError(command: string | undefined, error: unknown, io: Pick<CommandIo, 'err' | 'verbose'>): void {
   const prefix = command === undefined ? 'switchyard' : `switchyard ${command}`
   io.err(`${prefix}: ${describeFailure(error, io.verbose === true)}\n`)
   if (io.verbose === true) io.err(`${inspect(error, { depth: 6 })}\n`)

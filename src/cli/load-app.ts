@@ -11,6 +11,7 @@ import type { ChannelLayer } from '../layers/channel-layer.js'
 import { InMemoryChannelLayer } from '../layers/memory.js'
 import { RedisChannelLayer } from '../layers/redis/redis-layer.js'
 import { moduleFormatHint } from './module-format.js'
+import { redisUrlFromEnvironment } from './redis-url.js'
 
 /** What an application module provides. */
 export interface LoadedApp {
@@ -76,15 +77,16 @@ function registerTypeScript(): void {
 
 /**
  * The layer for an application that exports none: the Redis layer on `REDIS_URL` (key prefix `prefix`, else
- * `SWITCHYARD_PREFIX`, else channels_redis' `asgi`) when it is set, else the in-memory layer. Every command that
- * needs a layer finds it this way.
+ * `SWITCHYARD_PREFIX`, else channels_redis' `asgi`) when it is set, else the in-memory layer. A `REDIS_URL` that is
+ * not a Redis URL is an `InvalidOptionError` naming it. Every command that needs a layer finds it this way, through
+ * `openEnvironmentLayer`, which first checks that Redis answers.
  */
 export function defaultLayerFromEnvironment(
   env: NodeJS.ProcessEnv = process.env,
   { prefix }: { prefix?: string } = {},
 ): ChannelLayer {
-  const url = env.REDIS_URL
-  if (url === undefined || url === '') return new InMemoryChannelLayer()
+  const url = redisUrlFromEnvironment(env)
+  if (url === undefined) return new InMemoryChannelLayer()
   return new RedisChannelLayer({ hosts: [url], prefix: prefix ?? env.SWITCHYARD_PREFIX ?? 'asgi' })
 }
 

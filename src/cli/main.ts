@@ -166,10 +166,6 @@ main(argv, {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
 }).then(exitWith, (error: unknown) => {
-  reportError(undefined, error, {
-    out: (text) => process.stdout.write(text),
-    err: (text) => process.stderr.write(text),
-    verbose: takeVerbose(argv).verbose,
-  })
+  reportError(undefined, error, { err: (text) => process.stderr.write(text), verbose: takeVerbose(argv).verbose })
   exitWith(1)
 })

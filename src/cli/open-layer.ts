@@ -1,23 +1,79 @@
-import { AppLoadError } from '../errors.js'
+import { AppLoadError, RedisUnavailableError } from '../errors.js'
 import type { ChannelLayer } from '../layers/channel-layer.js'
+import { reportError, type CommandIo } from './command-error.js'
+import { hasRedisUrl, layerWarning, type ChosenLayer } from './layer-summary.js'
 import { defaultLayerFromEnvironment, loadApp, type LoadedApp } from './load-app.js'
+import { checkRedisReachable, redisUrlFromEnvironment } from './redis-url.js'
 
 /** What a command that reads a layer uses from the outside world; each defaults to the real thing. */
 export interface LayerCommandDeps {
   readonly loadApp: (modulePath: string) => Promise<LoadedApp>
-  readonly defaultLayer: (env: NodeJS.ProcessEnv, options: { prefix?: string }) => ChannelLayer
+  /** The layer when the app exports none; by default `openEnvironmentLayer`. */
+  readonly defaultLayer: (env: NodeJS.ProcessEnv, options: { prefix?: string }) => ChannelLayer | Promise<ChannelLayer>
   readonly env: NodeJS.ProcessEnv
+}
+
+/**
+ * The layer from the environment, checked before it is built: with `REDIS_URL` set, the URL must be a Redis URL
+ * (`InvalidOptionError` naming the variable) and Redis must answer (`RedisUnavailableError` naming the host, the
+ * cause and the fix); then `defaultLayerFromEnvironment`'s layer. Checking first means a mistake is one line, not a
+ * layer's reconnect loop logging in the background.
+ */
+export async function openEnvironmentLayer(
+  env: NodeJS.ProcessEnv,
+  options: { prefix?: string } = {},
+): Promise<ChannelLayer> {
+  const url = redisUrlFromEnvironment(env)
+  if (url !== undefined) await checkRedisReachable(url)
+  return defaultLayerFromEnvironment(env, options)
+}
+
+/**
+ * The layer a command runs on: the app's `layer` export, once it answers (a Redis layer that cannot reach its
+ * Redis is closed, and its `RedisUnavailableError` says the export is where to look), else the environment's.
+ */
+export async function chooseLayer(
+  exported: ChannelLayer | undefined,
+  { prefix }: { readonly prefix: string | undefined },
+  deps: Partial<LayerCommandDeps>,
+): Promise<ChosenLayer> {
+  if (exported !== undefined) {
+    await exportedLayerReady(exported)
+    return { layer: exported, origin: 'app' }
+  }
+  const open = deps.defaultLayer ?? openEnvironmentLayer
+  const layer = await open(deps.env ?? process.env, prefix === undefined ? {} : { prefix })
+  return { layer, origin: 'environment' }
+}
+
+async function exportedLayerReady(layer: ChannelLayer): Promise<void> {
+  const ready = (layer as { ready?: unknown }).ready
+  if (typeof ready !== 'function') return
+  try {
+    await (ready as () => Promise<void>).call(layer)
+  } catch (error) {
+    // By code: a CommonJS --app module has its own copy of the error classes.
+    if ((error as { code?: unknown } | null)?.code !== RedisUnavailableError.code) throw error
+    await layer.close()
+    throw new RedisUnavailableError(
+      `${(error as Error).message}; it is the Redis of the --app module's \`layer\` export: start it, or fix the ` +
+        'hosts that layer is built with',
+      { cause: error },
+    )
+  }
 }
 
 /**
  * The layer a command works on: the `--app` module's `layer` export, else the environment's layer (Redis on
  * $REDIS_URL with `--prefix`, else a new in-memory one, after printing `inMemoryNote`); or exit code 1 after
- * printing why the module could not be loaded. The caller closes the layer.
+ * printing why the module could not be loaded. Warns when `REDIS_URL` is set but the app's in-memory layer wins.
+ * A bad or unreachable `REDIS_URL` rejects with an error whose message is the one line to print. The caller closes
+ * the layer.
  */
 export async function openCommandLayer(
   command: string,
   request: { readonly app: string | undefined; readonly prefix: string | undefined },
-  io: { err: (text: string) => void },
+  io: Pick<CommandIo, 'err' | 'verbose'>,
   deps: Partial<LayerCommandDeps>,
   inMemoryNote: string,
 ): Promise<ChannelLayer | number> {
@@ -27,15 +83,16 @@ export async function openCommandLayer(
       exported = (await (deps.loadApp ?? ((path: string) => loadApp(path)))(request.app)).layer
     } catch (error) {
       if (!(error instanceof AppLoadError)) throw error
-      io.err(`switchyard ${command}: ${error.message}\n`)
+      reportError(command, error, io)
       return 1
     }
   }
-  if (exported !== undefined) return exported
   const env = deps.env ?? process.env
-  if (env.REDIS_URL === undefined || env.REDIS_URL === '') {
+  if (exported === undefined && !hasRedisUrl(env)) {
     io.err(`switchyard ${command}: REDIS_URL is not set, so this reads a new in-memory layer, ${inMemoryNote}\n`)
   }
-  const prefix = request.prefix
-  return (deps.defaultLayer ?? defaultLayerFromEnvironment)(env, prefix === undefined ? {} : { prefix })
+  const chosen = await chooseLayer(exported, request, deps)
+  const warning = layerWarning(chosen, env)
+  if (warning !== undefined) io.err(`switchyard ${command}: warning: ${warning}\n`)
+  return chosen.layer
 }

@@ -1,15 +1,18 @@
 import { EventEmitter } from 'node:events'
 import { fileURLToPath } from 'node:url'
 
-import { describe, expect, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 
 import { BackgroundConsumer } from '../../consumers/background-consumer.js'
 import type { Message } from '../../src/layers/channel-layer.js'
 import { workerCommand, type WorkerDeps } from '../../src/cli/commands/worker.js'
 import { InMemoryChannelLayer } from '../../src/layers/memory.js'
+import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
 import type { WorkerHandle, WorkerOptions } from '../../src/worker/worker.js'
+import { freeLoopbackPort } from '../setup/provision-redis.js'
 
 const fixture = fileURLToPath(new URL('./fixtures/worker-app.ts', import.meta.url))
+const redisUrl = inject('redisUrl')
 
 interface Outputs {
   out: string
@@ -248,5 +251,94 @@ describe('switchyard worker: running', () => {
     signals.emit('SIGTERM')
     expect(await exitCode).toBe(0)
     expect(handled).toEqual(['ada@example.com'])
+  })
+})
+
+describe('switchyard worker: which channel layer', () => {
+  /** Starts the worker with a fake runWorker, waits for it to run, stops it; resolves what it printed. */
+  async function startAndStop(args: string[], deps: Partial<WorkerDeps>) {
+    const worker = fakeWorker()
+    const signals = new EventEmitter()
+    const { outputs, exitCode } = start(args, { runWorker: worker.runWorker, signals, ...deps })
+    await until(() => worker.calls.length === 1)
+    signals.emit('SIGTERM')
+    worker.stopping.resolve()
+    expect(await exitCode).toBe(0)
+    return { ...outputs, layer: worker.calls[0]?.layer }
+  }
+
+  it('says it uses the Redis layer from REDIS_URL, with its host and prefix', async () => {
+    const result = await startAndStop(['--app', fixture, '--prefix', 'cli-worker-layer', 'jobs'], {
+      env: { REDIS_URL: redisUrl },
+    })
+    expect(result.layer).toBeInstanceOf(RedisChannelLayer)
+    expect(result.err.split('\n')[0]).toBe(
+      `switchyard worker: channel layer: Redis at ${redisUrl}, prefix "cli-worker-layer" (from REDIS_URL)`,
+    )
+    expect(result.err).not.toContain('warning')
+  })
+
+  it('says it uses a layer in memory, this process only, when REDIS_URL is not set', async () => {
+    const result = await startAndStop(['--app', fixture, 'jobs'], { env: {} })
+    expect(result.layer).toBeInstanceOf(InMemoryChannelLayer)
+    expect(result.err.split('\n')[0]).toBe(
+      'switchyard worker: channel layer: in memory (REDIS_URL is not set): channels and groups reach this process only',
+    )
+  })
+
+  it("warns when REDIS_URL is set but the module's own in-memory layer is used instead", async () => {
+    const layer = new InMemoryChannelLayer()
+    const result = await startAndStop(['--app', 'app.ts', 'jobs'], {
+      env: { REDIS_URL: redisUrl },
+      loadApp: async (path) => ({ path, application: async () => undefined, layer }),
+    })
+    expect(result.layer).toBe(layer)
+    expect(result.err.split('\n').slice(0, 2)).toEqual([
+      "switchyard worker: channel layer: in memory (the --app module's `layer` export): channels and groups reach " +
+        'this process only',
+      expect.stringMatching(/^switchyard worker: warning: REDIS_URL is set, but the --app module's `layer` export, in/),
+    ])
+  })
+
+  it("names the module's own Redis layer as its source, without a warning", async () => {
+    const layer = new RedisChannelLayer({ hosts: [redisUrl], prefix: 'cli-worker-own' })
+    const result = await startAndStop(['--app', 'app.ts', 'jobs'], {
+      env: { REDIS_URL: 'redis://elsewhere:6379' },
+      loadApp: async (path) => ({ path, application: async () => undefined, layer }),
+    })
+    expect(result.err.split('\n')[0]).toBe(
+      `switchyard worker: channel layer: Redis at ${redisUrl}, prefix "cli-worker-own" (the --app module's \`layer\` export)`,
+    )
+    expect(result.err).not.toContain('warning')
+  })
+
+  it('fails before running anything when REDIS_URL names a Redis that does not answer', async () => {
+    const worker = fakeWorker()
+    const port = await freeLoopbackPort()
+    const run = start(['--app', fixture, 'jobs'], {
+      runWorker: worker.runWorker,
+      env: { REDIS_URL: `redis://127.0.0.1:${port}` },
+    })
+    await expect(run.exitCode).rejects.toMatchObject({
+      code: 'SWY_REDIS_UNAVAILABLE',
+      message: `Redis at redis://127.0.0.1:${port} (REDIS_URL) cannot be reached: connect ECONNREFUSED 127.0.0.1:${port}; start Redis there, or set REDIS_URL to a Redis that runs`,
+    })
+    expect(worker.calls).toEqual([])
+  })
+
+  it("fails before running anything, closing it, when the module's Redis layer cannot reach its Redis", async () => {
+    const worker = fakeWorker()
+    const port = await freeLoopbackPort()
+    const layer = new RedisChannelLayer({ hosts: [`redis://127.0.0.1:${port}`], retryWindowMs: 200 })
+    const run = start(['--app', 'app.ts', 'jobs'], {
+      runWorker: worker.runWorker,
+      loadApp: async (path) => ({ path, application: async () => undefined, layer }),
+    })
+    await expect(run.exitCode).rejects.toThrow(
+      `Redis at redis://127.0.0.1:${port} is unavailable: could not connect in 200 ms; it is the Redis of the --app ` +
+        "module's `layer` export: start it, or fix the hosts that layer is built with",
+    )
+    expect(worker.calls).toEqual([])
+    await expect(layer.send('jobs', { type: 'job.run' })).rejects.toMatchObject({ code: 'SWY_LAYER_CLOSED' })
   })
 })

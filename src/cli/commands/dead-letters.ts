@@ -3,15 +3,13 @@ import { parseArgs } from 'node:util'
 import { InvalidChannelNameError } from '../../errors.js'
 import { assertChannelName } from '../../layers/names.js'
 import { hasTaskStore, type DeadLetter, type TaskStore } from '../../tasks/task-store.js'
+import type { CommandIo } from '../command-error.js'
 import { formatDeadLetter, formatDeadLetterTable, summarize, toJson } from '../dead-letter-format.js'
 import { parseDurationMs } from '../duration.js'
 import { openCommandLayer, type LayerCommandDeps } from '../open-layer.js'
 
 /** The command's output streams; injectable for tests. */
-export interface DeadLettersIo {
-  out: (text: string) => void
-  err: (text: string) => void
-}
+export type DeadLettersIo = CommandIo
 
 /** What the command uses from the outside world; each defaults to the real thing. Tests replace them. */
 export type DeadLettersDeps = LayerCommandDeps

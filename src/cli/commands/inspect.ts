@@ -1,15 +1,13 @@
 import { parseArgs } from 'node:util'
 
 import { isInspectable } from '../../monitoring/snapshot.js'
+import type { CommandIo } from '../command-error.js'
 import { toJson } from '../dead-letter-format.js'
 import { formatSnapshot } from '../inspect-format.js'
 import { openCommandLayer, type LayerCommandDeps } from '../open-layer.js'
 
 /** The command's output streams; injectable for tests. */
-export interface InspectIo {
-  out: (text: string) => void
-  err: (text: string) => void
-}
+export type InspectIo = CommandIo
 
 export const INSPECT_USAGE = `Usage: switchyard inspect [--app module] [--prefix p] [--json] [--max-channels N] [--max-groups N]
 

@@ -2,15 +2,13 @@ import { parseArgs } from 'node:util'
 
 import { isPurgeable } from '../../monitoring/snapshot.js'
 import { DEFAULT_TASK_STORE_OPTIONS, hasTaskStore, type TaskStore } from '../../tasks/task-store.js'
+import type { CommandIo } from '../command-error.js'
 import { formatAge } from '../inspect-format.js'
 import { openCommandLayer, type LayerCommandDeps } from '../open-layer.js'
 import { oneLine } from '../table.js'
 
 /** The command's output streams; injectable for tests. */
-export interface PurgeIo {
-  out: (text: string) => void
-  err: (text: string) => void
-}
+export type PurgeIo = CommandIo
 
 /** A progress line every this many channels or groups unless `--progress-every` says otherwise. */
 export const DEFAULT_PROGRESS_EVERY = 100

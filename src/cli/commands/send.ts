@@ -1,13 +1,11 @@
 import { parseArgs } from 'node:util'
 
 import type { Message } from '../../layers/channel-layer.js'
+import type { CommandIo } from '../command-error.js'
 import { openCommandLayer, type LayerCommandDeps } from '../open-layer.js'
 
 /** The command's output streams; injectable for tests. */
-export interface SendIo {
-  out: (text: string) => void
-  err: (text: string) => void
-}
+export type SendIo = CommandIo
 
 export const SEND_USAGE = `Usage: switchyard send [--app module] [--prefix p] [--delay-ms N] <channel> <message-json>
 

@@ -1,24 +1,20 @@
 import { parseArgs } from 'node:util'
 
 import { AppLoadError, InvalidChannelNameError } from '../../errors.js'
-import type { ChannelLayer } from '../../layers/channel-layer.js'
 import { assertChannelName, isProcessSpecific } from '../../layers/names.js'
 import { runWorker, type WorkerHandle, type WorkerOptions } from '../../worker/worker.js'
-import { defaultLayerFromEnvironment, loadApp, type LoadedApp } from '../load-app.js'
+import { reportError, type CommandIo } from '../command-error.js'
+import { announceLayer } from '../layer-summary.js'
+import { loadApp, type LoadedApp } from '../load-app.js'
+import { chooseLayer, type LayerCommandDeps } from '../open-layer.js'
 import { watchShutdownSignals, type SignalSource } from '../signals.js'
 
 /** The command's output streams; injectable for tests. */
-export interface WorkerIo {
-  out: (text: string) => void
-  err: (text: string) => void
-}
+export type WorkerIo = CommandIo
 
 /** What the command uses from the outside world; each defaults to the real thing. Tests replace them. */
-export interface WorkerDeps {
+export interface WorkerDeps extends LayerCommandDeps {
   readonly runWorker: (options: WorkerOptions) => WorkerHandle
-  readonly loadApp: (modulePath: string) => Promise<LoadedApp>
-  readonly defaultLayer: (env: NodeJS.ProcessEnv, options: { prefix?: string }) => ChannelLayer
-  readonly env: NodeJS.ProcessEnv
   readonly signals: SignalSource
   /** Ends the process on a second signal, without waiting. */
   readonly exit: (code: number) => void
@@ -72,11 +68,12 @@ export async function workerCommand(
     loaded = await (deps.loadApp ?? ((path: string) => loadApp(path)))(app)
   } catch (error) {
     if (!(error instanceof AppLoadError)) throw error
-    io.err(`switchyard worker: ${error.message}\n`)
+    reportError('worker', error, io)
     return 1
   }
-  const makeLayer = deps.defaultLayer ?? defaultLayerFromEnvironment
-  const layer = loaded.layer ?? makeLayer(deps.env ?? process.env, prefix === undefined ? {} : { prefix })
+  const chosen = await chooseLayer(loaded.layer, { prefix }, deps)
+  announceLayer('worker', chosen, deps.env ?? process.env, io)
+  const { layer } = chosen
   try {
     const handle = (deps.runWorker ?? runWorker)({
       application: loaded.application,
@@ -85,21 +82,31 @@ export async function workerCommand(
       ...(concurrency === undefined ? {} : { concurrency }),
       ...(shutdownTimeoutMs === undefined ? {} : { shutdownTimeoutMs }),
     })
-    for (const channel of channels) io.out(`switchyard worker serving channel ${channel} (${app})\n`)
-    return await untilStopped(handle, io, deps)
+    return await untilStopped(handle, io, deps, () => {
+      for (const channel of channels) io.out(`switchyard worker serving channel ${channel} (${app})\n`)
+    })
   } finally {
     // The worker process owns the layer now, exported or not: closing it lets the process exit.
     await layer.close()
   }
 }
 
-/** Waits for a signal (then stops the worker) or for the worker to end on its own; resolves the exit code. */
-async function untilStopped(handle: WorkerHandle, io: WorkerIo, deps: Partial<WorkerDeps>): Promise<number> {
+/**
+ * Waits for a signal (then stops the worker) or for the worker to end on its own; resolves the exit code. `started`
+ * runs once signals are handled: whoever waits for its lines may stop the worker at once.
+ */
+async function untilStopped(
+  handle: WorkerHandle,
+  io: WorkerIo,
+  deps: Partial<WorkerDeps>,
+  started: () => void,
+): Promise<number> {
   const exit = deps.exit ?? ((code: number) => process.exit(code))
   const watch = watchShutdownSignals((signal) => {
     io.err(`switchyard worker: second signal (${signal}), exiting without waiting\n`)
     exit(1)
   }, deps.signals)
+  started()
   try {
     const outcome = await Promise.race([
       watch.first.then((signal) => ({ kind: 'signal', signal }) as const),
