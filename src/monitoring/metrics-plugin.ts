@@ -2,7 +2,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fastifyPlugin from 'fastify-plugin'
 
 import { InvalidOptionError } from '../errors.js'
-import { isLoopbackHost, LOOPBACK_HOST_REFUSAL, MISDIRECTED_REQUEST, requestHost } from '../server/loopback-host.js'
+import {
+  isLoopbackAddress,
+  isLoopbackHost,
+  LOOPBACK_HOST_REFUSAL,
+  MISDIRECTED_REQUEST,
+  requestHost,
+} from '../server/loopback-host.js'
 import { createMetrics, type MetricsOptions, type SwitchyardMetrics } from './metrics.js'
 import { assertMonitoringToken, secretMatcher } from './monitoring-token.js'
 
@@ -17,8 +23,8 @@ export interface SwitchyardMetricsOptions extends MetricsOptions {
   readonly path?: string
   /**
    * When set, a scrape must send `Authorization: Bearer <token>`; others get 401. At least 16 characters.
-   * @defaultValue undefined: any client may scrape, but only by a loopback name (`Host` of `localhost`, 127.0.0.0/8
-   * or `[::1]`; others get 421), so a DNS-rebound page cannot read the metrics
+   * @defaultValue undefined: loopback clients only (403 for others), and only by a loopback name (`Host` of
+   * `localhost`, 127.0.0.0/8 or `[::1]`; 421 otherwise), so a DNS-rebound page cannot read the metrics
    */
   readonly token?: string
   /** Metrics created elsewhere to serve instead of creating them (the other metric options are then ignored). */
@@ -30,8 +36,9 @@ export interface SwitchyardMetricsOptions extends MetricsOptions {
  * order: server counters are read from `app.switchyard.stats()` at scrape time when that decoration exists.
  * Metrics it created stop recording when fastify closes.
  *
- * Without `token`, it answers only requests addressed to a loopback name (`Host: localhost`, 127.0.0.0/8 or `[::1]`,
- * any port; 421 otherwise): a scraper on another host needs the token.
+ * Without `token`, it answers loopback clients only (403 otherwise), and only requests addressed to a loopback name
+ * (`Host: localhost`, 127.0.0.0/8 or `[::1]`, any port; 421 otherwise): a scraper on another host needs the token,
+ * as the dashboard does.
  *
  * @example
  * ```ts
@@ -57,6 +64,11 @@ export const switchyardMetrics = fastifyPlugin(
 
     app.get(path, async (request: FastifyRequest, reply: FastifyReply) => {
       const host = requestHost(request.headers)
+      if (matchesToken === undefined && !isLoopbackAddress(request.socket.remoteAddress)) {
+        return reply
+          .code(403)
+          .send({ error: 'Forbidden', message: 'Without a token, /metrics answers loopback clients only' })
+      }
       if (matchesToken === undefined && !isLoopbackHost(host)) {
         request.log.info({ host: host?.slice(0, MAX_LOGGED_HOST) }, 'metrics scrape refused: not a loopback host name')
         return reply.code(MISDIRECTED_REQUEST).send({ error: 'Misdirected Request', message: LOOPBACK_HOST_REFUSAL })

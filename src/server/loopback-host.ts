@@ -59,3 +59,13 @@ export function requestHost(headers: IncomingHttpHeaders): string | undefined {
   const host = headers.host ?? headers[':authority']
   return typeof host === 'string' ? host : undefined
 }
+
+/**
+ * Whether a socket's peer address is this machine: 127.0.0.0/8 (also IPv4-mapped) or ::1. Read it from
+ * `request.socket.remoteAddress`, never from forwarded headers a client can set.
+ */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (address === undefined) return false
+  const v4 = address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address
+  return v4.startsWith('127.') || address === '::1'
+}

@@ -212,6 +212,28 @@ describe('switchyardMetrics access (issue 14)', () => {
     }
   })
 
+  it('without a token, answers loopback clients only, whatever Host they send', async () => {
+    const layer = new InMemoryChannelLayer()
+    cleanup.push(() => layer.close())
+    const { app } = await startApp(Room.asApp(), layer, { layer, defaultMetrics: false })
+    const remote = await app.inject({ url: '/metrics', remoteAddress: '203.0.113.7', headers: { host: 'localhost' } })
+    expect(remote.statusCode).toBe(403)
+    expect(remote.body).not.toContain('switchyard_connections')
+    const local = await app.inject({
+      url: '/metrics',
+      remoteAddress: '::ffff:127.0.0.1',
+      headers: { host: 'localhost' },
+    })
+    expect(local.statusCode).toBe(200)
+    const withToken = await startApp(Room.asApp(), layer, { layer, token: METRICS_TOKEN, defaultMetrics: false })
+    const authorized = await withToken.app.inject({
+      url: '/metrics',
+      remoteAddress: '203.0.113.7',
+      headers: { host: 'metrics.example', authorization: `Bearer ${METRICS_TOKEN}` },
+    })
+    expect(authorized.statusCode).toBe(200)
+  })
+
   it('with a token, the token decides as before, whatever the Host', async () => {
     const layer = new InMemoryChannelLayer()
     cleanup.push(() => layer.close())

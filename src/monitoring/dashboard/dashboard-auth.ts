@@ -2,7 +2,13 @@ import { createHmac } from 'node:crypto'
 
 import type { FastifyRequest } from 'fastify'
 
-import { isLoopbackHost, LOOPBACK_HOST_REFUSAL, MISDIRECTED_REQUEST, requestHost } from '../../server/loopback-host.js'
+import {
+  isLoopbackAddress,
+  isLoopbackHost,
+  LOOPBACK_HOST_REFUSAL,
+  MISDIRECTED_REQUEST,
+  requestHost,
+} from '../../server/loopback-host.js'
 import { secretMatcher } from '../monitoring-token.js'
 import type { ResolvedDashboardOptions } from './dashboard-options.js'
 
@@ -66,7 +72,7 @@ export function dashboardAuthenticator(
     }
   }
   return async (request) => {
-    if (!isLoopback(request.socket.remoteAddress)) {
+    if (!isLoopbackAddress(request.socket.remoteAddress)) {
       return {
         ok: false,
         status: 401,
@@ -118,13 +124,6 @@ function sessionState(token: string, cookie: string, ttlMs: number, nowMs: numbe
 
 function sessionMac(token: string, issuedAtMs: number): string {
   return createHmac('sha256', token).update(`switchyard dashboard session ${issuedAtMs}`).digest('base64url')
-}
-
-/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 addresses. */
-export function isLoopback(address: string | undefined): boolean {
-  if (address === undefined) return false
-  const v4 = address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address
-  return v4.startsWith('127.') || address === '::1'
 }
 
 export function queryToken(request: FastifyRequest): string | undefined {
