@@ -24,6 +24,11 @@ import { closeE2e, launchBrowser, screenshot, type BrowserSession, type PageProb
 const PROGRESS_TIMING = { stepMs: 50, retryDelayMs: 200 }
 const UI_TIMEOUT_MS = 10_000
 const TEST_TIMEOUT_MS = 25_000
+/**
+ * A restart under a loaded CI machine (the torture test's worker processes on the other core) can take seconds,
+ * and the pages' backoff then waits up to 15 s (10 s plus jitter) between attempts: wait for two of them.
+ */
+const RECONNECT_TIMEOUT_MS = 40_000
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
 /** A blank 1024x768 page compresses to about 4 KB; a page with text, inputs and a bar is several times that. */
 const MIN_SCREENSHOT_BYTES = 12_000
@@ -284,7 +289,7 @@ describe('the showcase in Chromium', () => {
   // `graceful` is a deploy (SIGTERM: every socket gets 1001); `crash` is a dead process (no close frame: 1006).
   it.for<'graceful' | 'crash'>(['graceful', 'crash'])(
     'reconnects by itself after a %s server restart on the same port, and keeps working',
-    { timeout: TEST_TIMEOUT_MS },
+    { timeout: RECONNECT_TIMEOUT_MS + TEST_TIMEOUT_MS },
     async (mode) => {
       const { ann, bob } = await twoInARoom()
       await say(ann, 'before the restart')
@@ -301,15 +306,25 @@ describe('the showcase in Chromium', () => {
         )
       // While the server is down, Chromium logs each refused attempt as a console error itself; nothing else may be.
       tolerated = refused
+      // Each phase's end, so a slow run shows where its time went.
+      const phases: string[] = []
+      const mark = (phase: string): void => {
+        phases.push(`${phase} +${Date.now() - downAt} ms`)
+      }
       await stopServer(mode)
+      mark('stopped')
       await waitForText(ann, '#status', 'reconnecting')
       await waitForText(bob, '#status', 'reconnecting')
+      mark('reconnecting')
       // Down long enough for an attempt (the first comes 250-750 ms after the drop) to be refused.
       await new Promise((resolve) => setTimeout(resolve, 1_000))
       await startServer()
+      mark('restarted')
 
-      await waitForText(ann, '#status', 'open', 15_000)
-      await waitForText(bob, '#status', 'open', 15_000)
+      await waitForText(ann, '#status', 'open', RECONNECT_TIMEOUT_MS)
+      await waitForText(bob, '#status', 'open', RECONNECT_TIMEOUT_MS)
+      mark('reopened')
+      console.log(`e2e ${mode} restart: ${phases.join(', ')}`)
       upAt = Date.now()
       // Each page kept trying while the server was down, then came back by itself.
       for (const label of ['ann', 'bob']) {
