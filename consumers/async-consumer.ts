@@ -3,16 +3,17 @@ import { InvalidOptionError, NoChannelLayerError } from '../src/errors.js'
 import type { ChannelLayer, Message } from '../src/layers/channel-layer.js'
 import { bufferedReceiverOf } from '../src/layers/local-channels.js'
 import { defaultLogger, lazyChild, markLogged, type Logger } from '../src/logger.js'
+import { reportConsumerMessageIn, reportConsumerMessageOut, reportLayerMessageRefused } from '../src/diagnostics.js'
+import { ConsumerLayer } from '../src/consumer-runtime/consumer-layer.js'
+import { consumerName, findHandler } from '../src/consumer-runtime/dispatch.js'
 import {
-  reportConsumerMessageIn,
-  reportConsumerMessageOut,
-  reportLayerMessageRefused,
-} from '../src/monitoring/metrics-sink.js'
-import { ConsumerLayer } from './consumer-layer.js'
-import { consumerName, findHandler } from './dispatch.js'
-import { RunLoop, type ConsumerMessage, type LayerRefusal, type RunLoopHooks } from './run-loop.js'
+  RunLoop,
+  type ConsumerMessage,
+  type LayerRefusal,
+  type RunLoopHooks,
+} from '../src/consumer-runtime/run-loop.js'
 
-export type { ConsumerMessage, LayerRefusal } from './run-loop.js'
+export type { ConsumerMessage, LayerRefusal } from '../src/consumer-runtime/run-loop.js'
 
 /** Refused layer messages are logged at most this often per consumer, with the count since the last line. */
 const REFUSAL_LOG_INTERVAL_MS = 10_000

@@ -8,7 +8,7 @@ import {
 import type { Message } from '../src/layers/channel-layer.js'
 import { defaultLogger, markLogged } from '../src/logger.js'
 import { AsyncConsumer, type ConsumerMessage, type LayerRefusal } from './async-consumer.js'
-import { consumerName } from './dispatch.js'
+import { consumerName } from '../src/consumer-runtime/dispatch.js'
 
 /** What a BackgroundConsumer did with the messages it took off its channel. */
 export interface BackgroundConsumerStats {

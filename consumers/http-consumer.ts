@@ -1,7 +1,7 @@
 import type { Headers, HttpDisconnectEvent, HttpRequestEvent } from '../src/application.js'
 import { BodyTooLargeError } from '../src/errors.js'
 import { AsyncConsumer } from './async-consumer.js'
-import { StopConsumer } from './control.js'
+import { StopConsumer } from '../src/control.js'
 
 export interface ResponseOptions {
   readonly status?: number

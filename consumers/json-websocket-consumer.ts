@@ -1,6 +1,6 @@
 import { InvalidJsonError, UnsupportedFrameError } from '../src/errors.js'
-import { reportClientError } from '../src/monitoring/metrics-sink.js'
-import { jsonText } from './json-text.js'
+import { reportClientError } from '../src/diagnostics.js'
+import { jsonText } from '../src/consumer-runtime/json-text.js'
 import { WebsocketConsumer, type SendOptions, type WebsocketData } from './websocket-consumer.js'
 
 /** Close code for a text frame that is not valid JSON, or not an object (RFC 6455: inconsistent data). */

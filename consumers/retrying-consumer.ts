@@ -3,10 +3,10 @@ import { TaskSetupError } from '../src/errors.js'
 import type { Message } from '../src/layers/channel-layer.js'
 import { hasTaskStore } from '../src/tasks/task-store.js'
 import { AsyncConsumer } from './async-consumer.js'
-import { resolveRetryOptions } from './backoff.js'
-import { findHandler } from './dispatch.js'
-import type { RetryOptions, TaskContext } from './retry-options.js'
-import { TaskRunner, type FailureInfo } from './task-runner.js'
+import { resolveRetryOptions } from '../src/worker/backoff.js'
+import { findHandler } from '../src/consumer-runtime/dispatch.js'
+import type { RetryOptions, TaskContext } from '../src/worker/retry-options.js'
+import { TaskRunner, type FailureInfo } from '../src/worker/task-runner.js'
 
 /** How long a worker waits for running tasks on shutdown before returning them to the queue. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 30_000

@@ -5,9 +5,9 @@ import type {
   WebsocketReceiveEvent,
 } from '../src/application.js'
 import { InvalidEventError } from '../src/errors.js'
-import { reportClientError } from '../src/monitoring/metrics-sink.js'
+import { reportClientError } from '../src/diagnostics.js'
 import { AsyncConsumer, type ConsumerMessage } from './async-consumer.js'
-import { AcceptConnection, DenyConnection, StopConsumer } from './control.js'
+import { AcceptConnection, DenyConnection, StopConsumer } from '../src/control.js'
 
 /** Close code for data a client sent that the application could not use (RFC 6455: inconsistent data). */
 export const CLOSE_INVALID_PAYLOAD = 1007

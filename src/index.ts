@@ -79,7 +79,7 @@ export {
   type PurgeableLayer,
   type PurgeOptions,
   type WorkerSnapshot,
-} from './monitoring/snapshot.js'
+} from './layers/snapshot.js'
 export { clientModuleSource } from './client/browser-bundle.js'
 export {
   createMetrics,

@@ -2,7 +2,7 @@
 // runWorker, reporting completions and CPU time to the parent over IPC (see protocol.ts).
 import { pino } from 'pino'
 
-import type { TaskContext } from '../../consumers/retry-options.js'
+import type { TaskContext } from '../../src/worker/retry-options.js'
 import { RetryingConsumer } from '../../consumers/retrying-consumer.js'
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
 import { ChannelNameRouter } from '../../src/routing/channel-router.js'

@@ -1,5 +1,5 @@
 /** How `switchyard inspect` prints a layer snapshot: one aligned table per section. */
-import type { LayerSnapshot, ServerSnapshot, WorkerSnapshot } from '../monitoring/snapshot.js'
+import type { LayerSnapshot, ServerSnapshot, WorkerSnapshot } from '../layers/snapshot.js'
 import { formatTable, oneLine } from './table.js'
 
 /**

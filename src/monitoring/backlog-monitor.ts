@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '../errors.js'
 import { globToRegExp, nonNegativeInteger, positiveInteger } from '../layers/layer-options.js'
 import { defaultLogger, type Logger } from '../logger.js'
-import type { InspectableLayer } from './snapshot.js'
+import type { InspectableLayer } from '../layers/snapshot.js'
 
 /** A channel whose backlog is over its threshold. */
 export interface BacklogAlert {

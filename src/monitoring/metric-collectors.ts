@@ -5,7 +5,7 @@ import type { RedisLayerStats } from '../layers/redis/redis-layer.js'
 import type { ServerStats } from '../server/server-stats.js'
 import type { BacklogMonitor } from './backlog-monitor.js'
 import type { MetricsSink } from './metrics-sink.js'
-import { isInspectable } from './snapshot.js'
+import { isInspectable } from '../layers/snapshot.js'
 
 /** Where a group of metrics registers, and the prefix of their names. */
 export interface MetricTarget {

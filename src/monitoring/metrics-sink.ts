@@ -1,10 +1,12 @@
 /**
- * The few events no existing counter records, reported to whoever listens: `createMetrics()` adds a sink and its
- * `close()` removes it. With no sink (the default) each report is one size check, so the hot paths pay nothing.
+ * What metrics record of the events Switchyard publishes on `node:diagnostics_channel` (`src/diagnostics.ts`):
+ * `createMetrics()` subscribes a sink while it is open and `close()` unsubscribes it.
  */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 
-/** How a task attempt ended: acked, scheduled for a retry, or dead-lettered. */
-export type TaskOutcome = 'succeeded' | 'retried' | 'dead'
+import type { DiagnosticsEvents, TaskOutcome } from '../diagnostics.js'
+
+export type { TaskOutcome } from '../diagnostics.js'
 
 export interface MetricsSink {
   /** A consumer dispatched a message (client event or layer message) to its handler. */
@@ -21,42 +23,29 @@ export interface MetricsSink {
   clientError(consumer: string, code: string): void
 }
 
-const sinks = new Set<MetricsSink>()
-
-/** Starts reporting to `sink`; call the returned function to stop. */
+/** Feeds `sink` from the diagnostics channels until the returned function is called. */
 export function addMetricsSink(sink: MetricsSink): () => void {
-  sinks.add(sink)
-  return () => {
-    sinks.delete(sink)
+  const handlers = {
+    'switchyard:consumer-message': (event: DiagnosticsEvents['switchyard:consumer-message']) => {
+      if (event.direction === 'in') sink.consumerMessageIn(event.consumer)
+      else sink.consumerMessageOut(event.consumer)
+    },
+    'switchyard:task-attempt': (event: DiagnosticsEvents['switchyard:task-attempt']) => {
+      sink.taskAttempt(event.channel, event.outcome, event.seconds)
+    },
+    'switchyard:group-send': (event: DiagnosticsEvents['switchyard:group-send']) => {
+      sink.groupSend(event.reached)
+    },
+    'switchyard:layer-message-refused': (event: DiagnosticsEvents['switchyard:layer-message-refused']) => {
+      sink.layerMessageRefused(event.consumer, event.reason)
+    },
+    'switchyard:client-error': (event: DiagnosticsEvents['switchyard:client-error']) => {
+      sink.clientError(event.consumer, event.code)
+    },
   }
-}
-
-export function reportConsumerMessageIn(consumer: string): void {
-  if (sinks.size === 0) return
-  for (const sink of sinks) sink.consumerMessageIn(consumer)
-}
-
-export function reportConsumerMessageOut(consumer: string): void {
-  if (sinks.size === 0) return
-  for (const sink of sinks) sink.consumerMessageOut(consumer)
-}
-
-export function reportTaskAttempt(channel: string, outcome: TaskOutcome, seconds: number): void {
-  if (sinks.size === 0) return
-  for (const sink of sinks) sink.taskAttempt(channel, outcome, seconds)
-}
-
-export function reportGroupSend(reached: number): void {
-  if (sinks.size === 0) return
-  for (const sink of sinks) sink.groupSend(reached)
-}
-
-export function reportLayerMessageRefused(consumer: string, reason: string): void {
-  if (sinks.size === 0) return
-  for (const sink of sinks) sink.layerMessageRefused(consumer, reason)
-}
-
-export function reportClientError(consumer: string, code: string): void {
-  if (sinks.size === 0) return
-  for (const sink of sinks) sink.clientError(consumer, code)
+  const entries = Object.entries(handlers) as [string, (message: never) => void][]
+  for (const [name, handler] of entries) subscribe(name, handler as (message: unknown) => void)
+  return () => {
+    for (const [name, handler] of entries) unsubscribe(name, handler as (message: unknown) => void)
+  }
 }

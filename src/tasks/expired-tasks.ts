@@ -1,4 +1,4 @@
-import type { DropKind } from '../layers/drop-reporter.js'
+import type { DropKind } from '../drop-reporter.js'
 
 /** The error of a task that waited in its queue past its expiry: what dead letters and task states say. */
 export const EXPIRED_TASK_ERROR = 'expired'

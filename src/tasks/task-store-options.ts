@@ -1,6 +1,27 @@
 import { InvalidOptionError } from '../errors.js'
 import { globToRegExp, positiveInteger } from '../layers/layer-options.js'
-import { DEFAULT_TASK_STORE_OPTIONS, type TaskStoreOptions } from './task-store.js'
+
+/** Options every task store takes; validated by the layer that owns it. */
+export interface TaskStoreOptions {
+  /** How long a task's state stays readable, and succeeded ids are remembered for idempotency. */
+  readonly taskStateRetentionMs: number
+  /** Dead letters kept per channel; the oldest go first (counted). */
+  readonly deadLetterCapacity: number
+  /** Dead letters older than this are purged automatically. */
+  readonly deadLetterRetentionMs: number
+  /** Channels declared task channels by the layer's options (compiled patterns). */
+  readonly taskChannels: readonly RegExp[]
+  /** How long a task may wait in its queue before it is dead-lettered as `expired`; undefined: no limit. */
+  readonly taskExpiryMs: number | undefined
+}
+
+export const DEFAULT_TASK_STORE_OPTIONS: TaskStoreOptions = Object.freeze({
+  taskStateRetentionMs: 3_600_000,
+  deadLetterCapacity: 10_000,
+  deadLetterRetentionMs: 7 * 86_400_000,
+  taskChannels: Object.freeze([]),
+  taskExpiryMs: undefined,
+})
 
 /** The task-store options a layer's constructor accepts next to its own (both built-in layers do). */
 export interface TaskStoreLayerOptions {

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type WebSocket from 'ws'
 
 import type { RunningServer } from '../../src/server/serve.js'
-import { InMemoryChannelLayer } from '../../src/layers/memory.js'
+import { InMemoryChannelLayer } from '../../src/layers/memory/memory-layer.js'
 import { runWorker, type WorkerHandle } from '../../src/worker/worker.js'
 import { createShowcase } from '../../examples/showcase/showcase.js'
 import { mountMonitoring } from '../../examples/showcase/monitoring.js'

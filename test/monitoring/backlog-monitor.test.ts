@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
-import { InMemoryChannelLayer } from '../../src/layers/memory.js'
+import { InMemoryChannelLayer } from '../../src/layers/memory/memory-layer.js'
 import { BacklogMonitor } from '../../src/monitoring/backlog-monitor.js'
 import { captureLogs } from '../unit/routing/fakes.js'
 

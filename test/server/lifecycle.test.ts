@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 
 import type { Application, InputEvent } from '../../src/application.js'
-import { InMemoryChannelLayer } from '../../src/layers/memory.js'
+import { InMemoryChannelLayer } from '../../src/layers/memory/memory-layer.js'
 import { serve } from '../../src/server/serve.js'
 import { closed, connect, deferred, refusal, startServer, waitFor, wsUrl } from './helpers.js'
 

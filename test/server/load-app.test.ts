@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 
 import { defaultLayerFromEnvironment, loadApp } from '../../src/cli/load-app.js'
 import { AppLoadError } from '../../src/errors.js'
-import { InMemoryChannelLayer } from '../../src/layers/memory.js'
+import { InMemoryChannelLayer } from '../../src/layers/memory/memory-layer.js'
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url))
 

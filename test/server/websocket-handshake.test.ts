@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 
 import type { Application, InputEvent, WebsocketScope } from '../../src/application.js'
 import { ApplicationCancelledError, NotAcceptedError, RouteNotFoundError } from '../../src/errors.js'
-import { InMemoryChannelLayer } from '../../src/layers/memory.js'
+import { InMemoryChannelLayer } from '../../src/layers/memory/memory-layer.js'
 import { decodePath } from '../../src/protocol/decode-path.js'
 import {
   captureLogger,

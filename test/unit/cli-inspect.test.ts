@@ -6,7 +6,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest'
 import { inspectCommand } from '../../src/cli/commands/inspect.js'
 import { purgeCommand } from '../../src/cli/commands/purge.js'
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
-import type { LayerSnapshot } from '../../src/monitoring/snapshot.js'
+import type { LayerSnapshot } from '../../src/layers/snapshot.js'
 import type { WorkerReport } from '../../src/tasks/task-store.js'
 
 const redisUrl = inject('redisUrl')

@@ -6,7 +6,7 @@ import { describeLayer } from '../../src/cli/layer-summary.js'
 import { explainListenError } from '../../src/cli/listen-error.js'
 import { redisUrlFromEnvironment } from '../../src/cli/redis-url.js'
 import { InvalidOptionError } from '../../src/errors.js'
-import { InMemoryChannelLayer } from '../../src/layers/memory.js'
+import { InMemoryChannelLayer } from '../../src/layers/memory/memory-layer.js'
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
 
 /** A listen failure as Node reports it. */

@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 
 import { afterEach, describe, expect, inject, it } from 'vitest'
 
-import type { TaskContext } from '../../consumers/retry-options.js'
+import type { TaskContext } from '../../src/worker/retry-options.js'
 import { RetryingConsumer } from '../../consumers/retrying-consumer.js'
 import { ChannelNameRouter } from '../../src/routing/channel-router.js'
 import { runWorker } from '../../src/worker/worker.js'

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto'
 
 import { afterEach, describe, expect, inject, it } from 'vitest'
 
-import { NonRetryableError } from '../../consumers/control.js'
-import type { TaskContext } from '../../consumers/retry-options.js'
+import { NonRetryableError } from '../../src/control.js'
+import type { TaskContext } from '../../src/worker/retry-options.js'
 import { RetryingConsumer } from '../../consumers/retrying-consumer.js'
 import type { ChannelLayer } from '../../src/layers/channel-layer.js'
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis'
 import { afterEach, describe, expect, inject, it, vi } from 'vitest'
 
 import type { ChannelLayer } from '../../src/layers/channel-layer.js'
-import { InMemoryChannelLayer } from '../../src/layers/memory.js'
+import { InMemoryChannelLayer } from '../../src/layers/memory/memory-layer.js'
 import { SCRIPTS } from '../../src/layers/redis/lua-script.js'
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
 import type { TaskCapableLayer } from '../../src/tasks/task-store.js'

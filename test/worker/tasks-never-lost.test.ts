@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto'
 
 import { afterEach, describe, expect, inject, it } from 'vitest'
 
-import type { TaskContext } from '../../consumers/retry-options.js'
+import type { TaskContext } from '../../src/worker/retry-options.js'
 import { RetryingConsumer } from '../../consumers/retrying-consumer.js'
-import { InMemoryChannelLayer } from '../../src/layers/memory.js'
+import { InMemoryChannelLayer } from '../../src/layers/memory/memory-layer.js'
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
 import { ChannelNameRouter } from '../../src/routing/channel-router.js'
 import type { TaskStoreLayerOptions } from '../../src/tasks/task-store-options.js'

@@ -3,9 +3,9 @@
 // success. Prints the rate, messages/s, measured from the workers' start to the last task's end.
 import { afterEach, describe, expect, inject, it } from 'vitest'
 
-import type { TaskContext } from '../../consumers/retry-options.js'
+import type { TaskContext } from '../../src/worker/retry-options.js'
 import { RetryingConsumer } from '../../consumers/retrying-consumer.js'
-import type { FailureInfo } from '../../consumers/task-runner.js'
+import type { FailureInfo } from '../../src/worker/task-runner.js'
 import { ChannelNameRouter } from '../../src/routing/channel-router.js'
 import { runWorker } from '../../src/worker/worker.js'
 import { Resources, uniquePrefix, waitFor } from './helpers.js'

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 
-import { isInspectable } from '../../monitoring/snapshot.js'
+import { isInspectable } from '../../layers/snapshot.js'
 import type { CommandIo } from '../command-error.js'
 import { toJson } from '../dead-letter-format.js'
 import { formatSnapshot } from '../inspect-format.js'

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 
-import { isPurgeable } from '../../monitoring/snapshot.js'
+import { isPurgeable } from '../../layers/snapshot.js'
 import { DEFAULT_TASK_STORE_OPTIONS, hasTaskStore, type TaskStore } from '../../tasks/task-store.js'
 import type { CommandIo } from '../command-error.js'
 import { formatAge } from '../inspect-format.js'

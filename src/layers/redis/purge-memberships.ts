@@ -1,4 +1,4 @@
-import type { PurgeOptions } from '../../monitoring/snapshot.js'
+import type { PurgeOptions } from '../snapshot.js'
 import type { RedisKeys } from './keys.js'
 import { SCRIPTS } from './lua-script.js'
 import type { RedisShard } from './redis-shard.js'

@@ -6,7 +6,7 @@ import type {} from '../../server/plugin.js'
 import type { ServerStats } from '../../server/server-stats.js'
 import { hasTaskStore, type TaskStore } from '../../tasks/task-store.js'
 import type { BacklogAlert, BacklogMonitor } from '../backlog-monitor.js'
-import type { LayerSnapshot } from '../snapshot.js'
+import type { LayerSnapshot } from '../../layers/snapshot.js'
 import type { HistoryPoint } from './history.js'
 import type { StateSampler } from './state-sampler.js'
 

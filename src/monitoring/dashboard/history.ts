@@ -1,4 +1,4 @@
-import type { LayerSnapshot } from '../snapshot.js'
+import type { LayerSnapshot } from '../../layers/snapshot.js'
 
 /** One point of the dashboard's chart: totals over every channel and worker at `at`. */
 export interface HistoryPoint {

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 
 import type { ChannelLayer } from '../../layers/channel-layer.js'
-import { isInspectable, type LayerSnapshot } from '../snapshot.js'
+import { isInspectable, type LayerSnapshot } from '../../layers/snapshot.js'
 import { History, pointOf, type HistoryPoint } from './history.js'
 
 /**

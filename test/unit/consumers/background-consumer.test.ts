@@ -2,11 +2,11 @@ import { pino } from 'pino'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 
 import { BackgroundConsumer } from '../../../consumers/background-consumer.js'
-import { StopConsumer } from '../../../consumers/control.js'
+import { StopConsumer } from '../../../src/control.js'
 import type { ChannelScope } from '../../../src/application.js'
 import { InvalidOptionError, NoChannelLayerError, UnknownProtocolError } from '../../../src/errors.js'
 import type { ChannelLayer, Message, ReceiveOptions } from '../../../src/layers/channel-layer.js'
-import { InMemoryChannelLayer } from '../../../src/layers/memory.js'
+import { InMemoryChannelLayer } from '../../../src/layers/memory/memory-layer.js'
 import { ApplicationCommunicator, receiveFromLayer, websocketScope } from '../../../src/testing/index.js'
 
 const CHANNEL = 'email.send'

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 
-import { resolveRetryOptions, retryDelayMs } from '../../../consumers/backoff.js'
-import { DEFAULT_RETRY, type RetryOptions } from '../../../consumers/retry-options.js'
+import { resolveRetryOptions, retryDelayMs } from '../../../src/worker/backoff.js'
+import { DEFAULT_RETRY, type RetryOptions } from '../../../src/worker/retry-options.js'
 import { InvalidOptionError } from '../../../src/errors.js'
 
 const ALMOST_ONE = 1 - Number.EPSILON

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 
-import { jsonText } from '../../../consumers/json-text.js'
+import { jsonText } from '../../../src/consumer-runtime/json-text.js'
 import { prepareMessage } from '../../../src/layers/message-validation.js'
 
 function deepFreeze<T>(value: T): T {

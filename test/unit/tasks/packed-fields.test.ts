@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 
-import { packFields, unpackFields } from '../../../src/tasks/packed-fields.js'
+import { packFields, unpackFields } from '../../../src/layers/redis/tasks/packed-fields.js'
 
 describe('packFields / unpackFields', () => {
   it('round-trips text (as UTF-8), bytes and empty fields, in order', () => {

@@ -10,7 +10,7 @@ import {
   InvalidOptionError,
   NotAcceptedError,
 } from '../../../src/errors.js'
-import { InMemoryChannelLayer } from '../../../src/layers/memory.js'
+import { InMemoryChannelLayer } from '../../../src/layers/memory/memory-layer.js'
 import { CommunicatorTimeoutError, WebsocketCommunicator } from '../../../src/testing/index.js'
 import { deferred, echoApp, rejectionOf, sendError } from './apps.js'
 

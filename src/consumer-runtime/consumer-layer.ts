@@ -1,5 +1,5 @@
-import type { ChannelLayer, LayerStats, Message, ReceiveOptions } from '../src/layers/channel-layer.js'
-import type { Logger } from '../src/logger.js'
+import type { ChannelLayer, LayerStats, Message, ReceiveOptions } from '../layers/channel-layer.js'
+import type { Logger } from '../logger.js'
 
 /**
  * The layer as a consumer sees it (`this.channelLayer`): the shared layer, plus a record of the groups this

@@ -2,7 +2,7 @@
  * Retry delays: pure functions of the attempt, the options and an injectable random source, so schedules are
  * testable to the millisecond (as in p-retry and centrifuge-js).
  */
-import { InvalidOptionError } from '../src/errors.js'
+import { InvalidOptionError } from '../errors.js'
 import { DEFAULT_RETRY, type RetryOptions } from './retry-options.js'
 
 const RETRY_FIELDS: readonly (keyof RetryOptions)[] = ['maxRetries', 'initialDelayMs', 'factor', 'maxDelayMs', 'jitter']

@@ -1,4 +1,4 @@
-import type { Logger } from '../src/logger.js'
+import type { Logger } from '../logger.js'
 
 /** How failed attempts are retried. */
 export interface RetryOptions {

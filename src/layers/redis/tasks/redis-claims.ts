@@ -2,10 +2,10 @@
 // claim tokens, task ids, the settlement fields, and the payload layout the scripts can read themselves.
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 
-import type { Message } from '../layers/channel-layer.js'
-import { encodeMsgpack } from '../layers/redis/msgpack-codec.js'
-import type { MessageSerializer } from '../layers/redis/serializer.js'
-import type { ClaimedTask, TaskSettlement } from './task-store.js'
+import type { Message } from '../../channel-layer.js'
+import { encodeMsgpack } from '../msgpack-codec.js'
+import type { MessageSerializer } from '../serializer.js'
+import type { ClaimedTask, TaskSettlement } from '../../../tasks/task-store.js'
 
 /** Each claim is a 16-byte token followed by the stored payload (see task-settle.lua). */
 export const CLAIM_TOKEN_BYTES = 16

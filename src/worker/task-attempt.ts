@@ -1,5 +1,5 @@
-import type { Logger } from '../src/logger.js'
-import type { ClaimedTask } from '../src/tasks/task-store.js'
+import type { Logger } from '../logger.js'
+import type { ClaimedTask } from '../tasks/task-store.js'
 import type { TaskContext } from './retry-options.js'
 
 /**

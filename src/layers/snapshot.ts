@@ -1,5 +1,7 @@
-import type { LayerStats } from '../layers/channel-layer.js'
-import type { ServerReport, WorkerReport } from '../tasks/task-store.js'
+import type { LayerStats } from './channel-layer.js'
+import type { ServerSnapshot, WorkerSnapshot } from '../tasks/process-registry.js'
+
+export type { ServerSnapshot, WorkerSnapshot } from '../tasks/process-registry.js'
 
 /** One channel as `inspect()` sees it. */
 export interface ChannelSnapshot {
@@ -19,19 +21,6 @@ export interface GroupSnapshot {
   /** Members per owning process (the non-local part, `specific.<id>!`), or the channel itself for plain names. */
   readonly byProcess: readonly { readonly process: string; readonly members: number }[]
 }
-
-/** Liveness as a registry lister computes it from the last report. */
-interface Heartbeat {
-  readonly heartbeatAgeMs: number
-  /** False once the last report is older than three report periods. */
-  readonly alive: boolean
-}
-
-/** A worker serving one channel (one RetryingConsumer), as it last reported itself. */
-export interface WorkerSnapshot extends Omit<WorkerReport, 'renewalMs'>, Heartbeat {}
-
-/** A web process (one `switchyard` plugin), as it last reported itself. */
-export interface ServerSnapshot extends Omit<ServerReport, 'reportIntervalMs'>, Heartbeat {}
 
 /** What `layer.inspect()` returns: everything monitoring shows, read through the layer. */
 export interface LayerSnapshot {

@@ -1,4 +1,4 @@
-import type { DeadLetter } from './task-store.js'
+import type { DeadLetter } from '../../tasks/task-store.js'
 
 /**
  * The in-memory task store's dead letters: per channel, in death order (a Map keeps insertion order and finds or

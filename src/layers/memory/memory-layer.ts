@@ -1,30 +1,30 @@
 import { randomBytes } from 'node:crypto'
 
-import type { InspectOptions, LayerSnapshot, PurgeOptions } from '../monitoring/snapshot.js'
+import type { InspectOptions, LayerSnapshot, PurgeOptions } from '../snapshot.js'
 
-import { ChannelFullError, ChannelNotLocalError, InvalidChannelNameError, LayerClosedError } from '../errors.js'
-import { reportGroupSend } from '../monitoring/metrics-sink.js'
-import { MemoryTaskStore } from '../tasks/memory-task-store.js'
+import { ChannelFullError, ChannelNotLocalError, InvalidChannelNameError, LayerClosedError } from '../../errors.js'
+import { reportGroupSend } from '../../diagnostics.js'
+import { MemoryTaskStore } from './memory-task-store.js'
 import {
   resolveTaskStoreOptions,
   TASK_STORE_OPTION_KEYS,
   type TaskStoreLayerOptions,
-} from '../tasks/task-store-options.js'
-import type { ChannelLayer, LayerStats, Message, ReceiveOptions, SendOptions } from './channel-layer.js'
-import { DelayedMessages } from './delayed-messages.js'
-import { DropReporter } from './drop-reporter.js'
+} from '../../tasks/task-store-options.js'
+import type { ChannelLayer, LayerStats, Message, ReceiveOptions, SendOptions } from '../channel-layer.js'
+import { DelayedMessages } from '../delayed-messages.js'
+import { DropReporter } from '../../drop-reporter.js'
 import {
   capacityFor,
   resolveLayerOptions,
   sendDelayMs,
   type LayerOptions,
   type ResolvedLayerOptions,
-} from './layer-options.js'
-import { LayerCounters } from './layer-stats.js'
-import { DROPPED, HANDED, LocalChannels, type BufferedReceiver } from './local-channels.js'
+} from '../layer-options.js'
+import { LayerCounters } from '../layer-stats.js'
+import { DROPPED, HANDED, LocalChannels, type BufferedReceiver } from '../local-channels.js'
 import { memorySnapshot } from './memory-inspect.js'
-import { prepareMessage } from './message-validation.js'
-import { assertChannelName, assertGroupName, isProcessSpecific, MAX_NAME_LENGTH, nonLocalName } from './names.js'
+import { prepareMessage } from '../message-validation.js'
+import { assertChannelName, assertGroupName, isProcessSpecific, MAX_NAME_LENGTH, nonLocalName } from '../names.js'
 
 /** The in-memory layer's options: the shared ones, plus its task store's. */
 export type InMemoryLayerOptions = LayerOptions & TaskStoreLayerOptions

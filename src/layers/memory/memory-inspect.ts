@@ -1,12 +1,6 @@
-import { compareText, groupSnapshot, inspectLimit } from '../monitoring/snapshot-parts.js'
-import type {
-  ChannelSnapshot,
-  InspectOptions,
-  LayerSnapshot,
-  ServerSnapshot,
-  WorkerSnapshot,
-} from '../monitoring/snapshot.js'
-import type { LayerStats } from './channel-layer.js'
+import { compareText, groupSnapshot, inspectLimit } from '../snapshot-parts.js'
+import type { ChannelSnapshot, InspectOptions, LayerSnapshot, ServerSnapshot, WorkerSnapshot } from '../snapshot.js'
+import type { LayerStats } from '../channel-layer.js'
 
 /** What the in-memory layer shows `inspect()`: read-only views of its structures, taken at one instant. */
 export interface MemoryLayerState {

@@ -1,4 +1,4 @@
-import { InvalidMessageTypeError, UnknownMessageTypeError } from '../src/errors.js'
+import { InvalidMessageTypeError, UnknownMessageTypeError } from '../errors.js'
 
 const HANDLER_NAME = /^[A-Za-z0-9_]+$/
 

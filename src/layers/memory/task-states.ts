@@ -1,4 +1,4 @@
-import type { TaskState, TaskStatus } from './task-store.js'
+import type { TaskState, TaskStatus } from '../../tasks/task-store.js'
 
 const FINISHED: ReadonlySet<TaskStatus> = new Set(['succeeded', 'dead'])
 

@@ -1,4 +1,4 @@
-import { positiveInteger } from '../layers/layer-options.js'
+import { positiveInteger } from './layer-options.js'
 import type { GroupSnapshot } from './snapshot.js'
 
 /**

@@ -1,8 +1,8 @@
-import type { InputEvent, Receive } from '../src/application.js'
-import type { ChannelLayer, Message } from '../src/layers/channel-layer.js'
-import { Fifo } from '../src/layers/fifo.js'
-import type { BufferedReceiver } from '../src/layers/local-channels.js'
-import { StopConsumer } from './control.js'
+import type { InputEvent, Receive } from '../application.js'
+import type { ChannelLayer, Message } from '../layers/channel-layer.js'
+import { Fifo } from '../layers/fifo.js'
+import type { BufferedReceiver } from '../layers/local-channels.js'
+import { StopConsumer } from '../control.js'
 
 /** What a consumer handles: client events from the server and messages from its layer channel. */
 export type ConsumerMessage = InputEvent | Message

@@ -1,4 +1,4 @@
-import type { Logger } from '../logger.js'
+import type { Logger } from './logger.js'
 
 /** What a reporter's log line says: the field naming where the drops happened, and the constant message. */
 export interface DropKind {

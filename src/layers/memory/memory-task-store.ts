@@ -1,19 +1,19 @@
 import { randomUUID } from 'node:crypto'
 
-import { InvalidOptionError } from '../errors.js'
-import type { Message } from '../layers/channel-layer.js'
-import { DropReporter } from '../layers/drop-reporter.js'
-import { nonNegativeInteger, positiveInteger } from '../layers/layer-options.js'
-import { assertChannelName } from '../layers/names.js'
-import { defaultLogger, type Logger } from '../logger.js'
-import type { ServerSnapshot, WorkerSnapshot } from '../monitoring/snapshot.js'
+import { InvalidOptionError } from '../../errors.js'
+import type { Message } from '../channel-layer.js'
+import { DropReporter } from '../../drop-reporter.js'
+import { nonNegativeInteger, positiveInteger } from '../layer-options.js'
+import { assertChannelName } from '../names.js'
+import { defaultLogger, type Logger } from '../../logger.js'
+import type { ServerSnapshot, WorkerSnapshot } from '../snapshot.js'
 import { DeadLetters } from './dead-letters.js'
 import { MemoryClaims } from './memory-claims.js'
 import { MemoryRegistry } from './memory-registry.js'
-import { EXPIRED_TASK_ERROR, expiredTaskDetail, EXPIRED_TASKS } from './expired-tasks.js'
-import { TaskChannels } from './task-channels.js'
+import { EXPIRED_TASK_ERROR, expiredTaskDetail, EXPIRED_TASKS } from '../../tasks/expired-tasks.js'
+import { TaskChannels } from '../../tasks/task-channels.js'
 import { TaskStates } from './task-states.js'
-import { TaskWakeups, type WaitForTasksOptions } from './task-wakeups.js'
+import { TaskWakeups, type WaitForTasksOptions } from '../../tasks/task-wakeups.js'
 import {
   DEFAULT_TASK_STORE_OPTIONS,
   type ClaimedTask,
@@ -28,7 +28,7 @@ import {
   serverSnapshot,
   type WorkerReport,
   workerSnapshot,
-} from './task-store.js'
+} from '../../tasks/task-store.js'
 
 /**
  * What the in-memory layer lends its task store: its own channel queues, so a plain `send` feeds a

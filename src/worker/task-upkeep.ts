@@ -1,7 +1,7 @@
 import { hostname } from 'node:os'
 
-import type { Logger } from '../src/logger.js'
-import type { ClaimedTask, TaskStore, WorkerReport } from '../src/tasks/task-store.js'
+import type { Logger } from '../logger.js'
+import type { ClaimedTask, TaskStore, WorkerReport } from '../tasks/task-store.js'
 
 /** Counters reach the registry (inspect, the dashboard) this soon after a change, and no more often. */
 const REPORT_SOON_MS = 1_000

@@ -1,5 +1,5 @@
-import type { Message } from '../layers/channel-layer.js'
-import type { ClaimedTask } from './task-store.js'
+import type { Message } from '../channel-layer.js'
+import type { ClaimedTask } from '../../tasks/task-store.js'
 
 /** A message the in-memory store handed to a worker, invisible to others until settled or past its deadline. */
 export interface Claim {

@@ -1,4 +1,4 @@
-import { WORKER_FORGET_AFTER_MS } from './task-store.js'
+import { WORKER_FORGET_AFTER_MS } from '../../tasks/task-store.js'
 
 /**
  * The in-memory worker or server registry: each id's last report and when it came. Entries silent for

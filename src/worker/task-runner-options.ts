@@ -1,6 +1,6 @@
-import type { Message } from '../src/layers/channel-layer.js'
-import type { Logger } from '../src/logger.js'
-import type { TaskStore } from '../src/tasks/task-store.js'
+import type { Message } from '../layers/channel-layer.js'
+import type { Logger } from '../logger.js'
+import type { TaskStore } from '../tasks/task-store.js'
 import type { RetryOptions, TaskContext } from './retry-options.js'
 
 /** What the runner reports to `onFailure` hooks besides the error. */

@@ -1,6 +1,6 @@
-import type { ClaimedTask, TaskSettlement } from '../src/tasks/task-store.js'
+import type { ClaimedTask, TaskSettlement } from '../tasks/task-store.js'
 import { retryDelayMs } from './backoff.js'
-import { NonRetryableError } from './control.js'
+import { NonRetryableError } from '../control.js'
 import type { RetryOptions } from './retry-options.js'
 
 /**

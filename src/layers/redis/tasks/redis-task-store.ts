@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto'
 
-import { MessageDecodeError } from '../errors.js'
-import type { Message } from '../layers/channel-layer.js'
-import { assertChannelName } from '../layers/names.js'
-import type { RedisKeys } from '../layers/redis/keys.js'
-import { SCRIPTS, type ScriptArgument } from '../layers/redis/lua-script.js'
-import type { RedisShard } from '../layers/redis/redis-shard.js'
-import type { MessageSerializer } from '../layers/redis/serializer.js'
-import type { Logger } from '../logger.js'
-import type { ServerSnapshot, WorkerSnapshot } from '../monitoring/snapshot.js'
+import { MessageDecodeError } from '../../../errors.js'
+import type { Message } from '../../channel-layer.js'
+import { assertChannelName } from '../../names.js'
+import type { RedisKeys } from '../keys.js'
+import { SCRIPTS, type ScriptArgument } from '../lua-script.js'
+import type { RedisShard } from '../redis-shard.js'
+import type { MessageSerializer } from '../serializer.js'
+import type { Logger } from '../../../logger.js'
+import type { ServerSnapshot, WorkerSnapshot } from '../../snapshot.js'
 import type {
   ClaimedTask,
   DeadLetter,
@@ -19,7 +19,7 @@ import type {
   TaskStore,
   TaskStoreOptions,
   WorkerReport,
-} from './task-store.js'
+} from '../../../tasks/task-store.js'
 import { packFields, unpackFields } from './packed-fields.js'
 import {
   byChannel,
@@ -33,9 +33,9 @@ import {
   toBuffer,
 } from './redis-claims.js'
 import { forgetEntry, readRegistry } from './redis-registry.js'
-import { TaskChannels } from './task-channels.js'
-import { TaskWakeups, type WaitForTasksOptions } from './task-wakeups.js'
-import { serverSnapshot, workerSnapshot, type ServerReport } from './task-store.js'
+import { TaskChannels } from '../../../tasks/task-channels.js'
+import { TaskWakeups, type WaitForTasksOptions } from '../../../tasks/task-wakeups.js'
+import { serverSnapshot, workerSnapshot, type ServerReport } from '../../../tasks/task-store.js'
 
 export interface RedisTaskStoreContext {
   readonly keys: RedisKeys

@@ -1,7 +1,7 @@
 // The worker and server registries (monitoring): one hash per kind, entries as JSON, read on every shard.
-import { SCRIPTS } from '../layers/redis/lua-script.js'
-import type { RedisShard } from '../layers/redis/redis-shard.js'
-import { WORKER_FORGET_AFTER_MS } from './task-store.js'
+import { SCRIPTS } from '../lua-script.js'
+import type { RedisShard } from '../redis-shard.js'
+import { WORKER_FORGET_AFTER_MS } from '../../../tasks/task-store.js'
 
 /** A registry entry, or undefined when it is not one (written by something else): it is then skipped. */
 export interface RegistryEntry {
