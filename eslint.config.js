@@ -12,6 +12,7 @@ export default defineConfig(
       'coverage/',
       'node_modules/',
       'bench/results/',
+      'bench/.build/',
       'src/client/switchyard-client.bundle.js',
       'test/**/fixtures/**/*.js',
       'examples/**/pages/**/*.js',

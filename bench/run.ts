@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- --quick] [-- --only echo,fanout,paced,servers,memory,redis,background,idle] [-- --systems ...]`:
- * starts a private redis-server, runs every workload against every system (each in its own processes), prints
- * the tables and the targets, and writes JSON and an SVG chart under bench/results/.
+ * builds the package, starts a private redis-server, runs every workload against every system (each in its own
+ * processes, as plain JavaScript under node: Switchyard is the built package in dist/, see harness/spawn-child.ts),
+ * prints the tables and the targets, and writes JSON and an SVG chart under bench/results/.
  */
 import { availableParallelism, cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'

@@ -1,7 +1,5 @@
 /** Messages between the runner and its child processes (servers, publishers, load generators), over Node's IPC. */
 import type { ChildProcess } from 'node:child_process'
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes on one machine. */
 export function nowMs(): number {
@@ -16,21 +14,6 @@ export interface IpcMessage {
 
 function isIpcMessage(value: unknown): value is IpcMessage {
   return typeof value === 'object' && value !== null && typeof (value as { kind?: unknown }).kind === 'string'
-}
-
-/**
- * Starts a TypeScript file under `tsx` with an IPC channel; stdout is discarded, stderr passes through.
- * `nodeArgs` go to node itself (`--expose-gc`, `--cpu-prof`).
- */
-export function spawnTs(
-  script: URL,
-  env: Readonly<Record<string, string>> = {},
-  nodeArgs: readonly string[] = [],
-): ChildProcess {
-  return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', fileURLToPath(script)], {
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    env: { ...process.env, SWITCHYARD_LOG_LEVEL: 'silent', ...env },
-  })
 }
 
 /** Resolves with the next message of `kind` from the child; rejects if it exits or `timeoutMs` passes first. */

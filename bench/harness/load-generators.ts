@@ -1,7 +1,8 @@
 /** The runner's side of the load-generator workers: spread clients over them and gather their results. */
 import type { ChildProcess } from 'node:child_process'
 
-import { nextMessage, sendTo, spawnTs, stopChild, type IpcMessage } from './ipc.js'
+import { nextMessage, sendTo, stopChild, type IpcMessage } from './ipc.js'
+import { spawnChild } from './spawn-child.js'
 import { split } from './stats.js'
 
 const WORKER = new URL('load-worker.ts', import.meta.url)
@@ -11,7 +12,7 @@ export class LoadGenerators {
 
   /** Starts `count` worker processes (few: more would compete with the servers for this machine's cores). */
   static start(count: number): LoadGenerators {
-    return new LoadGenerators(Array.from({ length: count }, () => spawnTs(WORKER)))
+    return new LoadGenerators(Array.from({ length: count }, () => spawnChild(WORKER)))
   }
 
   get size(): number {

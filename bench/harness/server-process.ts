@@ -1,7 +1,8 @@
 /** Runs a system under test in a child process and reads its CPU time and memory. */
 import type { ChildProcess } from 'node:child_process'
 
-import { nextMessage, sendTo, spawnTs, stopChild, type IpcMessage } from './ipc.js'
+import { nextMessage, sendTo, stopChild, type IpcMessage } from './ipc.js'
+import { spawnChild } from './spawn-child.js'
 
 /** What a server child sends once it listens. */
 export interface ServerReady extends IpcMessage {
@@ -53,7 +54,7 @@ function serverNodeArgs(): string[] {
 
 /** Starts `script` (a server that sends `ready` and answers `cpu`) with `env`; rejects if it does not listen. */
 export async function startServerProcess(script: URL, env: Readonly<Record<string, string>>): Promise<ServerHandle> {
-  const child: ChildProcess = spawnTs(script, env, serverNodeArgs())
+  const child: ChildProcess = spawnChild(script, env, serverNodeArgs())
   let ready: ServerReady
   try {
     ready = await nextMessage<ServerReady>(child, 'ready', START_TIMEOUT_MS)

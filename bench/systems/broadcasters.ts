@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline'
 import { Emitter } from '@socket.io/redis-emitter'
 import { Redis } from 'ioredis'
 
-import { RedisChannelLayer } from '../../src/index.js'
+import { RedisChannelLayer } from 'switchyard-channels'
 import { DEBIAN_PYTHON } from '../../test/setup/python-packages.js'
 import { nowMs } from '../harness/ipc.js'
 import { DJANGO_DIR, djangoProcessEnv } from './django-server.js'

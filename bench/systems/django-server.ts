@@ -18,8 +18,11 @@ import type { RunEnv } from './systems.js'
 
 const START_TIMEOUT_MS = 30_000
 
-/** The Python side of the Django system (bench_app.py, bench_publisher.py), put on PYTHONPATH. */
-export const DJANGO_DIR = fileURLToPath(new URL('django/', import.meta.url))
+/**
+ * The Python side of the Django system (bench_app.py, bench_publisher.py), put on PYTHONPATH. Reached through
+ * `../systems/`, the same directory from here and from bench/.build/, where child processes run bundled.
+ */
+export const DJANGO_DIR = fileURLToPath(new URL('../systems/django/', import.meta.url))
 
 /** The environment of a Python process of the Django system: `env` (BENCH_*), our PYTHONPATH and no .pyc files. */
 export function djangoProcessEnv(env: RunEnv): NodeJS.ProcessEnv {

@@ -2,9 +2,16 @@
  * Switchyard under test, in its own process: `serve()` on the Redis layer with an echo consumer at `/echo/`
  * and a group member at `/fanout/`. Configured by BENCH_REDIS_URL, BENCH_PREFIX and BENCH_GROUP.
  */
-import { JsonWebsocketConsumer, RedisChannelLayer, type Handlers } from '../../src/index.js'
-import { ProtocolTypeRouter, URLRouter, route } from '../../src/routing/index.js'
-import { serve } from '../../src/server/index.js'
+// The package by its name, as users import it: the built package in dist/ (see harness/spawn-child.ts).
+import {
+  JsonWebsocketConsumer,
+  ProtocolTypeRouter,
+  RedisChannelLayer,
+  URLRouter,
+  route,
+  serve,
+  type Handlers,
+} from 'switchyard-channels'
 import { announceServer } from '../harness/server-child.js'
 import { requireEnv } from './env.js'
 

@@ -4,7 +4,7 @@
  */
 import type { ChildProcess } from 'node:child_process'
 
-import { spawnTs } from '../harness/ipc.js'
+import { spawnChild } from '../harness/spawn-child.js'
 import { startServerProcess, type ServerHandle } from '../harness/server-process.js'
 import { startDjangoServer } from './django-server.js'
 
@@ -40,7 +40,7 @@ export const PUBLISHER_SCRIPT = new URL('publisher.ts', import.meta.url)
 
 /** The publisher process of `name`: publisher.ts, broadcasting as that system's users would. */
 function startPublisher(name: SystemName, env: RunEnv): ChildProcess {
-  return spawnTs(PUBLISHER_SCRIPT, { ...env, BENCH_SYSTEM: name })
+  return spawnChild(PUBLISHER_SCRIPT, { ...env, BENCH_SYSTEM: name })
 }
 
 /** A system whose server is a Node script of this directory, serving JSON at `/echo/` and `/fanout/`. */
