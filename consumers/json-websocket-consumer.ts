@@ -3,10 +3,13 @@ import { reportClientError } from '../src/diagnostics.js'
 import { jsonText } from '../src/consumer-runtime/json-text.js'
 import { WebsocketConsumer, type SendOptions, type WebsocketData } from './websocket-consumer.js'
 
-/** Close code for a text frame that is not valid JSON, or not an object (RFC 6455: inconsistent data). */
-export { CLOSE_INVALID_PAYLOAD } from './websocket-consumer.js'
-/** Close code for a binary frame sent to a JSON consumer (RFC 6455: unsupported data). */
-export const CLOSE_UNSUPPORTED_DATA = 1003
+/**
+ * Close code for a text frame that is not valid JSON, or not an object (RFC 6455: inconsistent data); the same as
+ * `InvalidJsonError.closeCode`.
+ */
+export { CLOSE_INVALID_PAYLOAD } from '../src/protocol/close-codes.js'
+/** Close code for a binary frame sent to a JSON consumer (RFC 6455: unsupported data): `UnsupportedFrameError`'s. */
+export { CLOSE_UNSUPPORTED_DATA } from '../src/protocol/close-codes.js'
 
 /**
  * A WebSocket consumer that speaks JSON text frames: override `receiveJson`, reply with `sendJson`. A binary
@@ -38,7 +41,7 @@ export class JsonWebsocketConsumer<In = unknown, Out = unknown> extends Websocke
       const err = new UnsupportedFrameError('This endpoint takes JSON text frames; a binary frame was received')
       reportClientError(this.label, err.code)
       this.log.info({ code: err.code, bytes: data.bytes.byteLength }, 'binary frame on a JSON socket')
-      return this.close(CLOSE_UNSUPPORTED_DATA, 'JSON text frames only')
+      return this.close(err.closeCode, 'JSON text frames only')
     }
     let decoded: In | Promise<In>
     try {
@@ -58,14 +61,15 @@ export class JsonWebsocketConsumer<In = unknown, Out = unknown> extends Websocke
     const objectsOnly = (this.constructor as typeof JsonWebsocketConsumer).jsonObjectsOnly
     if (objectsOnly && (typeof content !== 'object' || content === null || Array.isArray(content))) {
       const kind = content === null ? 'null' : Array.isArray(content) ? 'an array' : typeof content
-      return this.closeForClientData('SWY_INVALID_JSON', 'JSON object expected', { received: kind })
+      const err = new InvalidJsonError(`A text frame holds ${kind}, not a JSON object`)
+      return this.closeForClientData(err, 'JSON object expected', { received: kind })
     }
     return this.receiveJson(content)
   }
 
   private rejectMalformed(text: string, cause: unknown): Promise<void> {
     const err = new InvalidJsonError('A text frame is not valid JSON', { cause })
-    return this.closeForClientData(err.code, 'malformed JSON', { length: text.length })
+    return this.closeForClientData(err, 'malformed JSON', { length: text.length })
   }
 
   /** Called with each decoded JSON frame. The default ignores it. */

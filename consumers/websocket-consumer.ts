@@ -8,9 +8,10 @@ import { InvalidEventError } from '../src/errors.js'
 import { reportClientError } from '../src/diagnostics.js'
 import { AsyncConsumer, type ConsumerMessage } from './async-consumer.js'
 import { AcceptConnection, DenyConnection, StopConsumer } from '../src/control.js'
+import { CLOSE_INVALID_PAYLOAD, type CloseCode } from '../src/protocol/close-codes.js'
 
 /** Close code for data a client sent that the application could not use (RFC 6455: inconsistent data). */
-export const CLOSE_INVALID_PAYLOAD = 1007
+export { CLOSE_INVALID_PAYLOAD }
 
 /**
  * Codes of errors that, thrown while handling a client's frame, mean its data could not be used (a field the
@@ -22,6 +23,15 @@ const CLIENT_DATA_CODES: ReadonlySet<string> = new Set([
   'SWY_MESSAGE_NOT_SERIALIZABLE',
   'SWY_MESSAGE_TOO_LARGE',
 ])
+
+/**
+ * What `closeForClientData` reads from an error: its stable code and, for an error that closes a socket
+ * (`InvalidJsonError`, `UnsupportedFrameError`), the close code it carries; without one it closes with 1007.
+ */
+export interface ClientDataError {
+  readonly code: string
+  readonly closeCode?: CloseCode
+}
 
 /** A frame's payload: text or binary. */
 export type WebsocketData = { readonly text: string } | { readonly bytes: Uint8Array }
@@ -147,24 +157,25 @@ export class WebsocketConsumer extends AsyncConsumer {
   }
 
   /**
-   * Closes with 1007 over what the client sent (`code` names what was wrong), logged at info level and counted:
-   * a misbehaving client is not a server error.
+   * Closes over what the client sent, with the error's `closeCode` (1007 when it has none), logged at info level
+   * with its `code` and counted: a misbehaving client is not a server error.
    */
   protected closeForClientData(
-    code: string,
+    error: ClientDataError,
     reason: string,
     fields: Readonly<Record<string, unknown>> = {},
   ): Promise<void> {
+    const { code } = error
     reportClientError(this.label, code)
     this.log.info({ code, ...fields }, 'closed over client data')
-    return this.close(CLOSE_INVALID_PAYLOAD, reason)
+    return this.close(error.closeCode ?? CLOSE_INVALID_PAYLOAD, reason)
   }
 
   /** A coded data error while handling a client frame closes with 1007; anything else is the server's (1011). */
   protected override async dispatchFailed(error: unknown, message: ConsumerMessage): Promise<void> {
     const code = error instanceof Error ? (error as { code?: unknown }).code : undefined
     if (message.type === 'websocket.receive' && typeof code === 'string' && CLIENT_DATA_CODES.has(code)) {
-      await this.closeForClientData(code, 'invalid data')
+      await this.closeForClientData(error as ClientDataError, 'invalid data')
       return
     }
     await super.dispatchFailed(error, message)

@@ -1,9 +1,18 @@
 import { describeValue } from './describe-value.js'
+import {
+  CLOSE_INVALID_PAYLOAD,
+  CLOSE_TRY_AGAIN_LATER,
+  CLOSE_UNSUPPORTED_DATA,
+  type CloseCode,
+} from './protocol/close-codes.js'
 
 /**
  * Every coded error Switchyard throws. Each class carries a stable `code` (`SWY_…`) as a static and an own
  * instance property, so `err.code` survives logging and `instanceof` checks work. The README's error table is
  * kept in sync with this file by `test/unit/error-codes.test.ts`.
+ *
+ * Errors that close a WebSocket also carry the close code they close it with, `closeCode` (static and own, as
+ * `code`), from the table in `src/protocol/close-codes.ts`: the code that closes the socket reads it from the error.
  *
  * Control flow (StopConsumer, DenyConnection, NonRetryableError) lives with the consumers, not here.
  */
@@ -147,6 +156,16 @@ function codedError<C extends string>(code: C, name: string, base: ErrorConstruc
   return Coded
 }
 
+/** A coded error that closes a WebSocket, with `closeCode` beside `code` (ws ties its errors to close codes alike). */
+function closingError<C extends string, K extends CloseCode>(code: C, name: string, closeCode: K) {
+  const Closing = class extends codedError(code, name) {
+    static readonly closeCode: K = closeCode
+    readonly closeCode: K = closeCode
+  }
+  Object.defineProperty(Closing, 'name', { value: name })
+  return Closing
+}
+
 /** No route matched the path (HTTP 404, WebSocket handshake rejected) or the channel name. */
 export class RouteNotFoundError extends codedError('SWY_ROUTE_NOT_FOUND', 'RouteNotFoundError') {}
 /** `ProtocolTypeRouter` has no application for the scope's type. */
@@ -165,12 +184,16 @@ export class InvalidEventError extends codedError('SWY_INVALID_EVENT', 'InvalidE
 export class NotAcceptedError extends codedError('SWY_NOT_ACCEPTED', 'NotAcceptedError') {}
 /** Sending to a connection that is already closed. */
 export class ConnectionClosedError extends codedError('SWY_CONNECTION_CLOSED', 'ConnectionClosedError') {}
-/** A WebSocket text frame that is not valid JSON for a `JsonWebsocketConsumer` (closes with 1007). */
-export class InvalidJsonError extends codedError('SWY_INVALID_JSON', 'InvalidJsonError') {}
+/** A text frame that is not JSON (or not a JSON object) for a `JsonWebsocketConsumer` (closes with 1007). */
+export class InvalidJsonError extends closingError('SWY_INVALID_JSON', 'InvalidJsonError', CLOSE_INVALID_PAYLOAD) {}
 /** A frame kind the consumer does not take, e.g. binary to a `JsonWebsocketConsumer` (closes with 1003). */
-export class UnsupportedFrameError extends codedError('SWY_UNSUPPORTED_FRAME', 'UnsupportedFrameError') {}
+export class UnsupportedFrameError extends closingError(
+  'SWY_UNSUPPORTED_FRAME',
+  'UnsupportedFrameError',
+  CLOSE_UNSUPPORTED_DATA,
+) {}
 /** A client that does not read: its outbound buffer passed the cap (closes with 1013; counted). */
-export class SlowClientError extends codedError('SWY_SLOW_CLIENT', 'SlowClientError') {}
+export class SlowClientError extends closingError('SWY_SLOW_CLIENT', 'SlowClientError', CLOSE_TRY_AGAIN_LATER) {}
 /** The application neither accepted nor rejected a WebSocket handshake in time (rejected). */
 export class HandshakeTimeoutError extends codedError('SWY_HANDSHAKE_TIMEOUT', 'HandshakeTimeoutError') {}
 /** An HTTP request body over the consumer's limit (HTTP 413). */

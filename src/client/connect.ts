@@ -1,5 +1,5 @@
+import { CLOSE_APPLICATION_MAX, CLOSE_LIBRARY_MIN, CLOSE_NORMAL, shouldReconnect } from '../protocol/close-codes.js'
 import { reconnectDelayMs } from './backoff.js'
-import { shouldReconnect } from './close-codes.js'
 import { ConnectionClosedError } from './connection-closed-error.js'
 import type {
   CloseInfo,
@@ -167,8 +167,8 @@ export function connect<TServer extends { type: string } = ServerMessage, TClien
       }
     },
     stats: () => ({ ...stats }),
-    close(code = 1000, reason = '') {
-      if (code !== 1000 && !(code >= 3000 && code <= 4999)) {
+    close(code = CLOSE_NORMAL, reason = '') {
+      if (code !== CLOSE_NORMAL && !(code >= CLOSE_LIBRARY_MIN && code <= CLOSE_APPLICATION_MAX)) {
         throw new RangeError(`Expected \`code\` to be 1000 or 3000-4999, got ${code}`)
       }
       if (state === 'closed' || state === 'refused') return

@@ -3,7 +3,7 @@
  * serve it to pages without a bundler with `clientModuleSource()` (`src/client/browser-bundle.ts`).
  */
 export { reconnectDelayMs } from './backoff.js'
-export { shouldReconnect } from './close-codes.js'
+export { shouldReconnect } from '../protocol/close-codes.js'
 export { connect } from './connect.js'
 export { ConnectionClosedError } from './connection-closed-error.js'
 export type {

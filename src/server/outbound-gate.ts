@@ -2,6 +2,8 @@ import type { Writable } from 'node:stream'
 
 import type { WebSocket } from 'ws'
 
+import { SlowClientError } from '../errors.js'
+
 /** What the gate reports to its connection. */
 export interface OutboundGateEvents {
   /** The client was found slow and is being closed with 1013 (once per socket). */
@@ -118,7 +120,7 @@ export class OutboundGate {
     this.queued = []
     this.queuedBound = 0
     const socket = this.socket
-    socket.close(1013, 'client too slow')
+    socket.close(SlowClientError.closeCode, 'client too slow')
     this.terminateTimer = setTimeout(() => {
       socket.terminate()
     }, this.limits.slowClientCloseGraceMs)

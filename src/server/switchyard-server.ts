@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 
 import type { WebSocket } from 'ws'
 
+import { CLOSE_INTERNAL_ERROR } from '../protocol/close-codes.js'
 import type { HandshakeDecision } from './handshake-decision.js'
 import { Heartbeat } from './heartbeat.js'
 import { HttpExchange } from './http-exchange.js'
@@ -107,7 +108,7 @@ export class SwitchyardServer {
     this.upgrading.delete(request)
     this.accepted.delete(request)
     if (connection === undefined) {
-      socket.close(1011, 'no application for this socket')
+      socket.close(CLOSE_INTERNAL_ERROR, 'no application for this socket')
       return
     }
     connection.attach(socket)

@@ -13,6 +13,14 @@ import type {
 } from '../application.js'
 import { HandshakeTimeoutError, RouteNotFoundError, SlowClientError } from '../errors.js'
 import { lazyChild, type Logger } from '../logger.js'
+import {
+  CLOSE_ABNORMAL,
+  CLOSE_GOING_AWAY,
+  CLOSE_INTERNAL_ERROR,
+  CLOSE_MESSAGE_TOO_BIG,
+  CLOSE_NORMAL,
+  CLOSE_POLICY_VIOLATION,
+} from '../protocol/close-codes.js'
 import { WebsocketProtocolState } from '../protocol/websocket-state.js'
 import { ApplicationInstance, isCodedError, type ApplicationOutcome } from './application-instance.js'
 import { REJECTION_BODIES, rejectionFor, type HandshakeDecision } from './handshake-decision.js'
@@ -171,8 +179,10 @@ export class WebsocketConnection {
   async shutdown(): Promise<void> {
     const socket = this.socket
     if (this.phase === 'handshaking') this.settleHandshake({ kind: 'reject', status: 503, body: REJECTION_BODIES[503] })
-    if (this.phase === 'open' && socket !== undefined) this.closeSocket(socket, 1001, 'server shutting down')
-    if (this.phase !== 'closed') this.onTransportClosed(1001)
+    if (this.phase === 'open' && socket !== undefined) {
+      this.closeSocket(socket, CLOSE_GOING_AWAY, 'server shutting down')
+    }
+    if (this.phase !== 'closed') this.onTransportClosed(CLOSE_GOING_AWAY)
     await Promise.all([this.finish(), socket === undefined ? undefined : this.socketClosed(socket)])
     socket?.terminate()
   }
@@ -222,7 +232,7 @@ export class WebsocketConnection {
       case 'websocket.close':
         if (this.phase === 'handshaking') {
           this.settleHandshake({ kind: 'reject', status: 403, body: REJECTION_BODIES[403] })
-          this.onTransportClosed(1006)
+          this.onTransportClosed(CLOSE_ABNORMAL)
           return
         }
         this.transmit(checked)
@@ -257,7 +267,7 @@ export class WebsocketConnection {
     const socket = this.socket
     if (this.phase !== 'open' || socket === undefined || this.gate === undefined) return
     if (event.type === 'websocket.send') this.gate.send(event.text ?? event.bytes ?? '')
-    else if (socket.readyState === socket.OPEN) this.closeSocket(socket, event.code ?? 1000, event.reason ?? '')
+    else if (socket.readyState === socket.OPEN) this.closeSocket(socket, event.code ?? CLOSE_NORMAL, event.reason ?? '')
   }
 
   /** Only once the application has seen the disconnect do its sends become errors; until then they are dropped. */
@@ -295,7 +305,7 @@ export class WebsocketConnection {
     const buffer = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? Buffer.from(data) : data
     if (buffer.byteLength > this.options.maxMessageBytes) {
       // Only reachable when @fastify/websocket was registered by the app with a larger ws `maxPayload`.
-      this.closeSocket(socket, 1009, 'message too big')
+      this.closeSocket(socket, CLOSE_MESSAGE_TOO_BIG, 'message too big')
       return
     }
     const event = isBinary
@@ -305,7 +315,7 @@ export class WebsocketConnection {
       this.inboundOverflowed = true
       this.context.counters.increment('inboundOverflows')
       this.log.warn({ connId: this.context.connectionId, unread: this.inbox.length }, 'websocket inbound overflow')
-      this.closeSocket(socket, 1008, 'too many unread messages')
+      this.closeSocket(socket, CLOSE_POLICY_VIOLATION, 'too many unread messages')
     }
   }
 
@@ -318,7 +328,7 @@ export class WebsocketConnection {
   /** The client hung up before the upgrade completed. */
   private onClientLeftDuringHandshake(): void {
     if (this.phase === 'handshaking') this.settleHandshake({ kind: 'gone' })
-    if (this.phase !== 'open' && this.phase !== 'closed') this.onTransportClosed(1006)
+    if (this.phase !== 'open' && this.phase !== 'closed') this.onTransportClosed(CLOSE_ABNORMAL)
   }
 
   /** The transport is gone: tell the application (once) and give it `applicationCloseTimeoutMs` to finish. */
@@ -363,7 +373,7 @@ export class WebsocketConnection {
     }
     if (this.phase === 'handshaking') {
       this.settleHandshake(rejectionFor(outcome))
-      this.onTransportClosed(1006)
+      this.onTransportClosed(CLOSE_ABNORMAL)
     } else if (this.phase === 'open') {
       this.closeAfterApplication(outcome)
     }
@@ -375,8 +385,8 @@ export class WebsocketConnection {
   private closeAfterApplication(outcome: ApplicationOutcome | undefined): void {
     const socket = this.socket
     if (socket === undefined || socket.readyState !== socket.OPEN) return
-    if (outcome?.kind === 'threw') this.closeSocket(socket, 1011, 'internal error')
-    else this.closeSocket(socket, 1000)
+    if (outcome?.kind === 'threw') this.closeSocket(socket, CLOSE_INTERNAL_ERROR, 'internal error')
+    else this.closeSocket(socket, CLOSE_NORMAL)
   }
 
   /** Closes after the frames the application sent before it (the gate writes them at the end of the tick). */
@@ -399,7 +409,7 @@ export class WebsocketConnection {
     this.instance.cancel(
       `it neither accepted nor closed within handshakeTimeoutMs (${this.options.handshakeTimeoutMs} ms)`,
     )
-    this.onTransportClosed(1006)
+    this.onTransportClosed(CLOSE_ABNORMAL)
   }
 
   private settleHandshake(decision: HandshakeDecision): void {
