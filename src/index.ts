@@ -1,15 +1,16 @@
+/**
+ * `switchyard-channels`: what apps are written against: consumers, routing, middleware, the server, the worker,
+ * the in-memory layer and the errors. The rest has its own entry: `switchyard-channels/redis` (the Redis layer),
+ * `/monitoring` (metrics, dashboard, backlog alerts), `/testing` (communicators) and `/client` (the browser
+ * client). Importing this entry loads neither ioredis nor prom-client, and reads no Lua file.
+ */
 export * from './errors.js'
 export {
   DEFAULT_LAYER_OPTIONS,
   InMemoryChannelLayer,
   MAX_NAME_LENGTH,
   type InMemoryLayerOptions,
-  RedisChannelLayer,
   type ChannelCapacity,
-  type RedisHost,
-  type RedisLayerOptions,
-  type RedisLayerStats,
-  type SentinelHost,
   type ChannelLayer,
   type LayerOptions,
   type LayerStats,
@@ -52,11 +53,9 @@ export * from '../consumers/index.js'
 export * from './routing/index.js'
 export * from './middleware/index.js'
 export * from './server/index.js'
-export { isLoopbackHost, LOOPBACK_HOST_REFUSAL, MISDIRECTED_REQUEST, requestHost } from './server/loopback-host.js'
 export { runWorker, type WorkerHandle, type WorkerOptions } from './worker/worker.js'
 export {
   DEFAULT_TASK_STORE_OPTIONS,
-  hasTaskStore,
   type ClaimedTask,
   type DeadLetter,
   type TaskCapableLayer,
@@ -67,7 +66,6 @@ export {
   type TaskStoreOptions,
   type WorkerReport,
 } from './tasks/task-store.js'
-export { BacklogMonitor, type BacklogAlert, type BacklogMonitorOptions } from './monitoring/backlog-monitor.js'
 export {
   isInspectable,
   isPurgeable,
@@ -81,14 +79,29 @@ export {
   type WorkerSnapshot,
 } from './layers/snapshot.js'
 export { clientModuleSource } from './client/browser-bundle.js'
+
+// Before the subpath entries existed these were imported from the root; they stay here so that code keeps
+// working. New code imports them from `switchyard-channels/redis` and `switchyard-channels/monitoring`.
 export {
+  RedisChannelLayer,
+  type RedisHost,
+  type RedisLayerOptions,
+  type RedisLayerStats,
+  type SentinelHost,
+} from './layers/redis/index.js'
+export {
+  BacklogMonitor,
   createMetrics,
+  DEFAULT_DASHBOARD_OPTIONS,
+  switchyardDashboard,
+  switchyardMetrics,
+  type BacklogAlert,
+  type BacklogMonitorOptions,
+  type DashboardOptions,
+  type DashboardState,
+  type HistoryPoint,
   type MetricsOptions,
   type ServerStatsSource,
   type SwitchyardMetrics,
-} from './monitoring/metrics.js'
-export { switchyardMetrics, type SwitchyardMetricsOptions } from './monitoring/metrics-plugin.js'
-export { switchyardDashboard } from './monitoring/dashboard/dashboard-plugin.js'
-export { DEFAULT_DASHBOARD_OPTIONS, type DashboardOptions } from './monitoring/dashboard/dashboard-options.js'
-export type { DashboardState } from './monitoring/dashboard/dashboard-api.js'
-export type { HistoryPoint } from './monitoring/dashboard/history.js'
+  type SwitchyardMetricsOptions,
+} from './monitoring/index.js'

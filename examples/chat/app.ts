@@ -7,13 +7,13 @@ import { readFileSync } from 'node:fs'
 import {
   HttpConsumer,
   InMemoryChannelLayer,
-  RedisChannelLayer,
   type ChannelLayer,
   AllowedHostsOriginValidator,
   ProtocolTypeRouter,
   URLRouter,
   route,
 } from 'switchyard-channels'
+import { RedisChannelLayer } from 'switchyard-channels/redis'
 import { ChatConsumer } from './chat-consumer.js'
 
 const page = readFileSync(new URL('page.html', import.meta.url))

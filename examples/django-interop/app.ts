@@ -9,11 +9,11 @@ import {
   AllowedHostsOriginValidator,
   JsonWebsocketConsumer,
   ProtocolTypeRouter,
-  RedisChannelLayer,
   route,
   URLRouter,
   type Handlers,
 } from 'switchyard-channels'
+import { RedisChannelLayer } from 'switchyard-channels/redis'
 import { assetRoutes, StaticFile } from '../showcase/pages.js'
 
 /** What Django's `send_update.py` (or your view) sends to the group; its fields are up to you. */

@@ -1,5 +1,6 @@
 /** What the examples read from the environment, in one place. */
-import { InMemoryChannelLayer, RedisChannelLayer } from 'switchyard-channels'
+import { InMemoryChannelLayer } from 'switchyard-channels'
+import { RedisChannelLayer } from 'switchyard-channels/redis'
 import type { TaskLayer } from './features.js'
 
 /**

@@ -10,15 +10,13 @@
  */
 import type { FastifyInstance } from 'fastify'
 
+import { InvalidOptionError, isInspectable, type ChannelLayer } from 'switchyard-channels'
 import {
   BacklogMonitor,
-  InvalidOptionError,
-  isInspectable,
-  type ChannelLayer,
   switchyardDashboard,
-  type DashboardOptions,
   switchyardMetrics,
-} from 'switchyard-channels'
+  type DashboardOptions,
+} from 'switchyard-channels/monitoring'
 
 /** Where the index page links to. */
 export const DASHBOARD_PATH = '/switchyard/'

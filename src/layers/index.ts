@@ -2,5 +2,3 @@ export type { ChannelLayer, LayerStats, Message, MessageValue, ReceiveOptions, S
 export { DEFAULT_LAYER_OPTIONS, type ChannelCapacity, type LayerOptions } from './layer-options.js'
 export { InMemoryChannelLayer, type InMemoryLayerOptions } from './memory/memory-layer.js'
 export { MAX_NAME_LENGTH } from './names.js'
-export { RedisChannelLayer, type RedisLayerStats } from './redis/redis-layer.js'
-export type { RedisHost, RedisLayerOptions, SentinelHost } from './redis/redis-options.js'

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import type { Registry } from 'prom-client'
 
 import type { ChannelLayer, LayerStats } from '../layers/channel-layer.js'
 import type { RedisLayerStats } from '../layers/redis/redis-layer.js'
@@ -6,6 +6,7 @@ import type { ServerStats } from '../server/server-stats.js'
 import type { BacklogMonitor } from './backlog-monitor.js'
 import type { MetricsSink } from './metrics-sink.js'
 import { isInspectable } from '../layers/snapshot.js'
+import { promClient } from './prom-client.js'
 
 /** Where a group of metrics registers, and the prefix of their names. */
 export interface MetricTarget {
@@ -39,6 +40,7 @@ export function registerDropMetrics(
   layer: ChannelLayer | undefined,
   server: () => ServerStats | undefined,
 ): void {
+  const { Counter } = promClient()
   new Counter({
     name: `${target.prefix}dropped_messages_total`,
     help: 'Messages lost, by reason: capacity, expired, decode_failed, slow_client, inbound_overflow.',
@@ -62,6 +64,7 @@ export function registerDropMetrics(
 
 /** The server's live counts and counters (`app.switchyard.stats()`), read at scrape time. */
 export function registerServerMetrics(target: MetricTarget, server: () => ServerStats | undefined): void {
+  const { Counter, Gauge } = promClient()
   const { prefix, registers } = target
   new Gauge({
     name: `${prefix}connections`,
@@ -104,6 +107,7 @@ export function registerBacklogMetrics(
   layer: ChannelLayer | undefined,
   maxChannels: number,
 ): () => Promise<readonly string[]> {
+  const { Counter, Gauge } = promClient()
   let inspectFailures = 0
   let scraped: readonly string[] = []
   // Set synchronously when the backlog gauge starts collecting: prom-client collects every metric of a scrape at
@@ -160,6 +164,7 @@ export function registerBacklogThresholdMetrics(
   monitor: BacklogMonitor,
   scrapedChannels: () => Promise<readonly string[]>,
 ): void {
+  const { Gauge } = promClient()
   const labels = { labelNames: ['channel'] as const, registers: target.registers }
   // Both gauges read the same scrape; each collects on its own, so each reads it.
   const thresholds = async (): Promise<Map<string, number>> => {
@@ -196,6 +201,7 @@ export function registerBacklogThresholdMetrics(
 
 /** The metrics no counter keeps, and the sink that records them as they happen. */
 export function registerEventMetrics(target: MetricTarget): MetricsSink {
+  const { Counter, Histogram } = promClient()
   const { prefix, registers } = target
   const consumerMessages = new Counter({
     name: `${prefix}consumer_messages_total`,
@@ -257,6 +263,7 @@ export function registerEventMetrics(target: MetricTarget): MetricsSink {
 
 /** A counter that mirrors a monotonic count kept elsewhere, read at scrape time; an absent source reads 0. */
 function counterFromStats(target: MetricTarget, name: string, help: string, read: () => number | undefined): void {
+  const { Counter } = promClient()
   new Counter({
     name: target.prefix + name,
     help,

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Registry } from 'prom-client'
+import type { Registry } from 'prom-client'
 
 import { InvalidOptionError } from '../errors.js'
 import type { ChannelLayer } from '../layers/channel-layer.js'
@@ -13,6 +13,7 @@ import {
   registerServerMetrics,
 } from './metric-collectors.js'
 import { addMetricsSink, type MetricsSink } from './metrics-sink.js'
+import { promClient } from './prom-client.js'
 
 /** Where server counters come from at scrape time; undefined when there is no server (yet). */
 export type ServerStatsSource = () => ServerStats | undefined
@@ -89,7 +90,7 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
   const scrapedChannels = registerBacklogMetrics(target, layer, resolved.maxBacklogChannels)
   if (resolved.backlog !== undefined) registerBacklogThresholdMetrics(target, resolved.backlog, scrapedChannels)
   const sink = registerEventMetrics(target)
-  if (resolved.defaultMetrics) collectDefaultMetrics({ register: registry })
+  if (resolved.defaultMetrics) promClient().collectDefaultMetrics({ register: registry })
   const removeSink = addMetricsSink(sink)
   return Object.freeze({
     ...sink,
@@ -119,7 +120,7 @@ function resolveMetricsOptions(options: MetricsOptions) {
     maxBacklogChannels,
     layer: options.layer,
     backlog,
-    registry: options.registry ?? new Registry(),
+    registry: options.registry ?? new (promClient().Registry)(),
     defaultMetrics: options.defaultMetrics ?? DEFAULT_METRICS_OPTIONS.defaultMetrics,
   }
 }

@@ -1,4 +1,3 @@
 export { ChannelNameRouter } from './channel-router.js'
-export { PATH_ROUTING, isPathRouting, markPathRouting, type PathRoutingApplication } from './path-routing.js'
 export { ProtocolTypeRouter, type ProtocolMapping } from './protocol-router.js'
 export { URLRouter, route, type Route, type RouteEntry, type RouteKwargs, type RouteOptions } from './url-router.js'

@@ -43,12 +43,19 @@ layer.send('not a channel!', { type: 'a.b' }).then(
 const requireCheck = `const switchyard = require('switchyard-channels')
 const testing = require('switchyard-channels/testing')
 const client = require('switchyard-channels/client')
+const { RedisChannelLayer } = require('switchyard-channels/redis')
+const { createMetrics } = require('switchyard-channels/monitoring')
 const layer = new switchyard.InMemoryChannelLayer()
 layer
   .send('jobs', { type: 'job.run', id: 1 })
   .then(() => testing.receiveFromLayer(layer, 'jobs', { timeoutMs: 1000 }))
   .then((received) => {
-    console.log(JSON.stringify({ received, connect: typeof client.connect, exports: Object.keys(switchyard).length }))
+    console.log(JSON.stringify({
+      received,
+      connect: typeof client.connect,
+      subpaths: RedisChannelLayer === switchyard.RedisChannelLayer && typeof createMetrics,
+      exports: Object.keys(switchyard).length,
+    }))
     return layer.close()
   })
 `
@@ -237,6 +244,7 @@ describe.each(KINDS)('a %s project that installs the tarball', (kind) => {
     expect(JSON.parse(result.stdout)).toMatchObject({
       received: { type: 'job.run', id: 1 },
       connect: 'function',
+      subpaths: 'function',
     })
   }, 60_000)
 

@@ -43,7 +43,13 @@ function typecheck(
 
 const consumerTs = `import { InMemoryChannelLayer, type Message } from 'switchyard-channels'
 import { connect } from 'switchyard-channels/client'
+import { createMetrics, type SwitchyardMetrics } from 'switchyard-channels/monitoring'
+import { RedisChannelLayer, type RedisLayerOptions } from 'switchyard-channels/redis'
 import { receiveFromLayer } from 'switchyard-channels/testing'
+
+const redisOptions: RedisLayerOptions = { hosts: ['redis://127.0.0.1:6379/0'] }
+export const makeRedis = (): RedisChannelLayer => new RedisChannelLayer(redisOptions)
+export const makeMetrics = (): SwitchyardMetrics => createMetrics({ defaultMetrics: false })
 
 const layer: InMemoryChannelLayer = new InMemoryChannelLayer({ capacity: 5 })
 await layer.send('jobs', { type: 'job.run', id: 1 })
@@ -80,6 +86,40 @@ const client = await import('data:text/javascript,' + encodeURIComponent(source)
 console.log(JSON.stringify({ exports: Object.keys(client), hasImports: /\\bimport\\s*[\\s{*"'(]/.test(source) }))
 `
 
+// What importing each entry costs: the packages it loads (CommonJS ones show in require.cache) and the Lua files it reads.
+const lazyLoadMjs = `import fs from 'node:fs'
+import { createRequire, syncBuiltinESMExports } from 'node:module'
+
+const read = []
+const readFileSync = fs.readFileSync
+fs.readFileSync = function (path, ...rest) {
+  read.push(String(path))
+  return readFileSync.call(this, path, ...rest)
+}
+syncBuiltinESMExports()
+const require = createRequire(import.meta.url)
+const state = () => ({
+  packages: [...new Set(Object.keys(require.cache).map((p) => /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(p)?.[1]))]
+    .filter((name) => ['ioredis', 'msgpackr', 'prom-client'].includes(name))
+    .sort(),
+  luaFiles: read.filter((path) => path.endsWith('.lua')).length,
+})
+const root = await import('switchyard-channels')
+const afterRoot = state()
+const redis = await import('switchyard-channels/redis')
+const monitoring = await import('switchyard-channels/monitoring')
+const afterSubpaths = state()
+const layer = new redis.RedisChannelLayer({ hosts: ['redis://127.0.0.1:1/0'], serializer: 'msgpack' })
+await layer.close()
+monitoring.createMetrics({ defaultMetrics: false }).close()
+console.log(JSON.stringify({
+  afterRoot,
+  afterSubpaths,
+  afterUse: state(),
+  sameClasses: root.RedisChannelLayer === redis.RedisChannelLayer && root.createMetrics === monitoring.createMetrics,
+}))
+`
+
 describe('the packed tarball, installed into a separate project', () => {
   let workDir = ''
   let consumerDir = ''
@@ -94,6 +134,7 @@ describe('the packed tarball, installed into a separate project', () => {
     await writeFile(join(consumerDir, 'bad-consumer.ts'), badConsumerTs)
     await writeFile(join(consumerDir, 'consumer.mjs'), consumerMjs)
     await writeFile(join(consumerDir, 'bundle-client.mjs'), bundleClientMjs)
+    await writeFile(join(consumerDir, 'lazy-load.mjs'), lazyLoadMjs)
   }, 180_000)
 
   afterAll(async () => {
@@ -106,6 +147,10 @@ describe('the packed tarball, installed into a separate project', () => {
       'dist/src/index.js',
       'dist/src/index.d.ts',
       'dist/src/testing/index.d.ts',
+      'dist/src/layers/redis/index.js',
+      'dist/src/layers/redis/index.d.ts',
+      'dist/src/monitoring/index.js',
+      'dist/src/monitoring/index.d.ts',
       'dist/src/client/index.js',
       'dist/src/client/index.d.ts',
       'dist/src/cli/main.js',
@@ -119,6 +164,17 @@ describe('the packed tarball, installed into a separate project', () => {
     const files = readdirSync(installed, { recursive: true, encoding: 'utf8' })
     expect(files.filter((file) => file.endsWith('.map'))).toEqual([])
   })
+
+  it('loads neither ioredis, msgpackr nor prom-client and reads no Lua file on import; they load when used', async () => {
+    const result = await run(process.execPath, ['lazy-load.mjs'], consumerDir, { timeoutMs: 30_000 })
+    expect(JSON.parse(result.stdout)).toEqual({
+      afterRoot: { packages: [], luaFiles: 0 },
+      afterSubpaths: { packages: [], luaFiles: 0 },
+      // The Lua files wait for the first command; the README's Redis example runs those from an installed package.
+      afterUse: { packages: ['ioredis', 'msgpackr', 'prom-client'], luaFiles: 0 },
+      sameClasses: true,
+    })
+  }, 60_000)
 
   it('needs no build tool at run time: no dependency on one, no import of one', () => {
     const installed = join(consumerDir, 'node_modules', pkg.name)

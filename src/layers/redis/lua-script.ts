@@ -3,21 +3,33 @@ import { readFileSync } from 'node:fs'
 
 import type { Redis } from 'ioredis'
 
-const PRELUDE = readFileSync(new URL('./lua/prelude.lua', import.meta.url), 'utf8')
+let prelude: string | undefined
+
+function readScript(name: string): string {
+  return readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8')
+}
 
 export type ScriptArgument = string | number | Buffer
 
 /**
  * A Lua script from `lua/`, run with EVALSHA and, when the server does not know it yet (a fresh or restarted
- * Redis), EVAL: ioredis' defineCommand does the same but cannot be typed without declaration merging.
+ * Redis), EVAL: ioredis' defineCommand does the same but cannot be typed without declaration merging. The file is
+ * read on first use: importing the package must not touch the disk for a layer that may never be created.
  */
 export class LuaScript {
-  readonly lua: string
-  readonly sha: string
+  #lua: string | undefined
+  #sha: string | undefined
 
-  constructor(readonly name: string) {
-    this.lua = PRELUDE + readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8')
-    this.sha = createHash('sha1').update(this.lua).digest('hex')
+  constructor(readonly name: string) {}
+
+  get lua(): string {
+    this.#lua ??= (prelude ??= readScript('prelude')) + readScript(this.name)
+    return this.#lua
+  }
+
+  get sha(): string {
+    this.#sha ??= createHash('sha1').update(this.lua).digest('hex')
+    return this.#sha
   }
 
   async run(client: Redis, keys: readonly string[], args: readonly ScriptArgument[]): Promise<unknown> {

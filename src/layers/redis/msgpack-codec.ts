@@ -1,4 +1,6 @@
-import { FLOAT32_OPTIONS, Packr, Unpackr } from 'msgpackr'
+import { createRequire } from 'node:module'
+
+import type { Packr, Unpackr } from 'msgpackr'
 
 import { MessageDecodeError, MessageNotSerializableError } from '../../errors.js'
 import { MAX_MESSAGE_DEPTH } from '../message-validation.js'
@@ -21,15 +23,33 @@ import { MAX_MESSAGE_DEPTH } from '../message-validation.js'
  * - bin decodes to a plain `Uint8Array` copy (not a Buffer, not a view of the payload).
  */
 
-// variableMapSize gives fixmap/map16/map32 by size (msgpackr otherwise always writes map16, which Python never does).
-const packr = new Packr({
-  useRecords: false,
-  variableMapSize: true,
-  useFloat32: FLOAT32_OPTIONS.NEVER,
-  encodeUndefinedAsNil: false,
-})
-// Maps come back as Map so that bytes keys and a `__proto__` key survive (mapsAsObjects would rename `__proto__`).
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: false, int64AsType: 'bigint', structuredClone: false })
+interface Codec {
+  readonly packr: Packr
+  readonly unpackr: Unpackr
+}
+
+let codec: Codec | undefined
+
+/**
+ * msgpackr (and its native extension) loads with the first message encoded or decoded, not with the package:
+ * apps on the in-memory layer or the JSON codec never need it.
+ */
+function msgpack(): Codec {
+  if (codec !== undefined) return codec
+  const { FLOAT32_OPTIONS, Packr, Unpackr } = createRequire(import.meta.url)('msgpackr') as typeof import('msgpackr')
+  codec = {
+    // variableMapSize gives fixmap/map16/map32 by size (msgpackr otherwise always writes map16, which Python never does).
+    packr: new Packr({
+      useRecords: false,
+      variableMapSize: true,
+      useFloat32: FLOAT32_OPTIONS.NEVER,
+      encodeUndefinedAsNil: false,
+    }),
+    // Maps come back as Map so that bytes keys and a `__proto__` key survive (mapsAsObjects would rename `__proto__`).
+    unpackr: new Unpackr({ useRecords: false, mapsAsObjects: false, int64AsType: 'bigint', structuredClone: false }),
+  }
+  return codec
+}
 
 const INT32_MIN = -0x8000_0000
 const UINT32_MAX = 0xffff_ffff
@@ -41,14 +61,14 @@ const utf8 = new TextDecoder('utf-8', { fatal: true })
 /** Encodes a message as Python's `msgpack.packb(message)` would; throws `MessageNotSerializableError` first. */
 export function encodeMsgpack(message: Readonly<Record<string, unknown>>): Buffer {
   const needsBigInts = checkEncodable(message, [])
-  return packr.pack(needsBigInts ? withBigInts(message) : message)
+  return msgpack().packr.pack(needsBigInts ? withBigInts(message) : message)
 }
 
 /** Decodes a msgpack body as Python's `msgpack.unpackb(body)` would; throws `MessageDecodeError`. */
 export function decodeMsgpack(body: Uint8Array): Record<string, unknown> {
   let raw: unknown
   try {
-    raw = unpackr.unpack(body) as unknown
+    raw = msgpack().unpackr.unpack(body) as unknown
   } catch (error) {
     throw new MessageDecodeError('Cannot decode the message: its body is not valid msgpack', {
       cause: sanitizeUnpackError(error),

@@ -1,7 +1,8 @@
-import { Redis, type RedisOptions } from 'ioredis'
+import type { Redis, RedisOptions } from 'ioredis'
 
 import { RedisUnavailableError } from '../../errors.js'
 import type { Logger } from '../../logger.js'
+import { newRedisClient } from './ioredis.js'
 import { describeHost, type RedisHost } from './redis-options.js'
 
 /** Connection behaviour, chosen deliberately (STYLE: Redis): */
@@ -136,8 +137,8 @@ export class RedisShard {
 }
 
 function createClient(host: RedisHost, connectionName: string): Redis {
-  if (typeof host === 'string') return new Redis(host, { ...CLIENT_OPTIONS, connectionName })
-  return new Redis({
+  if (typeof host === 'string') return newRedisClient(host, { ...CLIENT_OPTIONS, connectionName })
+  return newRedisClient({
     ...CLIENT_OPTIONS,
     connectionName,
     sentinels: host.sentinels.map((sentinel) => ({ host: sentinel.host, port: sentinel.port })),
