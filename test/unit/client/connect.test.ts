@@ -10,6 +10,7 @@ import {
   connect,
 } from '../../../src/client/index.js'
 import { captureError, sleep, waitFor } from '../../support/wait.js'
+import { ManualClock } from './manual-clock.js'
 import { TestServer } from './test-server.js'
 
 type ServerEvent = { type: 'chat.message'; name: string; text: string } | { type: 'presence.update'; online: string[] }
@@ -175,17 +176,22 @@ describe('connect: the outbound queue', () => {
 
   it('keeps at most maxQueuedMessages, dropping and counting the oldest', async () => {
     const port = await TestServer.freePort()
+    const clock = new ManualClock()
     const conn = open(`ws://127.0.0.1:${port}/ws/`, {
       maxQueuedMessages: 2,
       reconnect: { initialDelayMs: 20, factor: 1, jitter: 0 },
+      clock,
     })
     for (const text of ['1', '2', '3', '4', '5']) conn.send({ type: 'chat.message', text })
     expect(conn.stats()).toMatchObject({ sent: 0, dropped: 3 })
 
+    // The first attempt fails with nothing listening; the second, once the delay has passed, finds the server.
+    await waitFor('the failed first attempt', () => clock.pending.length === 1, { intervalMs: 2 })
     const server = await startServer(port)
+    clock.runNext()
     const frames = await server.receivedCount(2)
-    await sleep(30)
     expect(frames.map((frame) => (JSON.parse(frame) as { text: string }).text)).toEqual(['4', '5'])
+    // `sent` counts what the client wrote, so no third frame can follow.
     expect(conn.stats()).toMatchObject({ sent: 2, dropped: 3, reconnects: 0 })
   })
 

@@ -1,6 +1,7 @@
 /**
  * The client's handshake in Node: the `origin` and `headers` options reach the server, and a client whose handshake
- * never succeeds stops with state `refused` instead of retrying forever.
+ * never succeeds stops with state `refused` instead of retrying forever. Reconnect delays run on a `ManualClock`
+ * (see reconnect.test.ts): each test moves time past them by hand instead of sleeping.
  */
 import { once } from 'node:events'
 import type { IncomingMessage } from 'node:http'
@@ -9,7 +10,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket, { WebSocketServer } from 'ws'
 
 import { type Connection, type ConnectionState, connect } from '../../../src/client/index.js'
-import { sleep, waitFor } from '../../support/wait.js'
+import { waitFor } from '../../support/wait.js'
+import { ManualClock } from './manual-clock.js'
+import { recordingWebSocket } from './recording-websocket.js'
 import { TestServer } from './test-server.js'
 
 const FAST = { initialDelayMs: 10, factor: 1, maxDelayMs: 10, jitter: 0 }
@@ -44,6 +47,17 @@ async function refusingServer(): Promise<{ port: number; requests: IncomingMessa
   return { port: address.port, requests }
 }
 
+/** Waits for socket I/O, polling often: nothing here waits for a timer. */
+const until = (what: string, check: () => boolean): Promise<number> => waitFor(what, check, { intervalMs: 2 })
+
+/** `count` times: waits for the attempt in flight to fail and the client to schedule the next, then moves time to it. */
+async function fireReconnects(clock: ManualClock, count: number): Promise<void> {
+  for (let n = 1; n <= count; n++) {
+    await until(`failed attempt ${n}`, () => clock.pending.length === 1)
+    clock.runNext()
+  }
+}
+
 function watch(conn: Connection): ConnectionState[] {
   const states: ConnectionState[] = []
   conn.onStateChange((state) => states.push(state))
@@ -68,13 +82,22 @@ describe('the client handshake', () => {
 
   it('stops with state `refused` after reconnect.maxRefusals handshakes that never opened', async () => {
     const { port, requests } = await refusingServer()
-    const conn = connect(`ws://127.0.0.1:${port}/ws/`, { WebSocket, reconnect: { ...FAST, maxRefusals: 3 } })
+    const clock = new ManualClock()
+    let attempts = 0
+    const conn = connect(`ws://127.0.0.1:${port}/ws/`, {
+      WebSocket: recordingWebSocket(() => attempts++),
+      clock,
+      reconnect: { ...FAST, maxRefusals: 3 },
+    })
     const states = watch(conn)
-    await waitFor('refused', () => conn.state === 'refused')
+    await fireReconnects(clock, 2)
+    await until('refused', () => conn.state === 'refused')
     expect(requests).toHaveLength(3)
     expect(states).toEqual(['reconnecting', 'refused'])
-    await sleep(100)
-    expect(requests).toHaveLength(3) // no further attempt
+    // Nothing left to fire: however long we wait, no further attempt.
+    expect(clock.pending).toEqual([])
+    clock.advance(3_600_000)
+    expect(attempts).toBe(3)
     expect(() => {
       conn.send({ type: 'chat.message' })
     }).toThrow(/closed for good/)
@@ -82,26 +105,36 @@ describe('the client handshake', () => {
 
   it('gives up on a server that never answers after 5 refusals by default', async () => {
     const port = await TestServer.freePort()
-    const conn = connect(`ws://127.0.0.1:${port}/ws/`, { WebSocket, reconnect: FAST })
+    const clock = new ManualClock()
+    const conn = connect(`ws://127.0.0.1:${port}/ws/`, { WebSocket, clock, reconnect: FAST })
     const closes: boolean[] = []
     conn.onClose(({ willReconnect }) => closes.push(willReconnect))
     watch(conn)
-    await waitFor('refused', () => conn.state === 'refused')
+    await fireReconnects(clock, 4)
+    await until('refused', () => conn.state === 'refused')
     expect(closes).toEqual([true, true, true, true, false])
+    expect(clock.pending).toEqual([])
   })
 
   it('never counts a drop after a connection opened as a refusal: it keeps reconnecting', async () => {
     const server = await TestServer.start()
-    const conn = connect(server.url(), { WebSocket, reconnect: { ...FAST, maxRefusals: 2 } })
+    const clock = new ManualClock()
+    const conn = connect(server.url(), { WebSocket, clock, reconnect: { ...FAST, maxRefusals: 2 } })
+    const closes: number[] = []
+    conn.onClose(({ code }) => closes.push(code))
     const states = watch(conn)
-    await waitFor('open', () => conn.state === 'open')
+    await until('open', () => conn.state === 'open')
     const port = server.port
     await server.stop()
-    await sleep(150) // many failed attempts while the server is gone
+    // The drop, then five failed attempts: more than maxRefusals, none of them counted.
+    await fireReconnects(clock, 5)
+    await until('the fifth failed attempt', () => closes.length === 6)
     expect(conn.state).toBe('reconnecting')
     const back = await TestServer.start(port)
     servers.push({ close: () => back.stop() })
-    await waitFor('open again', () => conn.state === 'open', { timeoutMs: 2_000 })
-    expect(states).not.toContain('refused')
+    clock.runNext()
+    await until('open again', () => conn.state === 'open')
+    expect(states).toEqual(['open', 'reconnecting', 'open'])
+    expect(closes).toEqual([1006, 1006, 1006, 1006, 1006, 1006])
   })
 })

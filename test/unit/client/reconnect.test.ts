@@ -1,5 +1,10 @@
+/**
+ * Reconnecting, against a real `ws` server. The client's reconnect timers run on a `ManualClock`: a test sees each
+ * delay the client asks for and moves time past it by hand, so no test sleeps for a delay and every wait is exact.
+ * Only socket I/O takes real time (`until` polls for it).
+ */
 import { afterEach, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
+import type WebSocket from 'ws'
 
 import {
   type CloseInfo,
@@ -8,9 +13,10 @@ import {
   type ConnectOptions,
   connect,
   type OpenInfo,
-  type WebSocketConstructorLike,
 } from '../../../src/client/index.js'
-import { sleep, waitFor } from '../../support/wait.js'
+import { waitFor } from '../../support/wait.js'
+import { ManualClock } from './manual-clock.js'
+import { recordingWebSocket } from './recording-websocket.js'
 import { TestServer } from './test-server.js'
 
 type ClientEvent = { type: 'room.join'; room: string } | { type: 'chat.message'; text: string }
@@ -18,39 +24,48 @@ type ClientEvent = { type: 'room.join'; room: string } | { type: 'chat.message';
 const servers: TestServer[] = []
 const connections: Connection[] = []
 
+/** Longer than any delay here: time moved this far fires every timer the client still holds. */
+const AN_HOUR = 3_600_000
+
 async function startServer(port?: number): Promise<TestServer> {
   const server = await TestServer.start(port)
   servers.push(server)
   return server
 }
 
-/** Records what a connection reports, with the time of each close, for timing assertions. */
+/** Waits for socket I/O, polling often: nothing here waits for a timer. */
+const until = (what: string, check: () => boolean): Promise<number> => waitFor(what, check, { intervalMs: 2 })
+
+/**
+ * Connects on a `ManualClock` and records what the connection reports: states, opens, closes with the clock's time
+ * of each, and each socket the client creates (one per attempt) with the clock's time of its creation.
+ */
 function open(url: string, options: ConnectOptions) {
-  const conn = connect<{ type: string }, ClientEvent>(url, { WebSocket, ...options })
-  connections.push(conn)
+  const clock = new ManualClock()
+  const sockets: WebSocket[] = []
   const log = {
     states: [] as ConnectionState[],
     opens: [] as OpenInfo[],
     closes: [] as CloseInfo[],
     closedAt: [] as number[],
+    attemptedAt: [] as number[],
   }
+  const conn = connect<{ type: string }, ClientEvent>(url, {
+    WebSocket: recordingWebSocket((socket) => {
+      sockets.push(socket)
+      log.attemptedAt.push(clock.now())
+    }),
+    clock,
+    ...options,
+  })
+  connections.push(conn)
   conn.onStateChange((state) => log.states.push(state))
   conn.onOpen((info) => log.opens.push(info))
   conn.onClose((info) => {
     log.closes.push(info)
-    log.closedAt.push(performance.now())
+    log.closedAt.push(clock.now())
   })
-  return { conn, log }
-}
-
-/** The `ws` constructor, noting when each socket is created (each connection attempt). */
-function recordingWebSocket(createdAt: number[]): WebSocketConstructorLike {
-  return class RecordingWebSocket extends WebSocket {
-    constructor(url: string, protocols?: string | string[]) {
-      super(url, protocols)
-      createdAt.push(performance.now())
-    }
-  }
+  return { conn, log, clock, sockets }
 }
 
 const FAST = { initialDelayMs: 20, factor: 2, maxDelayMs: 1_000, jitter: 0 }
@@ -63,7 +78,7 @@ afterEach(async () => {
 describe('reconnecting', () => {
   it('reconnects after the server closes with 1001, runs onOpen({ reconnected: true }) and resubscribes first', async () => {
     const server = await startServer()
-    const { conn, log } = open(server.url(), { reconnect: FAST })
+    const { conn, log, clock } = open(server.url(), { reconnect: FAST })
     conn.onOpen(() => {
       conn.send({ type: 'room.join', room: 'lobby' })
     })
@@ -71,8 +86,14 @@ describe('reconnecting', () => {
     await server.receivedCount(1)
 
     first.close(1001, 'server shutting down')
-    await waitFor('the close', () => log.closes.length === 1)
+    await until('the close', () => log.closes.length === 1)
     conn.send({ type: 'chat.message', text: 'while away' })
+    // No attempt before the delay has passed, one as soon as it has.
+    expect(clock.pending).toEqual([20])
+    clock.advance(19)
+    expect(log.attemptedAt).toHaveLength(1)
+    clock.advance(1)
+    expect(log.attemptedAt).toEqual([0, 20])
     await server.connection(2)
     const frames = await server.receivedCount(3)
 
@@ -89,27 +110,25 @@ describe('reconnecting', () => {
 
   it('survives the server process going away: backs off exponentially, then reconnects to a new one', async () => {
     const server = await startServer()
-    const attempts: number[] = []
-    const { conn, log } = open(server.url(), {
-      reconnect: { ...FAST, initialDelayMs: 40 },
-      WebSocket: recordingWebSocket(attempts),
-    })
-    await waitFor('open', () => conn.state === 'open')
+    const { conn, log, clock } = open(server.url(), { reconnect: { ...FAST, initialDelayMs: 40 } })
+    await until('open', () => conn.state === 'open')
 
     await server.stop() // clients see 1006, then every attempt is refused
-    await waitFor('three refused attempts', () => log.closes.length >= 4, { timeoutMs: 2_000 })
+    for (const [i, delay] of [40, 80, 160].entries()) {
+      await until(`close ${i + 1}`, () => log.closes.length === i + 1)
+      expect(clock.pending).toEqual([delay])
+      clock.advance(delay)
+    }
+    await until('the third refused attempt', () => log.closes.length === 4)
     conn.send({ type: 'chat.message', text: 'queued while down' })
     const restarted = await startServer(server.port)
+    expect(clock.runNext()).toBe(320)
     await restarted.connection(1)
-    await waitFor('reopened', () => conn.state === 'open', { timeoutMs: 2_000 })
+    await until('reopened', () => conn.state === 'open')
 
-    // Attempts start 40, 80, 160 ms after the close before each: the waits grow by `factor`. Timers never fire
-    // early (2 ms for clock rounding); the upper bound is loose for a busy machine.
-    const waits = [1, 2, 3].map((i) => attempts[i]! - log.closedAt[i - 1]!)
-    for (const [i, expected] of [40, 80, 160].entries()) {
-      expect(waits[i]).toBeGreaterThanOrEqual(expected - 2)
-      expect(waits[i]).toBeLessThan(expected + 100)
-    }
+    // Each attempt starts exactly its delay after the close before it, and the delays grow by `factor`.
+    expect(log.attemptedAt.slice(1).map((at, i) => at - log.closedAt[i]!)).toEqual([40, 80, 160, 320])
+    expect(clock.delays).toEqual([40, 80, 160, 320])
     expect(log.closes.every((close) => close.code === 1006 && close.willReconnect)).toBe(true)
     expect(log.states).toEqual(['open', 'reconnecting', 'open'])
     expect(log.opens.at(-1)).toEqual({ reconnected: true })
@@ -119,11 +138,12 @@ describe('reconnecting', () => {
 
   it('starts from `connecting` and reconnects until the server first comes up', async () => {
     const port = await TestServer.freePort()
-    const { conn, log } = open(`ws://127.0.0.1:${port}/ws/`, { reconnect: FAST })
+    const { conn, log, clock } = open(`ws://127.0.0.1:${port}/ws/`, { reconnect: FAST })
     expect(conn.state).toBe('connecting')
-    await waitFor('a failed attempt', () => log.closes.length >= 1)
+    await until('a failed attempt', () => log.closes.length === 1)
     await startServer(port)
-    await waitFor('open', () => conn.state === 'open', { timeoutMs: 2_000 })
+    expect(clock.runNext()).toBe(20)
+    await until('open', () => conn.state === 'open')
     expect(log.states).toEqual(['reconnecting', 'open'])
     expect(log.opens).toEqual([{ reconnected: false }])
     expect(conn.stats().reconnects).toBe(0)
@@ -131,53 +151,60 @@ describe('reconnecting', () => {
 
   it('jitters each delay by up to ±jitter of it', async () => {
     const port = await TestServer.freePort()
-    const attempts: number[] = []
-    // random() = 1 is the top of the window: 50 * (1 + 0.8) = 90 ms instead of 50.
-    const { log } = open(`ws://127.0.0.1:${port}/ws/`, {
+    // random() = 1 is the top of the window: 50 * (1 + 0.8) = 90 ms instead of 50; random() = 0 the bottom, 10 ms.
+    const draws = [1, 0]
+    const { log, clock } = open(`ws://127.0.0.1:${port}/ws/`, {
       reconnect: { initialDelayMs: 50, factor: 1, jitter: 0.8 },
-      random: () => 1,
-      WebSocket: recordingWebSocket(attempts),
+      random: () => draws.shift() ?? 0.5,
     })
-    await waitFor('a retry', () => attempts.length >= 2)
-    const wait = attempts[1]! - log.closedAt[0]!
-    expect(wait).toBeGreaterThanOrEqual(88)
-    expect(wait).toBeLessThan(190)
+    await until('a failed attempt', () => log.closes.length === 1)
+    expect(clock.pending).toEqual([90])
+    clock.advance(89)
+    expect(log.attemptedAt).toHaveLength(1)
+    clock.advance(1)
+    expect(log.attemptedAt).toHaveLength(2)
+    await until('a second failed attempt', () => log.closes.length === 2)
+    expect(clock.pending).toEqual([10])
+    expect(log.attemptedAt[1]! - log.closedAt[0]!).toBe(90)
   })
 
-  it('starts again from initialDelayMs after a connection that stayed open stableAfterMs', async () => {
+  it('starts again from initialDelayMs after a connection that stayed open stableAfterMs, not before', async () => {
     const server = await startServer()
-    const delays: number[] = []
-    const { conn, log } = open(server.url(), {
+    const { conn, log, clock } = open(server.url(), {
       reconnect: { initialDelayMs: 30, factor: 4, jitter: 0, stableAfterMs: 150 },
-      clock: {
-        now: () => performance.now(),
-        setTimeout: (callback, ms) => {
-          delays.push(ms)
-          return setTimeout(callback, ms)
-        },
-        clearTimeout: (handle) => {
-          clearTimeout(handle as NodeJS.Timeout)
-        },
-      },
     })
-    // Two quick drops grow the delay; then a stable connection resets it.
-    ;(await server.connection(1)).close(1012)
-    ;(await server.connection(2)).close(1012)
-    await server.connection(3)
-    await waitFor('open', () => conn.state === 'open')
-    await sleep(200)
-    server.sockets[2]!.close(1012)
-    await server.connection(4)
-    expect(delays).toEqual([30, 120, 30])
-    expect(log.closes.map((close) => close.willReconnect)).toEqual([true, true, true])
+    const openFor = async (n: number, ms: number): Promise<void> => {
+      const socket = await server.connection(n)
+      await until(`open ${n}`, () => log.opens.length === n)
+      clock.advance(ms)
+      socket.close(1012)
+      await until(`close ${n}`, () => log.closes.length === n)
+    }
+    // Two quick drops grow the delay, and so does one a millisecond short of stable; a stable connection resets it.
+    await openFor(1, 0)
+    clock.runNext()
+    await openFor(2, 0)
+    clock.runNext()
+    await openFor(3, 149)
+    clock.runNext()
+    await openFor(4, 150)
+    expect(clock.delays).toEqual([30, 120, 480, 30])
+    expect(log.closes.map((close) => close.willReconnect)).toEqual([true, true, true, true])
+    expect(conn.state).toBe('reconnecting')
   })
 
   it('gives up after maxAttempts consecutive failures', async () => {
     const port = await TestServer.freePort()
-    const { conn, log } = open(`ws://127.0.0.1:${port}/ws/`, { reconnect: { ...FAST, maxAttempts: 2 } })
-    await waitFor('closed', () => conn.state === 'closed')
+    const { conn, log, clock } = open(`ws://127.0.0.1:${port}/ws/`, { reconnect: { ...FAST, maxAttempts: 2 } })
+    for (const n of [1, 2]) {
+      await until(`failure ${n}`, () => log.closes.length === n)
+      clock.runNext()
+    }
+    await until('closed', () => conn.state === 'closed')
     expect(log.closes.map((close) => close.willReconnect)).toEqual([true, true, false])
     expect(log.states).toEqual(['reconnecting', 'closed'])
+    expect(clock.delays).toEqual([20, 40])
+    expect(clock.pending).toEqual([])
     expect(() => {
       conn.send({ type: 'chat.message', text: 'x' })
     }).toThrow(/closed/)
@@ -185,10 +212,12 @@ describe('reconnecting', () => {
 
   it('never reconnects with reconnect: false', async () => {
     const server = await startServer()
-    const { conn, log } = open(server.url(), { reconnect: false })
+    const { conn, log, clock } = open(server.url(), { reconnect: false })
     ;(await server.connection(1)).close(1001)
-    await waitFor('closed', () => conn.state === 'closed')
-    await sleep(100)
+    await until('closed', () => conn.state === 'closed')
+    clock.advance(AN_HOUR)
+    expect(clock.delays).toEqual([])
+    expect(log.attemptedAt).toHaveLength(1)
     expect(server.connections).toBe(1)
     expect(log.closes).toEqual([{ code: 1001, reason: '', willReconnect: false }])
   })
@@ -197,10 +226,12 @@ describe('reconnecting', () => {
 describe('close codes', () => {
   it.each([1000, 1003, 1007, 1008, 1009, 3003, 4000, 4001, 4499])('does not reconnect after %i', async (code) => {
     const server = await startServer()
-    const { conn, log } = open(server.url(), { reconnect: FAST })
+    const { conn, log, clock } = open(server.url(), { reconnect: FAST })
     ;(await server.connection(1)).close(code, 'fatal')
-    await waitFor('closed', () => conn.state === 'closed')
-    await sleep(80)
+    await until('closed', () => conn.state === 'closed')
+    clock.advance(AN_HOUR)
+    expect(clock.delays).toEqual([])
+    expect(log.attemptedAt).toHaveLength(1)
     expect(server.connections).toBe(1)
     expect(log.closes).toEqual([{ code, reason: 'fatal', willReconnect: false }])
     expect(log.states).toEqual(['open', 'closed'])
@@ -208,17 +239,21 @@ describe('close codes', () => {
 
   it.each([1001, 1011, 1012, 1013, 1014, 3008, 4500, 4999])('reconnects after %i', async (code) => {
     const server = await startServer()
-    const { conn, log } = open(server.url(), { reconnect: FAST })
+    const { conn, log, clock } = open(server.url(), { reconnect: FAST })
     ;(await server.connection(1)).close(code)
+    await until('the close', () => log.closes.length === 1)
+    expect(clock.runNext()).toBe(20)
     await server.connection(2)
-    await waitFor('reopened', () => conn.state === 'open' && log.opens.length === 2)
+    await until('reopened', () => conn.state === 'open' && log.opens.length === 2)
     expect(log.closes).toEqual([{ code, reason: '', willReconnect: true }])
   })
 
   it('reconnects after a close frame without a code (1005)', async () => {
     const server = await startServer()
-    const { log } = open(server.url(), { reconnect: FAST })
+    const { log, clock } = open(server.url(), { reconnect: FAST })
     ;(await server.connection(1)).close()
+    await until('the close', () => log.closes.length === 1)
+    expect(clock.runNext()).toBe(20)
     await server.connection(2)
     expect(log.closes[0]).toMatchObject({ code: 1005, willReconnect: true })
   })
@@ -227,31 +262,14 @@ describe('close codes', () => {
 describe('close() and timers', () => {
   it('close() while waiting to reconnect cancels the attempt', async () => {
     const server = await startServer()
-    const pending = new Set<NodeJS.Timeout>()
-    const { conn, log } = open(server.url(), {
-      reconnect: { ...FAST, initialDelayMs: 60 },
-      clock: {
-        now: () => performance.now(),
-        setTimeout: (callback, ms) => {
-          const handle = setTimeout(() => {
-            pending.delete(handle)
-            callback()
-          }, ms)
-          pending.add(handle)
-          return handle
-        },
-        clearTimeout: (handle) => {
-          clearTimeout(handle as NodeJS.Timeout)
-          pending.delete(handle as NodeJS.Timeout)
-        },
-      },
-    })
+    const { conn, log, clock } = open(server.url(), { reconnect: { ...FAST, initialDelayMs: 60 } })
     ;(await server.connection(1)).close(1001)
-    await waitFor('reconnecting', () => conn.state === 'reconnecting')
-    expect(pending.size).toBe(1)
+    await until('reconnecting', () => conn.state === 'reconnecting')
+    expect(clock.pending).toEqual([60])
     conn.close()
-    expect(pending.size).toBe(0)
-    await sleep(150)
+    expect(clock.pending).toEqual([])
+    clock.advance(AN_HOUR)
+    expect(log.attemptedAt).toHaveLength(1)
     expect(server.connections).toBe(1)
     expect(log.states).toEqual(['open', 'reconnecting', 'closed'])
     // The socket was already gone: close() has nothing to report beyond the state.
@@ -260,36 +278,43 @@ describe('close() and timers', () => {
 
   it('close() from an onClose handler stops the reconnect it announced', async () => {
     const server = await startServer()
-    const { conn, log } = open(server.url(), { reconnect: FAST })
+    const { conn, log, clock } = open(server.url(), { reconnect: FAST })
     conn.onClose(() => {
       conn.close()
     })
     ;(await server.connection(1)).close(1001)
-    await waitFor('closed', () => conn.state === 'closed')
-    await sleep(80)
-    expect(server.connections).toBe(1)
+    await until('closed', () => conn.state === 'closed')
+    // The reconnect was scheduled, then cancelled.
+    expect(clock.delays).toEqual([20])
+    expect(clock.pending).toEqual([])
+    clock.advance(AN_HOUR)
+    expect(log.attemptedAt).toHaveLength(1)
     expect(log.states).toEqual(['open', 'reconnecting', 'closed'])
   })
 
   it('close() from an onStateChange handler is reflected in willReconnect', async () => {
     const server = await startServer()
-    const { conn, log } = open(server.url(), { reconnect: FAST })
+    const { conn, log, clock } = open(server.url(), { reconnect: FAST })
     conn.onStateChange((state) => {
       if (state === 'reconnecting') conn.close()
     })
     ;(await server.connection(1)).close(1001)
-    await waitFor('closed', () => conn.state === 'closed')
-    await sleep(80)
-    expect(server.connections).toBe(1)
+    await until('closed', () => conn.state === 'closed')
+    expect(clock.pending).toEqual([])
+    clock.advance(AN_HOUR)
+    expect(log.attemptedAt).toHaveLength(1)
     expect(log.closes).toEqual([{ code: 1001, reason: '', willReconnect: false }])
   })
 
   it('close() while connecting abandons the handshake and never reconnects', async () => {
     const server = await startServer()
-    const { conn, log } = open(server.url(), { reconnect: FAST })
+    const { conn, log, clock, sockets } = open(server.url(), { reconnect: FAST })
     conn.close()
-    await sleep(100)
     expect(conn.state).toBe('closed')
+    // The abandoned socket finishes closing: real I/O, so wait for it rather than for a fixed time.
+    await until('the socket to close', () => sockets[0]!.readyState === sockets[0]!.CLOSED)
+    clock.advance(AN_HOUR)
+    expect(sockets).toHaveLength(1)
     expect(log.opens).toEqual([])
     expect(log.closes).toEqual([{ code: 1000, reason: '', willReconnect: false }])
     expect(server.sockets.filter((socket) => socket.readyState === socket.OPEN)).toEqual([])

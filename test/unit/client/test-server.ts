@@ -3,6 +3,9 @@ import { WebSocket, WebSocketServer } from 'ws'
 
 import { waitFor } from '../../support/wait.js'
 
+/** Socket I/O on loopback takes well under a millisecond: look often. */
+const POLL = { intervalMs: 2 }
+
 /**
  * A real `ws` server on 127.0.0.1 for the client tests: records every text frame it receives (in order, across
  * connections) and exposes its sockets so a test can send to them or close them with a chosen code. `stop()`
@@ -58,12 +61,12 @@ export class TestServer {
 
   /** The socket of the `n`th connection (1-based), once it exists. */
   async connection(n: number): Promise<WebSocket> {
-    await waitFor(`connection ${n} on port ${this.port}`, () => this.sockets.length >= n)
+    await waitFor(`connection ${n} on port ${this.port}`, () => this.sockets.length >= n, POLL)
     return this.sockets[n - 1]!
   }
 
   async receivedCount(n: number): Promise<string[]> {
-    await waitFor(`${n} frames on port ${this.port}`, () => this.received.length >= n)
+    await waitFor(`${n} frames on port ${this.port}`, () => this.received.length >= n, POLL)
     return this.received
   }
 
