@@ -50,6 +50,7 @@ export {
   type WebsocketSendEvent,
 } from './application.js'
 export * from '../consumers/index.js'
+export * from './protocol/close-codes.js'
 export * from './routing/index.js'
 export * from './middleware/index.js'
 export * from './server/index.js'
