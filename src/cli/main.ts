@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
+import { HELP_WORDS } from './command-args.js'
 import { reportError, type CommandIo } from './command-error.js'
 
 interface Command {
@@ -102,8 +103,6 @@ const commands = new Map<string, Command>([
   ],
 ])
 
-const HELP_FLAGS = new Set(['help', '--help', '-h'])
-
 /** `--verbose` may come anywhere before a `--`; it is taken out before the command parses its own options. */
 function takeVerbose(argv: readonly string[]): { verbose: boolean; args: string[] } {
   const end = argv.includes('--') ? argv.indexOf('--') : argv.length
@@ -113,7 +112,7 @@ function takeVerbose(argv: readonly string[]): { verbose: boolean; args: string[
 
 /** `help` alone is this help on stdout; `help <command>` runs the command's own `--help`. */
 async function help(topic: string | undefined, io: CommandIo): Promise<number> {
-  if (topic === undefined || HELP_FLAGS.has(topic)) {
+  if (topic === undefined || HELP_WORDS.has(topic)) {
     io.out(usage())
     return 0
   }
@@ -138,7 +137,7 @@ async function main(argv: readonly string[], streams: Omit<CommandIo, 'verbose'>
     io.out(`${packageVersion()}\n`)
     return 0
   }
-  if (HELP_FLAGS.has(name)) return help(rest[0], io)
+  if (HELP_WORDS.has(name)) return help(rest[0], io)
   const command = commands.get(name)
   if (command === undefined) {
     io.err(`switchyard: unknown command ${JSON.stringify(name)}\n\n${usage()}`)

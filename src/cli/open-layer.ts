@@ -1,7 +1,7 @@
 import { AppLoadError, RedisUnavailableError } from '../errors.js'
 import type { ChannelLayer } from '../layers/channel-layer.js'
 import { reportError, type CommandIo } from './command-error.js'
-import { hasRedisUrl, layerWarning, type ChosenLayer } from './layer-summary.js'
+import { announceLayer, hasRedisUrl, layerWarning, type ChosenLayer } from './layer-summary.js'
 import { defaultLayerFromEnvironment, loadApp, type LoadedApp } from './load-app.js'
 import { checkRedisReachable, redisUrlFromEnvironment } from './redis-url.js'
 
@@ -79,13 +79,9 @@ export async function openCommandLayer(
 ): Promise<ChannelLayer | number> {
   let exported: ChannelLayer | undefined
   if (request.app !== undefined) {
-    try {
-      exported = (await (deps.loadApp ?? ((path: string) => loadApp(path)))(request.app)).layer
-    } catch (error) {
-      if (!(error instanceof AppLoadError)) throw error
-      reportError(command, error, io)
-      return 1
-    }
+    const loaded = await loadCommandApp(command, request.app, io, deps)
+    if (typeof loaded === 'number') return loaded
+    exported = loaded.layer
   }
   const env = deps.env ?? process.env
   if (exported === undefined && !hasRedisUrl(env)) {
@@ -95,4 +91,59 @@ export async function openCommandLayer(
   const warning = layerWarning(chosen, env)
   if (warning !== undefined) io.err(`switchyard ${command}: warning: ${warning}\n`)
   return chosen.layer
+}
+
+/**
+ * `openCommandLayer`, then `use` the layer, which is closed once `use` settles (the layer a command reads is its
+ * own, exported by the app or not: closing it lets the process exit). Resolves `use`'s exit code, or 1 as
+ * `openCommandLayer` does.
+ */
+export async function withCommandLayer(
+  command: string,
+  request: { readonly app: string | undefined; readonly prefix: string | undefined },
+  io: Pick<CommandIo, 'err' | 'verbose'>,
+  deps: Partial<LayerCommandDeps>,
+  inMemoryNote: string,
+  use: (layer: ChannelLayer) => Promise<number>,
+): Promise<number> {
+  const layer = await openCommandLayer(command, request, io, deps, inMemoryNote)
+  if (typeof layer === 'number') return layer
+  try {
+    return await use(layer)
+  } finally {
+    await layer.close()
+  }
+}
+
+/**
+ * What `serve` and `worker` start from: the `--app` module and the layer it runs on (`chooseLayer`), announced on
+ * stderr; or exit code 1 after printing why the module could not be loaded. The caller closes the layer.
+ */
+export async function openAppAndLayer(
+  command: string,
+  request: { readonly app: string; readonly prefix: string | undefined },
+  io: Pick<CommandIo, 'err' | 'verbose'>,
+  deps: Partial<LayerCommandDeps>,
+): Promise<{ loaded: LoadedApp; chosen: ChosenLayer } | number> {
+  const loaded = await loadCommandApp(command, request.app, io, deps)
+  if (typeof loaded === 'number') return loaded
+  const chosen = await chooseLayer(loaded.layer, request, deps)
+  announceLayer(command, chosen, deps.env ?? process.env, io)
+  return { loaded, chosen }
+}
+
+/** The `--app` module, or exit code 1 after printing why it could not be loaded (an `AppLoadError`). */
+async function loadCommandApp(
+  command: string,
+  app: string,
+  io: Pick<CommandIo, 'err' | 'verbose'>,
+  deps: Partial<LayerCommandDeps>,
+): Promise<LoadedApp | number> {
+  try {
+    return await (deps.loadApp ?? ((path: string) => loadApp(path)))(app)
+  } catch (error) {
+    if (!(error instanceof AppLoadError)) throw error
+    reportError(command, error, io)
+    return 1
+  }
 }

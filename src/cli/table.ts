@@ -1,4 +1,4 @@
-/** Aligned plain-text tables for the CLI, with cells made safe for a terminal. */
+/** Plain text for the CLI: aligned tables, counted nouns, and cells made safe for a terminal. */
 
 /**
  * Rows (the first is the header) as aligned columns two spaces apart, one line each; the last column is not
@@ -32,4 +32,9 @@ export function oneLine(text: string): string {
 export function printable(text: string): string {
   // eslint-disable-next-line no-control-regex -- matching control characters is the point
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\uFFFD')
+}
+
+/** `1 dead letter`, `2 dead letters`: a count and its noun, plural when the count is not one. */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`
 }

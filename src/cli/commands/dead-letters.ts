@@ -1,12 +1,19 @@
-import { parseArgs } from 'node:util'
-
-import { InvalidChannelNameError } from '../../errors.js'
-import { assertChannelName } from '../../layers/names.js'
+import type { ChannelLayer } from '../../layers/channel-layer.js'
 import { hasTaskStore, type DeadLetter, type TaskStore } from '../../tasks/task-store.js'
+import {
+  checkChannelArgument,
+  HELP_WORDS,
+  JSON_OPTION,
+  parseCommandArgs,
+  positiveIntegerOption,
+  runParsed,
+  UsageError,
+} from '../command-args.js'
 import type { CommandIo } from '../command-error.js'
 import { formatDeadLetter, formatDeadLetterTable, summarize, toJson } from '../dead-letter-format.js'
 import { parseDurationMs } from '../duration.js'
-import { openCommandLayer, type LayerCommandDeps } from '../open-layer.js'
+import { withCommandLayer, type LayerCommandDeps } from '../open-layer.js'
+import { plural } from '../table.js'
 
 /** The command's output streams; injectable for tests. */
 export type DeadLettersIo = CommandIo
@@ -34,11 +41,8 @@ The layer is the module's \`layer\` export, else the Redis layer on $REDIS_URL, 
 has no dead letters). Listings never print message payloads; \`show\` does.
 `
 
-const COMMON_OPTIONS = {
-  app: { type: 'string' },
-  prefix: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const
+/** What the command says when it falls back to a new in-memory layer. */
+const IN_MEMORY_NOTE = 'which has no dead letters; set REDIS_URL or pass --app with a `layer` export'
 
 type Request =
   | { readonly kind: 'list'; readonly channel?: string; readonly limit: number; readonly json: boolean }
@@ -51,8 +55,6 @@ interface Parsed {
   readonly app: string | undefined
   readonly prefix: string | undefined
 }
-
-class UsageError extends Error {}
 
 /**
  * `switchyard dead-letters list | show | replay | purge`: inspects and manages the dead letters of the layer's task
@@ -71,41 +73,22 @@ export async function deadLettersCommand(
   io: DeadLettersIo,
   deps: Partial<DeadLettersDeps> = {},
 ): Promise<number> {
-  let parsed: Parsed | 'help'
-  try {
-    parsed = parseDeadLettersArgs(args)
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error
-    io.err(`switchyard dead-letters: ${error.message}\n\n${DEAD_LETTERS_USAGE}`)
-    return 2
-  }
-  if (parsed === 'help') {
-    io.out(DEAD_LETTERS_USAGE)
-    return 0
-  }
-  const opened = await openCommandLayer(
-    'dead-letters',
-    parsed,
-    io,
-    deps,
-    'which has no dead letters; set REDIS_URL or pass --app with a `layer` export',
+  return runParsed({ name: 'dead-letters', usage: DEAD_LETTERS_USAGE }, args, io, parseDeadLettersArgs, (parsed) =>
+    withCommandLayer('dead-letters', parsed, io, deps, IN_MEMORY_NOTE, (layer) =>
+      runRequest(parsed.request, layer, io),
+    ),
   )
-  if (typeof opened === 'number') return opened
-  try {
-    if (!hasTaskStore(opened)) {
-      io.err(
-        'switchyard dead-letters: the channel layer has no task store (`tasks`), so it keeps no dead letters; use ' +
-          'a layer that runs RetryingConsumers (the in-memory or Redis layer)\n',
-      )
-      return 1
-    }
-    return await runRequest(parsed.request, opened.tasks, io)
-  } finally {
-    await opened.close()
-  }
 }
 
-async function runRequest(request: Request, tasks: TaskStore, io: DeadLettersIo): Promise<number> {
+async function runRequest(request: Request, layer: ChannelLayer, io: DeadLettersIo): Promise<number> {
+  if (!hasTaskStore(layer)) {
+    io.err(
+      'switchyard dead-letters: the channel layer has no task store (`tasks`), so it keeps no dead letters; use ' +
+        'a layer that runs RetryingConsumers (the in-memory or Redis layer)\n',
+    )
+    return 1
+  }
+  const { tasks } = layer
   switch (request.kind) {
     case 'list':
       return list(request, tasks, io)
@@ -163,7 +146,7 @@ async function replay(request: Extract<Request, { kind: 'replay' }>, tasks: Task
 /** Parses the arguments; a `UsageError` for anything wrong (exit 2). */
 export function parseDeadLettersArgs(args: readonly string[]): Parsed | 'help' {
   const [command, ...rest] = args
-  if (command === '--help' || command === '-h' || command === 'help') return 'help'
+  if (command !== undefined && HELP_WORDS.has(command)) return 'help'
   if (command === undefined) throw new UsageError('name a command: list, show, replay or purge')
   switch (command) {
     case 'list':
@@ -180,16 +163,12 @@ export function parseDeadLettersArgs(args: readonly string[]): Parsed | 'help' {
 }
 
 function parseList(args: readonly string[]): Parsed | 'help' {
-  const { values, positionals } = parse(args, { limit: { type: 'string' }, json: { type: 'boolean' } })
+  const { values, positionals } = parseCommandArgs(args, { limit: { type: 'string' }, ...JSON_OPTION })
   if (values.help === true) return 'help'
   if (positionals.length > 1) throw new UsageError('list takes at most one channel')
   const [channel] = positionals
-  if (channel !== undefined) checkChannel(channel)
-  const limitText = stringValue(values.limit)
-  const limit = limitText === undefined ? DEFAULT_LIST_LIMIT : Number(limitText)
-  if (limitText !== undefined && (!/^\d+$/.test(limitText) || !Number.isSafeInteger(limit) || limit < 1)) {
-    throw new UsageError(`--limit must be a positive integer, got ${JSON.stringify(limitText)}`)
-  }
+  if (channel !== undefined) checkChannelArgument(channel)
+  const limit = positiveIntegerOption('--limit', values.limit) ?? DEFAULT_LIST_LIMIT
   const json = values.json === true
   return withCommon(
     values,
@@ -198,22 +177,22 @@ function parseList(args: readonly string[]): Parsed | 'help' {
 }
 
 function parseShow(args: readonly string[]): Parsed | 'help' {
-  const { values, positionals } = parse(args, { json: { type: 'boolean' } })
+  const { values, positionals } = parseCommandArgs(args, JSON_OPTION)
   if (values.help === true) return 'help'
   const [channel, id, ...extra] = positionals
   if (channel === undefined || id === undefined || extra.length > 0) {
     throw new UsageError('show takes a channel and one dead letter id')
   }
-  checkChannel(channel)
+  checkChannelArgument(channel)
   return withCommon(values, { kind: 'show', channel, id, json: values.json === true })
 }
 
 function parseReplay(args: readonly string[]): Parsed | 'help' {
-  const { values, positionals } = parse(args, { all: { type: 'boolean' } })
+  const { values, positionals } = parseCommandArgs(args, { all: { type: 'boolean' } })
   if (values.help === true) return 'help'
   const [channel, ...ids] = positionals
   if (channel === undefined) throw new UsageError('replay takes a channel, then dead letter ids or --all')
-  checkChannel(channel)
+  checkChannelArgument(channel)
   const all = values.all === true
   if (all && ids.length > 0) throw new UsageError('replay takes dead letter ids or --all, not both')
   if (!all && ids.length === 0) throw new UsageError(`name the dead letters to replay on ${channel}, or pass --all`)
@@ -221,12 +200,12 @@ function parseReplay(args: readonly string[]): Parsed | 'help' {
 }
 
 function parsePurge(args: readonly string[]): Parsed | 'help' {
-  const { values, positionals } = parse(args, { 'older-than': { type: 'string' }, yes: { type: 'boolean' } })
+  const { values, positionals } = parseCommandArgs(args, { 'older-than': { type: 'string' }, yes: { type: 'boolean' } })
   if (values.help === true) return 'help'
   const [channel, ...extra] = positionals
   if (channel === undefined || extra.length > 0) throw new UsageError('purge takes exactly one channel')
-  checkChannel(channel)
-  const olderThan = stringValue(values['older-than'])
+  checkChannelArgument(channel)
+  const olderThan = values['older-than']
   const olderThanMs = olderThan === undefined ? undefined : parseDurationMs(olderThan)
   if (olderThan !== undefined && olderThanMs === undefined) {
     throw new UsageError(
@@ -241,39 +220,6 @@ function parsePurge(args: readonly string[]): Parsed | 'help' {
   return withCommon(values, { kind: 'purge', channel, olderThanMs })
 }
 
-type OptionSpec = Readonly<Record<string, { readonly type: 'string' | 'boolean' }>>
-
-function parse(args: readonly string[], options: OptionSpec) {
-  try {
-    const { values, positionals } = parseArgs({
-      args: [...args],
-      options: { ...COMMON_OPTIONS, ...options },
-      strict: true,
-      allowPositionals: true,
-    })
-    return { values: values as Readonly<Record<string, string | boolean | undefined>>, positionals }
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error), { cause: error })
-  }
-}
-
-function withCommon(values: Readonly<Record<string, string | boolean | undefined>>, request: Request): Parsed {
-  return { request, app: stringValue(values.app), prefix: stringValue(values.prefix) }
-}
-
-function stringValue(value: string | boolean | undefined): string | undefined {
-  return typeof value === 'string' ? value : undefined
-}
-
-function checkChannel(channel: string): void {
-  try {
-    assertChannelName(channel)
-  } catch (error) {
-    if (error instanceof InvalidChannelNameError) throw new UsageError(error.message, { cause: error })
-    throw error
-  }
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`
+function withCommon(values: { readonly app?: string; readonly prefix?: string }, request: Request): Parsed {
+  return { request, app: values.app, prefix: values.prefix }
 }

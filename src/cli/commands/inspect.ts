@@ -1,10 +1,10 @@
-import { parseArgs } from 'node:util'
-
+import type { ChannelLayer } from '../../layers/channel-layer.js'
 import { isInspectable } from '../../layers/snapshot.js'
+import { JSON_OPTION, parseCommandArgs, positiveIntegerOption, runParsed, UsageError } from '../command-args.js'
 import type { CommandIo } from '../command-error.js'
 import { toJson } from '../dead-letter-format.js'
 import { formatSnapshot } from '../inspect-format.js'
-import { openCommandLayer, type LayerCommandDeps } from '../open-layer.js'
+import { withCommandLayer, type LayerCommandDeps } from '../open-layer.js'
 
 /** The command's output streams; injectable for tests. */
 export type InspectIo = CommandIo
@@ -49,65 +49,39 @@ export async function inspectCommand(
   io: InspectIo,
   deps: Partial<LayerCommandDeps> = {},
 ): Promise<number> {
-  let request: InspectRequest | 'help'
-  try {
-    request = parseInspectArgs(args)
-  } catch (error) {
-    io.err(`switchyard inspect: ${error instanceof Error ? error.message : String(error)}\n\n${INSPECT_USAGE}`)
-    return 2
+  return runParsed({ name: 'inspect', usage: INSPECT_USAGE }, args, io, parseInspectArgs, (request) =>
+    withCommandLayer('inspect', request, io, deps, 'which is empty; set REDIS_URL or pass --app', (layer) =>
+      printSnapshot(layer, request, io),
+    ),
+  )
+}
+
+async function printSnapshot(layer: ChannelLayer, request: InspectRequest, io: InspectIo): Promise<number> {
+  if (!isInspectable(layer)) {
+    io.err('switchyard inspect: the channel layer has no inspect(); use the in-memory or Redis layer\n')
+    return 1
   }
-  if (request === 'help') {
-    io.out(INSPECT_USAGE)
-    return 0
-  }
-  const layer = await openCommandLayer('inspect', request, io, deps, 'which is empty; set REDIS_URL or pass --app')
-  if (typeof layer === 'number') return layer
-  try {
-    if (!isInspectable(layer)) {
-      io.err('switchyard inspect: the channel layer has no inspect(); use the in-memory or Redis layer\n')
-      return 1
-    }
-    const snapshot = await layer.inspect({
-      ...(request.maxChannels === undefined ? {} : { maxChannels: request.maxChannels }),
-      ...(request.maxGroups === undefined ? {} : { maxGroups: request.maxGroups }),
-    })
-    io.out(request.json ? `${toJson(snapshot)}\n` : formatSnapshot(snapshot))
-    return 0
-  } finally {
-    await layer.close()
-  }
+  const snapshot = await layer.inspect({
+    ...(request.maxChannels === undefined ? {} : { maxChannels: request.maxChannels }),
+    ...(request.maxGroups === undefined ? {} : { maxGroups: request.maxGroups }),
+  })
+  io.out(request.json ? `${toJson(snapshot)}\n` : formatSnapshot(snapshot))
+  return 0
 }
 
 function parseInspectArgs(args: readonly string[]): InspectRequest | 'help' {
-  const { values, positionals } = parseArgs({
-    args: [...args],
-    options: {
-      app: { type: 'string' },
-      prefix: { type: 'string' },
-      json: { type: 'boolean' },
-      'max-channels': { type: 'string' },
-      'max-groups': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: true,
+  const { values, positionals } = parseCommandArgs(args, {
+    ...JSON_OPTION,
+    'max-channels': { type: 'string' },
+    'max-groups': { type: 'string' },
   })
   if (values.help === true) return 'help'
-  if (positionals.length > 0) throw new Error(`inspect takes no arguments, got ${JSON.stringify(positionals[0])}`)
+  if (positionals.length > 0) throw new UsageError(`inspect takes no arguments, got ${JSON.stringify(positionals[0])}`)
   return {
     app: values.app,
     prefix: values.prefix,
     json: values.json === true,
-    maxChannels: countOption('--max-channels', values['max-channels']),
-    maxGroups: countOption('--max-groups', values['max-groups']),
+    maxChannels: positiveIntegerOption('--max-channels', values['max-channels']),
+    maxGroups: positiveIntegerOption('--max-groups', values['max-groups']),
   }
-}
-
-function countOption(name: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined
-  const value = Number(text)
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1) {
-    throw new Error(`${name} must be a positive integer, got ${JSON.stringify(text)}`)
-  }
-  return value
 }

@@ -1,11 +1,11 @@
-import { parseArgs } from 'node:util'
-
+import type { ChannelLayer } from '../../layers/channel-layer.js'
 import { isPurgeable } from '../../layers/snapshot.js'
 import { DEFAULT_TASK_STORE_OPTIONS, hasTaskStore, type TaskStore } from '../../tasks/task-store.js'
+import { parseCommandArgs, positiveIntegerOption, runParsed, UsageError } from '../command-args.js'
 import type { CommandIo } from '../command-error.js'
 import { formatAge } from '../inspect-format.js'
-import { openCommandLayer, type LayerCommandDeps } from '../open-layer.js'
-import { oneLine } from '../table.js'
+import { withCommandLayer, type LayerCommandDeps } from '../open-layer.js'
+import { oneLine, plural } from '../table.js'
 
 /** The command's output streams; injectable for tests. */
 export type PurgeIo = CommandIo
@@ -50,45 +50,36 @@ export async function purgeCommand(
   io: PurgeIo,
   deps: Partial<LayerCommandDeps> = {},
 ): Promise<number> {
-  let request: PurgeRequest | 'help'
-  try {
-    request = parsePurgeArgs(args)
-  } catch (error) {
-    io.err(`switchyard purge: ${error instanceof Error ? error.message : String(error)}\n\n${PURGE_USAGE}`)
-    return 2
+  return runParsed({ name: 'purge', usage: PURGE_USAGE }, args, io, parsePurgeArgs, (request) =>
+    withCommandLayer('purge', request, io, deps, 'which has nothing to purge; set REDIS_URL', (layer) =>
+      purgeLayer(layer, request, io),
+    ),
+  )
+}
+
+async function purgeLayer(layer: ChannelLayer, request: PurgeRequest, io: PurgeIo): Promise<number> {
+  const verb = request.dryRun ? 'would remove' : 'removed'
+  if (hasTaskStore(layer)) {
+    await purgeDeadLetters(layer.tasks, request, io, verb)
+    io.out(
+      `task states: nothing to do (they expire on their own after ${formatAge(
+        (layer.tasks.options ?? DEFAULT_TASK_STORE_OPTIONS).taskStateRetentionMs,
+      )})\n`,
+    )
+    await purgeWorkers(layer.tasks, request, io, verb)
+  } else {
+    io.out('dead letters, workers: the layer has no task store; skipped\n')
   }
-  if (request === 'help') {
-    io.out(PURGE_USAGE)
-    return 0
+  if (isPurgeable(layer)) {
+    const removed = await layer.purgeExpiredMemberships({
+      dryRun: request.dryRun,
+      onProgress: progress('groups', request.every, io),
+    })
+    io.out(`groups: ${verb} ${plural(removed, 'expired membership')}\n`)
+  } else {
+    io.out('groups: the layer cannot purge memberships; skipped\n')
   }
-  const layer = await openCommandLayer('purge', request, io, deps, 'which has nothing to purge; set REDIS_URL')
-  if (typeof layer === 'number') return layer
-  try {
-    const verb = request.dryRun ? 'would remove' : 'removed'
-    if (hasTaskStore(layer)) {
-      await purgeDeadLetters(layer.tasks, request, io, verb)
-      io.out(
-        `task states: nothing to do (they expire on their own after ${formatAge(
-          (layer.tasks.options ?? DEFAULT_TASK_STORE_OPTIONS).taskStateRetentionMs,
-        )})\n`,
-      )
-      await purgeWorkers(layer.tasks, request, io, verb)
-    } else {
-      io.out('dead letters, workers: the layer has no task store; skipped\n')
-    }
-    if (isPurgeable(layer)) {
-      const removed = await layer.purgeExpiredMemberships({
-        dryRun: request.dryRun,
-        onProgress: progress('groups', request.every, io),
-      })
-      io.out(`groups: ${verb} ${plural(removed, 'expired membership')}\n`)
-    } else {
-      io.out('groups: the layer cannot purge memberships; skipped\n')
-    }
-    return 0
-  } finally {
-    await layer.close()
-  }
+  return 0
 }
 
 async function purgeDeadLetters(tasks: TaskStore, request: PurgeRequest, io: PurgeIo, verb: string): Promise<void> {
@@ -130,28 +121,12 @@ function progress(what: string, every: number, io: PurgeIo): (done: number, tota
 }
 
 function parsePurgeArgs(args: readonly string[]): PurgeRequest | 'help' {
-  const { values, positionals } = parseArgs({
-    args: [...args],
-    options: {
-      app: { type: 'string' },
-      prefix: { type: 'string' },
-      'dry-run': { type: 'boolean' },
-      'progress-every': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: true,
+  const { values, positionals } = parseCommandArgs(args, {
+    'dry-run': { type: 'boolean' },
+    'progress-every': { type: 'string' },
   })
   if (values.help === true) return 'help'
-  if (positionals.length > 0) throw new Error(`purge takes no arguments, got ${JSON.stringify(positionals[0])}`)
-  const everyText = values['progress-every']
-  const every = everyText === undefined ? DEFAULT_PROGRESS_EVERY : Number(everyText)
-  if (everyText !== undefined && (!/^\d+$/.test(everyText) || !Number.isSafeInteger(every) || every < 1)) {
-    throw new Error(`--progress-every must be a positive integer, got ${JSON.stringify(everyText)}`)
-  }
+  if (positionals.length > 0) throw new UsageError(`purge takes no arguments, got ${JSON.stringify(positionals[0])}`)
+  const every = positiveIntegerOption('--progress-every', values['progress-every']) ?? DEFAULT_PROGRESS_EVERY
   return { app: values.app, prefix: values.prefix, dryRun: values['dry-run'] === true, every }
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`
 }

@@ -1,8 +1,8 @@
-import { parseArgs } from 'node:util'
-
-import type { Message } from '../../layers/channel-layer.js'
+import type { ChannelLayer, Message } from '../../layers/channel-layer.js'
+import { integerOption, parseCommandArgs, runParsed, UsageError } from '../command-args.js'
 import type { CommandIo } from '../command-error.js'
-import { openCommandLayer, type LayerCommandDeps } from '../open-layer.js'
+import { hasRedisUrl } from '../layer-summary.js'
+import { withCommandLayer, type LayerCommandDeps } from '../open-layer.js'
 
 /** The command's output streams; injectable for tests. */
 export type SendIo = CommandIo
@@ -41,63 +41,45 @@ export async function sendCommand(
   io: SendIo,
   deps: Partial<LayerCommandDeps> = {},
 ): Promise<number> {
-  let request: SendRequest | 'help'
-  try {
-    request = parseSendArgs(args)
-  } catch (error) {
-    io.err(`switchyard send: ${error instanceof Error ? error.message : String(error)}\n\n${SEND_USAGE}`)
-    return 2
-  }
-  if (request === 'help') {
-    io.out(SEND_USAGE)
-    return 0
-  }
-  const env = deps.env ?? process.env
-  if (request.app === undefined && (env.REDIS_URL === undefined || env.REDIS_URL === '')) {
-    // A new in-memory layer lives in this process only: a message sent there reaches nobody.
-    io.err('switchyard send: REDIS_URL is not set and no --app names a layer; nothing else could read the message\n')
-    return 1
-  }
-  const layer = await openCommandLayer('send', request, io, deps, 'which no other process reads')
-  if (typeof layer === 'number') return layer
+  return runParsed({ name: 'send', usage: SEND_USAGE }, args, io, parseSendArgs, async (request) => {
+    if (request.app === undefined && !hasRedisUrl(deps.env ?? process.env)) {
+      // A new in-memory layer lives in this process only: a message sent there reaches nobody.
+      io.err('switchyard send: REDIS_URL is not set and no --app names a layer; nothing else could read the message\n')
+      return 1
+    }
+    return withCommandLayer('send', request, io, deps, 'which no other process reads', (layer) =>
+      sendMessage(layer, request, io),
+    )
+  })
+}
+
+async function sendMessage(layer: ChannelLayer, request: SendRequest, io: SendIo): Promise<number> {
   try {
     await layer.send(
       request.channel,
       request.message,
       request.delayMs === undefined ? {} : { delayMs: request.delayMs },
     )
-    const when = request.delayMs === undefined ? '' : ` (due in ${request.delayMs} ms)`
-    io.out(`switchyard send: ${request.message.type} sent to ${request.channel}${when}\n`)
-    return 0
   } catch (error) {
     if (!isCodedError(error)) throw error
     io.err(`switchyard send: ${error.code}: ${error.message}\n`)
     return 1
-  } finally {
-    await layer.close()
   }
+  const when = request.delayMs === undefined ? '' : ` (due in ${request.delayMs} ms)`
+  io.out(`switchyard send: ${request.message.type} sent to ${request.channel}${when}\n`)
+  return 0
 }
 
 function parseSendArgs(args: readonly string[]): SendRequest | 'help' {
-  const { values, positionals } = parseArgs({
-    args: [...args],
-    options: {
-      app: { type: 'string' },
-      prefix: { type: 'string' },
-      'delay-ms': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: true,
-  })
+  const { values, positionals } = parseCommandArgs(args, { 'delay-ms': { type: 'string' } })
   if (values.help === true) return 'help'
   const [channel, json, ...extra] = positionals
-  if (channel === undefined || json === undefined) throw new Error('send takes a channel and a message')
-  if (extra.length > 0) throw new Error(`unexpected argument ${JSON.stringify(extra[0])}; quote the message JSON`)
+  if (channel === undefined || json === undefined) throw new UsageError('send takes a channel and a message')
+  if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}; quote the message JSON`)
   return {
     app: values.app,
     prefix: values.prefix,
-    delayMs: delayOption(values['delay-ms']),
+    delayMs: integerOption('--delay-ms', values['delay-ms'], { min: 0, expected: 'a non-negative integer' }),
     channel,
     message: parseMessage(json),
   }
@@ -108,26 +90,17 @@ function parseMessage(json: string): Message {
   try {
     parsed = JSON.parse(json)
   } catch (error) {
-    throw new Error(`the message is not valid JSON (${error instanceof Error ? error.message : String(error)})`, {
+    throw new UsageError(`the message is not valid JSON (${error instanceof Error ? error.message : String(error)})`, {
       cause: error,
     })
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new Error('the message must be a JSON object with a "type", e.g. \'{"type": "email.send"}\'')
+    throw new UsageError('the message must be a JSON object with a "type", e.g. \'{"type": "email.send"}\'')
   }
   if (typeof (parsed as { type?: unknown }).type !== 'string') {
-    throw new Error('the message has no string "type"; handlers are chosen by it, e.g. "email.send"')
+    throw new UsageError('the message has no string "type"; handlers are chosen by it, e.g. "email.send"')
   }
   return parsed as Message
-}
-
-function delayOption(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined
-  const value = Number(text)
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) {
-    throw new Error(`--delay-ms must be a non-negative integer, got ${JSON.stringify(text)}`)
-  }
-  return value
 }
 
 function isCodedError(error: unknown): error is Error & { code: string } {

@@ -1,12 +1,10 @@
-import { parseArgs } from 'node:util'
-
-import { AppLoadError } from '../../errors.js'
 import { serve } from '../../server/serve.js'
-import { reportError, type CommandIo } from '../command-error.js'
-import { announceLayer } from '../layer-summary.js'
+import { integerOption, parseCommandArgs, runParsed, UsageError } from '../command-args.js'
+import type { CommandIo } from '../command-error.js'
+import type { ChosenLayer } from '../layer-summary.js'
 import { explainListenError, type PortSource } from '../listen-error.js'
-import { loadApp } from '../load-app.js'
-import { chooseLayer, type LayerCommandDeps } from '../open-layer.js'
+import type { LoadedApp } from '../load-app.js'
+import { openAppAndLayer, type LayerCommandDeps } from '../open-layer.js'
 import { watchShutdownSignals } from '../signals.js'
 
 /** The command's output streams; injectable for tests. */
@@ -39,28 +37,20 @@ export async function serveCommand(
   io: ServeIo,
   deps: Partial<LayerCommandDeps> = {},
 ): Promise<number> {
-  const parsed = parseServeArgs(args)
-  if (parsed.kind === 'help') {
-    io.out(SERVE_USAGE)
-    return 0
-  }
-  if (parsed.kind === 'error') {
-    io.err(`switchyard serve: ${parsed.message}\n${parsed.withUsage ? `\n${SERVE_USAGE}` : ''}`)
-    return 2
-  }
-  const { app, host, port, prefix } = parsed
+  return runParsed({ name: 'serve', usage: SERVE_USAGE }, args, io, parseServeArgs, async (request) => {
+    const opened = await openAppAndLayer('serve', request, io, deps)
+    if (typeof opened === 'number') return opened
+    return serveUntilSignal(request, opened, io, deps.env ?? process.env)
+  })
+}
 
-  let loaded
-  try {
-    loaded = await (deps.loadApp ?? ((path: string) => loadApp(path)))(app)
-  } catch (error) {
-    if (!(error instanceof AppLoadError)) throw error
-    reportError('serve', error, io)
-    return 1
-  }
-  const env = deps.env ?? process.env
-  const chosen = await chooseLayer(loaded.layer, { prefix }, deps)
-  announceLayer('serve', chosen, env, io)
+/** Serves until the first SIGINT/SIGTERM, then shuts down gracefully and resolves 0. */
+async function serveUntilSignal(
+  { app, host, port }: ServeRequest,
+  { loaded, chosen }: { readonly loaded: LoadedApp; readonly chosen: ChosenLayer },
+  io: ServeIo,
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
   // Only a layer made here is closed here; the app's own export belongs to the app.
   const ownLayer = chosen.origin === 'environment' ? chosen.layer : undefined
   let server
@@ -96,42 +86,28 @@ function portSource(port: number | undefined, env: NodeJS.ProcessEnv): PortSourc
   return env.PORT !== undefined && env.PORT !== '' ? 'PORT' : 'default'
 }
 
-type ParsedServeArgs =
-  | { readonly kind: 'help' }
-  | { readonly kind: 'error'; readonly message: string; readonly withUsage: boolean }
-  | {
-      readonly kind: 'run'
-      readonly app: string
-      readonly host: string | undefined
-      readonly port: number | undefined
-      readonly prefix: string | undefined
-    }
+interface ServeRequest {
+  readonly app: string
+  readonly host: string | undefined
+  readonly port: number | undefined
+  readonly prefix: string | undefined
+}
 
-/** Parses and validates the arguments; every problem is a usage error (exit 2). */
-function parseServeArgs(args: readonly string[]): ParsedServeArgs {
-  let values: { app?: string; host?: string; port?: string; prefix?: string; help?: boolean }
-  try {
-    values = parseArgs({
-      args: [...args],
-      options: {
-        app: { type: 'string' },
-        host: { type: 'string' },
-        port: { type: 'string' },
-        prefix: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values
-  } catch (error) {
-    return { kind: 'error', message: error instanceof Error ? error.message : String(error), withUsage: true }
-  }
-  if (values.help === true) return { kind: 'help' }
-  if (values.app === undefined) return { kind: 'error', message: '--app is required', withUsage: true }
-  const port = values.port === undefined ? undefined : Number(values.port)
-  if (port !== undefined && (!/^\d+$/.test(values.port ?? '') || port > 65_535)) {
-    const message = `--port must be an integer from 0 to 65535, got ${JSON.stringify(values.port)}`
-    return { kind: 'error', message, withUsage: false }
-  }
-  return { kind: 'run', app: values.app, host: values.host, port, prefix: values.prefix }
+/** Parses and validates the arguments; every problem is a `UsageError` (exit 2). */
+function parseServeArgs(args: readonly string[]): ServeRequest | 'help' {
+  const { values } = parseCommandArgs(
+    args,
+    { host: { type: 'string' }, port: { type: 'string' } },
+    { allowPositionals: false },
+  )
+  if (values.help === true) return 'help'
+  if (values.app === undefined) throw new UsageError('--app is required')
+  // A bad port is one value to fix: the usage under it would bury the message.
+  const port = integerOption('--port', values.port, {
+    min: 0,
+    max: 65_535,
+    expected: 'an integer from 0 to 65535',
+    withUsage: false,
+  })
+  return { app: values.app, host: values.host, port, prefix: values.prefix }
 }

@@ -1,12 +1,10 @@
-import { parseArgs } from 'node:util'
-
-import { AppLoadError, InvalidChannelNameError } from '../../errors.js'
-import { assertChannelName, isProcessSpecific } from '../../layers/names.js'
+import { isProcessSpecific } from '../../layers/names.js'
 import { runWorker, type WorkerHandle, type WorkerOptions } from '../../worker/worker.js'
-import { reportError, type CommandIo } from '../command-error.js'
-import { announceLayer } from '../layer-summary.js'
-import { loadApp, type LoadedApp } from '../load-app.js'
-import { chooseLayer, type LayerCommandDeps } from '../open-layer.js'
+import { checkChannelArgument, integerOption, parseCommandArgs, runParsed, UsageError } from '../command-args.js'
+import type { CommandIo } from '../command-error.js'
+import type { ChosenLayer } from '../layer-summary.js'
+import type { LoadedApp } from '../load-app.js'
+import { openAppAndLayer, type LayerCommandDeps } from '../open-layer.js'
 import { watchShutdownSignals, type SignalSource } from '../signals.js'
 
 /** The command's output streams; injectable for tests. */
@@ -52,28 +50,20 @@ export async function workerCommand(
   io: WorkerIo,
   deps: Partial<WorkerDeps> = {},
 ): Promise<number> {
-  const parsed = parseWorkerArgs(args)
-  if (parsed.kind === 'help') {
-    io.out(WORKER_USAGE)
-    return 0
-  }
-  if (parsed.kind === 'error') {
-    io.err(`switchyard worker: ${parsed.message}\n\n${WORKER_USAGE}`)
-    return 2
-  }
-  const { app, prefix, channels, concurrency, shutdownTimeoutMs } = parsed
+  return runParsed({ name: 'worker', usage: WORKER_USAGE }, args, io, parseWorkerArgs, async (request) => {
+    const opened = await openAppAndLayer('worker', request, io, deps)
+    if (typeof opened === 'number') return opened
+    return serveChannels(request, opened, io, deps)
+  })
+}
 
-  let loaded: LoadedApp
-  try {
-    loaded = await (deps.loadApp ?? ((path: string) => loadApp(path)))(app)
-  } catch (error) {
-    if (!(error instanceof AppLoadError)) throw error
-    reportError('worker', error, io)
-    return 1
-  }
-  const chosen = await chooseLayer(loaded.layer, { prefix }, deps)
-  announceLayer('worker', chosen, deps.env ?? process.env, io)
-  const { layer } = chosen
+/** Runs the worker on the channels until it stops; resolves the exit code. */
+async function serveChannels(
+  { app, channels, concurrency, shutdownTimeoutMs }: WorkerRequest,
+  { loaded, chosen: { layer } }: { readonly loaded: LoadedApp; readonly chosen: ChosenLayer },
+  io: WorkerIo,
+  deps: Partial<WorkerDeps>,
+): Promise<number> {
   try {
     const handle = (deps.runWorker ?? runWorker)({
       application: loaded.application,
@@ -137,84 +127,46 @@ async function untilStopped(
   }
 }
 
-type ParsedWorkerArgs =
-  | { readonly kind: 'help' }
-  | { readonly kind: 'error'; readonly message: string }
-  | {
-      readonly kind: 'run'
-      readonly app: string
-      readonly prefix: string | undefined
-      readonly channels: readonly string[]
-      readonly concurrency: number | undefined
-      readonly shutdownTimeoutMs: number | undefined
-    }
+interface WorkerRequest {
+  readonly app: string
+  readonly prefix: string | undefined
+  readonly channels: readonly string[]
+  readonly concurrency: number | undefined
+  readonly shutdownTimeoutMs: number | undefined
+}
 
-/** Parses and validates the arguments; every problem is a usage error (exit 2). */
-export function parseWorkerArgs(args: readonly string[]): ParsedWorkerArgs {
-  let values: { app?: string; prefix?: string; concurrency?: string; 'shutdown-timeout-ms'?: string; help?: boolean }
-  let positionals: string[]
-  try {
-    ;({ values, positionals } = parseArgs({
-      args: [...args],
-      options: {
-        app: { type: 'string' },
-        prefix: { type: 'string' },
-        concurrency: { type: 'string' },
-        'shutdown-timeout-ms': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: true,
-    }))
-  } catch (error) {
-    return { kind: 'error', message: error instanceof Error ? error.message : String(error) }
-  }
-  if (values.help === true) return { kind: 'help' }
-  if (values.app === undefined) return { kind: 'error', message: '--app is required' }
-  if (positionals.length === 0) return { kind: 'error', message: 'name at least one channel to serve' }
-  for (const channel of positionals) {
-    const problem = channelProblem(channel)
-    if (problem !== undefined) return { kind: 'error', message: problem }
-  }
-  const concurrency = integerOption('--concurrency', values.concurrency, 1)
-  if (typeof concurrency === 'string') return { kind: 'error', message: concurrency }
-  const shutdownTimeoutMs = integerOption('--shutdown-timeout-ms', values['shutdown-timeout-ms'], 0)
-  if (typeof shutdownTimeoutMs === 'string') return { kind: 'error', message: shutdownTimeoutMs }
+/** Parses and validates the arguments; every problem is a `UsageError` (exit 2). */
+export function parseWorkerArgs(args: readonly string[]): WorkerRequest | 'help' {
+  const { values, positionals } = parseCommandArgs(args, {
+    concurrency: { type: 'string' },
+    'shutdown-timeout-ms': { type: 'string' },
+  })
+  if (values.help === true) return 'help'
+  if (values.app === undefined) throw new UsageError('--app is required')
+  if (positionals.length === 0) throw new UsageError('name at least one channel to serve')
+  for (const channel of positionals) checkServedChannel(channel)
   return {
-    kind: 'run',
     app: values.app,
     prefix: values.prefix,
     // Serving a channel twice would only split its messages between two instances of the same application.
     channels: [...new Set(positionals)],
-    concurrency,
-    shutdownTimeoutMs,
+    concurrency: atLeast('--concurrency', values.concurrency, 1),
+    shutdownTimeoutMs: atLeast('--shutdown-timeout-ms', values['shutdown-timeout-ms'], 0),
   }
 }
 
-function channelProblem(channel: string): string | undefined {
-  try {
-    assertChannelName(channel)
-  } catch (error) {
-    if (error instanceof InvalidChannelNameError) return error.message
-    throw error
-  }
+function checkServedChannel(channel: string): void {
+  checkChannelArgument(channel)
   if (isProcessSpecific(channel)) {
-    return (
+    throw new UsageError(
       `Channel name "${channel}" is process-specific (it contains "!"): only the layer instance that created it ` +
-      'can receive on it; a worker serves named channels such as "email.send"'
+        'can receive on it; a worker serves named channels such as "email.send"',
     )
   }
-  return undefined
 }
 
-/** The option's integer value (at least `min`), undefined when absent, or a usage message. */
-function integerOption(flag: string, text: string | undefined, min: number): number | string | undefined {
-  if (text === undefined) return undefined
-  const value = Number(text)
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min) {
-    return `${flag} must be an integer of at least ${min}, got ${JSON.stringify(text)}`
-  }
-  return value
+function atLeast(flag: string, text: string | undefined, min: number): number | undefined {
+  return integerOption(flag, text, { min, expected: `an integer of at least ${min}` })
 }
 
 function describeError(error: unknown): string {
