@@ -1,10 +1,9 @@
-import { randomInt } from 'node:crypto'
-
 import type { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
 import { startPrivateRedis, type RunningRedis } from '../setup/provision-redis.js'
+import { type SeededRandom, seededRandom, testSeed } from '../support/seeded-random.js'
 import { info, RawClients, redisServerBin, sleep, uniquePrefix, waitFor } from './helpers.js'
 
 // A private server: INFO commandstats then counts this file's commands only. Every queued message is one ZADD
@@ -12,6 +11,8 @@ import { info, RawClients, redisServerBin, sleep, uniquePrefix, waitFor } from '
 // was cancelled meanwhile. The layer hands such a message to the cancelled receive instead (its abort waits for
 // the read in flight), so a put-back never happens while Redis answers.
 let server: RunningRedis | undefined
+// Every abort time, pause and order below is drawn from this seed (printed; SWITCHYARD_TEST_SEED replays it).
+const seed = testSeed(import.meta.url)
 const raw = new RawClients()
 let client: Redis
 const layers: RedisChannelLayer[] = []
@@ -44,12 +45,12 @@ async function zadds(): Promise<number> {
 }
 
 /** Aborts the receive at a random 0-3 ms, or (one time in two) leaves it to `stop`. */
-function randomAbort(stop: AbortSignal): { signal: AbortSignal; clear(): void } {
-  if (randomInt(2) === 0) return { signal: stop, clear: () => undefined }
+function randomAbort(random: SeededRandom, stop: AbortSignal): { signal: AbortSignal; clear(): void } {
+  if (random.int(2) === 0) return { signal: stop, clear: () => undefined }
   const controller = new AbortController()
   const timer = setTimeout(() => {
     controller.abort()
-  }, randomInt(4))
+  }, random.int(4))
   return {
     signal: AbortSignal.any([controller.signal, stop]),
     clear: () => {
@@ -59,14 +60,16 @@ function randomAbort(stop: AbortSignal): { signal: AbortSignal; clear(): void } 
 }
 
 /** Lets go of the event loop for 0-3 ms or 0-7 turns: the ms are coarse, the turns land between I/O events. */
-async function randomPause(): Promise<void> {
-  const choice = randomInt(12)
+async function randomPause(random: SeededRandom): Promise<void> {
+  const choice = random.int(12)
   if (choice < 4) await sleep(choice)
   else for (let turn = 4; turn < choice; turn++) await new Promise((resolve) => setImmediate(resolve))
 }
 
 describe('cancelling receives on Redis', () => {
   it('gives each of 500 messages to exactly one of two competing processes, in order per process', async () => {
+    // One stream per actor, so what each draws does not depend on how their turns interleave.
+    const senderRandom = seededRandom(seed, 'competing readers: sender')
     const prefix = uniquePrefix()
     const readers = [layer(prefix), layer(prefix)]
     const sender = layer(prefix)
@@ -75,9 +78,9 @@ describe('cancelling receives on Redis', () => {
     const stop = new AbortController()
     let aborted = 0
     let receivedAfterAbort = 0
-    const consume = async (reader: RedisChannelLayer, into: number[]): Promise<void> => {
+    const consume = async (reader: RedisChannelLayer, into: number[], random: SeededRandom): Promise<void> => {
       while (!stop.signal.aborted) {
-        const abort = randomAbort(stop.signal)
+        const abort = randomAbort(random, stop.signal)
         try {
           const message = await reader.receive('work', { signal: abort.signal })
           into.push(message.n as number)
@@ -87,18 +90,20 @@ describe('cancelling receives on Redis', () => {
           if (!abort.signal.aborted) throw error
           aborted++
           // Sometimes nobody receives for a moment, so a message taken for the cancelled receive goes back.
-          if (randomInt(2) === 0) await sleep(randomInt(3))
+          if (random.int(2) === 0) await sleep(random.int(3))
         } finally {
           abort.clear()
         }
       }
     }
     const before = await zadds()
-    const consumers = readers.map((reader, i) => consume(reader, got[i]!))
+    const consumers = readers.map((reader, i) =>
+      consume(reader, got[i]!, seededRandom(seed, `competing readers: reader ${i}`)),
+    )
     for (let n = 0; n < total; n++) {
       await sender.send('work', { type: 'work.item', n })
       // Now and then let the readers drain, so some receives wait for a message and some find one queued.
-      if (n % 25 === 24) await sleep(randomInt(5))
+      if (n % 25 === 24) await sleep(senderRandom.int(5))
     }
     await waitFor('every message to be received', () => stop.signal.aborted, { timeoutMs: 15_000 })
     await Promise.all(consumers)
@@ -123,6 +128,7 @@ describe('cancelling receives on Redis', () => {
   })
 
   it('keeps a message taken for a cancelled receive at the head of its queue, or gives it to that receive', async () => {
+    const random = seededRandom(seed, 'queue head')
     const prefix = uniquePrefix()
     const reader = layer(prefix)
     const sender = layer(prefix)
@@ -139,11 +145,11 @@ describe('cancelling receives on Redis', () => {
         (message) => ({ n: message.n as number, afterAbort: controller.signal.aborted }),
         () => undefined,
       )
-      await randomPause()
+      await randomPause(random)
       controller.abort()
       const first = await pending
       // Half the time the next receive comes only later: nothing may be left in flight for nobody.
-      if (first === undefined && randomInt(2) === 0) await sleep(3)
+      if (first === undefined && random.int(2) === 0) await sleep(3)
       const rest: number[] = []
       for (let n = first === undefined ? 2 : 1; n > 0; n--) {
         rest.push((await reader.receive(channel, { signal: AbortSignal.timeout(2_000) })).n as number)

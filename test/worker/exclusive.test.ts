@@ -8,9 +8,12 @@ import type { TaskContext } from '../../src/worker/retry-options.js'
 import { RetryingConsumer } from '../../consumers/retrying-consumer.js'
 import { ChannelNameRouter } from '../../src/routing/channel-router.js'
 import { runWorker } from '../../src/worker/worker.js'
+import { seededRandom, testSeed } from '../support/seeded-random.js'
 import { Resources, uniquePrefix, waitFor } from './helpers.js'
 
 const redisUrl = inject('redisUrl')
+// How long each task runs comes from this seed (printed; SWITCHYARD_TEST_SEED replays it).
+const seed = testSeed(import.meta.url)
 const resources = new Resources()
 afterEach(() => resources.closeAll())
 
@@ -42,7 +45,8 @@ describe('two workers on one channel', () => {
           peak[worker] = Math.max(peak[worker], busy[worker])
           ran[worker]++
           try {
-            await delay(Math.floor(Math.random() * 11))
+            // 0-10 ms, drawn per task so the draw does not depend on which worker got there first.
+            await delay(seededRandom(seed, ctx.taskId).int(11))
           } finally {
             busy[worker]--
             active.set(ctx.taskId, (active.get(ctx.taskId) ?? 1) - 1)

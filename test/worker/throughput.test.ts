@@ -8,6 +8,7 @@ import { RetryingConsumer } from '../../consumers/retrying-consumer.js'
 import type { FailureInfo } from '../../src/worker/task-runner.js'
 import { ChannelNameRouter } from '../../src/routing/channel-router.js'
 import { runWorker } from '../../src/worker/worker.js'
+import { seededRandom, testSeed } from '../support/seeded-random.js'
 import { Resources, uniquePrefix, waitFor } from './helpers.js'
 
 const redisUrl = inject('redisUrl')
@@ -19,28 +20,15 @@ const WORKERS = 2
 const CONCURRENCY = 16
 const MAX_RETRIES = 3
 const FAILURE_RATE = 0.1
-const SEED = 0x5eed
+// Which attempts fail comes from this seed (printed; SWITCHYARD_TEST_SEED replays it).
+const SEED = testSeed(import.meta.url)
 
 /** 1 task in 100 always fails, so it dies after MAX_RETRIES + 1 attempts. */
 const alwaysFails = (index: number): boolean => index % 100 === 37
 
 /** Whether attempt `attempt` of task `index` fails: a pure function of both, so the outcome is known in advance. */
 function attemptFails(index: number, attempt: number): boolean {
-  return alwaysFails(index) || uniform(hash32(`${SEED}:${index}:${attempt}`)) < FAILURE_RATE
-}
-
-/** FNV-1a, then one round of mulberry32 to spread it: a uniform number in [0, 1). */
-function hash32(text: string): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
-  return h >>> 0
-}
-
-function uniform(seed: number): number {
-  let t = (seed + 0x6d2b79f5) | 0
-  t = Math.imul(t ^ (t >>> 15), t | 1)
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-  return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
+  return alwaysFails(index) || seededRandom(SEED, `${index}:${attempt}`).next() < FAILURE_RATE
 }
 
 /** The attempts task `index` takes, and whether it ends dead. */

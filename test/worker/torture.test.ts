@@ -6,7 +6,7 @@
  * numeric type, a type no handler takes, bytes that do not decode). At the end every task is `succeeded` or dead
  * with a reason, none is missing, and none ran again after it succeeded.
  *
- * Behaviour per task comes from a seeded generator (TORTURE_SEED to replay one; the seed is printed).
+ * Behaviour per task comes from a seeded generator (the seed is printed; SWITCHYARD_TEST_SEED replays it).
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -23,6 +23,7 @@ import { pythonSendMany } from '../interop/django-process.js'
 import { ensureDjangoChannels } from '../setup/django.js'
 import { startPrivateRedis, type RunningRedis } from '../setup/provision-redis.js'
 import { isAlive, spawnProcess, type Spawned } from '../support/spawned.js'
+import { seededRandom, testSeed } from '../support/seeded-random.js'
 import { sleep, waitFor } from '../support/wait.js'
 import type { TortureTask } from './fixtures/torture-app.js'
 
@@ -33,21 +34,8 @@ const CHANNEL = 'jobs'
 /** channels_redis' `expiry` for the Django sender, seconds: every worker stays down longer than this. */
 const DJANGO_EXPIRY_S = 2
 
-const seed = Number(process.env.TORTURE_SEED ?? Math.floor(Math.random() * 2 ** 31))
-
-/** mulberry32: a small seeded generator, so a failing run can be replayed with its seed. */
-function generator(start: number): () => number {
-  let state = start >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
-
-const random = generator(seed)
+const seed = testSeed(import.meta.url)
+const random = seededRandom(seed).next
 const dir = mkdtempSync(join(tmpdir(), 'swy-torture-'))
 const recordFile = join(dir, 'runs.log')
 const prefix = `tt${randomBytes(5).toString('hex')}`
@@ -139,7 +127,6 @@ async function rawSend(body: Buffer): Promise<string> {
 }
 
 beforeAll(async () => {
-  console.log(`torture: seed ${seed} (TORTURE_SEED=${seed} replays it)`)
   await ensureDjangoChannels()
   redis = await startPrivateRedis(inject('redisServerBin'), { extraArgs: aofArgs() })
   port = redis.port
@@ -268,7 +255,7 @@ describe('the torture test', () => {
         `${letters.filter((letter) => /poison/.test(letter.error)).length} poison); ${runs.length} runs ` +
         `(${extraRuns} beyond the planned ones, redelivered after the kill or the restart); none missing, ` +
         `none after success; ${heldAtKill} claims in flight at the kill, ${heldAtRestart} at the restart; ` +
-        `seed ${seed}`,
+        `SWITCHYARD_TEST_SEED=${seed} replays it`,
     )
     expect(heldAtKill).toBeGreaterThan(0)
     expect(runs.filter((run) => run.pid === doomed!.pid).length).toBeGreaterThan(0)
