@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --quick] [-- --only echo,fanout,paced,servers,memory,redis,background,idle] [-- --systems ...]`:
+ * `npm run bench [-- --quick] [-- --only echo,fanout,paced,servers,memory,redis,background,idle] [-- --systems ...]
+ * [-- --clients 200,1000] [-- --connections 10000]`:
  * builds the package, starts a private redis-server, runs every workload against every system (each in its own
  * processes, as plain JavaScript under node: Switchyard is the built package in dist/, see harness/spawn-child.ts),
  * prints the tables and the targets, and writes JSON and an SVG chart under bench/results/.
@@ -110,6 +111,7 @@ async function main(): Promise<void> {
       only: { type: 'string' },
       systems: { type: 'string' },
       clients: { type: 'string' },
+      connections: { type: 'string' },
     },
   })
   const plan = values.quick ? QUICK : FULL
@@ -117,6 +119,10 @@ async function main(): Promise<void> {
   const systemNames = list('systems', values.systems, Object.keys(SYSTEMS) as (keyof typeof SYSTEMS)[])
   const systems: SystemUnderTest[] = systemNames.map((name) => SYSTEMS[name])
   const fanouts = fanoutSizes(plan, values.clients)
+  const idleConnections = values.connections === undefined ? plan.idleConnections : Number(values.connections)
+  if (!Number.isInteger(idleConnections) || idleConnections <= 0) {
+    throw new Error('--connections takes a positive integer (idle connections of --only memory)')
+  }
 
   const startedAt = Date.now()
   const progress = (line: string): void => {
@@ -151,7 +157,7 @@ async function main(): Promise<void> {
     }
     if (only.has('memory')) {
       for (const system of systems) {
-        results.memory.push(await runIdleMemory(context, system, plan.idleConnections))
+        results.memory.push(await runIdleMemory(context, system, idleConnections))
       }
     }
     if (only.has('redis')) results.redisCost.push(...(await runRedisCost(context, plan.redisMembers)))
