@@ -1,0 +1,131 @@
+import { TaskTimeoutError } from '../errors.js'
+import { reportTaskAttempt } from '../diagnostics.js'
+import { DropReporter } from '../drop-reporter.js'
+import { EXPIRED_TASK_ERROR, EXPIRED_TASKS, expiredTaskDetail } from '../tasks/expired-tasks.js'
+import type { ClaimedTask, TaskSettlement } from '../tasks/task-store.js'
+import type { TaskContext } from './retry-options.js'
+import { TaskAttempt } from './task-attempt.js'
+import { failureOutcome } from './task-failure.js'
+import type { TaskRunnerOptions } from './task-runner-options.js'
+
+/** How a TaskExecutor reaches the runner around it: its slots and the claim loop that records settlements. */
+export interface TaskExecutorHooks {
+  /** Queues a settlement for the claim loop's next call; resolves once it is recorded (false: it never was). */
+  settle(settlement: TaskSettlement): Promise<boolean>
+  /** The attempt takes a slot (until `ended`). */
+  started(task: ClaimedTask, attempt: TaskAttempt): void
+  /** The attempt that began at `startedAt` (performance.now()) ended: its slot is free. */
+  ended(task: ClaimedTask, startedAt: number): void
+  /** Whether stop() aborted this attempt to return its claim (then the abort is not the task's failure). */
+  released(task: ClaimedTask): boolean
+}
+
+/** The runner's outcome counters. */
+export interface TaskCounts {
+  processed: number
+  failed: number
+  retried: number
+  dead: number
+  skippedDuplicates: number
+}
+
+/**
+ * The life of one claimed task in a TaskRunner: an expired task goes to the dead letters, a duplicate of a
+ * succeeded one is acked unrun; anything else runs its attempt under `timeoutMs`, then is acked, or fails into a
+ * retry or the dead letters (`failureOutcome`) with the `onFailure` hook told. Counts every outcome.
+ */
+export class TaskExecutor {
+  readonly counts: TaskCounts = { processed: 0, failed: 0, retried: 0, dead: 0, skippedDuplicates: 0 }
+  private readonly timeoutMessage: string
+  private readonly expiredReporter: DropReporter
+
+  constructor(
+    private readonly options: TaskRunnerOptions,
+    private readonly hooks: TaskExecutorHooks,
+  ) {
+    this.timeoutMessage = `The attempt ran past timeoutMs (${options.timeoutMs} ms)`
+    this.expiredReporter = new DropReporter(options.log, 10_000, EXPIRED_TASKS)
+  }
+
+  /** Runs the task to its settlement; resolves once that is recorded, or known never to be. */
+  async execute(task: ClaimedTask): Promise<void> {
+    const { channel, timeoutMs, log } = this.options
+    if (task.expired === true) {
+      await this.buryExpired(task)
+      return
+    }
+    if (task.alreadySucceeded) {
+      // At-least-once redelivered a task that already succeeded: ack it without running it again.
+      this.counts.skippedDuplicates++
+      if (!(await this.hooks.settle({ action: 'ack', task }))) log.warn({ channel }, 'could not ack a duplicate')
+      return
+    }
+    const attempt = new TaskAttempt(task, channel, log)
+    this.hooks.started(task, attempt)
+    const timer = setTimeout(() => {
+      attempt.abort(new TaskTimeoutError(this.timeoutMessage))
+    }, timeoutMs)
+    const startedAt = performance.now()
+    let result: unknown
+    try {
+      result = await attempt.run(this.options.handle(task.message, attempt))
+    } catch (error) {
+      clearTimeout(timer)
+      this.hooks.ended(task, startedAt)
+      // Aborted by a shutdown past its grace period: stop() returns the claim; this is not the task's failure.
+      if (this.hooks.released(task)) return
+      await this.fail(task, attempt, error, (performance.now() - startedAt) / 1000)
+      return
+    }
+    clearTimeout(timer)
+    this.hooks.ended(task, startedAt)
+    const acked = await this.hooks.settle(
+      this.options.storeResults ? { action: 'ack', task, result } : { action: 'ack', task },
+    )
+    if (!acked) {
+      log.warn({ channel, taskId: task.taskId }, 'could not ack a task; it comes back after its deadline')
+      return
+    }
+    this.counts.processed++
+    reportTaskAttempt(channel, 'succeeded', (performance.now() - startedAt) / 1000)
+  }
+
+  /** No silent drop: a task that waited past `taskExpiryMs` goes to the dead letters as `expired`, logged by count. */
+  private async buryExpired(task: ClaimedTask): Promise<void> {
+    const { store, channel, log } = this.options
+    const stack = expiredTaskDetail(store.options?.taskExpiryMs, 0)
+    if (await this.hooks.settle({ action: 'bury', task, failure: { error: EXPIRED_TASK_ERROR, stack } })) {
+      this.counts.dead++
+      this.expiredReporter.record(channel, 1)
+    } else {
+      log.warn({ channel, taskId: task.taskId }, 'could not bury an expired task; it comes back after its deadline')
+    }
+  }
+
+  private async fail(task: ClaimedTask, ctx: TaskContext, error: unknown, seconds: number): Promise<void> {
+    this.counts.failed++
+    const { willRetry, delayMs, settlement } = failureOutcome(task, error, this.options)
+    const recorded = await this.hooks.settle(settlement)
+    if (!recorded) {
+      ctx.log.error({}, 'could not record a failed attempt; the task comes back after its deadline')
+    } else if (delayMs !== undefined) {
+      this.counts.retried++
+      reportTaskAttempt(ctx.channel, 'retried', seconds)
+    } else {
+      this.counts.dead++
+      reportTaskAttempt(ctx.channel, 'dead', seconds)
+    }
+    // The child logger is made on first use: skip it when the level drops the line anyway.
+    if (this.options.log.isLevelEnabled('warn')) {
+      ctx.log.warn(
+        { err: error, willRetry, delayMs },
+        willRetry ? 'task attempt failed; retrying' : 'task failed; dead-lettered',
+      )
+    }
+    try {
+      await this.options.onFailure(error, ctx, delayMs === undefined ? { willRetry } : { willRetry, delayMs })
+    } catch (err) {
+      ctx.log.error({ err }, 'onFailure hook failed')
+    }
+  }
+}
