@@ -8,8 +8,9 @@ import {
 
 /**
  * Every coded error Switchyard throws. Each class carries a stable `code` (`SWY_…`) as a static and an own
- * instance property, so `err.code` survives logging and `instanceof` checks work. The README's error table is
- * kept in sync with this file by `test/unit/error-codes.test.ts`.
+ * instance property, so `err.code` survives logging and `instanceof` checks work. The error table in
+ * `docs/reference/errors.md` is kept in sync with this file by `test/unit/error-codes.test.ts` (codes and classes)
+ * and `test/docs/reference-errors.test.ts` (base classes and close codes).
  *
  * Errors that close a WebSocket also carry the close code they close it with, `closeCode` (static and own, as
  * `code`), from the table in `src/protocol/close-codes.ts`: the code that closes the socket reads it from the error.

@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url'
 import type { CodedErrorEntry } from './coded-errors.js'
 
 /** The file holding the table: the one line to change when the table moves. */
-export const ERROR_TABLE_FILE = new URL('../../README.md', import.meta.url)
+export const ERROR_TABLE_FILE = new URL('../../docs/reference/errors.md', import.meta.url)
 
-/** The table's header row: `| code | class | thrown when |`. */
+/** The table's header row: `| code | class | ...`; only the first two columns are read here. */
 const HEADER = /^\|\s*code\s*\|\s*class\s*\|/
 
 /**
