@@ -31,6 +31,18 @@ export interface DashboardState {
 export const DEAD_LETTER_LIST_LIMIT = 100
 
 type ChannelParams = { readonly channel: string }
+/** The routes under `dead-letters/:channel`; POST bodies are checked by the handler, not trusted by type. */
+type ChannelRoute = { Params: ChannelParams; Body: unknown }
+type DeadLetterRoute = { Params: ChannelParams & { readonly id: string } }
+
+/** What the API serves: the layer, the sampler that keeps its history, and the monitor whose alerts it shows. */
+interface DashboardApiContext {
+  readonly path: string
+  readonly layer: ChannelLayer
+  readonly sampler: StateSampler
+  readonly sampleIntervalMs: number
+  readonly backlog?: BacklogMonitor | undefined
+}
 
 /**
  * The dashboard's JSON API, relative to the dashboard's path: `api/state`, and per channel
@@ -41,97 +53,111 @@ type ChannelParams = { readonly channel: string }
  * await app.register(async (routes) => registerDashboardApi(routes, { path: '/switchyard/', layer, sampler }))
  * ```
  */
-export function registerDashboardApi(
+export function registerDashboardApi(routes: FastifyInstance, context: DashboardApiContext): void {
+  const api = `${context.path}api`
+  routes.get(`${api}/state`, async (): Promise<DashboardState> => dashboardState(routes, context))
+
+  const { layer } = context
+  routes.get<ChannelRoute>(`${api}/dead-letters/:channel`, withTaskStore(layer, listDeadLetters))
+  routes.get<DeadLetterRoute>(`${api}/dead-letters/:channel/:id`, withTaskStore(layer, showDeadLetter))
+  routes.post<ChannelRoute>(`${api}/dead-letters/:channel/replay`, withTaskStore(layer, replayDeadLetters))
+  routes.post<ChannelRoute>(`${api}/dead-letters/:channel/purge`, withTaskStore(layer, purgeDeadLetters))
+}
+
+async function dashboardState(
   routes: FastifyInstance,
-  context: {
-    readonly path: string
-    readonly layer: ChannelLayer
-    readonly sampler: StateSampler
-    readonly sampleIntervalMs: number
-    readonly backlog?: BacklogMonitor | undefined
-  },
-): void {
-  const { path, layer, sampler, sampleIntervalMs, backlog } = context
-  const api = `${path}api`
+  { layer, sampler, sampleIntervalMs, backlog }: DashboardApiContext,
+): Promise<DashboardState> {
+  const [snapshot, deadLetterChannels] = await Promise.all([
+    sampler.snapshot(),
+    hasTaskStore(layer) ? layer.tasks.deadLetterChannels() : [],
+  ])
+  const connections = routes.hasDecorator('switchyard')
+    ? { server: routes.switchyard.serverId(), stats: routes.switchyard.stats() }
+    : null
+  return {
+    snapshot,
+    connections,
+    backlog: backlog === undefined ? null : { alerts: backlog.alerts },
+    deadLetterChannels,
+    history: sampler.history(),
+    sampleIntervalMs,
+  }
+}
 
-  routes.get(`${api}/state`, async (): Promise<DashboardState> => {
-    const [snapshot, deadLetterChannels] = await Promise.all([
-      sampler.snapshot(),
-      hasTaskStore(layer) ? layer.tasks.deadLetterChannels() : [],
-    ])
-    const connections = routes.hasDecorator('switchyard')
-      ? { server: routes.switchyard.serverId(), stats: routes.switchyard.stats() }
-      : null
-    return {
-      snapshot,
-      connections,
-      backlog: backlog === undefined ? null : { alerts: backlog.alerts },
-      deadLetterChannels,
-      history: sampler.history(),
-      sampleIntervalMs,
-    }
-  })
+/** A dead-letter handler, run with the layer's task store once the `:channel` parameter is checked. */
+type StoreHandler<R extends { Params: ChannelParams }> = (
+  store: TaskStore,
+  request: FastifyRequest<R>,
+  reply: FastifyReply,
+) => Promise<unknown>
 
-  routes.get<{ Params: ChannelParams }>(`${api}/dead-letters/:channel`, async (request, reply) => {
-    const store = taskStoreFor(layer, request, reply)
+/** The handler behind the shared refusals: 404 when the layer keeps no dead letters, 400 for a bad channel name. */
+function withTaskStore<R extends { Params: ChannelParams }>(layer: ChannelLayer, handle: StoreHandler<R>) {
+  return async (request: FastifyRequest<R>, reply: FastifyReply): Promise<unknown> => {
+    // Fastify's request type does not narrow through the generic; R's Params extend ChannelParams.
+    const store = taskStoreFor(layer, (request.params as ChannelParams).channel, reply)
     if (store === undefined) return reply
-    const deadLetters = await store.listDeadLetters(request.params.channel, { limit: DEAD_LETTER_LIST_LIMIT })
-    return { channel: request.params.channel, deadLetters }
-  })
+    return handle(store, request, reply)
+  }
+}
 
-  routes.get<{ Params: ChannelParams & { readonly id: string } }>(
-    `${api}/dead-letters/:channel/:id`,
-    async (request, reply) => {
-      const store = taskStoreFor(layer, request, reply)
-      if (store === undefined) return reply
-      const deadLetter = await store.getDeadLetter(request.params.channel, request.params.id)
-      if (deadLetter === undefined) return refuse(reply, 404, 'not-found', 'no such dead letter on this channel')
-      return { deadLetter }
-    },
-  )
+async function listDeadLetters(store: TaskStore, request: FastifyRequest<ChannelRoute>): Promise<unknown> {
+  const deadLetters = await store.listDeadLetters(request.params.channel, { limit: DEAD_LETTER_LIST_LIMIT })
+  return { channel: request.params.channel, deadLetters }
+}
 
-  routes.post<{ Params: ChannelParams; Body: unknown }>(
-    `${api}/dead-letters/:channel/replay`,
-    async (request, reply) => {
-      const store = taskStoreFor(layer, request, reply)
-      if (store === undefined) return reply
-      if (!isObject(request.body)) return refuse(reply, 400, 'bad-request', 'Expected a JSON object body')
-      const ids = field(request.body, 'ids')
-      if (ids !== undefined && !(Array.isArray(ids) && ids.every((id) => typeof id === 'string'))) {
-        return refuse(reply, 400, 'bad-request', 'Expected `ids` to be an array of dead letter ids, or absent for all')
-      }
-      const replayed = await store.replayDeadLetters(request.params.channel, ids)
-      request.log.info({ channel: request.params.channel, replayed }, 'dashboard replayed dead letters')
-      return { replayed }
-    },
-  )
+async function showDeadLetter(
+  store: TaskStore,
+  request: FastifyRequest<DeadLetterRoute>,
+  reply: FastifyReply,
+): Promise<unknown> {
+  const deadLetter = await store.getDeadLetter(request.params.channel, request.params.id)
+  if (deadLetter === undefined) return refuse(reply, 404, 'not-found', 'no such dead letter on this channel')
+  return { deadLetter }
+}
 
-  routes.post<{ Params: ChannelParams; Body: unknown }>(
-    `${api}/dead-letters/:channel/purge`,
-    async (request, reply) => {
-      const store = taskStoreFor(layer, request, reply)
-      if (store === undefined) return reply
-      if (!isObject(request.body)) return refuse(reply, 400, 'bad-request', 'Expected a JSON object body')
-      const olderThanMs = field(request.body, 'olderThanMs')
-      if (
-        olderThanMs !== undefined &&
-        !(typeof olderThanMs === 'number' && Number.isFinite(olderThanMs) && olderThanMs >= 0)
-      ) {
-        return refuse(
-          reply,
-          400,
-          'bad-request',
-          'Expected `olderThanMs` to be a non-negative number, or absent for all',
-        )
-      }
-      const purged = await store.purgeDeadLetters(
-        request.params.channel,
-        olderThanMs === undefined ? {} : { olderThanMs },
-      )
-      request.log.info({ channel: request.params.channel, purged }, 'dashboard purged dead letters')
-      return { purged }
-    },
-  )
+async function replayDeadLetters(
+  store: TaskStore,
+  request: FastifyRequest<ChannelRoute>,
+  reply: FastifyReply,
+): Promise<unknown> {
+  const ids = replayIds(request.body)
+  if (typeof ids === 'string') return refuse(reply, 400, 'bad-request', ids)
+  const replayed = await store.replayDeadLetters(request.params.channel, ids.ids)
+  request.log.info({ channel: request.params.channel, replayed }, 'dashboard replayed dead letters')
+  return { replayed }
+}
+
+async function purgeDeadLetters(
+  store: TaskStore,
+  request: FastifyRequest<ChannelRoute>,
+  reply: FastifyReply,
+): Promise<unknown> {
+  const age = purgeAge(request.body)
+  if (typeof age === 'string') return refuse(reply, 400, 'bad-request', age)
+  const { olderThanMs } = age
+  const purged = await store.purgeDeadLetters(request.params.channel, olderThanMs === undefined ? {} : { olderThanMs })
+  request.log.info({ channel: request.params.channel, purged }, 'dashboard purged dead letters')
+  return { purged }
+}
+
+/** The replay body's `ids` (absent: every dead letter of the channel), or why the body is refused. */
+function replayIds(body: unknown): { readonly ids: string[] | undefined } | string {
+  if (!isObject(body)) return 'Expected a JSON object body'
+  const ids = field(body, 'ids')
+  if (ids === undefined) return { ids }
+  if (Array.isArray(ids) && ids.every((id) => typeof id === 'string')) return { ids }
+  return 'Expected `ids` to be an array of dead letter ids, or absent for all'
+}
+
+/** The purge body's `olderThanMs` (absent: every dead letter of the channel), or why the body is refused. */
+function purgeAge(body: unknown): { readonly olderThanMs: number | undefined } | string {
+  if (!isObject(body)) return 'Expected a JSON object body'
+  const olderThanMs = field(body, 'olderThanMs')
+  if (olderThanMs === undefined) return { olderThanMs }
+  if (typeof olderThanMs === 'number' && Number.isFinite(olderThanMs) && olderThanMs >= 0) return { olderThanMs }
+  return 'Expected `olderThanMs` to be a non-negative number, or absent for all'
 }
 
 /** A JSON error body: `{ error, message }`. */
@@ -139,17 +165,13 @@ export function refuse(reply: FastifyReply, status: number, error: string, messa
   return reply.code(status).type('application/json; charset=utf-8').send({ error, message })
 }
 
-function taskStoreFor(
-  layer: ChannelLayer,
-  request: FastifyRequest<{ Params: ChannelParams }>,
-  reply: FastifyReply,
-): TaskStore | undefined {
+function taskStoreFor(layer: ChannelLayer, channel: string, reply: FastifyReply): TaskStore | undefined {
   if (!hasTaskStore(layer)) {
     refuse(reply, 404, 'no-task-store', 'this channel layer keeps no dead letters')
     return undefined
   }
   try {
-    assertChannelName(request.params.channel)
+    assertChannelName(channel)
   } catch (error) {
     refuse(reply, 400, 'bad-channel', error instanceof Error ? error.message : 'invalid channel name')
     return undefined
