@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 import { refuse, registerDashboardApi } from './dashboard-api.js'
-import { dashboardAuthenticator, queryToken, sessionCookieHeader } from './dashboard-auth.js'
-import { resolveDashboardOptions, type DashboardOptions } from './dashboard-options.js'
+import { dashboardAuthenticator, queryToken, sessionCookieHeader, type AuthOutcome } from './dashboard-auth.js'
+import { resolveDashboardOptions, type DashboardOptions, type ResolvedDashboardOptions } from './dashboard-options.js'
 import { dashboardPage, refusalPage } from './dashboard-page.js'
 import { StateSampler } from './state-sampler.js'
 
@@ -35,7 +35,6 @@ export async function switchyardDashboard(app: FastifyInstance, registerOptions:
   // Under a register() prefix the browser sees the prefixed path: cookies and redirects use it.
   const publicPath = `${app.prefix}${path}`
   const sampler = new StateSampler(layer, options, app.log)
-  const authenticate = dashboardAuthenticator(options)
 
   app.addHook('onReady', async () => {
     sampler.start()
@@ -44,7 +43,26 @@ export async function switchyardDashboard(app: FastifyInstance, registerOptions:
     sampler.stop()
   })
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', guardRequest(dashboardAuthenticator(options), publicPath))
+  if (path !== '/') {
+    app.get(path.slice(0, -1), async (_request, reply) => reply.redirect(publicPath, 308))
+  }
+  app.get(path, pageHandler(options, publicPath))
+  registerDashboardApi(app, {
+    path,
+    layer,
+    sampler,
+    sampleIntervalMs: options.sampleIntervalMs,
+    backlog: options.backlog,
+  })
+}
+
+/**
+ * The hook in front of every dashboard route: security headers, then who may get in (a short page for the page,
+ * JSON for the API when refused), then the CSRF check on POSTs.
+ */
+function guardRequest(authenticate: (request: FastifyRequest) => Promise<AuthOutcome>, publicPath: string) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     void reply.headers({
       'cache-control': 'no-store',
       'x-content-type-options': 'nosniff',
@@ -70,12 +88,12 @@ export async function switchyardDashboard(app: FastifyInstance, registerOptions:
       if (refusal !== undefined) return refuse(reply, refusal.status, refusal.error, refusal.message)
     }
     return undefined
-  })
-
-  if (path !== '/') {
-    app.get(path.slice(0, -1), async (_request, reply) => reply.redirect(publicPath, 308))
   }
-  app.get(path, async (request, reply) => {
+}
+
+/** The page; a `?token=` in its URL is traded for the session cookie first. */
+function pageHandler(options: ResolvedDashboardOptions, publicPath: string) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     if (options.token !== undefined && options.authorize === undefined && queryToken(request) !== undefined) {
       // Trade the token in the URL for a cookie, and drop it from the address bar and history.
       // `request.protocol` follows fastify's `trustProxy`: https at the proxy makes the cookie Secure.
@@ -89,14 +107,7 @@ export async function switchyardDashboard(app: FastifyInstance, registerOptions:
       return reply.redirect(`${publicPath}${queryWithout(request, 'token')}`, 303)
     }
     return sendPage(reply)
-  })
-  registerDashboardApi(app, {
-    path,
-    layer,
-    sampler,
-    sampleIntervalMs: options.sampleIntervalMs,
-    backlog: options.backlog,
-  })
+  }
 }
 
 function sendPage(reply: FastifyReply): FastifyReply {
