@@ -4,13 +4,17 @@
  * the header of ./doc-blocks.ts.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
 import { dirname, join, normalize } from 'node:path'
 
 import { describe, expect, it } from 'vitest'
 
+import { InMemoryChannelLayer } from 'switchyard-channels'
+
 import {
   allDocBlocks,
   docPages,
+  docProject,
   PAGES_BEING_MOVED,
   parseBlocks,
   repoRoot,
@@ -115,7 +119,7 @@ describe('docs code blocks', () => {
   })
 
   it('names only blocks that exist in its runners', () => {
-    const known = new Set(blocks.map(blockId))
+    const known = new Set(allDocBlocks().map(blockId))
     const stale = [...runners].filter(([id]) => !known.has(id)).map(([id, files]) => `${id} (${files.join(', ')})`)
     expect(stale).toEqual([])
   })
@@ -185,6 +189,13 @@ describe('the harness itself', () => {
   it('collects relative links, not URLs or code', () => {
     const text = '[a](docs/a.md#x) [b](https://x.y) `[c](c.md)` ![d](img.png "t")\n[e]: ./e.md\n```md\n[f](f.md)\n```\n'
     expect(relativeLinks(text)).toEqual(['docs/a.md#x', 'img.png', './e.md'])
+  })
+
+  it("runs pages' modules against src/, the same package the tests import", async () => {
+    const project = await docProject('README.md', [])
+    await writeFile(project.path('check.ts'), "export { InMemoryChannelLayer } from 'switchyard-channels'\n")
+    const { InMemoryChannelLayer: theirs } = await project.import<{ InMemoryChannelLayer: unknown }>('check.ts')
+    expect(theirs).toBe(InMemoryChannelLayer)
   })
 
   it('reads shell blocks as commands', () => {

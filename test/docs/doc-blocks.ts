@@ -30,7 +30,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, rename, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { pathToFileURL } from 'node:url'
 
@@ -154,7 +154,10 @@ export async function docProject(
   edit: (file: string, text: string) => string = (_, text) => text,
 ): Promise<DocProject> {
   const slug = page.replace(/\.md$/, '').replace(/[^\w]+/g, '-')
-  const dir = join(docsOutputDir, 'run', `${slug}-${randomBytes(4).toString('hex')}`)
+  const runDir = join(docsOutputDir, 'run')
+  await writeSourceTsconfig(runDir)
+  const dir = join(runDir, `${slug}-${randomBytes(4).toString('hex')}`)
+  await mkdir(dir)
   for (const file of files) {
     const target = join(dir, file)
     await mkdir(join(target, '..'), { recursive: true })
@@ -165,6 +168,39 @@ export async function docProject(
     path: (file) => join(dir, file),
     import: async <T>(file: string) => (await import(pathToFileURL(join(dir, file)).href)) as T,
   }
+}
+
+/**
+ * Each entry point of package.json's `exports` mapped to its source, as tsconfig.json `paths` for a config in `dir`:
+ * the doc blocks import the package by name, and must get src/ as the tests do (not dist/, which Node's
+ * self-reference of a package by its name would give).
+ */
+export function sourcePaths(dir: string): Record<string, string[]> {
+  const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+    name: string
+    exports: Record<string, string | { types?: string }>
+  }
+  const paths: Record<string, string[]> = {}
+  for (const [entry, target] of Object.entries(manifest.exports)) {
+    if (typeof target === 'string' || target.types === undefined) continue
+    const source = target.types.replace(/^\.\/dist\//, '').replace(/\.d\.ts$/, '.ts')
+    paths[join(manifest.name, entry)] = [relative(dir, join(repoRoot, source))]
+  }
+  return paths
+}
+
+/** A tsconfig.json in `dir` whose `paths` send the package's imports to src/ (vitest follows it, as tsc does). */
+async function writeSourceTsconfig(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true })
+  const config = {
+    extends: relative(dir, join(repoRoot, 'tsconfig.json')),
+    compilerOptions: { paths: sourcePaths(dir) },
+  }
+  const text = JSON.stringify({ ...config, include: ['**/*'] }, null, 2)
+  // Written whole under a temporary name, then renamed: test files in other processes may be reading it.
+  const temporary = join(dir, `tsconfig.${randomBytes(4).toString('hex')}.tmp`)
+  await writeFile(temporary, text)
+  await rename(temporary, join(dir, 'tsconfig.json'))
 }
 
 /** `path` relative to the repository root, with `/` separators. */
