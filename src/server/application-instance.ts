@@ -1,4 +1,4 @@
-import type { Application, InputEvent, Receive, Scope, Send } from '../application.js'
+import type { Application, InputEvent, OutputEvent, Scope } from '../application.js'
 import { ApplicationCancelledError } from '../errors.js'
 import type { Inbox } from './inbox.js'
 
@@ -19,51 +19,57 @@ export type ApplicationOutcome =
   /** Cancelled, and it did not settle by the time the server stopped waiting for it. */
   | { readonly kind: 'abandoned' }
 
-/** What an application call runs with. */
-export interface ApplicationInstanceInit {
-  readonly application: Application
-  readonly scope: Scope
-  /** Its `receive` reads from here; `cancel()` cancels it. */
-  readonly inbox: Inbox<InputEvent>
-  readonly send: Send
-  /**
-   * Sees every lifecycle event (those queued with `inbox.pushAlways`: connect, disconnect, request) just before the
-   * application receives it, e.g. to mark the protocol state disconnected. Client frames are not shown to it.
-   */
-  readonly onReceived?: (event: InputEvent) => void
+/** What an application call reports to the connection or exchange it serves (one object, no callbacks each). */
+export interface ApplicationHost {
+  /** The application's `send`. */
+  send(event: OutputEvent): Promise<void>
   /** Called once, when the application is cancelled (for counting). */
-  readonly onCancelled?: () => void
+  applicationCancelled(): void
+  /** Called once, when the application's promise settles; must not throw. */
+  applicationDone(outcome: ApplicationOutcome): void
 }
 
 /**
  * One call of the application for one connection: starts it with the connection's scope, its inbox as `receive` and
- * the connection's `send`, and records how it ends. `cancel()` makes the pending and every later `receive` reject
+ * the host's `send`, and records how it ends. `cancel()` makes the pending and every later `receive` reject
  * with `ApplicationCancelledError`, which is how Switchyard stops an application that outstays its welcome (it cannot
  * be killed; one that ignores the rejection is abandoned and no longer tracked).
  *
  * @example
  * ```ts
- * const instance = new ApplicationInstance({ application, scope, inbox, send })
+ * const instance = new ApplicationInstance(inbox, host)
+ * instance.start(application, scope)
  * inbox.pushAlways({ type: 'websocket.disconnect', code: 1000 })
  * const outcome = await instance.finishWithin(10_000) // cancels it if it takes longer
  * ```
  */
 export class ApplicationInstance {
-  /** Settles (never rejects) when the application's promise does. */
-  readonly finished: Promise<ApplicationOutcome>
   private outcome: ApplicationOutcome | undefined
+  /** Settles (never rejects) when the application's promise does, once the host has been told. */
+  private finished: Promise<ApplicationOutcome> = NOT_STARTED
   private cancelledFlag = false
 
-  constructor(private readonly init: ApplicationInstanceInit) {
-    const { application, scope, inbox, send, onReceived } = init
-    const receive = receiverOf(inbox, onReceived)
-    // A synchronous throw from a non-async application becomes a rejection like any other.
-    this.finished = Promise.resolve()
-      .then(() => application(scope, receive, send))
-      .then(
-        () => (this.outcome = RESOLVED),
-        (error: unknown) => (this.outcome = { kind: 'threw', error }),
-      )
+  constructor(
+    private readonly inbox: Inbox<InputEvent>,
+    private readonly host: ApplicationHost,
+  ) {}
+
+  /**
+   * Calls `application` with `scope`, the inbox's `receive` and the host's `send`, at once: its first `send` may
+   * come before this returns (apart from the constructor, so that the host holds the instance by then).
+   */
+  start(application: Application, scope: Scope): void {
+    let called: Promise<void>
+    try {
+      called = Promise.resolve(application(scope, this.inbox.receive.bind(this.inbox), this.host.send.bind(this.host)))
+    } catch (error) {
+      // A synchronous throw from a non-async application becomes a rejection like any other.
+      called = Promise.reject(error)
+    }
+    this.finished = called.then(
+      () => this.settle(RESOLVED),
+      (error: unknown) => this.settle({ kind: 'threw', error }),
+    )
   }
 
   /** Undefined while the application runs. */
@@ -79,8 +85,8 @@ export class ApplicationInstance {
   cancel(why: string): void {
     if (this.cancelledFlag) return
     this.cancelledFlag = true
-    this.init.onCancelled?.()
-    this.init.inbox.cancel(new ApplicationCancelledError(`The application was cancelled: ${why}`))
+    this.host.applicationCancelled()
+    this.inbox.cancel(new ApplicationCancelledError(`The application was cancelled: ${why}`))
   }
 
   /**
@@ -106,16 +112,13 @@ export class ApplicationInstance {
     })
     return (await Promise.race([this.finished, grace])) ?? { kind: 'abandoned' }
   }
+
+  private settle(outcome: ApplicationOutcome): ApplicationOutcome {
+    this.outcome = outcome
+    this.host.applicationDone(outcome)
+    return outcome
+  }
 }
 
 const RESOLVED: ApplicationOutcome = Object.freeze({ kind: 'resolved' })
-
-/**
- * The application's `receive`: the inbox's, with `onReceived` watching its lifecycle events. A function made by a
- * function rather than named by a `const`: under tsx, esbuild's keepNames gives a named function an own `name`
- * property, 256 bytes per connection.
- */
-function receiverOf(inbox: Inbox<InputEvent>, onReceived: ((event: InputEvent) => void) | undefined): Receive {
-  if (onReceived !== undefined) inbox.observeLifecycle(onReceived)
-  return () => inbox.receive()
-}
+const NOT_STARTED: Promise<ApplicationOutcome> = Promise.resolve(RESOLVED)

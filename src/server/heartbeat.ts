@@ -1,10 +1,12 @@
-import type { WebSocket } from 'ws'
-
-/** A socket the heartbeat watches; `lastSeenAt` is refreshed by the owner on every frame and pong. */
+/**
+ * A socket the heartbeat watches, usually its connection itself (no object of its own): `lastSeenAt` is refreshed
+ * by the owner on every frame and pong.
+ */
 export interface HeartbeatMember {
-  readonly socket: WebSocket
   lastSeenAt: number
-  /** Called instead of terminating silently, so the owner can count and log it. */
+  /** Pings the peer if its socket is open. */
+  ping(): void
+  /** The peer was silent for `pingTimeoutMs`: terminate it (and count and log it). */
   onPingTimeout(): void
 }
 
@@ -17,7 +19,7 @@ export interface HeartbeatMember {
  * @example
  * ```ts
  * const heartbeat = new Heartbeat({ pingIntervalMs: 20_000, pingTimeoutMs: 30_000 })
- * const member = { socket, lastSeenAt: Date.now(), onPingTimeout: () => socket.terminate() }
+ * const member = { lastSeenAt: Date.now(), ping: () => socket.ping(), onPingTimeout: () => socket.terminate() }
  * heartbeat.add(member)
  * socket.on('pong', () => (member.lastSeenAt = Date.now()))
  * socket.on('close', () => heartbeat.delete(member))
@@ -69,8 +71,7 @@ export class Heartbeat {
         this.delete(member)
         member.onPingTimeout()
       } else if (silentMs >= this.limits.pingIntervalMs - this.sweepMs / 2) {
-        // A ping on a socket that is closing throws in some ws versions; it is harmless to skip.
-        if (member.socket.readyState === member.socket.OPEN) member.socket.ping()
+        member.ping()
       }
     }
   }

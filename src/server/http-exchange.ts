@@ -4,11 +4,19 @@ import type { HttpResponseBodyEvent, HttpResponseStartEvent, InputEvent, OutputE
 import { InvalidEventError, RouteNotFoundError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { HttpProtocolState } from '../protocol/http-state.js'
-import { ApplicationInstance, isCodedError, type ApplicationOutcome } from './application-instance.js'
-import { Inbox } from './inbox.js'
+import {
+  ApplicationInstance,
+  isCodedError,
+  type ApplicationHost,
+  type ApplicationOutcome,
+} from './application-instance.js'
+import { Inbox, type LifecycleObserver } from './inbox.js'
 import { httpScope } from './scope-builder.js'
 import type { ResolvedSwitchyardOptions } from './server-options.js'
 import type { ServerCounters } from './server-stats.js'
+
+/** The request and, at shutdown, the disconnect: nothing else ever waits in an HTTP inbox. */
+const HTTP_INBOX_LIMITS = Object.freeze({ maxEvents: 2, maxBytes: Number.MAX_SAFE_INTEGER })
 
 /** What an exchange needs from its server. */
 export interface ExchangeContext {
@@ -33,9 +41,9 @@ export interface ExchangeContext {
  * new HttpExchange(request.raw, reply.raw, body, context).start()
  * ```
  */
-export class HttpExchange {
+export class HttpExchange implements ApplicationHost, LifecycleObserver<InputEvent> {
   private readonly log: Logger
-  private readonly inbox = new Inbox<InputEvent>({ maxEvents: 2, maxBytes: Number.MAX_SAFE_INTEGER })
+  private readonly inbox = new Inbox<InputEvent>(HTTP_INBOX_LIMITS)
   private readonly state = new HttpProtocolState()
   private instance: ApplicationInstance | undefined
   private responseClosed = false
@@ -64,22 +72,18 @@ export class HttpExchange {
       this.onResponseClosed()
     })
     this.inbox.pushAlways({ type: 'http.request', body: this.body, moreBody: false })
-    const instance = new ApplicationInstance({
-      application: this.context.options.application,
-      scope,
-      inbox: this.inbox,
-      send: (event) => this.send(event),
-      onReceived: (event) => {
-        if (event.type === 'http.disconnect') this.state.markDisconnected()
-      },
-      onCancelled: () => {
-        this.context.counters.increment('applicationsCancelled')
-      },
-    })
-    this.instance = instance
-    void instance.finished.then((outcome) => {
-      this.onApplicationDone(outcome)
-    })
+    this.inbox.observeLifecycle(this)
+    this.instance = new ApplicationInstance(this.inbox, this)
+    this.instance.start(this.context.options.application, scope)
+  }
+
+  /** The application is about to receive a lifecycle event (`LifecycleObserver`). */
+  lifecycleReceived(event: InputEvent): void {
+    if (event.type === 'http.disconnect') this.state.markDisconnected()
+  }
+
+  applicationCancelled(): void {
+    this.context.counters.increment('applicationsCancelled')
   }
 
   /** Server shutdown: delivers `http.disconnect`, waits up to `applicationCloseTimeoutMs`, then cuts the response. */
@@ -92,7 +96,8 @@ export class HttpExchange {
     await closed
   }
 
-  private async send(event: OutputEvent): Promise<void> {
+  /** The application's `send` (`ApplicationHost`). */
+  async send(event: OutputEvent): Promise<void> {
     this.state.check(event)
     // The client left: what the application still sends goes nowhere until it has seen http.disconnect.
     if (this.responseClosed) return
@@ -133,7 +138,7 @@ export class HttpExchange {
     this.maybeFinished()
   }
 
-  private onApplicationDone(outcome: ApplicationOutcome): void {
+  applicationDone(outcome: ApplicationOutcome): void {
     this.appDone = true
     const error = outcome.kind === 'threw' ? outcome.error : undefined
     const response = this.response

@@ -1,14 +1,19 @@
 import { Fifo } from '../layers/fifo.js'
 
 interface Waiter<E> {
-  resolve(event: E | Promise<E>): void
-  reject(reason: Error): void
+  readonly resolve: (event: E | Promise<E>) => void
+  readonly reject: (reason: Error) => void
 }
 
-/** How much an inbox holds before `push` refuses. */
+/** How much an inbox holds before `push` refuses. Made once per server and shared by its connections. */
 export interface InboxLimits {
   readonly maxEvents: number
   readonly maxBytes: number
+}
+
+/** Sees each lifecycle event (`pushAlways`) just before the application receives it. */
+export interface LifecycleObserver<E> {
+  lifecycleReceived(event: E): void
 }
 
 /**
@@ -16,6 +21,9 @@ export interface InboxLimits {
  * busy. `push` refuses once `maxEvents` events or `maxBytes` payload bytes are waiting (the caller closes the
  * connection and counts it); `pushAlways` is for the few lifecycle events (connect, disconnect) that must arrive.
  * `cancel` rejects the pending and every later `receive` with the given error.
+ *
+ * An idle connection's inbox holds its one pending receive and nothing else: the queue is made when an event waits,
+ * a second pending receive (rare: receives are awaited one at a time) is queued apart.
  *
  * @example
  * ```ts
@@ -26,23 +34,23 @@ export interface InboxLimits {
  * ```
  */
 export class Inbox<E> {
-  // Made on first use: an idle connection's inbox holds only its one pending receive (`first`), not two queues.
   private events: Fifo<{ event: E; bytes: number; lifecycle: boolean }> | undefined
-  /** The oldest pending receive; later ones (rare: receives are normally awaited one at a time) wait in `more`. */
-  private first: Waiter<E> | undefined
+  /** The oldest pending receive's settle functions; later receives wait in `more`. */
+  private resolveFirst: ((event: E | Promise<E>) => void) | undefined
+  private rejectFirst: ((reason: Error) => void) | undefined
   private more: Fifo<Waiter<E>> | undefined
   private bytes = 0
   private cancelledWith: Error | undefined
-  private seen: ((event: E) => E) | undefined
+  private observer: LifecycleObserver<E> | undefined
 
   constructor(private readonly limits: InboxLimits) {}
 
   /**
-   * Has `onLifecycle` see each event queued with `pushAlways`, in a `then` just before its receiver gets it. Client
+   * Has `observer` see each event queued with `pushAlways`, in a `then` just before its receiver gets it. Client
    * frames (`push`) pass straight through: no promise per frame to watch for the few events that matter.
    */
-  observeLifecycle(onLifecycle: (event: E) => void): void {
-    this.seen = tap(onLifecycle)
+  observeLifecycle(observer: LifecycleObserver<E>): void {
+    this.observer = observer
   }
 
   /** Events waiting to be received. */
@@ -53,7 +61,7 @@ export class Inbox<E> {
   /** Queues a client event; false (and nothing queued) when the inbox is full. */
   push(event: E, bytes = 0): boolean {
     if (this.cancelledWith !== undefined) return true
-    if (this.first === undefined) {
+    if (this.resolveFirst === undefined) {
       if (this.length >= this.limits.maxEvents || this.bytes + bytes > this.limits.maxBytes) return false
     }
     this.deliver(event, bytes, false)
@@ -75,9 +83,12 @@ export class Inbox<E> {
       return this.handOut(queued.event, queued.lifecycle)
     }
     return new Promise<E>((resolve, reject) => {
-      const waiter = { resolve, reject }
-      if (this.first === undefined) this.first = waiter
-      else (this.more ??= new Fifo()).push(waiter)
+      if (this.resolveFirst === undefined) {
+        this.resolveFirst = resolve
+        this.rejectFirst = reject
+      } else {
+        ;(this.more ??= new Fifo()).push({ resolve, reject })
+      }
     })
   }
 
@@ -91,33 +102,35 @@ export class Inbox<E> {
   }
 
   private nextWaiter(): Waiter<E> | undefined {
-    const waiter = this.first
-    this.first = this.more?.shift()
-    return waiter
+    const resolve = this.resolveFirst
+    const reject = this.rejectFirst
+    const next = this.more?.shift()
+    this.resolveFirst = next?.resolve
+    this.rejectFirst = next?.reject
+    return resolve === undefined || reject === undefined ? undefined : { resolve, reject }
   }
 
   private deliver(event: E, bytes: number, lifecycle: boolean): void {
-    const waiter = this.nextWaiter()
-    if (waiter !== undefined) {
-      const seen = this.seen
-      waiter.resolve(lifecycle && seen !== undefined ? Promise.resolve(event).then(seen) : event)
+    const resolve = this.resolveFirst
+    if (resolve !== undefined) {
+      const next = this.more?.shift()
+      this.resolveFirst = next?.resolve
+      this.rejectFirst = next?.reject
+      // A client frame as it is: no promise hop per frame.
+      resolve(lifecycle ? this.handOut(event, true) : event)
       return
     }
     ;(this.events ??= new Fifo()).push({ event, bytes, lifecycle })
     this.bytes += bytes
   }
 
+  /** The event as its receiver gets it: a lifecycle event after its observer saw it. */
   private handOut(event: E, lifecycle: boolean): Promise<E> {
-    const seen = this.seen
-    return lifecycle && seen !== undefined ? Promise.resolve(event).then(seen) : Promise.resolve(event)
-  }
-}
-
-// Made by a function, not named by a `const`: under tsx, esbuild's keepNames gives a named function an own `name`
-// property, 256 bytes per connection.
-function tap<E>(onLifecycle: (event: E) => void): (event: E) => E {
-  return (event) => {
-    onLifecycle(event)
-    return event
+    const observer = this.observer
+    if (!lifecycle || observer === undefined) return Promise.resolve(event)
+    return Promise.resolve(event).then((seen) => {
+      observer.lifecycleReceived(seen)
+      return seen
+    })
   }
 }

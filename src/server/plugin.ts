@@ -1,13 +1,12 @@
 import fastifyWebsocket from '@fastify/websocket'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { IncomingMessage, ServerResponse } from 'node:http'
 import fastifyPlugin from 'fastify-plugin'
-import type { WebSocket } from 'ws'
 
 import { resolveServerOptions, type SwitchyardOptions } from './server-options.js'
 import { ServerReporter, serverId, serverRegistryOf } from './server-reporter.js'
 import type { ServerStats } from './server-stats.js'
 import { SwitchyardServer } from './switchyard-server.js'
+import { WebsocketUpgrades } from './websocket-upgrade.js'
 
 /** What the plugin decorates the fastify instance with, as `app.switchyard`. */
 export interface SwitchyardDecoration {
@@ -35,6 +34,10 @@ const REGISTER_KEYS = ['prefix', 'logLevel', 'logSerializers']
  * goes to `application` (fastify prefers static and parametric routes over the catch-all, so a page at `/` still
  * wins). The catch-all route (`/*`, all methods) and its raw-body parser live in an encapsulated child context, so
  * the rest of the app's routes and parsers are untouched.
+ *
+ * Upgrades go through fastify's routing like any request (the app's hooks run, its own `{ websocket: true }` routes
+ * win), and the ones the application accepts are completed by Switchyard itself (`WebsocketUpgrades`), so that an
+ * open socket keeps nothing of fastify's request; errors on Switchyard's sockets are logged at debug level.
  *
  * Registers `@fastify/websocket` unless the app already did (`app.hasDecorator('websocketServer')`). When the app
  * registered it, its `options.maxPayload` applies on the wire (Switchyard still closes over-limit messages with
@@ -64,28 +67,13 @@ export const switchyard = fastifyPlugin(
     ) as unknown as SwitchyardOptions
     const options = resolveServerOptions(given)
     const server = new SwitchyardServer(options)
-    // Ours when we register @fastify/websocket: its per-socket error listener may then be swapped for a lean one.
-    const ownsWebsocketPlugin = !app.hasDecorator('websocketServer')
-    // Client-side faults (bad frames, oversized messages, resets): ws closes the socket itself.
-    const onSocketError = (error: Error): void => {
-      options.logger.debug({ err: error }, 'websocket error')
-    }
-
-    if (!ownsWebsocketPlugin) {
-      app.addHook('preClose', () => server.shutdown())
-    } else {
-      await app.register(fastifyWebsocket, {
-        options: { maxPayload: options.maxMessageBytes, perMessageDeflate: false },
-        preClose: async function preClose(this: FastifyInstance) {
-          await server.shutdown()
-          this.websocketServer.close()
-        },
-        errorHandler: (error) => {
-          onSocketError(error)
-        },
-      })
-    }
+    await registerWebsocketSupport(app, server)
     server.attachTo(app.websocketServer)
+    const upgrades = new WebsocketUpgrades(app.server, app.websocketServer)
+    app.addHook('onClose', (_instance, done) => {
+      upgrades.close()
+      done()
+    })
     const port = (): number | undefined => {
       const address = app.server.address()
       return typeof address === 'object' && address !== null ? address.port : undefined
@@ -97,51 +85,7 @@ export const switchyard = fastifyPlugin(
       options,
       server,
     } satisfies SwitchyardDecoration)
-
-    await app.register(async function switchyardRoutes(routes) {
-      routes.removeAllContentTypeParsers()
-      routes.addContentTypeParser(
-        '*',
-        { parseAs: 'buffer', bodyLimit: options.maxBodyBytes },
-        (_request, body, done) => {
-          done(null, body)
-        },
-      )
-      routes.addHook('preValidation', async (request, reply) => {
-        if (!request.ws || request.method !== 'GET') return
-        const decision = await server.handshake(request.raw)
-        if (decision.kind === 'accept') {
-          upgradeResponses.set(request.raw, reply.raw)
-          return
-        }
-        if (decision.kind === 'gone') {
-          reply.hijack()
-          request.raw.socket.destroy()
-          return reply
-        }
-        return reply.code(decision.status).type('text/plain; charset=utf-8').send(decision.body)
-      })
-      const httpHandler = (request: FastifyRequest, reply: FastifyReply): void => {
-        reply.hijack()
-        server.serveHttp(request.raw, reply.raw, toBytes(request.body))
-      }
-      routes.route({
-        method: 'GET',
-        url: '/*',
-        bodyLimit: options.maxBodyBytes,
-        handler: httpHandler,
-        wsHandler: (socket: WebSocket, request: FastifyRequest) => {
-          releaseUpgradeRequest(socket, request.raw, ownsWebsocketPlugin ? onSocketError : undefined)
-          server.attachSocket(socket, request.raw)
-        },
-      })
-      routes.route({
-        method: routes.supportedMethods.filter((method) => method !== 'GET' && method !== 'HEAD'),
-        url: '/*',
-        bodyLimit: options.maxBodyBytes,
-        handler: httpHandler,
-      })
-    })
+    await app.register(catchAllRoutes(server, upgrades))
   },
   { fastify: '5.x', name: 'switchyard' },
 )
@@ -177,30 +121,62 @@ function toBytes(body: unknown): Uint8Array {
   return new Uint8Array(0)
 }
 
-/** The placeholder response @fastify/websocket made for each accepted upgrade, until the upgrade completes. */
-const upgradeResponses = new WeakMap<IncomingMessage, ServerResponse>()
+/**
+ * Registers @fastify/websocket unless the app already did (`app.hasDecorator('websocketServer')`), and has closing
+ * fastify shut the server down gracefully: every socket gets 1001 before the WebSocket server closes.
+ */
+async function registerWebsocketSupport(app: FastifyInstance, server: SwitchyardServer): Promise<void> {
+  if (app.hasDecorator('websocketServer')) {
+    app.addHook('preClose', () => server.shutdown())
+    return
+  }
+  const log = server.options.logger
+  await app.register(fastifyWebsocket, {
+    options: { maxPayload: server.options.maxMessageBytes, perMessageDeflate: false },
+    preClose: async function preClose(this: FastifyInstance) {
+      await server.shutdown()
+      this.websocketServer.close()
+    },
+    // For the app's own `{ websocket: true }` routes; Switchyard's sockets log their errors themselves.
+    errorHandler: (err) => {
+      log.debug({ err }, 'websocket error')
+    },
+  })
+}
 
 /**
- * Lets fastify's request and reply for a completed upgrade be collected (a few KiB per idle connection otherwise).
- * Two things keep them alive as long as the socket: the placeholder response @fastify/websocket assigned to the TCP
- * socket (it never finishes, so fastify's finish listener holds the reply), detached here as Node does after a
- * response; and @fastify/websocket's `error` listener on the WebSocket, a closure over request and reply. When we
- * registered the plugin, its error handler only logs at debug, so the listener (the one it added just before
- * calling the wsHandler) is swapped for a shared one; an app's own registration keeps its handler.
+ * The catch-all routes (`/*`, every method) and their raw-body parser, in an encapsulated context so the app's own
+ * routes and parsers are untouched. A WebSocket upgrade is decided by the application in `preValidation` and, once
+ * accepted, completed there (`WebsocketUpgrades`); every other request is handed to the application as HTTP.
  */
-function releaseUpgradeRequest(
-  socket: WebSocket,
-  request: IncomingMessage,
-  onSocketError: ((error: Error) => void) | undefined,
-): void {
-  const response = upgradeResponses.get(request)
-  upgradeResponses.delete(request)
-  const tcp = request.socket as Partial<{ _httpMessage: unknown }> | null
-  if (response !== undefined && tcp !== null && tcp._httpMessage === response) response.detachSocket(request.socket)
-  if (onSocketError === undefined) return
-  const listeners = socket.listeners('error')
-  const added = listeners[listeners.length - 1]
-  if (added === undefined) return
-  socket.off('error', added as (error: Error) => void)
-  socket.on('error', onSocketError)
+function catchAllRoutes(server: SwitchyardServer, upgrades: WebsocketUpgrades) {
+  const { maxBodyBytes } = server.options
+  return async function switchyardRoutes(routes: FastifyInstance): Promise<void> {
+    routes.removeAllContentTypeParsers()
+    routes.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBodyBytes }, (_request, body, done) => {
+      done(null, body)
+    })
+    routes.addHook('preValidation', async (request, reply) => {
+      if (!request.ws || request.method !== 'GET') return
+      const decision = await server.handshake(request.raw)
+      if (decision.kind === 'accept') {
+        return upgrades.complete(request, reply, (socket) => {
+          server.attachSocket(socket, request.raw)
+        })
+      }
+      if (decision.kind === 'gone') {
+        reply.hijack()
+        request.raw.socket.destroy()
+        return reply
+      }
+      return reply.code(decision.status).type('text/plain; charset=utf-8').send(decision.body)
+    })
+    const handler = (request: FastifyRequest, reply: FastifyReply): void => {
+      reply.hijack()
+      server.serveHttp(request.raw, reply.raw, toBytes(request.body))
+    }
+    routes.route({ method: 'GET', url: '/*', bodyLimit: maxBodyBytes, handler })
+    const others = routes.supportedMethods.filter((method) => method !== 'GET' && method !== 'HEAD')
+    routes.route({ method: others, url: '/*', bodyLimit: maxBodyBytes, handler })
+  }
 }

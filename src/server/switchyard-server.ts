@@ -9,7 +9,7 @@ import { Heartbeat } from './heartbeat.js'
 import { HttpExchange } from './http-exchange.js'
 import type { ResolvedSwitchyardOptions } from './server-options.js'
 import { ServerCounters, type ServerStats } from './server-stats.js'
-import { WebsocketConnection } from './websocket-connection.js'
+import { MAX_UNREAD_FRAMES, WebsocketConnection, type ConnectionHost } from './websocket-connection.js'
 
 type ProtocolHandler = (protocols: Set<string>, request: IncomingMessage) => string | false
 
@@ -46,8 +46,21 @@ export class SwitchyardServer {
   private closing: Promise<void> | undefined
   private detach: (() => void) | undefined
 
+  /** What every connection shares: one object, rather than callbacks and references per connection. */
+  private readonly connectionHost: ConnectionHost
+
   constructor(readonly options: ResolvedSwitchyardOptions) {
     this.heartbeat = new Heartbeat(options)
+    const websockets = this.websockets
+    this.connectionHost = {
+      options,
+      counters: this.counters,
+      heartbeat: this.heartbeat,
+      inboxLimits: Object.freeze({ maxEvents: MAX_UNREAD_FRAMES, maxBytes: 4 * options.maxMessageBytes }),
+      connectionFinished: (connection) => {
+        websockets.delete(connection)
+      },
+    }
   }
 
   stats(): ServerStats {
@@ -86,13 +99,7 @@ export class SwitchyardServer {
   /** Runs the application on an upgrade request until it accepts or refuses. */
   async handshake(request: IncomingMessage): Promise<HandshakeDecision> {
     if (this.closing !== undefined) return { kind: 'reject', status: 503, body: 'Service Unavailable' }
-    const connection: WebsocketConnection = new WebsocketConnection(request, {
-      options: this.options,
-      counters: this.counters,
-      heartbeat: this.heartbeat,
-      connectionId: this.newConnectionId(),
-      onFinished: forgetter(this.websockets, () => connection),
-    })
+    const connection = new WebsocketConnection(request, this.newConnectionId(), this.connectionHost)
     this.websockets.add(connection)
     const decision = await connection.handshake()
     if (decision.kind === 'accept') {
@@ -149,15 +156,5 @@ export class SwitchyardServer {
   private newConnectionId(): string {
     this.nextId++
     return `${this.idPrefix}-${this.nextId.toString(36)}`
-  }
-}
-
-/**
- * A callback that removes `item()` from `set`. Made by a function, not written inline as `onFinished: () => ...`: tsx's
- * esbuild `keepNames` gives a function named by its property an own `name` property, 256 bytes per connection.
- */
-function forgetter<T>(set: Set<T>, item: () => T): () => void {
-  return () => {
-    set.delete(item())
   }
 }

@@ -20,24 +20,11 @@ export class UpgradeSocketWatch {
   private early: Buffer[] | undefined
   private earlyBytes = 0
   private watching = true
-  // Assigned in the constructor, not as arrow fields: tsx's esbuild `keepNames` gives a named arrow an own `name`
-  // property (256 bytes per connection each), an anonymous one none.
-  private readonly onData: (chunk: Buffer) => void
-  private readonly onEnd: () => void
 
   constructor(
     private readonly socket: Duplex,
     private readonly onGone: () => void,
   ) {
-    this.onData = (chunk) => {
-      ;(this.early ??= []).push(chunk)
-      this.earlyBytes += chunk.length
-      if (this.earlyBytes > MAX_EARLY_BYTES) this.socket.destroy()
-    }
-    this.onEnd = () => {
-      this.stop()
-      this.onGone()
-    }
     socket.on('data', this.onData)
     socket.once('end', this.onEnd)
     socket.once('close', this.onEnd)
@@ -69,5 +56,16 @@ export class UpgradeSocketWatch {
     this.socket.off('data', this.onData)
     this.socket.off('end', this.onEnd)
     this.socket.off('close', this.onEnd)
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    ;(this.early ??= []).push(chunk)
+    this.earlyBytes += chunk.length
+    if (this.earlyBytes > MAX_EARLY_BYTES) this.socket.destroy()
+  }
+
+  private readonly onEnd = (): void => {
+    this.stop()
+    this.onGone()
   }
 }

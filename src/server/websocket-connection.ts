@@ -12,7 +12,7 @@ import type {
   WebsocketSendEvent,
 } from '../application.js'
 import { HandshakeTimeoutError, RouteNotFoundError, SlowClientError } from '../errors.js'
-import { lazyChild, type Logger } from '../logger.js'
+import { lazyChild } from '../logger.js'
 import {
   CLOSE_ABNORMAL,
   CLOSE_GOING_AWAY,
@@ -22,13 +22,18 @@ import {
   CLOSE_POLICY_VIOLATION,
 } from '../protocol/close-codes.js'
 import { WebsocketProtocolState } from '../protocol/websocket-state.js'
-import { ApplicationInstance, isCodedError, type ApplicationOutcome } from './application-instance.js'
+import {
+  ApplicationInstance,
+  isCodedError,
+  type ApplicationHost,
+  type ApplicationOutcome,
+} from './application-instance.js'
 import { REJECTION_BODIES, rejectionFor, type HandshakeDecision } from './handshake-decision.js'
 import type { Heartbeat, HeartbeatMember } from './heartbeat.js'
-import { Inbox } from './inbox.js'
-import { OutboundGate, payloadBytes } from './outbound-gate.js'
+import { Inbox, type InboxLimits, type LifecycleObserver } from './inbox.js'
+import { OutboundGate, type OutboundGateEvents } from './outbound-gate.js'
+import { PendingHandshake, type EarlyEvent, type HandshakeEvents } from './pending-handshake.js'
 import { websocketScope } from './scope-builder.js'
-import { UpgradeSocketWatch } from './upgrade-socket-watch.js'
 import type { ResolvedSwitchyardOptions } from './server-options.js'
 import type { ServerCounters } from './server-stats.js'
 
@@ -37,14 +42,15 @@ const RESOLVED = Promise.resolve()
 /** Frames a busy application may leave unread before the socket is closed with 1008. */
 export const MAX_UNREAD_FRAMES = 1000
 
-/** What a connection needs from its server. */
-export interface ConnectionContext {
+/** What every connection of a server shares: one object made by the server, none per connection. */
+export interface ConnectionHost {
   readonly options: ResolvedSwitchyardOptions
   readonly counters: ServerCounters
   readonly heartbeat: Heartbeat
-  readonly connectionId: string
-  /** Called once the application has finished (or been abandoned) and the socket is gone. */
-  readonly onFinished: () => void
+  /** `MAX_UNREAD_FRAMES` and 4 x `maxMessageBytes`. */
+  readonly inboxLimits: InboxLimits
+  /** The application has finished (or been abandoned) and the socket is gone. */
+  connectionFinished(connection: WebsocketConnection): void
 }
 
 type Phase = 'handshaking' | 'upgrading' | 'open' | 'rejected' | 'closed'
@@ -59,32 +65,33 @@ type Phase = 'handshaking' | 'upgrading' | 'open' | 'rejected' | 'closed'
  * Bounded both ways: unread inbound frames past `MAX_UNREAD_FRAMES` (or 4 x `maxMessageBytes`) close with 1008; a
  * client whose outbound buffer passes `maxOutboundBytes` is closed with 1013 (see `OutboundGate`).
  *
+ * Lean when idle (docs/performance/idle-connections.md): the connection is itself what its application instance,
+ * inbox, heartbeat, outbound gate and handshake report to, the socket's listeners are shared by every connection,
+ * handshake state lives in a `PendingHandshake` dropped once the socket is attached, and the outbound gate is made
+ * on the first frame sent.
+ *
  * @example
  * ```ts
- * const connection = new WebsocketConnection(request.raw, context)
+ * const connection = new WebsocketConnection(request.raw, connectionId, host)
  * const decision = await connection.handshake()
  * if (decision.kind === 'accept') wss.handleUpgrade(request.raw, socket, head, (ws) => connection.attach(ws))
  * ```
  */
-export class WebsocketConnection {
+export class WebsocketConnection
+  implements ApplicationHost, LifecycleObserver<InputEvent>, HeartbeatMember, OutboundGateEvents, HandshakeEvents
+{
   readonly scope: WebsocketScope
-  private readonly log: Logger
+  /** When a frame or pong last came in (`HeartbeatMember`). */
+  lastSeenAt = 0
   private readonly inbox: Inbox<InputEvent>
   private readonly state: WebsocketProtocolState
   private readonly instance: ApplicationInstance
-  private readonly options: ResolvedSwitchyardOptions
   private phase: Phase = 'handshaking'
-  private decide: ((decision: HandshakeDecision) => void) | undefined
-  private readonly decided: Promise<HandshakeDecision>
-  private handshakeTimer: NodeJS.Timeout | undefined
+  private handshakeState: PendingHandshake | undefined
+  /** The handshake's answer until `handshake()` hands it over. */
+  private decision: Promise<HandshakeDecision> | undefined
   private socket: WebSocket | undefined
-  private member: HeartbeatMember | undefined
-  /** Events sent between accept and the upgrade completing, flushed by `attach`. */
-  private pending: (WebsocketSendEvent | WebsocketCloseEvent)[] = []
-  private pendingBytes = 0
-  /** Dropped once the socket is ws's or the transport is gone: an open connection keeps no handshake state. */
-  private watch: UpgradeSocketWatch | undefined
-  /** The upgrade request's TCP socket (ws's transport), kept rather than the request itself. */
+  /** The upgrade request's TCP socket (ws's transport, corked by the gate), kept rather than the request itself. */
   private readonly transport: Socket
   private gate: OutboundGate | undefined
   private inboundOverflowed = false
@@ -97,78 +104,49 @@ export class WebsocketConnection {
 
   constructor(
     request: IncomingMessage,
-    private readonly context: ConnectionContext,
+    private readonly connectionId: string,
+    private readonly host: ConnectionHost,
   ) {
-    this.options = context.options
+    const options = host.options
     this.transport = request.socket
-    this.log = context.options.logger
-    const connId = context.connectionId
     this.scope = websocketScope(request, {
-      connectionId: connId,
-      logger: lazyChild(this.log, { connId }),
-      layer: context.options.layer,
+      connectionId,
+      logger: lazyChild(options.logger, { connId: connectionId }),
+      layer: options.layer,
     })
     this.state = new WebsocketProtocolState({ subprotocols: this.scope.subprotocols })
-    this.inbox = new Inbox({ maxEvents: MAX_UNREAD_FRAMES, maxBytes: 4 * this.options.maxMessageBytes })
-    this.decided = new Promise((resolve) => (this.decide = resolve))
+    this.inbox = new Inbox(host.inboxLimits)
+    this.inbox.observeLifecycle(this)
     this.inbox.pushAlways({ type: 'websocket.connect' })
-    this.instance = new ApplicationInstance({
-      application: this.options.application,
-      scope: this.scope,
-      inbox: this.inbox,
-      // Bound methods, not arrows: under tsx, esbuild's keepNames gives an arrow named by its property an own
-      // `name` property, 256 bytes per connection each.
-      send: this.send.bind(this),
-      onReceived: this.onApplicationReceived.bind(this),
-      onCancelled: this.onApplicationCancelled.bind(this),
-    })
-    void this.instance.finished.then((outcome) => {
-      this.onApplicationDone(outcome)
-    })
-    this.handshakeTimer = setTimeout(() => {
-      this.onHandshakeTimeout()
-    }, this.options.handshakeTimeoutMs)
-    this.watch = new UpgradeSocketWatch(request.socket, () => {
-      this.onClientLeftDuringHandshake()
-    })
+    this.handshakeState = new PendingHandshake(request.socket, options.handshakeTimeoutMs, this)
+    this.decision = this.handshakeState.decided
+    this.instance = new ApplicationInstance(this.inbox, this)
+    this.instance.start(options.application, this.scope)
   }
 
-  /** Resolves with the application's answer to the handshake. */
+  /** Resolves with the application's answer to the handshake. Called once, by the server. */
   handshake(): Promise<HandshakeDecision> {
-    return this.decided
+    const decision = this.decision
+    if (decision === undefined) throw new Error('WebsocketConnection.handshake() was already called')
+    this.decision = undefined
+    return decision
   }
 
   /** Wires the upgraded socket: the connection is open. */
   attach(socket: WebSocket): void {
     this.socket = socket
-    this.watch?.release()
-    this.watch = undefined
+    const early = this.handshakeState?.release() ?? []
+    this.handshakeState = undefined
     if (this.phase !== 'upgrading') {
       // Shut down between accept and the upgrade completing.
       socket.terminate()
       return
     }
     this.phase = 'open'
-    const member: HeartbeatMember = { socket, lastSeenAt: Date.now(), onPingTimeout: this.onPingTimeout.bind(this) }
-    this.member = member
-    this.context.heartbeat.add(member)
-    this.gate = new OutboundGate(
-      socket,
-      this.options,
-      { onSlowClient: this.onSlowClient.bind(this), onDropped: this.onDroppedOutbound.bind(this) },
-      this.transport,
-    )
-    socket.on('message', (data, isBinary) => {
-      this.onFrame(data, isBinary)
-    })
-    socket.on('pong', () => (member.lastSeenAt = Date.now()))
-    socket.on('close', (code) => {
-      this.onSocketClose(code)
-    })
-    const pending = this.pending
-    this.pending = []
-    this.pendingBytes = 0
-    for (const event of pending) this.transmit(event)
+    this.lastSeenAt = Date.now()
+    this.host.heartbeat.add(this)
+    listenTo(socket, this)
+    for (const event of early) this.transmit(event)
     if (this.appDone) this.closeAfterApplication(this.instance.result)
   }
 
@@ -183,26 +161,12 @@ export class WebsocketConnection {
       this.closeSocket(socket, CLOSE_GOING_AWAY, 'server shutting down')
     }
     if (this.phase !== 'closed') this.onTransportClosed(CLOSE_GOING_AWAY)
-    await Promise.all([this.finish(), socket === undefined ? undefined : this.socketClosed(socket)])
+    await Promise.all([this.finish(), socket === undefined ? undefined : this.closedOrGraceOver(socket)])
     socket?.terminate()
   }
 
-  /** Resolves when the socket has closed, or after `slowClientCloseGraceMs` (the caller then terminates it). */
-  private socketClosed(socket: WebSocket): Promise<void> {
-    if (socket.readyState === socket.CLOSED) return Promise.resolve()
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, this.options.slowClientCloseGraceMs)
-      function done(): void {
-        clearTimeout(timer)
-        socket.off('close', done)
-        resolve()
-      }
-      socket.once('close', done)
-    })
-  }
-
   /** The application's `send`. Not `async` (once per frame): it does no I/O, so its promise is a settled one. */
-  private send(event: OutputEvent): Promise<void> {
+  send(event: OutputEvent): Promise<void> {
     // The common frame checked inline (`state.check` in short): a string `text`, no `bytes`, accepted and open.
     if (
       event.type === 'websocket.send' &&
@@ -215,161 +179,29 @@ export class WebsocketConnection {
       return RESOLVED
     }
     try {
-      this.sendNow(event)
+      this.state.check(event)
+      this.sendChecked(event as WebsocketAcceptEvent | WebsocketSendEvent | WebsocketCloseEvent)
       return RESOLVED
     } catch (error) {
       return Promise.reject(error)
     }
   }
 
-  private sendNow(event: OutputEvent): void {
-    this.state.check(event)
-    const checked = event as WebsocketAcceptEvent | WebsocketSendEvent | WebsocketCloseEvent
-    switch (checked.type) {
-      case 'websocket.accept':
-        this.onAccept(checked)
-        return
-      case 'websocket.close':
-        if (this.phase === 'handshaking') {
-          this.settleHandshake({ kind: 'reject', status: 403, body: REJECTION_BODIES[403] })
-          this.onTransportClosed(CLOSE_ABNORMAL)
-          return
-        }
-        this.transmit(checked)
-        return
-      case 'websocket.send':
-        this.transmit(checked)
-        return
-    }
-  }
-
-  private onAccept(event: WebsocketAcceptEvent): void {
-    if (this.phase !== 'handshaking') return // refused already (timeout, shutdown, client gone)
-    this.context.counters.increment('accepted')
-    this.phase = 'upgrading'
-    this.watch?.handOver()
-    this.settleHandshake({ kind: 'accept', subprotocol: event.subprotocol ?? undefined, headers: event.headers ?? [] })
-  }
-
-  /** Sends a frame or a close, or queues it until the upgrade completes; drops it once the socket is closing. */
-  private transmit(event: WebsocketSendEvent | WebsocketCloseEvent): void {
-    if (this.phase === 'upgrading') {
-      // Bounded like the socket's own buffer: the upgrade normally completes within a tick of the accept.
-      const size = event.type === 'websocket.send' ? payloadBytes(event.text ?? event.bytes ?? '') : 0
-      if (this.pendingBytes + size > this.options.maxOutboundBytes) {
-        this.context.counters.increment('droppedOutbound')
-        return
-      }
-      this.pendingBytes += size
-      this.pending.push(event)
-      return
-    }
-    const socket = this.socket
-    if (this.phase !== 'open' || socket === undefined || this.gate === undefined) return
-    if (event.type === 'websocket.send') this.gate.send(event.text ?? event.bytes ?? '')
-    else if (socket.readyState === socket.OPEN) this.closeSocket(socket, event.code ?? CLOSE_NORMAL, event.reason ?? '')
-  }
-
   /** Only once the application has seen the disconnect do its sends become errors; until then they are dropped. */
-  private onApplicationReceived(event: InputEvent): void {
+  lifecycleReceived(event: InputEvent): void {
     if (event.type === 'websocket.disconnect') this.state.markDisconnected()
   }
 
-  private onApplicationCancelled(): void {
-    this.context.counters.increment('applicationsCancelled')
+  applicationCancelled(): void {
+    this.host.counters.increment('applicationsCancelled')
   }
 
-  private onPingTimeout(): void {
-    this.context.counters.increment('pingTimeouts')
-    this.log.info({ connId: this.context.connectionId }, 'websocket ping timeout')
-    this.socket?.terminate()
-  }
-
-  private onSlowClient(bufferedBytes: number): void {
-    this.context.counters.increment('closedSlow')
-    const err = new SlowClientError(
-      `The client is not reading: ${bufferedBytes} bytes are waiting, the cap is maxOutboundBytes ` +
-        `(${this.options.maxOutboundBytes}); closed with 1013 and later frames dropped`,
-    )
-    this.log.warn({ connId: this.context.connectionId, err }, 'slow client closed')
-  }
-
-  private onDroppedOutbound(): void {
-    this.context.counters.increment('droppedOutbound')
-  }
-
-  private onFrame(data: RawData, isBinary: boolean): void {
-    if (this.member !== undefined) this.member.lastSeenAt = Date.now()
-    const socket = this.socket
-    if (socket === undefined || this.appDone || this.disconnectDelivered || this.inboundOverflowed) return
-    const buffer = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? Buffer.from(data) : data
-    if (buffer.byteLength > this.options.maxMessageBytes) {
-      // Only reachable when @fastify/websocket was registered by the app with a larger ws `maxPayload`.
-      this.closeSocket(socket, CLOSE_MESSAGE_TOO_BIG, 'message too big')
-      return
-    }
-    const event = isBinary
-      ? { type: 'websocket.receive' as const, bytes: new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length) }
-      : { type: 'websocket.receive' as const, text: buffer.toString('utf8') }
-    if (!this.inbox.push(event, buffer.byteLength)) {
-      this.inboundOverflowed = true
-      this.context.counters.increment('inboundOverflows')
-      this.log.warn({ connId: this.context.connectionId, unread: this.inbox.length }, 'websocket inbound overflow')
-      this.closeSocket(socket, CLOSE_POLICY_VIOLATION, 'too many unread messages')
-    }
-  }
-
-  private onSocketClose(code: number): void {
-    this.gate?.dispose()
-    if (this.member !== undefined) this.context.heartbeat.delete(this.member)
-    this.onTransportClosed(code)
-  }
-
-  /** The client hung up before the upgrade completed. */
-  private onClientLeftDuringHandshake(): void {
-    if (this.phase === 'handshaking') this.settleHandshake({ kind: 'gone' })
-    if (this.phase !== 'open' && this.phase !== 'closed') this.onTransportClosed(CLOSE_ABNORMAL)
-  }
-
-  /** The transport is gone: tell the application (once) and give it `applicationCloseTimeoutMs` to finish. */
-  private onTransportClosed(code: number): void {
-    this.phase = 'closed'
-    this.transportDone = true
-    this.watch?.stop()
-    this.watch = undefined
-    if (!this.disconnectDelivered) {
-      this.disconnectDelivered = true
-      this.inbox.pushAlways({ type: 'websocket.disconnect', code })
-    }
-    void this.finish()
-    this.maybeFinished()
-  }
-
-  private finish(): Promise<void> {
-    this.finishing ??= this.instance
-      .finishWithin(
-        this.options.applicationCloseTimeoutMs,
-        `it did not finish within applicationCloseTimeoutMs (${this.options.applicationCloseTimeoutMs} ms) after the disconnect`,
-      )
-      .then((outcome) => {
-        if (this.instance.cancelled && !this.handshakeTimedOut) {
-          this.log.warn(
-            { connId: this.context.connectionId, outcome: outcome.kind },
-            'application cancelled after disconnect',
-          )
-        }
-        this.appDone = true
-        this.maybeFinished()
-      })
-    return this.finishing
-  }
-
-  private onApplicationDone(outcome: ApplicationOutcome): void {
+  applicationDone(outcome: ApplicationOutcome): void {
     this.appDone = true
     const cancelled = this.instance.cancelled && outcome.kind === 'threw'
     if (outcome.kind === 'threw' && !cancelled && !isCodedError(outcome.error, RouteNotFoundError)) {
-      this.context.counters.increment('applicationErrors')
-      this.log.error({ connId: this.context.connectionId, err: outcome.error }, 'application error')
+      this.host.counters.increment('applicationErrors')
+      this.host.options.logger.error({ connId: this.connectionId, err: outcome.error }, 'application error')
     }
     if (this.phase === 'handshaking') {
       this.settleHandshake(rejectionFor(outcome))
@@ -379,6 +211,174 @@ export class WebsocketConnection {
     }
     // 'upgrading': attach() closes the socket once it exists.
     this.maybeFinished()
+  }
+
+  /** Pings the client if its socket is open (`HeartbeatMember`). */
+  ping(): void {
+    const socket = this.socket
+    // A ping on a socket that is closing throws in some ws versions; it is harmless to skip.
+    if (socket !== undefined && socket.readyState === socket.OPEN) socket.ping()
+  }
+
+  onPingTimeout(): void {
+    this.host.counters.increment('pingTimeouts')
+    this.host.options.logger.info({ connId: this.connectionId }, 'websocket ping timeout')
+    this.socket?.terminate()
+  }
+
+  onSlowClient(bufferedBytes: number): void {
+    const { counters, options } = this.host
+    counters.increment('closedSlow')
+    const err = new SlowClientError(
+      `The client is not reading: ${bufferedBytes} bytes are waiting, the cap is maxOutboundBytes ` +
+        `(${options.maxOutboundBytes}); closed with 1013 and later frames dropped`,
+    )
+    options.logger.warn({ connId: this.connectionId, err }, 'slow client closed')
+  }
+
+  onDropped(): void {
+    this.host.counters.increment('droppedOutbound')
+  }
+
+  handshakeTimeout(): void {
+    if (this.phase !== 'handshaking') return
+    const { counters, options } = this.host
+    counters.increment('handshakeTimeouts')
+    this.handshakeTimedOut = true
+    const err = new HandshakeTimeoutError(
+      `The application neither accepted nor closed the handshake within handshakeTimeoutMs ` +
+        `(${options.handshakeTimeoutMs} ms); refused with 403`,
+    )
+    options.logger.warn({ connId: this.connectionId, err }, 'websocket handshake timeout')
+    this.settleHandshake({ kind: 'reject', status: 403, body: REJECTION_BODIES[403] })
+    this.instance.cancel(`it neither accepted nor closed within handshakeTimeoutMs (${options.handshakeTimeoutMs} ms)`)
+    this.onTransportClosed(CLOSE_ABNORMAL)
+  }
+
+  clientLeftDuringHandshake(): void {
+    if (this.phase === 'handshaking') this.settleHandshake({ kind: 'gone' })
+    if (this.phase !== 'open' && this.phase !== 'closed') this.onTransportClosed(CLOSE_ABNORMAL)
+  }
+
+  /** A frame from the client (a listener shared by every socket calls this). */
+  frameReceived(data: RawData, isBinary: boolean): void {
+    this.lastSeenAt = Date.now()
+    const socket = this.socket
+    if (socket === undefined || this.appDone || this.disconnectDelivered || this.inboundOverflowed) return
+    const buffer = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? Buffer.from(data) : data
+    if (buffer.byteLength > this.host.options.maxMessageBytes) {
+      // Only reachable when @fastify/websocket was registered by the app with a larger ws `maxPayload`.
+      this.closeSocket(socket, CLOSE_MESSAGE_TOO_BIG, 'message too big')
+      return
+    }
+    const event = isBinary
+      ? { type: 'websocket.receive' as const, bytes: new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length) }
+      : { type: 'websocket.receive' as const, text: buffer.toString('utf8') }
+    if (!this.inbox.push(event, buffer.byteLength)) {
+      this.inboundOverflowed = true
+      this.host.counters.increment('inboundOverflows')
+      const unread = this.inbox.length
+      this.host.options.logger.warn({ connId: this.connectionId, unread }, 'websocket inbound overflow')
+      this.closeSocket(socket, CLOSE_POLICY_VIOLATION, 'too many unread messages')
+    }
+  }
+
+  /** Client-side faults (bad frames, oversized messages, resets): ws closes the socket itself. */
+  socketFailed(err: Error): void {
+    this.host.options.logger.debug({ connId: this.connectionId, err }, 'websocket error')
+  }
+
+  /** The socket closed (a listener shared by every socket calls this). */
+  socketClosed(code: number): void {
+    this.gate?.dispose()
+    this.host.heartbeat.delete(this)
+    this.onTransportClosed(code)
+  }
+
+  private sendChecked(event: WebsocketAcceptEvent | WebsocketSendEvent | WebsocketCloseEvent): void {
+    switch (event.type) {
+      case 'websocket.accept':
+        this.onAccept(event)
+        return
+      case 'websocket.close':
+        if (this.phase === 'handshaking') {
+          this.settleHandshake({ kind: 'reject', status: 403, body: REJECTION_BODIES[403] })
+          this.onTransportClosed(CLOSE_ABNORMAL)
+          return
+        }
+        this.transmit(event)
+        return
+      case 'websocket.send':
+        this.transmit(event)
+        return
+    }
+  }
+
+  private onAccept(event: WebsocketAcceptEvent): void {
+    if (this.phase !== 'handshaking') return // refused already (timeout, shutdown, client gone)
+    this.host.counters.increment('accepted')
+    this.phase = 'upgrading'
+    this.handshakeState?.handOver()
+    this.settleHandshake({ kind: 'accept', subprotocol: event.subprotocol ?? undefined, headers: event.headers ?? [] })
+  }
+
+  /** Sends a frame or a close, or keeps it until the upgrade completes; drops it once the socket is closing. */
+  private transmit(event: EarlyEvent): void {
+    if (this.phase === 'upgrading') {
+      const kept = this.handshakeState?.keep(event, this.host.options.maxOutboundBytes) ?? false
+      if (!kept) this.host.counters.increment('droppedOutbound')
+      return
+    }
+    const socket = this.socket
+    if (this.phase !== 'open' || socket === undefined) return
+    if (event.type === 'websocket.send') {
+      this.gate ??= new OutboundGate(socket, this.host.options, this, this.transport)
+      this.gate.send(event.text ?? event.bytes ?? '')
+    } else if (socket.readyState === socket.OPEN) {
+      this.closeSocket(socket, event.code ?? CLOSE_NORMAL, event.reason ?? '')
+    }
+  }
+
+  /** Resolves when the socket has closed, or after `slowClientCloseGraceMs` (the caller then terminates it). */
+  private closedOrGraceOver(socket: WebSocket): Promise<void> {
+    if (socket.readyState === socket.CLOSED) return Promise.resolve()
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.host.options.slowClientCloseGraceMs)
+      function done(): void {
+        clearTimeout(timer)
+        socket.off('close', done)
+        resolve()
+      }
+      socket.once('close', done)
+    })
+  }
+
+  /** The transport is gone: tell the application (once) and give it `applicationCloseTimeoutMs` to finish. */
+  private onTransportClosed(code: number): void {
+    this.phase = 'closed'
+    this.transportDone = true
+    this.handshakeState?.stop()
+    this.handshakeState = undefined
+    if (!this.disconnectDelivered) {
+      this.disconnectDelivered = true
+      this.inbox.pushAlways({ type: 'websocket.disconnect', code })
+    }
+    void this.finish()
+    this.maybeFinished()
+  }
+
+  private finish(): Promise<void> {
+    const { applicationCloseTimeoutMs: timeoutMs, logger } = this.host.options
+    this.finishing ??= this.instance
+      .finishWithin(timeoutMs, `it did not finish within applicationCloseTimeoutMs (${timeoutMs} ms) after the disconnect`)
+      .then((outcome) => {
+        if (this.instance.cancelled && !this.handshakeTimedOut) {
+          logger.warn({ connId: this.connectionId, outcome: outcome.kind }, 'application cancelled after disconnect')
+        }
+        this.appDone = true
+        this.maybeFinished()
+      })
+    return this.finishing
   }
 
   /** The application ended while the socket is open: 1011 if it crashed, else a normal 1000. */
@@ -395,37 +395,48 @@ export class WebsocketConnection {
     socket.close(code, reason)
   }
 
-  private onHandshakeTimeout(): void {
-    this.handshakeTimer = undefined
-    if (this.phase !== 'handshaking') return
-    this.context.counters.increment('handshakeTimeouts')
-    this.handshakeTimedOut = true
-    const err = new HandshakeTimeoutError(
-      `The application neither accepted nor closed the handshake within handshakeTimeoutMs ` +
-        `(${this.options.handshakeTimeoutMs} ms); refused with 403`,
-    )
-    this.log.warn({ connId: this.context.connectionId, err }, 'websocket handshake timeout')
-    this.settleHandshake({ kind: 'reject', status: 403, body: REJECTION_BODIES[403] })
-    this.instance.cancel(
-      `it neither accepted nor closed within handshakeTimeoutMs (${this.options.handshakeTimeoutMs} ms)`,
-    )
-    this.onTransportClosed(CLOSE_ABNORMAL)
-  }
-
   private settleHandshake(decision: HandshakeDecision): void {
-    clearTimeout(this.handshakeTimer)
-    this.handshakeTimer = undefined
     if (decision.kind === 'reject') {
       this.phase = 'rejected'
-      this.context.counters.increment('rejected')
+      this.host.counters.increment('rejected')
     }
-    this.decide?.(decision)
-    this.decide = undefined
+    this.handshakeState?.settle(decision)
   }
 
   private maybeFinished(): void {
     if (!this.appDone || !this.transportDone || this.reported) return
     this.reported = true
-    this.context.onFinished()
+    this.host.connectionFinished(this)
   }
+}
+
+/**
+ * Every socket's connection, for the listeners all sockets share (`this` is the socket): three closures per
+ * connection otherwise.
+ */
+const connections = new WeakMap<WebSocket, WebsocketConnection>()
+
+function listenTo(socket: WebSocket, connection: WebsocketConnection): void {
+  connections.set(socket, connection)
+  socket.on('message', onMessage)
+  socket.on('pong', onPong)
+  socket.on('close', onClose)
+  socket.on('error', onError)
+}
+
+function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  connections.get(this)?.frameReceived(data, isBinary)
+}
+
+function onPong(this: WebSocket): void {
+  const connection = connections.get(this)
+  if (connection !== undefined) connection.lastSeenAt = Date.now()
+}
+
+function onClose(this: WebSocket, code: number): void {
+  connections.get(this)?.socketClosed(code)
+}
+
+function onError(this: WebSocket, err: Error): void {
+  connections.get(this)?.socketFailed(err)
 }

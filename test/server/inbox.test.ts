@@ -10,7 +10,7 @@ describe('Inbox lifecycle observation', () => {
   it('shows lifecycle events to the observer just before the receiver gets them, and client frames not at all', async () => {
     const inbox = new Inbox<Event>({ maxEvents: 10, maxBytes: 1000 })
     const seen: string[] = []
-    inbox.observeLifecycle((event) => seen.push(`seen ${event.type}`))
+    inbox.observeLifecycle({ lifecycleReceived: (event) => seen.push(`seen ${event.type}`) })
     inbox.pushAlways({ type: 'websocket.connect' })
     expect(inbox.push({ type: 'websocket.receive' }, 5)).toBe(true)
     seen.push(`got ${(await inbox.receive()).type}`)
@@ -30,8 +30,10 @@ describe('Inbox lifecycle observation', () => {
 
   it('hands a pushed frame to a pending receive as it is', async () => {
     const inbox = new Inbox<Event>({ maxEvents: 1, maxBytes: 10 })
-    inbox.observeLifecycle(() => {
-      throw new Error('client frames are not observed')
+    inbox.observeLifecycle({
+      lifecycleReceived: () => {
+        throw new Error('client frames are not observed')
+      },
     })
     const pending = inbox.receive()
     const frame = { type: 'websocket.receive' }
