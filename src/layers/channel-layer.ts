@@ -38,8 +38,9 @@ export interface LayerStats {
   /** Messages handed to a `receive`. */
   readonly received: number
   /**
-   * Deliveries skipped because the channel was at capacity: a group send's full members, and delayed sends whose
-   * channel was full when they came due (their sender was told nothing, as with a group send).
+   * Deliveries skipped because the channel was at capacity: a group send's full members (its sender is told
+   * nothing). A delayed send is never dropped: it was accepted when made, and joins its queue when due even if
+   * the queue is full by then.
    */
   readonly dropped: number
   /** `send` calls refused with `ChannelFullError` (the sender was told; nothing silently lost). */
@@ -52,9 +53,10 @@ export interface LayerStats {
 
 export interface SendOptions {
   /**
-   * Holds the message back this many milliseconds (a non-negative integer; 0 sends now). A delayed message counts
-   * toward no capacity while it waits; when it comes due it is delivered like a `send`, except that a full channel
-   * drops it and counts it in `stats().dropped` instead of throwing, since its sender is gone by then. Its expiry
+   * Holds the message back this many milliseconds (a non-negative integer; 0 sends now). A delayed send is accepted
+   * or refused when made: it is counted in `sent` then, and throws `ChannelFullError` while `capacity` delayed
+   * messages already wait on the channel (the queue's own capacity does not apply while it waits). When it comes
+   * due it joins the queue even if the queue is full by then: an accepted message is never dropped. Its expiry
    * counts from the moment it comes due. `flush()` drops waiting delayed messages.
    * @defaultValue 0
    */
@@ -63,8 +65,9 @@ export interface SendOptions {
 
 export interface ChannelLayer {
   /**
-   * Queues `message` on `channel`, now or after `options.delayMs`. Throws `ChannelFullError` at capacity (an
-   * undelayed send only) and `InvalidOptionError` for a bad `delayMs`.
+   * Queues `message` on `channel`, now or after `options.delayMs`. Throws `ChannelFullError` at capacity (for a
+   * delayed send: while `capacity` delayed messages wait on the channel) and `InvalidOptionError` for a bad
+   * `delayMs`.
    */
   send(channel: string, message: Message, options?: SendOptions): Promise<void>
   /** Resolves with the oldest unexpired message on `channel`, waiting for one if needed. */

@@ -32,7 +32,7 @@ export function registerLayerMetrics(target: MetricTarget, layer: ChannelLayer |
 }
 
 /**
- * Lost messages by reason, from the layer and the server: capacity (a group or delayed send to a full channel),
+ * Lost messages by reason, from the layer and the server: capacity (a group send's full members),
  * expired, decode_failed (Redis), slow_client (outbound frames dropped), inbound_overflow (sockets closed).
  */
 export function registerDropMetrics(

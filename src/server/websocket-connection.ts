@@ -370,7 +370,10 @@ export class WebsocketConnection
   private finish(): Promise<void> {
     const { applicationCloseTimeoutMs: timeoutMs, logger } = this.host.options
     this.finishing ??= this.instance
-      .finishWithin(timeoutMs, `it did not finish within applicationCloseTimeoutMs (${timeoutMs} ms) after the disconnect`)
+      .finishWithin(
+        timeoutMs,
+        `it did not finish within applicationCloseTimeoutMs (${timeoutMs} ms) after the disconnect`,
+      )
       .then((outcome) => {
         if (this.instance.cancelled && !this.handshakeTimedOut) {
           logger.warn({ connId: this.connectionId, outcome: outcome.kind }, 'application cancelled after disconnect')

@@ -103,7 +103,7 @@ function describesValue(cell: string | undefined, value: unknown): boolean {
 }
 
 /** `key: documented default` for every key of `defaults` whose table row does not describe its value. */
-function wrongDefaults(heading: string, defaults: Readonly<Record<string, unknown>>): string[] {
+function wrongDefaults(heading: string, defaults: object): string[] {
   const rows = rowsUnder(heading)
   return Object.entries(defaults).flatMap(([key, value]) => {
     const row = rows.find((candidate) => firstCodeSpan(candidate.option ?? candidate.setting) === key)

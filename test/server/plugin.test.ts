@@ -11,7 +11,7 @@ import { InvalidOptionError } from '../../src/errors.js'
 import { switchyard } from '../../src/server/plugin.js'
 import { DEFAULT_SERVER_LIMITS, resolveServerOptions } from '../../src/server/server-options.js'
 import { serve } from '../../src/server/serve.js'
-import { captureLogger, closed, connect, startServer, text, waitFor, wsUrl } from './helpers.js'
+import { captureLogger, closed, connect, text, waitFor } from './helpers.js'
 
 const hello: Application = async (scope, receive, send) => {
   const event = await receive()
