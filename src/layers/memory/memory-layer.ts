@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto'
-
 import type { InspectOptions, LayerSnapshot, PurgeOptions } from '../snapshot.js'
 
-import { ChannelFullError, ChannelNotLocalError, InvalidChannelNameError, LayerClosedError } from '../../errors.js'
+import { ChannelFullError, ChannelNotLocalError, LayerClosedError } from '../../errors.js'
 import { reportGroupSend } from '../../diagnostics.js'
 import { MemoryTaskStore } from './memory-task-store.js'
 import {
@@ -24,7 +22,8 @@ import { LayerCounters } from '../layer-stats.js'
 import { DROPPED, HANDED, LocalChannels, type BufferedReceiver } from '../local-channels.js'
 import { memorySnapshot } from './memory-inspect.js'
 import { prepareMessage } from '../message-validation.js'
-import { assertChannelName, assertGroupName, isProcessSpecific, MAX_NAME_LENGTH, nonLocalName } from '../names.js'
+import { assertChannelName, assertGroupName } from '../names.js'
+import { ProcessChannels } from '../process-channels.js'
 
 /** The in-memory layer's options: the shared ones, plus its task store's. */
 export type InMemoryLayerOptions = LayerOptions & TaskStoreLayerOptions
@@ -64,10 +63,10 @@ interface Membership {
  */
 export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver {
   readonly options: ResolvedLayerOptions
-  /** Ends every name `newChannel()` returns, before the `!`: how `receive` knows a name is ours. */
-  private readonly clientId = randomBytes(16).toString('hex')
   /** Channels' queues and pending receives; with one `expiryMs`, arrival order is also expiry order. */
   private readonly local: LocalChannels
+  /** Names `newChannel()` returns: their client id is how `receive` knows a name is ours. */
+  private readonly processChannels: ProcessChannels
   private readonly groups = new Map<string, Map<string, Membership>>()
   /** Memberships in last-add order, which with one `groupExpiryMs` is also expiry order. */
   private readonly memberships = new Map<string, Membership>()
@@ -101,6 +100,7 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver {
         else this.removeFromAllGroups(channel)
       },
     )
+    this.processChannels = new ProcessChannels(this.local, this.counters)
     this.tasks = new MemoryTaskStore(
       {
         assertOpen: (operation) => {
@@ -139,39 +139,27 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver {
   async receive(channel: string, options?: ReceiveOptions): Promise<Message> {
     this.assertOpen('receive')
     assertChannelName(channel)
-    if (isProcessSpecific(channel) && !nonLocalName(channel).endsWith(`.${this.clientId}!`)) {
+    if (this.processChannels.isElsewhere(channel)) {
       throw new ChannelNotLocalError(channel)
     }
     const signal = options?.signal
     signal?.throwIfAborted()
     this.refresh()
-    const message = this.local.take(channel)
-    if (message !== undefined) {
-      this.counters.received++
-      return message
-    }
-    return this.local.wait(channel, signal)
+    return this.processChannels.take(channel) ?? this.local.wait(channel, signal)
   }
 
   /** A message already queued on `channel`, taken without a promise (`BufferedReceiver`). */
   takeBuffered(channel: string): Message | undefined {
-    if (this.closed || (isProcessSpecific(channel) && !nonLocalName(channel).endsWith(`.${this.clientId}!`))) {
+    if (this.closed || this.processChannels.isElsewhere(channel)) {
       return undefined
     }
     this.refresh()
-    const message = this.local.take(channel)
-    if (message !== undefined) this.counters.received++
-    return message
+    return this.processChannels.take(channel)
   }
 
   async newChannel(prefix = 'specific'): Promise<string> {
     this.assertOpen('create a channel')
-    assertGroupName(prefix)
-    const name = `${prefix}.${this.clientId}!${randomBytes(16).toString('hex')}`
-    if (name.length >= MAX_NAME_LENGTH) {
-      throw new InvalidChannelNameError('channel', name, `the prefix "${prefix}" is too long for a channel name`)
-    }
-    return name
+    return this.processChannels.newName(prefix).name
   }
 
   async groupAdd(group: string, channel: string): Promise<void> {

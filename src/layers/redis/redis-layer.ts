@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto'
-
-import { ChannelFullError, ChannelNotLocalError, InvalidChannelNameError, LayerClosedError } from '../../errors.js'
+import { ChannelFullError, ChannelNotLocalError, LayerClosedError } from '../../errors.js'
 import type { ChannelLayer, LayerStats, Message, ReceiveOptions, SendOptions } from '../channel-layer.js'
 import { RedisTaskStore } from './tasks/redis-task-store.js'
 import { resolveTaskStoreOptions } from '../../tasks/task-store-options.js'
@@ -9,7 +7,8 @@ import { capacityFor, sendDelayMs } from '../layer-options.js'
 import { LayerCounters } from '../layer-stats.js'
 import { LocalChannels, type BufferedReceiver } from '../local-channels.js'
 import { prepareMessage, RESERVED_ROUTING_KEY } from '../message-validation.js'
-import { assertChannelName, assertGroupName, isProcessSpecific, MAX_NAME_LENGTH, nonLocalName } from '../names.js'
+import { assertChannelName, assertGroupName, isProcessSpecific, nonLocalName } from '../names.js'
+import { ProcessChannels } from '../process-channels.js'
 import type { Logger } from '../../logger.js'
 import type { InspectOptions, LayerSnapshot, PurgeOptions } from '../snapshot.js'
 import { reportGroupSend } from '../../diagnostics.js'
@@ -62,7 +61,7 @@ class RedisCounters extends LayerCounters {
 export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
   readonly options: ResolvedRedisOptions
   /** 32 hex characters, as channels_redis' client prefix: names this process's channels. */
-  readonly clientId = randomBytes(16).toString('hex')
+  readonly clientId: string
   private readonly keys: RedisKeys
   private readonly shards: RedisShard[]
   private readonly serializer: ReturnType<typeof createSerializer>
@@ -71,6 +70,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
   private readonly drops: DropReporter
   private readonly local: LocalChannels
   private readonly normal: LocalChannels
+  private readonly processChannels: ProcessChannels
   private readonly localGroups = new LocalGroups()
   /** Non-local names (`specific.<id>!`) of this process's queues, one per `newChannel` prefix used. */
   private readonly ownNonLocal = new Set<string>()
@@ -108,6 +108,8 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
       () => 0,
       () => undefined,
     )
+    this.processChannels = new ProcessChannels(this.local, this.counters)
+    this.clientId = this.processChannels.clientId
     this.ownNonLocal.add(`specific.${this.clientId}!`)
     const wakePrefix = this.keys.wake('')
     this.inbound = new Inbound({
@@ -261,12 +263,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
     if (isProcessSpecific(channel)) {
       if (!this.isLocal(channel)) throw new ChannelNotLocalError(channel)
       signal?.throwIfAborted()
-      const message = this.local.take(channel)
-      if (message !== undefined) {
-        this.counters.received++
-        return message
-      }
-      return this.local.wait(channel, signal)
+      return this.processChannels.take(channel) ?? this.local.wait(channel, signal)
     }
     signal?.throwIfAborted()
     // Cancelled, the receive is rejected only once no blocking read that may have taken its message is in flight
@@ -292,20 +289,12 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
   /** A message already buffered for one of this process's channels, taken without a promise (`BufferedReceiver`). */
   takeBuffered(channel: string): Message | undefined {
     // Only this process's channels are ever buffered: any other name finds nothing, and `receive` says why.
-    if (this.closed) return undefined
-    const message = this.local.take(channel)
-    if (message !== undefined) this.counters.received++
-    return message
+    return this.closed ? undefined : this.processChannels.take(channel)
   }
 
   async newChannel(prefix = 'specific'): Promise<string> {
     this.assertOpen('create a channel')
-    assertGroupName(prefix)
-    const nonLocal = `${prefix}.${this.clientId}!`
-    const name = nonLocal + randomBytes(16).toString('hex')
-    if (name.length >= MAX_NAME_LENGTH) {
-      throw new InvalidChannelNameError('channel', name, `the prefix "${prefix}" is too long for a channel name`)
-    }
+    const { name, nonLocal } = this.processChannels.newName(prefix)
     if (!this.ownNonLocal.has(nonLocal)) {
       this.ownNonLocal.add(nonLocal)
       await this.presence.heartbeat()

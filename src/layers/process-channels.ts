@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto'
+
+import { InvalidChannelNameError } from '../errors.js'
+import type { Message } from './channel-layer.js'
+import type { LayerCounters } from './layer-stats.js'
+import type { LocalChannels } from './local-channels.js'
+import { assertGroupName, isProcessSpecific, MAX_NAME_LENGTH, nonLocalName } from './names.js'
+
+/** A name `newChannel` gave, and its non-local part (`<prefix>.<client id>!`), which names its process. */
+export interface ProcessChannelName {
+  readonly name: string
+  readonly nonLocal: string
+}
+
+/**
+ * The process-specific channels of one layer instance, as both layers name and read them: Channels'
+ * `new_channel` names, `<prefix>.<client id>!<random>`, whose client id tells a receive that a name is its own,
+ * and the synchronous take of `BufferedReceiver`, counted as a receive.
+ *
+ * @example
+ * ```ts
+ * const channels = new ProcessChannels(local, counters)
+ * const { name } = channels.newName('specific') // 'specific.<32 hex>!<32 hex>'
+ * channels.take(name) // undefined until a message is queued for it
+ * ```
+ */
+export class ProcessChannels {
+  /** 32 hex characters, as channels_redis' client prefix: names this layer instance's channels. */
+  readonly clientId = randomBytes(16).toString('hex')
+  readonly #ownSuffix = `.${this.clientId}!`
+
+  constructor(
+    private readonly local: LocalChannels,
+    private readonly counters: LayerCounters,
+  ) {}
+
+  /** A fresh name under `prefix`; throws `InvalidChannelNameError` for a bad prefix or one too long to fit. */
+  newName(prefix: string): ProcessChannelName {
+    assertGroupName(prefix)
+    const nonLocal = `${prefix}${this.#ownSuffix}`
+    const name = nonLocal + randomBytes(16).toString('hex')
+    if (name.length >= MAX_NAME_LENGTH) {
+      throw new InvalidChannelNameError('channel', name, `the prefix "${prefix}" is too long for a channel name`)
+    }
+    return { name, nonLocal }
+  }
+
+  /** Whether a name is process-specific without this instance's client id (whatever its prefix): not ours to read. */
+  isElsewhere(channel: string): boolean {
+    return isProcessSpecific(channel) && !nonLocalName(channel).endsWith(this.#ownSuffix)
+  }
+
+  /** The channel's oldest buffered message, taken and counted as received; undefined when there is none. */
+  take(channel: string): Message | undefined {
+    const message = this.local.take(channel)
+    if (message !== undefined) this.counters.received++
+    return message
+  }
+}
