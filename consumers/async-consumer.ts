@@ -2,7 +2,7 @@ import type { Application, OutputEvent, Receive, Scope, Send } from '../src/appl
 import { InvalidOptionError, NoChannelLayerError } from '../src/errors.js'
 import type { ChannelLayer, Message } from '../src/layers/channel-layer.js'
 import { bufferedReceiverOf } from '../src/layers/local-channels.js'
-import { defaultLogger, lazyChild, markLogged, type Logger } from '../src/logger.js'
+import { defaultLogger, markLogged, type Logger } from '../src/logger.js'
 import { reportConsumerMessageIn, reportConsumerMessageOut, reportLayerMessageRefused } from '../src/diagnostics.js'
 import { ConsumerLayer } from '../src/consumer-runtime/consumer-layer.js'
 import { consumerName, findHandler } from '../src/consumer-runtime/dispatch.js'
@@ -10,6 +10,7 @@ import {
   RunLoop,
   type ConsumerMessage,
   type LayerRefusal,
+  type LoopStart,
   type RunLoopHooks,
 } from '../src/consumer-runtime/run-loop.js'
 
@@ -44,9 +45,6 @@ export class AsyncConsumer {
 
   /** The connection's scope: path, headers, `urlRoute`, `user`, ... */
   scope!: Scope
-  /** A logger bound to `{ consumer, connId }`. Never log payloads through it. */
-  log: Logger = defaultLogger()
-
   private layer: ConsumerLayer | undefined
   private ownChannel: string | undefined
   private sendToClient: Send | undefined
@@ -55,6 +53,8 @@ export class AsyncConsumer {
   private labelCache: string | undefined
   private refusedSinceLog = 0
   private refusalLoggedAt = Number.NEGATIVE_INFINITY
+  /** `log`, once made or set. */
+  private logger: Logger | undefined
 
   /**
    * An application that creates one instance of this consumer per connection (Channels' `as_asgi()`). `init`
@@ -68,6 +68,18 @@ export class AsyncConsumer {
     }
     Object.defineProperty(app, 'name', { value: `${this.name}.asApp` })
     return Object.assign(app, { consumerClass: this })
+  }
+
+  /**
+   * A logger bound to `{ connId, consumer }`: a child of `scope.logger` (or of Switchyard's default logger), made the
+   * first time it is used, so a connection that never logs never makes one. Never log payloads through it.
+   */
+  get log(): Logger {
+    return (this.logger ??= consumerLogger(this, this.scope))
+  }
+
+  set log(logger: Logger) {
+    this.logger = logger
   }
 
   /** The layer given to the server, worker or communicator. Groups joined through it are left when this ends. */
@@ -121,7 +133,7 @@ export class AsyncConsumer {
 
   /** Leaves every group this consumer's channel joined (it also happens automatically when the consumer ends). */
   protected async leaveGroups(): Promise<void> {
-    await this.layer?.leaveAll()
+    await this.layer?.leaveAll(this)
   }
 
   /** Ends the consumer after the current handler returns (like throwing `StopConsumer`). */
@@ -179,61 +191,53 @@ export class AsyncConsumer {
 
   /** The run loop: the application body for one connection. Resolves when the consumer stops. */
   run(scope: Scope, receive: Receive, send: Send): Promise<void> {
-    // Promise callbacks, not an async function awaiting the loop: an idle connection holds no suspended generator.
-    return this.attach(scope, send).then(() => {
-      const loop = new RunLoop(this.runLoopHooks(), this.layerConcurrency())
-      const channel = this.layerChannel()
-      const layer = this.layer
-      return loop
-        .run(
-          receive,
-          // The shared layer's own buffer, not this wrapper's: taking from it is what the wrapper's receive does.
-          layer === undefined || channel === undefined
-            ? undefined
-            : { layer, channel, buffered: bufferedReceiverOf(layer.inner) },
-        )
-        .then(() => this.afterRun(loop))
-    })
+    // Promise callbacks, not an async function awaiting the loop: an idle connection holds no suspended generator,
+    // and the loop's promise is its only one.
+    const starting = this.attach(scope, send).then(() => this.loopStart())
+    return new RunLoop<AsyncConsumer>(this, AsyncConsumer.runLoopHooks).run(receive, starting)
   }
 
-  /**
-   * What the run loop calls. Method shorthand, not arrows named by their property: under tsx, esbuild's keepNames
-   * gives each of those an own `name` property, 256 bytes per consumer.
-   */
-  private runLoopHooks(): RunLoopHooks {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the hooks' own `this` is the hooks object
-    const consumer = this
-    return {
-      dispatch(message) {
-        return consumer.dispatch(message)
-      },
-      failed(error, message, fromLayer) {
-        if (fromLayer && isUnhandledType(error)) {
-          consumer.layerMessageRefused(message as Message, 'no handler', error)
-          return Promise.resolve()
-        }
-        return consumer.dispatchFailed(error, message)
-      },
-      refused(message, reason) {
-        consumer.layerMessageRefused(message, reason)
-      },
-      stopRequested() {
-        return consumer.stopRequested
-      },
-      dropped(message) {
-        consumer.layerMessageDropped(message)
-      },
-    }
+  private loopStart(): LoopStart {
+    const channel = this.layerChannel()
+    const layer = this.layer
+    // The shared layer's own buffer, not this wrapper's: taking from it is what the wrapper's receive does.
+    const source =
+      layer === undefined || channel === undefined
+        ? undefined
+        : { layer, channel, buffered: bufferedReceiverOf(layer.inner) }
+    return { source, concurrency: this.layerConcurrency() }
   }
 
-  /** The loop has ended: leave every group, then end as the loop did. */
-  private async afterRun(loop: RunLoop): Promise<void> {
-    await this.layer?.leaveAll()
-    if (loop.error !== undefined) {
-      this.log.error({ err: loop.error }, 'consumer failed')
-      markLogged(loop.error)
-      throw loop.error
-    }
+  /** What every consumer's run loop calls: one object for all of them, the consumer passed in. */
+  private static readonly runLoopHooks: RunLoopHooks<AsyncConsumer> = {
+    dispatch(consumer, message) {
+      return consumer.dispatch(message)
+    },
+    failed(consumer, error, message, fromLayer) {
+      if (fromLayer && isUnhandledType(error)) {
+        consumer.layerMessageRefused(message as Message, 'no handler', error)
+        return Promise.resolve()
+      }
+      return consumer.dispatchFailed(error, message)
+    },
+    refused(consumer, message, reason) {
+      consumer.layerMessageRefused(message, reason)
+    },
+    stopRequested(consumer) {
+      return consumer.stopRequested
+    },
+    dropped(consumer, message) {
+      consumer.layerMessageDropped(message)
+    },
+    /** The loop has ended: leave every group, then end as the loop did. */
+    async ended(consumer, error) {
+      await consumer.layer?.leaveAll(consumer)
+      if (error !== undefined) {
+        consumer.log.error({ err: error }, 'consumer failed')
+        markLogged(error)
+        throw error
+      }
+    },
   }
 
   /**
@@ -243,13 +247,21 @@ export class AsyncConsumer {
   protected async attach(scope: Scope, send: Send): Promise<void> {
     this.scope = scope
     this.sendToClient = send
-    this.log = lazyChild(scope.logger ?? defaultLogger(), { consumer: consumerName(this) })
+    this.logger = undefined // made from this scope when first used
     const layer = scope.channelLayer
     if (layer !== undefined) {
       this.ownChannel = await layer.newChannel()
-      this.layer = new ConsumerLayer(layer, this.ownChannel, this.log)
+      this.layer = new ConsumerLayer(layer, this.ownChannel)
     }
   }
+}
+
+/** The consumer's `log`: a child of its scope's logger carrying the connection id and the consumer's name. */
+function consumerLogger(consumer: AsyncConsumer, scope: Scope | undefined): Logger {
+  const parent = scope?.logger ?? defaultLogger()
+  const connId = scope !== undefined && 'connectionId' in scope ? scope.connectionId : undefined
+  const name = consumerName(consumer)
+  return parent.child(connId === undefined ? { consumer: name } : { connId, consumer: name })
 }
 
 function applyInit(consumer: AsyncConsumer, init: object): void {

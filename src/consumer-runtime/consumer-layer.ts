@@ -16,7 +16,6 @@ export class ConsumerLayer implements ChannelLayer {
   constructor(
     readonly inner: ChannelLayer,
     private readonly ownChannel: string,
-    private readonly log: Logger,
   ) {}
 
   /** Groups this consumer's channel is in, as far as this consumer has asked. */
@@ -63,14 +62,17 @@ export class ConsumerLayer implements ChannelLayer {
     return this.inner.stats()
   }
 
-  /** Leaves every group joined through this consumer; one failure does not stop the others. */
-  async leaveAll(): Promise<void> {
+  /**
+   * Leaves every group joined through this consumer; one failure does not stop the others. Failures are logged
+   * to `owner.log`, read only then (a consumer makes its logger on first use).
+   */
+  async leaveAll(owner: { readonly log: Logger }): Promise<void> {
     for (const group of this.joined) {
       try {
         await this.groupDiscard(group, this.ownChannel)
       } catch (err) {
         this.forget(group)
-        this.log.warn({ err, group }, 'could not leave group')
+        owner.log.warn({ err, group }, 'could not leave group')
       }
     }
   }

@@ -3,6 +3,7 @@ import type { ChannelLayer, Message } from '../layers/channel-layer.js'
 import { Fifo } from '../layers/fifo.js'
 import type { BufferedReceiver } from '../layers/local-channels.js'
 import { StopConsumer } from '../control.js'
+import { clientFeedOf, type ClientEventListener, type ClientFeed } from './client-feed.js'
 
 /** What a consumer handles: client events from the server and messages from its layer channel. */
 export type ConsumerMessage = InputEvent | Message
@@ -19,21 +20,29 @@ export function isClientEventType(type: unknown): boolean {
   return typeof type === 'string' && (type.startsWith('websocket.') || type.startsWith('http.'))
 }
 
-/** What the run loop asks of its consumer. */
-export interface RunLoopHooks {
+/**
+ * What the run loop asks of its consumer `C`: one object shared by every consumer of a class (the consumer is passed
+ * in), so a consumer owns no object of callbacks.
+ */
+export interface RunLoopHooks<C> {
   /** Runs the message's handler (the consumer's `dispatch`). */
-  dispatch(message: ConsumerMessage): Promise<void>
+  dispatch(consumer: C, message: ConsumerMessage): Promise<void>
   /**
    * A handler threw something other than `StopConsumer` (`fromLayer`: handling a layer message); throwing here
    * ends the consumer with that error.
    */
-  failed(error: unknown, message: ConsumerMessage, fromLayer: boolean): Promise<void>
+  failed(consumer: C, error: unknown, message: ConsumerMessage, fromLayer: boolean): Promise<void>
   /** A layer message was not handled, and the consumer goes on (see `LayerRefusal`). */
-  refused(message: Message, reason: LayerRefusal): void
+  refused(consumer: C, message: Message, reason: LayerRefusal): void
   /** True once the consumer asked to stop after its current handler (`stop()`). */
-  stopRequested(): boolean
+  stopRequested(consumer: C): boolean
   /** A layer message was taken off the channel as the consumer stopped: its handler never runs. */
-  dropped(message: Message): void
+  dropped(consumer: C, message: Message): void
+  /**
+   * The loop has ended (`error`: why, unless it stopped normally) and no handler runs: what `run()`'s promise
+   * becomes (the consumer leaves its groups, then ends as the loop did).
+   */
+  ended(consumer: C, error: Error | undefined): Promise<void>
 }
 
 /** Where layer messages come from; `buffered` hands over what is already in this process without a promise. */
@@ -41,6 +50,14 @@ export interface LayerSource {
   readonly layer: ChannelLayer
   readonly channel: string
   readonly buffered?: BufferedReceiver
+}
+
+/** What a run loop starts with, once its consumer is bound to the connection. */
+export interface LoopStart {
+  /** Where layer messages come from; undefined without a layer (client events only). */
+  readonly source: LayerSource | undefined
+  /** Layer messages handled at once, at most. */
+  readonly concurrency: number
 }
 
 /**
@@ -52,18 +69,19 @@ export interface LayerSource {
  * (`takeBuffered`), and the serial lock is a flag with a FIFO of waiters, so a handled message costs its handler's
  * promises and little else.
  *
- * Built as well for many idle consumers: callbacks, not async pump loops and a stop race, so an idle consumer holds
- * its two pending receives and the promise `run()` returns rather than suspended generators; the waiters' FIFO is
- * made when first contended. Callbacks are methods reached through anonymous arrows: under tsx, esbuild's
- * `keepNames` gives every named function (an arrow field, an arrow named by its property) an own `name` property,
- * 256 bytes each per consumer.
+ * Built as well for many idle consumers (docs/performance/idle-connections.md): callbacks, not async pump loops, so
+ * an idle consumer holds no suspended generator; client events come from the server's feed (`ClientFeed`), which
+ * holds this loop while it waits rather than a pending promise; the hooks are one object per consumer class; the
+ * waiters' FIFO is made when first contended; and `run()`'s promise is the consumer's only one.
  */
-export class RunLoop {
+export class RunLoop<C> implements ClientEventListener {
   error: Error | undefined
   private done = false
   private controller: AbortController | undefined
-  private receiveClient: Receive | undefined
+  /** Where client events come from: the server's feed when it gave one, else the `receive` to await. */
+  private client: ClientFeed | Receive | undefined
   private source: LayerSource | undefined
+  private concurrency = 1
   /** A client receive is pending; when the consumer stops it is abandoned (its outcome ignored). */
   private clientWaiting = false
   private clientEnded = false
@@ -75,26 +93,61 @@ export class RunLoop {
   /** Held by the client event or (at concurrency 1) the layer message being handled; waiters in arrival order. */
   private serialBusy = false
   private serialWaiters: Fifo<() => void> | undefined
-  private resolveRun: (() => void) | undefined
+  private resolveRun: ((ended: Promise<void>) => void) | undefined
 
   constructor(
-    private readonly hooks: RunLoopHooks,
-    private readonly concurrency: number,
+    private readonly consumer: C,
+    private readonly hooks: RunLoopHooks<C>,
   ) {}
 
-  /** Resolves once the consumer stopped and the handlers in progress have finished. */
-  run(receive: Receive, source: LayerSource | undefined): Promise<void> {
+  /**
+   * Runs once `starting` resolves (the consumer bound to its connection); settles as `hooks.ended` does, once the
+   * consumer stopped and the handlers in progress have finished. Rejects as `starting` does if it rejects.
+   */
+  run(receive: Receive, starting: Promise<LoopStart>): Promise<void> {
     return new Promise<void>((resolve) => {
       this.resolveRun = resolve
-      this.receiveClient = receive
-      this.pullClient()
-      if (source !== undefined) {
-        this.source = source
-        this.controller = new AbortController()
-        this.layerEnded = false
-        this.pullLayer()
-      }
+      starting.then(
+        (start) => {
+          this.start(receive, start)
+        },
+        (error: unknown) => {
+          this.resolveRun = undefined
+          resolve(Promise.reject(error))
+        },
+      )
     })
+  }
+
+  /** The next client event (`ClientEventListener`): handled, then the next one asked for. */
+  clientEvent(event: InputEvent): void {
+    this.clientWaiting = false
+    // Abandoned when the consumer stopped: an event that arrives after the stop is not handled.
+    if (this.clientEnded) return
+    void this.serially(event, false).then(() => {
+      this.pullClient()
+    })
+  }
+
+  /** The client's events ended (the application was cancelled): the consumer ends with that error. */
+  clientEventFailed(error: unknown): void {
+    this.clientWaiting = false
+    if (this.clientEnded) return
+    this.clientEnded = true
+    this.finish(error)
+    this.maybeDone()
+  }
+
+  private start(receive: Receive, { source, concurrency }: LoopStart): void {
+    this.client = clientFeedOf(receive) ?? receive
+    this.concurrency = concurrency
+    this.pullClient()
+    if (source !== undefined) {
+      this.source = source
+      this.controller = new AbortController()
+      this.layerEnded = false
+      this.pullLayer()
+    }
   }
 
   private finish(error?: unknown): void {
@@ -113,22 +166,22 @@ export class RunLoop {
     if (!this.clientEnded || !this.layerEnded || this.layerInHand > 0) return
     const resolve = this.resolveRun
     this.resolveRun = undefined
-    resolve?.()
+    resolve?.(this.hooks.ended(this.consumer, this.error))
   }
 
   /** Runs one message's handler unless the consumer has stopped. Never rejects. */
   private async handle(message: ConsumerMessage, fromLayer: boolean): Promise<void> {
     if (this.done) {
-      if (fromLayer) this.hooks.dropped(message as Message)
+      if (fromLayer) this.hooks.dropped(this.consumer, message as Message)
       return
     }
     try {
-      await this.hooks.dispatch(message)
+      await this.hooks.dispatch(this.consumer, message)
     } catch (error) {
       await this.handlerFailed(error, message, fromLayer)
       return
     }
-    if (this.hooks.stopRequested()) this.finish()
+    if (this.hooks.stopRequested(this.consumer)) this.finish()
   }
 
   /** A handler threw: `StopConsumer` stops; anything else goes to the consumer's `dispatchFailed`. */
@@ -138,12 +191,12 @@ export class RunLoop {
       return
     }
     try {
-      await this.hooks.failed(error, message, fromLayer)
+      await this.hooks.failed(this.consumer, error, message, fromLayer)
     } catch (failure) {
       this.finish(failure)
       return
     }
-    if (this.hooks.stopRequested()) this.finish()
+    if (this.hooks.stopRequested(this.consumer)) this.finish()
   }
 
   /** Handles `message` holding the serial lock: at once when it is free, else after the earlier waiters (FIFO). */
@@ -169,68 +222,31 @@ export class RunLoop {
   }
 
   private pullClient(): void {
-    const receive = this.receiveClient
-    if (this.done || receive === undefined) {
+    const client = this.client
+    if (this.done || client === undefined) {
       this.clientEnded = true
       this.maybeDone()
       return
     }
     this.clientWaiting = true
+    if (typeof client !== 'function') {
+      client.next(this)
+      return
+    }
     let next: Promise<InputEvent>
     try {
-      next = receive()
+      next = client()
     } catch (error) {
       next = Promise.reject(error)
     }
     next.then(
       (event) => {
-        this.onClientEvent(event)
+        this.clientEvent(event)
       },
       (error: unknown) => {
-        this.onClientError(error)
+        this.clientEventFailed(error)
       },
     )
-  }
-
-  private onClientEvent(event: InputEvent): void {
-    this.clientWaiting = false
-    // Abandoned when the consumer stopped: an event that arrives after the stop is not handled.
-    if (this.clientEnded) return
-    if (this.serialBusy || this.done) {
-      void this.serially(event, false).then(() => {
-        this.pullClient()
-      })
-      return
-    }
-    // The common case, `serially` + `handle` inlined: one `then` on the handler's promise, not four promise hops.
-    this.serialBusy = true
-    let handled: Promise<void>
-    try {
-      handled = this.hooks.dispatch(event)
-    } catch (error) {
-      handled = Promise.reject(error)
-    }
-    handled.then(
-      () => {
-        if (this.hooks.stopRequested()) this.finish()
-        this.releaseSerial()
-        this.pullClient()
-      },
-      (error: unknown) => {
-        void this.handlerFailed(error, event, false).then(() => {
-          this.releaseSerial()
-          this.pullClient()
-        })
-      },
-    )
-  }
-
-  private onClientError(error: unknown): void {
-    this.clientWaiting = false
-    if (this.clientEnded) return
-    this.clientEnded = true
-    this.finish(error)
-    this.maybeDone()
   }
 
   private pullLayer(): void {
@@ -269,7 +285,7 @@ export class RunLoop {
 
   private onLayerMessage(message: Message): void {
     if (isClientEventType(message.type)) {
-      this.hooks.refused(message, 'client event type')
+      this.hooks.refused(this.consumer, message, 'client event type')
       this.layerInHand--
       this.pullLayer()
       return

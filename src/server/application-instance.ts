@@ -1,4 +1,5 @@
 import type { Application, InputEvent, OutputEvent, Scope } from '../application.js'
+import { feedingReceive } from '../consumer-runtime/client-feed.js'
 import { ApplicationCancelledError } from '../errors.js'
 import type { Inbox } from './inbox.js'
 
@@ -61,7 +62,9 @@ export class ApplicationInstance {
   start(application: Application, scope: Scope): void {
     let called: Promise<void>
     try {
-      called = Promise.resolve(application(scope, this.inbox.receive.bind(this.inbox), this.host.send.bind(this.host)))
+      // A receive the run loop of a consumer can listen through (the inbox is its feed), not await while idle.
+      const receive = feedingReceive(this.inbox.receive.bind(this.inbox), this.inbox)
+      called = Promise.resolve(application(scope, receive, this.host.send.bind(this.host)))
     } catch (error) {
       // A synchronous throw from a non-async application becomes a rejection like any other.
       called = Promise.reject(error)

@@ -1,3 +1,4 @@
+import type { ClientEventListener, ClientFeed } from '../consumer-runtime/client-feed.js'
 import { Fifo } from '../layers/fifo.js'
 
 interface Waiter<E> {
@@ -22,8 +23,10 @@ export interface LifecycleObserver<E> {
  * connection and counts it); `pushAlways` is for the few lifecycle events (connect, disconnect) that must arrive.
  * `cancel` rejects the pending and every later `receive` with the given error.
  *
- * An idle connection's inbox holds its one pending receive and nothing else: the queue is made when an event waits,
- * a second pending receive (rare: receives are awaited one at a time) is queued apart.
+ * It is also a `ClientFeed`: a consumer's run loop asks it for the next event with `next(listener)`, and an idle
+ * connection's inbox then holds that listener and nothing else, no pending promise. Otherwise it holds its one
+ * pending receive; the queue is made when an event waits, a second pending receive (rare: receives are awaited one
+ * at a time) is queued apart.
  *
  * @example
  * ```ts
@@ -33,12 +36,14 @@ export interface LifecycleObserver<E> {
  * if (!inbox.push({ type: 'websocket.receive', text }, text.length)) socket.close(1008)
  * ```
  */
-export class Inbox<E> {
+export class Inbox<E> implements ClientFeed<E> {
   private events: Fifo<{ event: E; bytes: number; lifecycle: boolean }> | undefined
   /** The oldest pending receive's settle functions; later receives wait in `more`. */
   private resolveFirst: ((event: E | Promise<E>) => void) | undefined
   private rejectFirst: ((reason: Error) => void) | undefined
   private more: Fifo<Waiter<E>> | undefined
+  /** The run loop waiting through `next` (never at the same time as a pending `receive`). */
+  private listener: ClientEventListener<E> | undefined
   private bytes = 0
   private cancelledWith: Error | undefined
   private observer: LifecycleObserver<E> | undefined
@@ -61,7 +66,7 @@ export class Inbox<E> {
   /** Queues a client event; false (and nothing queued) when the inbox is full. */
   push(event: E, bytes = 0): boolean {
     if (this.cancelledWith !== undefined) return true
-    if (this.resolveFirst === undefined) {
+    if (this.resolveFirst === undefined && this.listener === undefined) {
       if (this.length >= this.limits.maxEvents || this.bytes + bytes > this.limits.maxBytes) return false
     }
     this.deliver(event, bytes, false)
@@ -92,12 +97,40 @@ export class Inbox<E> {
     })
   }
 
+  /**
+   * Hands the next event (or the cancellation) to `listener`: at once if one is queued, else when it is pushed, in
+   * a microtask as a receive's promise would.
+   */
+  next(listener: ClientEventListener<E>): void {
+    if (this.cancelledWith !== undefined) {
+      listener.clientEventFailed(this.cancelledWith)
+      return
+    }
+    const events = this.events
+    const queued = events?.shift()
+    if (queued === undefined) {
+      this.listener = listener
+      return
+    }
+    if (events?.length === 0) this.events = undefined
+    this.bytes -= queued.bytes
+    if (queued.lifecycle) this.observer?.lifecycleReceived(queued.event)
+    listener.clientEvent(queued.event)
+  }
+
   /** Rejects the pending and all later receives with `reason`, and drops what is queued. Idempotent. */
   cancel(reason: Error): void {
     if (this.cancelledWith !== undefined) return
     this.cancelledWith = reason
     this.events = undefined
     this.bytes = 0
+    const listener = this.listener
+    if (listener !== undefined) {
+      this.listener = undefined
+      queueMicrotask(() => {
+        listener.clientEventFailed(reason)
+      })
+    }
     for (let waiter = this.nextWaiter(); waiter !== undefined; waiter = this.nextWaiter()) waiter.reject(reason)
   }
 
@@ -111,6 +144,16 @@ export class Inbox<E> {
   }
 
   private deliver(event: E, bytes: number, lifecycle: boolean): void {
+    const listener = this.listener
+    if (listener !== undefined) {
+      this.listener = undefined
+      const observer = lifecycle ? this.observer : undefined
+      queueMicrotask(() => {
+        observer?.lifecycleReceived(event)
+        listener.clientEvent(event)
+      })
+      return
+    }
     const resolve = this.resolveFirst
     if (resolve !== undefined) {
       const next = this.more?.shift()

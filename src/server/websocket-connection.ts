@@ -12,7 +12,6 @@ import type {
   WebsocketSendEvent,
 } from '../application.js'
 import { HandshakeTimeoutError, RouteNotFoundError, SlowClientError } from '../errors.js'
-import { lazyChild } from '../logger.js'
 import {
   CLOSE_ABNORMAL,
   CLOSE_GOING_AWAY,
@@ -111,7 +110,8 @@ export class WebsocketConnection
     this.transport = request.socket
     this.scope = websocketScope(request, {
       connectionId,
-      logger: lazyChild(options.logger, { connId: connectionId }),
+      // The server's logger as it is: consumers bind `connId` when they first log, the server at each line.
+      logger: options.logger,
       layer: options.layer,
     })
     this.state = new WebsocketProtocolState({ subprotocols: this.scope.subprotocols })
