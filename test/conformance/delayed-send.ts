@@ -13,7 +13,7 @@ export function delayedSendCases(ctx: LayerTestContext, makeLayer: MakeLayer): v
       const layer = await ctx.make()
       const started = performance.now()
       await layer.send('delayed-basic', { type: 'later' }, { delayMs: DELAY_MS })
-      expect(await receiveWithin(layer, 'delayed-basic', DELAY_MS - 50)).toBeUndefined()
+      // Too early is judged by when the message arrived, not by a shorter wait that a starved timer may outlast.
       const message = await receiveWithin(layer, 'delayed-basic', DELAY_MS + LATE_MARGIN_MS)
       const elapsed = performance.now() - started
       expect(message).toEqual({ type: 'later' })

@@ -40,14 +40,12 @@ describe('server lifecycle', () => {
     const log = { joined: 0, left: 0 }
     const server = await startServer(roomApp(log), { layer })
     const timeoutsBefore = activeTimeouts()
-    const started = performance.now()
     for (let i = 0; i < 1000; i++) {
       const { socket } = await connect(wsUrl(server))
       const closing = closed(socket)
       socket.close(1000)
       await closing
     }
-    const durationMs = performance.now() - started
     await waitFor(() => server.app.switchyard.stats().connections === 0, 5000, 'every connection to finish')
     expect(log).toEqual({ joined: 1000, left: 1000 })
     expect(groupCount(layer)).toBe(0)
@@ -55,8 +53,6 @@ describe('server lifecycle', () => {
     expect(server.app.websocketServer.clients.size).toBe(0)
     expect(activeTimeouts()).toBeLessThanOrEqual(timeoutsBefore)
     expect(server.app.switchyard.stats()).toMatchObject({ accepted: 1000, rejected: 0, applicationErrors: 0 })
-    // Not a benchmark; a regression guard with plenty of room for a loaded 2-core CI machine.
-    expect(durationMs).toBeLessThan(15_000)
   })
 
   it('sends 1001 to every client on close and runs each application to the end of its disconnect handling', async () => {
