@@ -3,12 +3,11 @@ import type { Message } from '../channel-layer.js'
 import { RESERVED_ROUTING_KEY } from '../message-validation.js'
 import { isProcessSpecific, nonLocalName } from '../names.js'
 import type { RedisKeys } from './keys.js'
-import { SCRIPTS } from './lua-script.js'
+import { runDelayed } from './scripts/message-scripts.js'
 import type { RedisShard } from './redis-shard.js'
 
 export interface DelayedContext {
   readonly keys: RedisKeys
-  readonly prefix: string
   readonly shards: readonly RedisShard[]
   readonly log: Logger
   shardFor(channel: string): RedisShard
@@ -33,25 +32,18 @@ export async function sendLater(
   const queue = nonLocalName(channel)
   const now = Date.now()
   const key = message.idempotencyKey
-  const added = await ctx
-    .shardFor(channel)
-    .call((client) =>
-      SCRIPTS.delayed.run(
-        client,
-        [ctx.keys.delayedIndex, ctx.keys.delayed(queue), ctx.keys.taskChannel(queue)],
-        [
-          'add',
-          now + delayMs,
-          queue,
-          payload,
-          capacity,
-          specific ? '0' : task ? '1' : '',
-          ctx.keys.taskStatePrefix,
-          typeof key === 'string' ? key : '',
-          now,
-        ],
-      ),
-    )
+  const added = await ctx.shardFor(channel).call((client) =>
+    runDelayed(client, ctx.keys, {
+      mode: 'add',
+      queue,
+      dueMs: now + delayMs,
+      payload,
+      capacity,
+      taskChannel: specific ? false : task ? true : undefined,
+      taskId: typeof key === 'string' ? key : '',
+      nowMs: now,
+    }),
+  )
   return added === 1
 }
 
@@ -59,9 +51,7 @@ export async function sendLater(
 export async function moveDueDelayed(ctx: DelayedContext): Promise<void> {
   for (const shard of ctx.shards) {
     try {
-      await shard.call((client) =>
-        SCRIPTS.delayed.run(client, [ctx.keys.delayedIndex], ['move', Date.now(), ctx.prefix]),
-      )
+      await shard.call((client) => runDelayed(client, ctx.keys, { mode: 'move', nowMs: Date.now() }))
     } catch (err) {
       ctx.log.debug({ err, host: shard.label }, 'moving due delayed messages failed')
     }

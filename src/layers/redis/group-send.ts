@@ -3,9 +3,10 @@ import { RESERVED_ROUTING_KEY } from '../message-validation.js'
 import { nonLocalName } from '../names.js'
 import { GROUP_ROUTING_KEY } from './inbound.js'
 import type { RedisKeys } from './keys.js'
-import { SCRIPTS, type ScriptArgument } from './lua-script.js'
 import { queueTtlMs, type ResolvedRedisOptions } from './redis-options.js'
 import type { RedisShard } from './redis-shard.js'
+import { runDeliver, type DeliveryTarget } from './scripts/message-scripts.js'
+import { runGroupSend, type GroupSendPlan } from './scripts/group-scripts.js'
 import { shardAt } from './shard-at.js'
 
 export interface GroupSendContext {
@@ -26,13 +27,9 @@ export interface GroupSendResult {
   readonly dropped: number
 }
 
-interface Delivery {
-  readonly keys: string[]
-  readonly args: ScriptArgument[]
-  /** Members behind each key, for counting. */
-  readonly members: number[]
-  /** The normal channel behind each key ('' for process queues), which leaves its groups if it expired. */
-  readonly expiring: string[]
+/** A queue a group send reaches through deliver.lua, and how many members are behind it (for counting). */
+interface Target extends DeliveryTarget {
+  readonly members: number
 }
 
 /**
@@ -44,80 +41,95 @@ interface Delivery {
  * members. With several shards, compact copies for queues on other shards go out the same way.
  */
 export async function sendToGroup(ctx: GroupSendContext, group: string, message: Message): Promise<GroupSendResult> {
-  const { keys, options } = ctx
   const now = Date.now()
-  const nowS = String(now / 1000)
-  const single = ctx.shards.length === 1
   const compact = ctx.encode({ ...message, [GROUP_ROUTING_KEY]: group })
-  const groupShard = shardAt(ctx.shards, ctx.shardOf(group))
-  const planned = (await groupShard.call((client) =>
-    SCRIPTS.groupSend.run(
-      client,
-      [keys.group(group), keys.registry],
-      [
-        keys.prefix,
-        nowS,
-        String(options.groupExpiryMs / 1000),
-        now,
-        options.staleAfterMs,
-        single ? compact : '',
-        String(options.expiryMs / 1000),
-        queueTtlMs(options.expiryMs),
-        options.processQueueCapacity,
-      ],
-    ),
-  )) as [number, number, (string | number)[], (string | string[])[]]
-  let [reached, dropped] = planned
-  const [, , nodeQueues, others] = planned
-  const deliveries = new Map<number, Delivery>()
-  const add = (key: string, payload: Buffer, capacity: number, expiring: string, members: number): void => {
-    const shard = ctx.shardOf(nonLocalName(key.slice(keys.prefix.length)))
-    let delivery = deliveries.get(shard)
-    if (delivery === undefined) {
-      delivery = {
-        keys: [],
-        args: [
-          nowS,
-          String(options.expiryMs / 1000),
-          options.expiryMs,
-          options.groupExpiryMs,
-          keys.groupPrefix,
-          keys.ownerGroupsPrefix,
-        ],
-        members: [],
-        expiring: [],
-      }
-      deliveries.set(shard, delivery)
-    }
-    delivery.keys.push(key)
-    delivery.args.push(payload, capacity, expiring)
-    delivery.members.push(members)
-    delivery.expiring.push(expiring)
+  const plan = await planOnGroupShard(ctx, group, compact, now)
+  let { reached, dropped } = plan
+  for (const [shardIndex, targets] of targetsByShard(ctx, plan, message, compact)) {
+    const delivered = await deliverOnShard(ctx, shardIndex, targets, now)
+    reached += delivered.reached
+    dropped += delivered.dropped
   }
-  for (let i = 0; i + 1 < nodeQueues.length; i += 2) {
-    add(String(nodeQueues[i]), compact, options.processQueueCapacity, '', Number(nodeQueues[i + 1]))
+  return { reached, dropped }
+}
+
+/** On the group's shard: prunes expired memberships, and with one shard delivers the compact copies too. */
+async function planOnGroupShard(
+  ctx: GroupSendContext,
+  group: string,
+  compact: Buffer,
+  now: number,
+): Promise<GroupSendPlan> {
+  const { options } = ctx
+  const single = ctx.shards.length === 1
+  return shardAt(ctx.shards, ctx.shardOf(group)).call((client) =>
+    runGroupSend(client, ctx.keys, {
+      group,
+      nowMs: now,
+      groupExpiryMs: options.groupExpiryMs,
+      staleAfterMs: options.staleAfterMs,
+      compactPayload: single ? compact : undefined,
+      expiryMs: options.expiryMs,
+      queueTtlMs: queueTtlMs(options.expiryMs),
+      processQueueCapacity: options.processQueueCapacity,
+    }),
+  )
+}
+
+/** What the plan left to deliver, by the shard of each queue: compact copies, then channels_redis-format ones. */
+function targetsByShard(
+  ctx: GroupSendContext,
+  plan: GroupSendPlan,
+  message: Message,
+  compact: Buffer,
+): Map<number, Target[]> {
+  const byShard = new Map<number, Target[]>()
+  const add = (target: Target): void => {
+    const shard = ctx.shardOf(nonLocalName(ctx.keys.queueName(target.queue)))
+    const targets = byShard.get(shard)
+    if (targets === undefined) byShard.set(shard, [target])
+    else targets.push(target)
   }
-  for (let i = 0; i + 1 < others.length; i += 2) {
-    const key = String(others[i])
-    const members = others[i + 1] as string[]
+  const capacity = ctx.options.processQueueCapacity
+  for (const { queue, members } of plan.processQueues) add({ queue, payload: compact, capacity, expiring: '', members })
+  for (const { queue, members } of plan.others) {
     const first = members[0] ?? ''
     // channels_redis' group format: `__asgi_channel__` is always a list, even for one normal channel.
     const payload = ctx.encode({ ...message, [RESERVED_ROUTING_KEY]: members })
-    add(key, payload, ctx.capacityOf(first), first.includes('!') ? '' : first, members.length)
+    const expiring = first.includes('!') ? '' : first
+    add({ queue, payload, capacity: ctx.capacityOf(first), expiring, members: members.length })
   }
-  for (const [shardIndex, delivery] of deliveries) {
-    const statuses = (await shardAt(ctx.shards, shardIndex).call((client) =>
-      SCRIPTS.deliver.run(client, delivery.keys, delivery.args),
-    )) as number[]
-    const left: string[] = []
-    statuses.forEach((status, i) => {
-      const members = delivery.members[i] ?? 0
-      if (status === 1) reached += members
-      else if (status === 0) dropped += members
-      else if (status === -1 && ctx.shards.length > 1) left.push(delivery.expiring[i] ?? '')
-    })
-    // deliver.lua removed each expired channel from the groups on its queue's shard; groups elsewhere follow.
-    for (const channel of left) if (channel !== '') await ctx.leaveGroups(channel)
-  }
+  return byShard
+}
+
+/** One deliver.lua call on a shard; counts the members reached and dropped. */
+async function deliverOnShard(
+  ctx: GroupSendContext,
+  shardIndex: number,
+  targets: readonly Target[],
+  now: number,
+): Promise<GroupSendResult> {
+  const { options } = ctx
+  const statuses = await shardAt(ctx.shards, shardIndex).call((client) =>
+    runDeliver(client, ctx.keys, {
+      targets,
+      nowMs: now,
+      expiryMs: options.expiryMs,
+      queueTtlMs: options.expiryMs,
+      groupedQueueTtlMs: options.groupExpiryMs,
+    }),
+  )
+  let reached = 0
+  let dropped = 0
+  const left: string[] = []
+  statuses.forEach((status, i) => {
+    const members = targets[i]?.members ?? 0
+    if (status === 1) reached += members
+    else if (status === 0) dropped += members
+    // -1: the channel's messages expired, so it left its groups (Channels' spec).
+    else if (ctx.shards.length > 1) left.push(targets[i]?.expiring ?? '')
+  })
+  // deliver.lua removed each expired channel from the groups on its queue's shard; groups elsewhere follow.
+  for (const channel of left) if (channel !== '') await ctx.leaveGroups(channel)
   return { reached, dropped }
 }

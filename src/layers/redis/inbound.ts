@@ -3,6 +3,7 @@ import type { LayerCounters } from '../layer-stats.js'
 import { DROPPED, HANDED, type LocalChannels, type OfferResult } from '../local-channels.js'
 import { RESERVED_ROUTING_KEY } from '../message-validation.js'
 import type { Logger } from '../../logger.js'
+import type { RedisKeys } from './keys.js'
 import type { LocalGroups } from './local-groups.js'
 import type { RedisShard } from './redis-shard.js'
 
@@ -26,7 +27,7 @@ export interface Decoder {
 
 export interface InboundContext {
   readonly shards: readonly RedisShard[]
-  readonly prefix: string
+  readonly keys: RedisKeys
   readonly expiryMs: number
   readonly groupExpiryMs: number
   readonly serializer: Decoder
@@ -157,7 +158,7 @@ export class Inbound {
 
   private keysFor(index: number): string[] {
     const keys = [...this.ctx.processQueues(index)]
-    for (const channel of this.ctx.normal.waitingChannels()) keys.push(this.ctx.prefix + channel)
+    for (const channel of this.ctx.normal.waitingChannels()) keys.push(this.ctx.keys.queue(channel))
     // Idle workers block here too, rather than polling: one read for the whole process.
     keys.push(...this.ctx.wakeKeys(index))
     return keys
@@ -200,7 +201,7 @@ export class Inbound {
       if (woken !== undefined) {
         this.ctx.onWake(woken)
       } else if (this.ctx.processQueues(index).includes(key)) {
-        const nonLocal = key.slice(this.ctx.prefix.length)
+        const nonLocal = this.ctx.keys.queueName(key)
         this.routeProcessMessage(nonLocal, member, score)
         await this.drain(shard, key, nonLocal)
       } else {
@@ -287,7 +288,7 @@ export class Inbound {
   }
 
   private async handleNormal(shard: RedisShard, key: string, member: Buffer, score: Buffer): Promise<void> {
-    const channel = key.slice(this.ctx.prefix.length)
+    const channel = this.ctx.keys.queueName(key)
     const decoded = this.decode(member)
     if (decoded === undefined) return
     if (Number(score.toString()) * 1000 + this.ctx.expiryMs <= Date.now()) {

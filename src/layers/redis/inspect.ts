@@ -85,13 +85,13 @@ function classify(keys: RedisKeys, key: string): { channel: string; group?: stri
     const group = key.slice(keys.groupPrefix.length)
     return group === '' ? undefined : { channel: '', group }
   }
-  const own = `${keys.prefix}:switchyard:`
+  const own = keys.bookkeepingPrefix
   if (key.startsWith(own)) {
     // Task bookkeeping names its channel after the kind: `inflight:<channel>`, `delayed:<channel>`, `dead:<channel>`.
     const match = /^(?:inflight|delayed|dead):([^:]+)$/.exec(key.slice(own.length))
     return match?.[1] === undefined ? undefined : { channel: match[1] }
   }
-  const channel = key.slice(keys.prefix.length)
+  const channel = keys.queueName(key)
   // Channel names never contain `:`: such a key belongs to something else sharing the prefix.
   return channel === '' || channel.includes(':') ? undefined : { channel }
 }

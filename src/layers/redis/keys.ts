@@ -5,21 +5,41 @@ import { isProcessSpecific, nonLocalName } from '../names.js'
  * separator between prefix and channel: `asgi` + `chat` is `asgichat`; groups are `asgi:group:<name>`), so Django
  * and Node share them. Switchyard's own bookkeeping lives under `<prefix>:switchyard:`, which no channel name can
  * reach (names cannot contain `:`).
+ *
+ * A script that finds names as it runs (a channel in the delayed index, a group in an owner-groups set, a task id
+ * in its arguments) cannot get their keys as KEYS: it builds each as one of the `…Prefix` strings below followed
+ * by the name, passed in as an argument. The methods here build the same keys from the same prefixes, so the two
+ * cannot drift apart.
  */
 export class RedisKeys {
   readonly groupPrefix: string
   readonly ownerGroupsPrefix: string
   readonly registry: string
+  /** A queue's key is this and the channel's non-local name (channels_redis: the layer prefix itself). */
+  readonly queuePrefix: string
+  readonly delayedPrefix: string
+  readonly wakePrefix: string
+  /** Everything Switchyard keeps besides channels_redis' queues and groups lives under this. */
+  readonly bookkeepingPrefix: string
 
   constructor(readonly prefix: string) {
     this.groupPrefix = `${prefix}:group:`
     this.ownerGroupsPrefix = `${prefix}:switchyard:owner-groups:`
     this.registry = `${prefix}:switchyard:processes`
+    this.queuePrefix = prefix
+    this.delayedPrefix = `${prefix}:switchyard:delayed:`
+    this.wakePrefix = `${prefix}:switchyard:wake:`
+    this.bookkeepingPrefix = `${prefix}:switchyard:`
   }
 
   /** The queue of a channel: one per normal channel, one per process for `…!…` channels. */
   queue(channel: string): string {
-    return this.prefix + nonLocalName(channel)
+    return this.queuePrefix + nonLocalName(channel)
+  }
+
+  /** The name behind a queue key (`queue`'s inverse): a normal channel, or a process's non-local name. */
+  queueName(queue: string): string {
+    return queue.slice(this.queuePrefix.length)
   }
 
   group(group: string): string {
@@ -44,7 +64,7 @@ export class RedisKeys {
     return `${this.prefix}:switchyard:sweeping`
   }
 
-  // At-least-once task bookkeeping (RetryingConsumer), per channel; see src/tasks/redis-task-store.ts.
+  // At-least-once task bookkeeping (RetryingConsumer), per channel; see tasks/redis-task-store.ts.
   inflight(channel: string): string {
     return `${this.prefix}:switchyard:inflight:${channel}`
   }
@@ -54,7 +74,7 @@ export class RedisKeys {
   }
 
   delayed(channel: string): string {
-    return `${this.prefix}:switchyard:delayed:${channel}`
+    return this.delayedPrefix + channel
   }
 
   /**
@@ -70,7 +90,12 @@ export class RedisKeys {
    * block on (BZPOPMIN), so a worker waits for work without polling.
    */
   wake(channel: string): string {
-    return `${this.prefix}:switchyard:wake:${channel}`
+    return this.wakePrefix + channel
+  }
+
+  /** The channel of a wake marker key (`wake`'s inverse), or undefined when `key` is not one. */
+  wakeChannel(key: string): string | undefined {
+    return key.startsWith(this.wakePrefix) ? key.slice(this.wakePrefix.length) : undefined
   }
 
   get delayedIndex(): string {
@@ -89,8 +114,13 @@ export class RedisKeys {
     return `${this.prefix}:switchyard:dead:${channel}`
   }
 
+  /** A channel's dead letters are hashes under this prefix, by id (`deadLetter`). */
+  deadLetterPrefix(channel: string): string {
+    return `${this.deadLetters(channel)}:`
+  }
+
   deadLetter(channel: string, id: string): string {
-    return `${this.deadLetters(channel)}:${id}`
+    return this.deadLetterPrefix(channel) + id
   }
 
   /** The worker registry: worker id -> its last report as JSON, with the time it came (`beatAt`). */

@@ -2,9 +2,10 @@ import type { Logger } from '../../logger.js'
 import { isProcessSpecific, nonLocalName } from '../names.js'
 import type { RedisKeys } from './keys.js'
 import type { LocalGroups } from './local-groups.js'
-import { SCRIPTS } from './lua-script.js'
 import type { ResolvedRedisOptions } from './redis-options.js'
 import type { RedisShard } from './redis-shard.js'
+import { runGroupAdd, runGroupDiscard, runLeaveGroups } from './scripts/group-scripts.js'
+import { runSweep, runSweepProcess, type SweepStep } from './scripts/presence-scripts.js'
 import { consistentHash } from './shard.js'
 import { shardAt } from './shard-at.js'
 
@@ -21,14 +22,6 @@ const REGISTRY_SCAN_COUNT = 500
 const SWEEP_BUDGET = 250
 /** Owner-groups entries one leave-groups.lua call reads (SSCAN COUNT): two commands each. */
 const LEAVE_GROUPS_COUNT = 500
-
-interface SweepStep {
-  readonly removed: number
-  readonly state: 'more' | 'done' | 'busy'
-  readonly setCursor: string
-  readonly group: string
-  readonly groupCursor: string
-}
 
 export interface PresenceContext {
   readonly shards: readonly RedisShard[]
@@ -72,7 +65,7 @@ export class ProcessPresence {
     const now = Date.now()
     ctx.localGroups.purge(ctx.options.groupExpiryMs, now)
     this.forgetExpiredEntries(now)
-    const beats = [...ctx.ownNonLocal()].flatMap((nonLocal) => [ctx.options.prefix + nonLocal, String(now)])
+    const beats = [...ctx.ownNonLocal()].flatMap((nonLocal) => [ctx.keys.queue(nonLocal), String(now)])
     for (const [index, shard] of ctx.shards.entries()) {
       try {
         const added = await shard.call((client) => client.hset(ctx.keys.registry, ...beats), { idempotent: true })
@@ -99,11 +92,7 @@ export class ProcessPresence {
       .shardForGroup(group)
       .call(
         (client) =>
-          SCRIPTS.groupAdd.run(
-            client,
-            [keys.group(group), keys.ownerGroups(channel)],
-            [channel, String(Date.now() / 1000), options.groupExpiryMs, group],
-          ),
+          runGroupAdd(client, keys, { group, channel, nowMs: Date.now(), groupExpiryMs: options.groupExpiryMs }),
         { idempotent: true },
       )
   }
@@ -124,15 +113,7 @@ export class ProcessPresence {
     }
     await this.ctx
       .shardForGroup(group)
-      .call(
-        (client) =>
-          SCRIPTS.groupDiscard.run(
-            client,
-            [keys.group(group), keys.ownerGroups(channel)],
-            [channel, group, ownerLeaves ? '1' : '0'],
-          ),
-        { idempotent: true },
-      )
+      .call((client) => runGroupDiscard(client, keys, { group, channel, ownerLeaves }), { idempotent: true })
   }
 
   /** Re-adds this process's memberships whose group lives on shard `index` (after Redis may have lost them). */
@@ -154,16 +135,11 @@ export class ProcessPresence {
       for (const shard of this.ctx.shards) {
         let cursor = '0'
         do {
-          const [next] = (await shard.call(
-            (client) =>
-              SCRIPTS.leaveGroups.run(
-                client,
-                [keys.ownerGroups(channel)],
-                [channel, keys.groupPrefix, cursor, LEAVE_GROUPS_COUNT],
-              ),
+          const from = cursor
+          cursor = await shard.call(
+            (client) => runLeaveGroups(client, keys, { channel, cursor: from, count: LEAVE_GROUPS_COUNT }),
             { idempotent: true },
-          )) as [string, number]
-          cursor = next
+          )
         } while (cursor !== '0')
       }
     } catch (err) {
@@ -235,23 +211,19 @@ export class ProcessPresence {
    */
   private async sweep(index: number, shard: RedisShard): Promise<void> {
     const { ctx } = this
-    const own = `${ctx.options.prefix}specific.${ctx.clientId}!`
+    const own = ctx.keys.queue(`specific.${ctx.clientId}!`)
     try {
-      const [next, claimed, pending] = (await shard.call((client) =>
-        SCRIPTS.sweep.run(
-          client,
-          [ctx.keys.registry, ctx.keys.sweeping],
-          [
-            this.registryCursors.get(index) ?? '0',
-            Date.now(),
-            ctx.options.staleAfterMs,
-            REGISTRY_SCAN_COUNT,
-            own,
-            ctx.options.staleAfterMs,
-          ],
-        ),
-      )) as [string, number, string[]]
-      this.registryCursors.set(index, next)
+      const { cursor, claimed, pending } = await shard.call((client) =>
+        runSweep(client, ctx.keys, {
+          cursor: this.registryCursors.get(index) ?? '0',
+          nowMs: Date.now(),
+          staleAfterMs: ctx.options.staleAfterMs,
+          scanCount: REGISTRY_SCAN_COUNT,
+          ownQueue: own,
+          leaseMs: ctx.options.staleAfterMs,
+        }),
+      )
+      this.registryCursors.set(index, cursor)
       if (claimed > 0) {
         ctx.onSwept(claimed)
         ctx.log.info({ host: shard.label, swept: claimed }, 'removing dead processes from their groups')
@@ -269,31 +241,22 @@ export class ProcessPresence {
   /** Sweeps one dead process, step after step, until it is done, another holds it, or the layer closes. */
   private async sweepProcess(shard: RedisShard, queue: string, own: string): Promise<number> {
     const { keys, options } = this.ctx
-    const nonLocal = queue.slice(options.prefix.length)
     let step: SweepStep = { removed: 0, state: 'more', setCursor: '0', group: '', groupCursor: '0' }
     let removed = 0
     while (step.state === 'more' && !this.ctx.isClosed()) {
-      const { setCursor, group, groupCursor } = step
-      const reply = (await shard.call(
+      const from = step
+      step = await shard.call(
         (client) =>
-          SCRIPTS.sweepProcess.run(
-            client,
-            [keys.registry, keys.sweeping, keys.ownerGroups(nonLocal), queue],
-            [
-              Date.now(),
-              options.staleAfterMs,
-              own,
-              keys.groupPrefix,
-              nonLocal,
-              SWEEP_BUDGET,
-              setCursor,
-              group,
-              groupCursor,
-            ],
-          ),
+          runSweepProcess(client, keys, {
+            queue,
+            nowMs: Date.now(),
+            leaseMs: options.staleAfterMs,
+            ownQueue: own,
+            budget: SWEEP_BUDGET,
+            from,
+          }),
         { idempotent: true },
-      )) as [number, SweepStep['state'], string, string, string]
-      step = { removed: reply[0], state: reply[1], setCursor: reply[2], group: reply[3], groupCursor: reply[4] }
+      )
       removed += step.removed
     }
     return removed

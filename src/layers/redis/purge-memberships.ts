@@ -1,8 +1,8 @@
 import type { PurgeOptions } from '../snapshot.js'
 import type { RedisKeys } from './keys.js'
-import { SCRIPTS } from './lua-script.js'
 import type { RedisShard } from './redis-shard.js'
 import { escapeGlob, scanKeys } from './scan-keys.js'
+import { runPurgeGroups } from './scripts/group-scripts.js'
 
 /** Groups per purge-groups.lua call, and memberships one call may remove: bound how long one script blocks Redis. */
 const GROUPS_PER_CALL = 100
@@ -27,24 +27,23 @@ export async function purgeExpiredMemberships(
     perShard.push([...groups])
   }
   const total = perShard.reduce((count, groups) => count + groups.length, 0)
-  const cutoff = String((Date.now() - ctx.groupExpiryMs) / 1000)
+  const cutoffMs = Date.now() - ctx.groupExpiryMs
   let done = 0
   let removed = 0
   for (const [index, shard] of ctx.shards.entries()) {
     const groups = perShard[index] ?? []
     for (let start = 0; start < groups.length;) {
       const batch = groups.slice(start, start + GROUPS_PER_CALL)
-      const [count, finished] = (await shard.call(
+      const { removed: count, finished } = await shard.call(
         (client) =>
-          SCRIPTS.purgeGroups.run(client, batch, [
-            cutoff,
-            options.dryRun === true ? '1' : '0',
-            REMOVALS_PER_CALL,
-            ctx.keys.groupPrefix,
-            ctx.keys.ownerGroupsPrefix,
-          ]),
+          runPurgeGroups(client, ctx.keys, {
+            groups: batch,
+            cutoffMs,
+            dryRun: options.dryRun === true,
+            budget: REMOVALS_PER_CALL,
+          }),
         { idempotent: true },
-      )) as [number, number]
+      )
       removed += count
       // A group with more expired memberships than one call removes is finished by the next ones.
       start += finished

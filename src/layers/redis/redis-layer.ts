@@ -20,7 +20,7 @@ import { purgeExpiredMemberships } from './purge-memberships.js'
 import { ProcessPresence } from './presence.js'
 import { RedisKeys } from './keys.js'
 import { LocalGroups } from './local-groups.js'
-import { SCRIPTS } from './lua-script.js'
+import { runSend } from './scripts/message-scripts.js'
 import { queueTtlMs, resolveRedisOptions, type RedisLayerOptions, type ResolvedRedisOptions } from './redis-options.js'
 import { RedisShard } from './redis-shard.js'
 import { shardAt } from './shard-at.js'
@@ -111,10 +111,9 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
     this.processChannels = new ProcessChannels(this.local, this.counters)
     this.clientId = this.processChannels.clientId
     this.ownNonLocal.add(`specific.${this.clientId}!`)
-    const wakePrefix = this.keys.wake('')
     this.inbound = new Inbound({
       shards: this.shards,
-      prefix: this.options.prefix,
+      keys: this.keys,
       expiryMs: this.options.expiryMs,
       groupExpiryMs: this.options.groupExpiryMs,
       serializer: this.serializer,
@@ -131,7 +130,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
         const shard = this.shards[index]
         return shard === undefined ? [] : this.tasks.wakeKeys(shard)
       },
-      wakeChannelOf: (key) => (key.startsWith(wakePrefix) ? key.slice(wakePrefix.length) : undefined),
+      wakeChannelOf: (key) => this.keys.wakeChannel(key),
       onWake: (channel) => {
         this.tasks.wake(channel)
       },
@@ -173,7 +172,6 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
     })
     this.delayed = {
       keys: this.keys,
-      prefix: this.options.prefix,
       shards: this.shards,
       log: this.log,
       shardFor: (channel) => this.shardFor(channel),
@@ -218,38 +216,24 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
     const now = Date.now()
     const shard = this.shardFor(channel)
     const idempotencyKey = prepared.message.idempotencyKey
-    const [queued, expired] = (await shard.call((client) =>
-      SCRIPTS.send.run(
-        client,
-        [
-          this.keys.queue(channel),
-          this.keys.ownerGroups(channel),
-          this.keys.registry,
-          this.keys.taskChannel(channel),
-          this.keys.wake(channel),
-        ],
-        [
-          payload,
-          String(now / 1000),
-          String(this.options.expiryMs / 1000),
-          capacity,
-          this.options.groupExpiryMs,
-          queueTtlMs(this.options.expiryMs),
-          this.keys.expiringMember(channel),
-          this.keys.groupPrefix,
-          specific ? this.options.processQueueCapacity : '',
-          specific ? '0' : this.tasks.isTaskChannel(channel) ? '1' : '',
-          this.keys.taskStatePrefix,
-          channel,
-          typeof idempotencyKey === 'string' ? idempotencyKey : '',
-          now,
-        ],
-      ),
-    )) as [number, number]
+    const { queued, expired } = await shard.call((client) =>
+      runSend(client, this.keys, {
+        channel,
+        payload,
+        nowMs: now,
+        expiryMs: this.options.expiryMs,
+        capacity,
+        groupedQueueTtlMs: this.options.groupExpiryMs,
+        queueTtlMs: queueTtlMs(this.options.expiryMs),
+        processQueueCapacity: specific ? this.options.processQueueCapacity : undefined,
+        taskChannel: specific ? false : this.tasks.isTaskChannel(channel) ? true : undefined,
+        taskId: typeof idempotencyKey === 'string' ? idempotencyKey : '',
+      }),
+    )
     this.counters.expired += expired
     // send.lua removed an expired channel from the groups on its own shard; with shards, groups live elsewhere too.
     if (expired > 0 && !specific && this.shards.length > 1) await this.presence.leaveGroups(channel)
-    if (queued !== 1) {
+    if (!queued) {
       this.counters.rejected++
       throw new ChannelFullError(channel, capacity)
     }
@@ -424,7 +408,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
   private processQueues(index: number): string[] {
     const queues: string[] = []
     for (const nonLocal of this.ownNonLocal) {
-      if (this.shardIndexFor(nonLocal) === index) queues.push(this.options.prefix + nonLocal)
+      if (this.shardIndexFor(nonLocal) === index) queues.push(this.keys.queue(nonLocal))
     }
     return queues
   }

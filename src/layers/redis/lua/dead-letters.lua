@@ -8,20 +8,21 @@
 -- ARGV[2]  now, ms (replay) or cutoff, ms (purge: died at or before)
 -- ARGV[3]  task state key prefix
 -- ARGV[4]  channel
--- ARGV[5..n]  replay: ids
+-- ARGV[5]  the channel's dead letter key prefix (keys.ts `deadLetterPrefix`): each letter is a hash, that .. id
+-- ARGV[6..n]  replay: ids
 -- Returns  number of dead letters replayed or purged
 local ids
 if ARGV[1] == 'purge' then
   ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
-elseif #ARGV >= 5 then
+elseif #ARGV >= 6 then
   ids = {}
-  for i = 5, #ARGV do table.insert(ids, ARGV[i]) end
+  for i = 6, #ARGV do table.insert(ids, ARGV[i]) end
 else
   ids = redis.call('ZRANGE', KEYS[1], 0, -1)
 end
 local count = 0
 for _, id in ipairs(ids) do
-  local entry = KEYS[1] .. ':' .. id
+  local entry = ARGV[5] .. id
   if redis.call('ZREM', KEYS[1], id) == 1 then
     if ARGV[1] == 'replay' then
       local fields = redis.call('HMGET', entry, 'payload', 'taskId')

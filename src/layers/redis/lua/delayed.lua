@@ -7,9 +7,11 @@
 -- KEYS[3]  add: the channel's task-channel marker (keys.ts `taskChannel`)
 -- ARGV[1]  'add' | 'move'
 -- ARGV[2]  now, ms (move) or due time, ms (add)
--- ARGV[3]  add: channel; move: key prefix
--- ARGV[4]  add: payload
--- ARGV[5]  add: the channel's capacity         ARGV[6]  add: '1' known task channel, '0' never one, '' ask KEYS[3]
+-- ARGV[3]  add: channel; move: the queue key prefix (keys.ts `queuePrefix`)
+-- ARGV[4]  add: payload; move: the delayed set key prefix (keys.ts `delayedPrefix`)
+-- ARGV[5]  add: the channel's capacity; move: the wake marker key prefix (keys.ts `wakePrefix`)
+--          Move finds its channels in KEYS[1] as it runs, so it builds their keys: each prefix .. the channel.
+-- ARGV[6]  add: '1' known task channel, '0' never one, '' ask KEYS[3]
 -- ARGV[7]  add: task state key prefix          ARGV[8]  add: the task id if the sender knows it, else ''
 -- ARGV[9]  add: now, ms
 -- Returns  add: 1, or 0 when ARGV[5] messages wait already; move: number of messages moved
@@ -29,19 +31,19 @@ if ARGV[1] == 'add' then
   return 1
 end
 local now = tonumber(ARGV[2])
-local prefix = ARGV[3]
+local queuePrefix, delayedPrefix, wakePrefix = ARGV[3], ARGV[4], ARGV[5]
 local moved = 0
 for _, channel in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 50)) do
-  local delayed = prefix .. ':switchyard:delayed:' .. channel
-  local queue = prefix .. channel
+  local delayed = delayedPrefix .. channel
+  local queue = queuePrefix .. channel
   local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, 1000)
   for _, payload in ipairs(due) do
     redis.call('ZADD', queue, nextScore(queue, now / 1000), payload)
     redis.call('ZREM', delayed, payload)
     moved = moved + 1
   end
-  -- A retry or delayed task come due wakes an idle worker of its channel (keys.ts `wake`).
-  if #due > 0 then redis.call('ZADD', prefix .. ':switchyard:wake:' .. channel, 0, 'w') end
+  -- A retry or delayed task come due wakes an idle worker of its channel.
+  if #due > 0 then redis.call('ZADD', wakePrefix .. channel, 0, 'w') end
   local nextDue = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')[2]
   if nextDue then redis.call('ZADD', KEYS[1], nextDue, channel) else redis.call('ZREM', KEYS[1], channel) end
 end

@@ -3,7 +3,7 @@
 -- member's name into every message instead.
 -- KEYS[1]  the group (sorted set of channel names scored by last add, seconds)
 -- KEYS[2]  the registry of live Switchyard processes: hash of process queue key -> last heartbeat (ms)
--- ARGV[1]  key prefix
+-- ARGV[1]  the queue key prefix (keys.ts `queuePrefix`): a member's queue is it .. the member's non-local name
 -- ARGV[2]  now, unix seconds (float)
 -- ARGV[3]  group expiry, seconds (float)
 -- ARGV[4]  now, ms

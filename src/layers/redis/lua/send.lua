@@ -3,6 +3,8 @@
 -- KEYS[1]  the channel's queue, a sorted set scored by send time in seconds (channels_redis format)
 -- KEYS[2]  the owner-groups set of the channel: groups it joined through Switchyard
 -- KEYS[3]  the registry of live Switchyard processes (hash of process queue key -> heartbeat ms)
+-- KEYS[4]  the channel's task-channel marker (keys.ts `taskChannel`): present once a worker served it
+-- KEYS[5]  the channel's wake marker (a sorted set of one member idle workers block on)
 -- ARGV[1]  payload (12 random bytes + serialized message)
 -- ARGV[2]  now, unix seconds (float)
 -- ARGV[3]  expiry, seconds (float)
@@ -10,13 +12,11 @@
 -- ARGV[5]  TTL in ms for a queue whose channel is in groups (the group expiry, so expired messages stay
 --          detectable); ARGV[6] TTL in ms otherwise (the message expiry)
 -- ARGV[7]  channel name to remove from its groups when it had expired messages ('' for process queues)
--- ARGV[8]  group key prefix (`<prefix>:group:`)
+-- ARGV[8]  group key prefix (keys.ts `groupPrefix`)
 -- ARGV[9]  capacity to use instead of ARGV[4] when KEYS[1] is a registered Switchyard process queue ('' never)
--- KEYS[4]  the channel's task-channel marker (keys.ts `taskChannel`): present once a worker served it
--- KEYS[5]  the channel's wake marker (a sorted set of one member idle workers block on)
 -- ARGV[10] '1' when this sender knows the channel is a task channel (its `taskChannels`), '0' when it cannot be
 --          one (a process-specific channel), '' to ask KEYS[4]
--- ARGV[11] task state key prefix      ARGV[12] the channel name (for the task state)
+-- ARGV[11] task state key prefix (keys.ts `taskStatePrefix`)      ARGV[12] the channel name (for the task state)
 -- ARGV[13] the task id when the sender knows it (the message's idempotencyKey), else '' (prelude.lua
 --          `recordQueuedTask` derives it from the payload)
 -- ARGV[14] now, ms

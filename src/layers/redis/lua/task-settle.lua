@@ -8,7 +8,7 @@
 -- KEYS[1]  the channel queue (channels_redis sorted set, scored by send time in seconds)
 -- KEYS[2]  the in-flight set: claim -> deadline (ms)     KEYS[3]  stalled flags (sorted set)
 -- KEYS[4]  the channel's delayed set: payload -> due (ms)  KEYS[5]  the delayed index: channel -> earliest due (ms)
--- KEYS[6]  dead letters (id -> died at, ms; each letter is the hash KEYS[6] .. ':' .. id)
+-- KEYS[6]  dead letters (id -> died at, ms; each letter is the hash ARGV[12] .. id)
 -- KEYS[7]  set of channels with dead letters
 -- KEYS[8]  the channel's task-channel marker (keys.ts `taskChannel`)   KEYS[9]  the channel's wake marker
 -- ARGV[1]  now, ms                ARGV[2]  task state TTL, ms          ARGV[3]  channel name
@@ -19,14 +19,16 @@
 -- ARGV[8]  14 random bytes: with a 2-byte index they make each claim's 16-byte token, stored in front of the
 --          payload in the in-flight set, so a claim recovered and claimed again is a different member (a late
 --          worker's ack, retry or release cannot touch the new claim)
--- ARGV[9]  task state key prefix (a task's state hash is the prefix .. its id, on this channel's shard)
--- ARGV[11] the random prefix length of plain msgpack payloads, or -1 when payloads are not plain msgpack
---          (JSON, encrypted): see "Starting claims" below
+-- ARGV[9]  task state key prefix (keys.ts `taskStatePrefix`: a task's state hash is the prefix .. its id, on
+--          this channel's shard)
 -- ARGV[10] the settlements, packed (packed-fields.ts: each field a 4-byte big-endian length, then its bytes),
 --          six fields each: 'ack' | 'retry' | 'bury'; the claim (token .. payload); the task id; the error
 --          message ('' for ack); retry: due time (ms), bury: the stack ('' if none), ack: the JSON result (''
 --          if not stored); bury: the dead letter id ('' otherwise). Packed because a batch of them as separate
 --          arguments cost the worker more CPU to encode than anything else it did per task (issue 8).
+-- ARGV[11] the random prefix length of plain msgpack payloads, or -1 when payloads are not plain msgpack
+--          (JSON, encrypted): see "Starting claims" below
+-- ARGV[12] the channel's dead letter key prefix (keys.ts `deadLetterPrefix`)
 -- Returns  {{held (1|0) per settlement}, number of claims flagged expired, the claims}; held is 1 if a
 --          retry or bury still held its claim, and always 1 for an ack. The claims are packed as ARGV[10] is,
 --          three fields each, in queue order: the claim (token .. payload), the task id, and '<attempt> <first
@@ -100,7 +102,7 @@ for i = 1, #settlements / 6 do
       local id = settlements[base + 6]
       -- A task never started (undecodable, expired in the queue) has no state yet: the worker's id stands.
       local fields = redis.call('HMGET', state, 'attempts', 'firstAttemptAt', 'taskId')
-      redis.call('HSET', KEYS[6] .. ':' .. id, 'payload', payload, 'error', err, 'stack', extra,
+      redis.call('HSET', ARGV[12] .. id, 'payload', payload, 'error', err, 'stack', extra,
         'attempts', fields[1] or '0', 'firstAttemptAt', fields[2] or ARGV[1], 'diedAt', ARGV[1],
         'taskId', fields[3] or settlements[base + 3])
       redis.call('ZADD', KEYS[6], ARGV[1], id)
@@ -116,7 +118,7 @@ if buried then
   local overflow = redis.call('ZCARD', KEYS[6]) - tonumber(ARGV[4])
   if overflow > 0 then
     for _, id in ipairs(redis.call('ZRANGE', KEYS[6], 0, overflow - 1)) do
-      redis.call('DEL', KEYS[6] .. ':' .. id)
+      redis.call('DEL', ARGV[12] .. id)
     end
     redis.call('ZREMRANGEBYRANK', KEYS[6], 0, overflow - 1)
   end

@@ -1,9 +1,11 @@
 -- Records the start of an attempt for each claimed task: counts the attempt unless the task already succeeded
 -- (then it is reported, to be acked without running: idempotency).
+-- KEYS     none: the task state hashes are found in ARGV[5] as the script runs, each ARGV[4] .. its id, all on
+--          the channel's shard (the caller runs the script there)
 -- ARGV[1]  now, ms
 -- ARGV[2]  state TTL, ms (unused: a started task's state keeps no TTL until it ends)
 -- ARGV[3]  channel
--- ARGV[4]  task state key prefix (a task's state hash is the prefix .. its id, on this channel's shard)
+-- ARGV[4]  task state key prefix (keys.ts `taskStatePrefix`)
 -- ARGV[5]  the task ids, packed (packed-fields.ts: each a 4-byte big-endian length, then its bytes): one
 --          argument rather than a key and an id per task, which cost the worker more to encode (issue 8)
 -- Returns  {attempt, firstAttemptAt, alreadySucceeded (1|0)} per task id, flattened

@@ -1,6 +1,6 @@
 // The worker and server registries (monitoring): one hash per kind, entries as JSON, read on every shard.
-import { SCRIPTS } from '../lua-script.js'
 import type { RedisShard } from '../redis-shard.js'
+import { runWorkers } from '../scripts/task-scripts.js'
 import { WORKER_FORGET_AFTER_MS } from '../../../tasks/task-store.js'
 
 /** A registry entry, or undefined when it is not one (written by something else): it is then skipped. */
@@ -27,12 +27,12 @@ export function parseRegistryEntry(json: string): RegistryEntry | undefined {
 export async function readRegistry(shards: readonly RedisShard[], key: string): Promise<RegistryEntry[]> {
   const entries = new Map<string, RegistryEntry>()
   for (const shard of shards) {
-    const flat = (await shard.call(
-      (client) => SCRIPTS.workers.run(client, [key], [Date.now() - WORKER_FORGET_AFTER_MS]),
+    const found = await shard.call(
+      (client) => runWorkers(client, { registry: key, cutoffMs: Date.now() - WORKER_FORGET_AFTER_MS }),
       { idempotent: true },
-    )) as string[]
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      const entry = parseRegistryEntry(flat[i + 1] ?? '')
+    )
+    for (const [, json] of found) {
+      const entry = parseRegistryEntry(json)
       if (entry !== undefined) entries.set(entry.report.id, entry)
     }
   }

@@ -4,8 +4,17 @@ import { MessageDecodeError } from '../../../errors.js'
 import type { Message } from '../../channel-layer.js'
 import { assertChannelName } from '../../names.js'
 import type { RedisKeys } from '../keys.js'
-import { SCRIPTS, type ScriptArgument } from '../lua-script.js'
 import type { RedisShard } from '../redis-shard.js'
+import {
+  runDeadLetters,
+  runTaskDeclare,
+  runTaskExtend,
+  runTaskRequeue,
+  runTaskSettle,
+  runTaskStart,
+  type DeadLettersArgs,
+  type TaskRequeueArgs,
+} from '../scripts/task-scripts.js'
 import type { MessageSerializer } from '../serializer.js'
 import type { Logger } from '../../../logger.js'
 import type { ServerSnapshot, WorkerSnapshot } from '../../snapshot.js'
@@ -89,11 +98,7 @@ export class RedisTaskStore implements TaskStore {
     // For every process on the prefix: their sends to these channels then keep the tasks waiting.
     const { keys } = this.ctx
     for (const channel of channels) {
-      await this.ctx
-        .shardFor(channel)
-        .call((client) => SCRIPTS.taskDeclare.run(client, [keys.taskChannel(channel), keys.queue(channel)], []), {
-          idempotent: true,
-        })
+      await this.ctx.shardFor(channel).call((client) => runTaskDeclare(client, keys, channel), { idempotent: true })
     }
   }
 
@@ -161,42 +166,25 @@ export class RedisTaskStore implements TaskStore {
       }
       fields.push(settlement.action, task.payload, task.taskId, ...settlementFields(settlement, now))
     }
-    const args: ScriptArgument[] = [
-      now,
-      options.taskStateRetentionMs,
-      channel,
-      options.deadLetterCapacity,
-      max,
-      now + visibilityMs,
-      this.taskExpirySeconds,
-      max > 0 ? this.tokens.next() : '',
-      keys.taskStatePrefix,
-      packFields(fields),
-      this.plainPrefixBytes,
-    ]
     const shard = this.ctx.shardFor(channel)
-    const reply = (await shard.call(
+    const { held, expired, claims } = await shard.call(
       (client) =>
-        SCRIPTS.taskSettle.runBuffer(
-          client,
-          [
-            keys.queue(channel),
-            keys.inflight(channel),
-            keys.stalled(channel),
-            keys.delayed(channel),
-            keys.delayedIndex,
-            keys.deadLetters(channel),
-            keys.deadChannels,
-            keys.taskChannel(channel),
-            keys.wake(channel),
-          ],
-          args,
-        ),
+        runTaskSettle(client, keys, {
+          channel,
+          nowMs: now,
+          taskStateRetentionMs: options.taskStateRetentionMs,
+          deadLetterCapacity: options.deadLetterCapacity,
+          max,
+          claimDeadlineMs: now + visibilityMs,
+          taskExpirySeconds: this.taskExpirySeconds,
+          claimToken: max > 0 ? this.tokens.next() : '',
+          settlements: packFields(fields),
+          plainPrefixBytes: this.plainPrefixBytes,
+        }),
       // Settling twice is harmless (see task-settle.lua); claiming twice would strand the first call's claims
       // until their deadline, so a call that claims is only resent when it cannot have run.
       { idempotent: max === 0 },
-    )) as [number[], number, Buffer]
-    const [held, expired, claims] = reply
+    )
     settlements.forEach((settlement, i) => {
       if (held[i] === 0 && settlement.action !== 'ack') {
         this.ctx.log.warn(
@@ -253,19 +241,18 @@ export class RedisTaskStore implements TaskStore {
     }
     if (unstarted.length === 0) return claimed
     const ids = packFields(unstarted.map((task) => task.taskId))
-    const started = (await this.ctx
-      .shardFor(channel)
-      .call((client) =>
-        SCRIPTS.taskStart.run(
-          client,
-          [],
-          [now, this.ctx.options.taskStateRetentionMs, channel, keys.taskStatePrefix, ids],
-        ),
-      )) as number[]
+    const started = await this.ctx.shardFor(channel).call((client) =>
+      runTaskStart(client, keys, {
+        channel,
+        nowMs: now,
+        taskStateRetentionMs: this.ctx.options.taskStateRetentionMs,
+        ids,
+      }),
+    )
     unstarted.forEach((task, i) => {
-      task.attempt = started[i * 3] ?? 1
-      task.firstAttemptAt = started[i * 3 + 1] ?? now
-      task.alreadySucceeded = started[i * 3 + 2] === 1
+      task.attempt = started[i]?.attempt ?? 1
+      task.firstAttemptAt = started[i]?.firstAttemptAt ?? now
+      task.alreadySucceeded = started[i]?.alreadySucceeded ?? false
     })
     return claimed
   }
@@ -273,32 +260,24 @@ export class RedisTaskStore implements TaskStore {
   async extend(tasks: readonly ClaimedTask[], visibilityMs: number): Promise<void> {
     const deadline = Date.now() + visibilityMs
     for (const [channel, group] of byChannel(tasks)) {
+      const claims = group.map((task) => task.payload)
       await this.ctx
         .shardFor(channel)
-        .call(
-          (client) =>
-            SCRIPTS.taskExtend.run(
-              client,
-              [this.ctx.keys.inflight(channel), this.ctx.keys.stalled(channel), this.ctx.keys.queue(channel)],
-              [deadline, ...group.map((task) => task.payload)],
-            ),
-          { idempotent: true },
-        )
+        .call((client) => runTaskExtend(client, this.ctx.keys, { channel, deadlineMs: deadline, claims }), {
+          idempotent: true,
+        })
     }
   }
 
   async release(tasks: readonly ClaimedTask[]): Promise<void> {
     for (const [channel, group] of byChannel(tasks)) {
-      await this.requeue(
-        channel,
-        'release',
-        group.flatMap((task) => [task.payload, task.taskId]),
-      )
+      const claims = group.map((task) => ({ claim: task.payload, taskId: task.taskId }))
+      await this.requeue({ channel, nowMs: Date.now(), mode: 'release', claims })
     }
   }
 
   async recoverStalled(channel: string, graceMs = 0): Promise<number> {
-    return this.requeue(channel, 'stalled', [String(graceMs)])
+    return this.requeue({ channel, nowMs: Date.now(), mode: 'stalled', graceMs })
   }
 
   async getTaskState(taskId: string): Promise<TaskState | undefined> {
@@ -361,7 +340,7 @@ export class RedisTaskStore implements TaskStore {
 
   async replayDeadLetters(channel: string, ids?: readonly string[]): Promise<number> {
     if (ids?.length === 0) return 0
-    return this.deadLetterScript(channel, 'replay', Date.now(), ids ?? [])
+    return this.deadLetterScript({ channel, mode: 'replay', nowMs: Date.now(), ids: ids ?? [] })
   }
 
   async purgeDeadLetters(
@@ -373,7 +352,7 @@ export class RedisTaskStore implements TaskStore {
       const key = this.ctx.keys.deadLetters(channel)
       return this.ctx.shardFor(channel).call((client) => client.zcount(key, '-inf', cutoff), { idempotent: true })
     }
-    return this.deadLetterScript(channel, 'purge', cutoff, [])
+    return this.deadLetterScript({ channel, mode: 'purge', cutoffMs: cutoff })
   }
 
   async deadLetterChannels(): Promise<string[]> {
@@ -431,37 +410,14 @@ export class RedisTaskStore implements TaskStore {
     await forgetEntry(this.ctx.shards, this.ctx.keys.servers, id)
   }
 
-  private async requeue(channel: string, mode: 'release' | 'stalled', args: (Buffer | string)[]): Promise<number> {
-    const { keys } = this.ctx
-    return (await this.ctx
-      .shardFor(channel)
-      .call((client) =>
-        SCRIPTS.taskRequeue.run(
-          client,
-          [keys.inflight(channel), keys.stalled(channel), keys.queue(channel), keys.wake(channel)],
-          [mode, Date.now(), keys.taskStatePrefix, ...args],
-        ),
-      )) as number
+  private async requeue(args: TaskRequeueArgs): Promise<number> {
+    return this.ctx.shardFor(args.channel).call((client) => runTaskRequeue(client, this.ctx.keys, args))
   }
 
-  private async deadLetterScript(
-    channel: string,
-    mode: 'replay' | 'purge',
-    time: number,
-    ids: readonly string[],
-  ): Promise<number> {
-    const { keys } = this.ctx
-    return (await this.ctx
-      .shardFor(channel)
-      .call(
-        (client) =>
-          SCRIPTS.deadLetters.run(
-            client,
-            [keys.deadLetters(channel), keys.queue(channel), keys.deadChannels, keys.wake(channel)],
-            [mode, time, keys.taskStatePrefix, channel, ...ids],
-          ),
-        { idempotent: true },
-      )) as number
+  private async deadLetterScript(args: DeadLettersArgs): Promise<number> {
+    return this.ctx
+      .shardFor(args.channel)
+      .call((client) => runDeadLetters(client, this.ctx.keys, args), { idempotent: true })
   }
 
   /** A payload nobody can decode (wrong keys, corrupt) is kept as a dead letter, never dropped silently. */
