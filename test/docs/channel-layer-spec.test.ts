@@ -102,6 +102,22 @@ describe('docs/channel-layer-spec.md', () => {
     expect(`${error!.name}: ${error!.message}\n`).toBe(docBlock('docs/channel-layer-spec.md', 'profile-error'))
   })
 
+  it('takes messages nested 64 levels deep, and refuses deeper ones', async () => {
+    const nested = (levels: number): Record<string, unknown> => {
+      const message: Record<string, unknown> = { type: 'deep.message' }
+      let inner = message
+      for (let level = 1; level < levels; level++) inner = inner.next = {}
+      return message
+    }
+    const layer = new InMemoryChannelLayer()
+    await layer.send('deep', nested(64) as never)
+    await expect(layer.send('deep', nested(65) as never)).rejects.toMatchObject({
+      code: 'SWY_MESSAGE_NOT_SERIALIZABLE',
+    })
+    await layer.close()
+    expect(page).toContain('nested at most 64 levels deep')
+  })
+
   it('lists exactly the methods of ChannelLayer', () => {
     const listed = rowsUnder('The interface').map((row) => /^`(\w+)\(/.exec(row.method ?? '')?.[1])
     expect(listed).toEqual(channelLayerMethods())
