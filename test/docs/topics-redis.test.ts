@@ -16,6 +16,7 @@ import { RedisChannelLayer } from 'switchyard-channels/redis'
 import { envWithoutNpmConfig } from '../package/consumer-project.js'
 import { firstCodeSpan, readDoc, tableUnder } from '../support/markdown-tables.js'
 import { isAlive, spawnProcess, terminateLauncher } from '../support/spawned.js'
+import { waitFor } from '../support/wait.js'
 import { docBlock, docProject, shellCommands } from './doc-blocks.js'
 
 const PAGE = 'docs/topics/redis.md'
@@ -133,7 +134,11 @@ describe('docs/topics/redis.md', () => {
         60_000,
       )
       await serve.waitForOutput(/http:\/\/127\.0\.0\.1:\d+/, 30_000)
-      expect((await keysUnder(raw, `${prefix}:switchyard:`)).length).toBeGreaterThan(0)
+      // The process registers itself in the background: its keys appear under the prefix shortly.
+      await waitFor(
+        "the server's bookkeeping under the prefix",
+        async () => (await keysUnder(raw, `${prefix}:switchyard:`)).length > 0,
+      )
       await terminateLauncher(serve, commandPid)
     } finally {
       raw.disconnect()
