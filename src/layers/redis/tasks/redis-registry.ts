@@ -1,7 +1,16 @@
 // The worker and server registries (monitoring): one hash per kind, entries as JSON, read on every shard.
 import type { RedisShard } from '../redis-shard.js'
 import { runWorkers } from '../scripts/task-scripts.js'
-import { WORKER_FORGET_AFTER_MS } from '../../../tasks/task-store.js'
+import type { RedisKeys } from '../keys.js'
+import type { ServerSnapshot, WorkerSnapshot } from '../../snapshot.js'
+import {
+  serverSnapshot,
+  WORKER_FORGET_AFTER_MS,
+  workerSnapshot,
+  type ProcessRegistry,
+  type ServerReport,
+  type WorkerReport,
+} from '../../../tasks/task-store.js'
 
 /** A registry entry, or undefined when it is not one (written by something else): it is then skipped. */
 export interface RegistryEntry {
@@ -42,5 +51,50 @@ export async function readRegistry(shards: readonly RedisShard[], key: string): 
 export async function forgetEntry(shards: readonly RedisShard[], key: string, id: string): Promise<void> {
   for (const shard of shards) {
     await shard.call((client) => client.hdel(key, id), { idempotent: true })
+  }
+}
+
+/** The registries of live workers and servers on Redis, as the Redis task store reports and reads them. */
+export class RedisProcessRegistry implements ProcessRegistry {
+  constructor(
+    private readonly ctx: {
+      readonly keys: RedisKeys
+      readonly shards: readonly RedisShard[]
+      shardFor(channel: string): RedisShard
+    },
+  ) {}
+
+  async reportWorker(report: WorkerReport): Promise<void> {
+    const entry = JSON.stringify({ report, beatAt: Date.now() })
+    await this.ctx
+      .shardFor(report.channel)
+      .call((client) => client.hset(this.ctx.keys.workers, report.id, entry), { idempotent: true })
+  }
+
+  async listWorkers(): Promise<WorkerSnapshot[]> {
+    const entries = await readRegistry(this.ctx.shards, this.ctx.keys.workers)
+    const now = Date.now()
+    return entries.map(({ report, beatAt }) => workerSnapshot(report as WorkerReport, beatAt, now))
+  }
+
+  async forgetWorker(id: string): Promise<void> {
+    await forgetEntry(this.ctx.shards, this.ctx.keys.workers, id)
+  }
+
+  async reportServer(report: ServerReport): Promise<void> {
+    const entry = JSON.stringify({ report, beatAt: Date.now() })
+    // Any shard will do: listServers reads them all. The first keeps one process's entry in one place.
+    const shard = this.ctx.shards[0]
+    await shard?.call((client) => client.hset(this.ctx.keys.servers, report.id, entry), { idempotent: true })
+  }
+
+  async listServers(): Promise<ServerSnapshot[]> {
+    const entries = await readRegistry(this.ctx.shards, this.ctx.keys.servers)
+    const now = Date.now()
+    return entries.map(({ report, beatAt }) => serverSnapshot(report as ServerReport, beatAt, now))
+  }
+
+  async forgetServer(id: string): Promise<void> {
+    await forgetEntry(this.ctx.shards, this.ctx.keys.servers, id)
   }
 }

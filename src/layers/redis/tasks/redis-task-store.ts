@@ -6,13 +6,11 @@ import { assertChannelName } from '../../names.js'
 import type { RedisKeys } from '../keys.js'
 import type { RedisShard } from '../redis-shard.js'
 import {
-  runDeadLetters,
   runTaskDeclare,
   runTaskExtend,
   runTaskRequeue,
   runTaskSettle,
   runTaskStart,
-  type DeadLettersArgs,
   type TaskRequeueArgs,
 } from '../scripts/task-scripts.js'
 import type { MessageSerializer } from '../serializer.js'
@@ -41,10 +39,11 @@ import {
   taskIdOf,
   toBuffer,
 } from './redis-claims.js'
-import { forgetEntry, readRegistry } from './redis-registry.js'
+import { RedisDeadLetters } from './redis-dead-letters.js'
+import { RedisProcessRegistry } from './redis-registry.js'
 import { TaskChannels } from '../../../tasks/task-channels.js'
 import { TaskWakeups, type WaitForTasksOptions } from '../../../tasks/task-wakeups.js'
-import { serverSnapshot, workerSnapshot, type ServerReport } from '../../../tasks/task-store.js'
+import type { ServerReport } from '../../../tasks/task-store.js'
 
 export interface RedisTaskStoreContext {
   readonly keys: RedisKeys
@@ -78,12 +77,16 @@ export class RedisTaskStore implements TaskStore {
 
   /** The random prefix of plain msgpack payloads, whose task ids task-settle.lua reads itself; else -1. */
   private readonly plainPrefixBytes: number
+  private readonly deadLetters: RedisDeadLetters
+  private readonly registry: RedisProcessRegistry
 
   constructor(private readonly ctx: RedisTaskStoreContext) {
     const limit = ctx.options.taskExpiryMs
     this.taskExpirySeconds = limit === undefined ? '' : String(limit / 1000)
     this.plainPrefixBytes = plainMsgpackPrefix(ctx.serializer)
     this.taskChannels = new TaskChannels(ctx.options.taskChannels)
+    this.deadLetters = new RedisDeadLetters(ctx)
+    this.registry = new RedisProcessRegistry(ctx)
   }
 
   get options(): TaskStoreOptions {
@@ -299,125 +302,60 @@ export class RedisTaskStore implements TaskStore {
     return undefined
   }
 
-  async listDeadLetters(channel: string, { limit = 100 }: { readonly limit?: number } = {}): Promise<DeadLetter[]> {
-    const { keys } = this.ctx
-    const shard = this.ctx.shardFor(channel)
-    const ids = await shard.call((client) => client.zrevrange(keys.deadLetters(channel), 0, limit - 1), {
-      idempotent: true,
-    })
-    const letters: DeadLetter[] = []
-    for (const id of ids) {
-      const letter = await this.getDeadLetter(channel, id)
-      if (letter !== undefined) letters.push(letter)
-    }
-    return letters
+  listDeadLetters(channel: string, options?: { readonly limit?: number }): Promise<DeadLetter[]> {
+    return this.deadLetters.listDeadLetters(channel, options)
   }
 
-  async getDeadLetter(channel: string, id: string): Promise<DeadLetter | undefined> {
-    const key = this.ctx.keys.deadLetter(channel, id)
-    const fields = await this.ctx.shardFor(channel).call((client) => client.hgetallBuffer(key), { idempotent: true })
-    const payload = fields.payload
-    if (payload === undefined) return undefined
-    const text = (name: string): string => fields[name]?.toString('utf8') ?? ''
-    let message: Message
-    try {
-      message = stripRouting(this.ctx.serializer.decode(payload) as Message)
-    } catch {
-      message = { type: 'switchyard.undecodable', bytes: new Uint8Array(payload) }
-    }
-    return {
-      id,
-      channel,
-      taskId: text('taskId'),
-      message,
-      error: text('error'),
-      ...(text('stack') === '' ? {} : { stack: text('stack') }),
-      attempts: Number(text('attempts')),
-      firstAttemptAt: Number(text('firstAttemptAt')),
-      diedAt: Number(text('diedAt')),
-    }
+  getDeadLetter(channel: string, id: string): Promise<DeadLetter | undefined> {
+    return this.deadLetters.getDeadLetter(channel, id)
   }
 
-  async replayDeadLetters(channel: string, ids?: readonly string[]): Promise<number> {
-    if (ids?.length === 0) return 0
-    return this.deadLetterScript({ channel, mode: 'replay', nowMs: Date.now(), ids: ids ?? [] })
+  replayDeadLetters(channel: string, ids?: readonly string[]): Promise<number> {
+    return this.deadLetters.replayDeadLetters(channel, ids)
   }
 
-  async purgeDeadLetters(
+  purgeDeadLetters(
     channel: string,
-    { olderThanMs, dryRun = false }: { readonly olderThanMs?: number; readonly dryRun?: boolean } = {},
+    options?: { readonly olderThanMs?: number; readonly dryRun?: boolean },
   ): Promise<number> {
-    const cutoff = olderThanMs === undefined ? Number.MAX_SAFE_INTEGER : Date.now() - olderThanMs
-    if (dryRun) {
-      const key = this.ctx.keys.deadLetters(channel)
-      return this.ctx.shardFor(channel).call((client) => client.zcount(key, '-inf', cutoff), { idempotent: true })
-    }
-    return this.deadLetterScript({ channel, mode: 'purge', cutoffMs: cutoff })
+    return this.deadLetters.purgeDeadLetters(channel, options)
   }
 
-  async deadLetterChannels(): Promise<string[]> {
-    const channels = new Set<string>()
-    for (const shard of this.ctx.shards) {
-      for (const channel of await shard.call((client) => client.smembers(this.ctx.keys.deadChannels), {
-        idempotent: true,
-      })) {
-        channels.add(channel)
-      }
-    }
-    return [...channels].sort()
+  deadLetterChannels(): Promise<string[]> {
+    return this.deadLetters.deadLetterChannels()
   }
 
   /** Deletes dead letters past `deadLetterRetentionMs` on every channel (called by workers now and then). */
-  async purgeExpiredDeadLetters(): Promise<number> {
-    let purged = 0
-    for (const channel of await this.deadLetterChannels()) {
-      purged += await this.purgeDeadLetters(channel, { olderThanMs: this.ctx.options.deadLetterRetentionMs })
-    }
-    return purged
+  purgeExpiredDeadLetters(): Promise<number> {
+    return this.deadLetters.purgeExpired()
   }
 
-  async reportWorker(report: WorkerReport): Promise<void> {
-    const entry = JSON.stringify({ report, beatAt: Date.now() })
-    await this.ctx
-      .shardFor(report.channel)
-      .call((client) => client.hset(this.ctx.keys.workers, report.id, entry), { idempotent: true })
+  reportWorker(report: WorkerReport): Promise<void> {
+    return this.registry.reportWorker(report)
   }
 
-  async listWorkers(): Promise<WorkerSnapshot[]> {
-    const entries = await readRegistry(this.ctx.shards, this.ctx.keys.workers)
-    const now = Date.now()
-    return entries.map(({ report, beatAt }) => workerSnapshot(report as WorkerReport, beatAt, now))
+  listWorkers(): Promise<WorkerSnapshot[]> {
+    return this.registry.listWorkers()
   }
 
-  async forgetWorker(id: string): Promise<void> {
-    await forgetEntry(this.ctx.shards, this.ctx.keys.workers, id)
+  forgetWorker(id: string): Promise<void> {
+    return this.registry.forgetWorker(id)
   }
 
-  async reportServer(report: ServerReport): Promise<void> {
-    const entry = JSON.stringify({ report, beatAt: Date.now() })
-    // Any shard will do: listServers reads them all. The first keeps one process's entry in one place.
-    const shard = this.ctx.shards[0]
-    await shard?.call((client) => client.hset(this.ctx.keys.servers, report.id, entry), { idempotent: true })
+  reportServer(report: ServerReport): Promise<void> {
+    return this.registry.reportServer(report)
   }
 
-  async listServers(): Promise<ServerSnapshot[]> {
-    const entries = await readRegistry(this.ctx.shards, this.ctx.keys.servers)
-    const now = Date.now()
-    return entries.map(({ report, beatAt }) => serverSnapshot(report as ServerReport, beatAt, now))
+  listServers(): Promise<ServerSnapshot[]> {
+    return this.registry.listServers()
   }
 
-  async forgetServer(id: string): Promise<void> {
-    await forgetEntry(this.ctx.shards, this.ctx.keys.servers, id)
+  forgetServer(id: string): Promise<void> {
+    return this.registry.forgetServer(id)
   }
 
   private async requeue(args: TaskRequeueArgs): Promise<number> {
     return this.ctx.shardFor(args.channel).call((client) => runTaskRequeue(client, this.ctx.keys, args))
-  }
-
-  private async deadLetterScript(args: DeadLettersArgs): Promise<number> {
-    return this.ctx
-      .shardFor(args.channel)
-      .call((client) => runDeadLetters(client, this.ctx.keys, args), { idempotent: true })
   }
 
   /** A payload nobody can decode (wrong keys, corrupt) is kept as a dead letter, never dropped silently. */
