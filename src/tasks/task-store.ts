@@ -21,7 +21,7 @@ export type { ClaimedTask, TaskFailure, TaskQueue, TaskSettlement, TaskState, Ta
  * live workers and servers. Three concerns in one object because all three live where the channels do; code that
  * needs one takes that interface (the worker a `TaskQueue`, the CLI a `DeadLetterStore`, a server a
  * `ProcessRegistry`). Implemented by the in-memory layer (one process) and the Redis layer (survives process death);
- * `test/tasks/describe-task-store.ts` runs the same suite on both.
+ * `describeTaskStore` (test/conformance/task-store/) runs the same suite on both.
  */
 export interface TaskStore extends TaskQueue, DeadLetterStore, ProcessRegistry {}
 

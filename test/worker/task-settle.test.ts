@@ -1,15 +1,13 @@
-// TaskStore.settle on both stores: one call settles a batch and claims up to `max`, each claim with its own token;
-// on Redis, task-settle.lua starts plain msgpack claims itself, and its task ids must be exactly the codec's.
+// On Redis, task-settle.lua starts plain msgpack claims itself, and its task ids must be exactly the codec's. What
+// settle does on every store is in test/conformance/task-store/settle-cases.ts.
 import { randomBytes } from 'node:crypto'
 
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, inject, it, vi } from 'vitest'
 
 import type { ChannelLayer } from '../../src/layers/channel-layer.js'
-import { InMemoryChannelLayer } from '../../src/layers/memory/memory-layer.js'
 import { SCRIPTS } from '../../src/layers/redis/lua-script.js'
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
-import type { TaskCapableLayer } from '../../src/tasks/task-store.js'
 
 const redisUrl = inject('redisUrl')
 const open: ChannelLayer[] = []
@@ -23,88 +21,11 @@ afterEach(async () => {
   for (const client of clients.splice(0)) client.disconnect()
 })
 
-type TaskLayer = ChannelLayer & TaskCapableLayer
-
 function redisLayer(options: { serializer?: 'msgpack' | 'json'; symmetricEncryptionKeys?: string[] } = {}) {
   const layer = new RedisChannelLayer({ hosts: [redisUrl], prefix: `w${randomBytes(6).toString('hex')}`, ...options })
   open.push(layer)
   return layer
 }
-
-const makers: [string, () => TaskLayer][] = [
-  [
-    'memory',
-    () => {
-      const layer = new InMemoryChannelLayer()
-      open.push(layer)
-      return layer
-    },
-  ],
-  ['redis', () => redisLayer()],
-]
-
-describe.each(makers)('TaskStore.settle (%s)', (_name, makeLayer) => {
-  it('settles a batch in order, then claims at most `max`, each claim with a token of its own', async () => {
-    const layer = makeLayer()
-    const store = layer.tasks
-    for (let i = 0; i < 5; i++) await layer.send('jobs', { type: 'job.run', idempotencyKey: `t${i}` })
-    const first = await store.settle('jobs', [], 3, 30_000)
-    expect(first.map((task) => [task.taskId, task.attempt, task.alreadySucceeded])).toEqual([
-      ['t0', 1, false],
-      ['t1', 1, false],
-      ['t2', 1, false],
-    ])
-    expect(new Set(first.map((task) => task.payload.toString('hex'))).size).toBe(3)
-    for (const task of first) expect(await store.getTaskState(task.taskId)).toMatchObject({ status: 'running' })
-
-    const [a, b, c] = first
-    const next = await store.settle(
-      'jobs',
-      [
-        { action: 'ack', task: a! },
-        { action: 'retry', task: b!, delayMs: 60_000, failure: { error: 'Error: later' } },
-        { action: 'bury', task: c!, failure: { error: 'Error: dead', stack: 'Error: dead\n    at x' } },
-      ],
-      10,
-      30_000,
-    )
-    // The retried task waits for its delay: only the two never claimed come.
-    expect(next.map((task) => task.taskId)).toEqual(['t3', 't4'])
-    expect(await store.getTaskState('t0')).toMatchObject({ status: 'succeeded', attempts: 1 })
-    expect(await store.getTaskState('t1')).toMatchObject({ status: 'retrying', attempts: 1, lastError: 'Error: later' })
-    expect(await store.getTaskState('t2')).toMatchObject({ status: 'dead', attempts: 1, lastError: 'Error: dead' })
-    const letters = await store.listDeadLetters('jobs')
-    expect(letters.map((letter) => [letter.taskId, letter.stack])).toEqual([['t2', 'Error: dead\n    at x']])
-
-    // Settling again what was settled changes nothing (a resend after a lost reply).
-    const again = await store.settle('jobs', [{ action: 'bury', task: c!, failure: { error: 'Error: twice' } }], 0, 0)
-    expect(again).toEqual([])
-    expect(await store.listDeadLetters('jobs')).toHaveLength(1)
-    expect(await store.getTaskState('t2')).toMatchObject({ status: 'dead', lastError: 'Error: dead' })
-    expect(await store.settle('jobs', [], 0, 30_000)).toEqual([])
-    expect(await store.recoverStalled('jobs')).toBe(0)
-  })
-
-  it('reports a redelivered copy of a succeeded task as already succeeded, without counting an attempt', async () => {
-    const layer = makeLayer()
-    const store = layer.tasks
-    await layer.send('jobs', { type: 'job.run', idempotencyKey: 'once' })
-    const [task] = await store.settle('jobs', [], 1, 30_000)
-    await layer.send('jobs', { type: 'job.run', idempotencyKey: 'once' })
-    const [copy] = await store.settle('jobs', [{ action: 'ack', task: task! }], 1, 30_000)
-    expect(copy).toMatchObject({ taskId: 'once', attempt: 1, alreadySucceeded: true })
-    expect(await store.getTaskState('once')).toMatchObject({ status: 'succeeded', attempts: 1 })
-  })
-
-  it('refuses a settlement of another channel before changing anything', async () => {
-    const layer = makeLayer()
-    const store = layer.tasks
-    await layer.send('jobs', { type: 'job.run', idempotencyKey: 'mine' })
-    const [task] = await store.settle('jobs', [], 1, 30_000)
-    await expect(store.settle('other', [{ action: 'ack', task: task! }], 0, 0)).rejects.toThrow(TypeError)
-    expect(await store.getTaskState('mine')).toMatchObject({ status: 'running' })
-  })
-})
 
 describe('task-settle.lua reads task ids as the codec does', () => {
   const cases: [string, Record<string, unknown>, 'key' | 'hash'][] = [

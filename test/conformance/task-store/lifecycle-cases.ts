@@ -2,11 +2,11 @@ import { describe, expect, vi } from 'vitest'
 
 import { InvalidChannelNameError, InvalidOptionError, LayerClosedError } from '../../../src/index.js'
 import { DEFAULT_TASK_STORE_OPTIONS } from '../../../src/tasks/task-store.js'
-import { claimOne, FAILURE, sleep, type TaskStoreTestContext } from './context.js'
+import { claimOne, FAILURE, sleep, types, type TaskStoreTestContext } from './context.js'
 import { serverReport, workerReport } from './registry-cases.js'
 
-/** Options, argument checks (each before anything changes), waking idle workers, and a closed layer. */
-export function lifecycleCases({ make, it }: TaskStoreTestContext): void {
+/** Options, argument checks (each before anything changes), waking idle workers, a flushed and a closed layer. */
+export function lifecycleCases({ make, clock, it }: TaskStoreTestContext): void {
   describe('options and arguments', () => {
     it('exposes its resolved options, frozen', async () => {
       const layer = await make({ deadLetterCapacity: 7, taskChannels: ['jobs.*'], taskExpiryMs: 9 })
@@ -113,6 +113,30 @@ export function lifecycleCases({ make, it }: TaskStoreTestContext): void {
       controller.abort()
       await waiting
       expect(performance.now() - started).toBeLessThan(5_000)
+    })
+  })
+
+  describe('a flushed layer', () => {
+    it('forgets claims, task states, waiting retries, dead letters and reports, and stays usable', async () => {
+      const layer = await make()
+      for (const type of ['a.task', 'b.task', 'c.task']) await layer.send('jobs', { type })
+      const [a, b, c] = await layer.tasks.claim('jobs', 3, 1000)
+      await layer.tasks.retry(a!, 5000, FAILURE)
+      await layer.tasks.bury(b!, FAILURE)
+      await layer.tasks.reportWorker(workerReport())
+      await layer.flush()
+      clock.advance(10_000)
+      expect(await layer.tasks.claim('jobs', 5, 1000)).toEqual([])
+      expect(await layer.tasks.getTaskState(a!.taskId)).toBeUndefined()
+      expect(await layer.tasks.deadLetterChannels()).toEqual([])
+      expect(await layer.tasks.listWorkers()).toEqual([])
+      expect(await layer.tasks.recoverStalled('jobs')).toBe(0)
+      expect(await layer.tasks.recoverStalled('jobs')).toBe(0)
+      // The claim went with the flush: settling it is a no-op.
+      await layer.tasks.retry(c!, 0, FAILURE)
+      expect(await layer.tasks.claim('jobs', 5, 1000)).toEqual([])
+      await layer.send('jobs', { type: 'after.flush' })
+      expect(types(await layer.tasks.claim('jobs', 5, 1000))).toEqual(['after.flush'])
     })
   })
 
