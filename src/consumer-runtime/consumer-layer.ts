@@ -9,7 +9,8 @@ import type { Logger } from '../logger.js'
 export class ConsumerLayer implements ChannelLayer {
   /**
    * An array, replaced on change: a consumer joins a group or two, and an exact-size array of one costs about a
-   * third of a Set's smallest table on every idle connection.
+   * third of a Set's smallest table on every idle connection. Made with `concat`, which sizes it exactly: a spread
+   * (`[...joined, group]`) leaves room for 16 more (146 bytes, not 24, per idle connection on Node 20).
    */
   private joined: readonly string[] = []
 
@@ -37,7 +38,7 @@ export class ConsumerLayer implements ChannelLayer {
 
   async groupAdd(group: string, channel: string): Promise<void> {
     await this.inner.groupAdd(group, channel)
-    if (channel === this.ownChannel && !this.joined.includes(group)) this.joined = [...this.joined, group]
+    if (channel === this.ownChannel && !this.joined.includes(group)) this.joined = this.joined.concat(group)
   }
 
   async groupDiscard(group: string, channel: string): Promise<void> {

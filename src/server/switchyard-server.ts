@@ -9,7 +9,8 @@ import { Heartbeat } from './heartbeat.js'
 import { HttpExchange } from './http-exchange.js'
 import type { ResolvedSwitchyardOptions } from './server-options.js'
 import { ServerCounters, type ServerStats } from './server-stats.js'
-import { MAX_UNREAD_FRAMES, WebsocketConnection, type ConnectionHost } from './websocket-connection.js'
+import { MAX_UNREAD_FRAMES, type ConnectionHost } from './connection-host.js'
+import { WebsocketConnection } from './websocket-connection.js'
 
 type ProtocolHandler = (protocols: Set<string>, request: IncomingMessage) => string | false
 
@@ -47,7 +48,7 @@ export class SwitchyardServer {
   private detach: (() => void) | undefined
 
   /** What every connection shares: one object, rather than callbacks and references per connection. */
-  private readonly connectionHost: ConnectionHost
+  private readonly connectionHost: ConnectionHost<WebsocketConnection>
 
   constructor(readonly options: ResolvedSwitchyardOptions) {
     this.heartbeat = new Heartbeat(options)

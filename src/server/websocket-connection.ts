@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 
-import type { WebSocket, RawData } from 'ws'
+import type { RawData, WebSocket } from 'ws'
 
 import type {
   InputEvent,
@@ -28,29 +28,15 @@ import {
   type ApplicationOutcome,
 } from './application-instance.js'
 import { REJECTION_BODIES, rejectionFor, type HandshakeDecision } from './handshake-decision.js'
-import type { Heartbeat, HeartbeatMember } from './heartbeat.js'
-import { Inbox, type InboxLimits, type LifecycleObserver } from './inbox.js'
+import type { ConnectionHost } from './connection-host.js'
+import type { HeartbeatMember } from './heartbeat.js'
+import { Inbox, type LifecycleObserver } from './inbox.js'
 import { OutboundGate, type OutboundGateEvents } from './outbound-gate.js'
 import { PendingHandshake, type EarlyEvent, type HandshakeEvents } from './pending-handshake.js'
 import { websocketScope } from './scope-builder.js'
-import type { ResolvedSwitchyardOptions } from './server-options.js'
-import type { ServerCounters } from './server-stats.js'
+import { closedOrGraceOver, frameBytes, listenTo, receiveEvent, type SocketListener } from './socket-events.js'
 
 const RESOLVED = Promise.resolve()
-
-/** Frames a busy application may leave unread before the socket is closed with 1008. */
-export const MAX_UNREAD_FRAMES = 1000
-
-/** What every connection of a server shares: one object made by the server, none per connection. */
-export interface ConnectionHost {
-  readonly options: ResolvedSwitchyardOptions
-  readonly counters: ServerCounters
-  readonly heartbeat: Heartbeat
-  /** `MAX_UNREAD_FRAMES` and 4 x `maxMessageBytes`. */
-  readonly inboxLimits: InboxLimits
-  /** The application has finished (or been abandoned) and the socket is gone. */
-  connectionFinished(connection: WebsocketConnection): void
-}
 
 type Phase = 'handshaking' | 'upgrading' | 'open' | 'rejected' | 'closed'
 
@@ -77,7 +63,13 @@ type Phase = 'handshaking' | 'upgrading' | 'open' | 'rejected' | 'closed'
  * ```
  */
 export class WebsocketConnection
-  implements ApplicationHost, LifecycleObserver<InputEvent>, HeartbeatMember, OutboundGateEvents, HandshakeEvents
+  implements
+    ApplicationHost,
+    LifecycleObserver<InputEvent>,
+    HeartbeatMember,
+    OutboundGateEvents,
+    HandshakeEvents,
+    SocketListener
 {
   readonly scope: WebsocketScope
   /** When a frame or pong last came in (`HeartbeatMember`). */
@@ -104,7 +96,7 @@ export class WebsocketConnection
   constructor(
     request: IncomingMessage,
     private readonly connectionId: string,
-    private readonly host: ConnectionHost,
+    private readonly host: ConnectionHost<WebsocketConnection>,
   ) {
     const options = host.options
     this.transport = request.socket
@@ -161,7 +153,10 @@ export class WebsocketConnection
       this.closeSocket(socket, CLOSE_GOING_AWAY, 'server shutting down')
     }
     if (this.phase !== 'closed') this.onTransportClosed(CLOSE_GOING_AWAY)
-    await Promise.all([this.finish(), socket === undefined ? undefined : this.closedOrGraceOver(socket)])
+    await Promise.all([
+      this.finish(),
+      socket === undefined ? undefined : closedOrGraceOver(socket, this.host.options.slowClientCloseGraceMs),
+    ])
     socket?.terminate()
   }
 
@@ -211,6 +206,11 @@ export class WebsocketConnection
     }
     // 'upgrading': attach() closes the socket once it exists.
     this.maybeFinished()
+  }
+
+  /** The client answered a ping (a listener shared by every socket calls this). */
+  pongReceived(): void {
+    this.lastSeenAt = Date.now()
   }
 
   /** Pings the client if its socket is open (`HeartbeatMember`). */
@@ -265,16 +265,13 @@ export class WebsocketConnection
     this.lastSeenAt = Date.now()
     const socket = this.socket
     if (socket === undefined || this.appDone || this.disconnectDelivered || this.inboundOverflowed) return
-    const buffer = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? Buffer.from(data) : data
+    const buffer = frameBytes(data)
     if (buffer.byteLength > this.host.options.maxMessageBytes) {
       // Only reachable when @fastify/websocket was registered by the app with a larger ws `maxPayload`.
       this.closeSocket(socket, CLOSE_MESSAGE_TOO_BIG, 'message too big')
       return
     }
-    const event = isBinary
-      ? { type: 'websocket.receive' as const, bytes: new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length) }
-      : { type: 'websocket.receive' as const, text: buffer.toString('utf8') }
-    if (!this.inbox.push(event, buffer.byteLength)) {
+    if (!this.inbox.push(receiveEvent(buffer, isBinary), buffer.byteLength)) {
       this.inboundOverflowed = true
       this.host.counters.increment('inboundOverflows')
       const unread = this.inbox.length
@@ -339,20 +336,6 @@ export class WebsocketConnection
     }
   }
 
-  /** Resolves when the socket has closed, or after `slowClientCloseGraceMs` (the caller then terminates it). */
-  private closedOrGraceOver(socket: WebSocket): Promise<void> {
-    if (socket.readyState === socket.CLOSED) return Promise.resolve()
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, this.host.options.slowClientCloseGraceMs)
-      function done(): void {
-        clearTimeout(timer)
-        socket.off('close', done)
-        resolve()
-      }
-      socket.once('close', done)
-    })
-  }
-
   /** The transport is gone: tell the application (once) and give it `applicationCloseTimeoutMs` to finish. */
   private onTransportClosed(code: number): void {
     this.phase = 'closed'
@@ -411,35 +394,4 @@ export class WebsocketConnection
     this.reported = true
     this.host.connectionFinished(this)
   }
-}
-
-/**
- * Every socket's connection, for the listeners all sockets share (`this` is the socket): three closures per
- * connection otherwise.
- */
-const connections = new WeakMap<WebSocket, WebsocketConnection>()
-
-function listenTo(socket: WebSocket, connection: WebsocketConnection): void {
-  connections.set(socket, connection)
-  socket.on('message', onMessage)
-  socket.on('pong', onPong)
-  socket.on('close', onClose)
-  socket.on('error', onError)
-}
-
-function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
-  connections.get(this)?.frameReceived(data, isBinary)
-}
-
-function onPong(this: WebSocket): void {
-  const connection = connections.get(this)
-  if (connection !== undefined) connection.lastSeenAt = Date.now()
-}
-
-function onClose(this: WebSocket, code: number): void {
-  connections.get(this)?.socketClosed(code)
-}
-
-function onError(this: WebSocket, err: Error): void {
-  connections.get(this)?.socketFailed(err)
 }
