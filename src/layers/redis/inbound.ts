@@ -84,6 +84,30 @@ export class Inbound {
     this.ctx.shards.forEach((_, index) => this.loops.push(this.loop(index)))
   }
 
+  /**
+   * A receive on a normal channel: its queue joins the blocking read. Cancelled, it is rejected only once no
+   * blocking read that may have taken its message is in flight (`settle`): one already taken is received, never put
+   * back behind messages other processes then take.
+   */
+  receiveNormal(channel: string, signal: AbortSignal | undefined): Promise<Message> {
+    const settled = signal === undefined ? undefined : new AbortController()
+    const waiting = this.ctx.normal.wait(channel, settled?.signal)
+    this.keysChanged()
+    if (signal !== undefined && settled !== undefined) {
+      const onAbort = (): void => {
+        this.settle(this.ctx.keys.queue(channel), () => {
+          settled.abort(signal.reason)
+        })
+      }
+      const forget = (): void => {
+        signal.removeEventListener('abort', onAbort)
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+      void waiting.then(forget, forget)
+    }
+    return waiting
+  }
+
   /** The set of keys to watch changed (a new receive, a new process queue): re-issue stale blocking reads. */
   keysChanged(): void {
     this.ctx.shards.forEach((shard, index) => {

@@ -1,10 +1,9 @@
 import { ChannelFullError, ChannelNotLocalError, LayerClosedError } from '../../errors.js'
-import type { ChannelLayer, LayerStats, Message, ReceiveOptions, SendOptions } from '../channel-layer.js'
+import type { ChannelLayer, Message, ReceiveOptions, SendOptions } from '../channel-layer.js'
 import { RedisTaskStore } from './tasks/redis-task-store.js'
 import { resolveTaskStoreOptions } from '../../tasks/task-store-options.js'
 import { DropReporter } from '../../drop-reporter.js'
 import { capacityFor, sendDelayMs } from '../layer-options.js'
-import { LayerCounters } from '../layer-stats.js'
 import { LocalChannels, type BufferedReceiver } from '../local-channels.js'
 import { prepareMessage, RESERVED_ROUTING_KEY } from '../message-validation.js'
 import { assertChannelName, assertGroupName, isProcessSpecific, nonLocalName } from '../names.js'
@@ -23,27 +22,16 @@ import { LocalGroups } from './local-groups.js'
 import { runSend } from './scripts/message-scripts.js'
 import { queueTtlMs, resolveRedisOptions, type RedisLayerOptions, type ResolvedRedisOptions } from './redis-options.js'
 import { RedisShard } from './redis-shard.js'
+import { RedisCounters, type RedisLayerStats } from './redis-stats.js'
 import { shardAt } from './shard-at.js'
-import { escapeGlob } from './scan-keys.js'
-import { createSerializer } from './serializer.js'
+import { unlinkKeysUnder } from './scan-keys.js'
+import { createSerializer, type MessageSerializer } from './serializer.js'
 import { consistentHash } from './shard.js'
 
-/** Counters of a Redis layer: the shared ones plus Redis' own. */
-export interface RedisLayerStats extends LayerStats {
-  /** Payloads that could not be decrypted or decoded (wrong keys, expired tokens), dropped. */
-  readonly decodeFailed: number
-  /** Connection errors reported by the Redis clients. */
-  readonly redisErrors: number
-  /** Reconnections after a lost connection. */
-  readonly reconnects: number
-  /** Dead processes whose channels this process removed from their groups. */
-  readonly staleProcessesSwept: number
-}
+export type { RedisLayerStats } from './redis-stats.js'
 
-class RedisCounters extends LayerCounters {
-  decodeFailed = 0
-  staleProcessesSwept = 0
-}
+/** Tasks may wait in retries far longer than a message's expiry: their payloads decode without a real age limit. */
+const TASK_PAYLOAD_EXPIRY_MS = 10 * 365 * 86_400_000
 
 /**
  * The channel layer on Redis, wire-compatible with Django's channels_redis 4.x: Django and Node processes
@@ -64,7 +52,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
   readonly clientId: string
   private readonly keys: RedisKeys
   private readonly shards: RedisShard[]
-  private readonly serializer: ReturnType<typeof createSerializer>
+  private readonly serializer: MessageSerializer
   private readonly counters = new RedisCounters()
   private readonly log: Logger
   private readonly drops: DropReporter
@@ -137,14 +125,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
     })
     this.tasks = new RedisTaskStore({
       keys: this.keys,
-      // Tasks may wait in retries far longer than a message's expiry: decode them without an age limit.
-      serializer: createSerializer({
-        format: this.options.serializer,
-        ...(this.options.symmetricEncryptionKeys.length > 0
-          ? { symmetricEncryptionKeys: this.options.symmetricEncryptionKeys }
-          : {}),
-        expiryMs: 10 * 365 * 86_400_000,
-      }),
+      serializer: this.serializer.withExpiry(TASK_PAYLOAD_EXPIRY_MS),
       options: resolveTaskStoreOptions(options),
       log: this.log,
       onExpired: (count) => {
@@ -250,24 +231,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
       return this.processChannels.take(channel) ?? this.local.wait(channel, signal)
     }
     signal?.throwIfAborted()
-    // Cancelled, the receive is rejected only once no blocking read that may have taken its message is in flight
-    // (Inbound.settle): one already taken is received, never put back behind messages other processes then take.
-    const settled = signal === undefined ? undefined : new AbortController()
-    const waiting = this.normal.wait(channel, settled?.signal)
-    this.inbound.keysChanged()
-    if (signal !== undefined && settled !== undefined) {
-      const onAbort = (): void => {
-        this.inbound.settle(this.keys.queue(channel), () => {
-          settled.abort(signal.reason)
-        })
-      }
-      const forget = (): void => {
-        signal.removeEventListener('abort', onAbort)
-      }
-      signal.addEventListener('abort', onAbort, { once: true })
-      void waiting.then(forget, forget)
-    }
-    return waiting
+    return this.inbound.receiveNormal(channel, signal)
   }
 
   /** A message already buffered for one of this process's channels, taken without a promise (`BufferedReceiver`). */
@@ -332,25 +296,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
   /** Deletes every key under this layer's prefix (SCAN, never KEYS) and local state; receives keep waiting. */
   async flush(): Promise<void> {
     this.assertOpen('flush')
-    for (const shard of this.shards) {
-      await shard.call(
-        async (client) => {
-          let cursor = '0'
-          do {
-            const [next, found] = await client.scan(
-              cursor,
-              'MATCH',
-              `${escapeGlob(this.options.prefix)}*`,
-              'COUNT',
-              1000,
-            )
-            cursor = next
-            if (found.length > 0) await client.unlink(...found)
-          } while (cursor !== '0')
-        },
-        { idempotent: true },
-      )
-    }
+    for (const shard of this.shards) await unlinkKeysUnder(shard, this.options.prefix)
     this.local.clear()
     this.localGroups.clear()
     await this.presence.heartbeat()
@@ -373,13 +319,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
   }
 
   stats(): RedisLayerStats {
-    return Object.freeze({
-      ...this.counters.snapshot(),
-      decodeFailed: this.counters.decodeFailed,
-      redisErrors: this.shards.reduce((sum, shard) => sum + shard.errors, 0),
-      reconnects: this.shards.reduce((sum, shard) => sum + shard.reconnects, 0),
-      staleProcessesSwept: this.counters.staleProcessesSwept,
-    })
+    return this.counters.redisSnapshot(this.shards)
   }
 
   /** Channels, groups and workers of every process on this prefix (SCAN, bounded), and this layer's counters. */

@@ -27,6 +27,21 @@ export async function scanKeys(
   } while (cursor !== '0')
 }
 
+/** Deletes every key of one shard that starts with `prefix` (SCAN, never KEYS; UNLINK frees them in the background). */
+export async function unlinkKeysUnder(shard: RedisShard, prefix: string): Promise<void> {
+  await shard.call(
+    async (client) => {
+      let cursor = '0'
+      do {
+        const [next, found] = await client.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', SCAN_COUNT)
+        cursor = next
+        if (found.length > 0) await client.unlink(...found)
+      } while (cursor !== '0')
+    },
+    { idempotent: true },
+  )
+}
+
 /** A literal for SCAN's MATCH: the glob characters in a key prefix escaped. */
 export function escapeGlob(value: string): string {
   return value.replace(/[*?[\]\\]/g, '\\$&')

@@ -34,6 +34,11 @@ export interface MessageSerializer {
   encode(message: Readonly<Record<string, unknown>>): Buffer
   /** Strips the prefix, decrypts, decodes; throws `MessageDecodeError` with the reason as `cause`. */
   decode(payload: Uint8Array): Record<string, unknown>
+  /**
+   * This serializer with another `expiryMs` (the age past which decryption refuses a token), sharing its keys and
+   * codec: a layer's task store reads payloads that may wait far longer than a message.
+   */
+  withExpiry(expiryMs: number): MessageSerializer
 }
 
 /**
@@ -51,9 +56,7 @@ export function createSerializer(options: SerializerOptions): MessageSerializer 
   if (!FORMATS.includes(format)) {
     throw new InvalidOptionError('format', "'msgpack' or 'json'", format)
   }
-  if (!Number.isFinite(expiryMs) || expiryMs <= 0) {
-    throw new InvalidOptionError('expiryMs', 'a positive number of milliseconds', expiryMs)
-  }
+  assertExpiryMs(expiryMs)
   if (!Number.isSafeInteger(randomPrefixBytes) || randomPrefixBytes < 0) {
     throw new InvalidOptionError('randomPrefixBytes', 'a non-negative integer', randomPrefixBytes)
   }
@@ -61,7 +64,6 @@ export function createSerializer(options: SerializerOptions): MessageSerializer 
   const decodeBody = format === 'msgpack' ? decodeMsgpack : decodeJson
   const fernet =
     symmetricEncryptionKeys === undefined ? undefined : MultiFernet.fromChannelsKeys(symmetricEncryptionKeys)
-  const ttlS = expiryMs / 1000 + TTL_GRACE_S
 
   const encode = (message: Readonly<Record<string, unknown>>): Buffer => {
     const body = encodeBody(message)
@@ -78,24 +80,36 @@ export function createSerializer(options: SerializerOptions): MessageSerializer 
     return payload
   }
 
-  const decode = (payload: Uint8Array): Record<string, unknown> => {
-    if (payload.length <= randomPrefixBytes) {
-      throw new MessageDecodeError(
-        `Cannot decode the message: it is ${payload.length} bytes, no longer than its ${randomPrefixBytes}-byte ` +
-          'random prefix',
-      )
+  const decoder =
+    (ttlS: number) =>
+    (payload: Uint8Array): Record<string, unknown> => {
+      if (payload.length <= randomPrefixBytes) {
+        throw new MessageDecodeError(
+          `Cannot decode the message: it is ${payload.length} bytes, no longer than its ${randomPrefixBytes}-byte ` +
+            'random prefix',
+        )
+      }
+      const rest = payload.subarray(randomPrefixBytes)
+      try {
+        return decodeBody(fernet === undefined ? rest : fernet.decrypt(rest, { ttlS }))
+      } catch (error) {
+        if (error instanceof MessageDecodeError) throw error
+        // E.g. a RangeError from a body nested deep enough to exhaust the stack.
+        throw new MessageDecodeError('Cannot decode the message', { cause: error })
+      }
     }
-    const rest = payload.subarray(randomPrefixBytes)
-    try {
-      return decodeBody(fernet === undefined ? rest : fernet.decrypt(rest, { ttlS }))
-    } catch (error) {
-      if (error instanceof MessageDecodeError) throw error
-      // E.g. a RangeError from a body nested deep enough to exhaust the stack.
-      throw new MessageDecodeError('Cannot decode the message', { cause: error })
-    }
-  }
 
-  return Object.freeze({ encode, decode })
+  const withExpiry = (limitMs: number): MessageSerializer => {
+    assertExpiryMs(limitMs)
+    return Object.freeze({ encode, decode: decoder(limitMs / 1000 + TTL_GRACE_S), withExpiry })
+  }
+  return withExpiry(expiryMs)
+}
+
+function assertExpiryMs(expiryMs: number): void {
+  if (!Number.isFinite(expiryMs) || expiryMs <= 0) {
+    throw new InvalidOptionError('expiryMs', 'a positive number of milliseconds', expiryMs)
+  }
 }
 
 // Random bytes are drawn 4 KiB at a time: one randomFillSync per ~340 messages instead of one per message.
