@@ -1,9 +1,9 @@
 /**
  * What a new user does, in the two kinds of project npm makes: `npm init -y` (CommonJS) and the same with
- * `"type": "module"`. Each installs the packed tarball (at our lockfile's dependency versions), copies the README's
- * files verbatim, and runs the README's commands with the real `npx`: the five-minute chat served by
- * `npx switchyard serve`, the worked example's worker on Redis with a retry and a dead letter, `require()` of the
- * package, and stack traces that name files which exist.
+ * `"type": "module"`. Each installs the packed tarball (at our lockfile's dependency versions), copies the docs'
+ * files verbatim, and runs their commands with the real `npx`: the README's five-minute chat served by
+ * `npx switchyard serve`, the worked example of docs/topics/background-tasks.md (its worker on Redis with a retry and
+ * a dead letter), `require()` of the package, and stack traces that name files which exist.
  */
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
@@ -26,7 +26,8 @@ import {
   run,
   type ModuleKind,
 } from './consumer-project.js'
-import { readmeCommands, readmeFile } from './readme-blocks.js'
+import { docBlock, shellCommands } from '../docs/doc-blocks.js'
+import { readmeFile } from './readme-blocks.js'
 
 const tscBin = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc')
 const KINDS: readonly ModuleKind[] = ['commonjs', 'module']
@@ -132,12 +133,13 @@ describe.each(KINDS)('a %s project that installs the tarball', (kind) => {
 
   beforeAll(async () => {
     await makeConsumerProject(dir(), tarball, kind)
-    for (const file of ['app.ts', 'tasks.ts', 'tsconfig.json']) {
+    for (const file of ['app.ts', 'tsconfig.json']) {
       await writeFile(join(dir(), file), readmeFile(`// ${file}`))
     }
+    await writeFile(join(dir(), 'tasks.ts'), docBlock('docs/topics/background-tasks.md', 'tasks.ts'))
   }, 240_000)
 
-  it("typechecks the README's app.ts and tasks.ts with the README's tsconfig.json", async () => {
+  it("typechecks the README's app.ts and the background-tasks page's tasks.ts with the README's tsconfig.json", async () => {
     const result = await run(process.execPath, [tscBin, '-p', 'tsconfig.json'], dir())
     expect(result.stdout).toBe('')
     expect(result.code).toBe(0)
@@ -191,8 +193,8 @@ describe.each(KINDS)('a %s project that installs the tarball', (kind) => {
     }
   }, 60_000)
 
-  it("runs the README's worked example on Redis: a task retried, a dead letter listed, SIGTERM to npx stops it", async () => {
-    const commands = readmeCommands('npx switchyard worker --app tasks.ts emails')
+  it("runs the background-tasks page's worked example on Redis: a task retried, a dead letter listed, SIGTERM to npx stops it", async () => {
+    const commands = shellCommands(docBlock('docs/topics/background-tasks.md', 'worked-example'))
     expect(commands[0]).toMatch(/^export REDIS_URL=/)
     const env = { REDIS_URL: redisUrl() }
     const [workerCommand, ...rest] = commands.slice(1)
