@@ -1,17 +1,18 @@
 import { randomUUID } from 'node:crypto'
 
-import { InvalidOptionError } from '../../errors.js'
 import type { Message } from '../channel-layer.js'
 import { DropReporter } from '../../drop-reporter.js'
 import { nonNegativeInteger, positiveInteger } from '../layer-options.js'
 import { assertChannelName } from '../names.js'
 import { defaultLogger, type Logger } from '../../logger.js'
 import type { ServerSnapshot, WorkerSnapshot } from '../snapshot.js'
-import { DeadLetters } from './dead-letters.js'
 import { MemoryClaims } from './memory-claims.js'
-import { MemoryRegistry } from './memory-registry.js'
+import { MemoryDeadLetterStore } from './memory-dead-letter-store.js'
+import { MemoryProcessRegistry } from './memory-process-registry.js'
+import { MemoryTaskIds } from './memory-task-ids.js'
 import { EXPIRED_TASK_ERROR, expiredTaskDetail, EXPIRED_TASKS } from '../../tasks/expired-tasks.js'
 import { TaskChannels } from '../../tasks/task-channels.js'
+import { nextTaskState, type TaskStateChange } from './task-state-change.js'
 import { TaskStates } from './task-states.js'
 import { TaskWakeups, type WaitForTasksOptions } from '../../tasks/task-wakeups.js'
 import {
@@ -21,13 +22,10 @@ import {
   type TaskFailure,
   type TaskSettlement,
   type TaskState,
-  type TaskStatus,
   type TaskStore,
   type TaskStoreOptions,
   type ServerReport,
-  serverSnapshot,
   type WorkerReport,
-  workerSnapshot,
 } from '../../tasks/task-store.js'
 
 /**
@@ -56,17 +54,14 @@ export interface MemoryTaskStoreStats {
   readonly deadLettersDropped: number
 }
 
-const DEAD_LETTER_DROPS = Object.freeze({ field: 'channel', message: 'dead letters over capacity: oldest dropped' })
-
 /**
  * The in-memory layer's `TaskStore`: at-least-once delivery inside one process, with everything the Redis store
- * does except surviving the process (claims, task states and dead letters live in this object).
+ * does except surviving the process (claims, task states and dead letters live in this object). It is the task
+ * queue itself, and holds the dead letters (`MemoryDeadLetterStore`) and the registry (`MemoryProcessRegistry`).
  *
  * - A claim is a unique token (its `payload`), so a late ack, retry or release from a worker whose claim was
  *   recovered never touches the claim of whoever took the task next.
- * - `taskId` is the message's string `idempotencyKey`, else an id tied to the stored message object on its
- *   channel, so retries, releases and recoveries keep the id while two equal sends (or one group send reaching
- *   two task channels) stay two tasks.
+ * - `taskId` is the message's string `idempotencyKey`, else an id per stored message and channel (`MemoryTaskIds`).
  * - A task that succeeded stays `succeeded` until its state is purged or its dead letter replayed: a copy that
  *   is retried, released, recovered or buried later does not reopen it, and claiming such a copy reports
  *   `alreadySucceeded`.
@@ -85,29 +80,25 @@ export class MemoryTaskStore implements TaskStore {
   private readonly claims = new MemoryClaims()
   private readonly states: TaskStates
   private readonly taskChannels: TaskChannels
-  /** Ids of messages without an `idempotencyKey`: message object -> channel -> id. */
-  private readonly derivedIds = new WeakMap<Message, Map<string, string>>()
-  private readonly deadLetters: DeadLetters
-  /** Worker id -> its last report and when it came. */
-  private readonly workers = new MemoryRegistry<WorkerReport>()
-  /** Server id -> its last report and when it came. */
-  private readonly servers = new MemoryRegistry<ServerReport>()
+  private readonly taskIds = new MemoryTaskIds()
+  private readonly deadLetters: MemoryDeadLetterStore
+  private readonly registry = new MemoryProcessRegistry((operation) => this.begin(operation))
   private readonly expiredReporter: DropReporter
   private readonly wakeups = new TaskWakeups()
-  private deadLettersDropped = 0
 
   constructor(
     private readonly queues: TaskQueues,
     readonly options: TaskStoreOptions = DEFAULT_TASK_STORE_OPTIONS,
     logger: Logger = defaultLogger(),
   ) {
-    const drops = new DropReporter(logger, 10_000, DEAD_LETTER_DROPS)
     this.expiredReporter = new DropReporter(logger, 10_000, EXPIRED_TASKS)
     this.states = new TaskStates(options.taskStateRetentionMs)
     this.taskChannels = new TaskChannels(options.taskChannels)
-    this.deadLetters = new DeadLetters(options.deadLetterCapacity, options.deadLetterRetentionMs, (channel, count) => {
-      this.deadLettersDropped += count
-      drops.record(channel, count)
+    this.deadLetters = new MemoryDeadLetterStore(options, logger, {
+      begin: (operation) => this.begin(operation),
+      revive: (letter) => {
+        this.revive(letter)
+      },
     })
   }
 
@@ -136,7 +127,7 @@ export class MemoryTaskStore implements TaskStore {
 
   /** A send queued `message` on task channel `channel`: its task reads `queued` from now on, unless it has a state. */
   recordQueued(channel: string, message: Message): void {
-    const taskId = this.taskIdOf(channel, message)
+    const taskId = this.taskIds.of(channel, message)
     if (this.states.get(taskId) === undefined) this.setState({ channel, taskId }, { status: 'queued', attempts: 0 })
   }
 
@@ -145,21 +136,18 @@ export class MemoryTaskStore implements TaskStore {
    * never dropped, and a warning names the channel and the count (never the payload).
    */
   buryExpired(channel: string, message: Message, expiryMs: number, now = Date.now()): void {
-    const taskId = this.taskIdOf(channel, message)
+    const taskId = this.taskIds.of(channel, message)
     const previous = this.states.get(taskId)
-    this.deadLetters.add(
-      Object.freeze({
-        id: randomUUID(),
-        channel,
-        taskId,
-        message,
-        error: EXPIRED_TASK_ERROR,
-        stack: expiredTaskDetail(this.options.taskExpiryMs, expiryMs),
-        attempts: previous?.attempts ?? 0,
-        firstAttemptAt: previous?.firstAttemptAt ?? now,
-        diedAt: now,
-      }),
-    )
+    this.deadLetters.add({
+      channel,
+      taskId,
+      message,
+      error: EXPIRED_TASK_ERROR,
+      stack: expiredTaskDetail(this.options.taskExpiryMs, expiryMs),
+      attempts: previous?.attempts ?? 0,
+      firstAttemptAt: previous?.firstAttemptAt ?? now,
+      diedAt: now,
+    })
     this.setState({ channel, taskId }, { status: 'dead', lastError: EXPIRED_TASK_ERROR })
     this.expiredReporter.record(channel, 1)
   }
@@ -205,19 +193,16 @@ export class MemoryTaskStore implements TaskStore {
     const now = this.begin('bury a task')
     const claim = this.claims.remove(task)
     if (claim === undefined) return
-    this.deadLetters.add(
-      Object.freeze({
-        id: randomUUID(),
-        channel: claim.channel,
-        taskId: claim.taskId,
-        message: claim.message,
-        error: failure.error,
-        ...(failure.stack === undefined ? {} : { stack: failure.stack }),
-        attempts: claim.attempt,
-        firstAttemptAt: claim.firstAttemptAt,
-        diedAt: now,
-      }),
-    )
+    this.deadLetters.add({
+      channel: claim.channel,
+      taskId: claim.taskId,
+      message: claim.message,
+      error: failure.error,
+      ...(failure.stack === undefined ? {} : { stack: failure.stack }),
+      attempts: claim.attempt,
+      firstAttemptAt: claim.firstAttemptAt,
+      diedAt: now,
+    })
     this.setState(task, { status: 'dead', lastError: failure.error })
   }
 
@@ -286,77 +271,51 @@ export class MemoryTaskStore implements TaskStore {
     return this.states.get(taskId)
   }
 
-  async listDeadLetters(channel: string, options?: { readonly limit?: number }): Promise<DeadLetter[]> {
-    this.begin('list dead letters')
-    assertChannelName(channel)
-    return this.deadLetters.list(channel, positiveInteger('limit', options?.limit, 100))
+  listDeadLetters(channel: string, options?: { readonly limit?: number }): Promise<DeadLetter[]> {
+    return this.deadLetters.listDeadLetters(channel, options)
   }
 
-  async getDeadLetter(channel: string, id: string): Promise<DeadLetter | undefined> {
-    this.begin('read a dead letter')
-    assertChannelName(channel)
-    return this.deadLetters.get(channel, id)
+  getDeadLetter(channel: string, id: string): Promise<DeadLetter | undefined> {
+    return this.deadLetters.getDeadLetter(channel, id)
   }
 
-  async replayDeadLetters(channel: string, ids?: readonly string[]): Promise<number> {
-    this.begin('replay dead letters')
-    assertChannelName(channel)
-    if (ids !== undefined && !Array.isArray(ids)) throw new InvalidOptionError('ids', 'an array of ids', ids)
-    const letters = this.deadLetters.take(channel, ids)
-    for (const letter of letters) {
-      // A fresh task: attempts and failures start over, and a succeeded mark must not skip it.
-      this.states.delete(letter.taskId)
-      this.setState(letter, { status: 'queued', attempts: 0, firstAttemptAt: undefined, lastError: undefined })
-      this.queues.requeue(channel, letter.message, 0)
-    }
-    return letters.length
+  replayDeadLetters(channel: string, ids?: readonly string[]): Promise<number> {
+    return this.deadLetters.replayDeadLetters(channel, ids)
   }
 
-  async purgeDeadLetters(
+  purgeDeadLetters(
     channel: string,
     options?: { readonly olderThanMs?: number; readonly dryRun?: boolean },
   ): Promise<number> {
-    const now = this.begin('purge dead letters')
-    assertChannelName(channel)
-    const olderThanMs = options?.olderThanMs
-    // At least `olderThanMs` old, as a Redis ZREMRANGEBYSCORE up to `now - olderThanMs` (inclusive) would.
-    const cutoff = olderThanMs === undefined ? Infinity : now - nonNegativeInteger('olderThanMs', olderThanMs, 0)
-    return options?.dryRun === true
-      ? this.deadLetters.countOlder(channel, cutoff)
-      : this.deadLetters.deleteOlder(channel, cutoff)
+    return this.deadLetters.purgeDeadLetters(channel, options)
   }
 
-  async deadLetterChannels(): Promise<string[]> {
-    this.begin('list dead-letter channels')
-    return this.deadLetters.channels()
+  deadLetterChannels(): Promise<string[]> {
+    return this.deadLetters.deadLetterChannels()
   }
 
-  async reportWorker(report: WorkerReport): Promise<void> {
-    this.begin('report a worker')
-    this.workers.report(report)
+  reportWorker(report: WorkerReport): Promise<void> {
+    return this.registry.reportWorker(report)
   }
 
-  async listWorkers(): Promise<WorkerSnapshot[]> {
-    return this.workers.list(this.begin('list workers'), workerSnapshot)
+  listWorkers(): Promise<WorkerSnapshot[]> {
+    return this.registry.listWorkers()
   }
 
-  async forgetWorker(id: string): Promise<void> {
-    this.begin('forget a worker')
-    this.workers.forget(id)
+  forgetWorker(id: string): Promise<void> {
+    return this.registry.forgetWorker(id)
   }
 
-  async reportServer(report: ServerReport): Promise<void> {
-    this.begin('report a server')
-    this.servers.report(report)
+  reportServer(report: ServerReport): Promise<void> {
+    return this.registry.reportServer(report)
   }
 
-  async listServers(): Promise<ServerSnapshot[]> {
-    return this.servers.list(this.begin('list servers'), serverSnapshot)
+  listServers(): Promise<ServerSnapshot[]> {
+    return this.registry.listServers()
   }
 
-  async forgetServer(id: string): Promise<void> {
-    this.begin('forget a server')
-    this.servers.forget(id)
+  forgetServer(id: string): Promise<void> {
+    return this.registry.forgetServer(id)
   }
 
   /** Claims being worked on, per channel (for `inspect()`). */
@@ -371,7 +330,7 @@ export class MemoryTaskStore implements TaskStore {
   }
 
   stats(): MemoryTaskStoreStats {
-    return Object.freeze({ deadLettersDropped: this.deadLettersDropped })
+    return Object.freeze({ deadLettersDropped: this.deadLetters.droppedCount() })
   }
 
   /**
@@ -383,8 +342,7 @@ export class MemoryTaskStore implements TaskStore {
     this.claims.clear()
     this.states.clear()
     this.deadLetters.clear()
-    this.workers.clear()
-    this.servers.clear()
+    this.registry.clear()
   }
 
   /** Checks the layer is open and purges what retention expired; returns now. */
@@ -396,75 +354,30 @@ export class MemoryTaskStore implements TaskStore {
     return now
   }
 
+  /** A replayed dead letter's task, back at the tail of its channel: a fresh task, whose success mark is gone. */
+  private revive(letter: DeadLetter): void {
+    this.states.delete(letter.taskId)
+    this.setState(letter, { status: 'queued', attempts: 0, firstAttemptAt: undefined, lastError: undefined })
+    this.queues.requeue(letter.channel, letter.message, 0)
+  }
+
   private start(channel: string, message: Message, now: number, deadline: number): ClaimedTask {
-    const taskId = this.taskIdOf(channel, message)
+    const taskId = this.taskIds.of(channel, message)
     const previous = this.states.get(taskId)
     const token = randomUUID()
     const payload = Buffer.from(token)
     const firstAttemptAt = previous?.firstAttemptAt ?? now
-    if (previous?.status === 'succeeded') {
-      // Not a new attempt: the caller acks it without running.
-      this.claims.add(
-        { channel, message, taskId, attempt: previous.attempts, firstAttemptAt, deadline, stalled: false },
-        token,
-      )
-      return Object.freeze({
-        channel,
-        payload,
-        message,
-        taskId,
-        attempt: previous.attempts,
-        firstAttemptAt,
-        alreadySucceeded: true,
-      })
-    }
-    const attempt = (previous?.attempts ?? 0) + 1
+    // A task that already succeeded is not attempted again: the caller acks it without running.
+    const alreadySucceeded = previous?.status === 'succeeded'
+    const attempt = alreadySucceeded ? previous.attempts : (previous?.attempts ?? 0) + 1
     this.claims.add({ channel, message, taskId, attempt, firstAttemptAt, deadline, stalled: false }, token)
-    this.setState({ channel, taskId }, { status: 'running', attempts: attempt, firstAttemptAt })
-    return Object.freeze({ channel, payload, message, taskId, attempt, firstAttemptAt, alreadySucceeded: false })
+    if (!alreadySucceeded) this.setState({ channel, taskId }, { status: 'running', attempts: attempt, firstAttemptAt })
+    return Object.freeze({ channel, payload, message, taskId, attempt, firstAttemptAt, alreadySucceeded })
   }
 
-  private taskIdOf(channel: string, message: Message): string {
-    const key = message.idempotencyKey
-    if (typeof key === 'string' && key.length > 0) return key
-    let ids = this.derivedIds.get(message)
-    if (ids === undefined) {
-      ids = new Map()
-      this.derivedIds.set(message, ids)
-    }
-    let id = ids.get(channel)
-    if (id === undefined) {
-      id = randomUUID()
-      ids.set(channel, id)
-    }
-    return id
-  }
-
-  /** Writes a task's state, keeping unchanged fields (a finished one is kept for the retention from now). */
-  private setState(
-    task: { readonly channel: string; readonly taskId: string },
-    change: {
-      readonly status: TaskStatus
-      readonly attempts?: number
-      readonly firstAttemptAt?: number | undefined
-      readonly lastError?: string | undefined
-      readonly result?: unknown
-    },
-  ): void {
-    const previous = this.states.get(task.taskId)
-    // Succeeded is final within the idempotency window: a late failure of some other copy does not reopen it.
-    if (previous?.status === 'succeeded' && change.status !== 'succeeded') return
-    const merged = { ...previous, ...change }
-    const state: TaskState = Object.freeze({
-      taskId: task.taskId,
-      channel: task.channel,
-      status: change.status,
-      attempts: merged.attempts ?? 0,
-      updatedAt: Date.now(),
-      ...(merged.lastError === undefined ? {} : { lastError: merged.lastError }),
-      ...(merged.firstAttemptAt === undefined ? {} : { firstAttemptAt: merged.firstAttemptAt }),
-      ...(change.status === 'succeeded' && merged.result !== undefined ? { result: merged.result } : {}),
-    })
-    this.states.set(state)
+  /** Writes a task's state (`nextTaskState`): a finished one is kept for the retention from now. */
+  private setState(task: { readonly channel: string; readonly taskId: string }, change: TaskStateChange): void {
+    const state = nextTaskState(this.states.get(task.taskId), task, change, Date.now())
+    if (state !== undefined) this.states.set(state)
   }
 }
