@@ -70,11 +70,12 @@ function connectionFields(request: IncomingMessage, headers: Headers, context: S
 /** Lower-cased header pairs in arrival order; a repeated name stays repeated. */
 export function headerPairs(request: IncomingMessage): Headers {
   const raw = request.rawHeaders
-  const pairs: (readonly [string, string])[] = []
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = headerName(raw[i] ?? '')
-    const value = raw[i + 1] ?? ''
-    pairs.push(SHARED_VALUES.has(name) ? sharedPair(name, value) : Object.freeze([name, value] as const))
+  // Sized up front: the scope keeps it for the connection's life, and one grown by push has room to spare.
+  const pairs = new Array<readonly [string, string]>(raw.length >> 1)
+  for (let i = 0; i < pairs.length; i++) {
+    const name = headerName(raw[2 * i] ?? '')
+    const value = raw[2 * i + 1] ?? ''
+    pairs[i] = SHARED_VALUES.has(name) ? sharedPair(name, value) : Object.freeze([name, value] as const)
   }
   return Object.freeze(pairs)
 }
