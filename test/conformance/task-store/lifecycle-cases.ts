@@ -2,8 +2,18 @@ import { describe, expect, vi } from 'vitest'
 
 import { InvalidChannelNameError, InvalidOptionError, LayerClosedError } from '../../../src/index.js'
 import { DEFAULT_TASK_STORE_OPTIONS } from '../../../src/tasks/task-store.js'
-import { claimOne, FAILURE, sleep, types, type TaskStoreTestContext } from './context.js'
+import { claimOne, FAILURE, sleep, types, type TaskLayer, type TaskStoreTestContext } from './context.js'
 import { serverReport, workerReport } from './registry-cases.js'
+
+/** Waits out the wake-ups earlier sends left (a wake-up with nobody waiting ends the next wait at once). */
+async function drainWakeups(layer: TaskLayer, channel: string): Promise<void> {
+  for (let round = 0; round < 20; round++) {
+    const started = performance.now()
+    await layer.tasks.waitForTasks(channel, { timeoutMs: 100 })
+    if (performance.now() - started >= 90) return
+  }
+  throw new Error(`${channel} kept waking its waiters with nothing sent`)
+}
 
 /** Options, argument checks (each before anything changes), waking idle workers, a flushed and a closed layer. */
 export function lifecycleCases({ make, clock, it }: TaskStoreTestContext): void {
@@ -97,6 +107,20 @@ export function lifecycleCases({ make, clock, it }: TaskStoreTestContext): void 
       const waiting = layer.tasks.waitForTasks('jobs', { timeoutMs: 10_000 })
       await sleep(50)
       await layer.send('jobs', { type: 'wake.up' })
+      await waiting
+      expect(performance.now() - started).toBeLessThan(5_000)
+    })
+
+    it('resolves when a replay puts a dead task back on the channel', async () => {
+      const layer = await make()
+      await layer.tasks.declareTaskChannels(['jobs'])
+      await layer.send('jobs', { type: 'doomed' })
+      await layer.tasks.bury(await claimOne(layer, 'jobs'), FAILURE)
+      await drainWakeups(layer, 'jobs')
+      const started = performance.now()
+      const waiting = layer.tasks.waitForTasks('jobs', { timeoutMs: 10_000 })
+      await sleep(50)
+      expect(await layer.tasks.replayDeadLetters('jobs')).toBe(1)
       await waiting
       expect(performance.now() - started).toBeLessThan(5_000)
     })
