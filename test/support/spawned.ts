@@ -12,7 +12,10 @@ export interface Spawned {
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>
   /** Resolves once the process has exited, with its code or signal. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-  /** SIGKILL if still running; for `finally` blocks. */
+  /**
+   * SIGKILL to the process and everything it started (its process group), whether or not it has exited: a launcher
+   * (`npx`, `npm`) killed alone leaves its command running, serving the next test's channels. For `finally` blocks.
+   */
   kill(): void
 }
 
@@ -21,7 +24,8 @@ export function spawnProcess(
   args: readonly string[],
   { cwd, env }: { cwd: string; env: NodeJS.ProcessEnv },
 ): Spawned {
-  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  // A process group of its own, so `kill` reaches what a launcher started too.
+  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
@@ -52,7 +56,11 @@ export function spawnProcess(
     },
     exited,
     kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      try {
+        process.kill(-pid, 'SIGKILL')
+      } catch {
+        // The whole group is gone already.
+      }
     },
   }
 }
