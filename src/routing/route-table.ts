@@ -1,6 +1,7 @@
 /**
  * The route table of a `URLRouter`: `route()` entries (or tuples) checked and compiled once, when the router is
- * built, so a bad route fails at startup naming the entry (`routes[2].pattern`), not on the first connection.
+ * built, so a bad route fails at startup, not on the first connection: an entry that is not a route is named by its
+ * place (`routes[2].app`), a pattern that does not parse by its text (`route "files/*"`).
  */
 import type { Application } from '../application.js'
 import { InvalidOptionError } from '../errors.js'
