@@ -5,13 +5,13 @@ import { DropReporter } from '../../drop-reporter.js'
 import { nonNegativeInteger, positiveInteger } from '../layer-options.js'
 import { assertChannelName } from '../names.js'
 import { defaultLogger, type Logger } from '../../logger.js'
-import type { ServerSnapshot, WorkerSnapshot } from '../snapshot.js'
 import { MemoryClaims } from './memory-claims.js'
 import { MemoryDeadLetterStore } from './memory-dead-letter-store.js'
 import { MemoryProcessRegistry } from './memory-process-registry.js'
 import { MemoryTaskIds } from './memory-task-ids.js'
 import { EXPIRED_TASK_ERROR, expiredTaskDetail, EXPIRED_TASKS } from '../../tasks/expired-tasks.js'
 import { TaskChannels } from '../../tasks/task-channels.js'
+import { TaskStoreParts } from '../../tasks/task-store-parts.js'
 import { nextTaskState, type TaskStateChange } from './task-state-change.js'
 import { TaskStates } from './task-states.js'
 import { TaskWakeups, type WaitForTasksOptions } from '../../tasks/task-wakeups.js'
@@ -24,8 +24,6 @@ import {
   type TaskState,
   type TaskStore,
   type TaskStoreOptions,
-  type ServerReport,
-  type WorkerReport,
 } from '../../tasks/task-store.js'
 
 /**
@@ -76,13 +74,13 @@ export interface MemoryTaskStoreStats {
  * if (task !== undefined) await layer.tasks.ack(task)
  * ```
  */
-export class MemoryTaskStore implements TaskStore {
+export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
   private readonly claims = new MemoryClaims()
   private readonly states: TaskStates
   private readonly taskChannels: TaskChannels
   private readonly taskIds = new MemoryTaskIds()
-  private readonly deadLetters: MemoryDeadLetterStore
-  private readonly registry = new MemoryProcessRegistry((operation) => this.begin(operation))
+  protected readonly deadLetters: MemoryDeadLetterStore
+  protected readonly registry = new MemoryProcessRegistry((operation) => this.begin(operation))
   private readonly expiredReporter: DropReporter
   private readonly wakeups = new TaskWakeups()
 
@@ -91,6 +89,7 @@ export class MemoryTaskStore implements TaskStore {
     readonly options: TaskStoreOptions = DEFAULT_TASK_STORE_OPTIONS,
     logger: Logger = defaultLogger(),
   ) {
+    super()
     this.expiredReporter = new DropReporter(logger, 10_000, EXPIRED_TASKS)
     this.states = new TaskStates(options.taskStateRetentionMs)
     this.taskChannels = new TaskChannels(options.taskChannels)
@@ -269,53 +268,6 @@ export class MemoryTaskStore implements TaskStore {
   async getTaskState(taskId: string): Promise<TaskState | undefined> {
     this.begin('read a task state')
     return this.states.get(taskId)
-  }
-
-  listDeadLetters(channel: string, options?: { readonly limit?: number }): Promise<DeadLetter[]> {
-    return this.deadLetters.listDeadLetters(channel, options)
-  }
-
-  getDeadLetter(channel: string, id: string): Promise<DeadLetter | undefined> {
-    return this.deadLetters.getDeadLetter(channel, id)
-  }
-
-  replayDeadLetters(channel: string, ids?: readonly string[]): Promise<number> {
-    return this.deadLetters.replayDeadLetters(channel, ids)
-  }
-
-  purgeDeadLetters(
-    channel: string,
-    options?: { readonly olderThanMs?: number; readonly dryRun?: boolean },
-  ): Promise<number> {
-    return this.deadLetters.purgeDeadLetters(channel, options)
-  }
-
-  deadLetterChannels(): Promise<string[]> {
-    return this.deadLetters.deadLetterChannels()
-  }
-
-  reportWorker(report: WorkerReport): Promise<void> {
-    return this.registry.reportWorker(report)
-  }
-
-  listWorkers(): Promise<WorkerSnapshot[]> {
-    return this.registry.listWorkers()
-  }
-
-  forgetWorker(id: string): Promise<void> {
-    return this.registry.forgetWorker(id)
-  }
-
-  reportServer(report: ServerReport): Promise<void> {
-    return this.registry.reportServer(report)
-  }
-
-  listServers(): Promise<ServerSnapshot[]> {
-    return this.registry.listServers()
-  }
-
-  forgetServer(id: string): Promise<void> {
-    return this.registry.forgetServer(id)
   }
 
   /** Claims being worked on, per channel (for `inspect()`). */
