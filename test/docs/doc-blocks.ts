@@ -39,8 +39,11 @@ export const repoRoot = join(import.meta.dirname, '..', '..')
 /** Where `docProject` and the typecheck write the pages' files (git ignores test-output/). */
 export const docsOutputDir = join(repoRoot, 'test-output', 'docs')
 
-/** README.md is being cut down to a front door (issue 15, item 8); until then its blocks and size are not checked. */
-export const PAGES_BEING_MOVED: ReadonlySet<string> = new Set(['README.md'])
+/**
+ * Pages whose blocks the harness does not check yet, while their content moves to other pages: none now. README.md
+ * was one until it became the front door (issue 15, item 8); its blocks and its size are checked like every page's.
+ */
+export const PAGES_BEING_MOVED: ReadonlySet<string> = new Set<string>()
 
 /** A fenced code block of a doc page. */
 export interface DocBlock {

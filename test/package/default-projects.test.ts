@@ -27,7 +27,6 @@ import {
   type ModuleKind,
 } from './consumer-project.js'
 import { docBlock, shellCommands } from '../docs/doc-blocks.js'
-import { readmeFile } from './readme-blocks.js'
 
 const tscBin = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc')
 const KINDS: readonly ModuleKind[] = ['commonjs', 'module']
@@ -133,9 +132,8 @@ describe.each(KINDS)('a %s project that installs the tarball', (kind) => {
 
   beforeAll(async () => {
     await makeConsumerProject(dir(), tarball, kind)
-    for (const file of ['app.ts', 'tsconfig.json']) {
-      await writeFile(join(dir(), file), readmeFile(`// ${file}`))
-    }
+    await writeFile(join(dir(), 'app.ts'), docBlock('README.md', 'app.ts'))
+    await writeFile(join(dir(), 'tsconfig.json'), docBlock('README.md', 'tsconfig.json'))
     await writeFile(join(dir(), 'tasks.ts'), docBlock('docs/topics/background-tasks.md', 'tasks.ts'))
   }, 240_000)
 
@@ -170,7 +168,9 @@ describe.each(KINDS)('a %s project that installs the tarball', (kind) => {
   }, 60_000)
 
   it("serves the README's chat with `npx switchyard serve --app app.ts`: two clients chat, SIGTERM to npx stops it", async () => {
-    const serve = npx(dir(), ['switchyard', 'serve', '--app', 'app.ts'], { PORT: '0' })
+    const [command] = shellCommands(docBlock('README.md', 'serve'))
+    expect(command).toBe('npx switchyard serve --app app.ts')
+    const serve = npx(dir(), command!.split(' ').slice(1), { PORT: '0' })
     try {
       const [, url, port] = await serve.waitForOutput(/switchyard serving app\.ts at (http:\/\/127\.0\.0\.1:(\d+))/)
       const serverPid = Number((await serve.waitForOutput(/"pid":(\d+)/))[1])

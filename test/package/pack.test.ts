@@ -170,7 +170,8 @@ describe('the packed tarball, installed into a separate project', () => {
     expect(JSON.parse(result.stdout)).toEqual({
       afterRoot: { packages: [], luaFiles: 0 },
       afterSubpaths: { packages: [], luaFiles: 0 },
-      // The Lua files wait for the first command; the README's Redis example runs those from an installed package.
+      // The Lua files wait for the first command; default-projects.test.ts runs the background-task guide's worked
+      // example on Redis from an installed package.
       afterUse: { packages: ['ioredis', 'msgpackr', 'prom-client'], luaFiles: 0 },
       sameClasses: true,
     })
