@@ -1,26 +1,25 @@
 import { ChannelFullError, ChannelNotLocalError, LayerClosedError } from '../../errors.js'
 import type { ChannelLayer, Message, ReceiveOptions, SendOptions } from '../channel-layer.js'
-import { RedisTaskStore } from './tasks/redis-task-store.js'
+import { RedisTaskStore, type RedisTaskStoreContext } from './tasks/redis-task-store.js'
 import { resolveTaskStoreOptions } from '../../tasks/task-store-options.js'
 import { DropReporter } from '../../drop-reporter.js'
 import { capacityFor, sendDelayMs } from '../layer-options.js'
 import { LocalChannels, type BufferedReceiver } from '../local-channels.js'
-import { prepareMessage, RESERVED_ROUTING_KEY } from '../message-validation.js'
+import { prepareMessage } from '../message-validation.js'
 import { assertChannelName, assertGroupName, isProcessSpecific, nonLocalName } from '../names.js'
 import { ProcessChannels } from '../process-channels.js'
 import type { Logger } from '../../logger.js'
 import type { InspectOptions, LayerSnapshot, PurgeOptions } from '../snapshot.js'
 import { reportGroupSend } from '../../diagnostics.js'
-import { moveDueDelayed, sendLater, type DelayedContext } from './delayed-send.js'
+import { moveDueDelayed, sendLater, sendNow, type SendContext } from './channel-send.js'
 import { sendToGroup } from './group-send.js'
-import { Inbound } from './inbound.js'
+import { Inbound, type InboundContext } from './inbound.js'
 import { inspectRedis } from './inspect.js'
 import { purgeExpiredMemberships } from './purge-memberships.js'
-import { ProcessPresence } from './presence.js'
+import { ProcessPresence, type PresenceContext } from './presence.js'
 import { RedisKeys } from './keys.js'
 import { LocalGroups } from './local-groups.js'
-import { runSend } from './scripts/message-scripts.js'
-import { queueTtlMs, resolveRedisOptions, type RedisLayerOptions, type ResolvedRedisOptions } from './redis-options.js'
+import { resolveRedisOptions, type RedisLayerOptions, type ResolvedRedisOptions } from './redis-options.js'
 import { RedisShard } from './redis-shard.js'
 import { RedisCounters, type RedisLayerStats } from './redis-stats.js'
 import { shardAt } from './shard-at.js'
@@ -67,7 +66,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
   /** At-least-once tasks on this layer's channels (RetryingConsumer, dead letters, task state). */
   readonly tasks: RedisTaskStore
   private readonly presence: ProcessPresence
-  private readonly delayed: DelayedContext
+  private readonly sending: SendContext
   private closed = false
 
   constructor(options?: RedisLayerOptions) {
@@ -99,73 +98,18 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
     this.processChannels = new ProcessChannels(this.local, this.counters)
     this.clientId = this.processChannels.clientId
     this.ownNonLocal.add(`specific.${this.clientId}!`)
-    this.inbound = new Inbound({
-      shards: this.shards,
-      keys: this.keys,
-      expiryMs: this.options.expiryMs,
-      groupExpiryMs: this.options.groupExpiryMs,
-      serializer: this.serializer,
-      local: this.local,
-      normal: this.normal,
-      localGroups: this.localGroups,
-      counters: this.counters,
-      log: this.log,
-      minCapacity: Math.min(this.options.capacity, ...this.options.channelCapacity.map((rule) => rule.capacity)),
-      processQueues: (index) => this.processQueues(index),
-      isLocal: (channel) => this.isLocal(channel),
-      onNormalExpired: (channel) => void this.presence.leaveGroups(channel),
-      wakeKeys: (index) => {
-        const shard = this.shards[index]
-        return shard === undefined ? [] : this.tasks.wakeKeys(shard)
-      },
-      wakeChannelOf: (key) => this.keys.wakeChannel(key),
-      onWake: (channel) => {
-        this.tasks.wake(channel)
-      },
-    })
-    this.tasks = new RedisTaskStore({
-      keys: this.keys,
-      serializer: this.serializer.withExpiry(TASK_PAYLOAD_EXPIRY_MS),
-      options: resolveTaskStoreOptions(options),
-      log: this.log,
-      onExpired: (count) => {
-        this.counters.expired += count
-      },
-      onWatchChange: () => {
-        this.inbound.keysChanged()
-      },
-      shards: this.shards,
-      shardFor: (channel) => this.shardFor(channel),
-    })
-    this.presence = new ProcessPresence({
-      shards: this.shards,
+    this.inbound = new Inbound(this.inboundContext())
+    this.tasks = new RedisTaskStore(this.taskStoreContext(options))
+    this.presence = new ProcessPresence(this.presenceContext())
+    this.sending = {
       keys: this.keys,
       options: this.options,
-      log: this.log,
-      localGroups: this.localGroups,
-      clientId: this.clientId,
-      ownNonLocal: () => this.ownNonLocal,
-      shardForGroup: (group) => this.shardForGroup(group),
-      isClosed: () => this.closed,
-      onSwept: (count) => {
-        this.counters.staleProcessesSwept += count
-      },
-    })
-    this.delayed = {
-      keys: this.keys,
       shards: this.shards,
       log: this.log,
       shardFor: (channel) => this.shardFor(channel),
       encode: (message) => this.serializer.encode(message),
     }
-    this.inbound.start()
-    void this.presence.heartbeat()
-    this.every(250, () => void moveDueDelayed(this.delayed))
-    this.every(60_000, () => void this.tasks.purgeExpiredDeadLetters().catch(() => undefined))
-    this.every(this.options.heartbeatIntervalMs, () => void this.presence.heartbeat())
-    this.every(Math.min(1_000, Math.max(50, Math.floor(this.options.expiryMs / 2))), () => {
-      this.local.purgeExpired()
-    })
+    this.start()
   }
 
   /** Resolves once every Redis host answers; rejects with `RedisUnavailableError` naming the host otherwise. */
@@ -178,42 +122,20 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
     assertChannelName(channel)
     const delayMs = sendDelayMs(sendOptions)
     const prepared = prepareMessage(message, this.options.maxMessageBytes)
+    const capacity = capacityFor(this.options, channel)
+    const target = { capacity, task: this.tasks.isTaskChannel(channel) }
     if (delayMs > 0) {
-      const capacity = capacityFor(this.options, channel)
-      const task = this.tasks.isTaskChannel(channel)
-      if (!(await sendLater(this.delayed, channel, prepared.message, delayMs, { capacity, task }))) {
+      if (!(await sendLater(this.sending, channel, prepared.message, delayMs, target))) {
         this.counters.rejected++
         throw new ChannelFullError(channel, capacity)
       }
       this.counters.sent++
       return
     }
-    const specific = isProcessSpecific(channel)
-    // channels_redis marks a process-specific target inside the message so the process can demultiplex.
-    const payload = this.serializer.encode(
-      specific ? { ...prepared.message, [RESERVED_ROUTING_KEY]: channel } : prepared.message,
-    )
-    const capacity = capacityFor(this.options, channel)
-    const now = Date.now()
-    const shard = this.shardFor(channel)
-    const idempotencyKey = prepared.message.idempotencyKey
-    const { queued, expired } = await shard.call((client) =>
-      runSend(client, this.keys, {
-        channel,
-        payload,
-        nowMs: now,
-        expiryMs: this.options.expiryMs,
-        capacity,
-        groupedQueueTtlMs: this.options.groupExpiryMs,
-        queueTtlMs: queueTtlMs(this.options.expiryMs),
-        processQueueCapacity: specific ? this.options.processQueueCapacity : undefined,
-        taskChannel: specific ? false : this.tasks.isTaskChannel(channel) ? true : undefined,
-        taskId: typeof idempotencyKey === 'string' ? idempotencyKey : '',
-      }),
-    )
+    const { queued, expired } = await sendNow(this.sending, channel, prepared.message, target)
     this.counters.expired += expired
     // send.lua removed an expired channel from the groups on its own shard; with shards, groups live elsewhere too.
-    if (expired > 0 && !specific && this.shards.length > 1) await this.presence.leaveGroups(channel)
+    if (expired > 0 && !isProcessSpecific(channel) && this.shards.length > 1) await this.presence.leaveGroups(channel)
     if (!queued) {
       this.counters.rejected++
       throw new ChannelFullError(channel, capacity)
@@ -339,6 +261,79 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
       { keys: this.keys, shards: this.shards, groupExpiryMs: this.options.groupExpiryMs },
       options,
     )
+  }
+
+  private inboundContext(): InboundContext {
+    return {
+      shards: this.shards,
+      keys: this.keys,
+      expiryMs: this.options.expiryMs,
+      groupExpiryMs: this.options.groupExpiryMs,
+      serializer: this.serializer,
+      local: this.local,
+      normal: this.normal,
+      localGroups: this.localGroups,
+      counters: this.counters,
+      log: this.log,
+      minCapacity: Math.min(this.options.capacity, ...this.options.channelCapacity.map((rule) => rule.capacity)),
+      processQueues: (index) => this.processQueues(index),
+      isLocal: (channel) => this.isLocal(channel),
+      onNormalExpired: (channel) => void this.presence.leaveGroups(channel),
+      wakeKeys: (index) => {
+        const shard = this.shards[index]
+        return shard === undefined ? [] : this.tasks.wakeKeys(shard)
+      },
+      wakeChannelOf: (key) => this.keys.wakeChannel(key),
+      onWake: (channel) => {
+        this.tasks.wake(channel)
+      },
+    }
+  }
+
+  private taskStoreContext(options: RedisLayerOptions | undefined): RedisTaskStoreContext {
+    return {
+      keys: this.keys,
+      serializer: this.serializer.withExpiry(TASK_PAYLOAD_EXPIRY_MS),
+      options: resolveTaskStoreOptions(options),
+      log: this.log,
+      onExpired: (count) => {
+        this.counters.expired += count
+      },
+      onWatchChange: () => {
+        this.inbound.keysChanged()
+      },
+      shards: this.shards,
+      shardFor: (channel) => this.shardFor(channel),
+    }
+  }
+
+  private presenceContext(): PresenceContext {
+    return {
+      shards: this.shards,
+      keys: this.keys,
+      options: this.options,
+      log: this.log,
+      localGroups: this.localGroups,
+      clientId: this.clientId,
+      ownNonLocal: () => this.ownNonLocal,
+      shardForGroup: (group) => this.shardForGroup(group),
+      isClosed: () => this.closed,
+      onSwept: (count) => {
+        this.counters.staleProcessesSwept += count
+      },
+    }
+  }
+
+  /** Starts reading, proving this process alive, and the upkeep every live process shares. */
+  private start(): void {
+    this.inbound.start()
+    void this.presence.heartbeat()
+    this.every(250, () => void moveDueDelayed(this.sending))
+    this.every(60_000, () => void this.tasks.purgeExpiredDeadLetters().catch(() => undefined))
+    this.every(this.options.heartbeatIntervalMs, () => void this.presence.heartbeat())
+    this.every(Math.min(1_000, Math.max(50, Math.floor(this.options.expiryMs / 2))), () => {
+      this.local.purgeExpired()
+    })
   }
 
   private isLocal(channel: string): boolean {

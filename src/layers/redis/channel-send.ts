@@ -3,15 +3,55 @@ import type { Message } from '../channel-layer.js'
 import { RESERVED_ROUTING_KEY } from '../message-validation.js'
 import { isProcessSpecific, nonLocalName } from '../names.js'
 import type { RedisKeys } from './keys.js'
-import { runDelayed } from './scripts/message-scripts.js'
+import { queueTtlMs, type ResolvedRedisOptions } from './redis-options.js'
 import type { RedisShard } from './redis-shard.js'
+import { runDelayed, runSend, type SendReply } from './scripts/message-scripts.js'
 
-export interface DelayedContext {
+export interface SendContext {
   readonly keys: RedisKeys
+  readonly options: ResolvedRedisOptions
   readonly shards: readonly RedisShard[]
   readonly log: Logger
   shardFor(channel: string): RedisShard
   encode(message: Readonly<Record<string, unknown>>): Buffer
+}
+
+/** What the sender knows of a channel: its capacity, and whether this process knows it carries tasks. */
+export interface SendTarget {
+  readonly capacity: number
+  readonly task: boolean
+}
+
+/**
+ * A send now: one send.lua call on the channel's shard, which checks capacity atomically. channels_redis marks a
+ * process-specific target inside the message so the process can demultiplex. Resolves whether it was queued and
+ * how many expired messages the queue dropped.
+ */
+export async function sendNow(
+  ctx: SendContext,
+  channel: string,
+  message: Message,
+  { capacity, task }: SendTarget,
+): Promise<SendReply> {
+  const { options } = ctx
+  const specific = isProcessSpecific(channel)
+  const payload = ctx.encode(specific ? { ...message, [RESERVED_ROUTING_KEY]: channel } : message)
+  const now = Date.now()
+  const key = message.idempotencyKey
+  return ctx.shardFor(channel).call((client) =>
+    runSend(client, ctx.keys, {
+      channel,
+      payload,
+      nowMs: now,
+      expiryMs: options.expiryMs,
+      capacity,
+      groupedQueueTtlMs: options.groupExpiryMs,
+      queueTtlMs: queueTtlMs(options.expiryMs),
+      processQueueCapacity: specific ? options.processQueueCapacity : undefined,
+      taskChannel: specific ? false : task ? true : undefined,
+      taskId: typeof key === 'string' ? key : '',
+    }),
+  )
 }
 
 /**
@@ -21,11 +61,11 @@ export interface DelayedContext {
  * queue whatever its length, never dropped. A task channel's task reads `queued` from now.
  */
 export async function sendLater(
-  ctx: DelayedContext,
+  ctx: SendContext,
   channel: string,
   message: Message,
   delayMs: number,
-  { capacity, task }: { readonly capacity: number; readonly task: boolean },
+  { capacity, task }: SendTarget,
 ): Promise<boolean> {
   const specific = isProcessSpecific(channel)
   const payload = ctx.encode(specific ? { ...message, [RESERVED_ROUTING_KEY]: channel } : message)
@@ -48,7 +88,7 @@ export async function sendLater(
 }
 
 /** Moves due delayed messages onto their channels, on every shard (run a few times a second by each layer). */
-export async function moveDueDelayed(ctx: DelayedContext): Promise<void> {
+export async function moveDueDelayed(ctx: SendContext): Promise<void> {
   for (const shard of ctx.shards) {
     try {
       await shard.call((client) => runDelayed(client, ctx.keys, { mode: 'move', nowMs: Date.now() }))
