@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, it, vi } from 'vitest'
+import { afterEach, beforeEach, expect, it, vi } from 'vitest'
 
 import type { ChannelLayer, LayerOptions } from '../../../src/index.js'
 import type { ClaimedTask, TaskCapableLayer } from '../../../src/tasks/task-store.js'
@@ -102,5 +102,20 @@ export const types = (tasks: readonly ClaimedTask[]): string[] => tasks.map((tas
 export async function claimOne(layer: TaskLayer, channel: string, visibilityMs = 30_000): Promise<ClaimedTask> {
   const [task] = await layer.tasks.claim(channel, 1, visibilityMs)
   if (task === undefined) throw new Error(`nothing to claim on ${channel}`)
+  return task
+}
+
+/** Sends a task of `type` and claims it, then lets the store recover it as stalled: the claim returned is lost. */
+export async function lostClaim(
+  layer: TaskLayer,
+  clock: TestClock,
+  channel: string,
+  type: string,
+): Promise<ClaimedTask> {
+  await layer.send(channel, { type })
+  const task = await claimOne(layer, channel, 1000)
+  clock.advance(1000)
+  expect(await layer.tasks.recoverStalled(channel)).toBe(0)
+  expect(await layer.tasks.recoverStalled(channel)).toBe(1)
   return task
 }

@@ -1,6 +1,6 @@
 import { describe, expect } from 'vitest'
 
-import { claimOne, FAILURE, types, type TaskStoreTestContext } from './context.js'
+import { claimOne, FAILURE, lostClaim, types, type TaskStoreTestContext } from './context.js'
 
 /** TaskQueue: claim, ack and retry. */
 export function queueCases({ make, clock, it }: TaskStoreTestContext): void {
@@ -127,11 +127,7 @@ export function queueCases({ make, clock, it }: TaskStoreTestContext): void {
 
     it('still marks success for a claim already recovered, so the requeued copy is skipped', async () => {
       const layer = await make()
-      await layer.send('jobs', { type: 'slow' })
-      const slow = await claimOne(layer, 'jobs', 1000)
-      clock.advance(1000)
-      await layer.tasks.recoverStalled('jobs')
-      expect(await layer.tasks.recoverStalled('jobs')).toBe(1)
+      const slow = await lostClaim(layer, clock, 'jobs', 'slow')
       await layer.tasks.ack(slow)
       expect(await layer.tasks.getTaskState(slow.taskId)).toMatchObject({ status: 'succeeded' })
       expect(await claimOne(layer, 'jobs')).toMatchObject({ taskId: slow.taskId, alreadySucceeded: true })
@@ -179,11 +175,7 @@ export function queueCases({ make, clock, it }: TaskStoreTestContext): void {
 
     it('does nothing when the claim was lost', async () => {
       const layer = await make()
-      await layer.send('jobs', { type: 'lost' })
-      const task = await claimOne(layer, 'jobs', 1000)
-      clock.advance(1000)
-      await layer.tasks.recoverStalled('jobs')
-      await layer.tasks.recoverStalled('jobs')
+      const task = await lostClaim(layer, clock, 'jobs', 'lost')
       await layer.tasks.retry(task, 0, FAILURE)
       expect(await layer.tasks.getTaskState(task.taskId)).not.toHaveProperty('lastError')
       expect(types(await layer.tasks.claim('jobs', 5, 30_000))).toEqual(['lost'])

@@ -1,6 +1,6 @@
 import { describe, expect } from 'vitest'
 
-import { claimOne, FAILURE, types, type TaskStoreTestContext } from './context.js'
+import { claimOne, FAILURE, lostClaim, types, type TaskStoreTestContext } from './context.js'
 
 /** TaskQueue: a claim's visibility deadline, extend, release and the two-phase stalled recovery. */
 export function visibilityCases({ make, clock, it }: TaskStoreTestContext): void {
@@ -60,11 +60,7 @@ export function visibilityCases({ make, clock, it }: TaskStoreTestContext): void
 
     it('a late retry, bury or release from a recovered claim never touches the next holder', async () => {
       const layer = await make()
-      await layer.send('jobs', { type: 'contested' })
-      const old = await claimOne(layer, 'jobs', 1000)
-      clock.advance(1000)
-      await layer.tasks.recoverStalled('jobs')
-      await layer.tasks.recoverStalled('jobs')
+      const old = await lostClaim(layer, clock, 'jobs', 'contested')
       const current = await claimOne(layer, 'jobs', 1000)
       await layer.tasks.retry(old, 0, FAILURE)
       await layer.tasks.bury(old, FAILURE)
