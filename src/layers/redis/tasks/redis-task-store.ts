@@ -15,17 +15,14 @@ import {
 } from '../scripts/task-scripts.js'
 import type { MessageSerializer } from '../serializer.js'
 import type { Logger } from '../../../logger.js'
-import type { ServerSnapshot, WorkerSnapshot } from '../../snapshot.js'
 import type {
   ClaimedTask,
-  DeadLetter,
   TaskFailure,
   TaskSettlement,
   TaskState,
   TaskStatus,
   TaskStore,
   TaskStoreOptions,
-  WorkerReport,
 } from '../../../tasks/task-store.js'
 import { packFields, unpackFields } from './packed-fields.js'
 import {
@@ -42,8 +39,8 @@ import {
 import { RedisDeadLetters } from './redis-dead-letters.js'
 import { RedisProcessRegistry } from './redis-registry.js'
 import { TaskChannels } from '../../../tasks/task-channels.js'
+import { TaskStoreParts } from '../../../tasks/task-store-parts.js'
 import { TaskWakeups, type WaitForTasksOptions } from '../../../tasks/task-wakeups.js'
-import type { ServerReport } from '../../../tasks/task-store.js'
 
 export interface RedisTaskStoreContext {
   readonly keys: RedisKeys
@@ -66,7 +63,7 @@ export interface RedisTaskStoreContext {
  * it), and every state change is one Lua script (`task-*.lua`), so a worker killed at any instant leaves each
  * message either queued, in flight (recovered after its deadline) or done.
  */
-export class RedisTaskStore implements TaskStore {
+export class RedisTaskStore extends TaskStoreParts implements TaskStore {
   /** taskExpiryMs in seconds for task-settle.lua, or '' for none. */
   private readonly taskExpirySeconds: string
   private readonly tokens = new ClaimTokens()
@@ -77,10 +74,11 @@ export class RedisTaskStore implements TaskStore {
 
   /** The random prefix of plain msgpack payloads, whose task ids task-settle.lua reads itself; else -1. */
   private readonly plainPrefixBytes: number
-  private readonly deadLetters: RedisDeadLetters
-  private readonly registry: RedisProcessRegistry
+  protected readonly deadLetters: RedisDeadLetters
+  protected readonly registry: RedisProcessRegistry
 
   constructor(private readonly ctx: RedisTaskStoreContext) {
+    super()
     const limit = ctx.options.taskExpiryMs
     this.taskExpirySeconds = limit === undefined ? '' : String(limit / 1000)
     this.plainPrefixBytes = plainMsgpackPrefix(ctx.serializer)
@@ -302,56 +300,9 @@ export class RedisTaskStore implements TaskStore {
     return undefined
   }
 
-  listDeadLetters(channel: string, options?: { readonly limit?: number }): Promise<DeadLetter[]> {
-    return this.deadLetters.listDeadLetters(channel, options)
-  }
-
-  getDeadLetter(channel: string, id: string): Promise<DeadLetter | undefined> {
-    return this.deadLetters.getDeadLetter(channel, id)
-  }
-
-  replayDeadLetters(channel: string, ids?: readonly string[]): Promise<number> {
-    return this.deadLetters.replayDeadLetters(channel, ids)
-  }
-
-  purgeDeadLetters(
-    channel: string,
-    options?: { readonly olderThanMs?: number; readonly dryRun?: boolean },
-  ): Promise<number> {
-    return this.deadLetters.purgeDeadLetters(channel, options)
-  }
-
-  deadLetterChannels(): Promise<string[]> {
-    return this.deadLetters.deadLetterChannels()
-  }
-
   /** Deletes dead letters past `deadLetterRetentionMs` on every channel (called by workers now and then). */
   purgeExpiredDeadLetters(): Promise<number> {
     return this.deadLetters.purgeExpired()
-  }
-
-  reportWorker(report: WorkerReport): Promise<void> {
-    return this.registry.reportWorker(report)
-  }
-
-  listWorkers(): Promise<WorkerSnapshot[]> {
-    return this.registry.listWorkers()
-  }
-
-  forgetWorker(id: string): Promise<void> {
-    return this.registry.forgetWorker(id)
-  }
-
-  reportServer(report: ServerReport): Promise<void> {
-    return this.registry.reportServer(report)
-  }
-
-  listServers(): Promise<ServerSnapshot[]> {
-    return this.registry.listServers()
-  }
-
-  forgetServer(id: string): Promise<void> {
-    return this.registry.forgetServer(id)
   }
 
   private async requeue(args: TaskRequeueArgs): Promise<number> {
