@@ -63,7 +63,7 @@ describe('docs/topics/redis.md', () => {
       expect(await layer.receive('jobs.resize')).toEqual({ type: 'image.resize', i: 0 })
 
       // Encrypted at rest: the queued payloads do not contain what was sent.
-      const payloads = await raw.zrangeBuffer(`${prefix}jobs.resize`, 0, -1)
+      const payloads = await raw.zrangeBuffer(`${prefix}jobs.resize`, 0, '-1')
       expect(payloads.length).toBe(100)
       expect(payloads.some((payload) => payload.includes('image.resize'))).toBe(false)
 
