@@ -72,9 +72,9 @@ export class RedisProcessRegistry implements ProcessRegistry {
   }
 
   async listWorkers(): Promise<WorkerSnapshot[]> {
-    const entries = await readRegistry(this.ctx.shards, this.ctx.keys.workers)
-    const now = Date.now()
-    return entries.map(({ report, beatAt }) => workerSnapshot(report as WorkerReport, beatAt, now))
+    return this.list(this.ctx.keys.workers, (report, beatAt, now) =>
+      workerSnapshot(report as WorkerReport, beatAt, now),
+    )
   }
 
   async forgetWorker(id: string): Promise<void> {
@@ -89,12 +89,21 @@ export class RedisProcessRegistry implements ProcessRegistry {
   }
 
   async listServers(): Promise<ServerSnapshot[]> {
-    const entries = await readRegistry(this.ctx.shards, this.ctx.keys.servers)
-    const now = Date.now()
-    return entries.map(({ report, beatAt }) => serverSnapshot(report as ServerReport, beatAt, now))
+    return this.list(this.ctx.keys.servers, (report, beatAt, now) =>
+      serverSnapshot(report as ServerReport, beatAt, now),
+    )
   }
 
   async forgetServer(id: string): Promise<void> {
     await forgetEntry(this.ctx.shards, this.ctx.keys.servers, id)
+  }
+
+  private async list<T>(
+    registry: string,
+    snapshot: (report: RegistryEntry['report'], beatAt: number, now: number) => T,
+  ): Promise<T[]> {
+    const entries = await readRegistry(this.ctx.shards, registry)
+    const now = Date.now()
+    return entries.map(({ report, beatAt }) => snapshot(report, beatAt, now))
   }
 }
