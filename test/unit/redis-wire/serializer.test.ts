@@ -92,6 +92,21 @@ describe('createSerializer', () => {
     expect((error as Error).message).toMatch(/expired: it is 14 s old and the TTL is 13 s/)
   })
 
+  it('withExpiry gives the same keys and codec another age limit, validated as expiryMs is', () => {
+    vi.useFakeTimers({ now: 1_700_000_000_000 })
+    const serializer = createSerializer({ format: 'msgpack', expiryMs: 3000, symmetricEncryptionKeys: ['k'] })
+    const patient = serializer.withExpiry(60_000)
+    const payload = serializer.encode(VECTOR)
+    vi.setSystemTime(1_700_000_014_000)
+    expect(() => serializer.decode(payload)).toThrow(MessageDecodeError)
+    expect(patient.decode(payload)).toEqual(VECTOR)
+    // Either one reads what the other wrote, and each keeps its own limit.
+    expect(serializer.decode(patient.encode(VECTOR))).toEqual(VECTOR)
+    expect(() => patient.withExpiry(3000).decode(payload)).toThrow(MessageDecodeError)
+    expect(Object.isFrozen(patient)).toBe(true)
+    expect(() => serializer.withExpiry(0)).toThrow(InvalidOptionError)
+  })
+
   it('decodes with any listed key, so peers can rotate', () => {
     const old = createSerializer({ format: 'msgpack', expiryMs: 60_000, symmetricEncryptionKeys: ['old'] })
     const rotating = createSerializer({ format: 'msgpack', expiryMs: 60_000, symmetricEncryptionKeys: ['new', 'old'] })
