@@ -51,8 +51,8 @@ export class AsyncConsumer {
   private stopRequested = false
   /** `consumerName(this)`, computed once: metrics name the consumer per message. */
   private labelCache: string | undefined
-  private refusedSinceLog = 0
-  private refusalLoggedAt = Number.NEGATIVE_INFINITY
+  /** Refused layer messages since the last log line, and when that was: made on the first refusal. */
+  private refusals: { since: number; loggedAt: number } | undefined
   /** `log`, once made or set. */
   private logger: Logger | undefined
 
@@ -170,15 +170,16 @@ export class AsyncConsumer {
    */
   protected layerMessageRefused(message: Message, reason: LayerRefusal, cause?: unknown): void {
     reportLayerMessageRefused(this.label, reason)
-    this.refusedSinceLog++
+    const refusals = (this.refusals ??= { since: 0, loggedAt: Number.NEGATIVE_INFINITY })
+    refusals.since++
     const now = Date.now()
-    if (now - this.refusalLoggedAt < REFUSAL_LOG_INTERVAL_MS) return
+    if (now - refusals.loggedAt < REFUSAL_LOG_INTERVAL_MS) return
     const type = typeof message.type === 'string' ? message.type.slice(0, 100) : typeof message.type
     const code = cause instanceof Error ? (cause as { code?: unknown }).code : undefined
-    const fields = { type, reason, refused: this.refusedSinceLog, ...(typeof code === 'string' ? { code } : {}) }
+    const fields = { type, reason, refused: refusals.since, ...(typeof code === 'string' ? { code } : {}) }
     this.log.warn(fields, 'layer message refused')
-    this.refusedSinceLog = 0
-    this.refusalLoggedAt = now
+    refusals.since = 0
+    refusals.loggedAt = now
   }
 
   /**
