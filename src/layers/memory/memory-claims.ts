@@ -9,8 +9,11 @@ export interface Claim {
   readonly attempt: number
   readonly firstAttemptAt: number
   deadline: number
-  /** Past its deadline at the last stalled check: the next one takes it back if it still is. */
-  stalled: boolean
+  /**
+   * When a stalled check first found it past its deadline (ms since the epoch), undefined while it is not: a check
+   * at least `graceMs` later takes it back if it still is.
+   */
+  stalledSince: number | undefined
 }
 
 /**
@@ -46,19 +49,19 @@ export class MemoryClaims {
   }
 
   /**
-   * The two-phase stalled check of `channel`: claims past their deadline are flagged, and those already flagged
-   * at the previous check are removed and returned (a live worker whose renewal was merely late keeps its work).
+   * The two-phase stalled check of `channel`: claims past their deadline are flagged, and those flagged at least
+   * `graceMs` before are removed and returned (a live worker whose renewal was merely late keeps its work).
    */
-  takeStalled(channel: string, now: number): Claim[] {
+  takeStalled(channel: string, now: number, graceMs: number): Claim[] {
     const claims = this.byChannel.get(channel)
     if (claims === undefined) return []
     const taken: Claim[] = []
     for (const [token, claim] of claims) {
       if (claim.deadline > now) {
-        claim.stalled = false
-      } else if (!claim.stalled) {
-        claim.stalled = true
-      } else {
+        claim.stalledSince = undefined
+      } else if (claim.stalledSince === undefined) {
+        claim.stalledSince = now
+      } else if (now - claim.stalledSince >= graceMs) {
         claims.delete(token)
         taken.push(claim)
       }

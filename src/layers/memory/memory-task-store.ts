@@ -237,7 +237,7 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
       const claim = this.claims.find(task)
       if (claim === undefined) continue
       claim.deadline = now + visibilityMs
-      claim.stalled = false
+      claim.stalledSince = undefined
     }
   }
 
@@ -253,10 +253,11 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
     }
   }
 
-  async recoverStalled(channel: string): Promise<number> {
+  async recoverStalled(channel: string, graceMs = 0): Promise<number> {
     const now = this.begin('recover stalled tasks')
     assertChannelName(channel)
-    const stalled = this.claims.takeStalled(channel, now)
+    nonNegativeInteger('graceMs', graceMs, 0)
+    const stalled = this.claims.takeStalled(channel, now, graceMs)
     for (const claim of stalled) {
       // The attempt counts: its worker may have died halfway through it.
       this.setState(claim, { status: 'queued' })
@@ -322,7 +323,7 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
     // A task that already succeeded is not attempted again: the caller acks it without running.
     const alreadySucceeded = previous?.status === 'succeeded'
     const attempt = alreadySucceeded ? previous.attempts : (previous?.attempts ?? 0) + 1
-    this.claims.add({ channel, message, taskId, attempt, firstAttemptAt, deadline, stalled: false }, token)
+    this.claims.add({ channel, message, taskId, attempt, firstAttemptAt, deadline, stalledSince: undefined }, token)
     if (!alreadySucceeded) this.setState({ channel, taskId }, { status: 'running', attempts: attempt, firstAttemptAt })
     return Object.freeze({ channel, payload, message, taskId, attempt, firstAttemptAt, alreadySucceeded })
   }
