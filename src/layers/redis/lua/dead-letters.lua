@@ -6,7 +6,7 @@
 -- KEYS[4]  the channel's wake marker (replayed tasks wake an idle worker)
 -- ARGV[1]  'replay' | 'purge'
 -- ARGV[2]  now, ms (replay) or cutoff, ms (purge: died at or before)
--- ARGV[3]  task state key prefix
+-- ARGV[3]  task state key prefix (keys.ts `taskStatePrefix`)
 -- ARGV[4]  channel
 -- ARGV[5]  the channel's dead letter key prefix (keys.ts `deadLetterPrefix`): each letter is a hash, that .. id
 -- ARGV[6..n]  replay: ids

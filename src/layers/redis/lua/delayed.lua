@@ -12,7 +12,8 @@
 -- ARGV[5]  add: the channel's capacity; move: the wake marker key prefix (keys.ts `wakePrefix`)
 --          Move finds its channels in KEYS[1] as it runs, so it builds their keys: each prefix .. the channel.
 -- ARGV[6]  add: '1' known task channel, '0' never one, '' ask KEYS[3]
--- ARGV[7]  add: task state key prefix          ARGV[8]  add: the task id if the sender knows it, else ''
+-- ARGV[7]  add: task state key prefix (keys.ts `taskStatePrefix`)
+-- ARGV[8]  add: the task id if the sender knows it, else ''
 -- ARGV[9]  add: now, ms
 -- Returns  add: 1, or 0 when ARGV[5] messages wait already; move: number of messages moved
 if ARGV[1] == 'add' then

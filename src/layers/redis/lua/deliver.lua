@@ -4,7 +4,8 @@
 -- ARGV[1]  now, unix seconds (float)
 -- ARGV[2]  message expiry, seconds (float)
 -- ARGV[3]  queue TTL in ms; ARGV[4] queue TTL in ms when the channel is in groups
--- ARGV[5]  group key prefix; ARGV[6] owner-groups key prefix
+-- ARGV[5]  group key prefix (keys.ts `groupPrefix`); ARGV[6] owner-groups key prefix (keys.ts `ownerGroupsPrefix`):
+--          the groups of a channel found in its owner-groups set as the script runs
 -- ARGV[7 + 3(i-1)]  payload for KEYS[i]; ARGV[8 + 3(i-1)] its capacity; ARGV[9 + 3(i-1)] the channel to
 --                   remove from its groups when it had expired messages ('' for process queues)
 -- Returns  one status per key: 1 queued, 0 full, -1 skipped because the channel's messages expired (it left

@@ -3,7 +3,7 @@
 -- when a receive finds its message expired (Channels' spec: the channel leaves its groups).
 -- KEYS[1]  the channel's owner-groups set
 -- ARGV[1]  channel name
--- ARGV[2]  group key prefix
+-- ARGV[2]  group key prefix (keys.ts `groupPrefix`): the groups are found in KEYS[1] as the script runs
 -- ARGV[3]  SSCAN cursor, '0' to start
 -- ARGV[4]  SSCAN COUNT (bounds the call's run time)
 -- Returns  {next cursor, '0' once every group present at the start was left; number of groups left in this call}

@@ -7,8 +7,8 @@
 -- ARGV[1]     cutoff, unix seconds: members scored at or below it are removed
 -- ARGV[2]     '1' to only count them (dry run), else '0'
 -- ARGV[3]     most memberships to remove in this call
--- ARGV[4]     group key prefix (`<prefix>:group:`)
--- ARGV[5]     owner-groups key prefix (`<prefix>:switchyard:owner-groups:`)
+-- ARGV[4]     group key prefix (keys.ts `groupPrefix`)
+-- ARGV[5]     owner-groups key prefix (keys.ts `ownerGroupsPrefix`)
 -- Returns     {memberships removed (or that would be), number of leading KEYS finished: call again with the rest}
 local removed, budget = 0, tonumber(ARGV[3])
 for i, key in ipairs(KEYS) do

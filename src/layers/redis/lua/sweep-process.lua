@@ -9,7 +9,7 @@
 -- ARGV[1]  now, ms
 -- ARGV[2]  lease, ms (renewed by each step)
 -- ARGV[3]  the caller's own process queue key (the lease holder)
--- ARGV[4]  group key prefix (`<prefix>:group:`)
+-- ARGV[4]  group key prefix (keys.ts `groupPrefix`): the groups are found in KEYS[3] as the script runs
 -- ARGV[5]  the dead process's non-local name (`specific.<id>!`): its members start with it
 -- ARGV[6]  budget: set entries and group members this step may visit
 -- ARGV[7]  owner-groups SSCAN cursor, '0' to start

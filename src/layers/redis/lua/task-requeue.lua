@@ -6,7 +6,7 @@
 -- KEYS[4]  the channel's wake marker: touched when anything went back, so an idle worker takes it at once
 -- ARGV[1]  'release' | 'stalled'
 -- ARGV[2]  now, ms
--- ARGV[3]  state key prefix (release: each task state's attempt count is given back)
+-- ARGV[3]  task state key prefix (keys.ts `taskStatePrefix`; release: each task state's attempt count is given back)
 -- ARGV[4..n]  release: claim, task id, claim, task id, ... (claim = 16-byte token .. payload); stalled: ARGV[4] the grace between phases, ms
 -- Returns  number of messages put back
 local now = tonumber(ARGV[2])
