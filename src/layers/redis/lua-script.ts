@@ -52,6 +52,7 @@ export class LuaScript {
   }
 }
 
+/** Every script, by name. Call sites go through their typed wrappers (scripts/*.ts), which mirror each header. */
 export const SCRIPTS = {
   send: new LuaScript('send'),
   groupAdd: new LuaScript('group-add'),
