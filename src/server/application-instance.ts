@@ -60,13 +60,11 @@ export class ApplicationInstance {
    * come before this returns (apart from the constructor, so that the host holds the instance by then).
    */
   start(application: Application, scope: Scope): void {
-    // Arrows sharing one context with the settle reactions below, lighter than two bound functions. The receive is
-    // one a consumer's run loop can listen through (the inbox is its feed) instead of awaiting it while idle.
-    const receive = feedingReceive(() => this.inbox.receive(), this.inbox)
-    const send = (event: OutputEvent): Promise<void> => this.host.send(event)
     let called: Promise<void>
     try {
-      called = Promise.resolve(application(scope, receive, send))
+      // A receive the run loop of a consumer can listen through (the inbox is its feed), not await while idle.
+      const receive = feedingReceive(this.inbox.receive.bind(this.inbox), this.inbox)
+      called = Promise.resolve(application(scope, receive, this.host.send.bind(this.host)))
     } catch (error) {
       // A synchronous throw from a non-async application becomes a rejection like any other.
       called = Promise.reject(error)
