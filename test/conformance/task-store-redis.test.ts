@@ -14,8 +14,6 @@ describeTaskStore(
   'RedisChannelLayer',
   (options) => new RedisChannelLayer({ hosts: [redisUrl], prefix: `q${randomBytes(6).toString('hex')}`, ...options }),
   {
-    'does not reopen a task that another copy completed':
-      'task-settle.lua overwrites a succeeded state on retry and bury (task-requeue.lua keeps it), so the retried copy runs again',
     'claim rejects a bad max or visibilityMs, naming it': UNCHECKED,
     'rejects an invalid channel name': UNCHECKED,
     'retry and settle reject a bad delayMs before changing anything': UNCHECKED,

@@ -191,5 +191,19 @@ export function queueCases({ make, clock, it }: TaskStoreTestContext): void {
       expect(await layer.tasks.getTaskState('dup')).toMatchObject({ status: 'succeeded' })
       expect(await claimOne(layer, 'jobs')).toMatchObject({ alreadySucceeded: true })
     })
+
+    it('buries a copy of a completed task without reopening the task', async () => {
+      const layer = await make()
+      await layer.send('jobs', { type: 'dup', idempotencyKey: 'dup' })
+      await layer.send('jobs', { type: 'dup', idempotencyKey: 'dup' })
+      const [a, b] = await layer.tasks.claim('jobs', 2, 30_000)
+      await layer.tasks.ack(a!)
+      await layer.tasks.bury(b!, FAILURE)
+      expect(await layer.tasks.getTaskState('dup')).toMatchObject({ status: 'succeeded', attempts: 2 })
+      expect(await layer.tasks.getTaskState('dup')).not.toHaveProperty('lastError')
+      expect(await layer.tasks.listDeadLetters('jobs')).toMatchObject([{ taskId: 'dup', error: FAILURE.error }])
+      await layer.send('jobs', { type: 'dup', idempotencyKey: 'dup' })
+      expect(await claimOne(layer, 'jobs')).toMatchObject({ alreadySucceeded: true })
+    })
   })
 }

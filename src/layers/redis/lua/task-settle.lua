@@ -38,7 +38,9 @@
 -- A claiming call also marks the channel a task channel (KEYS[8]) and removes any TTL from its queue: a
 -- channels_redis send sets one (its expiry) on every send, and a queue whose workers are all down must not vanish.
 -- Task states: an unfinished task's (running, retrying) has no TTL, however long it waits; a finished one's
--- (succeeded, dead) lives ARGV[2] ms.
+-- (succeeded, dead) lives ARGV[2] ms. A succeeded state is final within that window: a retry or bury of
+-- another copy still requeues or buries that copy, but leaves the state (and its TTL) as it is, so the copy is
+-- claimed as already succeeded and acked unrun (task-requeue.lua keeps it too; memory: task-state-change.ts).
 -- Starting claims: a task's id is its message's `idempotencyKey` (a non-empty string at the top level), else
 -- the first 32 hex digits of the SHA-1 of the stored payload (redis-task-store.ts `taskIdOf`). For plain
 -- msgpack payloads this script reads that key itself and records the start of the attempt as task-start.lua
@@ -96,19 +98,25 @@ for i = 1, #settlements / 6 do
       redis.call('ZADD', KEYS[4], extra, payload)
       local current = redis.call('ZSCORE', KEYS[5], ARGV[3])
       if not current or tonumber(current) > tonumber(extra) then redis.call('ZADD', KEYS[5], extra, ARGV[3]) end
-      redis.call('HSET', state, 'status', 'retrying', 'updatedAt', ARGV[1], 'lastError', err)
-      redis.call('PERSIST', state)
+      -- Another copy succeeded: this one is requeued, to be acked unrun when claimed (see Task states).
+      if redis.call('HGET', state, 'status') ~= 'succeeded' then
+        redis.call('HSET', state, 'status', 'retrying', 'updatedAt', ARGV[1], 'lastError', err)
+        redis.call('PERSIST', state)
+      end
     else
       local id = settlements[base + 6]
       -- A task never started (undecodable, expired in the queue) has no state yet: the worker's id stands.
-      local fields = redis.call('HMGET', state, 'attempts', 'firstAttemptAt', 'taskId')
+      local fields = redis.call('HMGET', state, 'attempts', 'firstAttemptAt', 'taskId', 'status')
       redis.call('HSET', ARGV[12] .. id, 'payload', payload, 'error', err, 'stack', extra,
         'attempts', fields[1] or '0', 'firstAttemptAt', fields[2] or ARGV[1], 'diedAt', ARGV[1],
         'taskId', fields[3] or settlements[base + 3])
       redis.call('ZADD', KEYS[6], ARGV[1], id)
-      redis.call('HSET', state, 'status', 'dead', 'updatedAt', ARGV[1], 'lastError', err, 'channel', ARGV[3],
-        'taskId', fields[3] or settlements[base + 3])
-      redis.call('PEXPIRE', state, ARGV[2])
+      -- The copy is buried, but a success of another copy stands (see Task states).
+      if fields[4] ~= 'succeeded' then
+        redis.call('HSET', state, 'status', 'dead', 'updatedAt', ARGV[1], 'lastError', err, 'channel', ARGV[3],
+          'taskId', fields[3] or settlements[base + 3])
+        redis.call('PEXPIRE', state, ARGV[2])
+      end
       buried = true
     end
   end
