@@ -1,10 +1,13 @@
 import type { DeadLetter, DeadLetterStore } from './dead-letter-store.js'
+import { assertChannelName } from '../layers/names.js'
 import type { ProcessRegistry, ServerReport, ServerSnapshot, WorkerReport, WorkerSnapshot } from './process-registry.js'
+import { assertReplayArguments, deadLetterListLimit, purgeOlderThanMs } from './task-arguments.js'
 
 /**
  * The part of a `TaskStore` that is not its queue, handed to the two objects that hold it: its dead letters and its
  * process registry. A store that keeps them apart extends this and implements the queue (`TaskQueue`) itself, so
- * the delegation is written once for every backend.
+ * the delegation, and the dead-letter argument checks (`task-arguments.ts`), are written once for every backend:
+ * the objects it delegates to are given checked arguments.
  *
  * @example
  * ```ts
@@ -19,23 +22,29 @@ export abstract class TaskStoreParts implements DeadLetterStore, ProcessRegistry
   protected abstract readonly deadLetters: DeadLetterStore
   protected abstract readonly registry: ProcessRegistry
 
-  listDeadLetters(channel: string, options?: { readonly limit?: number }): Promise<DeadLetter[]> {
-    return this.deadLetters.listDeadLetters(channel, options)
+  async listDeadLetters(channel: string, options?: { readonly limit?: number }): Promise<DeadLetter[]> {
+    return this.deadLetters.listDeadLetters(channel, { limit: deadLetterListLimit(channel, options) })
   }
 
-  getDeadLetter(channel: string, id: string): Promise<DeadLetter | undefined> {
+  async getDeadLetter(channel: string, id: string): Promise<DeadLetter | undefined> {
+    assertChannelName(channel)
     return this.deadLetters.getDeadLetter(channel, id)
   }
 
-  replayDeadLetters(channel: string, ids?: readonly string[]): Promise<number> {
+  async replayDeadLetters(channel: string, ids?: readonly string[]): Promise<number> {
+    assertReplayArguments(channel, ids)
     return this.deadLetters.replayDeadLetters(channel, ids)
   }
 
-  purgeDeadLetters(
+  async purgeDeadLetters(
     channel: string,
     options?: { readonly olderThanMs?: number; readonly dryRun?: boolean },
   ): Promise<number> {
-    return this.deadLetters.purgeDeadLetters(channel, options)
+    const olderThanMs = purgeOlderThanMs(channel, options)
+    return this.deadLetters.purgeDeadLetters(channel, {
+      ...(olderThanMs === undefined ? {} : { olderThanMs }),
+      dryRun: options?.dryRun === true,
+    })
   }
 
   deadLetterChannels(): Promise<string[]> {

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto'
 
 import type { Message } from '../channel-layer.js'
 import { DropReporter } from '../../drop-reporter.js'
-import { nonNegativeInteger, positiveInteger } from '../layer-options.js'
 import { assertChannelName } from '../names.js'
 import { defaultLogger, type Logger } from '../../logger.js'
 import { MemoryClaims } from './memory-claims.js'
@@ -10,6 +9,13 @@ import { MemoryDeadLetterStore } from './memory-dead-letter-store.js'
 import { MemoryProcessRegistry } from './memory-process-registry.js'
 import { MemoryTaskIds } from './memory-task-ids.js'
 import { EXPIRED_TASK_ERROR, expiredTaskDetail, EXPIRED_TASKS } from '../../tasks/expired-tasks.js'
+import {
+  assertClaimArguments,
+  assertRetryDelayMs,
+  assertSettleArguments,
+  assertVisibilityMs,
+  recoverStalledGraceMs,
+} from '../../tasks/task-arguments.js'
 import { TaskChannels } from '../../tasks/task-channels.js'
 import { TaskStoreParts } from '../../tasks/task-store-parts.js'
 import { nextTaskState, type TaskStateChange } from './task-state-change.js'
@@ -153,9 +159,7 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
 
   async claim(channel: string, max: number, visibilityMs: number): Promise<ClaimedTask[]> {
     const now = this.begin('claim tasks')
-    assertChannelName(channel)
-    positiveInteger('max', max, 0)
-    positiveInteger('visibilityMs', visibilityMs, 0)
+    assertClaimArguments(channel, max, visibilityMs)
     this.queues.refresh()
     const claimed: ClaimedTask[] = []
     while (claimed.length < max) {
@@ -181,7 +185,7 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
 
   async retry(task: ClaimedTask, delayMs: number, failure: TaskFailure): Promise<void> {
     this.begin('retry a task')
-    nonNegativeInteger('delayMs', delayMs, 0)
+    assertRetryDelayMs(delayMs)
     const claim = this.claims.remove(task)
     if (claim === undefined) return
     this.setState(task, { status: 'retrying', lastError: failure.error })
@@ -211,13 +215,8 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
     max: number,
     visibilityMs: number,
   ): Promise<ClaimedTask[]> {
-    for (const settlement of settlements) {
-      if (settlement.task.channel !== channel) {
-        throw new TypeError(`settle(${channel}) was given a claim of channel ${settlement.task.channel}`)
-      }
-      // All or nothing, as on Redis: a bad delay fails the call before anything changed.
-      if (settlement.action === 'retry') nonNegativeInteger('delayMs', settlement.delayMs, 0)
-    }
+    // All or nothing, as on Redis: a bad argument fails the call before anything changed.
+    assertSettleArguments(channel, settlements, max, visibilityMs)
     for (const settlement of settlements) {
       if (settlement.action === 'ack') {
         await this.ack(settlement.task, 'result' in settlement ? { result: settlement.result } : undefined)
@@ -232,7 +231,7 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
 
   async extend(tasks: readonly ClaimedTask[], visibilityMs: number): Promise<void> {
     const now = this.begin('extend tasks')
-    positiveInteger('visibilityMs', visibilityMs, 0)
+    assertVisibilityMs(visibilityMs)
     for (const task of tasks) {
       const claim = this.claims.find(task)
       if (claim === undefined) continue
@@ -255,9 +254,7 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
 
   async recoverStalled(channel: string, graceMs = 0): Promise<number> {
     const now = this.begin('recover stalled tasks')
-    assertChannelName(channel)
-    nonNegativeInteger('graceMs', graceMs, 0)
-    const stalled = this.claims.takeStalled(channel, now, graceMs)
+    const stalled = this.claims.takeStalled(channel, now, recoverStalledGraceMs(channel, graceMs))
     for (const claim of stalled) {
       // The attempt counts: its worker may have died halfway through it.
       this.setState(claim, { status: 'queued' })

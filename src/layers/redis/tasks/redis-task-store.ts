@@ -38,6 +38,12 @@ import {
 } from './redis-claims.js'
 import { RedisDeadLetters } from './redis-dead-letters.js'
 import { RedisProcessRegistry } from './redis-registry.js'
+import {
+  assertClaimArguments,
+  assertSettleArguments,
+  assertVisibilityMs,
+  recoverStalledGraceMs,
+} from '../../../tasks/task-arguments.js'
 import { TaskChannels } from '../../../tasks/task-channels.js'
 import { TaskStoreParts } from '../../../tasks/task-store-parts.js'
 import { TaskWakeups, type WaitForTasksOptions } from '../../../tasks/task-wakeups.js'
@@ -131,6 +137,7 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
   }
 
   async claim(channel: string, max: number, visibilityMs: number): Promise<ClaimedTask[]> {
+    assertClaimArguments(channel, max, visibilityMs)
     return this.settle(channel, [], max, visibilityMs)
   }
 
@@ -157,14 +164,12 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
     max: number,
     visibilityMs: number,
   ): Promise<ClaimedTask[]> {
+    assertSettleArguments(channel, settlements, max, visibilityMs)
     const { keys, options } = this.ctx
     const now = Date.now()
     const fields: (string | Buffer)[] = []
     for (const settlement of settlements) {
       const task = settlement.task
-      if (task.channel !== channel) {
-        throw new TypeError(`settle(${channel}) was given a claim of channel ${task.channel}`)
-      }
       fields.push(settlement.action, task.payload, task.taskId, ...settlementFields(settlement, now))
     }
     const shard = this.ctx.shardFor(channel)
@@ -259,6 +264,7 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
   }
 
   async extend(tasks: readonly ClaimedTask[], visibilityMs: number): Promise<void> {
+    assertVisibilityMs(visibilityMs)
     const deadline = Date.now() + visibilityMs
     for (const [channel, group] of byChannel(tasks)) {
       const claims = group.map((task) => task.payload)
@@ -277,8 +283,13 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
     }
   }
 
-  async recoverStalled(channel: string, graceMs = 0): Promise<number> {
-    return this.requeue({ channel, nowMs: Date.now(), mode: 'stalled', graceMs })
+  async recoverStalled(channel: string, graceMs?: number): Promise<number> {
+    return this.requeue({
+      channel,
+      nowMs: Date.now(),
+      mode: 'stalled',
+      graceMs: recoverStalledGraceMs(channel, graceMs),
+    })
   }
 
   async getTaskState(taskId: string): Promise<TaskState | undefined> {
