@@ -228,6 +228,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
     if (this.closed) return
     this.closed = true
     for (const timer of this.timers) clearInterval(timer)
+    this.tasks.close()
     await this.presence.deregister()
     // Stop the readers first (synchronously), so the connections closing under them ends their loops at once.
     const readersStopped = this.inbound.stop()
@@ -293,6 +294,9 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
   private taskStoreContext(options: RedisLayerOptions | undefined): RedisTaskStoreContext {
     return {
       keys: this.keys,
+      assertOpen: (operation) => {
+        this.assertOpen(operation)
+      },
       serializer: this.serializer.withExpiry(TASK_PAYLOAD_EXPIRY_MS),
       options: resolveTaskStoreOptions(options),
       log: this.log,

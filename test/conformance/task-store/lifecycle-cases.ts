@@ -199,5 +199,17 @@ export function lifecycleCases({ make, clock, it }: TaskStoreTestContext): void 
       ]
       for (const call of calls) await expect(call()).rejects.toBeInstanceOf(LayerClosedError)
     })
+
+    it('ends a pending waitForTasks at once', async () => {
+      const layer = await make()
+      await layer.tasks.declareTaskChannels(['jobs'])
+      await drainWakeups(layer, 'jobs')
+      const started = performance.now()
+      const waiting = layer.tasks.waitForTasks('jobs', { timeoutMs: 10_000 })
+      await sleep(50)
+      await layer.close()
+      await waiting
+      expect(performance.now() - started).toBeLessThan(5_000)
+    })
   })
 }

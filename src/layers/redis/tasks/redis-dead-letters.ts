@@ -8,6 +8,8 @@ import { stripRouting } from './redis-claims.js'
 
 export interface RedisDeadLettersContext {
   readonly keys: RedisKeys
+  /** Throws `LayerClosedError` once the layer is closed. */
+  assertOpen(operation: string): void
   /** Decodes stored payloads with no age limit: a letter may be kept far longer than a message's expiry. */
   readonly serializer: MessageSerializer
   readonly options: { readonly deadLetterRetentionMs: number }
@@ -23,6 +25,7 @@ export class RedisDeadLetters implements DeadLetterStore {
   constructor(private readonly ctx: RedisDeadLettersContext) {}
 
   async listDeadLetters(channel: string, { limit = 100 }: { readonly limit?: number } = {}): Promise<DeadLetter[]> {
+    this.ctx.assertOpen('list dead letters')
     const { keys } = this.ctx
     const shard = this.ctx.shardFor(channel)
     const ids = await shard.call((client) => client.zrevrange(keys.deadLetters(channel), 0, limit - 1), {
@@ -37,6 +40,7 @@ export class RedisDeadLetters implements DeadLetterStore {
   }
 
   async getDeadLetter(channel: string, id: string): Promise<DeadLetter | undefined> {
+    this.ctx.assertOpen('read a dead letter')
     const key = this.ctx.keys.deadLetter(channel, id)
     const fields = await this.ctx.shardFor(channel).call((client) => client.hgetallBuffer(key), { idempotent: true })
     const payload = fields.payload
@@ -62,6 +66,7 @@ export class RedisDeadLetters implements DeadLetterStore {
   }
 
   async replayDeadLetters(channel: string, ids?: readonly string[]): Promise<number> {
+    this.ctx.assertOpen('replay dead letters')
     if (ids?.length === 0) return 0
     return this.deadLetterScript({ channel, mode: 'replay', nowMs: Date.now(), ids: ids ?? [] })
   }
@@ -70,6 +75,7 @@ export class RedisDeadLetters implements DeadLetterStore {
     channel: string,
     { olderThanMs, dryRun = false }: { readonly olderThanMs?: number; readonly dryRun?: boolean } = {},
   ): Promise<number> {
+    this.ctx.assertOpen('purge dead letters')
     const cutoff = olderThanMs === undefined ? Number.MAX_SAFE_INTEGER : Date.now() - olderThanMs
     if (dryRun) {
       const key = this.ctx.keys.deadLetters(channel)
@@ -79,6 +85,7 @@ export class RedisDeadLetters implements DeadLetterStore {
   }
 
   async deadLetterChannels(): Promise<string[]> {
+    this.ctx.assertOpen('list dead-letter channels')
     const channels = new Set<string>()
     for (const shard of this.ctx.shards) {
       for (const channel of await shard.call((client) => client.smembers(this.ctx.keys.deadChannels), {

@@ -59,12 +59,15 @@ export class RedisProcessRegistry implements ProcessRegistry {
   constructor(
     private readonly ctx: {
       readonly keys: RedisKeys
+      /** Throws `LayerClosedError` once the layer is closed. */
+      assertOpen(operation: string): void
       readonly shards: readonly RedisShard[]
       shardFor(channel: string): RedisShard
     },
   ) {}
 
   async reportWorker(report: WorkerReport): Promise<void> {
+    this.ctx.assertOpen('report a worker')
     const entry = JSON.stringify({ report, beatAt: Date.now() })
     await this.ctx
       .shardFor(report.channel)
@@ -72,16 +75,19 @@ export class RedisProcessRegistry implements ProcessRegistry {
   }
 
   async listWorkers(): Promise<WorkerSnapshot[]> {
+    this.ctx.assertOpen('list workers')
     return this.list(this.ctx.keys.workers, (report, beatAt, now) =>
       workerSnapshot(report as WorkerReport, beatAt, now),
     )
   }
 
   async forgetWorker(id: string): Promise<void> {
+    this.ctx.assertOpen('forget a worker')
     await forgetEntry(this.ctx.shards, this.ctx.keys.workers, id)
   }
 
   async reportServer(report: ServerReport): Promise<void> {
+    this.ctx.assertOpen('report a server')
     const entry = JSON.stringify({ report, beatAt: Date.now() })
     // Any shard will do: listServers reads them all. The first keeps one process's entry in one place.
     const shard = this.ctx.shards[0]
@@ -89,12 +95,14 @@ export class RedisProcessRegistry implements ProcessRegistry {
   }
 
   async listServers(): Promise<ServerSnapshot[]> {
+    this.ctx.assertOpen('list servers')
     return this.list(this.ctx.keys.servers, (report, beatAt, now) =>
       serverSnapshot(report as ServerReport, beatAt, now),
     )
   }
 
   async forgetServer(id: string): Promise<void> {
+    this.ctx.assertOpen('forget a server')
     await forgetEntry(this.ctx.shards, this.ctx.keys.servers, id)
   }
 

@@ -50,6 +50,8 @@ import { TaskWakeups, type WaitForTasksOptions } from '../../../tasks/task-wakeu
 
 export interface RedisTaskStoreContext {
   readonly keys: RedisKeys
+  /** Throws `LayerClosedError` once the layer is closed: every call of the store checks first, as memory's does. */
+  assertOpen(operation: string): void
   /** Decodes stored payloads with no age limit: a task may wait in retries far longer than a message's expiry. */
   readonly serializer: MessageSerializer
   readonly options: TaskStoreOptions
@@ -98,6 +100,7 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
   }
 
   async declareTaskChannels(channels: readonly string[]): Promise<void> {
+    this.ctx.assertOpen('declare task channels')
     for (const channel of channels) {
       assertChannelName(channel)
       this.taskChannels.declare(channel)
@@ -110,6 +113,7 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
   }
 
   async waitForTasks(channel: string, options: WaitForTasksOptions): Promise<void> {
+    this.ctx.assertOpen('wait for tasks')
     // A channel stays watched while its workers are idle (across their fallback polls), so the blocking read's
     // keys change only when a worker turns idle or busy, not on every wait.
     if (!this.watched.has(channel)) {
@@ -137,11 +141,13 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
   }
 
   async claim(channel: string, max: number, visibilityMs: number): Promise<ClaimedTask[]> {
+    this.ctx.assertOpen('claim tasks')
     assertClaimArguments(channel, max, visibilityMs)
     return this.settle(channel, [], max, visibilityMs)
   }
 
   async ack(task: ClaimedTask, options: { readonly result?: unknown } = {}): Promise<void> {
+    this.ctx.assertOpen('ack a task')
     await this.settle(
       task.channel,
       ['result' in options ? { action: 'ack', task, result: options.result } : { action: 'ack', task }],
@@ -151,10 +157,12 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
   }
 
   async retry(task: ClaimedTask, delayMs: number, failure: TaskFailure): Promise<void> {
+    this.ctx.assertOpen('retry a task')
     await this.settle(task.channel, [{ action: 'retry', task, delayMs, failure }], 0, 0)
   }
 
   async bury(task: ClaimedTask, failure: TaskFailure): Promise<void> {
+    this.ctx.assertOpen('bury a task')
     await this.settle(task.channel, [{ action: 'bury', task, failure }], 0, 0)
   }
 
@@ -164,6 +172,7 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
     max: number,
     visibilityMs: number,
   ): Promise<ClaimedTask[]> {
+    this.ctx.assertOpen('settle tasks')
     assertSettleArguments(channel, settlements, max, visibilityMs)
     const { keys, options } = this.ctx
     const now = Date.now()
@@ -264,6 +273,7 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
   }
 
   async extend(tasks: readonly ClaimedTask[], visibilityMs: number): Promise<void> {
+    this.ctx.assertOpen('extend tasks')
     assertVisibilityMs(visibilityMs)
     const deadline = Date.now() + visibilityMs
     for (const [channel, group] of byChannel(tasks)) {
@@ -277,6 +287,7 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
   }
 
   async release(tasks: readonly ClaimedTask[]): Promise<void> {
+    this.ctx.assertOpen('release tasks')
     for (const [channel, group] of byChannel(tasks)) {
       const claims = group.map((task) => ({ claim: task.payload, taskId: task.taskId }))
       await this.requeue({ channel, nowMs: Date.now(), mode: 'release', claims })
@@ -284,6 +295,7 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
   }
 
   async recoverStalled(channel: string, graceMs?: number): Promise<number> {
+    this.ctx.assertOpen('recover stalled tasks')
     return this.requeue({
       channel,
       nowMs: Date.now(),
@@ -293,6 +305,7 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
   }
 
   async getTaskState(taskId: string): Promise<TaskState | undefined> {
+    this.ctx.assertOpen('read a task state')
     for (const shard of this.ctx.shards) {
       const fields = await shard.call((client) => client.hgetall(this.ctx.keys.taskState(taskId)), { idempotent: true })
       if (fields.status === undefined) continue
@@ -314,6 +327,15 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
   /** Deletes dead letters past `deadLetterRetentionMs` on every channel (called by workers now and then). */
   purgeExpiredDeadLetters(): Promise<number> {
     return this.deadLetters.purgeExpired()
+  }
+
+  /**
+   * The layer closed: idle workers' waits end at once (a wait never rejects; their next call does, with
+   * `LayerClosedError`), and no channel is watched any more.
+   */
+  close(): void {
+    this.wakeups.clear()
+    this.watched.clear()
   }
 
   private async requeue(args: TaskRequeueArgs): Promise<number> {
