@@ -24,8 +24,9 @@ export interface SendTarget {
 
 /**
  * A send now: one send.lua call on the channel's shard, which checks capacity atomically. channels_redis marks a
- * process-specific target inside the message so the process can demultiplex. Resolves whether it was queued and
- * how many expired messages the queue dropped.
+ * process-specific target inside the message so the process can demultiplex. Resolves whether it was queued, how
+ * many expired messages the queue dropped, and the capacity applied (`processQueueCapacity` when the target is a
+ * live Switchyard process's queue).
  */
 export async function sendNow(
   ctx: SendContext,

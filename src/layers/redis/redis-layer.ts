@@ -132,13 +132,14 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
       this.counters.sent++
       return
     }
-    const { queued, expired } = await sendNow(this.sending, channel, prepared.message, target)
+    const { queued, expired, capacity: applied } = await sendNow(this.sending, channel, prepared.message, target)
     this.counters.expired += expired
     // send.lua removed an expired channel from the groups on its own shard; with shards, groups live elsewhere too.
     if (expired > 0 && !isProcessSpecific(channel) && this.shards.length > 1) await this.presence.leaveGroups(channel)
     if (!queued) {
       this.counters.rejected++
-      throw new ChannelFullError(channel, capacity)
+      // A live process's shared queue has a limit of its own (`processQueueCapacity`, send.lua): name the one applied.
+      throw new ChannelFullError(channel, applied)
     }
     this.counters.sent++
   }

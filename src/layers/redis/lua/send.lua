@@ -22,17 +22,18 @@
 -- ARGV[14] now, ms
 -- A task channel's messages are tasks: nothing expires them here (only a worker's claim, past taskExpiryMs, into
 -- the dead letters), the queue keeps no TTL (one channels_redis set is removed), and the task reads `queued`.
--- Returns  {1 if queued or 0 if the channel is full, number of expired messages pruned}
+-- Returns  {1 if queued or 0 if the channel is full, number of expired messages pruned, the capacity applied:
+--          ARGV[9] for a registered process queue, else ARGV[4]} (a refused sender names the limit that refused it)
 if ARGV[10] == '1' or (ARGV[10] == '' and redis.call('EXISTS', KEYS[4]) == 1) then
   if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
-    return {0, 0}
+    return {0, 0, tonumber(ARGV[4])}
   end
   redis.call('ZADD', KEYS[1], nextScore(KEYS[1], tonumber(ARGV[2])), ARGV[1])
   redis.call('PERSIST', KEYS[1])
   if ARGV[10] == '1' then redis.call('SET', KEYS[4], '1') end
   recordQueuedTask(ARGV[11], ARGV[13], ARGV[1], ARGV[12], ARGV[14])
   redis.call('ZADD', KEYS[5], 0, 'w')
-  return {1, 0}
+  return {1, 0, tonumber(ARGV[4])}
 end
 local now = tonumber(ARGV[2])
 local expired = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tostring(now - tonumber(ARGV[3])))
@@ -50,7 +51,7 @@ if ARGV[9] ~= '' and redis.call('HEXISTS', KEYS[3], KEYS[1]) == 1 then
   capacity = tonumber(ARGV[9])
 end
 if redis.call('ZCARD', KEYS[1]) >= capacity then
-  return {0, expired}
+  return {0, expired, capacity}
 end
 redis.call('ZADD', KEYS[1], nextScore(KEYS[1], now), ARGV[1])
 if ARGV[7] ~= '' and redis.call('EXISTS', KEYS[2]) == 1 then
@@ -58,4 +59,4 @@ if ARGV[7] ~= '' and redis.call('EXISTS', KEYS[2]) == 1 then
 else
   redis.call('PEXPIRE', KEYS[1], ARGV[6])
 end
-return {1, expired}
+return {1, expired, capacity}

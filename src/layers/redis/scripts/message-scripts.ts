@@ -32,12 +32,14 @@ export interface SendReply {
   readonly queued: boolean
   /** Expired messages pruned from the queue. */
   readonly expired: number
+  /** The capacity send.lua applied: `processQueueCapacity` for a live Switchyard process's queue, else `capacity`. */
+  readonly capacity: number
 }
 
 /** send.lua: queues one message on a channel, checking capacity atomically. */
 export async function runSend(client: Redis, keys: RedisKeys, args: SendArgs): Promise<SendReply> {
   const { channel } = args
-  const [queued, expired] = (await SCRIPTS.send.run(
+  const [queued, expired, capacity] = (await SCRIPTS.send.run(
     client,
     [keys.queue(channel), keys.ownerGroups(channel), keys.registry, keys.taskChannel(channel), keys.wake(channel)],
     [
@@ -56,8 +58,8 @@ export async function runSend(client: Redis, keys: RedisKeys, args: SendArgs): P
       args.taskId,
       args.nowMs,
     ],
-  )) as [number, number]
-  return { queued: queued === 1, expired }
+  )) as [number, number, number]
+  return { queued: queued === 1, expired, capacity }
 }
 
 /** One queue of a deliver.lua call. */
