@@ -37,14 +37,15 @@ export class InvalidChannelNameError extends TypeError {
 export class ChannelFullError extends Error {
   static readonly code = 'SWY_CHANNEL_FULL'
   readonly code = ChannelFullError.code
+  /** `limitOption`: the layer option that set the limit applied, for the hint (default: the channel's own). */
   constructor(
     readonly channel: string,
     readonly capacity: number,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { readonly limitOption?: string },
   ) {
     super(
       `Channel "${channel}" is full (capacity ${capacity}): its readers are behind; retry later, add readers, or raise ` +
-        '`capacity` / `channelCapacity` for it',
+        (options?.limitOption === undefined ? '`capacity` / `channelCapacity` for it' : `\`${options.limitOption}\``),
       options,
     )
     this.name = 'ChannelFullError'

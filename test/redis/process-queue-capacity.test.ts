@@ -46,6 +46,7 @@ describe('ChannelFullError on a process-specific channel', () => {
     expect(error).toBeInstanceOf(ChannelFullError)
     expect(error).toMatchObject({ channel: 'specific.idle!a', capacity: 3 })
     expect((error as Error).message).toContain('(capacity 3)')
+    expect((error as Error).message).toContain('raise `processQueueCapacity`')
     expect(layer.stats().rejected).toBe(1)
   })
 

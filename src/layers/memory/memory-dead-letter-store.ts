@@ -1,9 +1,6 @@
 import { randomUUID } from 'node:crypto'
 
-import { InvalidOptionError } from '../../errors.js'
 import { DropReporter } from '../../drop-reporter.js'
-import { nonNegativeInteger, positiveInteger } from '../layer-options.js'
-import { assertChannelName } from '../names.js'
 import type { Logger } from '../../logger.js'
 import type { DeadLetter, DeadLetterStore, TaskStoreOptions } from '../../tasks/task-store.js'
 import { DeadLetters } from './dead-letters.js'
@@ -21,7 +18,7 @@ export interface DeadLetterHooks {
 /**
  * The in-memory layer's `DeadLetterStore`: dead tasks per channel (`DeadLetters`), bounded by `deadLetterCapacity`
  * (drops counted and logged at most once per interval) and kept `deadLetterRetentionMs`. Part of its task store
- * (`layer.tasks`), which buries tasks here and revives the replayed ones.
+ * (`layer.tasks`), which buries tasks here and revives the replayed ones; `TaskStoreParts` checks the arguments.
  *
  * @example
  * ```ts
@@ -53,20 +50,16 @@ export class MemoryDeadLetterStore implements DeadLetterStore {
 
   async listDeadLetters(channel: string, options?: { readonly limit?: number }): Promise<DeadLetter[]> {
     this.hooks.begin('list dead letters')
-    assertChannelName(channel)
-    return this.shelf.list(channel, positiveInteger('limit', options?.limit, 100))
+    return this.shelf.list(channel, options?.limit ?? 100)
   }
 
   async getDeadLetter(channel: string, id: string): Promise<DeadLetter | undefined> {
     this.hooks.begin('read a dead letter')
-    assertChannelName(channel)
     return this.shelf.get(channel, id)
   }
 
   async replayDeadLetters(channel: string, ids?: readonly string[]): Promise<number> {
     this.hooks.begin('replay dead letters')
-    assertChannelName(channel)
-    if (ids !== undefined && !Array.isArray(ids)) throw new InvalidOptionError('ids', 'an array of ids', ids)
     const letters = this.shelf.take(channel, ids)
     for (const letter of letters) this.hooks.revive(letter)
     return letters.length
@@ -77,10 +70,9 @@ export class MemoryDeadLetterStore implements DeadLetterStore {
     options?: { readonly olderThanMs?: number; readonly dryRun?: boolean },
   ): Promise<number> {
     const now = this.hooks.begin('purge dead letters')
-    assertChannelName(channel)
     const olderThanMs = options?.olderThanMs
     // At least `olderThanMs` old, as a Redis ZREMRANGEBYSCORE up to `now - olderThanMs` (inclusive) would.
-    const cutoff = olderThanMs === undefined ? Infinity : now - nonNegativeInteger('olderThanMs', olderThanMs, 0)
+    const cutoff = olderThanMs === undefined ? Infinity : now - olderThanMs
     return options?.dryRun === true ? this.shelf.countOlder(channel, cutoff) : this.shelf.deleteOlder(channel, cutoff)
   }
 

@@ -139,7 +139,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
     if (!queued) {
       this.counters.rejected++
       // A live process's shared queue has a limit of its own (`processQueueCapacity`, send.lua): name the one applied.
-      throw new ChannelFullError(channel, applied)
+      throw new ChannelFullError(channel, applied, applied === capacity ? {} : { limitOption: 'processQueueCapacity' })
     }
     this.counters.sent++
   }
