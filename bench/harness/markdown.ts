@@ -1,5 +1,5 @@
 /**
- * The run as Markdown for the README: one comparison table with a column per system (as the issue lays it out),
+ * The run as Markdown for docs/performance/index.md: one comparison table with a column per system (as the issue lays it out),
  * then the targets. Every figure comes from the run's results.
  */
 import type { IdleResult } from '../background/run-idle.js'

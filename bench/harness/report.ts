@@ -188,7 +188,7 @@ export interface WrittenReport {
   readonly markdownPath: string
 }
 
-/** Writes `<dir>/<timestamp>.json` (results, targets, machine facts), `.svg` (the chart) and `.md` (for the README). */
+/** Writes `<dir>/<timestamp>.json` (results, targets, machine facts), `.svg` (the chart) and `.md` (for docs/performance/index.md). */
 export async function writeReport(
   dir: string,
   results: BenchResults,
