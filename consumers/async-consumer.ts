@@ -195,7 +195,7 @@ export class AsyncConsumer {
     // Promise callbacks, not an async function awaiting the loop: an idle connection holds no suspended generator,
     // and the loop's promise is its only one.
     const starting = this.attach(scope, send).then(() => this.loopStart())
-    return new RunLoop<AsyncConsumer>(this, AsyncConsumer.runLoopHooks).run(receive, starting)
+    return new RunLoop<AsyncConsumer>(this, AsyncConsumer.#runLoopHooks).run(receive, starting)
   }
 
   private loopStart(): LoopStart {
@@ -210,7 +210,7 @@ export class AsyncConsumer {
   }
 
   /** What every consumer's run loop calls: one object for all of them, the consumer passed in. */
-  private static readonly runLoopHooks: RunLoopHooks<AsyncConsumer> = {
+  static readonly #runLoopHooks: RunLoopHooks<AsyncConsumer> = {
     dispatch(consumer, message) {
       return consumer.dispatch(message)
     },
