@@ -1,4 +1,5 @@
 import type { Message } from './channel-layer.js'
+import type { ChannelListener } from './channel-listener.js'
 import { Fifo } from './fifo.js'
 import { PendingReceive } from './pending-receive.js'
 
@@ -26,9 +27,15 @@ interface ChannelState {
   readonly queue: Fifo<Entry>
   /** The channel's capacity, resolved when the state is (re)used for it. */
   capacity: number
-  /** Pending receives, oldest first (a Set keeps insertion order and deletes in O(1) on abort). */
-  readonly waiters: Set<PendingReceive>
+  /**
+   * Pending receives and registered listeners, oldest first (a Set keeps insertion order and deletes in O(1) on
+   * abort or `unlisten`).
+   */
+  readonly waiters: Set<Waiter>
 }
+
+/** Who waits on a channel: a `receive`'s promise, or a listener (`ListeningReceiver`), which holds none. */
+type Waiter = PendingReceive | ChannelListener
 
 /** What `offer` did with a message. */
 export type OfferResult = typeof HANDED | typeof QUEUED | typeof DROPPED
@@ -115,12 +122,13 @@ export class LocalChannels {
   private handOver(channel: string, state: ChannelState, message: Message): boolean {
     // The size check first: a busy receiver (no pending receive) is the common case in a burst.
     if (state.waiters.size === 0) return false
-    let waiter: PendingReceive | undefined
+    let waiter: Waiter | undefined
     for (waiter of state.waiters) break
     if (waiter === undefined) return false
     state.waiters.delete(waiter)
     this.forgetIfIdle(channel, state)
-    waiter.resolve(message)
+    if (waiter instanceof PendingReceive) waiter.resolve(message)
+    else waiter.channelMessage(message)
     return true
   }
 
@@ -241,6 +249,22 @@ export class LocalChannels {
     })
   }
 
+  /**
+   * Registers `listener` for the next message handed to `channel`, as `wait` does a receive (the caller takes a
+   * queued one first). A listener already registered there keeps its place.
+   */
+  listen(channel: string, listener: ChannelListener): void {
+    ;(this.channels.get(channel) ?? this.create(channel)).waiters.add(listener)
+  }
+
+  /** Takes `listener` off `channel`'s waiters; false if it was not there (its message was handed over). */
+  unlisten(channel: string, listener: ChannelListener): boolean {
+    const state = this.channels.get(channel)
+    if (state === undefined || !state.waiters.delete(listener)) return false
+    this.forgetIfIdle(channel, state)
+    return true
+  }
+
   /** A pending receive's signal aborted. Still waiting means no message was handed over: it stays queued. */
   private readonly onWaitAborted = (pending: PendingReceive): void => {
     // Still waiting, the channel's state is the one it was added to: a state with waiters is never reused.
@@ -298,16 +322,20 @@ export class LocalChannels {
     this.stalled.clear()
   }
 
-  /** Rejects every pending receive and forgets everything. */
+  /** Rejects every pending receive, tells every listener, and forgets everything. */
   rejectAll(error: unknown): void {
-    for (const state of this.channels.values()) {
-      for (const waiter of state.waiters) waiter.reject(error)
-    }
+    const waiters: Waiter[] = []
+    for (const state of this.channels.values()) waiters.push(...state.waiters)
     this.channels.clear()
     this.arrivals.clear()
     this.live = 0
     this.stalled.clear()
     this.wakeSpaceWaiters()
+    // After forgetting: a listener told of the close may call `listen` again, which must not register it.
+    for (const waiter of waiters) {
+      if (waiter instanceof PendingReceive) waiter.reject(error)
+      else waiter.channelClosed(error)
+    }
   }
 
   /** Number of channels with queued messages or pending receives (for leak checks). */
@@ -337,7 +365,7 @@ export class LocalChannels {
   private create(channel: string): ChannelState {
     const capacity = this.capacityOf(channel)
     const reused = this.idle.pop()
-    const state = reused ?? { queue: new Fifo<Entry>(), capacity, waiters: new Set<PendingReceive>() }
+    const state = reused ?? { queue: new Fifo<Entry>(), capacity, waiters: new Set<Waiter>() }
     state.capacity = capacity
     this.channels.set(channel, state)
     return state

@@ -41,6 +41,11 @@ function assertName(kind: 'channel' | 'group', name: unknown): void {
   }
 }
 
+/** Whether `assertChannelName` would accept `name`, without making an error. */
+export function isChannelName(name: string): boolean {
+  return name.length > 0 && name.length < MAX_NAME_LENGTH && CHANNEL_NAME.test(name)
+}
+
 /** True for process-specific names (`specific.abc!local`). */
 export function isProcessSpecific(channel: string): boolean {
   return channel.includes('!')

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto'
 
 import { InvalidChannelNameError } from '../errors.js'
 import type { Message } from './channel-layer.js'
+import type { ChannelListener } from './channel-listener.js'
 import type { LayerCounters } from './layer-stats.js'
 import type { LocalChannels } from './local-channels.js'
-import { assertGroupName, isProcessSpecific, MAX_NAME_LENGTH, nonLocalName } from './names.js'
+import { assertGroupName, isChannelName, isProcessSpecific, MAX_NAME_LENGTH, nonLocalName } from './names.js'
 
 /** A name `newChannel` gave, and its non-local part (`<prefix>.<client id>!`), which names its process. */
 export interface ProcessChannelName {
@@ -15,7 +16,7 @@ export interface ProcessChannelName {
 /**
  * The process-specific channels of one layer instance, as both layers name and read them: Channels'
  * `new_channel` names, `<prefix>.<client id>!<random>`, whose client id tells a receive that a name is its own,
- * and the synchronous take of `BufferedReceiver`, counted as a receive.
+ * the synchronous take of `BufferedReceiver`, counted as a receive, and the listeners of `ListeningReceiver`.
  *
  * @example
  * ```ts
@@ -48,6 +49,27 @@ export class ProcessChannels {
   /** Whether a name is process-specific without this instance's client id (whatever its prefix): not ours to read. */
   isElsewhere(channel: string): boolean {
     return isProcessSpecific(channel) && !nonLocalName(channel).endsWith(this.#ownSuffix)
+  }
+
+  /** Whether a name is one this instance gave (`newName`, whatever its prefix). */
+  isOwn(channel: string): boolean {
+    return isProcessSpecific(channel) && nonLocalName(channel).endsWith(this.#ownSuffix)
+  }
+
+  /**
+   * `ListeningReceiver.listen` for this instance's channels: the oldest queued message at once, else the next one
+   * handed over, as a `receive`; false for any other name (an invalid one included: `receive` says what is wrong).
+   */
+  listen(channel: string, listener: ChannelListener): boolean {
+    if (!this.isOwn(channel) || !isChannelName(channel)) return false
+    const message = this.take(channel)
+    if (message === undefined) this.local.listen(channel, listener)
+    else listener.channelMessage(message)
+    return true
+  }
+
+  unlisten(channel: string, listener: ChannelListener): boolean {
+    return this.local.unlisten(channel, listener)
   }
 
   /** The channel's oldest buffered message, taken and counted as received; undefined when there is none. */

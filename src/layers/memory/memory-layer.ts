@@ -20,6 +20,7 @@ import {
 } from '../layer-options.js'
 import { LayerCounters } from '../layer-stats.js'
 import { DROPPED, HANDED, LocalChannels, type BufferedReceiver } from '../local-channels.js'
+import type { ChannelListener, ListeningReceiver } from '../channel-listener.js'
 import { memorySnapshot } from './memory-inspect.js'
 import { prepareMessage } from '../message-validation.js'
 import { assertChannelName, assertGroupName } from '../names.js'
@@ -61,7 +62,7 @@ interface Membership {
  * const message = await layer.receive('jobs.email')
  * ```
  */
-export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver {
+export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, ListeningReceiver {
   readonly options: ResolvedLayerOptions
   /** Channels' queues and pending receives; with one `expiryMs`, arrival order is also expiry order. */
   private readonly local: LocalChannels
@@ -155,6 +156,17 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver {
     }
     this.refresh()
     return this.processChannels.take(channel)
+  }
+
+  /** Hands the next message of one of this layer's `newChannel()` channels to `listener` (`ListeningReceiver`). */
+  listen(channel: string, listener: ChannelListener): boolean {
+    if (this.closed) return false
+    this.refresh()
+    return this.processChannels.listen(channel, listener)
+  }
+
+  unlisten(channel: string, listener: ChannelListener): boolean {
+    return this.processChannels.unlisten(channel, listener)
   }
 
   async newChannel(prefix = 'specific'): Promise<string> {

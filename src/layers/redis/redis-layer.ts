@@ -5,6 +5,7 @@ import { resolveTaskStoreOptions } from '../../tasks/task-store-options.js'
 import { DropReporter } from '../../drop-reporter.js'
 import { capacityFor, sendDelayMs } from '../layer-options.js'
 import { LocalChannels, type BufferedReceiver } from '../local-channels.js'
+import type { ChannelListener, ListeningReceiver } from '../channel-listener.js'
 import { prepareMessage } from '../message-validation.js'
 import { assertChannelName, assertGroupName, isProcessSpecific, nonLocalName } from '../names.js'
 import { ProcessChannels } from '../process-channels.js'
@@ -45,7 +46,7 @@ const TASK_PAYLOAD_EXPIRY_MS = 10 * 365 * 86_400_000
  * await layer.groupSend('chat.lobby', { type: 'chat.message', text: 'hello from Node' })
  * ```
  */
-export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
+export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, ListeningReceiver {
   readonly options: ResolvedRedisOptions
   /** 32 hex characters, as channels_redis' client prefix: names this process's channels. */
   readonly clientId: string
@@ -161,6 +162,15 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver {
   takeBuffered(channel: string): Message | undefined {
     // Only this process's channels are ever buffered: any other name finds nothing, and `receive` says why.
     return this.closed ? undefined : this.processChannels.take(channel)
+  }
+
+  /** Hands the next message of one of this process's channels to `listener` (`ListeningReceiver`). */
+  listen(channel: string, listener: ChannelListener): boolean {
+    return !this.closed && this.processChannels.listen(channel, listener)
+  }
+
+  unlisten(channel: string, listener: ChannelListener): boolean {
+    return this.processChannels.unlisten(channel, listener)
   }
 
   async newChannel(prefix = 'specific'): Promise<string> {
