@@ -1,4 +1,5 @@
 import type { ChannelLayer, LayerStats, Message, ReceiveOptions } from '../layers/channel-layer.js'
+import { listeningReceiverOf, type ChannelListener, type ListeningReceiver } from '../layers/channel-listener.js'
 import type { Logger } from '../logger.js'
 
 /**
@@ -6,7 +7,7 @@ import type { Logger } from '../logger.js'
  * consumer's own channel joined, however it joined them (`static groups` or a `groupAdd` inside `connect()`), so
  * they are all left when the consumer ends, even if it crashed. Channels leaks groups joined in `connect()`.
  */
-export class ConsumerLayer implements ChannelLayer {
+export class ConsumerLayer implements ChannelLayer, ListeningReceiver {
   /**
    * An array, replaced on change: a consumer joins a group or two, and an exact-size array of one costs about a
    * third of a Set's smallest table on every idle connection. Made with `concat`, which sizes it exactly: a spread
@@ -30,6 +31,15 @@ export class ConsumerLayer implements ChannelLayer {
 
   receive(channel: string, options?: ReceiveOptions): Promise<Message> {
     return this.inner.receive(channel, options)
+  }
+
+  /** The inner layer's `listen`; false when it has none (a layer with only `ChannelLayer`): use `receive`. */
+  listen(channel: string, listener: ChannelListener): boolean {
+    return listeningReceiverOf(this.inner)?.listen(channel, listener) ?? false
+  }
+
+  unlisten(channel: string, listener: ChannelListener): boolean {
+    return listeningReceiverOf(this.inner)?.unlisten(channel, listener) ?? false
   }
 
   newChannel(prefix?: string): Promise<string> {

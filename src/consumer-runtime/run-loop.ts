@@ -1,5 +1,6 @@
 import type { InputEvent, Receive } from '../application.js'
 import type { ChannelLayer, Message } from '../layers/channel-layer.js'
+import { listeningReceiverOf, type ChannelListener } from '../layers/channel-listener.js'
 import { Fifo } from '../layers/fifo.js'
 import type { BufferedReceiver } from '../layers/local-channels.js'
 import { StopConsumer } from '../control.js'
@@ -45,7 +46,11 @@ export interface RunLoopHooks<C> {
   ended(consumer: C, error: Error | undefined): Promise<void>
 }
 
-/** Where layer messages come from; `buffered` hands over what is already in this process without a promise. */
+/**
+ * Where layer messages come from: `layer` hands them to the run loop if it can (`ListeningReceiver`, as
+ * `ConsumerLayer` does for the layers that have it), else the loop awaits `receive`; `buffered` hands over what is
+ * already in this process without a promise.
+ */
 export interface LayerSource {
   readonly layer: ChannelLayer
   readonly channel: string
@@ -70,13 +75,16 @@ export interface LoopStart {
  * promises and little else.
  *
  * Built as well for many idle consumers (docs/performance/idle-connections.md): callbacks, not async pump loops, so
- * an idle consumer holds no suspended generator; client events come from the server's feed (`ClientFeed`), which
- * holds this loop while it waits rather than a pending promise; the hooks are one object per consumer class; the
- * waiters' FIFO is made when first contended; and `run()`'s promise is the consumer's only one.
+ * an idle consumer holds no suspended generator; client events come from the server's feed (`ClientFeed`) and layer
+ * messages from the layer (`ListeningReceiver.listen`), which hold this loop while it waits rather than a pending
+ * promise and an AbortSignal (a layer without `listen` is awaited with `receive`, as before); the hooks are one
+ * object per consumer class; the waiters' FIFO is made when first contended; and `run()`'s promise is the
+ * consumer's only one.
  */
-export class RunLoop<C> implements ClientEventListener {
+export class RunLoop<C> implements ClientEventListener, ChannelListener {
   error: Error | undefined
   private done = false
+  /** Cancels a layer `receive`: made only for a layer the loop cannot listen to. */
   private controller: AbortController | undefined
   /** Where client events come from: the server's feed when it gave one, else the `receive` to await. */
   private client: ClientFeed | Receive | undefined
@@ -138,13 +146,22 @@ export class RunLoop<C> implements ClientEventListener {
     this.maybeDone()
   }
 
+  /** The layer's next message (`ChannelListener`): as one `receive` would have resolved with. */
+  channelMessage(message: Message): void {
+    this.onLayerMessage(message)
+  }
+
+  /** The layer closed while the loop listened: as a `receive` it would have rejected. */
+  channelClosed(error: unknown): void {
+    this.onLayerError(error)
+  }
+
   private start(receive: Receive, { source, concurrency }: LoopStart): void {
     this.client = clientFeedOf(receive) ?? receive
     this.concurrency = concurrency
     this.pullClient()
     if (source !== undefined) {
       this.source = source
-      this.controller = new AbortController()
       this.layerEnded = false
       this.pullLayer()
     }
@@ -158,6 +175,11 @@ export class RunLoop<C> implements ClientEventListener {
         error instanceof Error ? error : new Error('consumer failed with a non-Error value', { cause: error })
     }
     if (this.clientWaiting) this.clientEnded = true
+    // Still registered means no message was handed over: any that arrives now stays queued on the channel.
+    if (!this.layerEnded && this.unlisten()) {
+      this.layerInHand--
+      this.layerEnded = true
+    }
     this.controller?.abort()
     this.maybeDone()
   }
@@ -250,8 +272,8 @@ export class RunLoop<C> implements ClientEventListener {
   }
 
   private pullLayer(): void {
-    const { source, controller } = this
-    if (this.done || source === undefined || controller === undefined) {
+    const { source } = this
+    if (this.done || source === undefined) {
       this.layerEnded = true
       this.maybeDone()
       return
@@ -262,11 +284,32 @@ export class RunLoop<C> implements ClientEventListener {
     }
     this.layerInHand++
     // Taken only to be handled: a message is never taken once the consumer has stopped.
+    let listening: boolean
+    try {
+      listening = listeningReceiverOf(source.layer)?.listen(source.channel, this) ?? false
+    } catch (error) {
+      this.onLayerError(error)
+      return
+    }
+    if (listening) return
     const buffered = source.buffered?.takeBuffered(source.channel)
     if (buffered !== undefined) {
       this.onLayerMessage(buffered)
       return
     }
+    this.receiveLayer(source)
+  }
+
+  /** Cancels this loop's registration on its layer channel; false if there was none. */
+  private unlisten(): boolean {
+    const source = this.source
+    if (source === undefined) return false
+    return listeningReceiverOf(source.layer)?.unlisten(source.channel, this) ?? false
+  }
+
+  /** The way for a layer that cannot hand messages to the loop: a `receive`, cancelled when the consumer stops. */
+  private receiveLayer(source: LayerSource): void {
+    const controller = (this.controller ??= new AbortController())
     let next: Promise<Message>
     try {
       next = source.layer.receive(source.channel, { signal: controller.signal })
