@@ -3,34 +3,21 @@
  * for the idle-memory workload only, on systems the bench has; its before/after table has the rows the page
  * describes, and the files the page names as where the design lives exist.
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 
 import { describe, expect, it } from 'vitest'
 
 import { readDoc, tableUnder } from '../support/markdown-tables.js'
+import { BENCH_SYSTEMS, benchOptions, repoSource } from './bench-facts.js'
 import { docBlock, repoRoot, shellCommands } from './doc-blocks.js'
 
 const PAGE = 'docs/performance/idle-connections.md'
 const page = readDoc(PAGE)
-const source = (path: string): string => readFileSync(join(repoRoot, path), 'utf8')
+const source = repoSource
 
-/** The options bench/run.ts's parseArgs declares, with their types. */
-function benchOptions(): Record<string, { type: 'string' | 'boolean' }> {
-  const block = /parseArgs\(\{\s*options: \{([\s\S]*?)\n {4}\},/.exec(source('bench/run.ts'))?.[1] ?? ''
-  const options: Record<string, { type: 'string' | 'boolean' }> = {}
-  for (const match of block.matchAll(/(\w+): \{ type: '(string|boolean)'/g)) {
-    options[match[1]!] = { type: match[2] as 'string' | 'boolean' }
-  }
-  return options
-}
-
-const SYSTEMS = [
-  ...(/export const SYSTEMS = \{([\s\S]*?)\n\}/.exec(source('bench/systems/systems.ts'))?.[1] ?? '').matchAll(
-    /^ {2}(\w+)[,:]/gm,
-  ),
-].map((match) => match[1]!)
+const SYSTEMS = BENCH_SYSTEMS
 
 describe(PAGE, () => {
   it('idle-memory: npm run bench with --only memory, on systems the bench has', () => {

@@ -5,7 +5,6 @@
  */
 import { execFile } from 'node:child_process'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
-import { readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs, promisify } from 'node:util'
@@ -13,31 +12,18 @@ import { parseArgs, promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 
 import { readDoc, tableUnder, type TableRow } from '../support/markdown-tables.js'
+import { BENCH_SYSTEMS, benchOptions, repoSource } from './bench-facts.js'
 import { docBlock, repoRoot, shellCommands } from './doc-blocks.js'
 
 const PAGE = 'docs/performance/index.md'
 const page = readDoc(PAGE)
 const run = promisify(execFile)
-const source = (path: string): string => readFileSync(join(repoRoot, path), 'utf8')
-
-/** The options bench/run.ts's parseArgs declares, with their types. */
-function benchOptions(): Record<string, { type: 'string' | 'boolean' }> {
-  const block = /parseArgs\(\{\s*options: \{([\s\S]*?)\n {4}\},/.exec(source('bench/run.ts'))?.[1] ?? ''
-  const options: Record<string, { type: 'string' | 'boolean' }> = {}
-  for (const match of block.matchAll(/(\w+): \{ type: '(string|boolean)'/g)) {
-    options[match[1]!] = { type: match[2] as 'string' | 'boolean' }
-  }
-  return options
-}
+const source = repoSource
 
 const WORKLOADS = JSON.parse(
   (/const WORKLOADS = (\[[^\]]*\])/.exec(source('bench/run.ts'))?.[1] ?? '[]').replaceAll("'", '"'),
 ) as string[]
-const SYSTEMS = [
-  ...(/export const SYSTEMS = \{([\s\S]*?)\n\}/.exec(source('bench/systems/systems.ts'))?.[1] ?? '').matchAll(
-    /^ {2}(\w+)[,:]/gm,
-  ),
-].map((match) => match[1]!)
+const SYSTEMS = BENCH_SYSTEMS
 
 /** The arguments after `npm run bench --`, checked by the bench's own option table. */
 function benchArgs(command: string): ReturnType<typeof parseArgs<{ options: ReturnType<typeof benchOptions> }>> {
