@@ -8,7 +8,6 @@ import type {
   OutputEvent,
   WebsocketAcceptEvent,
   WebsocketCloseEvent,
-  WebsocketScope,
   WebsocketSendEvent,
 } from '../application.js'
 import { HandshakeTimeoutError, RouteNotFoundError, SlowClientError } from '../errors.js'
@@ -71,7 +70,6 @@ export class WebsocketConnection
     HandshakeEvents,
     SocketListener
 {
-  readonly scope: WebsocketScope
   /** When a frame or pong last came in (`HeartbeatMember`). */
   lastSeenAt = 0
   private readonly inbox: Inbox<InputEvent>
@@ -100,20 +98,21 @@ export class WebsocketConnection
   ) {
     const options = host.options
     this.transport = request.socket
-    this.scope = websocketScope(request, {
+    // Not kept: the scope is the application's. A router hands its application a copy, and the original can go.
+    const scope = websocketScope(request, {
       connectionId,
       // The server's logger as it is: consumers bind `connId` when they first log, the server at each line.
       logger: options.logger,
       layer: options.layer,
     })
-    this.state = new WebsocketProtocolState({ subprotocols: this.scope.subprotocols })
+    this.state = new WebsocketProtocolState({ subprotocols: scope.subprotocols })
     this.inbox = new Inbox(host.inboxLimits)
     this.inbox.observeLifecycle(this)
     this.inbox.pushAlways({ type: 'websocket.connect' })
     this.handshakeState = new PendingHandshake(request.socket, options.handshakeTimeoutMs, this)
     this.decision = this.handshakeState.decided
     this.instance = new ApplicationInstance(this.inbox, this)
-    this.instance.start(options.application, this.scope)
+    this.instance.start(options.application, scope)
   }
 
   /** Resolves with the application's answer to the handshake. Called once, by the server. */
