@@ -88,7 +88,10 @@ export class RunLoop<C> implements ClientEventListener, ChannelListener {
   private controller: AbortController | undefined
   /** Where client events come from: the server's feed when it gave one, else the `receive` to await. */
   private client: ClientFeed | Receive | undefined
-  private source: LayerSource | undefined
+  // The layer source's parts, not the `LayerSource` object: one object fewer for every idle consumer.
+  private layer: ChannelLayer | undefined
+  private channel: string | undefined
+  private buffered: BufferedReceiver | undefined
   private concurrency = 1
   /** A client receive is pending; when the consumer stops it is abandoned (its outcome ignored). */
   private clientWaiting = false
@@ -161,7 +164,9 @@ export class RunLoop<C> implements ClientEventListener, ChannelListener {
     this.concurrency = concurrency
     this.pullClient()
     if (source !== undefined) {
-      this.source = source
+      this.layer = source.layer
+      this.channel = source.channel
+      this.buffered = source.buffered
       this.layerEnded = false
       this.pullLayer()
     }
@@ -272,8 +277,8 @@ export class RunLoop<C> implements ClientEventListener, ChannelListener {
   }
 
   private pullLayer(): void {
-    const { source } = this
-    if (this.done || source === undefined) {
+    const { layer, channel } = this
+    if (this.done || layer === undefined || channel === undefined) {
       this.layerEnded = true
       this.maybeDone()
       return
@@ -286,33 +291,33 @@ export class RunLoop<C> implements ClientEventListener, ChannelListener {
     // Taken only to be handled: a message is never taken once the consumer has stopped.
     let listening: boolean
     try {
-      listening = listeningReceiverOf(source.layer)?.listen(source.channel, this) ?? false
+      listening = listeningReceiverOf(layer)?.listen(channel, this) ?? false
     } catch (error) {
       this.onLayerError(error)
       return
     }
     if (listening) return
-    const buffered = source.buffered?.takeBuffered(source.channel)
+    const buffered = this.buffered?.takeBuffered(channel)
     if (buffered !== undefined) {
       this.onLayerMessage(buffered)
       return
     }
-    this.receiveLayer(source)
+    this.receiveLayer(layer, channel)
   }
 
   /** Cancels this loop's registration on its layer channel; false if there was none. */
   private unlisten(): boolean {
-    const source = this.source
-    if (source === undefined) return false
-    return listeningReceiverOf(source.layer)?.unlisten(source.channel, this) ?? false
+    const { layer, channel } = this
+    if (layer === undefined || channel === undefined) return false
+    return listeningReceiverOf(layer)?.unlisten(channel, this) ?? false
   }
 
   /** The way for a layer that cannot hand messages to the loop: a `receive`, cancelled when the consumer stops. */
-  private receiveLayer(source: LayerSource): void {
+  private receiveLayer(layer: ChannelLayer, channel: string): void {
     const controller = (this.controller ??= new AbortController())
     let next: Promise<Message>
     try {
-      next = source.layer.receive(source.channel, { signal: controller.signal })
+      next = layer.receive(channel, { signal: controller.signal })
     } catch (error) {
       next = Promise.reject(error)
     }
