@@ -45,12 +45,10 @@ export class AsyncConsumer {
 
   /** The connection's scope: path, headers, `urlRoute`, `user`, ... */
   scope!: Scope
+  /** The layer as this consumer sees it; it also holds this consumer's own channel (`channelName`). */
   private layer: ConsumerLayer | undefined
-  private ownChannel: string | undefined
   private sendToClient: Send | undefined
   private stopRequested = false
-  /** `consumerName(this)`, computed once: metrics name the consumer per message. */
-  private labelCache: string | undefined
   /** Refused layer messages since the last log line, and when that was: made on the first refusal. */
   private refusals: { since: number; loggedAt: number } | undefined
   /** `log`, once made or set. */
@@ -95,8 +93,8 @@ export class AsyncConsumer {
 
   /** This consumer's own process-specific channel: send to it to reach this consumer. */
   get channelName(): string {
-    if (this.ownChannel === undefined) throw noLayer(this, 'channelName')
-    return this.ownChannel
+    if (this.layer === undefined) throw noLayer(this, 'channelName')
+    return this.layer.ownChannel
   }
 
   /** Sends a raw protocol event to the client (Channels' `base_send`). */
@@ -128,7 +126,8 @@ export class AsyncConsumer {
   }
 
   protected get label(): string {
-    return (this.labelCache ??= consumerName(this))
+    // Not cached on the instance: reading the class's name is cheap, and a field is 8 bytes on every connection.
+    return consumerName(this)
   }
 
   /** Leaves every group this consumer's channel joined (it also happens automatically when the consumer ends). */
@@ -146,7 +145,7 @@ export class AsyncConsumer {
    * without a layer. `BackgroundConsumer` reads the named channel its worker serves instead.
    */
   protected layerChannel(): string | undefined {
-    return this.ownChannel
+    return this.layer?.ownChannel
   }
 
   /** How many layer messages may be handled at once: `static concurrency` unless a subclass knows better. */
@@ -251,8 +250,7 @@ export class AsyncConsumer {
     this.logger = undefined // made from this scope when first used
     const layer = scope.channelLayer
     if (layer !== undefined) {
-      this.ownChannel = await layer.newChannel()
-      this.layer = new ConsumerLayer(layer, this.ownChannel)
+      this.layer = new ConsumerLayer(layer, await layer.newChannel())
     }
   }
 }

@@ -17,7 +17,8 @@ export class ConsumerLayer implements ChannelLayer, ListeningReceiver {
 
   constructor(
     readonly inner: ChannelLayer,
-    private readonly ownChannel: string,
+    /** The consumer's own channel: the groups it joins with it are the ones recorded. */
+    readonly ownChannel: string,
   ) {}
 
   /** Groups this consumer's channel is in, as far as this consumer has asked. */
