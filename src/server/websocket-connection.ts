@@ -86,7 +86,6 @@ export class WebsocketConnection
   private inboundOverflowed = false
   private disconnectDelivered = false
   private appDone = false
-  private transportDone = false
   private finishing: Promise<void> | undefined
   private reported = false
   private handshakeTimedOut = false
@@ -338,7 +337,6 @@ export class WebsocketConnection
   /** The transport is gone: tell the application (once) and give it `applicationCloseTimeoutMs` to finish. */
   private onTransportClosed(code: number): void {
     this.phase = 'closed'
-    this.transportDone = true
     this.handshakeState?.stop()
     this.handshakeState = undefined
     if (!this.disconnectDelivered) {
@@ -389,7 +387,8 @@ export class WebsocketConnection
   }
 
   private maybeFinished(): void {
-    if (!this.appDone || !this.transportDone || this.reported) return
+    // 'closed' is the last phase, entered only once the transport is gone.
+    if (!this.appDone || this.phase !== 'closed' || this.reported) return
     this.reported = true
     this.host.connectionFinished(this)
   }
