@@ -25,13 +25,20 @@ export interface ScopeContext {
  */
 export function websocketScope(request: IncomingMessage, context: ScopeContext): WebsocketScope {
   const headers = headerPairs(request)
-  const subprotocols: string[] = []
+  let subprotocols: string[] | undefined
   for (const [name, value] of headers) {
     if (name !== 'sec-websocket-protocol') continue
-    for (const protocol of value.split(',')) if (protocol.trim() !== '') subprotocols.push(protocol.trim())
+    for (const protocol of value.split(',')) if (protocol.trim() !== '') (subprotocols ??= []).push(protocol.trim())
   }
-  return Object.freeze({ type: 'websocket', ...connectionFields(request, headers, context), subprotocols })
+  return Object.freeze({
+    type: 'websocket',
+    ...connectionFields(request, headers, context),
+    // Most clients offer none: one shared empty list rather than an empty array kept by every connection.
+    subprotocols: subprotocols ?? NO_SUBPROTOCOLS,
+  })
 }
+
+const NO_SUBPROTOCOLS: readonly string[] = Object.freeze([])
 
 /**
  * The `http` scope for a request.
