@@ -65,14 +65,16 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     // Graceful close terminates sockets itself; idle keep-alive HTTP connections must not hold it up.
     forceCloseConnections: 'idle',
   })
-  await app.register(switchyard, pluginOptions)
   try {
+    await app.register(switchyard, pluginOptions)
     await configure?.(app)
+    await app.listen({ host, port })
   } catch (error) {
+    // A failed start (a bad plugin option, a configure that throws, a port in use) must not leave the app's timers,
+    // hooks and the layer's server registration behind: the caller has no handle to close them with.
     await app.close()
     throw error
   }
-  await app.listen({ host, port })
   const address = app.server.address()
   const boundPort = typeof address === 'object' && address !== null ? address.port : port
   const urlHost = host.includes(':') ? `[${host}]` : host

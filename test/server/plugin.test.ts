@@ -107,6 +107,30 @@ describe('the switchyard fastify plugin', () => {
     await expect(serve({ application: hello, port: 70_000 })).rejects.toThrow(/`port`/)
   })
 
+  it('closes the app it built when listening fails (a port in use): nothing it started is left running', async () => {
+    const first = await serve({ application: hello, port: 0 })
+    let started: FastifyInstance | undefined
+    let closedHookRan = false
+    try {
+      const failing = serve({
+        application: hello,
+        port: first.port,
+        configure: (app) => {
+          started = app
+          app.addHook('onClose', async () => {
+            closedHookRan = true
+          })
+        },
+      })
+      await expect(failing).rejects.toMatchObject({ code: 'EADDRINUSE' })
+      expect(started).toBeDefined()
+      expect(closedHookRan).toBe(true)
+      expect(started?.server.listening).toBe(false)
+    } finally {
+      await first.close()
+    }
+  })
+
   it("lets fastify's request and reply go once the upgrade is done, and still logs socket errors", async () => {
     const { logger, lines } = captureLogger()
     const app = Fastify()
