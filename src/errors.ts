@@ -214,3 +214,9 @@ export class TaskTimeoutError extends codedError('SWY_TASK_TIMEOUT', 'TaskTimeou
 export class TaskSetupError extends codedError('SWY_TASK_SETUP', 'TaskSetupError') {}
 /** An application module could not be loaded or does not export an application (CLI `--app`). */
 export class AppLoadError extends codedError('SWY_APP_LOAD', 'AppLoadError') {}
+/** `groupHistory` (or `recover`) on a group that matches no pattern of the layer option `history`. */
+export class HistoryNotEnabledError extends codedError('SWY_HISTORY_NOT_ENABLED', 'HistoryNotEnabledError') {}
+/** `presence.join`, `leave` or `list` on a group that matches no pattern of the layer option `presence`. */
+export class PresenceNotEnabledError extends codedError('SWY_PRESENCE_NOT_ENABLED', 'PresenceNotEnabledError') {}
+/** `presence.join` on a group whose presence list already holds `maxPresence` members. */
+export class PresenceFullError extends codedError('SWY_PRESENCE_FULL', 'PresenceFullError', RangeError) {}

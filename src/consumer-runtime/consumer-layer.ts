@@ -1,4 +1,11 @@
-import type { ChannelLayer, LayerStats, Message, ReceiveOptions } from '../layers/channel-layer.js'
+import type {
+  ChannelLayer,
+  GroupAddOptions,
+  GroupAddResult,
+  LayerStats,
+  Message,
+  ReceiveOptions,
+} from '../layers/channel-layer.js'
 import { listeningReceiverOf, type ChannelListener, type ListeningReceiver } from '../layers/channel-listener.js'
 import type { Logger } from '../logger.js'
 
@@ -47,9 +54,10 @@ export class ConsumerLayer implements ChannelLayer, ListeningReceiver {
     return this.inner.newChannel(prefix)
   }
 
-  async groupAdd(group: string, channel: string): Promise<void> {
-    await this.inner.groupAdd(group, channel)
+  async groupAdd(group: string, channel: string, options?: GroupAddOptions): Promise<GroupAddResult> {
+    const result = await this.inner.groupAdd(group, channel, options)
     if (channel === this.ownChannel && !this.joined.includes(group)) this.joined = this.joined.concat(group)
+    return result
   }
 
   async groupDiscard(group: string, channel: string): Promise<void> {

@@ -1,3 +1,5 @@
+import type { StreamPosition } from './history/positions.js'
+
 /**
  * The channel-layer contract every backend implements (memory and Redis) and `test/conformance/` specifies.
  * Semantics follow Django Channels' layer spec: FIFO per channel, at-most-once per layer message, capacity per
@@ -63,6 +65,42 @@ export interface SendOptions {
   readonly delayMs?: number
 }
 
+export interface GroupAddOptions {
+  /**
+   * The position the channel last saw in this history group (from `positionOf` on its last message). When the
+   * epoch matches and every message after `offset` is still kept, those messages reach the channel first, in order,
+   * exactly once, then the live ones (`recovered: true`); otherwise nothing is replayed (`recovered: false`) and
+   * the channel should reload its state. Only for channels of this layer instance (`newChannel()`), and only on
+   * groups matching the layer option `history` (else `HistoryNotEnabledError`).
+   */
+  readonly recover?: StreamPosition
+}
+
+/** What `groupAdd` resolves to. */
+export interface GroupAddResult {
+  /** The group's current position (the position of its latest message), for a history group; else absent. */
+  readonly position?: StreamPosition
+  /** With `recover`: whether the messages missed since it were replayed. Absent without `recover`. */
+  readonly recovered?: boolean
+}
+
+export interface GroupHistoryOptions {
+  /** Only messages after this offset (oldest first); without it, the latest `limit` messages kept. */
+  readonly afterOffset?: number
+  /**
+   * Most messages returned.
+   * @defaultValue the group's history `size`
+   */
+  readonly limit?: number
+}
+
+/** What `groupHistory` resolves to: kept messages, oldest first, each with its `__position__`. */
+export interface GroupHistory {
+  readonly messages: Message[]
+  /** The group's current position: the `offset` of its latest message (0 before any) and its epoch. */
+  readonly position: StreamPosition
+}
+
 export interface ChannelLayer {
   /**
    * Queues `message` on `channel`, now or after `options.delayMs`. Throws `ChannelFullError` at capacity (for a
@@ -74,8 +112,11 @@ export interface ChannelLayer {
   receive(channel: string, options?: ReceiveOptions): Promise<Message>
   /** A new process-specific channel name (`<prefix>.<layer id>!<local id>`) that only this layer receives on. */
   newChannel(prefix?: string): Promise<string>
-  /** Adds `channel` to `group`, or refreshes its membership (expiry counts from the last add). */
-  groupAdd(group: string, channel: string): Promise<void>
+  /**
+   * Adds `channel` to `group`, or refreshes its membership (expiry counts from the last add). On a history group
+   * it resolves to the group's position, and with `options.recover` replays what the channel missed.
+   */
+  groupAdd(group: string, channel: string, options?: GroupAddOptions): Promise<GroupAddResult>
   /** Removes `channel` from `group`; no error if it was not a member. */
   groupDiscard(group: string, channel: string): Promise<void>
   /** Sends `message` to every member. Never throws `ChannelFullError`: full members are skipped and counted. */

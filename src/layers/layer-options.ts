@@ -1,13 +1,21 @@
 import { InvalidOptionError } from '../errors.js'
+import { globToRegExp, nonNegativeInteger, positiveInteger } from './option-values.js'
 import { defaultLogger, type Logger } from '../logger.js'
 import type { SendOptions } from './channel-layer.js'
+import { compileHistoryRules, type HistoryOptions, type HistoryRule } from './history/history-options.js'
+import {
+  PRESENCE_OPTION_KEYS,
+  resolvePresenceOptions,
+  type PresenceLayerOptions,
+  type ResolvedPresenceOptions,
+} from './presence/presence-types.js'
 
 /** Capacity per channel-name pattern: a glob (`jobs.*`, fnmatch rules) or a RegExp, first match wins. */
 export type ChannelCapacity =
   Readonly<Record<string, number>> | readonly (readonly [pattern: string | RegExp, capacity: number])[]
 
 /** Options every channel-layer backend accepts. */
-export interface LayerOptions {
+export interface LayerOptions extends PresenceLayerOptions {
   /**
    * Messages a channel holds before `send` throws `ChannelFullError` (and `groupSend` skips it).
    * @defaultValue 100
@@ -34,11 +42,20 @@ export interface LayerOptions {
    */
   readonly maxMessageBytes?: number
   /**
+   * Group history by group pattern, first match wins: `{ 'chat.*': { size: 100, ttlMs: 300_000 } }` keeps the
+   * last 100 messages of each `chat.*` group, each for at most 5 minutes. Their messages carry `__position__` and
+   * `groupAdd` can `recover`. Every process sharing the groups needs the same value.
+   * @defaultValue none
+   */
+  readonly history?: HistoryOptions
+  /**
    * pino logger for drops and warnings; never given payloads.
    * @defaultValue Switchyard's stderr logger (level from `SWITCHYARD_LOG_LEVEL`)
    */
   readonly logger?: Logger
 }
+
+export { globToRegExp, nonNegativeInteger, positiveInteger } from './option-values.js'
 
 export const DEFAULT_LAYER_OPTIONS = Object.freeze({
   capacity: 100,
@@ -52,16 +69,26 @@ export interface CapacityRule {
   readonly capacity: number
 }
 
-export interface ResolvedLayerOptions {
+export interface ResolvedLayerOptions extends ResolvedPresenceOptions {
   readonly capacity: number
   readonly expiryMs: number
   readonly groupExpiryMs: number
   readonly maxMessageBytes: number
   readonly channelCapacity: readonly CapacityRule[]
+  readonly history: readonly HistoryRule[]
   readonly logger: Logger
 }
 
-const COMMON_KEYS = ['capacity', 'expiryMs', 'groupExpiryMs', 'channelCapacity', 'maxMessageBytes', 'logger']
+const COMMON_KEYS = [
+  'capacity',
+  'expiryMs',
+  'groupExpiryMs',
+  'channelCapacity',
+  'maxMessageBytes',
+  'history',
+  'logger',
+  ...PRESENCE_OPTION_KEYS,
+]
 
 // Django settings use seconds under these names; a ported config should fail loudly, not run 1000x too short.
 const RENAMED_KEYS: Readonly<Record<string, string>> = {
@@ -98,6 +125,8 @@ export function resolveLayerOptions(
     groupExpiryMs: positiveInteger('groupExpiryMs', given.groupExpiryMs, DEFAULT_LAYER_OPTIONS.groupExpiryMs),
     maxMessageBytes: positiveInteger('maxMessageBytes', given.maxMessageBytes, DEFAULT_LAYER_OPTIONS.maxMessageBytes),
     channelCapacity: compileCapacityRules(given.channelCapacity),
+    history: compileHistoryRules(given.history),
+    ...resolvePresenceOptions(given),
     logger: resolveLogger(given.logger),
   })
 }
@@ -108,22 +137,6 @@ export function capacityFor(options: ResolvedLayerOptions, channel: string): num
     if (rule.pattern.test(channel)) return rule.capacity
   }
   return options.capacity
-}
-
-export function positiveInteger(option: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw new InvalidOptionError(option, 'a positive integer', value)
-  }
-  return value
-}
-
-export function nonNegativeInteger(option: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidOptionError(option, 'a non-negative integer', value)
-  }
-  return value
 }
 
 /** The validated `delayMs` of a `send` (0 when absent): every backend's `send` calls this before anything else. */
@@ -156,27 +169,6 @@ function compileCapacityRules(value: unknown): readonly CapacityRule[] {
     })
   })
   return Object.freeze(rules)
-}
-
-/** fnmatch semantics, as Channels: `*` any run, `?` one character, `[seq]`/`[!seq]` classes, anchored. */
-export function globToRegExp(glob: string): RegExp {
-  let source = ''
-  for (let i = 0; i < glob.length; i++) {
-    const char = glob.charAt(i)
-    if (char === '*') source += '.*'
-    else if (char === '?') source += '.'
-    else if (char === '[') {
-      const close = glob.indexOf(']', i + 2)
-      if (close === -1) source += '\\['
-      else {
-        let body = glob.slice(i + 1, close)
-        if (body.startsWith('!')) body = `^${body.slice(1)}`
-        source += `[${body.replace(/\\/g, '\\\\')}]`
-        i = close
-      }
-    } else source += char.replace(/[.+^${}()|\\/]/g, '\\$&')
-  }
-  return new RegExp(`^${source}$`, 's')
 }
 
 // A /g or /y RegExp keeps lastIndex between test() calls and would match every other time.

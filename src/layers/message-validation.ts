@@ -1,5 +1,6 @@
 import { InvalidMessageError, MessageNotSerializableError, MessageTooLargeError } from '../errors.js'
 import type { Message, MessageValue } from './channel-layer.js'
+import { POSITION_KEY } from './history/positions.js'
 
 /** channels_redis marks process-specific targets with this key; users may not set it. */
 export const RESERVED_ROUTING_KEY = '__asgi_channel__'
@@ -30,8 +31,10 @@ export function prepareMessage(message: unknown, maxMessageBytes: number): Prepa
       "A message needs a non-empty string `type` such as 'chat.message': it selects the handler that runs",
     )
   }
-  if (Object.hasOwn(message, RESERVED_ROUTING_KEY)) {
-    throw new InvalidMessageError(`The message key \`${RESERVED_ROUTING_KEY}\` is reserved for layer routing`)
+  for (const reserved of [RESERVED_ROUTING_KEY, POSITION_KEY]) {
+    if (Object.hasOwn(message, reserved)) {
+      throw new InvalidMessageError(`The message key \`${reserved}\` is reserved: the layer sets it`)
+    }
   }
   const walker = new Walker()
   const copy = walker.copy(message, 'message', 0) as Message

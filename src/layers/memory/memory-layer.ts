@@ -8,7 +8,15 @@ import {
   TASK_STORE_OPTION_KEYS,
   type TaskStoreLayerOptions,
 } from '../../tasks/task-store-options.js'
-import type { ChannelLayer, LayerStats, Message, ReceiveOptions, SendOptions } from '../channel-layer.js'
+import type {
+  ChannelLayer,
+  GroupAddOptions,
+  GroupAddResult,
+  LayerStats,
+  Message,
+  ReceiveOptions,
+  SendOptions,
+} from '../channel-layer.js'
 import { DelayedMessages } from '../delayed-messages.js'
 import { DropReporter } from '../../drop-reporter.js'
 import {
@@ -174,7 +182,7 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
     return this.processChannels.newName(prefix).name
   }
 
-  async groupAdd(group: string, channel: string): Promise<void> {
+  async groupAdd(group: string, channel: string, _options?: GroupAddOptions): Promise<GroupAddResult> {
     this.assertOpen('add to a group')
     assertGroupName(group)
     assertChannelName(channel)
@@ -195,6 +203,7 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
       this.channelGroups.set(channel, joined)
     }
     joined.add(group)
+    return {}
   }
 
   async groupDiscard(group: string, channel: string): Promise<void> {

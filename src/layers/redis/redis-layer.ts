@@ -1,5 +1,12 @@
 import { ChannelFullError, ChannelNotLocalError, LayerClosedError } from '../../errors.js'
-import type { ChannelLayer, Message, ReceiveOptions, SendOptions } from '../channel-layer.js'
+import type {
+  ChannelLayer,
+  GroupAddOptions,
+  GroupAddResult,
+  Message,
+  ReceiveOptions,
+  SendOptions,
+} from '../channel-layer.js'
 import { RedisTaskStore, type RedisTaskStoreContext } from './tasks/redis-task-store.js'
 import { resolveTaskStoreOptions } from '../../tasks/task-store-options.js'
 import { DropReporter } from '../../drop-reporter.js'
@@ -66,7 +73,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
   private readonly timers: NodeJS.Timeout[] = []
   /** At-least-once tasks on this layer's channels (RetryingConsumer, dead letters, task state). */
   readonly tasks: RedisTaskStore
-  private readonly presence: ProcessPresence
+  private readonly processPresence: ProcessPresence
   private readonly sending: SendContext
   private closed = false
 
@@ -101,7 +108,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
     this.ownNonLocal.add(`specific.${this.clientId}!`)
     this.inbound = new Inbound(this.inboundContext())
     this.tasks = new RedisTaskStore(this.taskStoreContext(options))
-    this.presence = new ProcessPresence(this.presenceContext())
+    this.processPresence = new ProcessPresence(this.presenceContext())
     this.sending = {
       keys: this.keys,
       options: this.options,
@@ -136,7 +143,8 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
     const { queued, expired, capacity: applied } = await sendNow(this.sending, channel, prepared.message, target)
     this.counters.expired += expired
     // send.lua removed an expired channel from the groups on its own shard; with shards, groups live elsewhere too.
-    if (expired > 0 && !isProcessSpecific(channel) && this.shards.length > 1) await this.presence.leaveGroups(channel)
+    if (expired > 0 && !isProcessSpecific(channel) && this.shards.length > 1)
+      await this.processPresence.leaveGroups(channel)
     if (!queued) {
       this.counters.rejected++
       // A live process's shared queue has a limit of its own (`processQueueCapacity`, send.lua): name the one applied.
@@ -178,18 +186,19 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
     const { name, nonLocal } = this.processChannels.newName(prefix)
     if (!this.ownNonLocal.has(nonLocal)) {
       this.ownNonLocal.add(nonLocal)
-      await this.presence.heartbeat()
+      await this.processPresence.heartbeat()
       this.inbound.keysChanged()
     }
     return name
   }
 
-  async groupAdd(group: string, channel: string): Promise<void> {
+  async groupAdd(group: string, channel: string, _options?: GroupAddOptions): Promise<GroupAddResult> {
     this.assertOpen('add to a group')
     assertGroupName(group)
     assertChannelName(channel)
     if (this.isLocal(channel)) this.localGroups.add(group, channel)
-    await this.presence.addMembership(group, channel)
+    await this.processPresence.addMembership(group, channel)
+    return {}
   }
 
   async groupDiscard(group: string, channel: string): Promise<void> {
@@ -197,7 +206,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
     assertGroupName(group)
     assertChannelName(channel)
     this.localGroups.remove(group, channel)
-    await this.presence.removeMembership(group, channel)
+    await this.processPresence.removeMembership(group, channel)
   }
 
   async groupSend(group: string, message: Message): Promise<void> {
@@ -213,7 +222,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
         encode: (body) => this.serializer.encode(body),
         shardOf: (name) => consistentHash(name, this.shards.length),
         capacityOf: (channel) => capacityFor(this.options, channel),
-        leaveGroups: (channel) => this.presence.leaveGroups(channel),
+        leaveGroups: (channel) => this.processPresence.leaveGroups(channel),
       },
       group,
       prepared.message,
@@ -232,7 +241,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
     for (const shard of this.shards) await unlinkKeysUnder(shard, this.options.prefix)
     this.local.clear()
     this.localGroups.clear()
-    await this.presence.heartbeat()
+    await this.processPresence.heartbeat()
   }
 
   async close(): Promise<void> {
@@ -240,7 +249,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
     this.closed = true
     for (const timer of this.timers) clearInterval(timer)
     this.tasks.close()
-    await this.presence.deregister()
+    await this.processPresence.deregister()
     // Stop the readers first (synchronously), so the connections closing under them ends their loops at once.
     const readersStopped = this.inbound.stop()
     await Promise.all(this.shards.map((shard) => shard.close()))
@@ -290,7 +299,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
       minCapacity: Math.min(this.options.capacity, ...this.options.channelCapacity.map((rule) => rule.capacity)),
       processQueues: (index) => this.processQueues(index),
       isLocal: (channel) => this.isLocal(channel),
-      onNormalExpired: (channel) => void this.presence.leaveGroups(channel),
+      onNormalExpired: (channel) => void this.processPresence.leaveGroups(channel),
       wakeKeys: (index) => {
         const shard = this.shards[index]
         return shard === undefined ? [] : this.tasks.wakeKeys(shard)
@@ -342,10 +351,10 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
   /** Starts reading, proving this process alive, and the upkeep every live process shares. */
   private start(): void {
     this.inbound.start()
-    void this.presence.heartbeat()
+    void this.processPresence.heartbeat()
     this.every(250, () => void moveDueDelayed(this.sending))
     this.every(60_000, () => void this.tasks.purgeExpiredDeadLetters().catch(() => undefined))
-    this.every(this.options.heartbeatIntervalMs, () => void this.presence.heartbeat())
+    this.every(this.options.heartbeatIntervalMs, () => void this.processPresence.heartbeat())
     this.every(Math.min(1_000, Math.max(50, Math.floor(this.options.expiryMs / 2))), () => {
       this.local.purgeExpired()
     })
@@ -389,8 +398,8 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
 
   /** After a reconnect Redis may have lost everything (a restart without persistence): re-add what we had. */
   private async onReconnect(index: number): Promise<void> {
-    await this.presence.heartbeat()
-    await this.presence.readdMemberships(index)
+    await this.processPresence.heartbeat()
+    await this.processPresence.readdMemberships(index)
     this.inbound.keysChanged()
   }
 

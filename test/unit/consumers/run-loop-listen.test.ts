@@ -4,6 +4,7 @@ import {
   InMemoryChannelLayer,
   WebsocketConsumer,
   type ChannelLayer,
+  type GroupAddResult,
   type LayerStats,
   type Message,
   type ReceiveOptions,
@@ -26,7 +27,7 @@ class PlainLayer implements ChannelLayer {
   newChannel(prefix?: string): Promise<string> {
     return this.inner.newChannel(prefix)
   }
-  groupAdd(group: string, channel: string): Promise<void> {
+  groupAdd(group: string, channel: string): Promise<GroupAddResult> {
     return this.inner.groupAdd(group, channel)
   }
   groupDiscard(group: string, channel: string): Promise<void> {
