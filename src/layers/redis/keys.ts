@@ -55,6 +55,26 @@ export class RedisKeys {
     return this.ownerGroupsPrefix + this.owner(channel)
   }
 
+  // Group history (layer option `history`); see history/ for the scheme. All of a group's keys share its shard.
+  /** A history group's Switchyard members (channels_redis' group format): its channels_redis group holds a proxy. */
+  historyMembers(group: string): string {
+    return this.historyMembersPrefix + group
+  }
+
+  get historyMembersPrefix(): string {
+    return `${this.prefix}:switchyard:history-members:`
+  }
+
+  /** A history group's kept messages: a sorted set scored by offset. */
+  history(group: string): string {
+    return `${this.prefix}:switchyard:history:${group}`
+  }
+
+  /** A history group's position: a hash { offset, epoch }. */
+  historyMeta(group: string): string {
+    return `${this.prefix}:switchyard:history-meta:${group}`
+  }
+
   /**
    * Dead processes being swept out of their groups, a bounded step at a time: process queue key -> the lease of
    * whoever sweeps it (`<until ms> <sweeper's queue key>`). Kept until the sweep ends, so another process finishes
