@@ -28,7 +28,7 @@ export interface GroupSendResult {
 }
 
 /** A queue a group send reaches through deliver.lua, and how many members are behind it (for counting). */
-interface Target extends DeliveryTarget {
+export interface Target extends DeliveryTarget {
   readonly members: number
 }
 
@@ -44,9 +44,27 @@ export async function sendToGroup(ctx: GroupSendContext, group: string, message:
   const now = Date.now()
   const compact = ctx.encode({ ...message, [GROUP_ROUTING_KEY]: group })
   const plan = await planOnGroupShard(ctx, group, compact, now)
-  let { reached, dropped } = plan
-  for (const [shardIndex, targets] of targetsByShard(ctx, plan, message, compact)) {
-    const delivered = await deliverOnShard(ctx, shardIndex, targets, now)
+  const delivered = await deliverTargets(ctx, targetsOf(ctx, plan, message, compact), now)
+  return { reached: plan.reached + delivered.reached, dropped: plan.dropped + delivered.dropped }
+}
+
+/** Delivers each target's payload to its queue: one deliver.lua call per shard with targets. */
+export async function deliverTargets(
+  ctx: GroupSendContext,
+  targets: readonly Target[],
+  now: number,
+): Promise<GroupSendResult> {
+  const byShard = new Map<number, Target[]>()
+  for (const target of targets) {
+    const shard = ctx.shardOf(nonLocalName(ctx.keys.queueName(target.queue)))
+    const list = byShard.get(shard)
+    if (list === undefined) byShard.set(shard, [target])
+    else list.push(target)
+  }
+  let reached = 0
+  let dropped = 0
+  for (const [shardIndex, list] of byShard) {
+    const delivered = await deliverOnShard(ctx, shardIndex, list, now)
     reached += delivered.reached
     dropped += delivered.dropped
   }
@@ -76,30 +94,35 @@ async function planOnGroupShard(
   )
 }
 
-/** What the plan left to deliver, by the shard of each queue: compact copies, then channels_redis-format ones. */
-function targetsByShard(
-  ctx: GroupSendContext,
-  plan: GroupSendPlan,
-  message: Message,
-  compact: Buffer,
-): Map<number, Target[]> {
-  const byShard = new Map<number, Target[]>()
-  const add = (target: Target): void => {
-    const shard = ctx.shardOf(nonLocalName(ctx.keys.queueName(target.queue)))
-    const targets = byShard.get(shard)
-    if (targets === undefined) byShard.set(shard, [target])
-    else targets.push(target)
-  }
+/** What the plan left to deliver: compact copies (several shards), then channels_redis-format ones. */
+function targetsOf(ctx: GroupSendContext, plan: GroupSendPlan, message: Message, compact: Buffer): Target[] {
   const capacity = ctx.options.processQueueCapacity
-  for (const { queue, members } of plan.processQueues) add({ queue, payload: compact, capacity, expiring: '', members })
-  for (const { queue, members } of plan.others) {
+  const targets: Target[] = plan.processQueues.map(({ queue, members }) => ({
+    queue,
+    payload: compact,
+    capacity,
+    expiring: '',
+    members,
+  }))
+  targets.push(...channelsRedisTargets(ctx, plan.others, message))
+  return targets
+}
+
+/**
+ * channels_redis' group format, one copy per queue: `__asgi_channel__` lists the queue's members (always a list,
+ * even for one normal channel); a normal channel's copy carries its name, to leave its groups if it expired.
+ */
+export function channelsRedisTargets(
+  ctx: GroupSendContext,
+  others: GroupSendPlan['others'],
+  message: Message,
+): Target[] {
+  return others.map(({ queue, members }) => {
     const first = members[0] ?? ''
-    // channels_redis' group format: `__asgi_channel__` is always a list, even for one normal channel.
     const payload = ctx.encode({ ...message, [RESERVED_ROUTING_KEY]: members })
     const expiring = first.includes('!') ? '' : first
-    add({ queue, payload, capacity: ctx.capacityOf(first), expiring, members: members.length })
-  }
-  return byShard
+    return { queue, payload, capacity: ctx.capacityOf(first), expiring, members: members.length }
+  })
 }
 
 /** One deliver.lua call on a shard; counts the members reached and dropped. */
@@ -115,7 +138,7 @@ async function deliverOnShard(
       targets,
       nowMs: now,
       expiryMs: options.expiryMs,
-      queueTtlMs: options.expiryMs,
+      queueTtlMs: queueTtlMs(options.expiryMs),
       groupedQueueTtlMs: options.groupExpiryMs,
     }),
   )

@@ -3,6 +3,9 @@ import type { LayerCounters } from '../layer-stats.js'
 import { DROPPED, HANDED, type LocalChannels, type OfferResult } from '../local-channels.js'
 import { RESERVED_ROUTING_KEY } from '../message-validation.js'
 import type { Logger } from '../../logger.js'
+import { freezeMessage } from './frozen-message.js'
+import { groupOfProxy, positionInPrefix } from './history/history-wire.js'
+import type { RecoveryHolds } from './history/recovery-holds.js'
 import type { RedisKeys } from './keys.js'
 import type { LocalGroups } from './local-groups.js'
 import type { RedisShard } from './redis-shard.js'
@@ -51,6 +54,13 @@ export interface InboundContext {
   wakeChannelOf(key: string): string | undefined
   /** A sender queued a task on `channel`: its idle workers wake. */
   onWake(channel: string): void
+  /** Live history messages held back from channels joining their group. */
+  readonly holds: RecoveryHolds
+  /** The history pump's queue on shard `index`, while this process holds its lease. */
+  pumpKeys(index: number): readonly string[]
+  isPumpKey(key: string): boolean
+  /** A Django group send to a history group, popped from the pump's queue. */
+  onPumped(member: Buffer, score: Buffer): void
 }
 
 /**
@@ -185,6 +195,7 @@ export class Inbound {
     for (const channel of this.ctx.normal.waitingChannels()) keys.push(this.ctx.keys.queue(channel))
     // Idle workers block here too, rather than polling: one read for the whole process.
     keys.push(...this.ctx.wakeKeys(index))
+    keys.push(...this.ctx.pumpKeys(index))
     return keys
   }
 
@@ -224,6 +235,8 @@ export class Inbound {
       const woken = this.ctx.wakeChannelOf(key)
       if (woken !== undefined) {
         this.ctx.onWake(woken)
+      } else if (this.ctx.isPumpKey(key)) {
+        this.ctx.onPumped(member, score)
       } else if (this.ctx.processQueues(index).includes(key)) {
         const nonLocal = this.ctx.keys.queueName(key)
         this.routeProcessMessage(nonLocal, member, score)
@@ -290,8 +303,18 @@ export class Inbound {
     }
     const group = decoded[GROUP_ROUTING_KEY]
     const target = decoded[RESERVED_ROUTING_KEY]
-    const message = freezeWithout(decoded, [GROUP_ROUTING_KEY, RESERVED_ROUTING_KEY])
     const { local } = this.ctx
+    const historyGroup = groupOfProxy(target)
+    if (historyGroup !== undefined) {
+      const message = freezeMessage(decoded, [RESERVED_ROUTING_KEY], positionInPrefix(historyGroup, member))
+      for (const channel of this.ctx.localGroups.membersBehind(nonLocal, historyGroup, this.ctx.groupExpiryMs)) {
+        if (!this.ctx.holds.capture(channel, historyGroup, message, expiresAt)) {
+          this.count(local.offer(channel, message, expiresAt))
+        }
+      }
+      return
+    }
+    const message = freezeMessage(decoded, [GROUP_ROUTING_KEY, RESERVED_ROUTING_KEY])
     if (typeof group === 'string') {
       // One shared frozen message for every member. Each of this process's queues with members got its own copy
       // (one per newChannel prefix), so this one is for the members behind its queue only.
@@ -306,7 +329,8 @@ export class Inbound {
     }
   }
 
-  private count(result: OfferResult): void {
+  /** Counts what an offer to a local channel did (received, or dropped at capacity). */
+  count(result: OfferResult): void {
     if (result === HANDED) this.ctx.counters.received++
     else if (result === DROPPED) this.ctx.counters.dropped++
   }
@@ -320,7 +344,9 @@ export class Inbound {
       this.ctx.onNormalExpired(channel)
       return
     }
-    if (this.ctx.normal.handToWaiter(channel, freezeWithout(decoded, [RESERVED_ROUTING_KEY]))) {
+    const historyGroup = groupOfProxy(decoded[RESERVED_ROUTING_KEY])
+    const position = historyGroup === undefined ? undefined : positionInPrefix(historyGroup, member)
+    if (this.ctx.normal.handToWaiter(channel, freezeMessage(decoded, [RESERVED_ROUTING_KEY], position))) {
       this.ctx.counters.received++
       return
     }
@@ -349,20 +375,4 @@ export class Inbound {
 
 function sameKeys(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((key, i) => key === b[i])
-}
-
-/** A frozen copy without Switchyard's routing keys: one decoded message may reach several local consumers. */
-function freezeWithout(decoded: Record<string, unknown>, drop: readonly string[]): Message {
-  const copy: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(decoded)) {
-    if (drop.includes(key)) continue
-    Object.defineProperty(copy, key, { value: deepFreeze(value), enumerable: true, writable: true })
-  }
-  return Object.freeze(copy) as Message
-}
-
-function deepFreeze(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return value
-  for (const child of Object.values(value)) deepFreeze(child)
-  return Object.freeze(value)
 }

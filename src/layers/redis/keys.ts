@@ -11,6 +11,8 @@ import { isProcessSpecific, nonLocalName } from '../names.js'
  * by the name, passed in as an argument. The methods here build the same keys from the same prefixes, so the two
  * cannot drift apart.
  */
+const HISTORY_MEMBERS_SUFFIX = ':members'
+
 export class RedisKeys {
   readonly groupPrefix: string
   readonly ownerGroupsPrefix: string
@@ -55,24 +57,34 @@ export class RedisKeys {
     return this.ownerGroupsPrefix + this.owner(channel)
   }
 
-  // Group history (layer option `history`); see history/ for the scheme. All of a group's keys share its shard.
-  /** A history group's Switchyard members (channels_redis' group format): its channels_redis group holds a proxy. */
-  historyMembers(group: string): string {
-    return this.historyMembersPrefix + group
+  // Group history (layer option `history`); see history/history-wire.ts. All of a group's keys share its shard.
+  /**
+   * The name under which a history group's Switchyard members are kept: `<group>:members`, which no group can
+   * be called (names have no `:`). Its key is `group(name)` and owner-groups sets record this name, so every
+   * script that removes a channel from "its groups" (expiry, sweeps, discard) reaches these members unchanged.
+   */
+  historyMembersName(group: string): string {
+    return group + HISTORY_MEMBERS_SUFFIX
   }
 
-  get historyMembersPrefix(): string {
-    return `${this.prefix}:switchyard:history-members:`
+  /** The group an owner-groups entry or group-key name stands for (`historyMembersName`'s inverse). */
+  groupOfEntry(entry: string): string {
+    return entry.endsWith(HISTORY_MEMBERS_SUFFIX) ? entry.slice(0, -HISTORY_MEMBERS_SUFFIX.length) : entry
   }
 
-  /** A history group's kept messages: a sorted set scored by offset. */
+  /** A history group's kept messages: a sorted set scored by offset, members `<sent ms>|<payload>`. */
   history(group: string): string {
     return `${this.prefix}:switchyard:history:${group}`
   }
 
   /** A history group's position: a hash { offset, epoch }. */
-  historyMeta(group: string): string {
-    return `${this.prefix}:switchyard:history-meta:${group}`
+  historyPosition(group: string): string {
+    return `${this.prefix}:switchyard:history-position:${group}`
+  }
+
+  /** Who may take Django's group sends to history groups out of the proxy queue (history-pump.ts). */
+  get historyPumpLease(): string {
+    return `${this.prefix}:switchyard:history-pump`
   }
 
   /**

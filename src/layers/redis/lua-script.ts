@@ -71,4 +71,8 @@ export const SCRIPTS = {
   deadLetters: new LuaScript('dead-letters'),
   workers: new LuaScript('workers'),
   purgeGroups: new LuaScript('purge-groups'),
+  historySend: new LuaScript('history-send'),
+  historyJoin: new LuaScript('history-join'),
+  historyRead: new LuaScript('history-read'),
+  historyLease: new LuaScript('history-lease'),
 } as const

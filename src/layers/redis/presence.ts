@@ -1,3 +1,5 @@
+import type { Redis } from 'ioredis'
+
 import type { Logger } from '../../logger.js'
 import { isProcessSpecific, nonLocalName } from '../names.js'
 import type { RedisKeys } from './keys.js'
@@ -33,6 +35,10 @@ export interface PresenceContext {
   /** This process's non-local names (`specific.<id>!`), one per `newChannel` prefix used. */
   ownNonLocal(): Iterable<string>
   shardForGroup(group: string): RedisShard
+  /** The name a group's memberships are kept under in Redis (its own, or `<group>:members` for history). */
+  memberSetName(group: string): string
+  /** Re-adds a membership after Redis may have lost it (a history group's through its own script). */
+  rejoin(group: string, channel: string): Promise<void>
   isClosed(): boolean
   onSwept(count: number): void
 }
@@ -84,17 +90,22 @@ export class ProcessPresence {
     }
   }
 
-  /** Adds (or refreshes) a membership, recording the group in the channel owner's set for later cleanup. */
-  async addMembership(group: string, channel: string): Promise<void> {
+  /**
+   * Adds (or refreshes) a membership, recording the group in the channel owner's set for later cleanup: with
+   * group-add.lua, or `join` (a script doing the same and more, history-join.lua) whose reply it resolves to.
+   */
+  async addMembership(group: string, channel: string): Promise<void>
+  async addMembership<T>(group: string, channel: string, join: (client: Redis) => Promise<T>): Promise<T>
+  async addMembership<T>(group: string, channel: string, join?: (client: Redis) => Promise<T>): Promise<T | void> {
     const { keys, options } = this.ctx
     if (this.isOwn(channel)) this.ownEntries.add(nonLocalName(channel) + group)
-    await this.ctx
-      .shardForGroup(group)
-      .call(
-        (client) =>
-          runGroupAdd(client, keys, { group, channel, nowMs: Date.now(), groupExpiryMs: options.groupExpiryMs }),
-        { idempotent: true },
-      )
+    const shard = this.ctx.shardForGroup(group)
+    if (join !== undefined) return shard.call(join, { idempotent: true })
+    await shard.call(
+      (client) =>
+        runGroupAdd(client, keys, { group, channel, nowMs: Date.now(), groupExpiryMs: options.groupExpiryMs }),
+      { idempotent: true },
+    )
   }
 
   /**
@@ -111,9 +122,10 @@ export class ProcessPresence {
       ownerLeaves = true
       this.ownEntries.delete(nonLocal + group)
     }
+    const name = this.ctx.memberSetName(group)
     await this.ctx
       .shardForGroup(group)
-      .call((client) => runGroupDiscard(client, keys, { group, channel, ownerLeaves }), { idempotent: true })
+      .call((client) => runGroupDiscard(client, keys, { group: name, channel, ownerLeaves }), { idempotent: true })
   }
 
   /** Re-adds this process's memberships whose group lives on shard `index` (after Redis may have lost them). */
@@ -121,7 +133,7 @@ export class ProcessPresence {
     for (const [group, channel] of this.ctx.localGroups.entries()) {
       if (consistentHash(group, this.ctx.shards.length) !== index) continue
       try {
-        await this.addMembership(group, channel)
+        await this.ctx.rejoin(group, channel)
       } catch (err) {
         this.ctx.log.warn({ err, group }, 'could not re-add a group membership after reconnecting')
       }
@@ -161,7 +173,8 @@ export class ProcessPresence {
         if (shard.commands.status !== 'ready') return
         const pipeline = shard.commands.pipeline()
         for (const [group, channel] of memberships) {
-          if (consistentHash(group, ctx.shards.length) === index) pipeline.zrem(ctx.keys.group(group), channel)
+          if (consistentHash(group, ctx.shards.length) !== index) continue
+          pipeline.zrem(ctx.keys.group(ctx.memberSetName(group)), channel)
         }
         pipeline.hdel(ctx.keys.registry, ...queues)
         // UNLINK: the sets go in the background, however many groups they still name.
@@ -190,7 +203,7 @@ export class ProcessPresence {
       this.ownEntries.delete(entry)
       const index = consistentHash(group, ctx.shards.length)
       const list = gone.get(index) ?? []
-      list.push([ctx.keys.ownerGroups(nonLocal), group])
+      list.push([ctx.keys.ownerGroups(nonLocal), ctx.memberSetName(group)])
       gone.set(index, list)
     }
     for (const [index, entries] of gone) {

@@ -3,6 +3,8 @@ import type {
   ChannelLayer,
   GroupAddOptions,
   GroupAddResult,
+  GroupHistory,
+  GroupHistoryOptions,
   Message,
   ReceiveOptions,
   SendOptions,
@@ -20,7 +22,9 @@ import type { Logger } from '../../logger.js'
 import type { InspectOptions, LayerSnapshot, PurgeOptions } from '../snapshot.js'
 import { reportGroupSend } from '../../diagnostics.js'
 import { moveDueDelayed, sendLater, sendNow, type SendContext } from './channel-send.js'
-import { sendToGroup } from './group-send.js'
+import { sendToGroup, type GroupSendContext, type GroupSendResult } from './group-send.js'
+import { groupAddRecover } from '../history/positions.js'
+import { notEnabled, RedisHistory } from './history/redis-history.js'
 import { Inbound, type InboundContext } from './inbound.js'
 import { inspectRedis } from './inspect.js'
 import { purgeExpiredMemberships } from './purge-memberships.js'
@@ -75,6 +79,8 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
   readonly tasks: RedisTaskStore
   private readonly processPresence: ProcessPresence
   private readonly sending: SendContext
+  private readonly groupSending: GroupSendContext
+  private readonly history: RedisHistory
   private closed = false
 
   constructor(options?: RedisLayerOptions) {
@@ -106,6 +112,40 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
     this.processChannels = new ProcessChannels(this.local, this.counters)
     this.clientId = this.processChannels.clientId
     this.ownNonLocal.add(`specific.${this.clientId}!`)
+    this.groupSending = {
+      shards: this.shards,
+      keys: this.keys,
+      options: this.options,
+      encode: (body) => this.serializer.encode(body),
+      shardOf: (name) => consistentHash(name, this.shards.length),
+      capacityOf: (channel) => capacityFor(this.options, channel),
+      leaveGroups: (channel) => this.processPresence.leaveGroups(channel),
+    }
+    this.history = new RedisHistory({
+      sending: this.groupSending,
+      serializer: this.serializer,
+      local: this.local,
+      localGroups: this.localGroups,
+      log: this.log,
+      token: this.clientId,
+      isLocal: (channel) => this.isLocal(channel),
+      addMembership: (group, channel, join) => this.processPresence.addMembership(group, channel, join),
+      onOffer: (result) => {
+        this.inbound.count(result)
+      },
+      onPumpChange: () => {
+        this.inbound.keysChanged()
+      },
+      onPumped: (group, result) => {
+        this.countGroupSend(group, result)
+      },
+      onExpired: () => {
+        this.counters.expired++
+      },
+      onUnroutable: () => {
+        this.counters.dropped++
+      },
+    })
     this.inbound = new Inbound(this.inboundContext())
     this.tasks = new RedisTaskStore(this.taskStoreContext(options))
     this.processPresence = new ProcessPresence(this.presenceContext())
@@ -192,13 +232,24 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
     return name
   }
 
-  async groupAdd(group: string, channel: string, _options?: GroupAddOptions): Promise<GroupAddResult> {
+  async groupAdd(group: string, channel: string, options?: GroupAddOptions): Promise<GroupAddResult> {
     this.assertOpen('add to a group')
     assertGroupName(group)
     assertChannelName(channel)
+    const recover = groupAddRecover(options)
+    const settings = this.history.settingsOf(group)
+    if (settings !== undefined) return this.history.join(group, channel, settings, recover)
+    if (recover !== undefined) throw notEnabled(group)
     if (this.isLocal(channel)) this.localGroups.add(group, channel)
     await this.processPresence.addMembership(group, channel)
     return {}
+  }
+
+  /** Kept messages of a history group, oldest first, and its position. */
+  async groupHistory(group: string, options?: GroupHistoryOptions): Promise<GroupHistory> {
+    this.assertOpen('read group history')
+    assertGroupName(group)
+    return this.history.read(group, options)
   }
 
   async groupDiscard(group: string, channel: string): Promise<void> {
@@ -214,19 +265,15 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
     assertGroupName(group)
     const prepared = prepareMessage(message, this.options.maxMessageBytes)
     this.counters.groupSends++
-    const result = await sendToGroup(
-      {
-        shards: this.shards,
-        keys: this.keys,
-        options: this.options,
-        encode: (body) => this.serializer.encode(body),
-        shardOf: (name) => consistentHash(name, this.shards.length),
-        capacityOf: (channel) => capacityFor(this.options, channel),
-        leaveGroups: (channel) => this.processPresence.leaveGroups(channel),
-      },
-      group,
-      prepared.message,
-    )
+    const settings = this.history.settingsOf(group)
+    const result =
+      settings === undefined
+        ? await sendToGroup(this.groupSending, group, prepared.message)
+        : await this.history.send(group, settings, prepared.message)
+    this.countGroupSend(group, result)
+  }
+
+  private countGroupSend(group: string, result: GroupSendResult): void {
     this.counters.sent += result.reached
     reportGroupSend(result.reached)
     if (result.dropped > 0) {
@@ -249,6 +296,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
     this.closed = true
     for (const timer of this.timers) clearInterval(timer)
     this.tasks.close()
+    await this.history.pump.idle()
     await this.processPresence.deregister()
     // Stop the readers first (synchronously), so the connections closing under them ends their loops at once.
     const readersStopped = this.inbound.stop()
@@ -308,6 +356,12 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
       onWake: (channel) => {
         this.tasks.wake(channel)
       },
+      holds: this.history.holds,
+      pumpKeys: (index) => this.history.pump.keysFor(index),
+      isPumpKey: (key) => this.history.pump.isProxyQueue(key),
+      onPumped: (member, score) => {
+        this.history.pump.take(member, score)
+      },
     }
   }
 
@@ -341,6 +395,17 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
       clientId: this.clientId,
       ownNonLocal: () => this.ownNonLocal,
       shardForGroup: (group) => this.shardForGroup(group),
+      memberSetName: (group) => this.history.memberSetName(group),
+      rejoin: async (group, channel) => {
+        const settings = this.history.settingsOf(group)
+        if (settings === undefined) await this.processPresence.addMembership(group, channel)
+        else
+          await this.processPresence.addMembership(
+            group,
+            channel,
+            this.history.joinScript(group, channel, settings, undefined),
+          )
+      },
       isClosed: () => this.closed,
       onSwept: (count) => {
         this.counters.staleProcessesSwept += count
@@ -354,7 +419,11 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
     void this.processPresence.heartbeat()
     this.every(250, () => void moveDueDelayed(this.sending))
     this.every(60_000, () => void this.tasks.purgeExpiredDeadLetters().catch(() => undefined))
-    this.every(this.options.heartbeatIntervalMs, () => void this.processPresence.heartbeat())
+    void this.history.pump.renew()
+    this.every(this.options.heartbeatIntervalMs, () => {
+      void this.processPresence.heartbeat()
+      void this.history.pump.renew()
+    })
     this.every(Math.min(1_000, Math.max(50, Math.floor(this.options.expiryMs / 2))), () => {
       this.local.purgeExpired()
     })

@@ -15,56 +15,19 @@
 --          is '', {queue key, {member, ...}, ...} for everyone else (channels_redis-format delivery)}
 local now = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tostring(now - tonumber(ARGV[3])))
-local members = redis.call('ZRANGE', KEYS[1], 0, -1)
-local nowMs, staleMs = tonumber(ARGV[4]), tonumber(ARGV[5])
-local live, nodeCount, nodeOrder, others, otherOrder = {}, {}, {}, {}, {}
-for _, member in ipairs(members) do
-  local bang = string.find(member, '!', 1, true)
-  local key = ARGV[1] .. (bang and string.sub(member, 1, bang) or member)
-  local isNode = false
-  if bang then
-    if live[key] == nil then
-      local beat = redis.call('HGET', KEYS[2], key)
-      live[key] = beat ~= false and (nowMs - tonumber(beat)) < staleMs
-    end
-    isNode = live[key]
-  end
-  if isNode then
-    if nodeCount[key] == nil then
-      nodeCount[key] = 0
-      table.insert(nodeOrder, key)
-    end
-    nodeCount[key] = nodeCount[key] + 1
-  else
-    if others[key] == nil then
-      others[key] = {}
-      table.insert(otherOrder, key)
-    end
-    table.insert(others[key], member)
-  end
-end
+local plan = classifyMembers(redis.call('ZRANGE', KEYS[1], 0, -1), KEYS[2], ARGV[1], tonumber(ARGV[4]),
+  tonumber(ARGV[5]), '', newClassification())
 local reached, dropped, nodeOut, otherOut = 0, 0, {}, {}
 if ARGV[6] ~= '' then
-  local cutoff = tostring(now - tonumber(ARGV[7]))
-  local capacity = tonumber(ARGV[9])
-  for _, key in ipairs(nodeOrder) do
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', cutoff)
-    if redis.call('ZCARD', key) < capacity then
-      redis.call('ZADD', key, nextScore(key, now), ARGV[6])
-      redis.call('PEXPIRE', key, ARGV[8])
-      reached = reached + nodeCount[key]
-    else
-      dropped = dropped + nodeCount[key]
-    end
-  end
+  reached, dropped = deliverCompact(plan, ARGV[6], now, tonumber(ARGV[7]), ARGV[8], tonumber(ARGV[9]))
 else
-  for _, key in ipairs(nodeOrder) do
+  for _, key in ipairs(plan.nodeOrder) do
     table.insert(nodeOut, key)
-    table.insert(nodeOut, nodeCount[key])
+    table.insert(nodeOut, plan.nodeCount[key])
   end
 end
-for _, key in ipairs(otherOrder) do
+for _, key in ipairs(plan.otherOrder) do
   table.insert(otherOut, key)
-  table.insert(otherOut, others[key])
+  table.insert(otherOut, plan.others[key])
 end
 return {reached, dropped, nodeOut, otherOut}

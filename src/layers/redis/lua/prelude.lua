@@ -20,3 +20,110 @@ local function recordQueuedTask(statePrefix, id, payload, channel, nowMs)
     redis.call('HSET', state, 'status', 'queued', 'updatedAt', nowMs, 'channel', channel, 'taskId', id, 'attempts', 0)
   end
 end
+
+-- Group members by where their copies go (group-send.lua, history-send.lua): live Switchyard processes get one
+-- compact copy per process queue (`nodeCount[queue]` members behind it, in `nodeOrder`); everyone else (normal
+-- channels, Django processes, processes not known live) gets channels_redis' format, per queue (`others[queue]`
+-- lists its members, in `otherOrder`). `skip` is a member to leave out ('' for none).
+local function classifyMembers(members, registry, queuePrefix, nowMs, staleMs, skip, into)
+  local live, nodeCount, nodeOrder, others, otherOrder = into.live, into.nodeCount, into.nodeOrder, into.others, into.otherOrder
+  for _, member in ipairs(members) do
+    if member ~= skip then
+      local bang = string.find(member, '!', 1, true)
+      local key = queuePrefix .. (bang and string.sub(member, 1, bang) or member)
+      local isNode = false
+      if bang then
+        if live[key] == nil then
+          local beat = redis.call('HGET', registry, key)
+          live[key] = beat ~= false and (nowMs - tonumber(beat)) < staleMs
+        end
+        isNode = live[key]
+      end
+      if isNode then
+        if nodeCount[key] == nil then
+          nodeCount[key] = 0
+          table.insert(nodeOrder, key)
+        end
+        nodeCount[key] = nodeCount[key] + 1
+      else
+        if others[key] == nil then
+          others[key] = {}
+          table.insert(otherOrder, key)
+        end
+        table.insert(others[key], member)
+      end
+    end
+  end
+  return into
+end
+
+local function newClassification()
+  return {live = {}, nodeCount = {}, nodeOrder = {}, others = {}, otherOrder = {}}
+end
+
+-- Adds one compact copy to each live process queue that has room; returns members reached and dropped.
+local function deliverCompact(plan, payload, now, expirySeconds, queueTtlMs, capacity)
+  local cutoff = tostring(now - expirySeconds)
+  local reached, dropped = 0, 0
+  for _, key in ipairs(plan.nodeOrder) do
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', cutoff)
+    if redis.call('ZCARD', key) < capacity then
+      redis.call('ZADD', key, nextScore(key, now), payload)
+      redis.call('PEXPIRE', key, queueTtlMs)
+      reached = reached + plan.nodeCount[key]
+    else
+      dropped = dropped + plan.nodeCount[key]
+    end
+  end
+  return reached, dropped
+end
+
+-- History (history-send.lua, history-join.lua, history-read.lua). A group's position hash holds its `epoch` and
+-- its latest `offset`; a group without one gets `candidate` at offset 0, and loses any history left from before,
+-- whose offsets belonged to the lost epoch.
+local function historyEpoch(positionKey, historyKey, candidate, ttlMs)
+  local epoch = redis.call('HGET', positionKey, 'epoch')
+  if epoch == false then
+    epoch = candidate
+    redis.call('HSET', positionKey, 'epoch', epoch, 'offset', 0)
+    redis.call('DEL', historyKey)
+  end
+  redis.call('PEXPIRE', positionKey, ttlMs)
+  return epoch
+end
+
+-- Keeps the last `size` messages, none sent at or before `cutoffMs` (members are `<sent ms>|<payload>`).
+local function trimHistory(historyKey, size, cutoffMs)
+  redis.call('ZREMRANGEBYRANK', historyKey, 0, -(size + 1))
+  while true do
+    local oldest = redis.call('ZRANGE', historyKey, 0, 0)[1]
+    if oldest == nil then return end
+    local bar = string.find(oldest, '|', 1, true)
+    if tonumber(string.sub(oldest, 1, bar - 1)) > cutoffMs then return end
+    redis.call('ZREMRANGEBYRANK', historyKey, 0, 0)
+  end
+end
+
+-- The 12-byte prefix of a sequenced payload: offset as 6 bytes big-endian, then the 6-character epoch.
+local function positionPrefix(offset, epoch)
+  local bytes, n = {}, offset
+  for i = 6, 1, -1 do
+    bytes[i] = n % 256
+    n = math.floor(n / 256)
+  end
+  return string.char(bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6]) .. epoch
+end
+
+-- Kept payloads after `offset`, oldest first, at most `limit` ('' for all); the `<sent ms>|` prefix stripped.
+local function historyAfter(historyKey, offset, limit)
+  local entries
+  if limit == '' then
+    entries = redis.call('ZRANGEBYSCORE', historyKey, '(' .. offset, '+inf')
+  else
+    entries = redis.call('ZRANGEBYSCORE', historyKey, '(' .. offset, '+inf', 'LIMIT', 0, limit)
+  end
+  for i, entry in ipairs(entries) do
+    entries[i] = string.sub(entry, string.find(entry, '|', 1, true) + 1)
+  end
+  return entries
+end
