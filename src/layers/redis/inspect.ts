@@ -4,6 +4,7 @@ import type { ChannelSnapshot, InspectOptions, LayerSnapshot } from '../snapshot
 import type { LayerStats } from '../channel-layer.js'
 import type { RedisKeys } from './keys.js'
 import type { RedisShard } from './redis-shard.js'
+import { PROXY_PREFIX } from './history/history-wire.js'
 import { escapeGlob, pipelineResults, scanKeys } from './scan-keys.js'
 
 export interface RedisInspectContext {
@@ -61,8 +62,11 @@ export async function inspectRedis(ctx: RedisInspectContext, options?: InspectOp
     for (const channel of await countChannels(ctx, shard, [...found.channels])) {
       channels.set(channel.name, sum(channels.get(channel.name), channel))
     }
-    for (const [group, names] of await readGroups(ctx, shard, [...found.groups])) {
-      members.set(group, [...(members.get(group) ?? []), ...names])
+    for (const [name, names] of await readGroups(ctx, shard, [...found.groups])) {
+      // A history group's Switchyard members live apart (`<group>:members`); its own set holds a proxy member.
+      const group = ctx.keys.groupOfEntry(name)
+      const real = names.filter((member) => !member.startsWith(PROXY_PREFIX))
+      members.set(group, [...(members.get(group) ?? []), ...real])
     }
   }
   return {
@@ -92,8 +96,9 @@ function classify(keys: RedisKeys, key: string): { channel: string; group?: stri
     return match?.[1] === undefined ? undefined : { channel: match[1] }
   }
   const channel = keys.queueName(key)
-  // Channel names never contain `:`: such a key belongs to something else sharing the prefix.
-  return channel === '' || channel.includes(':') ? undefined : { channel }
+  // Channel names never contain `:`: such a key belongs to something else sharing the prefix. The history proxy's
+  // queue is Switchyard's plumbing, not a channel anyone uses.
+  return channel === '' || channel.includes(':') || channel.startsWith(PROXY_PREFIX) ? undefined : { channel }
 }
 
 async function countChannels(
