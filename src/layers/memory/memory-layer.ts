@@ -29,6 +29,7 @@ import {
 import { LayerCounters } from '../layer-stats.js'
 import { DROPPED, HANDED, LocalChannels, type BufferedReceiver } from '../local-channels.js'
 import type { ChannelListener, ListeningReceiver } from '../channel-listener.js'
+import { MemoryGroups } from './memory-groups.js'
 import { memorySnapshot } from './memory-inspect.js'
 import { prepareMessage } from '../message-validation.js'
 import { assertChannelName, assertGroupName } from '../names.js'
@@ -43,12 +44,6 @@ interface Delayed {
   readonly message: Message
   /** A task the store holds: due, it bypasses capacity and never expires, so it cannot be lost. */
   readonly task: boolean
-}
-
-interface Membership {
-  readonly group: string
-  readonly channel: string
-  readonly addedAt: number
 }
 
 /**
@@ -76,11 +71,7 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
   private readonly local: LocalChannels
   /** Names `newChannel()` returns: their client id is how `receive` knows a name is ours. */
   private readonly processChannels: ProcessChannels
-  private readonly groups = new Map<string, Map<string, Membership>>()
-  /** Memberships in last-add order, which with one `groupExpiryMs` is also expiry order. */
-  private readonly memberships = new Map<string, Membership>()
-  /** channel -> its groups, so an expired message can remove its channel from every group without a scan. */
-  private readonly channelGroups = new Map<string, Set<string>>()
+  private readonly groups: MemoryGroups
   private readonly counters = new LayerCounters()
   private readonly drops: DropReporter
   private readonly delayed = new DelayedMessages<Delayed>(
@@ -100,13 +91,14 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
     this.options = resolveLayerOptions(options, TASK_STORE_OPTION_KEYS)
     const log = this.options.logger.child({ layer: 'memory' })
     this.drops = new DropReporter(log)
+    this.groups = new MemoryGroups(this.options.groupExpiryMs)
     this.local = new LocalChannels(
       (channel) => capacityFor(this.options, channel),
       ({ channel, message }) => {
         this.counters.expired++
         // No silent drop on the task path: a task that waited too long is dead-lettered as `expired`.
         if (this.tasks.isTaskChannel(channel)) this.tasks.buryExpired(channel, message, this.options.expiryMs)
-        else this.removeFromAllGroups(channel)
+        else this.groups.removeChannel(channel)
       },
     )
     this.processChannels = new ProcessChannels(this.local, this.counters)
@@ -186,23 +178,7 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
     this.assertOpen('add to a group')
     assertGroupName(group)
     assertChannelName(channel)
-    const key = membershipKey(group, channel)
-    const membership = { group, channel, addedAt: Date.now() }
-    // Delete first so the refreshed membership moves to the end: the map stays in expiry order.
-    this.memberships.delete(key)
-    this.memberships.set(key, membership)
-    let members = this.groups.get(group)
-    if (members === undefined) {
-      members = new Map()
-      this.groups.set(group, members)
-    }
-    members.set(channel, membership)
-    let joined = this.channelGroups.get(channel)
-    if (joined === undefined) {
-      joined = new Set()
-      this.channelGroups.set(channel, joined)
-    }
-    joined.add(group)
+    this.groups.add(group, channel)
     return {}
   }
 
@@ -210,7 +186,7 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
     this.assertOpen('discard from a group')
     assertGroupName(group)
     assertChannelName(channel)
-    this.removeMembership(group, channel)
+    this.groups.remove(group, channel)
   }
 
   async groupSend(group: string, message: Message): Promise<void> {
@@ -219,7 +195,7 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
     const prepared = prepareMessage(message, this.options.maxMessageBytes)
     this.refresh()
     this.counters.groupSends++
-    const members = this.groups.get(group)
+    const members = this.groups.members(group)
     if (members === undefined) {
       reportGroupSend(0)
       return
@@ -241,7 +217,7 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
     this.delayed.clear()
     this.local.clear()
     this.tasks.clear()
-    this.clearGroups()
+    this.groups.clear()
   }
 
   async close(): Promise<void> {
@@ -250,7 +226,7 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
     this.delayed.clear()
     this.local.rejectAll(new LayerClosedError('receive'))
     this.tasks.clear()
-    this.clearGroups()
+    this.groups.clear()
   }
 
   stats(): LayerStats {
@@ -268,7 +244,7 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
         inFlight: this.tasks.inFlightCounts(),
         delayed: [...this.delayed.items()].map((item) => item.channel),
         deadLetters: this.tasks.deadLetterCounts(),
-        groups: new Map([...this.groups].map(([group, members]) => [group, [...members.keys()]])),
+        groups: this.groups.snapshot(),
         workers: await this.tasks.listWorkers(),
         servers: await this.tasks.listServers(),
         stats: this.counters.snapshot(),
@@ -284,11 +260,9 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
    */
   async purgeExpiredMemberships(options?: PurgeOptions): Promise<number> {
     this.assertOpen('purge expired memberships')
-    const cutoff = Date.now() - this.options.groupExpiryMs
-    const expired = [...this.memberships.values()].filter((membership) => membership.addedAt <= cutoff)
-    if (options?.dryRun !== true) for (const { group, channel } of expired) this.removeMembership(group, channel)
+    const expired = this.groups.removeExpired(Date.now(), options?.dryRun === true)
     options?.onProgress?.(this.groups.size, this.groups.size)
-    return expired.length
+    return expired
   }
 
   /**
@@ -360,42 +334,10 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
   /** Drops expired messages (removing their channels from every group) and expired memberships. */
   private purgeExpired(now: number): void {
     this.local.purgeExpired(now)
-    const cutoff = now - this.options.groupExpiryMs
-    for (const membership of this.memberships.values()) {
-      if (membership.addedAt > cutoff) break
-      this.removeMembership(membership.group, membership.channel)
-    }
-  }
-
-  private removeFromAllGroups(channel: string): void {
-    const joined = this.channelGroups.get(channel)
-    if (joined === undefined) return
-    for (const group of [...joined]) this.removeMembership(group, channel)
-  }
-
-  private removeMembership(group: string, channel: string): void {
-    this.memberships.delete(membershipKey(group, channel))
-    const joined = this.channelGroups.get(channel)
-    joined?.delete(group)
-    if (joined?.size === 0) this.channelGroups.delete(channel)
-    const members = this.groups.get(group)
-    if (members === undefined) return
-    members.delete(channel)
-    if (members.size === 0) this.groups.delete(group)
-  }
-
-  private clearGroups(): void {
-    this.groups.clear()
-    this.memberships.clear()
-    this.channelGroups.clear()
+    this.groups.purgeExpired(now)
   }
 
   private assertOpen(operation: string): void {
     if (this.closed) throw new LayerClosedError(operation)
   }
-}
-
-function membershipKey(group: string, channel: string): string {
-  // Names never contain a space, so the pair is unambiguous.
-  return `${group} ${channel}`
 }
