@@ -12,6 +12,8 @@ import type {
   ChannelLayer,
   GroupAddOptions,
   GroupAddResult,
+  GroupHistory,
+  GroupHistoryOptions,
   LayerStats,
   Message,
   ReceiveOptions,
@@ -29,7 +31,9 @@ import {
 import { LayerCounters } from '../layer-stats.js'
 import { DROPPED, HANDED, LocalChannels, type BufferedReceiver } from '../local-channels.js'
 import type { ChannelListener, ListeningReceiver } from '../channel-listener.js'
+import { historyQuery, recoverOption } from '../history/history-requests.js'
 import { MemoryGroups } from './memory-groups.js'
+import { MemoryHistory } from './memory-history.js'
 import { memorySnapshot } from './memory-inspect.js'
 import { prepareMessage } from '../message-validation.js'
 import { assertChannelName, assertGroupName } from '../names.js'
@@ -72,6 +76,8 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
   /** Names `newChannel()` returns: their client id is how `receive` knows a name is ours. */
   private readonly processChannels: ProcessChannels
   private readonly groups: MemoryGroups
+  /** Groups matching the option `history`: positions, kept messages, recovery. */
+  private readonly history: MemoryHistory
   private readonly counters = new LayerCounters()
   private readonly drops: DropReporter
   private readonly delayed = new DelayedMessages<Delayed>(
@@ -92,6 +98,7 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
     const log = this.options.logger.child({ layer: 'memory' })
     this.drops = new DropReporter(log)
     this.groups = new MemoryGroups(this.options.groupExpiryMs)
+    this.history = new MemoryHistory(this.options.history, this.options.groupExpiryMs)
     this.local = new LocalChannels(
       (channel) => capacityFor(this.options, channel),
       ({ channel, message }) => {
@@ -174,12 +181,23 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
     return this.processChannels.newName(prefix).name
   }
 
-  async groupAdd(group: string, channel: string, _options?: GroupAddOptions): Promise<GroupAddResult> {
+  /**
+   * Adds `channel` to `group`; on a history group resolves to its position and, with `recover`, replays what the
+   * channel missed (see `MemoryHistory.join`). The replay is queued before this returns, one synchronous step with
+   * the add, so no send can fall between them: no gap, no duplicate. Replayed messages join the queue even past the
+   * channel's capacity (at most the history `size`): the member asked for them, and dropping part of a replay would
+   * be a gap reported as `recovered: true`. They count in `sent` and expire after `expiryMs` like any message.
+   */
+  async groupAdd(group: string, channel: string, options?: GroupAddOptions): Promise<GroupAddResult> {
     this.assertOpen('add to a group')
     assertGroupName(group)
     assertChannelName(channel)
+    const recover = recoverOption(options)
+    const joined = this.history.join(group, recover)
     this.groups.add(group, channel)
-    return {}
+    if (joined === undefined) return {}
+    for (const message of joined.replay) this.deliverReplayed(channel, message)
+    return joined.result
   }
 
   async groupDiscard(group: string, channel: string): Promise<void> {
@@ -195,6 +213,8 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
     const prepared = prepareMessage(message, this.options.maxMessageBytes)
     this.refresh()
     this.counters.groupSends++
+    // A history group's message is recorded even with no member: a member that comes back recovers it.
+    const delivered = this.history.record(group, prepared.message)
     const members = this.groups.members(group)
     if (members === undefined) {
       reportGroupSend(0)
@@ -203,7 +223,7 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
     let dropped = 0
     // Channels spec: group_send never raises ChannelFull; a full member misses this message.
     for (const channel of [...members.keys()]) {
-      if (!this.deliver(channel, prepared.message)) dropped++
+      if (!this.deliver(channel, delivered)) dropped++
     }
     reportGroupSend(members.size - dropped)
     if (dropped > 0) {
@@ -212,12 +232,26 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
     }
   }
 
+  /**
+   * The messages a history group keeps, oldest first, and its position (see `MemoryHistory.read`). Throws
+   * `InvalidOptionError` for a bad `limit` (a positive integer) or `afterOffset` (a non-negative integer), then
+   * `HistoryNotEnabledError` for a group without history.
+   */
+  async groupHistory(group: string, options?: GroupHistoryOptions): Promise<GroupHistory> {
+    this.assertOpen('read group history')
+    assertGroupName(group)
+    const query = historyQuery(options)
+    this.refresh()
+    return this.history.read(group, query)
+  }
+
   async flush(): Promise<void> {
     this.assertOpen('flush')
     this.delayed.clear()
     this.local.clear()
     this.tasks.clear()
     this.groups.clear()
+    this.history.clear()
   }
 
   async close(): Promise<void> {
@@ -227,6 +261,7 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
     this.local.rejectAll(new LayerClosedError('receive'))
     this.tasks.clear()
     this.groups.clear()
+    this.history.clear()
   }
 
   stats(): LayerStats {
@@ -287,6 +322,14 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
     return true
   }
 
+  /** A replayed history message: queued past capacity (see `groupAdd`), counted in `sent`. */
+  private deliverReplayed(channel: string, message: Message): void {
+    this.counters.sent++
+    if (this.local.offer(channel, message, Date.now() + this.options.expiryMs, true) === HANDED) {
+      this.counters.received++
+    }
+  }
+
   /** When a task queued now expires: `taskExpiryMs` from now, or never. */
   private taskExpiresAt(): number {
     const limit = this.tasks.options.taskExpiryMs
@@ -335,6 +378,7 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
   private purgeExpired(now: number): void {
     this.local.purgeExpired(now)
     this.groups.purgeExpired(now)
+    this.history.purgeExpired(now)
   }
 
   private assertOpen(operation: string): void {
