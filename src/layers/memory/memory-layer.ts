@@ -61,6 +61,8 @@ interface Delayed {
  * Expiry is lazy and O(1) per message: every call first drops what has expired, so expiry needs no timers.
  * Delayed sends (`{ delayMs }`) wait in one heap with one unref'd timer for the earliest, cleared by `flush()` and
  * `close()`; every call also delivers those already due. `tasks` runs RetryingConsumers on this layer's queues.
+ * Groups matching the option `history` number their messages (`__position__`), keep the last ones for `groupHistory`
+ * and let a returning member `recover` what it missed (`memory-history.ts`).
  *
  * @example
  * ```ts
