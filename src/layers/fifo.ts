@@ -18,6 +18,11 @@ export class Fifo<T> {
     return this.items[this.head]
   }
 
+  /** The item `index` places from the head (0 is the head), or undefined past the tail. */
+  at(index: number): T | undefined {
+    return index >= 0 && index < this.length ? this.items[this.head + index] : undefined
+  }
+
   shift(): T | undefined {
     if (this.head >= this.items.length) return undefined
     const item = this.items[this.head]

@@ -5,7 +5,7 @@ import { ProtocolTypeRouter, URLRouter, route } from '../../src/routing/index.js
 import { captureLogger, closed, connect, nextMessage, refusal, startServer, waitFor, wsUrl } from './helpers.js'
 
 const groupsOf = (layer: InMemoryChannelLayer): Map<string, unknown> =>
-  (layer as unknown as { groups: Map<string, unknown> }).groups
+  (layer as unknown as { groups: { groups: Map<string, unknown> } }).groups.groups
 
 class Member extends JsonWebsocketConsumer {
   static override groups = ['everyone']

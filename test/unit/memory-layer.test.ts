@@ -5,9 +5,7 @@ import { InMemoryChannelLayer } from '../../src/index.js'
 /** The private bookkeeping, read only to prove nothing lingers once traffic is done. */
 interface Internals {
   local: { size: number; queued: number }
-  groups: Map<string, unknown>
-  memberships: Map<string, unknown>
-  channelGroups: Map<string, unknown>
+  groups: { groups: Map<string, unknown>; memberships: Map<string, unknown>; channelGroups: Map<string, unknown> }
 }
 
 const internals = (layer: InMemoryChannelLayer): Internals => layer as unknown as Internals
@@ -57,7 +55,7 @@ describe('InMemoryChannelLayer with fake timers', () => {
     }
     expect(await received('refreshed')).toEqual(['both', 'one'])
     expect(await received('left-alone')).toEqual(['both'])
-    expect(internals(layer).memberships.size).toBe(1)
+    expect(internals(layer).groups.memberships.size).toBe(1)
   })
 
   it('drops expired messages lazily in O(1) without timers', async () => {
@@ -87,9 +85,9 @@ describe('InMemoryChannelLayer bookkeeping', () => {
       await layer.groupDiscard('room', channel)
       await layer.groupDiscard(`private-${i}`, channel)
     }
-    const state = internals(layer)
-    expect([state.local.size, state.local.queued, state.groups.size, state.memberships.size]).toEqual([0, 0, 0, 0])
-    expect(state.channelGroups.size).toBe(0)
+    const { local, groups } = internals(layer)
+    expect([local.size, local.queued, groups.groups.size, groups.memberships.size]).toEqual([0, 0, 0, 0])
+    expect(groups.channelGroups.size).toBe(0)
     expect(layer.stats()).toMatchObject({ sent: 1000, received: 1000 })
   })
 

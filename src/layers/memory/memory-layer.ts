@@ -12,6 +12,8 @@ import type {
   ChannelLayer,
   GroupAddOptions,
   GroupAddResult,
+  GroupHistory,
+  GroupHistoryOptions,
   LayerStats,
   Message,
   ReceiveOptions,
@@ -29,6 +31,9 @@ import {
 import { LayerCounters } from '../layer-stats.js'
 import { DROPPED, HANDED, LocalChannels, type BufferedReceiver } from '../local-channels.js'
 import type { ChannelListener, ListeningReceiver } from '../channel-listener.js'
+import { historyQuery, recoverOption } from '../history/history-requests.js'
+import { MemoryGroups } from './memory-groups.js'
+import { MemoryHistory } from './memory-history.js'
 import { memorySnapshot } from './memory-inspect.js'
 import { prepareMessage } from '../message-validation.js'
 import { assertChannelName, assertGroupName } from '../names.js'
@@ -45,12 +50,6 @@ interface Delayed {
   readonly task: boolean
 }
 
-interface Membership {
-  readonly group: string
-  readonly channel: string
-  readonly addedAt: number
-}
-
 /**
  * A channel layer inside one process, with Channels' semantics: FIFO per channel, capacity, per-message expiry
  * (an expired message also removes its channel from every group), group membership expiring `groupExpiryMs`
@@ -62,6 +61,8 @@ interface Membership {
  * Expiry is lazy and O(1) per message: every call first drops what has expired, so expiry needs no timers.
  * Delayed sends (`{ delayMs }`) wait in one heap with one unref'd timer for the earliest, cleared by `flush()` and
  * `close()`; every call also delivers those already due. `tasks` runs RetryingConsumers on this layer's queues.
+ * Groups matching the option `history` number their messages (`__position__`), keep the last ones for `groupHistory`
+ * and let a returning member `recover` what it missed (`memory-history.ts`).
  *
  * @example
  * ```ts
@@ -76,11 +77,9 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
   private readonly local: LocalChannels
   /** Names `newChannel()` returns: their client id is how `receive` knows a name is ours. */
   private readonly processChannels: ProcessChannels
-  private readonly groups = new Map<string, Map<string, Membership>>()
-  /** Memberships in last-add order, which with one `groupExpiryMs` is also expiry order. */
-  private readonly memberships = new Map<string, Membership>()
-  /** channel -> its groups, so an expired message can remove its channel from every group without a scan. */
-  private readonly channelGroups = new Map<string, Set<string>>()
+  private readonly groups: MemoryGroups
+  /** Groups matching the option `history`: positions, kept messages, recovery. */
+  private readonly history: MemoryHistory
   private readonly counters = new LayerCounters()
   private readonly drops: DropReporter
   private readonly delayed = new DelayedMessages<Delayed>(
@@ -100,13 +99,15 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
     this.options = resolveLayerOptions(options, TASK_STORE_OPTION_KEYS)
     const log = this.options.logger.child({ layer: 'memory' })
     this.drops = new DropReporter(log)
+    this.groups = new MemoryGroups(this.options.groupExpiryMs)
+    this.history = new MemoryHistory(this.options.history, this.options.groupExpiryMs)
     this.local = new LocalChannels(
       (channel) => capacityFor(this.options, channel),
       ({ channel, message }) => {
         this.counters.expired++
         // No silent drop on the task path: a task that waited too long is dead-lettered as `expired`.
         if (this.tasks.isTaskChannel(channel)) this.tasks.buryExpired(channel, message, this.options.expiryMs)
-        else this.removeFromAllGroups(channel)
+        else this.groups.removeChannel(channel)
       },
     )
     this.processChannels = new ProcessChannels(this.local, this.counters)
@@ -182,35 +183,30 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
     return this.processChannels.newName(prefix).name
   }
 
-  async groupAdd(group: string, channel: string, _options?: GroupAddOptions): Promise<GroupAddResult> {
+  /**
+   * Adds `channel` to `group`; on a history group resolves to its position and, with `recover`, replays what the
+   * channel missed (see `MemoryHistory.join`). The replay is queued before this returns, one synchronous step with
+   * the add, so no send can fall between them: no gap, no duplicate. Replayed messages join the queue even past the
+   * channel's capacity (at most the history `size`): the member asked for them, and dropping part of a replay would
+   * be a gap reported as `recovered: true`. They count in `sent` and expire after `expiryMs` like any message.
+   */
+  async groupAdd(group: string, channel: string, options?: GroupAddOptions): Promise<GroupAddResult> {
     this.assertOpen('add to a group')
     assertGroupName(group)
     assertChannelName(channel)
-    const key = membershipKey(group, channel)
-    const membership = { group, channel, addedAt: Date.now() }
-    // Delete first so the refreshed membership moves to the end: the map stays in expiry order.
-    this.memberships.delete(key)
-    this.memberships.set(key, membership)
-    let members = this.groups.get(group)
-    if (members === undefined) {
-      members = new Map()
-      this.groups.set(group, members)
-    }
-    members.set(channel, membership)
-    let joined = this.channelGroups.get(channel)
-    if (joined === undefined) {
-      joined = new Set()
-      this.channelGroups.set(channel, joined)
-    }
-    joined.add(group)
-    return {}
+    const recover = recoverOption(options)
+    const joined = this.history.join(group, recover)
+    this.groups.add(group, channel)
+    if (joined === undefined) return {}
+    for (const message of joined.replay) this.deliverReplayed(channel, message)
+    return joined.result
   }
 
   async groupDiscard(group: string, channel: string): Promise<void> {
     this.assertOpen('discard from a group')
     assertGroupName(group)
     assertChannelName(channel)
-    this.removeMembership(group, channel)
+    this.groups.remove(group, channel)
   }
 
   async groupSend(group: string, message: Message): Promise<void> {
@@ -219,7 +215,9 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
     const prepared = prepareMessage(message, this.options.maxMessageBytes)
     this.refresh()
     this.counters.groupSends++
-    const members = this.groups.get(group)
+    // A history group's message is recorded even with no member: a member that comes back recovers it.
+    const delivered = this.history.record(group, prepared.message)
+    const members = this.groups.members(group)
     if (members === undefined) {
       reportGroupSend(0)
       return
@@ -227,7 +225,7 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
     let dropped = 0
     // Channels spec: group_send never raises ChannelFull; a full member misses this message.
     for (const channel of [...members.keys()]) {
-      if (!this.deliver(channel, prepared.message)) dropped++
+      if (!this.deliver(channel, delivered)) dropped++
     }
     reportGroupSend(members.size - dropped)
     if (dropped > 0) {
@@ -236,12 +234,26 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
     }
   }
 
+  /**
+   * The messages a history group keeps, oldest first, and its position (see `MemoryHistory.read`). Throws
+   * `InvalidOptionError` for a bad `limit` (a positive integer) or `afterOffset` (a non-negative integer), then
+   * `HistoryNotEnabledError` for a group without history.
+   */
+  async groupHistory(group: string, options?: GroupHistoryOptions): Promise<GroupHistory> {
+    this.assertOpen('read group history')
+    assertGroupName(group)
+    const query = historyQuery(options)
+    this.refresh()
+    return this.history.read(group, query)
+  }
+
   async flush(): Promise<void> {
     this.assertOpen('flush')
     this.delayed.clear()
     this.local.clear()
     this.tasks.clear()
-    this.clearGroups()
+    this.groups.clear()
+    this.history.clear()
   }
 
   async close(): Promise<void> {
@@ -250,7 +262,8 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
     this.delayed.clear()
     this.local.rejectAll(new LayerClosedError('receive'))
     this.tasks.clear()
-    this.clearGroups()
+    this.groups.clear()
+    this.history.clear()
   }
 
   stats(): LayerStats {
@@ -268,7 +281,7 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
         inFlight: this.tasks.inFlightCounts(),
         delayed: [...this.delayed.items()].map((item) => item.channel),
         deadLetters: this.tasks.deadLetterCounts(),
-        groups: new Map([...this.groups].map(([group, members]) => [group, [...members.keys()]])),
+        groups: this.groups.snapshot(),
         workers: await this.tasks.listWorkers(),
         servers: await this.tasks.listServers(),
         stats: this.counters.snapshot(),
@@ -284,11 +297,9 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
    */
   async purgeExpiredMemberships(options?: PurgeOptions): Promise<number> {
     this.assertOpen('purge expired memberships')
-    const cutoff = Date.now() - this.options.groupExpiryMs
-    const expired = [...this.memberships.values()].filter((membership) => membership.addedAt <= cutoff)
-    if (options?.dryRun !== true) for (const { group, channel } of expired) this.removeMembership(group, channel)
+    const expired = this.groups.removeExpired(Date.now(), options?.dryRun === true)
     options?.onProgress?.(this.groups.size, this.groups.size)
-    return expired.length
+    return expired
   }
 
   /**
@@ -311,6 +322,14 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
     this.counters.sent++
     if (handed) this.counters.received++
     return true
+  }
+
+  /** A replayed history message: queued past capacity (see `groupAdd`), counted in `sent`. */
+  private deliverReplayed(channel: string, message: Message): void {
+    this.counters.sent++
+    if (this.local.offer(channel, message, Date.now() + this.options.expiryMs, true) === HANDED) {
+      this.counters.received++
+    }
   }
 
   /** When a task queued now expires: `taskExpiryMs` from now, or never. */
@@ -360,42 +379,11 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
   /** Drops expired messages (removing their channels from every group) and expired memberships. */
   private purgeExpired(now: number): void {
     this.local.purgeExpired(now)
-    const cutoff = now - this.options.groupExpiryMs
-    for (const membership of this.memberships.values()) {
-      if (membership.addedAt > cutoff) break
-      this.removeMembership(membership.group, membership.channel)
-    }
-  }
-
-  private removeFromAllGroups(channel: string): void {
-    const joined = this.channelGroups.get(channel)
-    if (joined === undefined) return
-    for (const group of [...joined]) this.removeMembership(group, channel)
-  }
-
-  private removeMembership(group: string, channel: string): void {
-    this.memberships.delete(membershipKey(group, channel))
-    const joined = this.channelGroups.get(channel)
-    joined?.delete(group)
-    if (joined?.size === 0) this.channelGroups.delete(channel)
-    const members = this.groups.get(group)
-    if (members === undefined) return
-    members.delete(channel)
-    if (members.size === 0) this.groups.delete(group)
-  }
-
-  private clearGroups(): void {
-    this.groups.clear()
-    this.memberships.clear()
-    this.channelGroups.clear()
+    this.groups.purgeExpired(now)
+    this.history.purgeExpired(now)
   }
 
   private assertOpen(operation: string): void {
     if (this.closed) throw new LayerClosedError(operation)
   }
-}
-
-function membershipKey(group: string, channel: string): string {
-  // Names never contain a space, so the pair is unambiguous.
-  return `${group} ${channel}`
 }
