@@ -2,6 +2,8 @@ import type {
   ChannelLayer,
   GroupAddOptions,
   GroupAddResult,
+  GroupHistory,
+  GroupHistoryOptions,
   LayerStats,
   Message,
   ReceiveOptions,
@@ -58,6 +60,10 @@ export class ConsumerLayer implements ChannelLayer, ListeningReceiver {
     const result = await this.inner.groupAdd(group, channel, options)
     if (channel === this.ownChannel && !this.joined.includes(group)) this.joined = this.joined.concat(group)
     return result
+  }
+
+  groupHistory(group: string, options?: GroupHistoryOptions): Promise<GroupHistory> {
+    return this.inner.groupHistory(group, options)
   }
 
   async groupDiscard(group: string, channel: string): Promise<void> {

@@ -117,6 +117,11 @@ export interface ChannelLayer {
    * it resolves to the group's position, and with `options.recover` replays what the channel missed.
    */
   groupAdd(group: string, channel: string, options?: GroupAddOptions): Promise<GroupAddResult>
+  /**
+   * A history group's kept messages, oldest first, each with its `__position__`, and the group's position. Throws
+   * `HistoryNotEnabledError` for a group that matches no pattern of the layer option `history`.
+   */
+  groupHistory(group: string, options?: GroupHistoryOptions): Promise<GroupHistory>
   /** Removes `channel` from `group`; no error if it was not a member. */
   groupDiscard(group: string, channel: string): Promise<void>
   /** Sends `message` to every member. Never throws `ChannelFullError`: full members are skipped and counted. */

@@ -58,12 +58,3 @@ export function assertStreamPosition(option: string, value: unknown): StreamPosi
 function isOffset(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
 }
-
-/** The `recover` of `groupAdd`'s options, unvalidated (undefined without one); the options must be an object. */
-export function groupAddRecover(options: unknown): unknown {
-  if (options === undefined) return undefined
-  if (typeof options !== 'object' || options === null) {
-    throw new InvalidOptionError('options', 'an object such as { recover: { offset, epoch } }', options)
-  }
-  return (options as { readonly recover?: unknown }).recover
-}

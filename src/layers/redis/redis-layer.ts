@@ -23,7 +23,7 @@ import type { InspectOptions, LayerSnapshot, PurgeOptions } from '../snapshot.js
 import { reportGroupSend } from '../../diagnostics.js'
 import { moveDueDelayed, sendLater, sendNow, type SendContext } from './channel-send.js'
 import { sendToGroup, type GroupSendContext, type GroupSendResult } from './group-send.js'
-import { groupAddRecover } from '../history/positions.js'
+import { recoverOption } from '../history/history-requests.js'
 import { notEnabled, RedisHistory } from './history/redis-history.js'
 import { Inbound, type InboundContext } from './inbound.js'
 import { inspectRedis } from './inspect.js'
@@ -236,7 +236,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
     this.assertOpen('add to a group')
     assertGroupName(group)
     assertChannelName(channel)
-    const recover = groupAddRecover(options)
+    const recover = recoverOption(options)
     const settings = this.history.settingsOf(group)
     if (settings !== undefined) return this.history.join(group, channel, settings, recover)
     if (recover !== undefined) throw notEnabled(group)

@@ -5,6 +5,7 @@ import {
   WebsocketConsumer,
   type ChannelLayer,
   type GroupAddResult,
+  type GroupHistory,
   type LayerStats,
   type Message,
   type ReceiveOptions,
@@ -29,6 +30,9 @@ class PlainLayer implements ChannelLayer {
   }
   groupAdd(group: string, channel: string): Promise<GroupAddResult> {
     return this.inner.groupAdd(group, channel)
+  }
+  groupHistory(group: string): Promise<GroupHistory> {
+    return this.inner.groupHistory(group)
   }
   groupDiscard(group: string, channel: string): Promise<void> {
     return this.inner.groupDiscard(group, channel)

@@ -4,10 +4,10 @@ import { HistoryNotEnabledError, InvalidOptionError } from '../../../errors.js'
 import type { Logger } from '../../../logger.js'
 import type { GroupAddResult, GroupHistory, GroupHistoryOptions, Message } from '../../channel-layer.js'
 import { historyFor, type HistorySettings } from '../../history/history-options.js'
-import { assertStreamPosition, type StreamPosition } from '../../history/positions.js'
+import { historyQuery } from '../../history/history-requests.js'
+import type { StreamPosition } from '../../history/positions.js'
 import type { LocalChannels, OfferResult } from '../../local-channels.js'
 import { RESERVED_ROUTING_KEY } from '../../message-validation.js'
-import { nonNegativeInteger, positiveInteger } from '../../option-values.js'
 import { freezeMessage } from '../frozen-message.js'
 import {
   channelsRedisTargets,
@@ -170,8 +170,12 @@ export class RedisHistory {
    * `groupAdd` on a history group. A local channel's live messages of the group are held while the script runs,
    * then it gets the replay (with `recover`), then what was held after the boundary: in order, none twice.
    */
-  async join(group: string, channel: string, settings: HistorySettings, recover: unknown): Promise<GroupAddResult> {
-    const from = recover === undefined ? undefined : assertStreamPosition('recover', recover)
+  async join(
+    group: string,
+    channel: string,
+    settings: HistorySettings,
+    from: StreamPosition | undefined,
+  ): Promise<GroupAddResult> {
     const local = this.ctx.isLocal(channel)
     if (from !== undefined && !local) {
       throw new InvalidOptionError('recover', 'used with a channel of this layer (from its newChannel())', channel)
@@ -215,14 +219,11 @@ export class RedisHistory {
 
   /** `groupHistory`. */
   async read(group: string, options: GroupHistoryOptions | undefined): Promise<GroupHistory> {
+    const query = historyQuery(options)
     const settings = this.settingsOf(group)
     if (settings === undefined) throw notEnabled(group)
-    if (options !== undefined && (typeof options !== 'object' || (options as unknown) === null)) {
-      throw new InvalidOptionError('options', 'an object such as { afterOffset: 10, limit: 50 }', options)
-    }
-    const afterOffset =
-      options?.afterOffset === undefined ? undefined : nonNegativeInteger('afterOffset', options.afterOffset, 0)
-    const limit = positiveInteger('limit', options?.limit, settings.size)
+    const { afterOffset } = query
+    const limit = Math.min(query.limit, settings.size)
     const reply = await this.groupShard(group).call(
       (client) =>
         runHistoryRead(client, this.ctx.sending.keys, {

@@ -20,7 +20,7 @@ redis.call('SADD', KEYS[2], ARGV[5])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[6])
 redis.call('PEXPIRE', KEYS[3], ARGV[4])
-local epoch = historyEpoch(KEYS[5], KEYS[4], ARGV[7], ARGV[8])
+local epoch = historyEpoch(KEYS[5], KEYS[4], ARGV[7], ARGV[8], true)
 local offset = tonumber(redis.call('HGET', KEYS[5], 'offset'))
 if ARGV[11] ~= '1' then
   return {offset, epoch, -1}

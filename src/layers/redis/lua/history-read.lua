@@ -6,7 +6,7 @@
 -- ARGV[6]  only messages after this offset ('' for the latest ARGV[7])
 -- ARGV[7]  most messages returned
 -- Returns  {offset, epoch, payload, ...}: oldest first
-local epoch = historyEpoch(KEYS[2], KEYS[1], ARGV[1], ARGV[2])
+local epoch = historyEpoch(KEYS[2], KEYS[1], ARGV[1], ARGV[2], false)
 local offset = tonumber(redis.call('HGET', KEYS[2], 'offset'))
 trimHistory(KEYS[1], tonumber(ARGV[3]), tonumber(ARGV[5]) - tonumber(ARGV[4]))
 local from = ARGV[6]

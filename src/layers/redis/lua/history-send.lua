@@ -22,7 +22,7 @@
 local now, nowMs = tonumber(ARGV[2]), tonumber(ARGV[3])
 local groupExpiryMs = tonumber(ARGV[4])
 local cutoff = tostring(now - groupExpiryMs / 1000)
-local epoch = historyEpoch(KEYS[5], KEYS[4], ARGV[14], ARGV[13])
+local epoch = historyEpoch(KEYS[5], KEYS[4], ARGV[14], ARGV[13], true)
 local offset = redis.call('HINCRBY', KEYS[5], 'offset', 1)
 local payload = positionPrefix(offset, epoch) .. string.sub(ARGV[6], 13)
 redis.call('ZADD', KEYS[4], offset, nowMs .. '|' .. payload)

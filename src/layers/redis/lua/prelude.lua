@@ -80,15 +80,19 @@ end
 
 -- History (history-send.lua, history-join.lua, history-read.lua). A group's position hash holds its `epoch` and
 -- its latest `offset`; a group without one gets `candidate` at offset 0, and loses any history left from before,
--- whose offsets belonged to the lost epoch.
-local function historyEpoch(positionKey, historyKey, candidate, ttlMs)
+-- whose offsets belonged to the lost epoch. A send or a join (`extend`) renews the position's TTL; a read only
+-- sets it on a position it had to start.
+local function historyEpoch(positionKey, historyKey, candidate, ttlMs, extend)
   local epoch = redis.call('HGET', positionKey, 'epoch')
   if epoch == false then
     epoch = candidate
     redis.call('HSET', positionKey, 'epoch', epoch, 'offset', 0)
     redis.call('DEL', historyKey)
+    extend = true
   end
-  redis.call('PEXPIRE', positionKey, ttlMs)
+  if extend then
+    redis.call('PEXPIRE', positionKey, ttlMs)
+  end
   return epoch
 end
 
