@@ -33,6 +33,7 @@ import { memorySnapshot } from './memory-inspect.js'
 import { prepareMessage } from '../message-validation.js'
 import { assertChannelName, assertGroupName } from '../names.js'
 import { ProcessChannels } from '../process-channels.js'
+import { MemoryPresence } from '../presence/memory-presence.js'
 
 /** The in-memory layer's options: the shared ones, plus its task store's. */
 export type InMemoryLayerOptions = LayerOptions & TaskStoreLayerOptions
@@ -94,6 +95,8 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
   )
   /** At-least-once task delivery on this layer's channels (claims, retries, dead letters), for one process. */
   readonly tasks: MemoryTaskStore
+  /** Who is in a group, for groups matching the option `presence` (issue 16). */
+  readonly presence: MemoryPresence
   private closed = false
 
   constructor(options?: InMemoryLayerOptions) {
@@ -127,6 +130,13 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
       resolveTaskStoreOptions(options),
       log,
     )
+    this.presence = new MemoryPresence({
+      options: this.options,
+      assertOpen: (operation) => {
+        this.assertOpen(operation)
+      },
+      groupSend: (group, message) => this.groupSend(group, message),
+    })
   }
 
   async send(channel: string, message: Message, options?: SendOptions): Promise<void> {
@@ -242,6 +252,7 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
     this.local.clear()
     this.tasks.clear()
     this.clearGroups()
+    this.presence.clear()
   }
 
   async close(): Promise<void> {
@@ -251,6 +262,7 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
     this.local.rejectAll(new LayerClosedError('receive'))
     this.tasks.clear()
     this.clearGroups()
+    this.presence.clear()
   }
 
   stats(): LayerStats {
