@@ -71,4 +71,8 @@ export const SCRIPTS = {
   deadLetters: new LuaScript('dead-letters'),
   workers: new LuaScript('workers'),
   purgeGroups: new LuaScript('purge-groups'),
+  presenceJoin: new LuaScript('presence-join'),
+  presenceLeave: new LuaScript('presence-leave'),
+  presenceList: new LuaScript('presence-list'),
+  presencePrune: new LuaScript('presence-prune'),
 } as const
