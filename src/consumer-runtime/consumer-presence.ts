@@ -22,17 +22,17 @@ export class ConsumerPresence implements GroupPresence {
   }
 
   async join(group: string, channel: string, info?: PresenceInfo): Promise<void> {
-    await presenceOf(this.inner).join(group, channel, info)
+    await this.inner.presence.join(group, channel, info)
     if (channel === this.ownChannel && !this.joined.includes(group)) this.joined = this.joined.concat(group)
   }
 
   async leave(group: string, channel: string): Promise<void> {
-    await presenceOf(this.inner).leave(group, channel)
+    await this.inner.presence.leave(group, channel)
     if (channel === this.ownChannel) this.forget(group)
   }
 
   list(group: string): Promise<PresenceEntry[]> {
-    return presenceOf(this.inner).list(group)
+    return this.inner.presence.list(group)
   }
 
   /** Leaves every presence list joined through this consumer; one failure does not stop the others. */
@@ -50,11 +50,4 @@ export class ConsumerPresence implements GroupPresence {
   private forget(group: string): void {
     this.joined = this.joined.filter((joined) => joined !== group)
   }
-}
-
-// Until `presence` is on ChannelLayer (issue 16's last step), a layer without it is refused here.
-function presenceOf(layer: ChannelLayer): GroupPresence {
-  const presence = (layer as Partial<{ readonly presence: GroupPresence }>).presence
-  if (presence === undefined) throw new TypeError('This channel layer has no `presence`')
-  return presence
 }

@@ -1,10 +1,9 @@
 import { afterEach } from 'vitest'
 
 import type { ChannelLayer, LayerOptions } from '../../../src/index.js'
-import type { GroupPresence } from '../../../src/layers/presence/presence-types.js'
 
-/** A layer with presence (until `presence` is on `ChannelLayer` itself). */
-export type PresenceLayer = ChannelLayer & { readonly presence: GroupPresence }
+/** The layer under test (every `ChannelLayer` has `presence`). */
+export type PresenceLayer = ChannelLayer
 
 /** A fresh, empty layer of the backend under test (Redis: a prefix of its own). */
 export type MakePresenceLayer = (options?: LayerOptions) => PresenceLayer | Promise<PresenceLayer>

@@ -1,29 +1,25 @@
 import { describe, expect, it } from 'vitest'
 
 import { InMemoryChannelLayer, WebsocketConsumer, type WebsocketData } from '../../../src/index.js'
-import type { ChannelLayer } from '../../../src/layers/channel-layer.js'
-import type { GroupPresence } from '../../../src/layers/presence/presence-types.js'
 import { WebsocketCommunicator } from '../../../src/testing/index.js'
 import { receiveWithin } from '../../conformance/context.js'
 
 // Issue 16: "A connection's presence ends when it disconnects".
-const presenceOf = (layer: ChannelLayer): GroupPresence =>
-  (layer as ChannelLayer & { presence: GroupPresence }).presence
 
 class Lobby extends WebsocketConsumer {
   static channels: string[] = []
 
   override async connect(): Promise<void> {
     Lobby.channels.push(this.channelName)
-    await presenceOf(this.channelLayer).join('chat.lobby', this.channelName, { user: 'ada' })
+    await this.channelLayer.presence.join('chat.lobby', this.channelName, { user: 'ada' })
     // Someone else's entry, made by this consumer: not its own presence, so it stays.
-    await presenceOf(this.channelLayer).join('chat.lobby', 'user.bot')
+    await this.channelLayer.presence.join('chat.lobby', 'user.bot')
     await this.accept()
   }
 
   override async receive(data: WebsocketData): Promise<void> {
     const text = 'text' in data ? data.text : ''
-    if (text === 'leave') await presenceOf(this.channelLayer).leave('chat.lobby', this.channelName)
+    if (text === 'leave') await this.channelLayer.presence.leave('chat.lobby', this.channelName)
     if (text === 'boom') throw new Error('handler bug')
     await this.send({ text: 'ok' })
   }

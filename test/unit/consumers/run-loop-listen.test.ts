@@ -5,6 +5,7 @@ import {
   WebsocketConsumer,
   type ChannelLayer,
   type GroupAddResult,
+  type GroupPresence,
   type LayerStats,
   type Message,
   type ReceiveOptions,
@@ -16,6 +17,10 @@ class PlainLayer implements ChannelLayer {
   readonly signals: AbortSignal[] = []
 
   constructor(private readonly inner: InMemoryChannelLayer) {}
+
+  get presence(): GroupPresence {
+    return this.inner.presence
+  }
 
   send(channel: string, message: Message): Promise<void> {
     return this.inner.send(channel, message)
