@@ -85,10 +85,12 @@ export class MessageTooLargeError extends RangeError {
   constructor(
     readonly bytes: number,
     readonly maxBytes: number,
-    options?: ErrorOptions,
+    /** `limitOption`: the layer option that set the limit (default `maxMessageBytes`; presence info: its own). */
+    options?: ErrorOptions & { readonly limitOption?: string },
   ) {
     super(
-      `Message is ${bytes} bytes encoded, over the ${maxBytes}-byte limit (\`maxMessageBytes\`); send an id and ` +
+      `${options?.limitOption === 'maxPresenceInfoBytes' ? 'Presence info' : 'Message'} is ${bytes} bytes encoded, ` +
+        `over the ${maxBytes}-byte limit (\`${options?.limitOption ?? 'maxMessageBytes'}\`); send an id and ` +
         'let the receiver load the data, or raise the limit',
       options,
     )

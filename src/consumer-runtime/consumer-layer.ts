@@ -10,11 +10,13 @@ import type {
 } from '../layers/channel-layer.js'
 import { listeningReceiverOf, type ChannelListener, type ListeningReceiver } from '../layers/channel-listener.js'
 import type { Logger } from '../logger.js'
+import { ConsumerPresence } from './consumer-presence.js'
 
 /**
  * The layer as a consumer sees it (`this.channelLayer`): the shared layer, plus a record of the groups this
  * consumer's own channel joined, however it joined them (`static groups` or a `groupAdd` inside `connect()`), so
- * they are all left when the consumer ends, even if it crashed. Channels leaks groups joined in `connect()`.
+ * they are all left when the consumer ends, even if it crashed. Channels leaks groups joined in `connect()`. So
+ * are the presence lists its channel joined (`presence`, issue 16).
  */
 export class ConsumerLayer implements ChannelLayer, ListeningReceiver {
   /**
@@ -23,6 +25,8 @@ export class ConsumerLayer implements ChannelLayer, ListeningReceiver {
    * (`[...joined, group]`) leaves room for 16 more (146 bytes, not 24, per idle connection on Node 20).
    */
   private joined: readonly string[] = []
+  /** Made on first use of `presence`: most connections never touch it. */
+  private consumerPresence: ConsumerPresence | undefined
 
   constructor(
     readonly inner: ChannelLayer,
@@ -33,6 +37,12 @@ export class ConsumerLayer implements ChannelLayer, ListeningReceiver {
   /** Groups this consumer's channel is in, as far as this consumer has asked. */
   get groups(): readonly string[] {
     return [...this.joined]
+  }
+
+  /** The layer's presence, recording what this consumer's own channel joins so it is left at the end. */
+  get presence(): ConsumerPresence {
+    this.consumerPresence ??= new ConsumerPresence(this.inner, this.ownChannel)
+    return this.consumerPresence
   }
 
   send(channel: string, message: Message): Promise<void> {
@@ -89,8 +99,8 @@ export class ConsumerLayer implements ChannelLayer, ListeningReceiver {
   }
 
   /**
-   * Leaves every group joined through this consumer; one failure does not stop the others. Failures are logged
-   * to `owner.log`, read only then (a consumer makes its logger on first use).
+   * Leaves every group and presence list joined through this consumer; one failure does not stop the others.
+   * Failures are logged to `owner.log`, read only then (a consumer makes its logger on first use).
    */
   async leaveAll(owner: { readonly log: Logger }): Promise<void> {
     for (const group of this.joined) {
@@ -101,6 +111,8 @@ export class ConsumerLayer implements ChannelLayer, ListeningReceiver {
         owner.log.warn({ err, group }, 'could not leave group')
       }
     }
+    // After the groups, so its own presence.leave does not land in its queue, which nobody reads any more.
+    await this.consumerPresence?.leaveAll(() => owner.log)
   }
 
   private forget(group: string): void {

@@ -101,6 +101,30 @@ export interface GroupHistory {
   readonly position: StreamPosition
 }
 
+/** What a member says about itself in a presence list: a small JSON object (`{ user: 'ada' }`). */
+export type PresenceInfo = Readonly<Record<string, MessageValue>>
+
+/** One member of a presence list. */
+export interface PresenceEntry {
+  readonly channel: string
+  readonly info: PresenceInfo
+  /** When it joined, unix ms. */
+  readonly joinedAt: number
+}
+
+/**
+ * Who is in a group, for groups matching the layer option `presence`. The group itself receives
+ * `{ type: 'presence.join', channel, info }` and `{ type: 'presence.leave', channel }`.
+ */
+export interface GroupPresence {
+  /** Enters `channel` in the group's presence list with `info` (re-joining replaces its info). */
+  join(group: string, channel: string, info?: PresenceInfo): Promise<void>
+  /** Removes `channel` from the group's presence list; no error if it was not there. */
+  leave(group: string, channel: string): Promise<void>
+  /** The group's present members, oldest first. */
+  list(group: string): Promise<PresenceEntry[]>
+}
+
 export interface ChannelLayer {
   /**
    * Queues `message` on `channel`, now or after `options.delayMs`. Throws `ChannelFullError` at capacity (for a
@@ -132,4 +156,9 @@ export interface ChannelLayer {
   close(): Promise<void>
   /** A snapshot of this layer instance's counters. */
   stats(): LayerStats
+  /**
+   * Who is in a group, for groups matching the layer option `presence` (else `PresenceNotEnabledError`); the group
+   * receives `presence.join` and `presence.leave`. A consumer's own entries end with it.
+   */
+  readonly presence: GroupPresence
 }

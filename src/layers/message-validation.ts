@@ -42,9 +42,32 @@ export function prepareMessage(message: unknown, maxMessageBytes: number): Prepa
   return { message: copy, bytes: walker.bytes }
 }
 
+/**
+ * Validates presence `info` (issue 16) as a message's data: a plain object of JSON values, no bytes (it is stored as
+ * JSON), at most `maxInfoBytes` as msgpack measures it (`MessageTooLargeError` past that, as for a message). Returns
+ * a frozen deep copy; `{}` when absent.
+ */
+export function preparePresenceInfo(info: unknown, maxInfoBytes: number): Readonly<Record<string, MessageValue>> {
+  if (info === undefined) return Object.freeze({})
+  if (!isPlainObject(info)) {
+    throw new InvalidMessageError(
+      `Presence info must be a plain object such as { user: 'ada' }, got ${describeKind(info)}`,
+    )
+  }
+  const walker = new Walker(false)
+  const copy = walker.copy(info, 'info', 0) as Readonly<Record<string, MessageValue>>
+  if (walker.bytes > maxInfoBytes) {
+    throw new MessageTooLargeError(walker.bytes, maxInfoBytes, { limitOption: 'maxPresenceInfoBytes' })
+  }
+  return copy
+}
+
 class Walker {
   bytes = 0
   private readonly ancestors = new Map<object, string>()
+
+  /** `allowBytes`: whether Uint8Array values pass (messages: yes; presence info, kept as JSON: no). */
+  constructor(private readonly allowBytes = true) {}
 
   copy(value: unknown, path: string, depth: number): MessageValue {
     switch (typeof value) {
@@ -83,6 +106,9 @@ class Walker {
       return null
     }
     if (value instanceof Uint8Array) {
+      if (!this.allowBytes) {
+        throw new MessageNotSerializableError(path, 'is a Uint8Array', 'presence info is JSON: pass a string (base64)')
+      }
       this.bytes += lengthHeaderBytes(value.byteLength, 'bin') + value.byteLength
       return new Uint8Array(value)
     }

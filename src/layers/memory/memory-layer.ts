@@ -38,6 +38,7 @@ import { memorySnapshot } from './memory-inspect.js'
 import { prepareMessage } from '../message-validation.js'
 import { assertChannelName, assertGroupName } from '../names.js'
 import { ProcessChannels } from '../process-channels.js'
+import { MemoryPresence } from '../presence/memory-presence.js'
 
 /** The in-memory layer's options: the shared ones, plus its task store's. */
 export type InMemoryLayerOptions = LayerOptions & TaskStoreLayerOptions
@@ -93,6 +94,8 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
   )
   /** At-least-once task delivery on this layer's channels (claims, retries, dead letters), for one process. */
   readonly tasks: MemoryTaskStore
+  /** Who is in a group, for groups matching the option `presence` (issue 16). */
+  readonly presence: MemoryPresence
   private closed = false
 
   constructor(options?: InMemoryLayerOptions) {
@@ -128,6 +131,13 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
       resolveTaskStoreOptions(options),
       log,
     )
+    this.presence = new MemoryPresence({
+      options: this.options,
+      assertOpen: (operation) => {
+        this.assertOpen(operation)
+      },
+      groupSend: (group, message) => this.groupSend(group, message),
+    })
   }
 
   async send(channel: string, message: Message, options?: SendOptions): Promise<void> {
@@ -254,6 +264,7 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
     this.tasks.clear()
     this.groups.clear()
     this.history.clear()
+    this.presence.clear()
   }
 
   async close(): Promise<void> {
@@ -264,6 +275,7 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
     this.tasks.clear()
     this.groups.clear()
     this.history.clear()
+    this.presence.clear()
   }
 
   stats(): LayerStats {

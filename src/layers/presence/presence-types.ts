@@ -1,30 +1,8 @@
 import { InvalidOptionError } from '../../errors.js'
-import type { MessageValue } from '../channel-layer.js'
 import { globToRegExp, positiveInteger } from '../option-values.js'
 
-/** What a member says about itself in a presence list: a small JSON object (`{ user: 'ada' }`). */
-export type PresenceInfo = Readonly<Record<string, MessageValue>>
-
-/** One member of a presence list. */
-export interface PresenceEntry {
-  readonly channel: string
-  readonly info: PresenceInfo
-  /** When it joined, unix ms. */
-  readonly joinedAt: number
-}
-
-/**
- * Who is in a group, for groups matching the layer option `presence`. The group itself receives
- * `{ type: 'presence.join', channel, info }` and `{ type: 'presence.leave', channel }`.
- */
-export interface GroupPresence {
-  /** Enters `channel` in the group's presence list with `info` (re-joining replaces its info). */
-  join(group: string, channel: string, info?: PresenceInfo): Promise<void>
-  /** Removes `channel` from the group's presence list; no error if it was not there. */
-  leave(group: string, channel: string): Promise<void>
-  /** The group's present members, oldest first. */
-  list(group: string): Promise<PresenceEntry[]>
-}
+// The interfaces live with ChannelLayer (its `presence` is one), so the contract has no import cycle.
+export type { GroupPresence, PresenceEntry, PresenceInfo } from '../channel-layer.js'
 
 /** Presence options every backend accepts (beside `history`). */
 export interface PresenceLayerOptions {

@@ -96,6 +96,17 @@ export class RedisKeys {
     return `${this.prefix}:switchyard:sweeping`
   }
 
+  // Group presence (layer option `presence`, issue 16); see group-presence.ts. Both live on the group's shard.
+  /** A group's presence list: a hash channel -> `<joinedAt ms> <refreshedAt ms> <info JSON>`. */
+  presence(group: string): string {
+    return `${this.prefix}:switchyard:presence:${group}`
+  }
+
+  /** The groups where a process (`specific.x!`) has presence entries, for sweeping them when it dies. */
+  ownerPresence(channel: string): string {
+    return `${this.prefix}:switchyard:owner-presence:${this.owner(channel)}`
+  }
+
   // At-least-once task bookkeeping (RetryingConsumer), per channel; see tasks/redis-task-store.ts.
   inflight(channel: string): string {
     return `${this.prefix}:switchyard:inflight:${channel}`

@@ -75,4 +75,8 @@ export const SCRIPTS = {
   historyJoin: new LuaScript('history-join'),
   historyRead: new LuaScript('history-read'),
   historyLease: new LuaScript('history-lease'),
+  presenceJoin: new LuaScript('presence-join'),
+  presenceLeave: new LuaScript('presence-leave'),
+  presenceList: new LuaScript('presence-list'),
+  presencePrune: new LuaScript('presence-prune'),
 } as const

@@ -41,6 +41,8 @@ export interface PresenceContext {
   rejoin(group: string, channel: string): Promise<void>
   isClosed(): boolean
   onSwept(count: number): void
+  /** After a dead process (its queue key) left its groups on `shard`: its group presence goes too (issue 16). */
+  onProcessSwept(shard: RedisShard, queue: string): Promise<void>
 }
 
 /**
@@ -245,6 +247,7 @@ export class ProcessPresence {
         if (ctx.isClosed()) return
         const removed = await this.sweepProcess(shard, queue, own)
         if (removed > 0) ctx.log.debug({ host: shard.label, queue, removed }, 'dead process swept')
+        await ctx.onProcessSwept(shard, queue)
       }
     } catch (err) {
       ctx.log.debug({ err, host: shard.label }, 'sweep failed')

@@ -29,6 +29,7 @@ import { Inbound, type InboundContext } from './inbound.js'
 import { inspectRedis } from './inspect.js'
 import { purgeExpiredMemberships } from './purge-memberships.js'
 import { ProcessPresence, type PresenceContext } from './presence.js'
+import { RedisGroupPresence } from './group-presence.js'
 import { RedisKeys } from './keys.js'
 import { LocalGroups } from './local-groups.js'
 import { resolveRedisOptions, type RedisLayerOptions, type ResolvedRedisOptions } from './redis-options.js'
@@ -78,6 +79,8 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
   /** At-least-once tasks on this layer's channels (RetryingConsumer, dead letters, task state). */
   readonly tasks: RedisTaskStore
   private readonly processPresence: ProcessPresence
+  /** Who is in a group, for groups matching the option `presence` (issue 16). */
+  readonly presence: RedisGroupPresence
   private readonly sending: SendContext
   private readonly groupSending: GroupSendContext
   private readonly history: RedisHistory
@@ -149,6 +152,17 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
     this.inbound = new Inbound(this.inboundContext())
     this.tasks = new RedisTaskStore(this.taskStoreContext(options))
     this.processPresence = new ProcessPresence(this.presenceContext())
+    this.presence = new RedisGroupPresence({
+      keys: this.keys,
+      options: this.options,
+      log: this.log,
+      shardForGroup: (group) => this.shardForGroup(group),
+      assertOpen: (operation) => {
+        this.assertOpen(operation)
+      },
+      isClosed: () => this.closed,
+      groupSend: (group, message) => this.groupSend(group, message),
+    })
     this.sending = {
       keys: this.keys,
       options: this.options,
@@ -410,6 +424,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
       onSwept: (count) => {
         this.counters.staleProcessesSwept += count
       },
+      onProcessSwept: (shard, queue) => this.presence.sweepProcess(shard, queue),
     }
   }
 

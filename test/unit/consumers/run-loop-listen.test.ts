@@ -6,6 +6,7 @@ import {
   type ChannelLayer,
   type GroupAddResult,
   type GroupHistory,
+  type GroupPresence,
   type LayerStats,
   type Message,
   type ReceiveOptions,
@@ -17,6 +18,10 @@ class PlainLayer implements ChannelLayer {
   readonly signals: AbortSignal[] = []
 
   constructor(private readonly inner: InMemoryChannelLayer) {}
+
+  get presence(): GroupPresence {
+    return this.inner.presence
+  }
 
   send(channel: string, message: Message): Promise<void> {
     return this.inner.send(channel, message)

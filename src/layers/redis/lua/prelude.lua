@@ -131,3 +131,18 @@ local function historyAfter(historyKey, offset, limit)
   end
   return entries
 end
+
+-- Whether a presence entry (presence-list.lua, presence-prune.lua) is live: joined less than `expiry` ms ago, and,
+-- for a process's channel (`specific.<id>!…`), with that process's heartbeat in `registry` less than `staleAfter`
+-- ms old. `alive` caches the registry per process for one call.
+local function presenceLive(registry, queuePrefix, channel, value, now, staleAfter, expiry, alive)
+  if now - tonumber(string.match(value, '^%d+ (%d+) ')) >= expiry then return false end
+  local bang = string.find(channel, '!', 1, true)
+  if not bang then return true end
+  local queue = queuePrefix .. string.sub(channel, 1, bang)
+  if alive[queue] == nil then
+    local beat = redis.call('HGET', registry, queue)
+    alive[queue] = beat ~= false and now - tonumber(beat) < staleAfter
+  end
+  return alive[queue]
+end

@@ -1,0 +1,26 @@
+import { randomBytes } from 'node:crypto'
+
+import { inject } from 'vitest'
+
+import type { LayerOptions } from '../../src/index.js'
+import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
+import { describePresence } from './presence/describe-presence.js'
+
+const redisUrl = inject('redisUrl')
+
+// Small liveness windows, so the suite's stale-process case takes well under a second.
+const LIVENESS = { heartbeatIntervalMs: 100, staleAfterMs: 500 }
+
+function layerOn(prefix: string, options?: LayerOptions): RedisChannelLayer {
+  return new RedisChannelLayer({ hosts: [redisUrl], prefix, ...LIVENESS, ...options })
+}
+
+// Each layer (or pair) gets its own fixed-length prefix, so flush (SCAN prefix*) can never reach another test's keys.
+const newPrefix = (): string => `p${randomBytes(6).toString('hex')}`
+
+describePresence('RedisChannelLayer', (options) => layerOn(newPrefix(), options), {
+  async makePair(options) {
+    const prefix = newPrefix()
+    return [layerOn(prefix, options), layerOn(prefix, options)] as const
+  },
+})
