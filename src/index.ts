@@ -24,7 +24,6 @@ export {
   type MessagePosition,
   type PresenceEntry,
   type PresenceInfo,
-  type PresenceLayerOptions,
   type StreamPosition,
   type LayerOptions,
   type LayerStats,

@@ -6,7 +6,6 @@ import { compileHistoryRules, type HistoryOptions, type HistoryRule } from './hi
 import {
   PRESENCE_OPTION_KEYS,
   resolvePresenceOptions,
-  type PresenceLayerOptions,
   type ResolvedPresenceOptions,
 } from './presence/presence-types.js'
 
@@ -15,7 +14,7 @@ export type ChannelCapacity =
   Readonly<Record<string, number>> | readonly (readonly [pattern: string | RegExp, capacity: number])[]
 
 /** Options every channel-layer backend accepts. */
-export interface LayerOptions extends PresenceLayerOptions {
+export interface LayerOptions {
   /**
    * Messages a channel holds before `send` throws `ChannelFullError` (and `groupSend` skips it).
    * @defaultValue 100
@@ -48,6 +47,21 @@ export interface LayerOptions extends PresenceLayerOptions {
    * @defaultValue none
    */
   readonly history?: HistoryOptions
+  /**
+   * Groups with presence, by pattern (globs as `channelCapacity`): `['chat.*']`.
+   * @defaultValue none
+   */
+  readonly presence?: readonly string[]
+  /**
+   * Members one group's presence list holds; `presence.join` beyond it throws `PresenceFullError`.
+   * @defaultValue 10_000
+   */
+  readonly maxPresence?: number
+  /**
+   * Largest presence `info`, measured as its msgpack encoding, in bytes.
+   * @defaultValue 1_024
+   */
+  readonly maxPresenceInfoBytes?: number
   /**
    * pino logger for drops and warnings; never given payloads.
    * @defaultValue Switchyard's stderr logger (level from `SWITCHYARD_LOG_LEVEL`)

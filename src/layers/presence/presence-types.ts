@@ -4,25 +4,6 @@ import { globToRegExp, positiveInteger } from '../option-values.js'
 // The interfaces live with ChannelLayer (its `presence` is one), so the contract has no import cycle.
 export type { GroupPresence, PresenceEntry, PresenceInfo } from '../channel-layer.js'
 
-/** Presence options every backend accepts (beside `history`). */
-export interface PresenceLayerOptions {
-  /**
-   * Groups with presence, by pattern (globs as `channelCapacity`): `['chat.*']`.
-   * @defaultValue none
-   */
-  readonly presence?: readonly string[]
-  /**
-   * Members one group's presence list holds; `presence.join` beyond it throws `PresenceFullError`.
-   * @defaultValue 10_000
-   */
-  readonly maxPresence?: number
-  /**
-   * Largest presence `info`, measured as its msgpack encoding, in bytes.
-   * @defaultValue 1_024
-   */
-  readonly maxPresenceInfoBytes?: number
-}
-
 export interface ResolvedPresenceOptions {
   readonly presence: readonly RegExp[]
   readonly maxPresence: number
