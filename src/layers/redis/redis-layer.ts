@@ -20,17 +20,14 @@ import { assertChannelName, assertGroupName, isProcessSpecific, nonLocalName } f
 import { ProcessChannels } from '../process-channels.js'
 import type { Logger } from '../../logger.js'
 import type { InspectOptions, LayerSnapshot, PurgeOptions } from '../snapshot.js'
-import { reportGroupSend } from '../../diagnostics.js'
 import { moveDueDelayed, sendLater, sendNow, type SendContext } from './channel-send.js'
-import { sendToGroup, type GroupSendContext, type GroupSendResult } from './group-send.js'
-import { recoverOption } from '../history/history-requests.js'
-import { notEnabled, RedisHistory } from './history/redis-history.js'
 import { Inbound, type InboundContext } from './inbound.js'
 import { inspectRedis } from './inspect.js'
 import { purgeExpiredMemberships } from './purge-memberships.js'
 import { ProcessPresence, type PresenceContext } from './presence.js'
-import { RedisGroupPresence } from './group-presence.js'
+import type { RedisGroupPresence } from './group-presence.js'
 import { RedisKeys } from './keys.js'
+import { RedisGroups } from './redis-groups.js'
 import { LocalGroups } from './local-groups.js'
 import { resolveRedisOptions, type RedisLayerOptions, type ResolvedRedisOptions } from './redis-options.js'
 import { RedisShard } from './redis-shard.js'
@@ -82,8 +79,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
   /** Who is in a group, for groups matching the option `presence` (issue 16). */
   readonly presence: RedisGroupPresence
   private readonly sending: SendContext
-  private readonly groupSending: GroupSendContext
-  private readonly history: RedisHistory
+  private readonly groups: RedisGroups
   private closed = false
 
   constructor(options?: RedisLayerOptions) {
@@ -105,7 +101,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
       (channel) => capacityFor(this.options, channel),
       ({ channel }) => {
         this.counters.expired++
-        void this.leaveLocalGroups(channel)
+        void this.groups.leaveLocal(channel)
       },
     )
     this.normal = new LocalChannels(
@@ -115,54 +111,29 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
     this.processChannels = new ProcessChannels(this.local, this.counters)
     this.clientId = this.processChannels.clientId
     this.ownNonLocal.add(`specific.${this.clientId}!`)
-    this.groupSending = {
+    this.groups = new RedisGroups({
       shards: this.shards,
       keys: this.keys,
       options: this.options,
-      encode: (body) => this.serializer.encode(body),
-      shardOf: (name) => consistentHash(name, this.shards.length),
-      capacityOf: (channel) => capacityFor(this.options, channel),
-      leaveGroups: (channel) => this.processPresence.leaveGroups(channel),
-    }
-    this.history = new RedisHistory({
-      sending: this.groupSending,
       serializer: this.serializer,
       local: this.local,
       localGroups: this.localGroups,
+      counters: this.counters,
+      drops: this.drops,
       log: this.log,
-      token: this.clientId,
+      clientId: this.clientId,
       isLocal: (channel) => this.isLocal(channel),
-      addMembership: (group, channel, join) => this.processPresence.addMembership(group, channel, join),
-      onOffer: (result) => {
-        this.inbound.count(result)
-      },
-      onPumpChange: () => {
-        this.inbound.keysChanged()
-      },
-      onPumped: (group, result) => {
-        this.countGroupSend(group, result)
-      },
-      onExpired: () => {
-        this.counters.expired++
-      },
-      onUnroutable: () => {
-        this.counters.dropped++
-      },
-    })
-    this.inbound = new Inbound(this.inboundContext())
-    this.tasks = new RedisTaskStore(this.taskStoreContext(options))
-    this.processPresence = new ProcessPresence(this.presenceContext())
-    this.presence = new RedisGroupPresence({
-      keys: this.keys,
-      options: this.options,
-      log: this.log,
-      shardForGroup: (group) => this.shardForGroup(group),
+      processPresence: () => this.processPresence,
+      inbound: () => this.inbound,
       assertOpen: (operation) => {
         this.assertOpen(operation)
       },
       isClosed: () => this.closed,
-      groupSend: (group, message) => this.groupSend(group, message),
     })
+    this.inbound = new Inbound(this.inboundContext())
+    this.tasks = new RedisTaskStore(this.taskStoreContext(options))
+    this.processPresence = new ProcessPresence(this.presenceContext())
+    this.presence = this.groups.presence
     this.sending = {
       keys: this.keys,
       options: this.options,
@@ -250,50 +221,27 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
     this.assertOpen('add to a group')
     assertGroupName(group)
     assertChannelName(channel)
-    const recover = recoverOption(options)
-    const settings = this.history.settingsOf(group)
-    if (settings !== undefined) return this.history.join(group, channel, settings, recover)
-    if (recover !== undefined) throw notEnabled(group)
-    if (this.isLocal(channel)) this.localGroups.add(group, channel)
-    await this.processPresence.addMembership(group, channel)
-    return {}
+    return this.groups.add(group, channel, options)
   }
 
   /** Kept messages of a history group, oldest first, and its position. */
   async groupHistory(group: string, options?: GroupHistoryOptions): Promise<GroupHistory> {
     this.assertOpen('read group history')
     assertGroupName(group)
-    return this.history.read(group, options)
+    return this.groups.read(group, options)
   }
 
   async groupDiscard(group: string, channel: string): Promise<void> {
     this.assertOpen('discard from a group')
     assertGroupName(group)
     assertChannelName(channel)
-    this.localGroups.remove(group, channel)
-    await this.processPresence.removeMembership(group, channel)
+    await this.groups.discard(group, channel)
   }
 
   async groupSend(group: string, message: Message): Promise<void> {
     this.assertOpen('send to a group')
     assertGroupName(group)
-    const prepared = prepareMessage(message, this.options.maxMessageBytes)
-    this.counters.groupSends++
-    const settings = this.history.settingsOf(group)
-    const result =
-      settings === undefined
-        ? await sendToGroup(this.groupSending, group, prepared.message)
-        : await this.history.send(group, settings, prepared.message)
-    this.countGroupSend(group, result)
-  }
-
-  private countGroupSend(group: string, result: GroupSendResult): void {
-    this.counters.sent += result.reached
-    reportGroupSend(result.reached)
-    if (result.dropped > 0) {
-      this.counters.dropped += result.dropped
-      this.drops.record(group, result.dropped)
-    }
+    await this.groups.send(group, message)
   }
 
   /** Deletes every key under this layer's prefix (SCAN, never KEYS) and local state; receives keep waiting. */
@@ -310,7 +258,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
     this.closed = true
     for (const timer of this.timers) clearInterval(timer)
     this.tasks.close()
-    await this.history.pump.idle()
+    await this.groups.history.pump.idle()
     await this.processPresence.deregister()
     // Stop the readers first (synchronously), so the connections closing under them ends their loops at once.
     const readersStopped = this.inbound.stop()
@@ -370,11 +318,11 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
       onWake: (channel) => {
         this.tasks.wake(channel)
       },
-      holds: this.history.holds,
-      pumpKeys: (index) => this.history.pump.keysFor(index),
-      isPumpKey: (key) => this.history.pump.isProxyQueue(key),
+      holds: this.groups.history.holds,
+      pumpKeys: (index) => this.groups.history.pump.keysFor(index),
+      isPumpKey: (key) => this.groups.history.pump.isProxyQueue(key),
       onPumped: (member, score) => {
-        this.history.pump.take(member, score)
+        this.groups.history.pump.take(member, score)
       },
     }
   }
@@ -409,17 +357,8 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
       clientId: this.clientId,
       ownNonLocal: () => this.ownNonLocal,
       shardForGroup: (group) => this.shardForGroup(group),
-      memberSetName: (group) => this.history.memberSetName(group),
-      rejoin: async (group, channel) => {
-        const settings = this.history.settingsOf(group)
-        if (settings === undefined) await this.processPresence.addMembership(group, channel)
-        else
-          await this.processPresence.addMembership(
-            group,
-            channel,
-            this.history.joinScript(group, channel, settings, undefined),
-          )
-      },
+      memberSetName: (group) => this.groups.history.memberSetName(group),
+      rejoin: (group, channel) => this.groups.rejoin(group, channel),
       isClosed: () => this.closed,
       onSwept: (count) => {
         this.counters.staleProcessesSwept += count
@@ -434,10 +373,10 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
     void this.processPresence.heartbeat()
     this.every(250, () => void moveDueDelayed(this.sending))
     this.every(60_000, () => void this.tasks.purgeExpiredDeadLetters().catch(() => undefined))
-    void this.history.pump.renew()
+    void this.groups.history.pump.renew()
     this.every(this.options.heartbeatIntervalMs, () => {
       void this.processPresence.heartbeat()
-      void this.history.pump.renew()
+      void this.groups.history.pump.renew()
     })
     this.every(Math.min(1_000, Math.max(50, Math.floor(this.options.expiryMs / 2))), () => {
       this.local.purgeExpired()
@@ -467,17 +406,6 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
 
   private shardForGroup(group: string): RedisShard {
     return shardAt(this.shards, consistentHash(group, this.shards.length))
-  }
-
-  /** A local channel's message expired unread: the channel leaves its groups here and in Redis. */
-  private async leaveLocalGroups(channel: string): Promise<void> {
-    for (const group of this.localGroups.groupsOf(channel)) {
-      try {
-        await this.groupDiscard(group, channel)
-      } catch (err) {
-        this.log.warn({ err, group }, 'could not leave a group after expiry')
-      }
-    }
   }
 
   /** After a reconnect Redis may have lost everything (a restart without persistence): re-add what we had. */
