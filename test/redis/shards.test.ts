@@ -7,6 +7,7 @@ import { nonLocalName } from '../../src/layers/names.js'
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
 import { consistentHash } from '../../src/layers/redis/shard.js'
 import { describeChannelLayer } from '../conformance/describe-channel-layer.js'
+import { describeHistory } from '../conformance/history/describe-history.js'
 import { startPrivateRedis, type RunningRedis } from '../setup/provision-redis.js'
 import { RawClients, redisServerBin, uniquePrefix } from './helpers.js'
 
@@ -142,5 +143,19 @@ describe('three Redis shards', () => {
   describeChannelLayer(
     'RedisChannelLayer on three shards',
     (options) => new RedisChannelLayer({ hosts: hosts(), prefix: uniquePrefix(), ...options }),
+  )
+
+  // A group's history lives on the group's shard; members' process queues on theirs: the sequenced copies cross.
+  describeHistory(
+    'RedisChannelLayer on three shards',
+    (options) => new RedisChannelLayer({ hosts: hosts(), prefix: uniquePrefix(), ...options }),
+    {
+      makeSibling: (first, options) =>
+        new RedisChannelLayer({
+          hosts: hosts(),
+          prefix: (first as unknown as { readonly options: { readonly prefix: string } }).options.prefix,
+          ...options,
+        }),
+    },
   )
 })

@@ -32,6 +32,8 @@ export interface GroupPresenceContext {
   shardForGroup(group: string): RedisShard
   assertOpen(operation: string): void
   isClosed(): boolean
+  /** Resolves once this process's first heartbeat is in Redis (a list only shows live processes' channels). */
+  registered(): Promise<void>
   /** The layer's `groupSend`, for the `presence.join` and `presence.leave` events. */
   groupSend(group: string, message: Message): Promise<void>
 }
@@ -60,6 +62,7 @@ export class RedisGroupPresence implements GroupPresence {
   async join(group: string, channel: string, info?: PresenceInfo): Promise<void> {
     this.ctx.assertOpen('join presence')
     const kept = presenceJoinInfo(this.ctx.options, group, channel, info)
+    await this.ctx.registered()
     const { keys, options } = this.ctx
     const shard = this.ctx.shardForGroup(group)
     const attempt = () =>

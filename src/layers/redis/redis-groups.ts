@@ -37,6 +37,12 @@ export interface RedisGroupsContext {
   inbound(): Inbound
   assertOpen(operation: string): void
   isClosed(): boolean
+  /**
+   * Resolves once this process's first heartbeat is in Redis. A history group's copies reach a process in
+   * Switchyard's format (with positions) only once it is known live, and presence lists only show live processes'
+   * channels: a join waits for it (once; at once afterwards).
+   */
+  registered(): Promise<void>
 }
 
 /**
@@ -61,6 +67,7 @@ export class RedisGroups {
         ctx.assertOpen(operation)
       },
       isClosed: () => ctx.isClosed(),
+      registered: () => ctx.registered(),
       groupSend: (group, message) => this.send(group, message),
     })
     this.sending = {
@@ -102,7 +109,10 @@ export class RedisGroups {
   async add(group: string, channel: string, options: GroupAddOptions | undefined): Promise<GroupAddResult> {
     const recover = recoverOption(options)
     const settings = this.history.settingsOf(group)
-    if (settings !== undefined) return this.history.join(group, channel, settings, recover)
+    if (settings !== undefined) {
+      if (this.ctx.isLocal(channel)) await this.ctx.registered()
+      return this.history.join(group, channel, settings, recover)
+    }
     if (recover !== undefined) throw notEnabled(group)
     if (this.ctx.isLocal(channel)) this.ctx.localGroups.add(group, channel)
     await this.ctx.processPresence().addMembership(group, channel)

@@ -81,6 +81,8 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
   private readonly sending: SendContext
   private readonly groups: RedisGroups
   private closed = false
+  /** The first heartbeat: until it is in Redis, group sends would not know this process for a Switchyard one. */
+  private registered: Promise<void> = Promise.resolve()
 
   constructor(options?: RedisLayerOptions) {
     this.options = resolveRedisOptions(options)
@@ -129,6 +131,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
         this.assertOpen(operation)
       },
       isClosed: () => this.closed,
+      registered: () => this.registered,
     })
     this.inbound = new Inbound(this.inboundContext())
     this.tasks = new RedisTaskStore(this.taskStoreContext(options))
@@ -307,7 +310,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
       counters: this.counters,
       log: this.log,
       minCapacity: Math.min(this.options.capacity, ...this.options.channelCapacity.map((rule) => rule.capacity)),
-      processQueues: (index) => this.processQueues(index),
+      processQueues: () => this.processQueues(),
       isLocal: (channel) => this.isLocal(channel),
       onNormalExpired: (channel) => void this.processPresence.leaveGroups(channel),
       wakeKeys: (index) => {
@@ -370,7 +373,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
   /** Starts reading, proving this process alive, and the upkeep every live process shares. */
   private start(): void {
     this.inbound.start()
-    void this.processPresence.heartbeat()
+    this.registered = this.processPresence.heartbeat()
     this.every(250, () => void moveDueDelayed(this.sending))
     this.every(60_000, () => void this.tasks.purgeExpiredDeadLetters().catch(() => undefined))
     void this.groups.history.pump.renew()
@@ -387,12 +390,13 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
     return this.ownNonLocal.has(nonLocalName(channel))
   }
 
-  private processQueues(index: number): string[] {
-    const queues: string[] = []
-    for (const nonLocal of this.ownNonLocal) {
-      if (this.shardIndexFor(nonLocal) === index) queues.push(this.keys.queue(nonLocal))
-    }
-    return queues
+  /**
+   * The queue keys this process reads on shard `index`: all of them, on every shard. Direct sends reach a queue on
+   * the shard its name hashes to (channels_redis' rule), but history-send.lua delivers on the group's shard, in the
+   * same step that numbers the message, so members of a history group see its offsets in order with shards too.
+   */
+  private processQueues(): string[] {
+    return [...this.ownNonLocal].map((nonLocal) => this.keys.queue(nonLocal))
   }
 
   /** channels_redis' consistent hash, on the non-local name for `!` channels (fixing channels_redis#221). */

@@ -127,7 +127,6 @@ export class RedisHistory {
     const { sending } = this.ctx
     const { options, keys } = sending
     const now = Date.now()
-    const single = this.shards.length === 1
     const reply = await this.groupShard(group).call((client) =>
       runHistorySend(client, keys, {
         ...this.groupArgs(group, settings, now),
@@ -135,20 +134,13 @@ export class RedisHistory {
         proxy: proxyMember(group),
         groupExpiryMs: options.groupExpiryMs,
         staleAfterMs: options.staleAfterMs,
-        deliverHere: single,
         expiryMs: options.expiryMs,
         queueTtlMs: queueTtlMs(options.expiryMs),
         processQueueCapacity: options.processQueueCapacity,
       }),
     )
     const sequenced = withPositionPrefix(payload, reply.offset, reply.epoch)
-    const targets: Target[] = reply.processQueues.map(({ queue, members }) => ({
-      queue,
-      payload: sequenced,
-      capacity: options.processQueueCapacity,
-      expiring: '',
-      members,
-    }))
+    const targets: Target[] = []
     for (const channel of reply.plain) {
       targets.push({
         queue: keys.queue(channel),

@@ -22,8 +22,6 @@ export interface HistorySendArgs extends HistoryGroupArgs {
   readonly proxy: string
   readonly groupExpiryMs: number
   readonly staleAfterMs: number
-  /** Deliver compact copies in the script (one shard) rather than return their queues. */
-  readonly deliverHere: boolean
   readonly expiryMs: number
   readonly queueTtlMs: number
   readonly processQueueCapacity: number
@@ -34,8 +32,6 @@ export interface HistorySendReply {
   readonly epoch: string
   readonly reached: number
   readonly dropped: number
-  /** Without `deliverHere`: each live process's queue and how many members are behind it. */
-  readonly processQueues: readonly { readonly queue: string; readonly members: number }[]
   /** Normal channels among the members: the sequenced payload goes to their queues. */
   readonly plain: readonly string[]
   /** Queues that get channels_redis' format without a position (Django members, processes not known live). */
@@ -45,7 +41,7 @@ export interface HistorySendReply {
 /** history-send.lua: sequences, keeps and delivers one history group message. */
 export async function runHistorySend(client: Redis, keys: RedisKeys, args: HistorySendArgs): Promise<HistorySendReply> {
   const { group } = args
-  const [offset, epoch, reached, dropped, flatProcesses, plain, flatOthers] = (await SCRIPTS.historySend.runBuffer(
+  const [offset, epoch, reached, dropped, plain, flatOthers] = (await SCRIPTS.historySend.runBuffer(
     client,
     [
       keys.group(keys.historyMembersName(group)),
@@ -61,7 +57,6 @@ export async function runHistorySend(client: Redis, keys: RedisKeys, args: Histo
       args.groupExpiryMs,
       args.staleAfterMs,
       args.payload,
-      args.deliverHere ? '1' : '0',
       String(args.expiryMs / 1000),
       args.queueTtlMs,
       args.processQueueCapacity,
@@ -71,11 +66,7 @@ export async function runHistorySend(client: Redis, keys: RedisKeys, args: Histo
       args.epochCandidate,
       args.proxy,
     ],
-  )) as [number, Buffer, number, number, (Buffer | number)[], Buffer[], (Buffer | Buffer[])[]]
-  const processQueues: { queue: string; members: number }[] = []
-  for (let i = 0; i + 1 < flatProcesses.length; i += 2) {
-    processQueues.push({ queue: String(flatProcesses[i]), members: Number(flatProcesses[i + 1]) })
-  }
+  )) as [number, Buffer, number, number, Buffer[], (Buffer | Buffer[])[]]
   const others: { queue: string; members: string[] }[] = []
   for (let i = 0; i + 1 < flatOthers.length; i += 2) {
     const members = flatOthers[i + 1] as Buffer[]
@@ -86,7 +77,6 @@ export async function runHistorySend(client: Redis, keys: RedisKeys, args: Histo
     epoch: epoch.toString('latin1'),
     reached,
     dropped,
-    processQueues,
     plain: plain.map(String),
     others,
   }
