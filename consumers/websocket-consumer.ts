@@ -150,10 +150,16 @@ export class WebsocketConsumer extends AsyncConsumer {
    *
    * @example
    * ```ts
-   * async connect() {
-   *   const { recovered } = await this.joinGroup('chat.lobby', { recover: true, presence: { name: 'ada' } })
-   *   await this.accept()
-   *   if (recovered === false) await this.sendJson({ type: 'chat.reload' })
+   * class Room extends JsonWebsocketConsumer {
+   *   async connect() {
+   *     // The page gets { type: 'switchyard.recovery', group, recovered } first, then what it missed, if anything.
+   *     const { recovered } = await this.joinGroup('chat.lobby', { recover: true, presence: { name: 'ada' } })
+   *     await this.accept()
+   *     if (recovered === false) this.log.info('the page reloads its state')
+   *   }
+   *   async chat_message(event: Message) {
+   *     await this.sendJson(event) // as it is: with its __position__
+   *   }
    * }
    * ```
    */
