@@ -203,11 +203,13 @@ describe('joinGroup with recover', () => {
 
   it('leaves the group on disconnect, like static groups', async () => {
     const layer = historyLayer()
+    // Where memory-groups.ts keeps the memberships.
+    const groups = (layer as unknown as { groups: { groups: Map<string, Map<string, unknown>> } }).groups.groups
     const room = await connectRoom(layer)
     await room.receiveJsonFrom()
+    expect(groups.get('chat.lobby')?.size).toBe(1)
     await room.disconnect()
-    const members = (layer as unknown as { groups: Map<string, Map<string, unknown>> }).groups.get('chat.lobby')
-    expect(members?.size ?? 0).toBe(0)
+    expect(groups.get('chat.lobby')?.size ?? 0).toBe(0)
   })
 
   it('forwards a layer message with its __position__, which positionOf reads', async () => {
