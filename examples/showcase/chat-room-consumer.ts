@@ -129,7 +129,7 @@ export class ChatRoomConsumer extends JsonWebsocketConsumer<unknown, ChatUpdate>
    * the position of the event that changed it, so the page's last position stays the room's latest.
    */
   private async sendPresence(position?: MessagePosition): Promise<void> {
-    const entries = await presenceOf(this.channelLayer).list(this.roomGroup)
+    const entries = await this.channelLayer.presence.list(this.roomGroup)
     const names = [...new Set(entries.flatMap(({ info }) => (typeof info.name === 'string' ? [info.name] : [])))]
     names.sort((a, b) => a.localeCompare(b))
     await this.sendJson({ type: 'presence.list', names, ...(position === undefined ? {} : { __position__: position }) })
@@ -143,11 +143,4 @@ export class ChatRoomConsumer extends JsonWebsocketConsumer<unknown, ChatUpdate>
 function validName(raw: unknown): string | undefined {
   const name = typeof raw === 'string' ? raw.trim() : ''
   return name === '' || name.length > MAX_NAME ? undefined : name
-}
-
-/** The layer's presence lists: both built-in layers have them, for the groups `CHAT_LAYER_OPTIONS` names. */
-function presenceOf(layer: object): {
-  list(group: string): Promise<readonly { readonly info: PresenceInfo }[]>
-} {
-  return (layer as { presence: { list(group: string): Promise<readonly { readonly info: PresenceInfo }[]> } }).presence
 }

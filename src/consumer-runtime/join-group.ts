@@ -1,7 +1,6 @@
-import { HistoryNotEnabledError, InvalidOptionError, PresenceNotEnabledError } from '../errors.js'
-import type { ChannelLayer, GroupAddResult, Message } from '../layers/channel-layer.js'
+import { HistoryNotEnabledError, InvalidOptionError } from '../errors.js'
+import type { ChannelLayer, GroupAddResult, Message, PresenceInfo } from '../layers/channel-layer.js'
 import { assertStreamPosition, POSITION_KEY, type StreamPosition } from '../layers/history/positions.js'
-import type { GroupPresence, PresenceInfo } from '../layers/presence/presence-types.js'
 import { POSITION_PARAM, RECOVERY_MESSAGE_TYPE } from '../protocol/recovery-protocol.js'
 
 /** Options of a consumer's `joinGroup`. */
@@ -94,7 +93,7 @@ export async function joinGroupAs(joiner: Joiner, group: string, options: JoinGr
         'option `history`, e.g. `history: { "chat.*": { size: 100, ttlMs: 300_000 } }`',
     )
   }
-  if (presence !== undefined) await presenceOf(layer, group).join(group, joiner.channelName, presence)
+  if (presence !== undefined) await layer.presence.join(group, joiner.channelName, presence)
   const recovered = from !== undefined ? added.recovered === true : handedBack.kind === 'invalid' ? false : undefined
   const result: JoinGroupResult = {
     ...(added.position === undefined ? {} : { position: added.position }),
@@ -140,17 +139,6 @@ function checkJoinOptions(options: JoinGroupOptions): JoinGroupOptions {
         : assertStreamPosition('joinGroup recover', recover),
     presence: presence as PresenceInfo | undefined,
   }
-}
-
-/** The layer's presence (`layer.presence`), which the built-in layers have. */
-function presenceOf(layer: ChannelLayer, group: string): GroupPresence {
-  const presence = (layer as { readonly presence?: unknown }).presence
-  if (typeof presence !== 'object' || presence === null) {
-    throw new PresenceNotEnabledError(
-      `joinGroup("${group}", { presence }) needs a layer with presence (layer.presence): the built-in layers have it`,
-    )
-  }
-  return presence as GroupPresence
 }
 
 /**
