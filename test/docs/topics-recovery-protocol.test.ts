@@ -81,7 +81,8 @@ describe(PAGE, () => {
     expect(reloads).toBe(0)
     const handedBack = new URL(urls.at(-1) ?? '').searchParams.getAll('__position__')
     expect(handedBack).toHaveLength(1)
-    expect(handedBack[0]).toMatch(/^room\.lobby:1:[^:]+$/)
+    // Offset 1 is the page's own presence.join, 2 the line it saw last.
+    expect(handedBack[0]).toMatch(/^room\.lobby:2:[^:]+$/)
 
     // The reconnect URL has the form the page shows.
     const block = docBlock('docs/topics/recovery-protocol.md', 'reconnect-url').trim()
@@ -89,7 +90,7 @@ describe(PAGE, () => {
     const [actual, inDocs] = [new URL(urls.at(-1) ?? ''), new URL(block)]
     expect(actual.pathname).toBe(inDocs.pathname)
     expect([...actual.searchParams.keys()]).toEqual([...inDocs.searchParams.keys()])
-    expect(actual.search).toMatch(/^\?__position__=room\.lobby%3A1%3A/)
+    expect(actual.search).toMatch(/^\?__position__=room\.lobby%3A2%3A/)
     expect(inDocs.search).toMatch(/^\?__position__=room\.lobby%3A42%3A/)
 
     await restart(() => send(150, 3)) // the history keeps 100
