@@ -302,7 +302,7 @@ describe('the showcase in Chromium', () => {
         problem.at >= downAt &&
         problem.at <= upAt &&
         problem.kind === 'console.error' &&
-        /^WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/ws\/chat\/[\w-]+\/' failed: .*ERR_CONNECTION_REFUSED/.test(
+        /^WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/ws\/chat\/[\w-]+\/(?:\?[^']*)?' failed: .*ERR_CONNECTION_REFUSED/.test(
           problem.text,
         )
       // While the server is down, Chromium logs each refused attempt as a console error itself; nothing else may be.
@@ -332,6 +332,9 @@ describe('the showcase in Chromium', () => {
         const attempts = (browser?.problems ?? []).filter((problem) => problem.page === label && refused(problem))
         expect(attempts.length, `refused reconnect attempts of ${label}`).toBeGreaterThanOrEqual(1)
       }
+      // Each page recovered what the room sent while it was away (its history outlives the server: the layer).
+      for (const page of [ann, bob])
+        await page.locator('#log [data-recovered="true"]').waitFor({ timeout: UI_TIMEOUT_MS })
       // Each page joined the room again on reconnect: presence is rebuilt, and messages flow both ways.
       await waitForOnline(ann, ['ann', 'bob'])
       await waitForOnline(bob, ['ann', 'bob'])
