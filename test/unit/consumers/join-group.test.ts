@@ -16,6 +16,7 @@ import {
   type JoinGroupResult,
   type Message,
   type StreamPosition,
+  WebsocketConsumer,
 } from '../../../src/index.js'
 import { handedBackPosition } from '../../../src/consumer-runtime/join-group.js'
 import { WebsocketCommunicator } from '../../../src/testing/index.js'
@@ -219,6 +220,42 @@ describe('joinGroup with recover', () => {
     await say(layer, 'hi')
     const frame = (await room.receiveJsonFrom()) as Readonly<Record<string, unknown>>
     expect(positionOf(frame)).toMatchObject({ group: 'chat.lobby', offset: 1 })
+    await room.disconnect()
+  })
+})
+
+describe('the recovery frame', () => {
+  it('goes through encodeJson on a JsonWebsocketConsumer, and is JSON text on a plain WebsocketConsumer', async () => {
+    class Wrapped extends Room {
+      override encodeJson(content: unknown): string {
+        return JSON.stringify({ wrapped: content })
+      }
+    }
+    class Plain extends WebsocketConsumer {
+      override async connect(): Promise<void> {
+        await this.joinGroup('chat.plain', { recover: true })
+        await this.accept()
+      }
+    }
+    const layer = historyLayer()
+    const wrapped = new WebsocketCommunicator(Wrapped.asApp(), '/ws/chat/', { layer })
+    await wrapped.connect()
+    expect(await wrapped.receiveJsonFrom()).toMatchObject({ wrapped: { type: 'switchyard.recovery' } })
+    await wrapped.disconnect()
+    const plain = new WebsocketCommunicator(Plain.asApp(), '/ws/plain/', { layer })
+    await plain.connect()
+    expect(JSON.parse(String(await plain.receiveFrom()))).toMatchObject({
+      type: 'switchyard.recovery',
+      group: 'chat.plain',
+    })
+    await plain.disconnect()
+  })
+
+  it('is not sent without recover', async () => {
+    Room.options = {}
+    const room = await connectRoom(historyLayer())
+    await room.receiveNothing()
+    expect(Room.results).toEqual([{ position: { offset: 0, epoch: expect.any(String) as string } }])
     await room.disconnect()
   })
 })
