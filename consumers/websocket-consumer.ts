@@ -137,7 +137,8 @@ export class WebsocketConsumer extends AsyncConsumer {
    * are gone (history overflowed or expired), or the position handed back is malformed (untrusted input: it is
    * validated, logged at info level and ignored), it resolves to `recovered: false`: reload the page's state. On a
    * first connection nothing was handed back, and `recovered` is absent. Each time the page gets a
-   * `switchyard.recovery` frame `{ group, recovered, __position__ }` before any message of the group. Recovery
+   * `switchyard.recovery` frame `{ group, recovered, __position__ }` before any message of the group (with the
+   * default `static concurrency = 1`; with more, layer messages may be handled while `joinGroup` runs). Recovery
    * replays up to the group's history `size` messages to a client that asks: use it on groups whose recent
    * messages any member may read.
    *
