@@ -6,8 +6,12 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type WebSocket from 'ws'
 
-import { type Connection, connect, POSITION_PARAM, RECOVERY_MESSAGE_TYPE } from '../../../src/client/index.js'
-import { MAX_HANDED_BACK_POSITIONS } from '../../../src/protocol/recovery-protocol.js'
+import { type Connection, connect } from '../../../src/client/index.js'
+import {
+  MAX_HANDED_BACK_POSITIONS,
+  POSITION_PARAM,
+  RECOVERY_MESSAGE_TYPE,
+} from '../../../src/protocol/recovery-protocol.js'
 import { waitFor } from '../../support/wait.js'
 import { ManualClock } from './manual-clock.js'
 import { recordingWebSocket } from './recording-websocket.js'
