@@ -8,9 +8,10 @@
 //     ← monitoring               metrics, dashboard, backlog monitor: they listen (node:diagnostics_channel)
 //     ← testing, cli, index      entry points; nothing imports the CLI
 //
-// client/ is the browser client: it stands alone, so that its bundle carries nothing of the server. The one file
-// outside it that it may import is protocol/close-codes.ts, the close-code table the server and consumers share
-// (one table, not two that drift); that file imports nothing.
+// client/ is the browser client: it stands alone, so that its bundle carries nothing of the server. The files
+// outside it that it may import are protocol/close-codes.ts, the close-code table the server and consumers share
+// (one table, not two that drift), and protocol/recovery-protocol.ts, the recovery protocol's names; they import
+// nothing.
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -73,16 +74,18 @@ module.exports = {
     },
     {
       name: 'client-stands-alone',
-      comment: 'The browser bundle must carry nothing of the server side; the close-code table is shared with it.',
+      comment:
+        'The browser bundle must carry nothing of the server side; the close-code table and the recovery ' +
+        'protocol are shared with it.',
       severity: 'error',
       from: { path: '^src/client/', pathNot: '^src/client/browser-bundle\\.ts$' },
-      to: { path: '^(src/(?!client/)|consumers/)', pathNot: '^src/protocol/close-codes\\.ts$' },
+      to: { path: '^(src/(?!client/)|consumers/)', pathNot: '^src/protocol/(close-codes|recovery-protocol)\\.ts$' },
     },
     {
-      name: 'close-codes-import-nothing',
-      comment: 'The browser client imports the close-code table, so the table imports nothing (not even node:*).',
+      name: 'shared-protocol-imports-nothing',
+      comment: 'The browser client imports these protocol files, so they import nothing (not even node:*).',
       severity: 'error',
-      from: { path: '^src/protocol/close-codes\\.ts$' },
+      from: { path: '^src/protocol/(close-codes|recovery-protocol)\\.ts$' },
       to: {},
     },
   ],

@@ -4,7 +4,14 @@ export { AcceptConnection, DenyConnection, NonRetryableError, StopConsumer } fro
 export { handlerNameFor, type HandlerName, type Handlers } from '../src/consumer-runtime/dispatch.js'
 export { HttpConsumer, formatServerSentEvent, type ResponseOptions, type ServerSentEvent } from './http-consumer.js'
 export { CLOSE_INVALID_PAYLOAD, CLOSE_UNSUPPORTED_DATA, JsonWebsocketConsumer } from './json-websocket-consumer.js'
-export { WebsocketConsumer, type AcceptOptions, type SendOptions, type WebsocketData } from './websocket-consumer.js'
+export {
+  WebsocketConsumer,
+  type AcceptOptions,
+  type JoinGroupOptions,
+  type JoinGroupResult,
+  type SendOptions,
+  type WebsocketData,
+} from './websocket-consumer.js'
 export { retryDelayMs } from '../src/worker/backoff.js'
 export { DEFAULT_RETRY, type RetryOptions, type TaskContext } from '../src/worker/retry-options.js'
 export { DEFAULT_SHUTDOWN_GRACE_MS, RetryingConsumer } from './retrying-consumer.js'

@@ -1,6 +1,7 @@
 import { InvalidJsonError, UnsupportedFrameError } from '../src/errors.js'
 import { reportClientError } from '../src/diagnostics.js'
 import { jsonText } from '../src/consumer-runtime/json-text.js'
+import type { Message } from '../src/layers/channel-layer.js'
 import { WebsocketConsumer, type SendOptions, type WebsocketData } from './websocket-consumer.js'
 
 /**
@@ -19,7 +20,10 @@ export { CLOSE_UNSUPPORTED_DATA } from '../src/protocol/close-codes.js'
  * to change the codec (either may be `async`).
  *
  * Forwarding a layer message as it is (`sendJson(event)`) encodes it once however many members forward it: the
- * layer hands every member the same deeply frozen object, and the default codec keeps its text.
+ * layer hands every member the same deeply frozen object, and the default codec keeps its text. It also keeps the
+ * message's `__position__` (in a group with history), which the browser client hands back on reconnect to recover
+ * what it missed (`joinGroup(group, { recover: true })`); content built anew should carry it on:
+ * `sendJson({ type: 'chat.line', text: event.text, __position__: positionOf(event) })`.
  *
  * @example
  * ```ts
@@ -77,7 +81,10 @@ export class JsonWebsocketConsumer<In = unknown, Out = unknown> extends Websocke
     // Override me.
   }
 
-  /** Sends `content` as a JSON text frame, then optionally closes. */
+  /**
+   * Sends `content` as a JSON text frame, then optionally closes. Forwarding a group message keeps its
+   * `__position__`, which the browser client needs to recover after a reconnect; see the class comment.
+   */
   sendJson(content: Out, options?: SendOptions): Promise<void> {
     // Not `async`: with the default (synchronous) codec this is one call to `send`, not one more promise per frame.
     let encoded: string | Promise<string>
@@ -88,6 +95,11 @@ export class JsonWebsocketConsumer<In = unknown, Out = unknown> extends Websocke
     }
     if (isPromise(encoded)) return encoded.then((text) => this.send({ text }, options))
     return this.send({ text: encoded }, options)
+  }
+
+  /** The `switchyard.recovery` frame goes through `encodeJson`, as every frame this consumer sends. */
+  protected override sendRecoveryNotice(notice: Message): Promise<void> {
+    return this.sendJson(notice as Out)
   }
 
   /** Encodes outgoing content; deeply frozen content (a layer message) is encoded once and the text reused. */

@@ -9,6 +9,14 @@ import { reportClientError } from '../src/diagnostics.js'
 import { AsyncConsumer, type ConsumerMessage } from './async-consumer.js'
 import { AcceptConnection, DenyConnection, StopConsumer } from '../src/control.js'
 import { CLOSE_INVALID_PAYLOAD, type CloseCode } from '../src/protocol/close-codes.js'
+import type { Message } from '../src/layers/channel-layer.js'
+import {
+  deferNotice,
+  joinGroupAs,
+  takeDeferredNotices,
+  type JoinGroupOptions,
+  type JoinGroupResult,
+} from '../src/consumer-runtime/join-group.js'
 
 /** Close code for data a client sent that the application could not use (RFC 6455: inconsistent data). */
 export { CLOSE_INVALID_PAYLOAD }
@@ -43,15 +51,24 @@ export interface AcceptOptions {
   readonly headers?: Headers
 }
 
+export type { JoinGroupOptions, JoinGroupResult }
+
 export interface SendOptions {
   /** Close after sending: `true` closes with 1000, a number closes with that code. */
   readonly close?: boolean | number
 }
 
+/** Where the socket is: `accept()` not sent yet, accepted, or closing (one field, not two flags, per connection). */
+const CONNECTING = 0
+const OPEN = 1
+const CLOSING = 2
+type SocketPhase = typeof CONNECTING | typeof OPEN | typeof CLOSING
+
 /**
  * A WebSocket consumer, ported from Channels' `AsyncWebsocketConsumer`. Override `connect`, `receive` and
  * `disconnect`; reply with `send`. Groups in `static groups` are joined before `connect()` and left on
- * disconnect, and so are groups joined inside `connect()` through `this.channelLayer.groupAdd`.
+ * disconnect, and so are groups joined inside `connect()` through `this.channelLayer.groupAdd` or `joinGroup`
+ * (which also recovers what a reconnecting page missed and enters presence lists).
  *
  * Errors: thrown before `accept()` they reject the handshake with HTTP 500; after it, they close the socket
  * with 1011 and are logged with the consumer name and connection id. A misbehaving client is not a server error:
@@ -77,8 +94,8 @@ export class WebsocketConsumer extends AsyncConsumer {
   /** Groups every connection joins on connect and leaves on disconnect. */
   static groups: readonly string[] = []
 
-  /** Set by `close()`: what the client still sends is dropped, and sends do nothing. */
-  private closing = false
+  /** `CLOSING` once `close()` ran: what the client still sends is dropped, and sends do nothing. */
+  private phase: SocketPhase = CONNECTING
 
   async websocket_connect(_event: WebsocketConnectEvent): Promise<void> {
     const groups = (this.constructor as typeof WebsocketConsumer).groups
@@ -104,12 +121,73 @@ export class WebsocketConsumer extends AsyncConsumer {
       subprotocol: options.subprotocol ?? null,
       ...(options.headers !== undefined && options.headers.length > 0 ? { headers: options.headers } : {}),
     })
+    if (this.phase === CONNECTING) this.phase = OPEN
+    // Groups joined with `recover` before the accept: the page hears how it went before any of their messages.
+    for (const notice of takeDeferredNotices(this)) await this.sendRecoveryNotice(notice)
+  }
+
+  /**
+   * Joins `group` with this connection's channel, left again on disconnect (as `static groups` are), and in one
+   * call, as asked: recovers what the client missed in a history group, and enters the group's presence list.
+   * Call it in `connect()`, before or after `accept()`, or later.
+   *
+   * With `recover: true` it takes the position the browser client (`switchyard-channels/client`) handed back for
+   * this group when it reconnected (docs/topics/recovery-protocol.md): the messages the group sent since then reach
+   * this consumer first, in order, then the live ones, and it resolves to `{ position, recovered: true }`. When they
+   * are gone (history overflowed or expired), or the position handed back is malformed (untrusted input: it is
+   * validated, logged at info level and ignored), it resolves to `recovered: false`: reload the page's state. On a
+   * first connection nothing was handed back, and `recovered` is absent. Each time the page gets a
+   * `switchyard.recovery` frame `{ group, recovered, __position__ }` before any message of the group (with the
+   * default `static concurrency = 1`; with more, layer messages may be handled while `joinGroup` runs). Recovery
+   * replays up to the group's history `size` messages to a client that asks: use it on groups whose recent
+   * messages any member may read.
+   *
+   * For the page to hand positions back, forward group messages with their `__position__` (see
+   * `JsonWebsocketConsumer.sendJson`). Join a group once per connection with `recover`; to change the presence
+   * info later, call it again with `presence` only.
+   *
+   * Throws `HistoryNotEnabledError` for `recover` on a group without history, `PresenceNotEnabledError` for
+   * `presence` on a group or layer without presence, and `PresenceFullError` when its presence list is full.
+   *
+   * @example
+   * ```ts
+   * class Room extends JsonWebsocketConsumer {
+   *   async connect() {
+   *     // The page gets { type: 'switchyard.recovery', group, recovered } first, then what it missed, if anything.
+   *     const { recovered } = await this.joinGroup('chat.lobby', { recover: true, presence: { name: 'ada' } })
+   *     await this.accept()
+   *     if (recovered === false) this.log.info('the page reloads its state')
+   *   }
+   *   async chat_message(event: Message) {
+   *     await this.sendJson(event) // as it is: with its __position__
+   *   }
+   * }
+   * ```
+   */
+  async joinGroup(group: string, options: JoinGroupOptions = {}): Promise<JoinGroupResult> {
+    const { queryString } = this.scope as { readonly queryString?: unknown }
+    const query = typeof queryString === 'string' ? queryString : ''
+    const joiner = { channelLayer: this.channelLayer, channelName: this.channelName, queryString: query }
+    const { result, notice, invalid } = await joinGroupAs(joiner, group, options)
+    if (invalid !== undefined) {
+      reportClientError(this.label, invalid.code)
+      this.log.info({ code: invalid.code, group }, 'ignored a malformed position handed back')
+    }
+    if (notice === undefined) return result
+    if (this.phase === CONNECTING) deferNotice(this, notice)
+    else await this.sendRecoveryNotice(notice)
+    return result
+  }
+
+  /** Sends the page a `switchyard.recovery` frame, as JSON text; `JsonWebsocketConsumer` uses its own codec. */
+  protected sendRecoveryNotice(notice: Message): Promise<void> {
+    return this.send({ text: JSON.stringify(notice) })
   }
 
   /** Closes the socket (default code 1000); before `accept()` it rejects the handshake with HTTP 403. */
   async close(code?: number, reason?: string): Promise<void> {
-    if (this.closing) return
-    this.closing = true
+    if (this.phase === CLOSING) return
+    this.phase = CLOSING
     await this.baseSend({
       type: 'websocket.close',
       ...(code !== undefined ? { code } : {}),
@@ -119,7 +197,7 @@ export class WebsocketConsumer extends AsyncConsumer {
 
   websocket_receive(event: WebsocketReceiveEvent): Promise<void> {
     // Frames that arrived behind our close: the connection is over for them.
-    if (this.closing) return Promise.resolve()
+    if (this.phase === CLOSING) return Promise.resolve()
     // Not `async` (once per frame): `receive`'s promise is returned as it is.
     // Text wins when both are set; `{ text: null, bytes }` (as some servers send) is binary.
     if (event.text !== undefined && event.text !== null) return this.receive({ text: event.text })
@@ -135,7 +213,7 @@ export class WebsocketConsumer extends AsyncConsumer {
   /** Sends a text or binary frame, then optionally closes. */
   send(data: WebsocketData, options?: SendOptions): Promise<void> {
     // After our close there is nobody to send to: a group message racing the close is not an error.
-    if (this.closing) return Promise.resolve()
+    if (this.phase === CLOSING) return Promise.resolve()
     // Not `async`: a frame without `close` is one `baseSend`, not one more promise per frame.
     let sent: Promise<void>
     if ('text' in data) sent = this.baseSend({ type: 'websocket.send', text: data.text })

@@ -1,4 +1,5 @@
 import { CLOSE_APPLICATION_MAX, CLOSE_LIBRARY_MIN, CLOSE_NORMAL, shouldReconnect } from '../protocol/close-codes.js'
+import { MAX_HANDED_BACK_POSITIONS, type MessagePosition, POSITION_PARAM } from '../protocol/recovery-protocol.js'
 import { reconnectDelayMs } from './backoff.js'
 import { ConnectionClosedError } from './connection-closed-error.js'
 import type {
@@ -18,11 +19,14 @@ import { type CloseEventLike, OPEN, type WebSocketLike } from './websocket-like.
 
 /**
  * Opens a JSON WebSocket connection that reconnects with backoff (see `reconnectDelayMs` and `shouldReconnect`)
- * and queues what you send while it is down. The first socket is created before this returns; an invalid URL or
+ * and queues what you send while it is down. It keeps the last `__position__` each group's messages carried and
+ * hands them back when it reconnects, so a consumer that joins with `joinGroup(group, { recover: true })` replays
+ * what the page missed; the page hears how that went from `switchyard.recovery` messages
+ * (docs/topics/recovery-protocol.md). The first socket is created before this returns; an invalid URL or
  * option throws here.
  *
  * Written as one closure rather than a class because this file ships to browsers: local variables minify to one
- * letter where `this.#field` cannot, which keeps the client under 4 KiB. Each inner function is one event.
+ * letter where `this.#field` cannot, which keeps the client under 4.5 KiB. Each inner function is one event.
  *
  * @example
  * ```ts
@@ -52,6 +56,8 @@ export function connect<TServer extends { type: string } = ServerMessage, TClien
   let everOpened = false
   /** Attempts that closed without opening, while none ever opened. */
   let refusals = 0
+  /** `<group>:<offset>:<epoch>` per history group, the least recently updated first (recovery protocol). */
+  const positions = new Map<string, string>()
   /** JSON text, encoded at `send` so later changes to the object never leak into what is sent. */
   const queue: string[] = []
   const stats: ConnectionStats = { sent: 0, received: 0, dropped: 0, reconnects: 0, malformed: 0 }
@@ -73,7 +79,11 @@ export function connect<TServer extends { type: string } = ServerMessage, TClien
   }
 
   function openSocket(): void {
-    const current = socketOptions ? new WebSocket(href, protocols, socketOptions) : new WebSocket(href, protocols)
+    const url = new URL(href)
+    for (const position of positions.values()) url.searchParams.append(POSITION_PARAM, position)
+    const current = socketOptions
+      ? new WebSocket(url.href, protocols, socketOptions)
+      : new WebSocket(url.href, protocols)
     socket = current
     // Events of a socket we already left (one still closing after close()) are ignored.
     current.onopen = () => {
@@ -107,6 +117,14 @@ export function connect<TServer extends { type: string } = ServerMessage, TClien
       return
     }
     stats.received++
+    // What the server sent: typed as the protocol says, and only stringified here (a bad one fails on the server).
+    const { group, offset, epoch } = ((message as ServerMessage)[POSITION_PARAM] ?? {}) as Partial<MessagePosition>
+    if (typeof group == 'string') {
+      // Deleted first, so the map's order is the order of last update: the stalest is dropped over the bound.
+      positions.delete(group)
+      positions.set(group, `${group}:${offset}:${epoch}`)
+      if (positions.size > MAX_HANDED_BACK_POSITIONS) positions.delete(positions.keys().next().value as string)
+    }
     messageListeners.emit(message)
     byType.get(message.type)?.emit(message)
   }

@@ -6,6 +6,7 @@ export { reconnectDelayMs } from './backoff.js'
 export { shouldReconnect } from '../protocol/close-codes.js'
 export { connect } from './connect.js'
 export { ConnectionClosedError } from './connection-closed-error.js'
+export type { MessagePosition, RecoveryMessage } from '../protocol/recovery-protocol.js'
 export type {
   CloseInfo,
   Connection,

@@ -14,6 +14,7 @@ import type { Socket } from 'node:net'
 import type { Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 
+import { CHAT_LAYER_OPTIONS } from '../../examples/showcase/chat-room-consumer.js'
 import { createShowcase } from '../../examples/showcase/showcase.js'
 import { InMemoryChannelLayer, runWorker, type WorkerHandle } from '../../src/index.js'
 import { serve, type RunningServer } from '../../src/server/serve.js'
@@ -33,7 +34,7 @@ const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0
 /** A blank 1024x768 page compresses to about 4 KB; a page with text, inputs and a bar is several times that. */
 const MIN_SCREENSHOT_BYTES = 12_000
 
-const layer = new InMemoryChannelLayer()
+const layer = new InMemoryChannelLayer(CHAT_LAYER_OPTIONS)
 // Private webhooks on, so the page can deliver to the showcase's own local receiver (127.0.0.1).
 const showcase = createShowcase({
   layer,
@@ -301,7 +302,7 @@ describe('the showcase in Chromium', () => {
         problem.at >= downAt &&
         problem.at <= upAt &&
         problem.kind === 'console.error' &&
-        /^WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/ws\/chat\/[\w-]+\/' failed: .*ERR_CONNECTION_REFUSED/.test(
+        /^WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/ws\/chat\/[\w-]+\/(?:\?[^']*)?' failed: .*ERR_CONNECTION_REFUSED/.test(
           problem.text,
         )
       // While the server is down, Chromium logs each refused attempt as a console error itself; nothing else may be.
@@ -331,6 +332,9 @@ describe('the showcase in Chromium', () => {
         const attempts = (browser?.problems ?? []).filter((problem) => problem.page === label && refused(problem))
         expect(attempts.length, `refused reconnect attempts of ${label}`).toBeGreaterThanOrEqual(1)
       }
+      // Each page recovered what the room sent while it was away (its history outlives the server: the layer).
+      for (const page of [ann, bob])
+        await page.locator('#log [data-recovered="true"]').waitFor({ timeout: UI_TIMEOUT_MS })
       // Each page joined the room again on reconnect: presence is rebuilt, and messages flow both ways.
       await waitForOnline(ann, ['ann', 'bob'])
       await waitForOnline(bob, ['ann', 'bob'])

@@ -8,6 +8,7 @@ import type WebSocket from 'ws'
 import type { RunningServer } from '../../src/server/serve.js'
 import { InMemoryChannelLayer } from '../../src/layers/memory/memory-layer.js'
 import { runWorker, type WorkerHandle } from '../../src/worker/worker.js'
+import { CHAT_LAYER_OPTIONS } from '../../examples/showcase/chat-room-consumer.js'
 import { createShowcase } from '../../examples/showcase/showcase.js'
 import { mountMonitoring } from '../../examples/showcase/monitoring.js'
 import { MAX_JSON_DEPTH, nestingDepth } from '../../examples/showcase/json-io.js'
@@ -33,7 +34,7 @@ afterEach(async () => {
 })
 
 async function startShowcase({ allowPrivateWebhooks = false, monitoring = false } = {}): Promise<Started> {
-  const layer = new InMemoryChannelLayer()
+  const layer = new InMemoryChannelLayer(CHAT_LAYER_OPTIONS)
   const { application, channels } = createShowcase({
     layer,
     allowPrivateWebhooks,
@@ -123,7 +124,7 @@ describe('examples/showcase', () => {
     const elsewhere = await openSocket(server, '/ws/chat/kitchen/')
     elsewhere.socket.send(JSON.stringify({ type: 'chat.join', name: 'carol' }))
     bob.socket.send(JSON.stringify({ type: 'chat.join', name: 'bob' }))
-    // Bob learns about alice from her answer to his join; alice learns about bob from the join itself.
+    // Each hears the layer's presence.join of bob and sends its page the room's presence list.
     await bob.next('bob sees both', (m) => m.type === 'presence.list' && equal(m.names, ['alice', 'bob']))
     await alice.next('alice sees both', (m) => m.type === 'presence.list' && equal(m.names, ['alice', 'bob']))
 
@@ -141,7 +142,7 @@ describe('examples/showcase', () => {
 
     // Rooms are apart, and input is checked.
     expect(elsewhere.ofType('chat.message')).toEqual([])
-    expect(elsewhere.ofType('presence.list').at(-1)).toEqual({ type: 'presence.list', names: ['carol'] })
+    expect(elsewhere.ofType('presence.list').at(-1)).toMatchObject({ type: 'presence.list', names: ['carol'] })
     alice.socket.send(JSON.stringify({ type: 'chat.message', text: '' }))
     alice.socket.send(JSON.stringify(['not', 'an', 'object']))
     await waitFor('two errors', () => alice.ofType('chat.error').length === 2)
@@ -150,6 +151,30 @@ describe('examples/showcase', () => {
     expect(await stranger.next('an error', (m) => m.type === 'chat.error')).toMatchObject({
       error: expect.stringContaining('join') as string,
     })
+  })
+
+  it('joins a room with the URL’s name, and replays what a reconnecting page missed after switchyard.recovery', async () => {
+    const { server } = await startShowcase()
+    const ann = await openSocket(server, '/ws/chat/recovering/?name=ann')
+    const start = await ann.next('the first recovery frame', (m) => m.type === 'switchyard.recovery')
+    expect(start).not.toHaveProperty('recovered')
+    await ann.next('ann online', (m) => m.type === 'presence.list' && equal(m.names, ['ann']))
+    ann.socket.send(JSON.stringify({ type: 'chat.message', text: 'one' }))
+    const one = await ann.next('her message', (m) => m.type === 'chat.message')
+    const position = one.__position__ as { group: string; offset: number; epoch: string }
+    expect(position.group).toBe('chat.recovering')
+    ann.socket.close()
+
+    const bob = await openSocket(server, '/ws/chat/recovering/?name=bob')
+    bob.socket.send(JSON.stringify({ type: 'chat.message', text: 'while ann was away' }))
+    await bob.next('his message', (m) => m.type === 'chat.message')
+    const handBack = encodeURIComponent(`${position.group}:${position.offset}:${position.epoch}`)
+    const back = await openSocket(server, `/ws/chat/recovering/?name=ann&__position__=${handBack}`)
+    await back.next('recovered', (m) => m.type === 'switchyard.recovery' && m.recovered === true)
+    const missed = await back.next('the missed message', (m) => m.type === 'chat.message')
+    expect(missed).toMatchObject({ name: 'bob', text: 'while ann was away' })
+    expect(back.messages.findIndex((m) => m.type === 'switchyard.recovery')).toBe(0)
+    await back.next('both online', (m) => m.type === 'presence.list' && equal(m.names, ['ann', 'bob']))
   })
 
   it('runs a progress job to 100 % with exactly one retry, ending succeeded', async () => {

@@ -7,11 +7,12 @@ import { waitFor } from '../../support/wait.js'
 import { TestServer } from './test-server.js'
 
 describe('clientModuleSource', () => {
-  it('is one self-contained, minified ES module under 4 KiB, built once', async () => {
+  // 4.5 KiB: 4 KiB until the recovery protocol (issue 16), whose positions kept and handed back cost ~260 bytes.
+  it('is one self-contained, minified ES module under 4.5 KiB, built once', async () => {
     const source = await clientModuleSource()
     expect(source).not.toMatch(/\bimport\s*[\s{*"'(]/)
     expect(source).toMatch(/\bexport\s*\{[^}]*\bconnect\b/)
-    expect(source.length).toBeLessThan(4096)
+    expect(source.length).toBeLessThan(4608)
     expect(await clientModuleSource()).toBe(source)
   })
 
