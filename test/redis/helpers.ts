@@ -2,11 +2,12 @@ import { info } from '../support/redis-info.js'
 import { sleep, waitFor } from '../support/wait.js'
 
 export { info, sleep, waitFor }
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcessByStdio } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Readable } from 'node:stream'
 
 import { Redis } from 'ioredis'
 import { inject } from 'vitest'
@@ -129,4 +130,33 @@ export async function startSentinel(bin: string, masterPort: number, name = 'mym
     probe.disconnect()
   }
   return { port, stop }
+}
+
+/**
+ * Starts a fixture script (`--import tsx`) in its own Node process and resolves once it prints `ready <json>`, with
+ * the `channels` of that JSON; rejects with its output if it exits or takes longer than 15 s.
+ */
+export async function startReadyFixture(
+  fixture: string,
+  args: readonly string[],
+): Promise<{ readonly child: ChildProcessByStdio<null, Readable, Readable>; readonly channels: string[] }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  const channels = await new Promise<string[]>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`the fixture did not get ready:\n${output}`))
+    }, 15_000)
+    child.once('exit', (code) => {
+      reject(new Error(`the fixture exited with ${String(code)}:\n${output}`))
+    })
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+      const line = /^ready (.*)$/m.exec(output)?.[1]
+      if (line === undefined) return
+      clearTimeout(timer)
+      resolve((JSON.parse(line) as { channels: string[] }).channels)
+    })
+  })
+  return { child, channels }
 }

@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 import { afterEach, describe, expect, inject, it } from 'vitest'
 
 import type { Message } from '../../src/layers/channel-layer.js'
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
-import { RawClients, uniquePrefix, waitFor } from './helpers.js'
+import { RawClients, startReadyFixture, uniquePrefix, waitFor } from './helpers.js'
 
 // Issue 16: "the presence list is right across two server processes on Redis, and after one is killed with
 // SIGKILL, within staleAfterMs".
@@ -21,29 +21,15 @@ const children: ChildProcess[] = []
 
 /** Starts the fixture in its own Node process; resolves with it and its present channels. */
 async function startPresentProcess(prefix: string, count: number) {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', FIXTURE, redisUrl, prefix, GROUP, String(count), String(HEARTBEAT_MS), String(STALE_AFTER_MS)],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  )
+  const { child, channels } = await startReadyFixture(FIXTURE, [
+    redisUrl,
+    prefix,
+    GROUP,
+    String(count),
+    String(HEARTBEAT_MS),
+    String(STALE_AFTER_MS),
+  ])
   children.push(child)
-  let output = ''
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  const channels = await new Promise<string[]>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`the fixture did not get ready:\n${output}`))
-    }, 15_000)
-    child.once('exit', (code) => {
-      reject(new Error(`the fixture exited with ${String(code)}:\n${output}`))
-    })
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString()
-      const line = /^ready (.*)$/m.exec(output)?.[1]
-      if (line === undefined) return
-      clearTimeout(timer)
-      resolve((JSON.parse(line) as { channels: string[] }).channels)
-    })
-  })
   const kill = async (): Promise<number> => {
     const exited = new Promise((resolve) => child.once('exit', resolve))
     child.kill('SIGKILL')

@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 import { afterEach, describe, expect, inject, it } from 'vitest'
 
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
-import { RawClients, sleep, uniquePrefix, waitFor } from './helpers.js'
+import { RawClients, sleep, startReadyFixture, uniquePrefix, waitFor } from './helpers.js'
 
 const HEARTBEAT_MS = 100
 const STALE_AFTER_MS = 500
@@ -22,29 +22,15 @@ interface GroupedProcess {
 
 /** Starts the fixture in its own Node process and waits for its members to be in `group`. */
 async function startGroupedProcess(prefix: string, group: string, count: number): Promise<GroupedProcess> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', FIXTURE, redisUrl, prefix, group, String(count), String(HEARTBEAT_MS), String(STALE_AFTER_MS)],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  )
+  const { child, channels } = await startReadyFixture(FIXTURE, [
+    redisUrl,
+    prefix,
+    group,
+    String(count),
+    String(HEARTBEAT_MS),
+    String(STALE_AFTER_MS),
+  ])
   children.push(child)
-  let output = ''
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  const channels = await new Promise<string[]>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`the fixture did not get ready:\n${output}`))
-    }, 15_000)
-    child.once('exit', (code) => {
-      reject(new Error(`the fixture exited with ${String(code)}:\n${output}`))
-    })
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString()
-      const line = /^ready (.*)$/m.exec(output)?.[1]
-      if (line === undefined) return
-      clearTimeout(timer)
-      resolve((JSON.parse(line) as { channels: string[] }).channels)
-    })
-  })
   return { child, channels }
 }
 
