@@ -83,6 +83,21 @@ export function recoveryCases(ctx: HistoryTestContext): void {
       expect(received).toEqual(range(11, 160))
     })
 
+    it('loses nothing for a member that refreshes its membership while sends race', async () => {
+      const layer = await ctx.make(HISTORY_OPTIONS)
+      const channel = await layer.newChannel()
+      await layer.groupAdd('chat.room', channel)
+      // Sends and refreshes interleaved, a refresh after every few sends, while copies are still on their way.
+      const calls: Promise<unknown>[] = []
+      for (const n of range(1, 60)) {
+        calls.push(layer.groupSend('chat.room', { type: 'chat.message', n }))
+        if (n % 5 === 0) calls.push(layer.groupAdd('chat.room', channel))
+        if (n % 10 === 0) await Promise.all(calls)
+      }
+      await Promise.all(calls)
+      expect(offsets(await receiveExactly(layer, channel, 60))).toEqual(range(1, 60))
+    })
+
     it('replays nothing from another epoch, and still adds the channel', async () => {
       const layer = await ctx.make(HISTORY_OPTIONS)
       const seen = await missedSome(layer, 'chat.room', 1, 3)

@@ -21,6 +21,10 @@ export class RecoveryHolds {
     this.holds.set(holdKey(channel, group), [])
   }
 
+  isHolding(channel: string, group: string): boolean {
+    return this.holds.has(holdKey(channel, group))
+  }
+
   /** Keeps a live message back if `channel` is joining `group`; false when it should be delivered now. */
   capture(channel: string, group: string, message: Message, expiresAt: number): boolean {
     if (this.holds.size === 0) return false

@@ -172,21 +172,23 @@ export class RedisHistory {
     if (from !== undefined && !local) {
       throw new InvalidOptionError('recover', 'used with a channel of this layer (from its newChannel())', channel)
     }
-    if (local) {
-      this.holds.hold(channel, group)
-      this.ctx.localGroups.add(group, channel)
-    }
+    // A member refreshing its membership keeps getting what it got: only a new member (or a recovery, whose
+    // replay holds everything up to the boundary) starts at the boundary.
+    const holding =
+      local &&
+      !this.holds.isHolding(channel, group) &&
+      (from !== undefined || !this.ctx.localGroups.groupsOf(channel).includes(group))
+    if (holding) this.holds.hold(channel, group)
+    if (local) this.ctx.localGroups.add(group, channel)
     let reply: HistoryJoinReply
     try {
       reply = await this.ctx.addMembership(group, channel, this.joinScript(group, channel, settings, from))
     } catch (error) {
-      if (local) this.deliverHeld(channel, group, undefined)
+      if (holding) this.deliverHeld(channel, group, undefined)
       throw error
     }
-    if (local) {
-      if (reply.recovered === true) this.replay(channel, group, reply.missed)
-      this.deliverHeld(channel, group, reply.offset)
-    }
+    if (local && reply.recovered === true) this.replay(channel, group, reply.missed)
+    if (holding) this.deliverHeld(channel, group, reply.offset)
     const position = { offset: reply.offset, epoch: reply.epoch }
     return reply.recovered === undefined ? { position } : { position, recovered: reply.recovered }
   }
