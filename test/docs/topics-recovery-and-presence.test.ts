@@ -12,7 +12,7 @@ const PAGE = 'docs/topics/recovery-and-presence.md'
 
 interface LayerModule {
   layer: InMemoryChannelLayer
-  firstLoad(room: string): Promise<{
+  firstLoad: (room: string) => Promise<{
     lines: unknown[]
     position: StreamPosition
     here: PresenceEntry[]
