@@ -12,7 +12,8 @@ import { parseArgs } from 'node:util'
 import { LoadGenerators } from './harness/load-generators.js'
 import { startBenchRedis } from './harness/redis.js'
 import { formatReport, writeReport } from './harness/report.js'
-import { emptyResults, medianRow, type BenchResult } from './harness/result.js'
+import { repeated } from './harness/repeated.js'
+import { emptyResults } from './harness/result.js'
 import { checkTargets } from './harness/targets.js'
 import { collectVersions } from './harness/versions.js'
 import { SYSTEMS, type SystemUnderTest } from './systems/systems.js'
@@ -89,19 +90,6 @@ function fanoutSizes(plan: Plan, clients: string | undefined): readonly FanoutPa
     if (!Number.isInteger(n) || n <= 0) throw new Error(`--clients takes positive integers separated by commas`)
     return plan.fanout.find((p) => p.clients === n) ?? { clients: n, messages: 100 }
   })
-}
-
-/** `times` runs of each system, in turns (A B C, A B C, ...), so a slow minute on the machine hits all of them. */
-async function repeated(
-  systems: readonly SystemUnderTest[],
-  times: number,
-  run: (system: SystemUnderTest) => Promise<BenchResult>,
-): Promise<BenchResult[]> {
-  const runs = systems.map((): BenchResult[] => [])
-  for (let i = 0; i < times; i++) {
-    for (const [index, system] of systems.entries()) runs[index]?.push(await run(system))
-  }
-  return runs.map(medianRow)
 }
 
 async function main(): Promise<void> {
