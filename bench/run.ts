@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --quick] [-- --only echo,fanout,paced,servers,memory,redis,background,idle] [-- --systems ...]
+ * `npm run bench [-- --quick] [-- --only echo,fanout,paced,servers,memory,redis,background,idle,history]
+ * [-- --systems ...]
  * [-- --clients 200,1000] [-- --connections 10000]`:
  * builds the package, starts a private redis-server, runs every workload against every system (each in its own
  * processes, as plain JavaScript under node: Switchyard is the built package in dist/, see harness/spawn-child.ts),
@@ -21,12 +22,13 @@ import { runBackground, type BackgroundParams } from './workloads/background.js'
 import type { BenchContext } from './workloads/context.js'
 import { runEcho, type EchoParams } from './workloads/echo.js'
 import { runFanout, type FanoutParams } from './workloads/fanout.js'
+import { runHistory, type HistoryParams } from './workloads/history.js'
 import { runIdleMemory } from './workloads/idle-memory.js'
 import { runIdleWorkers, type IdleWorkersParams } from './workloads/idle-workers.js'
 import { runRedisCost } from './workloads/redis-cost.js'
 
 const RESULTS_DIR = fileURLToPath(new URL('results/', import.meta.url))
-const WORKLOADS = ['echo', 'fanout', 'paced', 'servers', 'memory', 'redis', 'background', 'idle'] as const
+const WORKLOADS = ['echo', 'fanout', 'paced', 'servers', 'memory', 'redis', 'background', 'idle', 'history'] as const
 type WorkloadName = (typeof WORKLOADS)[number]
 
 interface Plan {
@@ -40,6 +42,7 @@ interface Plan {
   readonly redisMembers: readonly number[]
   readonly background: BackgroundParams
   readonly idleWorkers: IdleWorkersParams
+  readonly history: HistoryParams
 }
 
 const FULL: Plan = {
@@ -60,6 +63,17 @@ const FULL: Plan = {
   // Renewal, registry report and stalled check tick every visibilityMs / 3 (10 s by default) from start: settled
   // half a tick, the window holds two ticks of every channel, well away from its edges.
   idleWorkers: { channels: 100, processes: 2, settleMs: 5_000, windowMs: 20_000 },
+  // Switchyard alone, history off and on in turns: the ratio is the figure, so the first size runs five times.
+  history: {
+    fanout: [
+      { clients: 200, messages: 200 },
+      { clients: 1_000, messages: 100 },
+    ],
+    repeats: 5,
+    memoryGroups: 1_000,
+    textBytes: 100,
+    recoveries: 200,
+  },
 }
 
 /** Seconds, not minutes: proves every workload and system runs, measures nothing. */
@@ -73,6 +87,13 @@ const QUICK: Plan = {
   redisMembers: [10, 100],
   background: { messages: 500, concurrency: 4 },
   idleWorkers: { channels: 100, processes: 2, settleMs: 1_000, windowMs: 2_000 },
+  history: {
+    fanout: [{ clients: 20, messages: 10, idleMs: 2_000 }],
+    repeats: 1,
+    memoryGroups: 10,
+    textBytes: 100,
+    recoveries: 5,
+  },
 }
 
 function list<T extends string>(option: string, value: string | undefined, allowed: readonly T[]): readonly T[] {
@@ -151,6 +172,12 @@ async function main(): Promise<void> {
     if (only.has('redis')) results.redisCost.push(...(await runRedisCost(context, plan.redisMembers)))
     if (only.has('background')) results.background.push(...(await runBackground(context, plan.background)))
     if (only.has('idle')) results.idleWorkers.push(await runIdleWorkers(context, plan.idleWorkers))
+    if (only.has('history')) {
+      const history = await runHistory(context, plan.history)
+      results.historyFanout.push(...history.fanout)
+      results.historyMemory.push(history.memory)
+      results.recovery.push(history.recovery)
+    }
   } finally {
     await generators.close()
     await redis.stop()

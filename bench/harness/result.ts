@@ -60,6 +60,55 @@ export interface BackgroundRow {
   readonly ok: boolean
 }
 
+/** One fan-out size run with group history off (`switchyard`) and on (`switchyard-history`), in turns. */
+export interface HistoryFanoutRow {
+  readonly params: string
+  /** Messages the group keeps with history on. */
+  readonly historySize: number
+  readonly off: BenchResult
+  readonly on: BenchResult
+  /** Server CPU per delivery, on / off. */
+  readonly cpuRatio: number
+  /** Deliveries per second, on / off. */
+  readonly rateRatio: number
+}
+
+/** One of a history group's Redis keys, by `MEMORY USAGE <key> SAMPLES 0`. */
+export interface KeyMemory {
+  /** What it is (keys.ts): `history`, `position`, `group (proxy member)`. */
+  readonly role: string
+  readonly type: string
+  readonly encoding: string
+  readonly bytes: number
+}
+
+/** Redis memory of groups with a full history (no members). */
+export interface HistoryMemoryResult {
+  readonly groups: number
+  readonly messagesPerGroup: number
+  /** The text field of each message, in bytes. */
+  readonly textBytes: number
+  /** One kept message as stored: `<sent ms>|` and the encoded payload, in bytes. */
+  readonly storedMessageBytes: number
+  /** INFO `used_memory` after filling the groups minus before, per group. */
+  readonly usedMemoryBytesPerGroup: number
+  /** The keys of one of the groups. */
+  readonly keys: KeyMemory[]
+}
+
+/** Recoveries of a number of missed messages: a new channel joins with `recover` and receives them all. */
+export interface RecoveryResult {
+  readonly messages: number
+  readonly textBytes: number
+  readonly recoveries: number
+  /** `groupAdd` call to the last replayed message received. */
+  readonly p50Ms: number
+  readonly p99Ms: number
+  /** `groupAdd` call to its promise resolving. */
+  readonly groupAddP50Ms: number
+  readonly groupAddP99Ms: number
+}
+
 export interface BenchResults {
   readonly throughput: BenchResult[]
   readonly memory: MemoryResult[]
@@ -67,10 +116,23 @@ export interface BenchResults {
   readonly background: BackgroundRow[]
   /** Redis commands idle RetryingConsumer channels cost (see bench/background/run-idle.ts). */
   readonly idleWorkers: IdleResult[]
+  /** `--only history`: fan-out with history off and on, Redis memory of a history, recovery time. */
+  readonly historyFanout: HistoryFanoutRow[]
+  readonly historyMemory: HistoryMemoryResult[]
+  readonly recovery: RecoveryResult[]
 }
 
 export function emptyResults(): BenchResults {
-  return { throughput: [], memory: [], redisCost: [], background: [], idleWorkers: [] }
+  return {
+    throughput: [],
+    memory: [],
+    redisCost: [],
+    background: [],
+    idleWorkers: [],
+    historyFanout: [],
+    historyMemory: [],
+    recovery: [],
+  }
 }
 
 /**

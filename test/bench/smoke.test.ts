@@ -8,6 +8,7 @@ import { SYSTEMS } from '../../bench/systems/systems.js'
 import type { BenchContext } from '../../bench/workloads/context.js'
 import { runEcho } from '../../bench/workloads/echo.js'
 import { runFanout } from '../../bench/workloads/fanout.js'
+import { runHistory } from '../../bench/workloads/history.js'
 import { runIdleWorkers } from '../../bench/workloads/idle-workers.js'
 import { ensureDjangoChannels } from '../setup/django.js'
 import type { RunningRedis } from '../setup/provision-redis.js'
@@ -82,4 +83,31 @@ describe('idle workers bench', () => {
     expect(result.byCommand.reduce((sum, entry) => sum + entry.calls, 0)).toBe(result.commands)
     expect(result.commandsPerChannelPerSecond).toBeCloseTo((result.commands * 1_000) / result.windowMs / 4)
   }, 30_000)
+})
+
+describe('history bench', () => {
+  it('compares fan-out with history off and on, reads a full history in Redis and times recoveries', async () => {
+    const result = await runHistory(context, {
+      fanout: [{ clients: 4, messages: 5, idleMs: 2_000 }],
+      repeats: 1,
+      memoryGroups: 2,
+      textBytes: 100,
+      recoveries: 2,
+    })
+    const [row] = result.fanout
+    expect(row?.off).toMatchObject({ system: 'switchyard', count: 20, lost: 0, duplicated: 0 })
+    expect(row?.on).toMatchObject({ system: 'switchyard-history', count: 20, lost: 0, duplicated: 0 })
+    expect(row?.cpuRatio).toBeCloseTo(row!.on.cpuUsPerUnit / row!.off.cpuUsPerUnit)
+    // 100 kept messages of 100 B of text each: the messages key alone holds more than 100 x 100 bytes.
+    expect(result.memory.keys.map((k) => k.role)).toEqual([
+      'history (messages)',
+      'position',
+      'channels_redis group (proxy member)',
+    ])
+    expect(result.memory.keys[0]!.bytes).toBeGreaterThan(100 * 100)
+    expect(result.memory.storedMessageBytes).toBeGreaterThan(100)
+    expect(result.memory.usedMemoryBytesPerGroup).toBeGreaterThan(result.memory.keys[0]!.bytes / 2)
+    expect(result.recovery).toMatchObject({ messages: 100, recoveries: 2 })
+    expect(result.recovery.p50Ms).toBeGreaterThanOrEqual(result.recovery.groupAddP50Ms)
+  }, 60_000)
 })
