@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only echo,fanout,paced,servers,memory,redis,background,idle,history]
+ * `npm run bench [-- --quick] [-- --only echo,fanout,paced,servers,memory,redis,background,idle,history,presence]
  * [-- --systems ...]
  * [-- --clients 200,1000] [-- --connections 10000]`:
  * builds the package, starts a private redis-server, runs every workload against every system (each in its own
@@ -25,10 +25,22 @@ import { runFanout, type FanoutParams } from './workloads/fanout.js'
 import { runHistory, type HistoryParams } from './workloads/history.js'
 import { runIdleMemory } from './workloads/idle-memory.js'
 import { runIdleWorkers, type IdleWorkersParams } from './workloads/idle-workers.js'
+import { runPresence, type PresenceParams } from './workloads/presence.js'
 import { runRedisCost } from './workloads/redis-cost.js'
 
 const RESULTS_DIR = fileURLToPath(new URL('results/', import.meta.url))
-const WORKLOADS = ['echo', 'fanout', 'paced', 'servers', 'memory', 'redis', 'background', 'idle', 'history'] as const
+const WORKLOADS = [
+  'echo',
+  'fanout',
+  'paced',
+  'servers',
+  'memory',
+  'redis',
+  'background',
+  'idle',
+  'history',
+  'presence',
+] as const
 type WorkloadName = (typeof WORKLOADS)[number]
 
 interface Plan {
@@ -43,6 +55,7 @@ interface Plan {
   readonly background: BackgroundParams
   readonly idleWorkers: IdleWorkersParams
   readonly history: HistoryParams
+  readonly presence: PresenceParams
 }
 
 const FULL: Plan = {
@@ -74,6 +87,8 @@ const FULL: Plan = {
     textBytes: 100,
     recoveries: 200,
   },
+  // The issue's size, which is also the default `maxPresence`.
+  presence: { members: 10_000, lists: 100 },
 }
 
 /** Seconds, not minutes: proves every workload and system runs, measures nothing. */
@@ -94,6 +109,7 @@ const QUICK: Plan = {
     textBytes: 100,
     recoveries: 5,
   },
+  presence: { members: 100, lists: 5 },
 }
 
 function list<T extends string>(option: string, value: string | undefined, allowed: readonly T[]): readonly T[] {
@@ -178,6 +194,7 @@ async function main(): Promise<void> {
       results.historyMemory.push(history.memory)
       results.recovery.push(history.recovery)
     }
+    if (only.has('presence')) results.presence.push(await runPresence(context, plan.presence))
   } finally {
     await generators.close()
     await redis.stop()

@@ -10,6 +10,7 @@ import type {
   HistoryFanoutRow,
   HistoryMemoryResult,
   MemoryResult,
+  PresenceResult,
   RecoveryResult,
 } from './result.js'
 import type { TargetCheck } from './targets.js'
@@ -143,6 +144,18 @@ function recoveryLines(rows: readonly RecoveryResult[]): string[] {
   ])
 }
 
+function presenceLines(rows: readonly PresenceResult[]): string[] {
+  return rows.flatMap((r) => [
+    '',
+    `| presence list of ${int(r.members)} members (${r.infoBytes} B of info each), ${r.lists} lists | value |`,
+    '|---|---:|',
+    `| layer.presence.list, p50 / p99 ms | ${r.p50Ms.toFixed(2)} / ${r.p99Ms.toFixed(2)} |`,
+    `| presence.join while filling it (50 at a time), joins/s | ${int(r.joinsPerSecond)} |`,
+    `| INFO used_memory, after minus before, per member, bytes | ${int(r.usedMemoryBytesPerMember)} |`,
+    ...r.keys.map((k) => `| ${k.role}: ${k.type}, ${k.encoding} (MEMORY USAGE), bytes | ${int(k.bytes)} |`),
+  ])
+}
+
 function map<T>(value: T | undefined, format: (value: T) => string): string | undefined {
   return value === undefined ? undefined : format(value)
 }
@@ -182,6 +195,7 @@ export function renderMarkdown(results: BenchResults, targets: readonly TargetCh
   lines.push(...historyFanoutLines(results.historyFanout))
   lines.push(...historyMemoryLines(results.historyMemory))
   lines.push(...recoveryLines(results.recovery))
+  lines.push(...presenceLines(results.presence))
   if (targets.length > 0) {
     lines.push(
       '',

@@ -12,6 +12,7 @@ import type {
   HistoryFanoutRow,
   HistoryMemoryResult,
   MemoryResult,
+  PresenceResult,
   RecoveryResult,
   RedisCostResult,
 } from './result.js'
@@ -133,6 +134,20 @@ const RECOVERY: readonly Column<RecoveryResult>[] = [
   { title: 'groupAdd p50 / p99 ms', value: (r) => `${r.groupAddP50Ms.toFixed(2)} / ${r.groupAddP99Ms.toFixed(2)}` },
 ]
 
+const PRESENCE: readonly Column<PresenceResult>[] = [
+  { title: 'members', value: (r) => int(r.members) },
+  { title: 'info B', value: (r) => String(r.infoBytes) },
+  { title: 'lists', value: (r) => String(r.lists) },
+  { title: 'list p50 / p99 ms', value: (r) => `${r.p50Ms.toFixed(2)} / ${r.p99Ms.toFixed(2)}` },
+  { title: 'joins/s', value: (r) => int(r.joinsPerSecond) },
+  { title: 'used_memory per member B', value: (r) => int(r.usedMemoryBytesPerMember) },
+  {
+    title: 'keys (MEMORY USAGE)',
+    value: (r) => r.keys.map((k) => `${k.role} ${k.type} ${k.encoding} ${int(k.bytes)} B`).join('; '),
+    text: true,
+  },
+]
+
 const TARGETS: readonly Column<TargetCheck>[] = [
   { title: 'target', value: (r) => r.target, text: true },
   { title: 'measured', value: (r) => r.measured, text: true },
@@ -171,6 +186,7 @@ export function formatReport(results: BenchResults, targets: readonly TargetChec
   add('Group history: fan-out on Switchyard, history off and on', HISTORY_FANOUT, results.historyFanout)
   add('Group history: Redis memory of full histories (groups without members)', HISTORY_MEMORY, results.historyMemory)
   add('Group history: recovering missed messages (built package, one Redis)', RECOVERY, results.recovery)
+  add('Group presence: one group, one Node process, its own Redis', PRESENCE, results.presence)
   add('Targets', TARGETS, targets)
   return sections.join('\n\n')
 }

@@ -109,6 +109,22 @@ export interface RecoveryResult {
   readonly groupAddP99Ms: number
 }
 
+/** One group's presence list of `members` channels (one Node process), listed `lists` times. */
+export interface PresenceResult {
+  readonly members: number
+  /** One entry's info, as JSON. */
+  readonly infoBytes: number
+  readonly lists: number
+  /** `layer.presence.list(group)`, call to resolved. */
+  readonly p50Ms: number
+  readonly p99Ms: number
+  /** `presence.join` calls per second while filling the list (50 at a time). */
+  readonly joinsPerSecond: number
+  /** INFO `used_memory` after the joins minus before, per member. */
+  readonly usedMemoryBytesPerMember: number
+  readonly keys: KeyMemory[]
+}
+
 export interface BenchResults {
   readonly throughput: BenchResult[]
   readonly memory: MemoryResult[]
@@ -120,6 +136,8 @@ export interface BenchResults {
   readonly historyFanout: HistoryFanoutRow[]
   readonly historyMemory: HistoryMemoryResult[]
   readonly recovery: RecoveryResult[]
+  /** `--only presence`: presence list latency and memory. */
+  readonly presence: PresenceResult[]
 }
 
 export function emptyResults(): BenchResults {
@@ -132,6 +150,7 @@ export function emptyResults(): BenchResults {
     historyFanout: [],
     historyMemory: [],
     recovery: [],
+    presence: [],
   }
 }
 

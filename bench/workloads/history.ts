@@ -10,8 +10,9 @@ import { RedisKeys } from '../../src/layers/redis/keys.js'
 import type { Filled, FillRequest, RecoverRequest, Recovered } from '../history/history-probe.js'
 import { nextMessage, sendTo, stopChild } from '../harness/ipc.js'
 import { startBenchRedis } from '../harness/redis.js'
+import { keyMemory, usedMemory } from '../harness/redis-memory.js'
 import { repeated } from '../harness/repeated.js'
-import type { HistoryFanoutRow, HistoryMemoryResult, KeyMemory, RecoveryResult } from '../harness/result.js'
+import type { HistoryFanoutRow, HistoryMemoryResult, RecoveryResult } from '../harness/result.js'
 import { spawnChild } from '../harness/spawn-child.js'
 import { summarize } from '../harness/stats.js'
 import { BENCH_HISTORY_SIZE, SWITCHYARD_HISTORY, SYSTEMS } from '../systems/systems.js'
@@ -59,23 +60,6 @@ async function compareFanout(context: BenchContext, params: HistoryParams): Prom
     rows.push(row)
   }
   return rows
-}
-
-async function usedMemory(redis: Redis): Promise<number> {
-  const info = await redis.info('memory')
-  const match = /^used_memory:(\d+)/m.exec(info)
-  if (match?.[1] === undefined) throw new Error('no used_memory in INFO memory')
-  return Number(match[1])
-}
-
-async function keyMemory(redis: Redis, role: string, key: string): Promise<KeyMemory> {
-  const [type, encoding, bytes] = await Promise.all([
-    redis.type(key),
-    redis.object('ENCODING', key),
-    redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'),
-  ])
-  if (bytes === null) throw new Error(`${key} does not exist: the history keys moved (keys.ts)`)
-  return { role, type, encoding: String(encoding), bytes: Number(bytes) }
 }
 
 /** Fills `groups` history groups through the probe and reads what they cost Redis. */
