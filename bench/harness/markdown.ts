@@ -150,6 +150,7 @@ function presenceLines(rows: readonly PresenceResult[]): string[] {
     `| presence list of ${int(r.members)} members (${r.infoBytes} B of info each), ${r.lists} lists | value |`,
     '|---|---:|',
     `| layer.presence.list, p50 / p99 ms | ${r.p50Ms.toFixed(2)} / ${r.p99Ms.toFixed(2)} |`,
+    `| its script in Redis (SLOWLOG), p50 / p99 ms | ${r.scriptP50Ms.toFixed(2)} / ${r.scriptP99Ms.toFixed(2)} |`,
     `| presence.join while filling it (50 at a time), joins/s | ${int(r.joinsPerSecond)} |`,
     `| INFO used_memory, after minus before, per member, bytes | ${int(r.usedMemoryBytesPerMember)} |`,
     ...r.keys.map((k) => `| ${k.role}: ${k.type}, ${k.encoding} (MEMORY USAGE), bytes | ${int(k.bytes)} |`),

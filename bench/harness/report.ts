@@ -139,6 +139,7 @@ const PRESENCE: readonly Column<PresenceResult>[] = [
   { title: 'info B', value: (r) => String(r.infoBytes) },
   { title: 'lists', value: (r) => String(r.lists) },
   { title: 'list p50 / p99 ms', value: (r) => `${r.p50Ms.toFixed(2)} / ${r.p99Ms.toFixed(2)}` },
+  { title: 'script in Redis p50 / p99 ms', value: (r) => `${r.scriptP50Ms.toFixed(2)} / ${r.scriptP99Ms.toFixed(2)}` },
   { title: 'joins/s', value: (r) => int(r.joinsPerSecond) },
   { title: 'used_memory per member B', value: (r) => int(r.usedMemoryBytesPerMember) },
   {

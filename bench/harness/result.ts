@@ -118,6 +118,9 @@ export interface PresenceResult {
   /** `layer.presence.list(group)`, call to resolved. */
   readonly p50Ms: number
   readonly p99Ms: number
+  /** The list script's time in Redis (SLOWLOG), per call (the unmeasured first lists too): how long one holds Redis. */
+  readonly scriptP50Ms: number
+  readonly scriptP99Ms: number
   /** `presence.join` calls per second while filling the list (50 at a time). */
   readonly joinsPerSecond: number
   /** INFO `used_memory` after the joins minus before, per member. */

@@ -1,7 +1,8 @@
 /**
  * Group presence (issue 16): on a redis-server of its own, presence-probe.ts (the built package) enters N channels
- * in one group's presence list, then times `layer.presence.list` of that group (p50/p99); the Redis memory the
- * list costs is INFO `used_memory` after minus before, and `MEMORY USAGE` of its keys.
+ * in one group's presence list, then times `layer.presence.list` of that group (p50/p99) and, from SLOWLOG, how
+ * long each list's script held Redis; the Redis memory the list costs is INFO `used_memory` after minus before, and
+ * `MEMORY USAGE` of its keys.
  */
 import { Redis } from 'ioredis'
 
@@ -22,6 +23,19 @@ export interface PresenceParams {
   readonly members: number
   /** Measured `list` calls, after a few unmeasured ones. */
   readonly lists: number
+}
+
+/** Logs every command from now on, so the list calls' script time can be read back (`scriptMicros`). */
+async function logEveryCommand(redis: Redis): Promise<void> {
+  await redis.config('SET', 'slowlog-log-slower-than', '0')
+  await redis.config('SET', 'slowlog-max-len', '4096')
+  await redis.slowlog('RESET')
+}
+
+/** The durations (µs) of logged commands naming `key` (the list script gets the presence hash as KEYS[1]). */
+async function scriptMicros(redis: Redis, key: string): Promise<number[]> {
+  const entries = (await redis.slowlog('GET', '4096')) as [number, number, number, string[]][]
+  return entries.filter(([, , , args]) => args.includes(key)).map(([, , micros]) => micros)
 }
 
 async function fill(probe: ReturnType<typeof spawnChild>, group: string, members: number): Promise<Filled> {
@@ -55,13 +69,17 @@ export async function runPresence(context: BenchContext, params: PresenceParams)
       repeats: params.lists,
       warmUp: Math.min(5, params.lists),
     }
+    await logEveryCommand(redis)
     await sendTo(probe, request)
     const { listMs } = await listed
+    const script = summarize(await scriptMicros(redis, keys.presence(GROUP)))
     const result: PresenceResult = {
       members: params.members,
       infoBytes: filled.infoBytes,
       lists: listMs.length,
       ...summarize(listMs),
+      scriptP50Ms: script.p50Ms / 1_000,
+      scriptP99Ms: script.p99Ms / 1_000,
       joinsPerSecond: (params.members * 1_000) / filled.joinMs,
       usedMemoryBytesPerMember: (after - before) / params.members,
       keys: await Promise.all([
@@ -70,6 +88,7 @@ export async function runPresence(context: BenchContext, params: PresenceParams)
       ]),
     }
     say(`list p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms`)
+    say(`its script in Redis p50 ${result.scriptP50Ms.toFixed(2)} ms, p99 ${result.scriptP99Ms.toFixed(2)} ms`)
     return result
   } finally {
     await stopChild(probe)
