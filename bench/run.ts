@@ -78,9 +78,11 @@ const FULL: Plan = {
   idleWorkers: { channels: 100, processes: 2, settleMs: 5_000, windowMs: 20_000 },
   // Switchyard alone, history off and on in turns: the ratio is the figure, so the first size runs five times.
   history: {
+    // Paced too: at a fixed rate both servers batch alike, so per-message work shows apart from burst sizes.
     fanout: [
       { clients: 200, messages: 200 },
       { clients: 1_000, messages: 100 },
+      { clients: 200, messages: 100, intervalMs: 100 },
     ],
     repeats: 5,
     memoryGroups: 1_000,
@@ -103,7 +105,10 @@ const QUICK: Plan = {
   background: { messages: 500, concurrency: 4 },
   idleWorkers: { channels: 100, processes: 2, settleMs: 1_000, windowMs: 2_000 },
   history: {
-    fanout: [{ clients: 20, messages: 10, idleMs: 2_000 }],
+    fanout: [
+      { clients: 20, messages: 10, idleMs: 2_000 },
+      { clients: 20, messages: 10, intervalMs: 50, idleMs: 2_000 },
+    ],
     repeats: 1,
     memoryGroups: 10,
     textBytes: 100,

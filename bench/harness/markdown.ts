@@ -120,6 +120,8 @@ function historyFanoutLines(rows: readonly HistoryFanoutRow[]): string[] {
     pair(r, 'p50 / p99 ms', (b) => `${ms(b.p50Ms)} / ${ms(b.p99Ms)}`),
     pair(r, 'server CPU µs per delivery', (b) => b.cpuUsPerUnit.toFixed(2), `${r.cpuRatio.toFixed(2)}x`),
     pair(r, 'redis-server CPU ms', (b) => (b.redisCpuMs === null ? '-' : int(b.redisCpuMs))),
+    pair(r, 'publisher ms for every broadcast', (b) => (b.publishMs === undefined ? '-' : int(b.publishMs))),
+    pair(r, 'server write system calls per delivery', (b) => b.writeSyscallsPerUnit?.toFixed(3) ?? '-'),
     pair(r, 'lost / duplicated', (b) => `${int(b.lost)} / ${int(b.duplicated)}`),
   ])
 }

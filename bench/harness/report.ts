@@ -106,8 +106,17 @@ const HISTORY_FANOUT: readonly Column<HistoryFanoutRow>[] = [
   },
   { title: 'CPU on/off', value: (r) => `${r.cpuRatio.toFixed(2)}x` },
   { title: 'redis CPU ms off / on', value: (r) => `${redisMs(r.off)} / ${redisMs(r.on)}` },
+  { title: 'publish ms off / on', value: (r) => `${optional(r.off.publishMs, 0)} / ${optional(r.on.publishMs, 0)}` },
+  {
+    title: 'writes/delivery off / on',
+    value: (r) => `${optional(r.off.writeSyscallsPerUnit, 3)} / ${optional(r.on.writeSyscallsPerUnit, 3)}`,
+  },
   { title: 'lost+dup off / on', value: (r) => `${r.off.lost + r.off.duplicated} / ${r.on.lost + r.on.duplicated}` },
 ]
+
+function optional(value: number | undefined, digits: number): string {
+  return value === undefined ? '-' : value.toFixed(digits)
+}
 
 function redisMs(row: BenchResult): string {
   return row.redisCpuMs === null ? '-' : row.redisCpuMs.toFixed(0)

@@ -29,6 +29,14 @@ export interface BenchResult {
   readonly cpuUsPerUnit: number
   /** redis-server's CPU time during the run, where /proc is readable. */
   readonly redisCpuMs: number | null
+  /** Fan-out only: how long the publisher took to send every broadcast (how bursty the load was). */
+  readonly publishMs?: number
+  /**
+   * Fan-out only, where /proc is readable: the servers' write system calls per delivery (to clients and Redis alike).
+   * Frames a server writes to a socket in one tick leave in one `writev`, so this falls as bursts grow, and CPU per
+   * delivery with it.
+   */
+  readonly writeSyscallsPerUnit?: number
 }
 
 /** Idle connections held by one server process. */
@@ -179,5 +187,13 @@ export function medianRow(runs: readonly BenchResult[]): BenchResult {
     serverCpuMs: mid((r) => r.serverCpuMs),
     cpuUsPerUnit: mid((r) => r.cpuUsPerUnit),
     redisCpuMs: redis.length === runs.length ? median(redis) : null,
+    publishMs: optionalMedian(runs.map((r) => r.publishMs)),
+    writeSyscallsPerUnit: optionalMedian(runs.map((r) => r.writeSyscallsPerUnit)),
   }
+}
+
+/** The median of figures every run has, else undefined. */
+function optionalMedian(values: readonly (number | undefined)[]): number | undefined {
+  const known = values.filter((v): v is number => v !== undefined)
+  return known.length === values.length ? median(known) : undefined
 }

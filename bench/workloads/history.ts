@@ -1,6 +1,7 @@
 /**
  * Group history (issue 16): fan-out with history off and on (Switchyard's server, the same group, the variant
- * `switchyard-history` keeping its last BENCH_HISTORY_SIZE messages), then, on a redis-server of its own, the
+ * `switchyard-history` keeping its last BENCH_HISTORY_SIZE messages; back to back, where CPU per delivery also
+ * follows how bursty the publisher is, and paced, where it does not), then, on a redis-server of its own, the
  * Redis memory of groups with a full history and the time to recover that many missed messages. The layer runs
  * in child processes from the built package: the fan-out servers and publisher, and history-probe.ts.
  */

@@ -99,6 +99,9 @@ describe('history bench', () => {
     expect(row?.off).toMatchObject({ system: 'switchyard', count: 20, lost: 0, duplicated: 0 })
     expect(row?.on).toMatchObject({ system: 'switchyard-history', count: 20, lost: 0, duplicated: 0 })
     expect(row?.cpuRatio).toBeCloseTo(row!.on.cpuUsPerUnit / row!.off.cpuUsPerUnit)
+    // Every delivery is at least part of a write to its client: some write system calls were counted.
+    expect(row?.on.writeSyscallsPerUnit).toBeGreaterThan(0)
+    expect(row?.on.publishMs).toBeGreaterThan(0)
     // 100 kept messages of 100 B of text each: the messages key alone holds more than 100 x 100 bytes.
     expect(result.memory.keys.map((k) => k.role)).toEqual([
       'history (messages)',
