@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --quick] [-- --only echo,fanout,paced,servers,memory,redis,background,idle] [-- --systems ...]
+ * `npm run bench [-- --quick] [-- --only echo,fanout,paced,servers,memory,redis,background,idle,history,presence]
+ * [-- --systems ...]
  * [-- --clients 200,1000] [-- --connections 10000]`:
  * builds the package, starts a private redis-server, runs every workload against every system (each in its own
  * processes, as plain JavaScript under node: Switchyard is the built package in dist/, see harness/spawn-child.ts),
@@ -12,7 +13,8 @@ import { parseArgs } from 'node:util'
 import { LoadGenerators } from './harness/load-generators.js'
 import { startBenchRedis } from './harness/redis.js'
 import { formatReport, writeReport } from './harness/report.js'
-import { emptyResults, medianRow, type BenchResult } from './harness/result.js'
+import { repeated } from './harness/repeated.js'
+import { emptyResults } from './harness/result.js'
 import { checkTargets } from './harness/targets.js'
 import { collectVersions } from './harness/versions.js'
 import { SYSTEMS, type SystemUnderTest } from './systems/systems.js'
@@ -20,12 +22,25 @@ import { runBackground, type BackgroundParams } from './workloads/background.js'
 import type { BenchContext } from './workloads/context.js'
 import { runEcho, type EchoParams } from './workloads/echo.js'
 import { runFanout, type FanoutParams } from './workloads/fanout.js'
+import { runHistory, type HistoryParams } from './workloads/history.js'
 import { runIdleMemory } from './workloads/idle-memory.js'
 import { runIdleWorkers, type IdleWorkersParams } from './workloads/idle-workers.js'
+import { runPresence, type PresenceParams } from './workloads/presence.js'
 import { runRedisCost } from './workloads/redis-cost.js'
 
 const RESULTS_DIR = fileURLToPath(new URL('results/', import.meta.url))
-const WORKLOADS = ['echo', 'fanout', 'paced', 'servers', 'memory', 'redis', 'background', 'idle'] as const
+const WORKLOADS = [
+  'echo',
+  'fanout',
+  'paced',
+  'servers',
+  'memory',
+  'redis',
+  'background',
+  'idle',
+  'history',
+  'presence',
+] as const
 type WorkloadName = (typeof WORKLOADS)[number]
 
 interface Plan {
@@ -39,6 +54,8 @@ interface Plan {
   readonly redisMembers: readonly number[]
   readonly background: BackgroundParams
   readonly idleWorkers: IdleWorkersParams
+  readonly history: HistoryParams
+  readonly presence: PresenceParams
 }
 
 const FULL: Plan = {
@@ -59,6 +76,21 @@ const FULL: Plan = {
   // Renewal, registry report and stalled check tick every visibilityMs / 3 (10 s by default) from start: settled
   // half a tick, the window holds two ticks of every channel, well away from its edges.
   idleWorkers: { channels: 100, processes: 2, settleMs: 5_000, windowMs: 20_000 },
+  // Switchyard alone, history off and on in turns: the ratio is the figure, so the first size runs five times.
+  history: {
+    // Paced too: at a fixed rate both servers batch alike, so per-message work shows apart from burst sizes.
+    fanout: [
+      { clients: 200, messages: 200 },
+      { clients: 1_000, messages: 100 },
+      { clients: 200, messages: 100, intervalMs: 100 },
+    ],
+    repeats: 5,
+    memoryGroups: 1_000,
+    textBytes: 100,
+    recoveries: 200,
+  },
+  // The issue's size, which is also the default `maxPresence`.
+  presence: { members: 10_000, lists: 100 },
 }
 
 /** Seconds, not minutes: proves every workload and system runs, measures nothing. */
@@ -72,6 +104,17 @@ const QUICK: Plan = {
   redisMembers: [10, 100],
   background: { messages: 500, concurrency: 4 },
   idleWorkers: { channels: 100, processes: 2, settleMs: 1_000, windowMs: 2_000 },
+  history: {
+    fanout: [
+      { clients: 20, messages: 10, idleMs: 2_000 },
+      { clients: 20, messages: 10, intervalMs: 50, idleMs: 2_000 },
+    ],
+    repeats: 1,
+    memoryGroups: 10,
+    textBytes: 100,
+    recoveries: 5,
+  },
+  presence: { members: 100, lists: 5 },
 }
 
 function list<T extends string>(option: string, value: string | undefined, allowed: readonly T[]): readonly T[] {
@@ -89,19 +132,6 @@ function fanoutSizes(plan: Plan, clients: string | undefined): readonly FanoutPa
     if (!Number.isInteger(n) || n <= 0) throw new Error(`--clients takes positive integers separated by commas`)
     return plan.fanout.find((p) => p.clients === n) ?? { clients: n, messages: 100 }
   })
-}
-
-/** `times` runs of each system, in turns (A B C, A B C, ...), so a slow minute on the machine hits all of them. */
-async function repeated(
-  systems: readonly SystemUnderTest[],
-  times: number,
-  run: (system: SystemUnderTest) => Promise<BenchResult>,
-): Promise<BenchResult[]> {
-  const runs = systems.map((): BenchResult[] => [])
-  for (let i = 0; i < times; i++) {
-    for (const [index, system] of systems.entries()) runs[index]?.push(await run(system))
-  }
-  return runs.map(medianRow)
 }
 
 async function main(): Promise<void> {
@@ -163,6 +193,13 @@ async function main(): Promise<void> {
     if (only.has('redis')) results.redisCost.push(...(await runRedisCost(context, plan.redisMembers)))
     if (only.has('background')) results.background.push(...(await runBackground(context, plan.background)))
     if (only.has('idle')) results.idleWorkers.push(await runIdleWorkers(context, plan.idleWorkers))
+    if (only.has('history')) {
+      const history = await runHistory(context, plan.history)
+      results.historyFanout.push(...history.fanout)
+      results.historyMemory.push(history.memory)
+      results.recovery.push(history.recovery)
+    }
+    if (only.has('presence')) results.presence.push(await runPresence(context, plan.presence))
   } finally {
     await generators.close()
     await redis.stop()

@@ -3,7 +3,16 @@
  * then the targets. Every figure comes from the run's results.
  */
 import type { IdleResult } from '../background/run-idle.js'
-import type { BackgroundRow, BenchResult, BenchResults, MemoryResult } from './result.js'
+import type {
+  BackgroundRow,
+  BenchResult,
+  BenchResults,
+  HistoryFanoutRow,
+  HistoryMemoryResult,
+  MemoryResult,
+  PresenceResult,
+  RecoveryResult,
+} from './result.js'
 import type { TargetCheck } from './targets.js'
 
 const COLUMNS = [
@@ -99,6 +108,57 @@ function idleCommandLines(rows: readonly IdleResult[]): string[] {
   })
 }
 
+/** Switchyard's fan-out with history off and on, a pair of columns per size and the ratio. */
+function historyFanoutLines(rows: readonly HistoryFanoutRow[]): string[] {
+  const pair = (r: HistoryFanoutRow, name: string, get: (b: BenchResult) => string, ratio = ''): string =>
+    `| ${r.params}: ${name} | ${get(r.off)} | ${get(r.on)} | ${ratio} |`
+  return rows.flatMap((r) => [
+    '',
+    `| fanout on Switchyard, ${r.params}, history of ${r.historySize} messages | off | on | on / off |`,
+    '|---|---:|---:|---:|',
+    pair(r, 'deliveries/s', (b) => int(b.perSecond), `${r.rateRatio.toFixed(2)}x`),
+    pair(r, 'p50 / p99 ms', (b) => `${ms(b.p50Ms)} / ${ms(b.p99Ms)}`),
+    pair(r, 'server CPU µs per delivery', (b) => b.cpuUsPerUnit.toFixed(2), `${r.cpuRatio.toFixed(2)}x`),
+    pair(r, 'redis-server CPU ms', (b) => (b.redisCpuMs === null ? '-' : int(b.redisCpuMs))),
+    pair(r, 'publisher ms for every broadcast', (b) => (b.publishMs === undefined ? '-' : int(b.publishMs))),
+    pair(r, 'server write system calls per delivery', (b) => b.writeSyscallsPerUnit?.toFixed(3) ?? '-'),
+    pair(r, 'lost / duplicated', (b) => `${int(b.lost)} / ${int(b.duplicated)}`),
+  ])
+}
+
+function historyMemoryLines(rows: readonly HistoryMemoryResult[]): string[] {
+  return rows.flatMap((r) => [
+    '',
+    `| Redis memory of a group with a ${r.messagesPerGroup}-message history (${int(r.groups)} groups, no members; ${r.textBytes} B of text, ${r.storedMessageBytes} B stored per message) | bytes |`,
+    '|---|---:|',
+    `| INFO used_memory, after minus before, per group | ${int(r.usedMemoryBytesPerGroup)} |`,
+    ...r.keys.map((k) => `| one group's ${k.role}: ${k.type}, ${k.encoding} (MEMORY USAGE) | ${int(k.bytes)} |`),
+  ])
+}
+
+function recoveryLines(rows: readonly RecoveryResult[]): string[] {
+  return rows.flatMap((r) => [
+    '',
+    `| recovering ${r.messages} missed messages (${r.textBytes} B of text each), ${r.recoveries} recoveries | p50 ms | p99 ms |`,
+    '|---|---:|---:|',
+    `| groupAdd with recover, call to the ${r.messages}th message received | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} |`,
+    `| groupAdd with recover, call to its promise resolving | ${r.groupAddP50Ms.toFixed(2)} | ${r.groupAddP99Ms.toFixed(2)} |`,
+  ])
+}
+
+function presenceLines(rows: readonly PresenceResult[]): string[] {
+  return rows.flatMap((r) => [
+    '',
+    `| presence list of ${int(r.members)} members (${r.infoBytes} B of info each), ${r.lists} lists | value |`,
+    '|---|---:|',
+    `| layer.presence.list, p50 / p99 ms | ${r.p50Ms.toFixed(2)} / ${r.p99Ms.toFixed(2)} |`,
+    `| its script in Redis (SLOWLOG), p50 / p99 ms | ${r.scriptP50Ms.toFixed(2)} / ${r.scriptP99Ms.toFixed(2)} |`,
+    `| presence.join while filling it (50 at a time), joins/s | ${int(r.joinsPerSecond)} |`,
+    `| INFO used_memory, after minus before, per member, bytes | ${int(r.usedMemoryBytesPerMember)} |`,
+    ...r.keys.map((k) => `| ${k.role}: ${k.type}, ${k.encoding} (MEMORY USAGE), bytes | ${int(k.bytes)} |`),
+  ])
+}
+
 function map<T>(value: T | undefined, format: (value: T) => string): string | undefined {
   return value === undefined ? undefined : format(value)
 }
@@ -115,11 +175,15 @@ export function renderMarkdown(results: BenchResults, targets: readonly TargetCh
     ...idleWorkerRows(results.idleWorkers),
   ]
   const used = COLUMNS.filter((column) => rows.some(([, cell]) => cell(column.system) !== undefined))
-  const lines = [
-    `| workload | ${used.map((c) => c.title).join(' | ')} |`,
-    `|---|${used.map(() => '---:').join('|')}|`,
-    ...rows.map(([name, cell]) => `| ${name} | ${used.map((c) => cell(c.system) ?? '').join(' | ')} |`),
-  ]
+  // A run of `--only history` (or `redis`) has no row for the comparison table: its tables come below.
+  const lines =
+    rows.length === 0
+      ? []
+      : [
+          `| workload | ${used.map((c) => c.title).join(' | ')} |`,
+          `|---|${used.map(() => '---:').join('|')}|`,
+          ...rows.map(([name, cell]) => `| ${name} | ${used.map((c) => cell(c.system) ?? '').join(' | ')} |`),
+        ]
   if (results.redisCost.length > 0) {
     lines.push(
       '',
@@ -131,6 +195,10 @@ export function renderMarkdown(results: BenchResults, targets: readonly TargetCh
     )
   }
   lines.push(...idleCommandLines(results.idleWorkers))
+  lines.push(...historyFanoutLines(results.historyFanout))
+  lines.push(...historyMemoryLines(results.historyMemory))
+  lines.push(...recoveryLines(results.recovery))
+  lines.push(...presenceLines(results.presence))
   if (targets.length > 0) {
     lines.push(
       '',
@@ -139,5 +207,5 @@ export function renderMarkdown(results: BenchResults, targets: readonly TargetCh
       ...targets.map((t) => `| ${t.target} | ${t.measured} | ${t.met ? 'yes' : '**no**'} |`),
     )
   }
-  return `${lines.join('\n')}\n`
+  return `${lines.join('\n').trim()}\n`
 }

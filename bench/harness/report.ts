@@ -5,7 +5,17 @@ import { join } from 'node:path'
 import type { IdleResult } from '../background/run-idle.js'
 import type { CommandCalls } from './redis-commands.js'
 import { renderMarkdown } from './markdown.js'
-import type { BackgroundRow, BenchResult, BenchResults, MemoryResult, RedisCostResult } from './result.js'
+import type {
+  BackgroundRow,
+  BenchResult,
+  BenchResults,
+  HistoryFanoutRow,
+  HistoryMemoryResult,
+  MemoryResult,
+  PresenceResult,
+  RecoveryResult,
+  RedisCostResult,
+} from './result.js'
 import type { TargetCheck } from './targets.js'
 
 interface Column<T> {
@@ -84,6 +94,70 @@ const IDLE_COMMANDS: readonly Column<IdleCommandRow>[] = [
   { title: 'share', value: (r) => `${((r.entry.calls / r.run.commands) * 100).toFixed(1)} %` },
 ]
 
+const HISTORY_FANOUT: readonly Column<HistoryFanoutRow>[] = [
+  { title: 'size', value: (r) => r.params, text: true },
+  { title: 'history', value: (r) => `${r.historySize} msgs`, text: true },
+  { title: 'per s off / on', value: (r) => `${int(r.off.perSecond)} / ${int(r.on.perSecond)}` },
+  { title: 'p50 ms off / on', value: (r) => `${r.off.p50Ms.toFixed(1)} / ${r.on.p50Ms.toFixed(1)}` },
+  { title: 'p99 ms off / on', value: (r) => `${r.off.p99Ms.toFixed(1)} / ${r.on.p99Ms.toFixed(1)}` },
+  {
+    title: 'CPU µs/delivery off / on',
+    value: (r) => `${r.off.cpuUsPerUnit.toFixed(2)} / ${r.on.cpuUsPerUnit.toFixed(2)}`,
+  },
+  { title: 'CPU on/off', value: (r) => `${r.cpuRatio.toFixed(2)}x` },
+  { title: 'redis CPU ms off / on', value: (r) => `${redisMs(r.off)} / ${redisMs(r.on)}` },
+  { title: 'publish ms off / on', value: (r) => `${optional(r.off.publishMs, 0)} / ${optional(r.on.publishMs, 0)}` },
+  {
+    title: 'writes/delivery off / on',
+    value: (r) => `${optional(r.off.writeSyscallsPerUnit, 3)} / ${optional(r.on.writeSyscallsPerUnit, 3)}`,
+  },
+  { title: 'lost+dup off / on', value: (r) => `${r.off.lost + r.off.duplicated} / ${r.on.lost + r.on.duplicated}` },
+]
+
+function optional(value: number | undefined, digits: number): string {
+  return value === undefined ? '-' : value.toFixed(digits)
+}
+
+function redisMs(row: BenchResult): string {
+  return row.redisCpuMs === null ? '-' : row.redisCpuMs.toFixed(0)
+}
+
+const HISTORY_MEMORY: readonly Column<HistoryMemoryResult>[] = [
+  { title: 'groups', value: (r) => int(r.groups) },
+  { title: 'messages each', value: (r) => String(r.messagesPerGroup) },
+  { title: 'text B', value: (r) => String(r.textBytes) },
+  { title: 'stored message B', value: (r) => String(r.storedMessageBytes) },
+  { title: 'used_memory per group KiB', value: (r) => kib(r.usedMemoryBytesPerGroup) },
+  {
+    title: 'one group by key (MEMORY USAGE)',
+    value: (r) => r.keys.map((k) => `${k.role} ${k.type} ${k.encoding} ${int(k.bytes)} B`).join('; '),
+    text: true,
+  },
+]
+
+const RECOVERY: readonly Column<RecoveryResult>[] = [
+  { title: 'missed messages', value: (r) => String(r.messages) },
+  { title: 'text B', value: (r) => String(r.textBytes) },
+  { title: 'recoveries', value: (r) => String(r.recoveries) },
+  { title: 'to last message p50 / p99 ms', value: (r) => `${r.p50Ms.toFixed(2)} / ${r.p99Ms.toFixed(2)}` },
+  { title: 'groupAdd p50 / p99 ms', value: (r) => `${r.groupAddP50Ms.toFixed(2)} / ${r.groupAddP99Ms.toFixed(2)}` },
+]
+
+const PRESENCE: readonly Column<PresenceResult>[] = [
+  { title: 'members', value: (r) => int(r.members) },
+  { title: 'info B', value: (r) => String(r.infoBytes) },
+  { title: 'lists', value: (r) => String(r.lists) },
+  { title: 'list p50 / p99 ms', value: (r) => `${r.p50Ms.toFixed(2)} / ${r.p99Ms.toFixed(2)}` },
+  { title: 'script in Redis p50 / p99 ms', value: (r) => `${r.scriptP50Ms.toFixed(2)} / ${r.scriptP99Ms.toFixed(2)}` },
+  { title: 'joins/s', value: (r) => int(r.joinsPerSecond) },
+  { title: 'used_memory per member B', value: (r) => int(r.usedMemoryBytesPerMember) },
+  {
+    title: 'keys (MEMORY USAGE)',
+    value: (r) => r.keys.map((k) => `${k.role} ${k.type} ${k.encoding} ${int(k.bytes)} B`).join('; '),
+    text: true,
+  },
+]
+
 const TARGETS: readonly Column<TargetCheck>[] = [
   { title: 'target', value: (r) => r.target, text: true },
   { title: 'measured', value: (r) => r.measured, text: true },
@@ -119,6 +193,10 @@ export function formatReport(results: BenchResults, targets: readonly TargetChec
     IDLE_COMMANDS,
     results.idleWorkers.flatMap((run) => run.byCommand.map((entry) => ({ run, entry }))),
   )
+  add('Group history: fan-out on Switchyard, history off and on', HISTORY_FANOUT, results.historyFanout)
+  add('Group history: Redis memory of full histories (groups without members)', HISTORY_MEMORY, results.historyMemory)
+  add('Group history: recovering missed messages (built package, one Redis)', RECOVERY, results.recovery)
+  add('Group presence: one group, one Node process, its own Redis', PRESENCE, results.presence)
   add('Targets', TARGETS, targets)
   return sections.join('\n\n')
 }

@@ -29,6 +29,14 @@ export interface BenchResult {
   readonly cpuUsPerUnit: number
   /** redis-server's CPU time during the run, where /proc is readable. */
   readonly redisCpuMs: number | null
+  /** Fan-out only: how long the publisher took to send every broadcast (how bursty the load was). */
+  readonly publishMs?: number
+  /**
+   * Fan-out only, where /proc is readable: the servers' write system calls per delivery (to clients and Redis alike).
+   * Frames a server writes to a socket in one tick leave in one `writev`, so this falls as bursts grow, and CPU per
+   * delivery with it.
+   */
+  readonly writeSyscallsPerUnit?: number
 }
 
 /** Idle connections held by one server process. */
@@ -60,6 +68,74 @@ export interface BackgroundRow {
   readonly ok: boolean
 }
 
+/** One fan-out size run with group history off (`switchyard`) and on (`switchyard-history`), in turns. */
+export interface HistoryFanoutRow {
+  readonly params: string
+  /** Messages the group keeps with history on. */
+  readonly historySize: number
+  readonly off: BenchResult
+  readonly on: BenchResult
+  /** Server CPU per delivery, on / off. */
+  readonly cpuRatio: number
+  /** Deliveries per second, on / off. */
+  readonly rateRatio: number
+}
+
+/** One of a history group's Redis keys, by `MEMORY USAGE <key> SAMPLES 0`. */
+export interface KeyMemory {
+  /** What it is (keys.ts): `history`, `position`, `group (proxy member)`. */
+  readonly role: string
+  readonly type: string
+  readonly encoding: string
+  readonly bytes: number
+}
+
+/** Redis memory of groups with a full history (no members). */
+export interface HistoryMemoryResult {
+  readonly groups: number
+  readonly messagesPerGroup: number
+  /** The text field of each message, in bytes. */
+  readonly textBytes: number
+  /** One kept message as stored: `<sent ms>|` and the encoded payload, in bytes. */
+  readonly storedMessageBytes: number
+  /** INFO `used_memory` after filling the groups minus before, per group. */
+  readonly usedMemoryBytesPerGroup: number
+  /** The keys of one of the groups. */
+  readonly keys: KeyMemory[]
+}
+
+/** Recoveries of a number of missed messages: a new channel joins with `recover` and receives them all. */
+export interface RecoveryResult {
+  readonly messages: number
+  readonly textBytes: number
+  readonly recoveries: number
+  /** `groupAdd` call to the last replayed message received. */
+  readonly p50Ms: number
+  readonly p99Ms: number
+  /** `groupAdd` call to its promise resolving. */
+  readonly groupAddP50Ms: number
+  readonly groupAddP99Ms: number
+}
+
+/** One group's presence list of `members` channels (one Node process), listed `lists` times. */
+export interface PresenceResult {
+  readonly members: number
+  /** One entry's info, as JSON. */
+  readonly infoBytes: number
+  readonly lists: number
+  /** `layer.presence.list(group)`, call to resolved. */
+  readonly p50Ms: number
+  readonly p99Ms: number
+  /** The list script's time in Redis (SLOWLOG), per call (the unmeasured first lists too): how long one holds Redis. */
+  readonly scriptP50Ms: number
+  readonly scriptP99Ms: number
+  /** `presence.join` calls per second while filling the list (50 at a time). */
+  readonly joinsPerSecond: number
+  /** INFO `used_memory` after the joins minus before, per member. */
+  readonly usedMemoryBytesPerMember: number
+  readonly keys: KeyMemory[]
+}
+
 export interface BenchResults {
   readonly throughput: BenchResult[]
   readonly memory: MemoryResult[]
@@ -67,10 +143,26 @@ export interface BenchResults {
   readonly background: BackgroundRow[]
   /** Redis commands idle RetryingConsumer channels cost (see bench/background/run-idle.ts). */
   readonly idleWorkers: IdleResult[]
+  /** `--only history`: fan-out with history off and on, Redis memory of a history, recovery time. */
+  readonly historyFanout: HistoryFanoutRow[]
+  readonly historyMemory: HistoryMemoryResult[]
+  readonly recovery: RecoveryResult[]
+  /** `--only presence`: presence list latency and memory. */
+  readonly presence: PresenceResult[]
 }
 
 export function emptyResults(): BenchResults {
-  return { throughput: [], memory: [], redisCost: [], background: [], idleWorkers: [] }
+  return {
+    throughput: [],
+    memory: [],
+    redisCost: [],
+    background: [],
+    idleWorkers: [],
+    historyFanout: [],
+    historyMemory: [],
+    recovery: [],
+    presence: [],
+  }
 }
 
 /**
@@ -95,5 +187,13 @@ export function medianRow(runs: readonly BenchResult[]): BenchResult {
     serverCpuMs: mid((r) => r.serverCpuMs),
     cpuUsPerUnit: mid((r) => r.cpuUsPerUnit),
     redisCpuMs: redis.length === runs.length ? median(redis) : null,
+    publishMs: optionalMedian(runs.map((r) => r.publishMs)),
+    writeSyscallsPerUnit: optionalMedian(runs.map((r) => r.writeSyscallsPerUnit)),
   }
+}
+
+/** The median of figures every run has, else undefined. */
+function optionalMedian(values: readonly (number | undefined)[]): number | undefined {
+  const known = values.filter((v): v is number => v !== undefined)
+  return known.length === values.length ? median(known) : undefined
 }

@@ -1,8 +1,8 @@
 /**
- * Issue 8's and issue 13's targets, checked against the references measured in the same run. A target whose rows
+ * Issue 8's, 13's and 16's targets, checked against the references measured in the same run. A target whose rows
  * are missing (a partial run with --only) is left out rather than guessed.
  */
-import type { BackgroundRow, BenchResult, BenchResults } from './result.js'
+import type { BackgroundRow, BenchResult, BenchResults, HistoryFanoutRow } from './result.js'
 
 export interface TargetCheck {
   readonly target: string
@@ -58,6 +58,28 @@ function background(rows: readonly BackgroundRow[]): TargetCheck[] {
   return checks
 }
 
+/** Issue 16: what keeping a group's history may cost the server, per delivery, against the same fan-out without. */
+const HISTORY_CPU_RATIO = 1.15
+
+function history(rows: readonly HistoryFanoutRow[]): TargetCheck[] {
+  const checks: TargetCheck[] = []
+  const [first] = rows
+  if (first !== undefined) {
+    checks.push({
+      target: `fanout ${first.params}: server CPU per delivery with history <= ${HISTORY_CPU_RATIO}x without`,
+      measured: x(first.cpuRatio),
+      met: first.cpuRatio <= HISTORY_CPU_RATIO,
+    })
+    const lost = rows.reduce((sum, r) => sum + r.on.lost + r.on.duplicated, 0)
+    checks.push({
+      target: 'fan-out with history: 0 lost, 0 duplicated (every size)',
+      measured: `${lost} lost or duplicated`,
+      met: lost === 0,
+    })
+  }
+  return checks
+}
+
 export function checkTargets(results: BenchResults): TargetCheck[] {
   const rows = results.throughput
   const checks = [...againstWs(rows, 'fanout', '200 clients x'), ...againstWs(rows, 'echo')]
@@ -98,6 +120,7 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
       met: trips.size === 1 && spread <= 1.05,
     })
   }
+  checks.push(...history(results.historyFanout))
   for (const idle of results.idleWorkers) {
     const perChannel = idle.commandsPerChannelPerSecond
     checks.push({

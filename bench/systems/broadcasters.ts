@@ -15,7 +15,8 @@ import { RedisChannelLayer } from 'switchyard-channels'
 import { DEBIAN_PYTHON } from '../../test/setup/python-packages.js'
 import { nowMs } from '../harness/ipc.js'
 import { DJANGO_DIR, djangoProcessEnv } from './django-server.js'
-import type { SystemName } from './systems.js'
+import { historyOption } from './env.js'
+import type { SystemName, VariantName } from './systems.js'
 
 /** Where broadcasts go: the run's Redis, its key prefix and the fan-out group (or room). */
 export interface BroadcastTarget {
@@ -30,8 +31,9 @@ export interface Broadcaster {
   close(): Promise<void>
 }
 
+/** Switchyard's `groupSend`; for the `switchyard-history` variant, to a group that keeps a history (env.ts). */
 async function switchyardBroadcaster({ redisUrl, prefix, group }: BroadcastTarget): Promise<Broadcaster> {
-  const layer = new RedisChannelLayer({ hosts: [redisUrl], prefix })
+  const layer = new RedisChannelLayer({ hosts: [redisUrl], prefix, history: historyOption(group) })
   await layer.ready()
   return {
     publish: (seq) => layer.groupSend(group, { type: 'bench.message', seq, sentAt: nowMs() }),
@@ -96,9 +98,10 @@ async function djangoBroadcaster({ redisUrl, prefix, group }: BroadcastTarget): 
   }
 }
 
-export async function makeBroadcaster(system: SystemName, target: BroadcastTarget): Promise<Broadcaster> {
+export async function makeBroadcaster(system: SystemName | VariantName, target: BroadcastTarget): Promise<Broadcaster> {
   switch (system) {
     case 'switchyard':
+    case 'switchyard-history':
       return switchyardBroadcaster(target)
     case 'ws':
       return wsBroadcaster(target)

@@ -4,3 +4,16 @@ export function requireEnv(name: string): string {
   if (value === undefined || value === '') throw new Error(`${name} is not set; start this file through bench/run.ts`)
   return value
 }
+
+/** How long the history variant keeps messages: far longer than any run, so only `size` trims. */
+const HISTORY_TTL_MS = 300_000
+
+/**
+ * The layer option `history` of the run's processes: with BENCH_HISTORY_SIZE set (the `switchyard-history`
+ * variant), the fan-out group keeps its last that many messages; unset, no history (`undefined`).
+ */
+export function historyOption(group: string): Record<string, { size: number; ttlMs: number }> | undefined {
+  const size = process.env.BENCH_HISTORY_SIZE
+  if (size === undefined || size === '') return undefined
+  return { [group]: { size: Number(size), ttlMs: HISTORY_TTL_MS } }
+}

@@ -8,7 +8,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { nowMs, onParentMessage, sendToParent, type IpcMessage } from '../harness/ipc.js'
 import { makeBroadcaster } from './broadcasters.js'
 import { requireEnv } from './env.js'
-import type { SystemName } from './systems.js'
+import type { SystemName, VariantName } from './systems.js'
 
 /** Asks the publisher to send `messages` broadcasts. */
 export interface PublishRequest extends IpcMessage {
@@ -25,7 +25,7 @@ export interface Published extends IpcMessage {
   readonly endAt: number
 }
 
-const broadcaster = await makeBroadcaster(requireEnv('BENCH_SYSTEM') as SystemName, {
+const broadcaster = await makeBroadcaster(requireEnv('BENCH_SYSTEM') as SystemName | VariantName, {
   redisUrl: requireEnv('BENCH_REDIS_URL'),
   prefix: requireEnv('BENCH_PREFIX'),
   group: requireEnv('BENCH_GROUP'),

@@ -10,6 +10,9 @@ import { startDjangoServer } from './django-server.js'
 
 export type SystemName = 'switchyard' | 'ws' | 'socketio' | 'django'
 
+/** A system run with other settings by one workload only (`--only history`), never by `--systems`. */
+export type VariantName = 'switchyard-history'
+
 /** How a load-generator client frames messages: plain JSON text frames, or Socket.IO (Engine.IO v4) packets. */
 export type Wire = 'json' | 'socketio'
 
@@ -17,7 +20,7 @@ export type Wire = 'json' | 'socketio'
 export type RunEnv = Readonly<Record<string, string>>
 
 export interface SystemUnderTest {
-  readonly name: SystemName
+  readonly name: SystemName | VariantName
   /** Shown in the table. */
   readonly label: string
   readonly wire: Wire
@@ -39,12 +42,12 @@ export interface SystemUnderTest {
 export const PUBLISHER_SCRIPT = new URL('publisher.ts', import.meta.url)
 
 /** The publisher process of `name`: publisher.ts, broadcasting as that system's users would. */
-function startPublisher(name: SystemName, env: RunEnv): ChildProcess {
+function startPublisher(name: SystemName | VariantName, env: RunEnv): ChildProcess {
   return spawnChild(PUBLISHER_SCRIPT, { ...env, BENCH_SYSTEM: name })
 }
 
 /** A system whose server is a Node script of this directory, serving JSON at `/echo/` and `/fanout/`. */
-function nodeSystem(name: SystemName, label: string, serverScript: string): SystemUnderTest {
+function nodeSystem(name: SystemName | VariantName, label: string, serverScript: string): SystemUnderTest {
   const script = new URL(serverScript, import.meta.url)
   return {
     name,
@@ -86,3 +89,21 @@ export const SYSTEMS = {
   django,
   ws: nodeSystem('ws', 'bare ws + Redis pub/sub', 'ws-server.ts'),
 } as const satisfies Record<SystemName, SystemUnderTest>
+
+/** Messages the history variant's group keeps: the issue's example (`{ size: 100, ttlMs: 300_000 }`). */
+export const BENCH_HISTORY_SIZE = 100
+
+/**
+ * Switchyard with the fan-out group keeping a history of BENCH_HISTORY_SIZE messages, in the server and in the
+ * publisher (env.ts `historyOption`): every broadcast is sequenced and kept by history-send.lua, and every
+ * member forwards its `__position__`. Compared with `switchyard` by `--only history`.
+ */
+export const SWITCHYARD_HISTORY: SystemUnderTest = (() => {
+  const base = nodeSystem('switchyard-history', 'Switchyard (Redis layer, history on)', 'switchyard-server.ts')
+  const withHistory = (env: RunEnv): RunEnv => ({ ...env, BENCH_HISTORY_SIZE: String(BENCH_HISTORY_SIZE) })
+  return {
+    ...base,
+    start: (env) => base.start(withHistory(env)),
+    startPublisher: (env) => base.startPublisher(withHistory(env)),
+  }
+})()

@@ -4,6 +4,7 @@
  * group_send), back to back or paced. Deliveries/s, publish-to-receive latency, lost and duplicated per client.
  */
 import { nextMessage, sendTo, stopChild } from '../harness/ipc.js'
+import { totalWriteSyscalls } from '../harness/proc-io.js'
 import { LoadGenerators } from '../harness/load-generators.js'
 import type { FanoutConnect, FanoutDone, FanoutFinish } from '../harness/load-protocol.js'
 import type { BenchResult, ThroughputWorkload } from '../harness/result.js'
@@ -90,19 +91,22 @@ export async function runFanout(
       const publish = async (messages: number, intervalMs: number, idleMs: number) => {
         const published = nextMessage<Published>(publisher, 'published', 600_000)
         await sendTo(publisher, { kind: 'publish', messages, intervalMs } satisfies PublishRequest)
-        const { startAt } = await published
+        const { startAt, endAt } = await published
         const finish: FanoutFinish = { kind: 'fanout.finish', idleMs }
-        return { startAt, done: await generators.all<FanoutDone>(finish, 'fanout.done', 600_000) }
+        return { startAt, endAt, done: await generators.all<FanoutDone>(finish, 'fanout.done', 600_000) }
       }
       // An unmeasured burst first, so every system is measured warm (JIT-compiled), as a server in service is.
       say(`${params.clients} connected, warming up`)
       await publish(Math.min(params.messages, Math.ceil(WARM_UP_DELIVERIES / params.clients)), 0, 2_000)
       await generators.all({ kind: 'fanout.reset' }, 'fanout.reset', 30_000)
       say('publishing')
+      const pids = servers.map((server) => server.pid)
+      const writesBefore = await totalWriteSyscalls(pids)
       const { value, serverCpuMs, redisCpuMs } = await measureCpu(servers, context.redisPid, () =>
         publish(params.messages, params.intervalMs ?? 0, params.idleMs ?? 5_000),
       )
-      const { startAt, done } = value
+      const writesAfter = await totalWriteSyscalls(pids)
+      const { startAt, endAt, done } = value
       const latencies = done.flatMap((d) => d.latenciesMs)
       const received = done.reduce((sum, d) => sum + d.received, 0)
       const durationMs = Math.max(...done.map((d) => d.lastReceiveAt)) - startAt
@@ -123,6 +127,11 @@ export async function runFanout(
         serverCpuMs,
         cpuUsPerUnit: received > 0 ? (serverCpuMs * 1000) / received : 0,
         redisCpuMs,
+        publishMs: endAt - startAt,
+        writeSyscallsPerUnit:
+          writesBefore === undefined || writesAfter === undefined || received === 0
+            ? undefined
+            : (writesAfter - writesBefore) / received,
       }
     } finally {
       await stopChild(publisher)

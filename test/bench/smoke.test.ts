@@ -8,7 +8,9 @@ import { SYSTEMS } from '../../bench/systems/systems.js'
 import type { BenchContext } from '../../bench/workloads/context.js'
 import { runEcho } from '../../bench/workloads/echo.js'
 import { runFanout } from '../../bench/workloads/fanout.js'
+import { runHistory } from '../../bench/workloads/history.js'
 import { runIdleWorkers } from '../../bench/workloads/idle-workers.js'
+import { runPresence } from '../../bench/workloads/presence.js'
 import { ensureDjangoChannels } from '../setup/django.js'
 import type { RunningRedis } from '../setup/provision-redis.js'
 
@@ -82,4 +84,50 @@ describe('idle workers bench', () => {
     expect(result.byCommand.reduce((sum, entry) => sum + entry.calls, 0)).toBe(result.commands)
     expect(result.commandsPerChannelPerSecond).toBeCloseTo((result.commands * 1_000) / result.windowMs / 4)
   }, 30_000)
+})
+
+describe('history bench', () => {
+  it('compares fan-out with history off and on, reads a full history in Redis and times recoveries', async () => {
+    const result = await runHistory(context, {
+      fanout: [{ clients: 4, messages: 5, idleMs: 2_000 }],
+      repeats: 1,
+      memoryGroups: 2,
+      textBytes: 100,
+      recoveries: 2,
+    })
+    const [row] = result.fanout
+    expect(row?.off).toMatchObject({ system: 'switchyard', count: 20, lost: 0, duplicated: 0 })
+    expect(row?.on).toMatchObject({ system: 'switchyard-history', count: 20, lost: 0, duplicated: 0 })
+    expect(row?.cpuRatio).toBeCloseTo(row!.on.cpuUsPerUnit / row!.off.cpuUsPerUnit)
+    // Every delivery is at least part of a write to its client: some write system calls were counted.
+    expect(row?.on.writeSyscallsPerUnit).toBeGreaterThan(0)
+    expect(row?.on.publishMs).toBeGreaterThan(0)
+    // 100 kept messages of 100 B of text each: the messages key alone holds more than 100 x 100 bytes.
+    expect(result.memory.keys.map((k) => k.role)).toEqual([
+      'history (messages)',
+      'position',
+      'channels_redis group (proxy member)',
+    ])
+    expect(result.memory.keys[0]!.bytes).toBeGreaterThan(100 * 100)
+    expect(result.memory.storedMessageBytes).toBeGreaterThan(100)
+    // used_memory's delta is left unchecked: over 2 groups, buffers Redis frees in between outweigh them.
+    expect(Number.isFinite(result.memory.usedMemoryBytesPerGroup)).toBe(true)
+    expect(result.recovery).toMatchObject({ messages: 100, recoveries: 2 })
+    expect(result.recovery.p50Ms).toBeGreaterThanOrEqual(result.recovery.groupAddP50Ms)
+  }, 60_000)
+})
+
+describe('presence bench', () => {
+  it('fills a presence list, times its listing and reads what it costs Redis', async () => {
+    const result = await runPresence(context, { members: 20, lists: 3 })
+    expect(result).toMatchObject({ members: 20, lists: 3 })
+    expect(result.p99Ms).toBeGreaterThanOrEqual(result.p50Ms)
+    // Every list runs one script in Redis, which takes part of the time the list call takes.
+    expect(result.scriptP50Ms).toBeGreaterThan(0)
+    expect(result.scriptP50Ms).toBeLessThan(result.p50Ms)
+    expect(result.keys.map((k) => k.role)).toEqual(['presence list', "the process's presence groups"])
+    // Each entry keeps at least its info and its channel name.
+    expect(result.keys[0]!.bytes).toBeGreaterThan(20 * result.infoBytes)
+    expect(result.joinsPerSecond).toBeGreaterThan(0)
+  }, 60_000)
 })

@@ -20,8 +20,11 @@ const page = readDoc(PAGE)
 const run = promisify(execFile)
 const source = repoSource
 
+// Prettier breaks the list over lines once it is long, with a trailing comma JSON does not take.
 const WORKLOADS = JSON.parse(
-  (/const WORKLOADS = (\[[^\]]*\])/.exec(source('bench/run.ts'))?.[1] ?? '[]').replaceAll("'", '"'),
+  (/const WORKLOADS = (\[[^\]]*\])/.exec(source('bench/run.ts'))?.[1] ?? '[]')
+    .replaceAll("'", '"')
+    .replace(/,\s*\]$/, ']'),
 ) as string[]
 const SYSTEMS = BENCH_SYSTEMS
 
@@ -67,7 +70,12 @@ describe('docs/performance/index.md', () => {
         expect(Number(size)).toBeGreaterThan(0)
     }
     const listed = (option: string): string[] => {
-      const line = page.split('\n').find((text) => text.startsWith(`- \`${option}\` takes`)) ?? ''
+      // The list item, with its continuation lines (indented two spaces).
+      const lines = page.split('\n')
+      const start = lines.findIndex((text) => text.startsWith(`- \`${option}\` takes`))
+      let end = start + 1
+      while (start >= 0 && lines[end]?.startsWith('  ') === true) end++
+      const line = start < 0 ? '' : lines.slice(start, end).join(' ')
       return [...line.replace(/\(.*\)/, '').matchAll(/`([\w-]+)`/g)].map((match) => match[1]!).slice(1)
     }
     expect(listed('--only')).toEqual(WORKLOADS)
