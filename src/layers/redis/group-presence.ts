@@ -25,6 +25,12 @@ const PRUNE_COUNT = 250
 /** Groups read from a dead process's owner-presence set per SSCAN. */
 const OWNER_SCAN_COUNT = 100
 
+/**
+ * Entries one presence-list.lua step reads (HSCAN COUNT): a list of up to this many is one round trip, a larger one
+ * a few, each well under the 10 ms a call may hold Redis.
+ */
+const LIST_STEP = 1_000
+
 export interface GroupPresenceContext {
   readonly keys: RedisKeys
   readonly options: ResolvedRedisOptions
@@ -98,14 +104,26 @@ export class RedisGroupPresence implements GroupPresence {
     this.ctx.assertOpen('list presence')
     assertPresenceGroup(this.ctx.options, group)
     const { keys } = this.ctx
-    const { stale, entries } = await this.ctx
-      .shardForGroup(group)
-      .call((client) => runPresenceList(client, keys, { group, ...this.liveness() }), { idempotent: true })
+    const shard = this.ctx.shardForGroup(group)
+    // Bounded steps, not one call: HSCAN may repeat an entry, never miss one present throughout.
+    const found = new Map<string, string>()
+    let stale = 0
+    let cursor = '0'
+    do {
+      const from = cursor
+      const step = await shard.call(
+        (client) => runPresenceList(client, keys, { group, ...this.liveness(), cursor: from, count: LIST_STEP }),
+        { idempotent: true },
+      )
+      cursor = step.cursor
+      stale += step.stale
+      for (const [channel, value] of step.entries) found.set(channel, value)
+    } while (cursor !== '0')
     if (stale > 0 && !this.pruning.has(group)) {
       this.pruning.add(group)
       void this.prune(group, '*').finally(() => this.pruning.delete(group))
     }
-    return entries.map(([channel, value]) => parseEntry(channel, value)).sort(byJoinedAt)
+    return [...found].map(([channel, value]) => parseEntry(channel, value)).sort(byJoinedAt)
   }
 
   /**

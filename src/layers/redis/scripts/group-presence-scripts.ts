@@ -54,20 +54,20 @@ export interface PresenceListReply {
   readonly entries: readonly (readonly [channel: string, value: string])[]
 }
 
-/** presence-list.lua: the live entries of a group's list, in one call. */
+/** presence-list.lua: one bounded step of reading the live entries of a group's list. */
 export async function runPresenceList(
   client: Redis,
   keys: RedisKeys,
-  args: PresenceLiveness & { readonly group: string },
-): Promise<PresenceListReply> {
-  const [stale, ...flat] = (await SCRIPTS.presenceList.run(
+  args: PresenceLiveness & { readonly group: string; readonly cursor: string; readonly count: number },
+): Promise<PresenceListReply & { readonly cursor: string }> {
+  const [cursor, stale, ...flat] = (await SCRIPTS.presenceList.run(
     client,
     [keys.presence(args.group), keys.registry],
-    [args.nowMs, args.staleAfterMs, args.groupExpiryMs, keys.queuePrefix],
-  )) as [number, ...string[]]
+    [args.nowMs, args.staleAfterMs, args.groupExpiryMs, keys.queuePrefix, args.cursor, args.count],
+  )) as [string, number, ...string[]]
   const entries: (readonly [string, string])[] = []
   for (let i = 0; i + 1 < flat.length; i += 2) entries.push([String(flat[i]), String(flat[i + 1])])
-  return { stale, entries }
+  return { cursor, stale, entries }
 }
 
 export interface PresencePruneArgs extends PresenceLiveness {
