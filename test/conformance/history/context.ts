@@ -22,7 +22,7 @@ export type MakeHistoryLayer = (options?: LayerOptions) => HistoryLayer | Promis
 export interface HistoryExtras {
   /**
    * A second layer instance sharing `layer`'s storage (Redis: the same prefix), built with the same `options`, as
-   * another process would be. The cross-instance cases are skipped without it (memory has no shared storage).
+   * another process would be. The cross-instance cases are not declared without it (memory has no shared storage).
    */
   readonly makeSibling?: (layer: HistoryLayer, options: LayerOptions) => HistoryLayer | Promise<HistoryLayer>
 }
@@ -52,7 +52,8 @@ export function historyTestContext(makeLayer: MakeHistoryLayer, extras: HistoryE
       return layer
     },
     async sibling(layer, options) {
-      if (extras.makeSibling === undefined) throw new Error('no makeSibling hook: the case should have been skipped')
+      if (extras.makeSibling === undefined)
+        throw new Error('no makeSibling hook: the case should not have been declared')
       const sibling = await extras.makeSibling(layer, options)
       open.push(sibling)
       return sibling

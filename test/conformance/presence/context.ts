@@ -8,7 +8,7 @@ export type PresenceLayer = ChannelLayer
 /** A fresh, empty layer of the backend under test (Redis: a prefix of its own). */
 export type MakePresenceLayer = (options?: LayerOptions) => PresenceLayer | Promise<PresenceLayer>
 
-/** What only some backends can do; a case needing one is skipped where it is absent. */
+/** What only some backends can do; a case needing one is not declared where it is absent. */
 export interface PresenceExtras {
   /** Two layer instances (two processes' worth) sharing one store, e.g. one Redis prefix. */
   makePair?(options?: LayerOptions): Promise<readonly [PresenceLayer, PresenceLayer]>
