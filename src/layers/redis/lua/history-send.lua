@@ -29,9 +29,13 @@ local payload = positionPrefix(offset, epoch) .. string.sub(ARGV[6], 13)
 redis.call('ZADD', KEYS[4], offset, nowMs .. '|' .. payload)
 trimHistory(KEYS[4], tonumber(ARGV[10]), nowMs - tonumber(ARGV[11]))
 redis.call('PEXPIRE', KEYS[4], ARGV[11])
--- The proxy stays a member while Switchyard uses the group, so Django's group sends keep coming to be sequenced.
-redis.call('ZADD', KEYS[2], now, ARGV[14])
-redis.call('PEXPIRE', KEYS[2], groupExpiryMs)
+-- The proxy stays a member while Switchyard uses the group, so Django's group sends keep coming to be sequenced:
+-- refreshed once a quarter of the group expiry has passed, not on every send (two replicated writes saved).
+local proxyScore = redis.call('ZSCORE', KEYS[2], ARGV[14])
+if proxyScore == false or tonumber(proxyScore) < now - groupExpiryMs / 4000 then
+  redis.call('ZADD', KEYS[2], now, ARGV[14])
+  redis.call('PEXPIRE', KEYS[2], groupExpiryMs)
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', cutoff)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', cutoff)
 local plan = newClassification()
