@@ -69,6 +69,24 @@ function busiestWindow(times: readonly number[], windowMs: number): number {
   return most
 }
 
+describe('a channel rate limit shared by layer instances (Redis)', () => {
+  it('caps the claims of every instance on the prefix together, as the last declaration says', async () => {
+    const prefix = uniquePrefix()
+    const first = resources.layer(redisUrl, prefix)
+    const second = resources.layer(redisUrl, prefix)
+    await first.tasks.declareRateLimit('jobs', { max: 5, perMs: 60_000 })
+    for (let i = 0; i < 10; i++) await first.send('jobs', { type: 'job.run', n: i })
+    expect(await first.tasks.claim('jobs', 3, 30_000)).toHaveLength(3)
+    expect(await second.tasks.claim('jobs', 10, 30_000)).toHaveLength(2)
+    expect(await first.tasks.claim('jobs', 10, 30_000)).toEqual([])
+    const waitMs = await second.tasks.rateLimitWaitMs('jobs')
+    expect(waitMs).toBeGreaterThan(55_000)
+    expect(waitMs).toBeLessThanOrEqual(60_000)
+    await second.tasks.declareRateLimit('jobs', { max: 7, perMs: 60_000 })
+    expect(await first.tasks.claim('jobs', 10, 30_000)).toHaveLength(2)
+  })
+})
+
 describe('static rateLimit across worker processes (Redis)', () => {
   it('a rate limit of 20/s across two workers never lets more than 20 tasks start in any one-second window', async () => {
     const prefix = uniquePrefix()
