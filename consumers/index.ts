@@ -14,5 +14,6 @@ export {
 } from './websocket-consumer.js'
 export { retryDelayMs } from '../src/worker/backoff.js'
 export { DEFAULT_RETRY, type RetryOptions, type TaskContext } from '../src/worker/retry-options.js'
+export type { RateLimit } from '../src/tasks/rate-limit.js'
 export { DEFAULT_SHUTDOWN_GRACE_MS, RetryingConsumer } from './retrying-consumer.js'
 export type { FailureInfo, TaskRunnerStats } from '../src/worker/task-runner.js'

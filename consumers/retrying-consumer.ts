@@ -1,5 +1,6 @@
 import type { InputEvent, Receive, Scope, Send } from '../src/application.js'
 import { TaskSetupError } from '../src/errors.js'
+import { resolveRateLimit, type RateLimit } from '../src/tasks/rate-limit.js'
 import type { Message } from '../src/layers/channel-layer.js'
 import { hasTaskStore } from '../src/tasks/task-store.js'
 import { AsyncConsumer } from './async-consumer.js'
@@ -47,6 +48,13 @@ export class RetryingConsumer extends AsyncConsumer {
   static idlePollMs = 1_000
   /** Keep handler return values in the task state (off: results are not stored unless asked for). */
   static storeResults = false
+  /**
+   * At most `max` tasks of the channel start in any `perMs` window, counting every worker together (checked where
+   * claims happen, atomically); tasks over it wait queued, they do not fail. Each worker declares it for its
+   * channel when it starts: the last to start sets it, and a worker without one removes it.
+   * @defaultValue undefined (no limit)
+   */
+  static rateLimit: RateLimit | undefined = undefined
   /** Random source for jitter (inject a fixed one in tests). */
   static random: () => number = Math.random
 
@@ -89,6 +97,7 @@ export class RetryingConsumer extends AsyncConsumer {
       visibilityMs: Consumer.visibilityMs,
       idlePollMs: Consumer.idlePollMs,
       timeoutMs: Consumer.timeoutMs,
+      ...rateLimitOption(Consumer.rateLimit),
       retry: resolveRetryOptions(Consumer.retry),
       storeResults: Consumer.storeResults,
       log: this.log,
@@ -109,6 +118,12 @@ export class RetryingConsumer extends AsyncConsumer {
     const handler = findHandler(this, message.type) as unknown as (message: Message, ctx: TaskContext) => unknown
     return await handler.call(this, message, ctx)
   }
+}
+
+/** `{ rateLimit }` validated and frozen, or nothing when there is no limit. */
+function rateLimitOption(value: unknown): { rateLimit?: RateLimit } {
+  const rateLimit = resolveRateLimit(value)
+  return rateLimit === undefined ? {} : { rateLimit }
 }
 
 /** Resolves when the worker delivers its shutdown event (or the input ends). */

@@ -222,3 +222,27 @@ export class HistoryNotEnabledError extends codedError('SWY_HISTORY_NOT_ENABLED'
 export class PresenceNotEnabledError extends codedError('SWY_PRESENCE_NOT_ENABLED', 'PresenceNotEnabledError') {}
 /** `presence.join` on a group whose presence list already holds `maxPresence` members. */
 export class PresenceFullError extends codedError('SWY_PRESENCE_FULL', 'PresenceFullError', RangeError) {}
+
+/**
+ * Thrown by a `RetryingConsumer` handler that a remote service told to slow down: the task goes back to its queue
+ * after `retryAfterMs` without counting an attempt (never dead-lettered for it). Only that task waits: the
+ * channel's `static rateLimit` is not changed (docs/topics/background-tasks.md, "Rate limits"). `retryAfterMs`
+ * must be an integer from 0 to 86 400 000 (a day); any other value makes the attempt an ordinary failure (counted,
+ * retried with backoff), so a bad `Retry-After` header cannot park a task forever.
+ *
+ * @example
+ * ```ts
+ * if (response.status === 429) throw new RateLimitedError(Number(response.headers.get('retry-after')) * 1000)
+ * ```
+ */
+export class RateLimitedError extends Error {
+  static readonly code = 'SWY_RATE_LIMITED'
+  readonly code = RateLimitedError.code
+  constructor(
+    readonly retryAfterMs: number,
+    options?: ErrorOptions,
+  ) {
+    super(`Rate limited: asked to run the task again in ${String(retryAfterMs)} ms`, options)
+    this.name = 'RateLimitedError'
+  }
+}

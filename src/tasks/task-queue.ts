@@ -1,4 +1,5 @@
 import type { Message } from '../layers/channel-layer.js'
+import type { RateLimit } from './rate-limit.js'
 import type { TaskStoreOptions } from './task-store-options.js'
 import type { WaitForTasksOptions } from './task-wakeups.js'
 
@@ -47,7 +48,14 @@ export interface TaskFailure {
 export type TaskSettlement =
   /** Succeeded; `result` is stored in the task state when the property is present. */
   | { readonly action: 'ack'; readonly task: ClaimedTask; readonly result?: unknown }
-  | { readonly action: 'retry'; readonly task: ClaimedTask; readonly delayMs: number; readonly failure: TaskFailure }
+  | {
+      readonly action: 'retry'
+      readonly task: ClaimedTask
+      readonly delayMs: number
+      readonly failure: TaskFailure
+      /** false: the attempt is given back (a `RateLimitedError`): the task state's attempt count drops by one. */
+      readonly countAttempt?: false
+    }
   | { readonly action: 'bury'; readonly task: ClaimedTask; readonly failure: TaskFailure }
 
 /**
@@ -75,6 +83,14 @@ export interface TaskQueue {
    * worker waits on instead of polling: on Redis, every idle channel of a process shares one blocking read.
    */
   waitForTasks(channel: string, options: WaitForTasksOptions): Promise<void>
+  /**
+   * Sets `channel`'s global rate limit (undefined removes it): claims of every worker together start at most
+   * `max` tasks in any `perMs` window; the rest wait queued. The last declaration wins (a worker declares its
+   * consumer's `static rateLimit` when it starts). On Redis it holds for every process on the prefix.
+   */
+  declareRateLimit?(channel: string, limit: RateLimit | undefined): Promise<void>
+  /** Ms until `channel`'s rate limit lets a claim start a task: 0 when it does now (or there is no limit). */
+  rateLimitWaitMs?(channel: string): Promise<number>
   /** Takes up to `max` messages (due delayed ones first), each visible again after `visibilityMs` unless extended. */
   claim(channel: string, max: number, visibilityMs: number): Promise<ClaimedTask[]>
   /** The task succeeded: forget the claim, record it (for `idempotencyWindowMs`). */

@@ -1,5 +1,6 @@
 import { RedisUnavailableError } from '../errors.js'
 import type { ClaimedTask, TaskSettlement } from '../tasks/task-store.js'
+import { RateLimitWait } from './rate-limit-wait.js'
 import type { TaskRunnerOptions } from './task-runner-options.js'
 
 /** What the claim loop reads of a TaskRunner's slots, and where the claims it brings go. */
@@ -22,7 +23,7 @@ export interface ClaimLoopSlots {
 
 export type ClaimLoopOptions = Pick<
   TaskRunnerOptions,
-  'store' | 'channel' | 'concurrency' | 'visibilityMs' | 'idlePollMs' | 'log'
+  'store' | 'channel' | 'concurrency' | 'visibilityMs' | 'idlePollMs' | 'log' | 'rateLimit'
 >
 
 /** A settlement waiting for the claim loop to record it, and who waits for that. */
@@ -55,11 +56,15 @@ export class ClaimLoop {
   /** Set by close(): the loop exits, dropping settlements it could not record. */
   private closed = false
   private wakeUp: (() => void) | undefined
+  /** The channel's rate limit held claims back: no claim until the window slides (settlements still go). */
+  private readonly limit: RateLimitWait
 
   constructor(
     private readonly options: ClaimLoopOptions,
     private readonly slots: ClaimLoopSlots,
-  ) {}
+  ) {
+    this.limit = new RateLimitWait(options)
+  }
 
   /** Claims into free slots and sends settlements until close(), then waits for the calls on their way. */
   async run(): Promise<void> {
@@ -84,12 +89,13 @@ export class ClaimLoop {
       }
       // Up to `prefetch` claims wait for a slot, so the tasks one call brings can run while the next is in Redis.
       const room = concurrency + prefetch - this.slots.occupied() - this.reserved
-      const free = this.slots.stopping() ? 0 : Math.min(room, concurrency)
+      const limitedMs = this.limit.remainingMs()
+      const free = this.slots.stopping() || limitedMs > 0 ? 0 : Math.min(room, concurrency)
       if (this.pending.length === 0) {
         const idle = this.idle && !pollNow
         if (free <= 0 || (idle && this.calls.size > 0)) {
           if (this.slots.stopping() && this.slots.held() === 0 && this.calls.size === 0) break
-          await this.pause()
+          await this.pause(limitedMs > 0 ? limitedMs : undefined)
           continue
         }
         if (idle) {
@@ -178,6 +184,12 @@ export class ClaimLoop {
       else for (const task of claimed) this.slots.admit(task)
     } else if (max > 0) {
       this.idle = true
+    }
+    try {
+      if (await this.limit.afterClaim(max, claimed.length)) this.idle = false
+    } catch (err) {
+      // Not knowing the wait, claim again as if idle: the store still enforces the limit.
+      log.warn({ err, channel }, 'could not read the rate limit wait')
     }
   }
 

@@ -2,6 +2,7 @@ import type { ClaimedTask, TaskSettlement } from '../tasks/task-store.js'
 import { retryDelayMs } from './backoff.js'
 import { NonRetryableError } from '../control.js'
 import type { RetryOptions } from './retry-options.js'
+import { rateLimitedSettlement } from './rate-limited.js'
 
 /**
  * Codes of errors that say the message itself is wrong (no string `type`, a type no handler takes): running it
@@ -18,7 +19,8 @@ export interface FailureOutcome {
 }
 
 /**
- * Decides what a failed attempt leads to: `NonRetryableError`, a malformed task, `retryOn` saying no or the last
+ * Decides what a failed attempt leads to: a `RateLimitedError` goes back after its `retryAfterMs`, uncounted;
+ * `NonRetryableError`, a malformed task, `retryOn` saying no or the last
  * retry used up send it to the dead letters; anything else retries after the backoff delay.
  */
 export function failureOutcome(
@@ -26,6 +28,8 @@ export function failureOutcome(
   error: unknown,
   policy: { readonly retry: RetryOptions; retryOn(error: unknown): boolean; random(): number },
 ): FailureOutcome {
+  const limited = rateLimitedSettlement(task, error, describeFailure(error))
+  if (limited?.action === 'retry') return { willRetry: true, delayMs: limited.delayMs, settlement: limited }
   const nonRetryable =
     error instanceof NonRetryableError ||
     (error instanceof Error && error.name === 'NonRetryableError') ||

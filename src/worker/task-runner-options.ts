@@ -1,5 +1,6 @@
 import type { Message } from '../layers/channel-layer.js'
 import type { Logger } from '../logger.js'
+import type { RateLimit } from '../tasks/rate-limit.js'
 import type { TaskStore } from '../tasks/task-store.js'
 import type { RetryOptions, TaskContext } from './retry-options.js'
 
@@ -18,6 +19,8 @@ export interface TaskRunnerOptions {
   /** How often an idle runner claims without a wake-up (a Django send wakes nobody). */
   readonly idlePollMs?: number
   readonly timeoutMs: number
+  /** The channel's global rate limit, declared to the store when the runner starts (undefined: none). */
+  readonly rateLimit?: RateLimit
   readonly retry: RetryOptions
   readonly storeResults: boolean
   readonly log: Logger

@@ -1,4 +1,5 @@
 import type { ClaimedTask } from '../tasks/task-store.js'
+import { declareRateLimit } from './rate-limit-wait.js'
 import { ClaimLoop } from './claim-loop.js'
 import type { TaskAttempt } from './task-attempt.js'
 import { TaskExecutor } from './task-executor.js'
@@ -147,6 +148,7 @@ export class TaskRunner {
     } catch (err) {
       log.warn({ err, channel }, 'could not declare the task channel; the first claim will')
     }
+    await declareRateLimit(this.options)
   }
 
   /** Runs a claim now if a slot is free, else queues it (held, so renewed) for the next slot. */

@@ -17,6 +17,8 @@ import {
   recoverStalledGraceMs,
 } from '../../tasks/task-arguments.js'
 import { TaskChannels } from '../../tasks/task-channels.js'
+import { resolveRateLimit, type RateLimit } from '../../tasks/rate-limit.js'
+import { SlidingWindows } from '../../tasks/sliding-window.js'
 import { TaskStoreParts } from '../../tasks/task-store-parts.js'
 import { nextTaskState, type TaskStateChange } from './task-state-change.js'
 import { TaskStates } from './task-states.js'
@@ -89,6 +91,7 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
   protected readonly registry = new MemoryProcessRegistry((operation) => this.begin(operation))
   private readonly expiredReporter: DropReporter
   private readonly wakeups = new TaskWakeups()
+  private readonly windows = new SlidingWindows()
 
   constructor(
     private readonly queues: TaskQueues,
@@ -157,16 +160,28 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
     this.expiredReporter.record(channel, 1)
   }
 
+  async declareRateLimit(channel: string, limit: RateLimit | undefined): Promise<void> {
+    this.begin('declare a rate limit')
+    assertChannelName(channel)
+    this.windows.declare(channel, resolveRateLimit(limit))
+  }
+
+  async rateLimitWaitMs(channel: string): Promise<number> {
+    return this.windows.waitMs(channel, this.begin('read a rate limit'))
+  }
+
   async claim(channel: string, max: number, visibilityMs: number): Promise<ClaimedTask[]> {
     const now = this.begin('claim tasks')
     assertClaimArguments(channel, max, visibilityMs)
     this.queues.refresh()
     const claimed: ClaimedTask[] = []
-    while (claimed.length < max) {
+    const room = Math.min(max, this.windows.available(channel, now))
+    while (claimed.length < room) {
       const message = this.queues.take(channel)
       if (message === undefined) break
       claimed.push(this.start(channel, message, now, now + visibilityMs))
     }
+    this.windows.record(channel, now, claimed.length)
     return claimed
   }
 
@@ -183,12 +198,14 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
     })
   }
 
-  async retry(task: ClaimedTask, delayMs: number, failure: TaskFailure): Promise<void> {
+  /** `countAttempt` false gives the attempt back (a settlement's `countAttempt`, for a `RateLimitedError`). */
+  async retry(task: ClaimedTask, delayMs: number, failure: TaskFailure, countAttempt = true): Promise<void> {
     this.begin('retry a task')
     assertRetryDelayMs(delayMs)
     const claim = this.claims.remove(task)
     if (claim === undefined) return
-    this.setState(task, { status: 'retrying', lastError: failure.error })
+    const attempts = countAttempt ? {} : { attempts: Math.max((this.states.get(task.taskId)?.attempts ?? 1) - 1, 0) }
+    this.setState(task, { status: 'retrying', lastError: failure.error, ...attempts })
     this.queues.requeue(claim.channel, claim.message, delayMs)
   }
 
@@ -221,7 +238,7 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
       if (settlement.action === 'ack') {
         await this.ack(settlement.task, 'result' in settlement ? { result: settlement.result } : undefined)
       } else if (settlement.action === 'retry') {
-        await this.retry(settlement.task, settlement.delayMs, settlement.failure)
+        await this.retry(settlement.task, settlement.delayMs, settlement.failure, settlement.countAttempt !== false)
       } else {
         await this.bury(settlement.task, settlement.failure)
       }
@@ -289,6 +306,7 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
    */
   clear(): void {
     this.wakeups.clear()
+    this.windows.clear()
     this.claims.clear()
     this.states.clear()
     this.deadLetters.clear()

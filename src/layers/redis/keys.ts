@@ -128,6 +128,19 @@ export class RedisKeys {
     return `${this.prefix}:switchyard:task-channel:${channel}`
   }
 
+  /** A task channel's rate limit, a hash `{ max, perMs }` (no TTL): the last worker to declare one sets it. */
+  rateLimit(channel: string): string {
+    return `${this.prefix}:switchyard:rate-limit:${channel}`
+  }
+
+  /**
+   * A rate-limited channel's sliding-window log: a sorted set of the claims started in the last window, scored by
+   * Redis' clock (ms), expiring one window after the last start.
+   */
+  rateWindow(channel: string): string {
+    return `${this.prefix}:switchyard:rate-window:${channel}`
+  }
+
   /**
    * A task channel's wake-up marker: a sorted set of one member that Switchyard senders add and idle workers
    * block on (BZPOPMIN), so a worker waits for work without polling.

@@ -67,6 +67,7 @@ export const SCRIPTS = {
   taskDeclare: new LuaScript('task-declare'),
   taskExtend: new LuaScript('task-extend'),
   taskRequeue: new LuaScript('task-requeue'),
+  taskRateWait: new LuaScript('task-rate-wait'),
   delayed: new LuaScript('delayed'),
   deadLetters: new LuaScript('dead-letters'),
   workers: new LuaScript('workers'),

@@ -5,6 +5,7 @@ import { deadLetterCases } from './dead-letter-cases.js'
 import { expiryCases } from './expiry-cases.js'
 import { lifecycleCases } from './lifecycle-cases.js'
 import { queueCases } from './queue-cases.js'
+import { rateLimitCases } from './rate-limit-cases.js'
 import { registryCases } from './registry-cases.js'
 import { settleCases } from './settle-cases.js'
 import { visibilityCases } from './visibility-cases.js'
@@ -26,6 +27,7 @@ export function describeTaskStore(name: string, makeLayer: MakeTaskLayer, knownB
       settleCases(ctx)
       visibilityCases(ctx)
       expiryCases(ctx)
+      rateLimitCases(ctx)
     })
     deadLetterCases(ctx)
     registryCases(ctx)

@@ -11,6 +11,7 @@
 -- KEYS[6]  dead letters (id -> died at, ms; each letter is the hash ARGV[12] .. id)
 -- KEYS[7]  set of channels with dead letters
 -- KEYS[8]  the channel's task-channel marker (keys.ts `taskChannel`)   KEYS[9]  the channel's wake marker
+-- KEYS[10] the channel's rate limit (hash max, perMs; absent: none)  KEYS[11] its sliding-window log (see below)
 -- ARGV[1]  now, ms                ARGV[2]  task state TTL, ms          ARGV[3]  channel name
 -- ARGV[4]  dead letters kept per channel
 -- ARGV[5]  most messages to claim (0: settle only)     ARGV[6]  deadline for the claims, ms
@@ -24,7 +25,8 @@
 -- ARGV[10] the settlements, packed (packed-fields.ts: each field a 4-byte big-endian length, then its bytes),
 --          six fields each: 'ack' | 'retry' | 'bury'; the claim (token .. payload); the task id; the error
 --          message ('' for ack); retry: due time (ms), bury: the stack ('' if none), ack: the JSON result (''
---          if not stored); bury: the dead letter id ('' otherwise). Packed because a batch of them as separate
+--          if not stored); bury: the dead letter id, retry: 'uncounted' to give the attempt back (a
+--          RateLimitedError), '' otherwise. Packed because a batch of them as separate
 --          arguments cost the worker more CPU to encode than anything else it did per task (issue 8).
 -- ARGV[11] the random prefix length of plain msgpack payloads, or -1 when payloads are not plain msgpack
 --          (JSON, encrypted): see "Starting claims" below
@@ -46,6 +48,9 @@
 -- msgpack payloads this script reads that key itself and records the start of the attempt as task-start.lua
 -- does, saving the worker a second round trip per batch (issue 8); the worker checks every id against its own
 -- decoding. A payload it cannot read (not a map, an ext type, truncated) is left for the worker.
+-- Rate limit (issue 17 item 2): with KEYS[10] set, a claim starts at most max - (starts in the last perMs) tasks,
+-- for every worker together, since they all claim here. Each claim is logged in KEYS[11] at Redis' clock (TIME,
+-- not ARGV[1]: workers' clocks may differ), so no perMs window ever holds more than max starts.
 local function unpackFields(blob)
   local fields, pos = {}, 1
   while pos <= #blob do
@@ -102,6 +107,9 @@ for i = 1, #settlements / 6 do
       if redis.call('HGET', state, 'status') ~= 'succeeded' then
         redis.call('HSET', state, 'status', 'retrying', 'updatedAt', ARGV[1], 'lastError', err)
         redis.call('PERSIST', state)
+        if settlements[base + 6] == 'uncounted' and tonumber(redis.call('HGET', state, 'attempts') or '0') > 0 then
+          redis.call('HINCRBY', state, 'attempts', -1)
+        end
       end
     else
       local id = settlements[base + 6]
@@ -207,6 +215,15 @@ if #due > 0 then
   local nextDue = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')[2]
   if nextDue then redis.call('ZADD', KEYS[5], nextDue, ARGV[3]) else redis.call('ZREM', KEYS[5], ARGV[3]) end
 end
+local limit, clock = redis.call('HMGET', KEYS[10], 'max', 'perMs'), nil
+if limit[1] then
+  local time = redis.call('TIME')
+  clock = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+  redis.call('ZREMRANGEBYSCORE', KEYS[11], '-inf', clock - tonumber(limit[2]))
+  max = math.min(max, tonumber(limit[1]) - redis.call('ZCARD', KEYS[11]))
+  -- Over the limit: the tasks stay queued (the worker asks task-rate-wait.lua how long to wait).
+  if max <= 0 then return {held, 0, ''} end
+end
 local cutoff = nil
 if ARGV[7] ~= '' then cutoff = now / 1000 - tonumber(ARGV[7]) end
 local expired = 0
@@ -251,6 +268,15 @@ for i = 1, #popped, 2 do
     end
     put(claim, id, string.format('%d %s %d 0', attempt, first, succeeded))
   end
+end
+if clock ~= nil and #inflight > 0 then
+  local log = {}
+  for i = 2, #inflight, 2 do
+    table.insert(log, clock)
+    table.insert(log, string.sub(inflight[i], 1, 16))
+  end
+  for from = 1, #log, 1000 do redis.call('ZADD', KEYS[11], unpack(log, from, math.min(from + 999, #log))) end
+  redis.call('PEXPIRE', KEYS[11], limit[2])
 end
 -- Score and member pairs: an even chunk size keeps them together.
 for from = 1, #inflight, 1000 do

@@ -11,6 +11,11 @@ export async function runTaskDeclare(client: Redis, keys: RedisKeys, channel: st
   await SCRIPTS.taskDeclare.run(client, [keys.taskChannel(channel), keys.queue(channel)], [])
 }
 
+/** task-rate-wait.lua: ms until `channel`'s rate limit lets a claim start a task (0: now, or no limit). */
+export async function runTaskRateWait(client: Redis, keys: RedisKeys, channel: string): Promise<number> {
+  return Number(await SCRIPTS.taskRateWait.run(client, [keys.rateLimit(channel), keys.rateWindow(channel)], []))
+}
+
 export interface TaskSettleArgs {
   readonly channel: string
   readonly nowMs: number
@@ -54,6 +59,8 @@ export async function runTaskSettle(client: Redis, keys: RedisKeys, args: TaskSe
       keys.deadChannels,
       keys.taskChannel(channel),
       keys.wake(channel),
+      keys.rateLimit(channel),
+      keys.rateWindow(channel),
     ],
     [
       args.nowMs,

@@ -58,7 +58,11 @@ export function settlementFields(settlement: TaskSettlement, now: number): [stri
     case 'ack':
       return ['', settlement.result === undefined ? '' : JSON.stringify(settlement.result), '']
     case 'retry':
-      return [settlement.failure.error, String(now + settlement.delayMs), '']
+      return [
+        settlement.failure.error,
+        String(now + settlement.delayMs),
+        settlement.countAttempt === false ? 'uncounted' : '',
+      ]
     case 'bury':
       return [settlement.failure.error, settlement.failure.stack ?? '', randomUUID()]
   }

@@ -4,11 +4,13 @@ import { MessageDecodeError } from '../../../errors.js'
 import type { Message } from '../../channel-layer.js'
 import { assertChannelName } from '../../names.js'
 import type { RedisKeys } from '../keys.js'
+import { resolveRateLimit, type RateLimit } from '../../../tasks/rate-limit.js'
 import type { RedisShard } from '../redis-shard.js'
 import {
   runTaskDeclare,
   runTaskExtend,
   runTaskRequeue,
+  runTaskRateWait,
   runTaskSettle,
   runTaskStart,
   type TaskRequeueArgs,
@@ -110,6 +112,29 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
     for (const channel of channels) {
       await this.ctx.shardFor(channel).call((client) => runTaskDeclare(client, keys, channel), { idempotent: true })
     }
+  }
+
+  async declareRateLimit(channel: string, limit: RateLimit | undefined): Promise<void> {
+    this.ctx.assertOpen('declare a rate limit')
+    assertChannelName(channel)
+    const resolved = resolveRateLimit(limit)
+    const key = this.ctx.keys.rateLimit(channel)
+    // One key: the last declaration wins (task-settle.lua reads it on every claim).
+    await this.ctx
+      .shardFor(channel)
+      .call(
+        (client) =>
+          resolved === undefined ? client.del(key) : client.hset(key, 'max', resolved.max, 'perMs', resolved.perMs),
+        { idempotent: true },
+      )
+  }
+
+  async rateLimitWaitMs(channel: string): Promise<number> {
+    this.ctx.assertOpen('read a rate limit')
+    const { keys } = this.ctx
+    return await this.ctx
+      .shardFor(channel)
+      .call((client) => runTaskRateWait(client, keys, channel), { idempotent: true })
   }
 
   async waitForTasks(channel: string, options: WaitForTasksOptions): Promise<void> {
