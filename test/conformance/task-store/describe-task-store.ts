@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 
+import { cancelCases } from './cancel-cases.js'
 import { taskStoreTestContext, type KnownBugs, type MakeTaskLayer } from './context.js'
 import { deadLetterCases } from './dead-letter-cases.js'
 import { expiryCases } from './expiry-cases.js'
@@ -26,6 +27,7 @@ export function describeTaskStore(name: string, makeLayer: MakeTaskLayer, knownB
       settleCases(ctx)
       visibilityCases(ctx)
       expiryCases(ctx)
+      cancelCases(ctx)
     })
     deadLetterCases(ctx)
     registryCases(ctx)
