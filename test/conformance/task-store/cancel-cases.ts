@@ -88,6 +88,21 @@ export function cancelCases({ make, clock, it }: TaskStoreTestContext): void {
       expect(await layer.tasks.getTaskState('gone-2')).toMatchObject({ status: 'cancelled' })
     })
 
+    it('keeps a cancelled state while its message waits, then taskStateRetentionMs after it was dropped', async () => {
+      const layer = await make({ taskStateRetentionMs: 300 })
+      await layer.tasks.declareTaskChannels(['jobs'])
+      await layer.send('jobs', { type: 'job.run', idempotencyKey: 'waits' })
+      await layer.tasks.cancel('waits')
+      // Past the retention while still queued: kept, or the message would run once the state is gone.
+      await clock.elapse(500)
+      expect(await layer.tasks.getTaskState('waits')).toMatchObject({ status: 'cancelled' })
+      expect(await layer.tasks.claim('jobs', 10, 30_000)).toEqual([])
+      await clock.elapse(100)
+      expect(await layer.tasks.getTaskState('waits')).toMatchObject({ status: 'cancelled' })
+      await clock.elapse(400)
+      expect(await layer.tasks.getTaskState('waits')).toBeUndefined()
+    })
+
     it('leaves a succeeded or dead task as it is', async () => {
       const layer = await make()
       await layer.send('jobs', { type: 'job.run', idempotencyKey: 'ok' })
