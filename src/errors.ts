@@ -212,6 +212,8 @@ export class RedisUnavailableError extends codedError('SWY_REDIS_UNAVAILABLE', '
 export class MessageDecodeError extends codedError('SWY_MESSAGE_DECODE', 'MessageDecodeError') {}
 /** A task attempt ran longer than its consumer's `timeoutMs`; it counts as a failure (and is retried). */
 export class TaskTimeoutError extends codedError('SWY_TASK_TIMEOUT', 'TaskTimeoutError') {}
+/** `layer.tasks.cancel(taskId)` cancelled a running task: `ctx.signal` aborts with it; the task is not retried. */
+export class TaskCancelledError extends codedError('SWY_TASK_CANCELLED', 'TaskCancelledError') {}
 /** A RetryingConsumer was given a scope or layer it cannot work with (not a worker channel, no task store). */
 export class TaskSetupError extends codedError('SWY_TASK_SETUP', 'TaskSetupError') {}
 /** An application module could not be loaded or does not export an application (CLI `--app`). */

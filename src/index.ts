@@ -69,9 +69,11 @@ export * from './middleware/index.js'
 export * from './server/index.js'
 export { runWorker, type WorkerHandle, type WorkerOptions } from './worker/worker.js'
 export {
+  CANCELLABLE_STATUSES,
   DEFAULT_TASK_STORE_OPTIONS,
   type ClaimedTask,
   type DeadLetter,
+  type TaskCancellation,
   type TaskCapableLayer,
   type TaskFailure,
   type TaskState,

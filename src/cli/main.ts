@@ -88,6 +88,13 @@ const commands = new Map<string, Command>([
     },
   ],
   [
+    'tasks',
+    {
+      summary: 'Manage tasks by id: tasks cancel [--app <module>] <id>',
+      run: async (args, io) => (await import('./commands/tasks.js')).tasksCommand(args, io),
+    },
+  ],
+  [
     'inspect',
     {
       summary: 'Show channels, groups, workers, servers and dead letters: inspect [--app <module>] [--json]',

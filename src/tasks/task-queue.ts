@@ -3,8 +3,8 @@ import type { RateLimit } from './rate-limit.js'
 import type { TaskStoreOptions } from './task-store-options.js'
 import type { WaitForTasksOptions } from './task-wakeups.js'
 
-/** Where a task is in its life. */
-export type TaskStatus = 'queued' | 'running' | 'retrying' | 'succeeded' | 'dead'
+/** Where a task is in its life (`cancelled`: see `TaskCancellation`). */
+export type TaskStatus = 'queued' | 'running' | 'retrying' | 'succeeded' | 'dead' | 'cancelled'
 
 /** What `getTaskState(id)` returns: kept for `taskStateRetentionMs` after the last change. */
 export interface TaskState {

@@ -1,5 +1,6 @@
 import type { DeadLetterStore } from './dead-letter-store.js'
 import type { ProcessRegistry } from './process-registry.js'
+import type { TaskCancellation } from './task-cancellation.js'
 import type { TaskQueue } from './task-queue.js'
 
 export { DEFAULT_TASK_STORE_OPTIONS, type TaskStoreOptions } from './task-store-options.js'
@@ -14,6 +15,7 @@ export {
   type WorkerReport,
   type WorkerSnapshot,
 } from './process-registry.js'
+export { CANCELLABLE_STATUSES, type TaskCancellation } from './task-cancellation.js'
 export type { ClaimedTask, TaskFailure, TaskQueue, TaskSettlement, TaskState, TaskStatus } from './task-queue.js'
 
 /**
@@ -23,7 +25,7 @@ export type { ClaimedTask, TaskFailure, TaskQueue, TaskSettlement, TaskState, Ta
  * `ProcessRegistry`). Implemented by the in-memory layer (one process) and the Redis layer (survives process death);
  * `describeTaskStore` (test/conformance/task-store/) runs the same suite on both.
  */
-export interface TaskStore extends TaskQueue, DeadLetterStore, ProcessRegistry {}
+export interface TaskStore extends TaskQueue, TaskCancellation, DeadLetterStore, ProcessRegistry {}
 
 /** A layer that can run RetryingConsumers: both built-in layers are. */
 export interface TaskCapableLayer {

@@ -18,6 +18,8 @@ export interface TaskExecutorHooks {
   ended(task: ClaimedTask, startedAt: number): void
   /** Whether stop() aborted this attempt to return its claim (then the abort is not the task's failure). */
   released(task: ClaimedTask): boolean
+  /** Whether the task was cancelled (`layer.tasks.cancel`): it does not start, or its abort is no failure. */
+  cancelled(task: ClaimedTask): boolean
 }
 
 /** The runner's outcome counters. */
@@ -27,6 +29,8 @@ export interface TaskCounts {
   retried: number
   dead: number
   skippedDuplicates: number
+  /** Attempts aborted, or claims dropped unstarted, because their task was cancelled. */
+  cancelled: number
 }
 
 /**
@@ -35,7 +39,14 @@ export interface TaskCounts {
  * retry or the dead letters (`failureOutcome`) with the `onFailure` hook told. Counts every outcome.
  */
 export class TaskExecutor {
-  readonly counts: TaskCounts = { processed: 0, failed: 0, retried: 0, dead: 0, skippedDuplicates: 0 }
+  readonly counts: TaskCounts = {
+    processed: 0,
+    failed: 0,
+    retried: 0,
+    dead: 0,
+    skippedDuplicates: 0,
+    cancelled: 0,
+  }
   private readonly timeoutMessage: string
   private readonly expiredReporter: DropReporter
 
@@ -60,6 +71,10 @@ export class TaskExecutor {
       if (!(await this.hooks.settle({ action: 'ack', task }))) log.warn({ channel }, 'could not ack a duplicate')
       return
     }
+    if (this.hooks.cancelled(task)) {
+      await this.dropCancelled(task)
+      return
+    }
     const attempt = new TaskAttempt(task, channel, log)
     this.hooks.started(task, attempt)
     const timer = setTimeout(() => {
@@ -74,6 +89,10 @@ export class TaskExecutor {
       this.hooks.ended(task, startedAt)
       // Aborted by a shutdown past its grace period: stop() returns the claim; this is not the task's failure.
       if (this.hooks.released(task)) return
+      if (this.hooks.cancelled(task)) {
+        await this.dropCancelled(task)
+        return
+      }
       await this.fail(task, attempt, error, (performance.now() - startedAt) / 1000)
       return
     }
@@ -88,6 +107,17 @@ export class TaskExecutor {
     }
     this.counts.processed++
     reportTaskAttempt(channel, 'succeeded', (performance.now() - startedAt) / 1000)
+  }
+
+  /**
+   * A cancelled task is neither retried nor dead-lettered: the ack only drops its claim, its state stays
+   * `cancelled` (task-cancellation.ts).
+   */
+  private async dropCancelled(task: ClaimedTask): Promise<void> {
+    this.counts.cancelled++
+    if (!(await this.hooks.settle({ action: 'ack', task }))) {
+      this.options.log.warn({ channel: this.options.channel, taskId: task.taskId }, 'could not drop a cancelled task')
+    }
   }
 
   /** No silent drop: a task that waited past `taskExpiryMs` goes to the dead letters as `expired`, logged by count. */

@@ -1,3 +1,4 @@
+import { TaskCancelledError } from '../errors.js'
 import type { ClaimedTask } from '../tasks/task-store.js'
 import { declareRateLimit } from './rate-limit-wait.js'
 import { ClaimLoop } from './claim-loop.js'
@@ -25,6 +26,8 @@ export class TaskRunner {
   private readonly ready: { readonly task: ClaimedTask; readonly done: () => void }[] = []
   /** Tasks stop() aborts to return them to the queue. */
   private readonly releasing = new Set<ClaimedTask>()
+  /** Claims whose task was cancelled (`layer.tasks.cancel`): not started, or aborted and dropped. */
+  private readonly cancelled = new WeakSet<ClaimedTask>()
   private stopping = false
   /** Moving average of attempt durations, ms (infinite until one ended): decides whether to pipeline. */
   private attemptMs = Number.POSITIVE_INFINITY
@@ -39,6 +42,9 @@ export class TaskRunner {
       counters: () => {
         const { processed, failed, retried, dead } = this.executor.counts
         return { inFlight: this.held.size, processed, failed, retried, dead }
+      },
+      cancelled: (tasks) => {
+        this.cancel(tasks)
       },
     })
     this.loop = new ClaimLoop(options, {
@@ -63,6 +69,7 @@ export class TaskRunner {
         this.vacate(task, startedAt)
       },
       released: (task) => this.releasing.delete(task),
+      cancelled: (task) => this.cancelled.has(task),
     })
   }
 
@@ -112,6 +119,15 @@ export class TaskRunner {
     }
     if (leftover.length > 0) await this.giveBack(leftover.map(([task]) => task))
     this.loop.close()
+  }
+
+  /** Aborts the attempts of cancelled tasks (their claims are then dropped); one waiting for a slot never starts. */
+  private cancel(tasks: readonly ClaimedTask[]): void {
+    for (const task of tasks) {
+      this.cancelled.add(task)
+      this.active.get(task)?.abort(new TaskCancelledError(`Task "${task.taskId}" was cancelled`))
+    }
+    this.options.log.info({ channel: this.options.channel, cancelled: tasks.length }, 'cancelled running tasks')
   }
 
   /** Returns claims that will not run here to the queue; duplicates of succeeded tasks are acked instead. */

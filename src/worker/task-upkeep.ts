@@ -16,6 +16,8 @@ export interface TaskUpkeepOptions {
   held(): Iterable<ClaimedTask>
   /** The runner's counters for its registry report. */
   counters(): Counters
+  /** Claims whose task was cancelled (found on a renewal tick): their attempts are to abort. */
+  cancelled?(tasks: readonly ClaimedTask[]): void
 }
 
 type Counters = Pick<WorkerReport, 'inFlight' | 'processed' | 'failed' | 'retried' | 'dead'>
@@ -102,6 +104,18 @@ export class TaskUpkeep {
       await this.options.store.extend(tasks, this.options.visibilityMs)
     } catch (err) {
       this.options.log.warn({ err, channel: this.options.channel }, 'could not extend task deadlines')
+    }
+    await this.checkCancelled(tasks)
+  }
+
+  /** Tells the runner which held claims were cancelled (from any process): one store call per tick, never fatal. */
+  private async checkCancelled(tasks: readonly ClaimedTask[]): Promise<void> {
+    const { store, channel, log } = this.options
+    try {
+      const cancelled = await store.cancelledAmong(tasks)
+      if (cancelled.length > 0) this.options.cancelled?.(cancelled)
+    } catch (err) {
+      log.warn({ err, channel }, 'could not check for cancelled tasks')
     }
   }
 

@@ -14,6 +14,7 @@ import { INSPECT_USAGE } from '../../src/cli/commands/inspect.js'
 import { DEFAULT_PROGRESS_EVERY, PURGE_USAGE } from '../../src/cli/commands/purge.js'
 import { SEND_USAGE } from '../../src/cli/commands/send.js'
 import { SERVE_USAGE } from '../../src/cli/commands/serve.js'
+import { TASKS_USAGE } from '../../src/cli/commands/tasks.js'
 import { WORKER_USAGE } from '../../src/cli/commands/worker.js'
 import { DEFAULT_INSPECT_LIMIT } from '../../src/layers/snapshot-parts.js'
 import { firstCodeSpan, readDoc, sectionOf, tablesOf, tableUnder } from '../support/markdown-tables.js'
@@ -57,6 +58,7 @@ const USAGES: Readonly<Record<string, string>> = {
   worker: WORKER_USAGE,
   send: SEND_USAGE,
   'dead-letters': DEAD_LETTERS_USAGE,
+  tasks: TASKS_USAGE,
   inspect: INSPECT_USAGE,
   purge: PURGE_USAGE,
 }

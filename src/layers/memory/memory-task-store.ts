@@ -24,12 +24,14 @@ import { nextTaskState, type TaskStateChange } from './task-state-change.js'
 import { TaskStates } from './task-states.js'
 import { TaskWakeups, type WaitForTasksOptions } from '../../tasks/task-wakeups.js'
 import {
+  CANCELLABLE_STATUSES,
   DEFAULT_TASK_STORE_OPTIONS,
   type ClaimedTask,
   type DeadLetter,
   type TaskFailure,
   type TaskSettlement,
   type TaskState,
+  type TaskStatus,
   type TaskStore,
   type TaskStoreOptions,
 } from '../../tasks/task-store.js'
@@ -179,7 +181,8 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
     while (claimed.length < room) {
       const message = this.queues.take(channel)
       if (message === undefined) break
-      claimed.push(this.start(channel, message, now, now + visibilityMs))
+      const task = this.start(channel, message, now, now + visibilityMs)
+      if (task !== undefined) claimed.push(task)
     }
     this.windows.record(channel, now, claimed.length)
     return claimed
@@ -189,6 +192,7 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
     this.begin('ack a task')
     // Even a claim already recovered is marked: the requeued copy will then be acked without running.
     this.claims.remove(task)
+    if (this.dropIfCancelled(task.taskId)) return
     const previous = this.states.get(task.taskId)
     const hasResult = options !== undefined && 'result' in options
     this.setState(task, {
@@ -203,7 +207,7 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
     this.begin('retry a task')
     assertRetryDelayMs(delayMs)
     const claim = this.claims.remove(task)
-    if (claim === undefined) return
+    if (claim === undefined || this.dropIfCancelled(task.taskId)) return
     const attempts = countAttempt ? {} : { attempts: Math.max((this.states.get(task.taskId)?.attempts ?? 1) - 1, 0) }
     this.setState(task, { status: 'retrying', lastError: failure.error, ...attempts })
     this.queues.requeue(claim.channel, claim.message, delayMs)
@@ -212,7 +216,7 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
   async bury(task: ClaimedTask, failure: TaskFailure): Promise<void> {
     const now = this.begin('bury a task')
     const claim = this.claims.remove(task)
-    if (claim === undefined) return
+    if (claim === undefined || this.dropIfCancelled(task.taskId)) return
     this.deadLetters.add({
       channel: claim.channel,
       taskId: claim.taskId,
@@ -261,7 +265,7 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
     this.begin('release tasks')
     for (const task of tasks) {
       const claim = this.claims.remove(task)
-      if (claim === undefined) continue
+      if (claim === undefined || this.dropIfCancelled(claim.taskId)) continue
       // The attempt never ran to an end: it does not count.
       const attempts = Math.max((this.states.get(claim.taskId)?.attempts ?? claim.attempt) - 1, 0)
       this.setState(claim, { status: 'queued', attempts })
@@ -278,6 +282,19 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
       this.queues.requeue(channel, claim.message, 0)
     }
     return stalled.length
+  }
+
+  async cancel(taskId: string): Promise<TaskStatus | undefined> {
+    this.begin('cancel a task')
+    const previous = this.states.get(taskId)
+    if (previous === undefined) return undefined
+    if (CANCELLABLE_STATUSES.has(previous.status)) this.setState(previous, { status: 'cancelled' })
+    return previous.status
+  }
+
+  async cancelledAmong(tasks: readonly ClaimedTask[]): Promise<ClaimedTask[]> {
+    this.begin('check for cancelled tasks')
+    return tasks.filter((task) => this.states.get(task.taskId)?.status === 'cancelled')
   }
 
   async getTaskState(taskId: string): Promise<TaskState | undefined> {
@@ -329,8 +346,10 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
     this.queues.requeue(letter.channel, letter.message, 0)
   }
 
-  private start(channel: string, message: Message, now: number, deadline: number): ClaimedTask {
+  /** Starts an attempt of a claimed message; undefined when its task was cancelled (the message is dropped). */
+  private start(channel: string, message: Message, now: number, deadline: number): ClaimedTask | undefined {
     const taskId = this.taskIds.of(channel, message)
+    if (this.dropIfCancelled(taskId)) return undefined
     const previous = this.states.get(taskId)
     const token = randomUUID()
     const payload = Buffer.from(token)
@@ -341,6 +360,13 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
     this.claims.add({ channel, message, taskId, attempt, firstAttemptAt, deadline, stalledSince: undefined }, token)
     if (!alreadySucceeded) this.setState({ channel, taskId }, { status: 'running', attempts: attempt, firstAttemptAt })
     return Object.freeze({ channel, payload, message, taskId, attempt, firstAttemptAt, alreadySucceeded })
+  }
+
+  /** Whether `taskId` was cancelled: then its message or claim is dropped here, and its state starts to expire. */
+  private dropIfCancelled(taskId: string): boolean {
+    if (this.states.get(taskId)?.status !== 'cancelled') return false
+    this.states.retire(taskId, Date.now())
+    return true
   }
 
   /** Writes a task's state (`nextTaskState`): a finished one is kept for the retention from now. */

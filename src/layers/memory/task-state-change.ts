@@ -27,6 +27,8 @@ export function nextTaskState(
   now: number,
 ): TaskState | undefined {
   if (previous?.status === 'succeeded' && change.status !== 'succeeded') return undefined
+  // Cancelled is final too (task-cancellation.ts): a late ack, retry, release or recovery leaves it.
+  if (previous?.status === 'cancelled' && change.status !== 'cancelled') return undefined
   const merged = { ...previous, ...change }
   return Object.freeze({
     taskId: task.taskId,

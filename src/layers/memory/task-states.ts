@@ -4,7 +4,7 @@ const FINISHED: ReadonlySet<TaskStatus> = new Set(['succeeded', 'dead'])
 
 /**
  * The in-memory store's task states. A task that is still queued, running or retrying keeps its state as long as
- * it lives, however long it waits; a finished one (succeeded or dead) is kept `retentionMs` after its last change,
+ * it lives, however long it waits (so does a cancelled one until `retire`); a finished one (succeeded or dead) is kept `retentionMs` after its last change,
  * lazily (`purge`), as a Redis key TTL would.
  */
 export class TaskStates {
@@ -22,6 +22,17 @@ export class TaskStates {
     this.delete(state.taskId)
     if (FINISHED.has(state.status)) this.finished.set(state.taskId, state)
     else this.unfinished.set(state.taskId, state)
+  }
+
+  /**
+   * A cancelled task's message is gone (skipped at claim, or its claim settled): its state is finished from `now`
+   * and expires after the retention (until then it keeps none, as it may still wait in a queue).
+   */
+  retire(taskId: string, now: number): void {
+    const state = this.unfinished.get(taskId)
+    if (state?.status !== 'cancelled') return
+    this.unfinished.delete(taskId)
+    this.finished.set(taskId, Object.freeze({ ...state, updatedAt: now }))
   }
 
   delete(taskId: string): void {

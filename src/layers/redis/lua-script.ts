@@ -66,6 +66,7 @@ export const SCRIPTS = {
   taskStart: new LuaScript('task-start'),
   taskDeclare: new LuaScript('task-declare'),
   taskExtend: new LuaScript('task-extend'),
+  taskCancel: new LuaScript('task-cancel'),
   taskRequeue: new LuaScript('task-requeue'),
   taskRateWait: new LuaScript('task-rate-wait'),
   delayed: new LuaScript('delayed'),

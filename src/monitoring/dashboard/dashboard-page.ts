@@ -1,4 +1,5 @@
 import { DASHBOARD_CSS } from './dashboard-style.js'
+import { DASHBOARD_CANCEL_SCRIPT } from './dashboard-cancel-script.js'
 import { DASHBOARD_SCRIPT } from './dashboard-script.js'
 
 /** The dashboard: static markup the inline script fills from `api/state`; `nonce` is the response's CSP nonce. */
@@ -52,7 +53,14 @@ export function dashboardPage(nonce: string): string {
     <div id="dead-letters"></div>
     <pre id="dead-letter-detail" hidden></pre>
 
-    <script nonce="${nonce}">${DASHBOARD_SCRIPT}</script>
+    <h2>Tasks</h2>
+    <form id="cancel-task">
+      <label for="cancel-task-id">Task id</label>
+      <input id="cancel-task-id" name="taskId" required maxlength="1000" autocomplete="off" />
+      <button type="submit">Cancel task</button>
+    </form>
+
+    <script nonce="${nonce}">${DASHBOARD_SCRIPT}${DASHBOARD_CANCEL_SCRIPT}</script>
   </body>
 </html>
 `

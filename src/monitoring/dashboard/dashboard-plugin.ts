@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 import { refuse, registerDashboardApi } from './dashboard-api.js'
+import { registerTaskApi } from './dashboard-task-api.js'
 import { dashboardAuthenticator, queryToken, sessionCookieHeader, type AuthOutcome } from './dashboard-auth.js'
 import { resolveDashboardOptions, type DashboardOptions, type ResolvedDashboardOptions } from './dashboard-options.js'
 import { dashboardPage, refusalPage } from './dashboard-page.js'
@@ -55,6 +56,7 @@ export async function switchyardDashboard(app: FastifyInstance, registerOptions:
     sampleIntervalMs: options.sampleIntervalMs,
     backlog: options.backlog,
   })
+  registerTaskApi(app, { path, layer })
 }
 
 /**

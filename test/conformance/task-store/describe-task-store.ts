@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 
+import { cancelCases } from './cancel-cases.js'
 import { taskStoreTestContext, type KnownBugs, type MakeTaskLayer } from './context.js'
 import { deadLetterCases } from './dead-letter-cases.js'
 import { expiryCases } from './expiry-cases.js'
@@ -28,6 +29,7 @@ export function describeTaskStore(name: string, makeLayer: MakeTaskLayer, knownB
       visibilityCases(ctx)
       expiryCases(ctx)
       rateLimitCases(ctx)
+      cancelCases(ctx)
     })
     deadLetterCases(ctx)
     registryCases(ctx)

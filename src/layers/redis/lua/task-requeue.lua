@@ -17,8 +17,10 @@ if ARGV[1] == 'release' then
       redis.call('ZREM', KEYS[2], ARGV[i])
       redis.call('ZADD', KEYS[3], nextScore(KEYS[3], now / 1000), string.sub(ARGV[i], 17))
       local state = ARGV[3] .. ARGV[i + 1]
-      -- A task that already succeeded elsewhere stays succeeded (its requeued copy will be acked unrun).
-      if redis.call('HGET', state, 'status') ~= 'succeeded' then
+      -- A task that already succeeded elsewhere stays succeeded (its requeued copy will be acked unrun); a
+      -- cancelled one stays cancelled (its copy is dropped when claimed: task-settle.lua).
+      local status = redis.call('HGET', state, 'status')
+      if status ~= 'succeeded' and status ~= 'cancelled' then
         redis.call('HINCRBY', state, 'attempts', -1)
         redis.call('HSET', state, 'status', 'queued', 'updatedAt', ARGV[2])
       end

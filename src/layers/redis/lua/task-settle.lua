@@ -43,6 +43,9 @@
 -- (succeeded, dead) lives ARGV[2] ms. A succeeded state is final within that window: a retry or bury of
 -- another copy still requeues or buries that copy, but leaves the state (and its TTL) as it is, so the copy is
 -- claimed as already succeeded and acked unrun (task-requeue.lua keeps it too; memory: task-state-change.ts).
+-- Cancelled tasks (task-cancel.lua): their state stays `cancelled`, whatever settles them; a retry or bury of
+-- one only drops its claim (never retried, never dead-lettered); a claim skips (drops) their queued messages. The
+-- state's TTL (ARGV[2]) starts then.
 -- Starting claims: a task's id is its message's `idempotencyKey` (a non-empty string at the top level), else
 -- the first 32 hex digits of the SHA-1 of the stored payload (redis-task-store.ts `taskIdOf`). For plain
 -- msgpack payloads this script reads that key itself and records the start of the attempt as task-start.lua
@@ -93,7 +96,10 @@ for i = 1, #settlements / 6 do
     if flagged then redis.call('ZREM', KEYS[3], claim) end
   end
   held[i] = owned
-  if action == 'ack' then
+  local cancelled = redis.call('HGET', state, 'status') == 'cancelled'
+  if cancelled then
+    redis.call('PEXPIRE', state, ARGV[2])
+  elseif action == 'ack' then
     redis.call('HSET', state, 'status', 'succeeded', 'updatedAt', ARGV[1], 'channel', ARGV[3])
     if extra ~= '' then redis.call('HSET', state, 'result', extra) end
     redis.call('PEXPIRE', state, ARGV[2])
@@ -242,16 +248,18 @@ for i = 1, #popped, 2 do
   local n = (i - 1) / 2
   local payload = popped[i]
   local claim = ARGV[8] .. string.char(math.floor(n / 256) % 256, n % 256) .. payload
-  table.insert(inflight, ARGV[6])
-  table.insert(inflight, claim)
   local ok, id = false, nil
   if prefixBytes >= 0 then ok, id = pcall(taskIdOf, payload, prefixBytes + 1) end
   if cutoff ~= nil and tonumber(popped[i + 1]) < cutoff then
     -- Queue scores are send times: the oldest come first, and these waited past taskExpiryMs. Not started:
     -- the worker buries them as `expired`.
     expired = expired + 1
+    table.insert(inflight, ARGV[6])
+    table.insert(inflight, claim)
     put(claim, '', '0 0 0 1')
   elseif not ok or not id then
+    table.insert(inflight, ARGV[6])
+    table.insert(inflight, claim)
     put(claim, '', '0 0 0 0')
   else
     -- As task-start.lua: count the attempt unless the task already succeeded (then report it, to be acked
@@ -260,13 +268,20 @@ for i = 1, #popped, 2 do
     local state = redis.call('HMGET', key, 'status', 'attempts', 'firstAttemptAt')
     local first = state[3] or ARGV[1]
     local attempt, succeeded = tonumber(state[2] or '0'), 1
-    if state[1] ~= 'succeeded' then
+    if state[1] == 'cancelled' then
+      -- Cancelled while queued: dropped, never run; its state starts to expire.
+      redis.call('PEXPIRE', key, ARGV[2])
+    elseif state[1] ~= 'succeeded' then
       attempt, succeeded = attempt + 1, 0
       redis.call('HSET', key, 'status', 'running', 'updatedAt', ARGV[1], 'channel', ARGV[3], 'taskId', id,
         'firstAttemptAt', first, 'attempts', attempt)
       redis.call('PERSIST', key)
     end
-    put(claim, id, string.format('%d %s %d 0', attempt, first, succeeded))
+    if state[1] ~= 'cancelled' then
+      table.insert(inflight, ARGV[6])
+      table.insert(inflight, claim)
+      put(claim, id, string.format('%d %s %d 0', attempt, first, succeeded))
+    end
   end
 end
 if clock ~= nil and #inflight > 0 then

@@ -3,12 +3,13 @@
 -- KEYS     none: the task state hashes are found in ARGV[5] as the script runs, each ARGV[4] .. its id, all on
 --          the channel's shard (the caller runs the script there)
 -- ARGV[1]  now, ms
--- ARGV[2]  state TTL, ms (unused: a started task's state keeps no TTL until it ends)
+-- ARGV[2]  state TTL, ms (only for a cancelled task: a started task's state keeps no TTL until it ends)
 -- ARGV[3]  channel
 -- ARGV[4]  task state key prefix (keys.ts `taskStatePrefix`)
 -- ARGV[5]  the task ids, packed (packed-fields.ts: each a 4-byte big-endian length, then its bytes): one
 --          argument rather than a key and an id per task, which cost the worker more to encode (issue 8)
--- Returns  {attempt, firstAttemptAt, alreadySucceeded (1|0)} per task id, flattened
+-- Returns  {attempt, firstAttemptAt, alreadySucceeded (1|0, or 2: cancelled, not started; the worker drops its
+--          claim and the state starts to expire)} per task id, flattened
 local out = {}
 local ids, pos = ARGV[5], 1
 while pos <= #ids do
@@ -17,7 +18,12 @@ while pos <= #ids do
   pos = pos + 4 + length
   local key = ARGV[4] .. id
   local state = redis.call('HMGET', key, 'status', 'attempts', 'firstAttemptAt')
-  if state[1] == 'succeeded' then
+  if state[1] == 'cancelled' then
+    redis.call('PEXPIRE', key, ARGV[2])
+    table.insert(out, tonumber(state[2] or '0'))
+    table.insert(out, tonumber(state[3] or ARGV[1]))
+    table.insert(out, 2)
+  elseif state[1] == 'succeeded' then
     table.insert(out, tonumber(state[2] or '0'))
     table.insert(out, tonumber(state[3] or ARGV[1]))
     table.insert(out, 1)

@@ -85,6 +85,8 @@ export interface StartedTask {
   readonly attempt: number
   readonly firstAttemptAt: number
   readonly alreadySucceeded: boolean
+  /** Cancelled before it started (task-cancel.lua): not started; its claim is to be dropped. */
+  readonly cancelled: boolean
 }
 
 /** task-start.lua: records the start of an attempt for each task id (packed), on the channel's shard. */
@@ -109,6 +111,7 @@ export async function runTaskStart(
       attempt: flat[i] as number,
       firstAttemptAt: flat[i + 1] as number,
       alreadySucceeded: flat[i + 2] === 1,
+      cancelled: flat[i + 2] === 2,
     })
   }
   return started
@@ -176,4 +179,9 @@ export async function runWorkers(
   const entries: [string, string][] = []
   for (let i = 0; i + 1 < flat.length; i += 2) entries.push([flat[i] ?? '', flat[i + 1] ?? ''])
   return entries
+}
+
+/** task-cancel.lua: cancels the task whose state hash is `stateKey`; resolves its status before, '' if unknown. */
+export async function runTaskCancel(client: Redis, stateKey: string, nowMs: number): Promise<string> {
+  return (await SCRIPTS.taskCancel.run(client, [stateKey], [nowMs])) as string
 }

@@ -38,6 +38,7 @@ import {
   taskIdOf,
   toBuffer,
 } from './redis-claims.js'
+import { cancelledAmong, cancelTask } from './redis-cancellation.js'
 import { RedisDeadLetters } from './redis-dead-letters.js'
 import { RedisProcessRegistry } from './redis-registry.js'
 import {
@@ -294,7 +295,16 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
       task.firstAttemptAt = started[i]?.firstAttemptAt ?? now
       task.alreadySucceeded = started[i]?.alreadySucceeded ?? false
     })
-    return claimed
+    // Cancelled while queued (task-cancel.lua): never run; the ack only drops the claim (task-settle.lua).
+    const cancelled = unstarted.filter((_task, i) => started[i]?.cancelled === true)
+    if (cancelled.length === 0) return claimed
+    await this.settle(
+      channel,
+      cancelled.map((task) => ({ action: 'ack', task })),
+      0,
+      0,
+    )
+    return claimed.filter((task) => !cancelled.includes(task))
   }
 
   async extend(tasks: readonly ClaimedTask[], visibilityMs: number): Promise<void> {
@@ -327,6 +337,16 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
       mode: 'stalled',
       graceMs: recoverStalledGraceMs(channel, graceMs),
     })
+  }
+
+  async cancel(taskId: string): Promise<TaskStatus | undefined> {
+    this.ctx.assertOpen('cancel a task')
+    return cancelTask(this.ctx, taskId)
+  }
+
+  async cancelledAmong(tasks: readonly ClaimedTask[]): Promise<ClaimedTask[]> {
+    this.ctx.assertOpen('check for cancelled tasks')
+    return cancelledAmong(this.ctx, tasks)
   }
 
   async getTaskState(taskId: string): Promise<TaskState | undefined> {
