@@ -70,9 +70,12 @@ export * from './server/index.js'
 export { runWorker, type WorkerHandle, type WorkerOptions } from './worker/worker.js'
 export {
   DEFAULT_TASK_STORE_OPTIONS,
+  MAX_PROGRESS_BYTES,
+  progressGroup,
   type ClaimedTask,
   type DeadLetter,
   type TaskCapableLayer,
+  type TaskEvent,
   type TaskFailure,
   type TaskState,
   type TaskStatus,

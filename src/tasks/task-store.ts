@@ -14,6 +14,13 @@ export {
   type WorkerReport,
   type WorkerSnapshot,
 } from './process-registry.js'
+export {
+  MAX_PROGRESS_BYTES,
+  prepareProgress,
+  progressGroup,
+  type PreparedProgress,
+  type TaskEvent,
+} from './task-progress.js'
 export type { ClaimedTask, TaskFailure, TaskQueue, TaskSettlement, TaskState, TaskStatus } from './task-queue.js'
 
 /**

@@ -67,6 +67,7 @@ export const SCRIPTS = {
   taskDeclare: new LuaScript('task-declare'),
   taskExtend: new LuaScript('task-extend'),
   taskRequeue: new LuaScript('task-requeue'),
+  taskProgress: new LuaScript('task-progress'),
   delayed: new LuaScript('delayed'),
   deadLetters: new LuaScript('dead-letters'),
   workers: new LuaScript('workers'),

@@ -4,6 +4,7 @@ import { taskStoreTestContext, type KnownBugs, type MakeTaskLayer } from './cont
 import { deadLetterCases } from './dead-letter-cases.js'
 import { expiryCases } from './expiry-cases.js'
 import { lifecycleCases } from './lifecycle-cases.js'
+import { progressCases } from './progress-cases.js'
 import { queueCases } from './queue-cases.js'
 import { registryCases } from './registry-cases.js'
 import { settleCases } from './settle-cases.js'
@@ -26,6 +27,7 @@ export function describeTaskStore(name: string, makeLayer: MakeTaskLayer, knownB
       settleCases(ctx)
       visibilityCases(ctx)
       expiryCases(ctx)
+      progressCases(ctx)
     })
     deadLetterCases(ctx)
     registryCases(ctx)
