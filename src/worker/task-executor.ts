@@ -6,6 +6,7 @@ import type { ClaimedTask, TaskSettlement } from '../tasks/task-store.js'
 import type { TaskContext } from './retry-options.js'
 import { TaskAttempt } from './task-attempt.js'
 import { failureOutcome } from './task-failure.js'
+import { deadEvent, sendTaskEvent } from './task-events.js'
 import type { TaskRunnerOptions } from './task-runner-options.js'
 
 /** How a TaskExecutor reaches the runner around it: its slots and the claim loop that records settlements. */
@@ -60,7 +61,7 @@ export class TaskExecutor {
       if (!(await this.hooks.settle({ action: 'ack', task }))) log.warn({ channel }, 'could not ack a duplicate')
       return
     }
-    const attempt = new TaskAttempt(task, channel, log)
+    const attempt = new TaskAttempt(task, channel, log, this.options.store)
     this.hooks.started(task, attempt)
     const timer = setTimeout(() => {
       attempt.abort(new TaskTimeoutError(this.timeoutMessage))
@@ -72,6 +73,7 @@ export class TaskExecutor {
     } catch (error) {
       clearTimeout(timer)
       this.hooks.ended(task, startedAt)
+      await attempt.endProgress()
       // Aborted by a shutdown past its grace period: stop() returns the claim; this is not the task's failure.
       if (this.hooks.released(task)) return
       await this.fail(task, attempt, error, (performance.now() - startedAt) / 1000)
@@ -79,6 +81,7 @@ export class TaskExecutor {
     }
     clearTimeout(timer)
     this.hooks.ended(task, startedAt)
+    await attempt.endProgress()
     const acked = await this.hooks.settle(
       this.options.storeResults ? { action: 'ack', task, result } : { action: 'ack', task },
     )
@@ -88,6 +91,7 @@ export class TaskExecutor {
     }
     this.counts.processed++
     reportTaskAttempt(channel, 'succeeded', (performance.now() - startedAt) / 1000)
+    await sendTaskEvent(this.options.store, { type: 'task.succeeded', taskId: task.taskId }, log)
   }
 
   /** No silent drop: a task that waited past `taskExpiryMs` goes to the dead letters as `expired`, logged by count. */
@@ -97,6 +101,7 @@ export class TaskExecutor {
     if (await this.hooks.settle({ action: 'bury', task, failure: { error: EXPIRED_TASK_ERROR, stack } })) {
       this.counts.dead++
       this.expiredReporter.record(channel, 1)
+      await sendTaskEvent(store, { type: 'task.dead', taskId: task.taskId, error: EXPIRED_TASK_ERROR }, log)
     } else {
       log.warn({ channel, taskId: task.taskId }, 'could not bury an expired task; it comes back after its deadline')
     }
@@ -111,9 +116,12 @@ export class TaskExecutor {
     } else if (delayMs !== undefined) {
       this.counts.retried++
       reportTaskAttempt(ctx.channel, 'retried', seconds)
+      const retrying = { type: 'task.retrying', taskId: task.taskId, attempt: task.attempt, delayMs } as const
+      await sendTaskEvent(this.options.store, retrying, this.options.log)
     } else {
       this.counts.dead++
       reportTaskAttempt(ctx.channel, 'dead', seconds)
+      await sendTaskEvent(this.options.store, deadEvent(task.taskId, error), this.options.log)
     }
     // The child logger is made on first use: skip it when the level drops the line anyway.
     if (this.options.log.isLevelEnabled('warn')) {
