@@ -17,7 +17,15 @@ const SAFE_ID = /^[a-zA-Z0-9_.-]{1,85}$/
 /** What a task's progress group hears, in order: progress reports, retries, then one end (succeeded or dead). */
 export type TaskEvent =
   | { readonly type: 'task.progress'; readonly taskId: string; readonly data: MessageValue }
-  | { readonly type: 'task.retrying'; readonly taskId: string; readonly attempt: number; readonly delayMs: number }
+  | {
+      readonly type: 'task.retrying'
+      readonly taskId: string
+      /** The attempt that failed (1 for the first run). */
+      readonly attempt: number
+      readonly delayMs: number
+      readonly error: string
+      readonly code?: string
+    }
   | { readonly type: 'task.succeeded'; readonly taskId: string }
   | { readonly type: 'task.dead'; readonly taskId: string; readonly error: string; readonly code?: string }
 

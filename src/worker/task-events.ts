@@ -14,11 +14,9 @@ export async function sendTaskEvent(store: TaskQueue, event: TaskEvent, log: Log
   }
 }
 
-/** The `task.dead` event of an error: its message and code, never the task's payload nor the stack. */
-export function deadEvent(taskId: string, error: unknown): TaskEvent {
-  if (!(error instanceof Error)) return { type: 'task.dead', taskId, error: String(error) }
+/** What a task event tells of an error: its message and code, never the task's payload nor the stack. */
+export function failureFields(error: unknown): { readonly error: string; readonly code?: string } {
+  if (!(error instanceof Error)) return { error: String(error) }
   const code = (error as { code?: unknown }).code
-  return typeof code === 'string'
-    ? { type: 'task.dead', taskId, error: error.message, code }
-    : { type: 'task.dead', taskId, error: error.message }
+  return typeof code === 'string' ? { error: error.message, code } : { error: error.message }
 }

@@ -6,7 +6,7 @@ import type { ClaimedTask, TaskSettlement } from '../tasks/task-store.js'
 import type { TaskContext } from './retry-options.js'
 import { TaskAttempt } from './task-attempt.js'
 import { failureOutcome } from './task-failure.js'
-import { deadEvent, sendTaskEvent } from './task-events.js'
+import { failureFields, sendTaskEvent } from './task-events.js'
 import type { TaskRunnerOptions } from './task-runner-options.js'
 
 /** How a TaskExecutor reaches the runner around it: its slots and the claim loop that records settlements. */
@@ -116,12 +116,14 @@ export class TaskExecutor {
     } else if (delayMs !== undefined) {
       this.counts.retried++
       reportTaskAttempt(ctx.channel, 'retried', seconds)
-      const retrying = { type: 'task.retrying', taskId: task.taskId, attempt: task.attempt, delayMs } as const
+      const { taskId, attempt } = task
+      const retrying = { type: 'task.retrying', taskId, attempt, delayMs, ...failureFields(error) } as const
       await sendTaskEvent(this.options.store, retrying, this.options.log)
     } else {
       this.counts.dead++
       reportTaskAttempt(ctx.channel, 'dead', seconds)
-      await sendTaskEvent(this.options.store, deadEvent(task.taskId, error), this.options.log)
+      const dead = { type: 'task.dead', taskId: task.taskId, ...failureFields(error) } as const
+      await sendTaskEvent(this.options.store, dead, this.options.log)
     }
     // The child logger is made on first use: skip it when the level drops the line anyway.
     if (this.options.log.isLevelEnabled('warn')) {

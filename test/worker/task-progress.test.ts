@@ -118,7 +118,7 @@ describe('progress to the browser', () => {
     const frames = await framesUntil(page, 'task.dead')
     expect(frames).toEqual([
       { type: 'task.progress', taskId: 'pay-7', data: { attempt: 1 } },
-      { type: 'task.retrying', taskId: 'pay-7', attempt: 1, delayMs: 20 },
+      { type: 'task.retrying', taskId: 'pay-7', attempt: 1, delayMs: 20, error: 'flaky' },
       { type: 'task.progress', taskId: 'pay-7', data: { attempt: 2 } },
       { type: 'task.dead', taskId: 'pay-7', error: 'card declined', code: 'E_CARD' },
     ])
