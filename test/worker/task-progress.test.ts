@@ -142,4 +142,17 @@ describe('progress to the browser', () => {
     expect(seen).toEqual(['SWY_MESSAGE_NOT_SERIALIZABLE'])
     expect(await layer.tasks.getTaskState('bad-1')).not.toHaveProperty('progress')
   })
+
+  it('sends no end to the group for an attempt that reported no progress (a group send per task costs a Redis worker half its rate)', async () => {
+    class Quiet extends RetryingConsumer {
+      async job_run(): Promise<void> {}
+    }
+    const { layer, page } = await start(Quiet, 'quiet-1')
+    await layer.send('jobs', { type: 'job.run', idempotencyKey: 'quiet-1' })
+    for (let i = 0; i < 100 && (await layer.tasks.getTaskState('quiet-1'))?.status !== 'succeeded'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    expect(await layer.tasks.getTaskState('quiet-1')).toMatchObject({ status: 'succeeded' })
+    expect(await page.receiveNothing({ timeoutMs: 100 })).toBe(true)
+  })
 })
