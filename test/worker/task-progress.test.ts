@@ -1,12 +1,15 @@
 // Issue 17, progress to browsers: a RetryingConsumer's `ctx.progress` streamed through the task's progress group to
 // a WebSocket consumer, with the end of the task (`task.retrying`, `task.succeeded`, `task.dead`) after it. Real
-// timers, the in-memory layer, a WebsocketCommunicator for the page.
-import { afterEach, describe, expect, it } from 'vitest'
+// timers, both layers (Redis: the test setup's server, a key prefix per test), a WebsocketCommunicator for the page.
+import { randomBytes } from 'node:crypto'
+
+import { afterEach, describe, expect, inject, it } from 'vitest'
 
 import { RetryingConsumer } from '../../consumers/retrying-consumer.js'
 import { JsonWebsocketConsumer } from '../../consumers/json-websocket-consumer.js'
 import { NonRetryableError } from '../../src/control.js'
 import { InMemoryChannelLayer } from '../../src/layers/memory/memory-layer.js'
+import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
 import type { Message } from '../../src/layers/channel-layer.js'
 import { ChannelNameRouter } from '../../src/routing/channel-router.js'
 import type { TaskStore } from '../../src/tasks/task-store.js'
@@ -14,12 +17,19 @@ import { WebsocketCommunicator } from '../../src/testing/index.js'
 import type { TaskContext } from '../../src/worker/retry-options.js'
 import { runWorker, type WorkerHandle } from '../../src/worker/worker.js'
 
-const opened: { layer: InMemoryChannelLayer; worker?: WorkerHandle; page?: WebsocketCommunicator }[] = []
+type Layer = InMemoryChannelLayer | RedisChannelLayer
+const opened: { layer: Layer; worker?: WorkerHandle; page?: WebsocketCommunicator }[] = []
+
+const LAYERS: Record<string, () => Layer> = {
+  memory: () => new InMemoryChannelLayer(),
+  redis: () => new RedisChannelLayer({ hosts: [inject('redisUrl')], prefix: `tp${randomBytes(6).toString('hex')}` }),
+}
 
 afterEach(async () => {
   for (const { layer, worker, page } of opened.splice(0)) {
     await page?.disconnect()
     await worker?.stop()
+    if (layer instanceof RedisChannelLayer) await layer.flush()
     await layer.close()
   }
 })
@@ -52,8 +62,8 @@ class TaskSocket extends JsonWebsocketConsumer {
   }
 }
 
-async function start(Task: typeof RetryingConsumer, taskId: string) {
-  const layer = new InMemoryChannelLayer()
+async function start(makeLayer: () => Layer, Task: typeof RetryingConsumer, taskId: string) {
+  const layer = makeLayer()
   const entry: (typeof opened)[number] = { layer }
   opened.push(entry)
   const page = new WebsocketCommunicator(
@@ -77,7 +87,7 @@ async function framesUntil(page: WebsocketCommunicator, last: string): Promise<M
   }
 }
 
-describe('progress to the browser', () => {
+describe.each(Object.entries(LAYERS))('progress to the browser (%s)', (_name, makeLayer) => {
   it('streams progress to a page, coalesced, the last report before task.succeeded, and keeps it in the state', async () => {
     class Count extends RetryingConsumer {
       async job_run(_message: Message, ctx: TaskContext): Promise<void> {
@@ -86,7 +96,7 @@ describe('progress to the browser', () => {
         await ctx.progress({ done: 2_000, total: 2_000, phase: 'finished' })
       }
     }
-    const { layer, page } = await start(Count, 'count 1/2')
+    const { layer, page } = await start(makeLayer, Count, 'count 1/2')
     await layer.send('jobs', { type: 'job.run', idempotencyKey: 'count 1/2' })
     const frames = await framesUntil(page, 'task.succeeded')
     const progress = frames.filter((frame) => frame.type === 'task.progress')
@@ -113,7 +123,7 @@ describe('progress to the browser', () => {
         throw Object.assign(new NonRetryableError('card declined'), { code: 'E_CARD' })
       }
     }
-    const { layer, page } = await start(Fails, 'pay-7')
+    const { layer, page } = await start(makeLayer, Fails, 'pay-7')
     await layer.send('jobs', { type: 'job.run', idempotencyKey: 'pay-7', secret: 'never sent' })
     const frames = await framesUntil(page, 'task.dead')
     expect(frames).toEqual([
@@ -136,7 +146,7 @@ describe('progress to the browser', () => {
         }
       }
     }
-    const { layer, page } = await start(Bad, 'bad-1')
+    const { layer, page } = await start(makeLayer, Bad, 'bad-1')
     await layer.send('jobs', { type: 'job.run', idempotencyKey: 'bad-1' })
     expect(await framesUntil(page, 'task.succeeded')).toEqual([{ type: 'task.succeeded', taskId: 'bad-1' }])
     expect(seen).toEqual(['SWY_MESSAGE_NOT_SERIALIZABLE'])
@@ -147,7 +157,7 @@ describe('progress to the browser', () => {
     class Quiet extends RetryingConsumer {
       async job_run(): Promise<void> {}
     }
-    const { layer, page } = await start(Quiet, 'quiet-1')
+    const { layer, page } = await start(makeLayer, Quiet, 'quiet-1')
     await layer.send('jobs', { type: 'job.run', idempotencyKey: 'quiet-1' })
     for (let i = 0; i < 100 && (await layer.tasks.getTaskState('quiet-1'))?.status !== 'succeeded'; i++) {
       await new Promise((resolve) => setTimeout(resolve, 10))
