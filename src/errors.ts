@@ -78,6 +78,12 @@ export class MessageNotSerializableError extends TypeError {
   }
 }
 
+/** What a size limit other than `maxMessageBytes` applies to, for MessageTooLargeError's text. */
+const LIMITED_THING: Readonly<Record<string, string>> = {
+  maxPresenceInfoBytes: 'Presence info',
+  MAX_PROGRESS_BYTES: 'Task progress data',
+}
+
 /** A message encodes to more than `maxMessageBytes`. */
 export class MessageTooLargeError extends RangeError {
   static readonly code = 'SWY_MESSAGE_TOO_LARGE'
@@ -89,7 +95,7 @@ export class MessageTooLargeError extends RangeError {
     options?: ErrorOptions & { readonly limitOption?: string },
   ) {
     super(
-      `${options?.limitOption === 'maxPresenceInfoBytes' ? 'Presence info' : 'Message'} is ${bytes} bytes encoded, ` +
+      `${LIMITED_THING[options?.limitOption ?? ''] ?? 'Message'} is ${bytes} bytes encoded, ` +
         `over the ${maxBytes}-byte limit (\`${options?.limitOption ?? 'maxMessageBytes'}\`); send an id and ` +
         'let the receiver load the data, or raise the limit',
       options,

@@ -71,10 +71,13 @@ export { runWorker, type WorkerHandle, type WorkerOptions } from './worker/worke
 export {
   CANCELLABLE_STATUSES,
   DEFAULT_TASK_STORE_OPTIONS,
+  MAX_PROGRESS_BYTES,
+  progressGroup,
   type ClaimedTask,
   type DeadLetter,
   type TaskCancellation,
   type TaskCapableLayer,
+  type TaskEvent,
   type TaskFailure,
   type TaskState,
   type TaskStatus,

@@ -58,7 +58,7 @@ export function jobsFeature(layer: TaskLayer, timing: ProgressTiming = DEFAULT_P
       route('/events/jobs/:jobId/', JobEventStream.asApp({ tasks })),
     ],
     websocket: [route('/ws/jobs/:jobId/', JobSocket.asApp({ tasks }))],
-    channels: { [PROGRESS_CHANNEL]: createProgressTask(layer, timing).asApp() },
+    channels: { [PROGRESS_CHANNEL]: createProgressTask(timing).asApp() },
   }
 }
 

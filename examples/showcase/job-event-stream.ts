@@ -1,10 +1,10 @@
-import { HttpConsumer, type Handlers, type TaskStore } from 'switchyard-channels'
-import { isFinished, JOB_ID, jobGroup, jobSnapshot, type JobEvent } from './jobs.js'
+import { HttpConsumer, type Handlers, type TaskEvent, type TaskStore } from 'switchyard-channels'
+import { isFinished, JOB_ID, jobEventOf, jobSnapshot } from './jobs.js'
 import { methodOf, respondJson } from './json-io.js'
 
 /**
  * `/events/jobs/:jobId/`: the same events as `JobSocket`, as server-sent events for `EventSource`: `state` (the
- * snapshot, first), `progress`, `retrying`, then `done` or `failed`, after which the stream ends. The group is
+ * snapshot, first), `progress`, `retrying`, then `done` or `failed`, after which the stream ends. The task's progress group is
  * joined before the response starts, so once the browser's `open` fires nothing can be missed. A browser that
  * reconnects (EventSource does so by itself) gets a fresh snapshot; one that connects after the end gets the final
  * state and the stream ends at once. Pages should `close()` their EventSource on `done`, or it reconnects.
@@ -14,7 +14,7 @@ import { methodOf, respondJson } from './json-io.js'
  * route('/events/jobs/:jobId/', JobEventStream.asApp({ tasks: layer.tasks }))
  * ```
  */
-export class JobEventStream extends HttpConsumer implements Handlers<JobEvent> {
+export class JobEventStream extends HttpConsumer implements Handlers<TaskEvent> {
   /** Where job states are read from (the layer's task store). */
   tasks!: TaskStore
 
@@ -28,28 +28,28 @@ export class JobEventStream extends HttpConsumer implements Handlers<JobEvent> {
       await respondJson(this, 404, { error: 'no such job id' })
       return
     }
-    await this.channelLayer.groupAdd(jobGroup(jobId), this.channelName)
+    await this.channelLayer.groupAdd(this.tasks.progressGroup(jobId), this.channelName)
     await this.startEventStream()
     const snapshot = await jobSnapshot(this.tasks, jobId)
     await this.sendEvent({ event: 'state', data: snapshot })
     if (isFinished(snapshot.status)) await this.endEventStream()
   }
 
-  async job_progress(event: Extract<JobEvent, { type: 'job.progress' }>): Promise<void> {
-    await this.sendEvent({ event: 'progress', data: event })
+  async task_progress(event: Extract<TaskEvent, { type: 'task.progress' }>): Promise<void> {
+    await this.sendEvent({ event: 'progress', data: await jobEventOf(this.tasks, event) })
   }
 
-  async job_retrying(event: Extract<JobEvent, { type: 'job.retrying' }>): Promise<void> {
-    await this.sendEvent({ event: 'retrying', data: event })
+  async task_retrying(event: Extract<TaskEvent, { type: 'task.retrying' }>): Promise<void> {
+    await this.sendEvent({ event: 'retrying', data: await jobEventOf(this.tasks, event) })
   }
 
-  async job_done(event: Extract<JobEvent, { type: 'job.done' }>): Promise<void> {
-    await this.sendEvent({ event: 'done', data: event })
+  async task_succeeded(event: Extract<TaskEvent, { type: 'task.succeeded' }>): Promise<void> {
+    await this.sendEvent({ event: 'done', data: await jobEventOf(this.tasks, event) })
     await this.endEventStream()
   }
 
-  async job_failed(event: Extract<JobEvent, { type: 'job.failed' }>): Promise<void> {
-    await this.sendEvent({ event: 'failed', data: event })
+  async task_dead(event: Extract<TaskEvent, { type: 'task.dead' }>): Promise<void> {
+    await this.sendEvent({ event: 'failed', data: await jobEventOf(this.tasks, event) })
     await this.endEventStream()
   }
 }

@@ -1,13 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
 
-import {
-  NonRetryableError,
-  RetryingConsumer,
-  type ChannelLayer,
-  type FailureInfo,
-  type TaskContext,
-} from 'switchyard-channels'
-import { JOB_ID, jobGroup, type JobEvent, type JobRun } from './jobs.js'
+import { NonRetryableError, RetryingConsumer, type TaskContext } from 'switchyard-channels'
+import { JOB_ID, type JobProgress, type JobRun } from './jobs.js'
 
 /** The demo's pace; tests shorten it. */
 export interface ProgressTiming {
@@ -27,27 +21,21 @@ export interface ProgressTiming {
 export const DEFAULT_PROGRESS_TIMING: ProgressTiming = Object.freeze({ stepMs: 150, retryDelayMs: 500 })
 
 /**
- * The worker side of the progress demo, for the `progress` channel: a job runs in ten steps, pushing
- * `job.progress { percent, attempt }` to the group `job.<jobId>` after each. Its first attempt fails on purpose at
- * `failAtPercent` (40 by default): the retry runs after `retryDelayMs`, starting over from 0 % (a task must be
- * safe to run again, so it does not trust what the failed attempt did). The `onFailure` hook tells the group
- * (`job.retrying`, or `job.failed` once retries are exhausted); the last step sends `job.done`.
- *
- * The hook is static and gets no layer, so the class is made per layer: `events` is where it reports.
+ * The worker side of the progress demo, for the `progress` channel: a job runs in ten steps, reporting
+ * `ctx.progress({ percent, attempt })` after each. The worker sends every report to the task's progress group
+ * (`layer.tasks.progressGroup(jobId)`) as `task.progress`, then `task.retrying`, `task.succeeded` or `task.dead`:
+ * the socket and the event stream turn those into the page's `job.*` events (`jobEventOf`). Its first attempt fails
+ * on purpose at `failAtPercent` (40 by default): the retry runs after `retryDelayMs`, starting over from 0 % (a task
+ * must be safe to run again, so it does not trust what the failed attempt did).
  *
  * @example
  * ```ts
- * const ProgressTask = createProgressTask(layer)
+ * const ProgressTask = createProgressTask()
  * ChannelNameRouter({ progress: ProgressTask.asApp() })
  * await layer.send('progress', { type: 'job.run', jobId, idempotencyKey: jobId, failAtPercent: 40 })
  * ```
  */
-export function createProgressTask(
-  events: ChannelLayer,
-  timing: ProgressTiming = DEFAULT_PROGRESS_TIMING,
-): typeof RetryingConsumer {
-  const report = (event: JobEvent): Promise<void> => events.groupSend(jobGroup(event.jobId), event)
-
+export function createProgressTask(timing: ProgressTiming = DEFAULT_PROGRESS_TIMING): typeof RetryingConsumer {
   return class ProgressTask extends RetryingConsumer {
     // No jitter, so the delay shown on the page is the one the worker waits.
     static override retry = {
@@ -60,18 +48,8 @@ export function createProgressTask(
     static override timeoutMs = 30_000
     static override concurrency = 4
 
-    static override async onFailure(error: unknown, ctx: TaskContext, info: FailureInfo): Promise<void> {
-      const message = error instanceof Error ? error.message : String(error)
-      // The task id is the job id: jobs are sent with `idempotencyKey: jobId` (checked by the handler).
-      const jobId = ctx.taskId
-      if (info.willRetry) {
-        await report({ type: 'job.retrying', jobId, attempt: ctx.attempt, error: message, delayMs: info.delayMs ?? 0 })
-      } else {
-        await report({ type: 'job.failed', jobId, attempts: ctx.attempt, error: message })
-      }
-    }
-
     async job_run(task: JobRun, ctx: TaskContext): Promise<void> {
+      // The task id is the job id (jobs are sent with `idempotencyKey: jobId`): the page follows that task.
       if (!JOB_ID.test(task.jobId) || ctx.taskId !== task.jobId) {
         throw new NonRetryableError('job.run needs a valid jobId and idempotencyKey equal to it')
       }
@@ -80,9 +58,9 @@ export function createProgressTask(
         if (ctx.attempt === 1 && percent === task.failAtPercent) {
           throw new Error(`injected failure at ${percent} %, first attempt only`)
         }
-        await report({ type: 'job.progress', jobId: task.jobId, percent, attempt: ctx.attempt })
+        const progress: JobProgress = { percent, attempt: ctx.attempt }
+        await ctx.progress(progress)
       }
-      await report({ type: 'job.done', jobId: task.jobId, attempts: ctx.attempt })
     }
   }
 }

@@ -62,6 +62,19 @@ export function preparePresenceInfo(info: unknown, maxInfoBytes: number): Readon
   return copy
 }
 
+/**
+ * Validates task progress `data` (issue 17) as a message's data: any JSON value, no bytes (it is kept as JSON), at most
+ * `maxBytes` as msgpack measures it (`MessageTooLargeError` naming `MAX_PROGRESS_BYTES` past that). Returns a frozen
+ * deep copy.
+ */
+export function prepareProgressData(data: unknown, maxBytes: number): MessageValue {
+  const walker = new Walker(false)
+  const copy = walker.copy(data, 'data', 0)
+  if (walker.bytes > maxBytes)
+    throw new MessageTooLargeError(walker.bytes, maxBytes, { limitOption: 'MAX_PROGRESS_BYTES' })
+  return copy
+}
+
 class Walker {
   bytes = 0
   private readonly ancestors = new Map<object, string>()

@@ -1,5 +1,6 @@
-import type { Message } from '../layers/channel-layer.js'
+import type { Message, MessageValue } from '../layers/channel-layer.js'
 import type { RateLimit } from './rate-limit.js'
+import type { TaskEvent } from './task-progress.js'
 import type { TaskStoreOptions } from './task-store-options.js'
 import type { WaitForTasksOptions } from './task-wakeups.js'
 
@@ -21,6 +22,8 @@ export interface TaskState {
   readonly firstAttemptAt?: number
   /** Set only when the consumer opts into storing results (`static storeResults = true`). */
   readonly result?: unknown
+  /** The latest `ctx.progress(data)` of a running attempt (kept through retries and the end; issue 17). */
+  readonly progress?: MessageValue
 }
 
 /** A message taken from a channel for processing, invisible to other workers until acked or its deadline. */
@@ -121,4 +124,14 @@ export interface TaskQueue {
    */
   recoverStalled(channel: string, graceMs?: number): Promise<number>
   getTaskState(taskId: string): Promise<TaskState | undefined>
+  /** The group that hears a task's events (`TaskEvent`: progress, retries, its end); see `progressGroup`. */
+  progressGroup(taskId: string): string
+  /**
+   * Keeps `data` as the task's latest progress and sends `{ type: 'task.progress', taskId, data }` to its progress
+   * group, if the task is running; otherwise does nothing (a late report never reopens a finished task). Throws
+   * `MessageNotSerializableError` or `MessageTooLargeError` (`MAX_PROGRESS_BYTES`) for bad `data`.
+   */
+  reportProgress(task: ClaimedTask, data: unknown): Promise<void>
+  /** Sends `task.retrying`, `task.succeeded` or `task.dead` to the task's progress group (the worker does). */
+  sendTaskEvent(event: TaskEvent): Promise<void>
 }

@@ -16,6 +16,13 @@ export {
   type WorkerSnapshot,
 } from './process-registry.js'
 export { CANCELLABLE_STATUSES, type TaskCancellation } from './task-cancellation.js'
+export {
+  MAX_PROGRESS_BYTES,
+  prepareProgress,
+  progressGroup,
+  type PreparedProgress,
+  type TaskEvent,
+} from './task-progress.js'
 export type { ClaimedTask, TaskFailure, TaskQueue, TaskSettlement, TaskState, TaskStatus } from './task-queue.js'
 
 /**

@@ -127,6 +127,7 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
           if (delayMs > 0) this.delayed.schedule(Date.now() + delayMs, { channel, message, task: true })
           else this.deliverDelayed({ channel, message, task: true })
         },
+        groupSend: (group, message) => this.groupSend(group, message),
       },
       resolveTaskStoreOptions(options),
       log,

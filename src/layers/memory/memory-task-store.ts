@@ -19,6 +19,7 @@ import {
 import { TaskChannels } from '../../tasks/task-channels.js'
 import { resolveRateLimit, type RateLimit } from '../../tasks/rate-limit.js'
 import { SlidingWindows } from '../../tasks/sliding-window.js'
+import { prepareProgress, progressGroup, type TaskEvent } from '../../tasks/task-progress.js'
 import { TaskStoreParts } from '../../tasks/task-store-parts.js'
 import { nextTaskState, type TaskStateChange } from './task-state-change.js'
 import { TaskStates } from './task-states.js'
@@ -54,6 +55,8 @@ export interface TaskQueues {
    * recovered task is never lost.
    */
   requeue(channel: string, message: Message, delayMs: number): void
+  /** The layer's `groupSend`: task events go to a task's progress group (issue 17). */
+  groupSend(group: string, message: Message): Promise<void>
 }
 
 /** Counters since the store was created. */
@@ -302,6 +305,24 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
     return this.states.get(taskId)
   }
 
+  progressGroup(taskId: string): string {
+    return progressGroup(taskId)
+  }
+
+  async reportProgress(task: ClaimedTask, data: unknown): Promise<void> {
+    this.begin('report task progress')
+    const { event } = prepareProgress(task.taskId, data)
+    const state = this.states.get(task.taskId)
+    if (state?.status !== 'running') return
+    this.states.set(Object.freeze({ ...state, progress: event.data }))
+    await this.queues.groupSend(progressGroup(task.taskId), event)
+  }
+
+  async sendTaskEvent(event: TaskEvent): Promise<void> {
+    this.begin('send a task event')
+    await this.queues.groupSend(progressGroup(event.taskId), event)
+  }
+
   /** Claims being worked on, per channel (for `inspect()`). */
   inFlightCounts(): ReadonlyMap<string, number> {
     return this.claims.counts()
@@ -342,7 +363,13 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
   /** A replayed dead letter's task, back at the tail of its channel: a fresh task, whose success mark is gone. */
   private revive(letter: DeadLetter): void {
     this.states.delete(letter.taskId)
-    this.setState(letter, { status: 'queued', attempts: 0, firstAttemptAt: undefined, lastError: undefined })
+    this.setState(letter, {
+      status: 'queued',
+      attempts: 0,
+      firstAttemptAt: undefined,
+      lastError: undefined,
+      progress: undefined,
+    })
     this.queues.requeue(letter.channel, letter.message, 0)
   }
 

@@ -1,3 +1,4 @@
+import type { MessageValue } from '../channel-layer.js'
 import type { TaskState, TaskStatus } from '../../tasks/task-store.js'
 
 /** What a store call changes in a task's state; a field left out keeps its previous value, `undefined` clears it. */
@@ -7,6 +8,7 @@ export interface TaskStateChange {
   readonly firstAttemptAt?: number | undefined
   readonly lastError?: string | undefined
   readonly result?: unknown
+  readonly progress?: MessageValue | undefined
 }
 
 /**
@@ -39,5 +41,6 @@ export function nextTaskState(
     ...(merged.lastError === undefined ? {} : { lastError: merged.lastError }),
     ...(merged.firstAttemptAt === undefined ? {} : { firstAttemptAt: merged.firstAttemptAt }),
     ...(change.status === 'succeeded' && merged.result !== undefined ? { result: merged.result } : {}),
+    ...(merged.progress === undefined ? {} : { progress: merged.progress }),
   })
 }

@@ -69,6 +69,7 @@ export const SCRIPTS = {
   taskCancel: new LuaScript('task-cancel'),
   taskRequeue: new LuaScript('task-requeue'),
   taskRateWait: new LuaScript('task-rate-wait'),
+  taskProgress: new LuaScript('task-progress'),
   delayed: new LuaScript('delayed'),
   deadLetters: new LuaScript('dead-letters'),
   workers: new LuaScript('workers'),

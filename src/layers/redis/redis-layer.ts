@@ -339,6 +339,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
       serializer: this.serializer.withExpiry(TASK_PAYLOAD_EXPIRY_MS),
       options: resolveTaskStoreOptions(options),
       log: this.log,
+      groupSend: (group, message) => this.groupSend(group, message),
       onExpired: (count) => {
         this.counters.expired += count
       },

@@ -5,6 +5,7 @@ import { taskStoreTestContext, type KnownBugs, type MakeTaskLayer } from './cont
 import { deadLetterCases } from './dead-letter-cases.js'
 import { expiryCases } from './expiry-cases.js'
 import { lifecycleCases } from './lifecycle-cases.js'
+import { progressCases } from './progress-cases.js'
 import { queueCases } from './queue-cases.js'
 import { rateLimitCases } from './rate-limit-cases.js'
 import { registryCases } from './registry-cases.js'
@@ -30,6 +31,7 @@ export function describeTaskStore(name: string, makeLayer: MakeTaskLayer, knownB
       expiryCases(ctx)
       rateLimitCases(ctx)
       cancelCases(ctx)
+      progressCases(ctx)
     })
     deadLetterCases(ctx)
     registryCases(ctx)

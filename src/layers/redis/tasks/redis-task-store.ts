@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 
 import { MessageDecodeError } from '../../../errors.js'
-import type { Message } from '../../channel-layer.js'
+import type { Message, MessageValue } from '../../channel-layer.js'
 import { assertChannelName } from '../../names.js'
 import type { RedisKeys } from '../keys.js'
 import { resolveRateLimit, type RateLimit } from '../../../tasks/rate-limit.js'
@@ -15,6 +15,7 @@ import {
   runTaskStart,
   type TaskRequeueArgs,
 } from '../scripts/task-scripts.js'
+import { runTaskProgress } from '../scripts/task-progress-script.js'
 import type { MessageSerializer } from '../serializer.js'
 import type { Logger } from '../../../logger.js'
 import type {
@@ -48,6 +49,7 @@ import {
   recoverStalledGraceMs,
 } from '../../../tasks/task-arguments.js'
 import { TaskChannels } from '../../../tasks/task-channels.js'
+import { prepareProgress, progressGroup, type TaskEvent } from '../../../tasks/task-progress.js'
 import { TaskStoreParts } from '../../../tasks/task-store-parts.js'
 import { TaskWakeups, type WaitForTasksOptions } from '../../../tasks/task-wakeups.js'
 
@@ -67,6 +69,8 @@ export interface RedisTaskStoreContext {
   shardFor(channel: string): RedisShard
   /** Every shard (task states and dead-letter indexes are looked up on each). */
   readonly shards: readonly RedisShard[]
+  /** The layer's `groupSend`: task events go to a task's progress group (issue 17). */
+  groupSend(group: string, message: Message): Promise<void>
 }
 
 /**
@@ -363,10 +367,28 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
         ...(fields.firstAttemptAt === undefined ? {} : { firstAttemptAt: Number(fields.firstAttemptAt) }),
         ...(fields.lastError === undefined || fields.lastError === '' ? {} : { lastError: fields.lastError }),
         ...(fields.result === undefined ? {} : { result: JSON.parse(fields.result) as unknown }),
+        ...(fields.progress === undefined ? {} : { progress: JSON.parse(fields.progress) as MessageValue }),
       }
       return state
     }
     return undefined
+  }
+
+  progressGroup(taskId: string): string {
+    return progressGroup(taskId)
+  }
+
+  async reportProgress(task: ClaimedTask, data: unknown): Promise<void> {
+    this.ctx.assertOpen('report task progress')
+    const { event, json } = prepareProgress(task.taskId, data)
+    const shard = this.ctx.shardFor(task.channel)
+    if (!(await shard.call((client) => runTaskProgress(client, this.ctx.keys, task.taskId, json)))) return
+    await this.ctx.groupSend(progressGroup(task.taskId), event)
+  }
+
+  async sendTaskEvent(event: TaskEvent): Promise<void> {
+    this.ctx.assertOpen('send a task event')
+    await this.ctx.groupSend(progressGroup(event.taskId), event)
   }
 
   /** Deletes dead letters past `deadLetterRetentionMs` on every channel (called by workers now and then). */
