@@ -38,6 +38,8 @@ import {
 } from './redis-claims.js'
 import { RedisDeadLetters } from './redis-dead-letters.js'
 import { RedisProcessRegistry } from './redis-registry.js'
+import { RedisSchedules } from './redis-schedules.js'
+import { Schedules } from '../../../tasks/schedules/schedule-store.js'
 import {
   assertClaimArguments,
   assertSettleArguments,
@@ -84,6 +86,7 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
   private readonly plainPrefixBytes: number
   protected readonly deadLetters: RedisDeadLetters
   protected readonly registry: RedisProcessRegistry
+  protected readonly schedules: Schedules
 
   constructor(private readonly ctx: RedisTaskStoreContext) {
     super()
@@ -93,6 +96,7 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
     this.taskChannels = new TaskChannels(ctx.options.taskChannels)
     this.deadLetters = new RedisDeadLetters(ctx)
     this.registry = new RedisProcessRegistry(ctx)
+    this.schedules = new Schedules(new RedisSchedules(ctx))
   }
 
   get options(): TaskStoreOptions {
