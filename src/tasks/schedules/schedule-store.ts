@@ -105,6 +105,8 @@ export class Schedules implements ScheduleStore {
   async claimDueSchedules(nowMs = Date.now()): Promise<ScheduleTick[]> {
     const ticks: ScheduleTick[] = []
     for (const stored of await this.records.due(nowMs, CLAIM_BATCH)) {
+      // Read after the index said due (on Redis, not atomically with it): another worker may have claimed it since.
+      if (stored.nextRunMs > nowMs) continue
       const { fireMs, nextRunMs } = claimTick(stored.spec, stored.nextRunMs, nowMs)
       if (!(await this.records.advance(stored.id, stored.nextRunMs, nextRunMs, fireMs))) continue
       if (fireMs === undefined) continue
