@@ -95,6 +95,13 @@ const commands = new Map<string, Command>([
     },
   ],
   [
+    'schedules',
+    {
+      summary: 'List and remove periodic tasks: schedules list | remove <id>',
+      run: async (args, io) => (await import('./commands/schedules.js')).schedulesCommand(args, io),
+    },
+  ],
+  [
     'inspect',
     {
       summary: 'Show channels, groups, workers, servers and dead letters: inspect [--app <module>] [--json]',

@@ -1,6 +1,8 @@
 import type { DeadLetter, DeadLetterStore } from './dead-letter-store.js'
 import { assertChannelName } from '../layers/names.js'
 import type { ProcessRegistry, ServerReport, ServerSnapshot, WorkerReport, WorkerSnapshot } from './process-registry.js'
+import type { ScheduleOptions } from './schedules/schedule-options.js'
+import type { ScheduleInfo, ScheduleStore, ScheduleTick } from './schedules/schedule-store.js'
 import { assertReplayArguments, deadLetterListLimit, purgeOlderThanMs } from './task-arguments.js'
 
 /**
@@ -18,9 +20,10 @@ import { assertReplayArguments, deadLetterListLimit, purgeOlderThanMs } from './
  * }
  * ```
  */
-export abstract class TaskStoreParts implements DeadLetterStore, ProcessRegistry {
+export abstract class TaskStoreParts implements DeadLetterStore, ProcessRegistry, ScheduleStore {
   protected abstract readonly deadLetters: DeadLetterStore
   protected abstract readonly registry: ProcessRegistry
+  protected abstract readonly schedules: ScheduleStore
 
   async listDeadLetters(channel: string, options?: { readonly limit?: number }): Promise<DeadLetter[]> {
     return this.deadLetters.listDeadLetters(channel, { limit: deadLetterListLimit(channel, options) })
@@ -73,5 +76,25 @@ export abstract class TaskStoreParts implements DeadLetterStore, ProcessRegistry
 
   forgetServer(id: string): Promise<void> {
     return this.registry.forgetServer(id)
+  }
+
+  schedule(id: string, options: ScheduleOptions): Promise<ScheduleInfo> {
+    return this.schedules.schedule(id, options)
+  }
+
+  unschedule(id: string): Promise<boolean> {
+    return this.schedules.unschedule(id)
+  }
+
+  listSchedules(): Promise<ScheduleInfo[]> {
+    return this.schedules.listSchedules()
+  }
+
+  claimDueSchedules(nowMs?: number): Promise<ScheduleTick[]> {
+    return this.schedules.claimDueSchedules(nowMs)
+  }
+
+  nextScheduleRunMs(): Promise<number | undefined> {
+    return this.schedules.nextScheduleRunMs()
   }
 }

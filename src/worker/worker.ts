@@ -2,6 +2,8 @@ import type { Application, InputEvent, Scope } from '../application.js'
 import type { ChannelLayer } from '../layers/channel-layer.js'
 import { assertChannelName } from '../layers/names.js'
 import { defaultLogger, type Logger } from '../logger.js'
+import { hasTaskStore } from '../tasks/task-store.js'
+import { startScheduleLoop } from './schedule-loop.js'
 
 export interface WorkerOptions {
   /** Usually `ProtocolTypeRouter({ channel: ChannelNameRouter({ ... }) })`. */
@@ -14,6 +16,12 @@ export interface WorkerOptions {
   /** On stop, how long running tasks may finish before they are returned to the queue. */
   readonly shutdownTimeoutMs?: number
   readonly logger?: Logger
+  /**
+   * Whether this worker fires the layer's due schedules (`layer.tasks.schedule`); each tick fires once across all
+   * the workers that do.
+   * @defaultValue true
+   */
+  readonly schedules?: boolean
 }
 
 export interface WorkerHandle {
@@ -60,6 +68,10 @@ export function runWorker(options: WorkerOptions): WorkerHandle {
       },
     )
   })
+  const schedules =
+    options.schedules !== false && hasTaskStore(options.layer)
+      ? startScheduleLoop({ layer: options.layer, schedules: options.layer.tasks, log })
+      : undefined
   const done = Promise.all(runs).then(() => undefined)
   let stopping: Promise<void> | undefined
   return {
@@ -68,7 +80,7 @@ export function runWorker(options: WorkerOptions): WorkerHandle {
       stopping ??= (async () => {
         log.info({ graceMs }, 'worker stopping')
         for (const inbox of inboxes) inbox.shutdown(graceMs)
-        await done
+        await Promise.all([done, schedules?.stop()])
         log.info({}, 'worker stopped')
       })()
       return stopping

@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { DEAD_LETTERS_USAGE, DEFAULT_LIST_LIMIT } from '../../src/cli/commands/dead-letters.js'
 import { INSPECT_USAGE } from '../../src/cli/commands/inspect.js'
 import { DEFAULT_PROGRESS_EVERY, PURGE_USAGE } from '../../src/cli/commands/purge.js'
+import { SCHEDULES_USAGE } from '../../src/cli/commands/schedules.js'
 import { SEND_USAGE } from '../../src/cli/commands/send.js'
 import { SERVE_USAGE } from '../../src/cli/commands/serve.js'
 import { TASKS_USAGE } from '../../src/cli/commands/tasks.js'
@@ -59,6 +60,7 @@ const USAGES: Readonly<Record<string, string>> = {
   send: SEND_USAGE,
   'dead-letters': DEAD_LETTERS_USAGE,
   tasks: TASKS_USAGE,
+  schedules: SCHEDULES_USAGE,
   inspect: INSPECT_USAGE,
   purge: PURGE_USAGE,
 }

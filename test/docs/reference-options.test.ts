@@ -40,6 +40,7 @@ const TABLES: Readonly<Record<string, readonly string[]>> = {
   'Server options': ['src/server/server-options.ts#SwitchyardOptions', 'src/server/server-options.ts#ServerLimits'],
   '`serve()` options': ['src/server/serve.ts#ServeOptions'],
   '`runWorker` options': ['src/worker/worker.ts#WorkerOptions'],
+  '`schedule()` options': ['src/tasks/schedules/schedule-options.ts#ScheduleOptions'],
   '`joinGroup` options': ['src/consumer-runtime/join-group.ts#JoinGroupOptions'],
   'Retry options': ['src/worker/retry-options.ts#RetryOptions'],
   Metrics: ['src/monitoring/metrics.ts#MetricsOptions', 'src/monitoring/metrics-plugin.ts#SwitchyardMetricsOptions'],

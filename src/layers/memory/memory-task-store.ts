@@ -7,6 +7,8 @@ import { defaultLogger, type Logger } from '../../logger.js'
 import { MemoryClaims } from './memory-claims.js'
 import { MemoryDeadLetterStore } from './memory-dead-letter-store.js'
 import { MemoryProcessRegistry } from './memory-process-registry.js'
+import { MemorySchedules } from './memory-schedules.js'
+import { Schedules } from '../../tasks/schedules/schedule-store.js'
 import { MemoryTaskIds } from './memory-task-ids.js'
 import { EXPIRED_TASK_ERROR, expiredTaskDetail, EXPIRED_TASKS } from '../../tasks/expired-tasks.js'
 import {
@@ -94,6 +96,7 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
   private readonly taskIds = new MemoryTaskIds()
   protected readonly deadLetters: MemoryDeadLetterStore
   protected readonly registry = new MemoryProcessRegistry((operation) => this.begin(operation))
+  protected readonly schedules = new Schedules(new MemorySchedules())
   private readonly expiredReporter: DropReporter
   private readonly wakeups = new TaskWakeups()
   private readonly windows = new SlidingWindows()

@@ -189,6 +189,16 @@ export class RedisKeys {
     return `${this.prefix}:switchyard:servers`
   }
 
+  /** The schedule index (issue 17): a sorted set of schedule ids scored by next run ms. */
+  get schedules(): string {
+    return `${this.prefix}:switchyard:schedules`
+  }
+
+  /** A schedule: a hash { spec (JSON), nextRunMs, lastRunMs }. */
+  schedule(id: string): string {
+    return `${this.prefix}:switchyard:schedule:${id}`
+  }
+
   get deadChannels(): string {
     return `${this.prefix}:switchyard:dead-channels`
   }

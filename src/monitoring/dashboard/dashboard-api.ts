@@ -7,6 +7,7 @@ import type { ServerStats } from '../../server/server-stats.js'
 import { hasTaskStore, type TaskStore } from '../../tasks/task-store.js'
 import type { BacklogAlert, BacklogMonitor } from '../backlog-monitor.js'
 import type { LayerSnapshot } from '../../layers/snapshot.js'
+import { dashboardSchedules, type DashboardSchedule } from './dashboard-schedules.js'
 import type { HistoryPoint } from './history.js'
 import type { StateSampler } from './state-sampler.js'
 
@@ -23,6 +24,8 @@ export interface DashboardState {
   readonly backlog: { readonly alerts: readonly BacklogAlert[] } | null
   /** Channels holding dead letters; empty when the layer has no task store. */
   readonly deadLetterChannels: readonly string[]
+  /** The layer's periodic tasks with their next and last runs (no payloads); empty without a task store. */
+  readonly schedules: readonly DashboardSchedule[]
   readonly history: readonly HistoryPoint[]
   readonly sampleIntervalMs: number
 }
@@ -68,9 +71,10 @@ async function dashboardState(
   routes: FastifyInstance,
   { layer, sampler, sampleIntervalMs, backlog }: DashboardApiContext,
 ): Promise<DashboardState> {
-  const [snapshot, deadLetterChannels] = await Promise.all([
+  const [snapshot, deadLetterChannels, schedules] = await Promise.all([
     sampler.snapshot(),
     hasTaskStore(layer) ? layer.tasks.deadLetterChannels() : [],
+    hasTaskStore(layer) ? dashboardSchedules(layer.tasks) : [],
   ])
   const connections = routes.hasDecorator('switchyard')
     ? { server: routes.switchyard.serverId(), stats: routes.switchyard.stats() }
@@ -80,6 +84,7 @@ async function dashboardState(
     connections,
     backlog: backlog === undefined ? null : { alerts: backlog.alerts },
     deadLetterChannels,
+    schedules,
     history: sampler.history(),
     sampleIntervalMs,
   }

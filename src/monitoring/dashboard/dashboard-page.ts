@@ -1,5 +1,6 @@
 import { DASHBOARD_CSS } from './dashboard-style.js'
 import { DASHBOARD_CANCEL_SCRIPT } from './dashboard-cancel-script.js'
+import { DASHBOARD_SCHEDULES_SCRIPT } from './dashboard-schedules.js'
 import { DASHBOARD_SCRIPT } from './dashboard-script.js'
 
 /** The dashboard: static markup the inline script fills from `api/state`; `nonce` is the response's CSP nonce. */
@@ -49,6 +50,12 @@ export function dashboardPage(nonce: string): string {
       </div>
     </div>
 
+    <h2>Schedules</h2>
+    <table id="schedules">
+      <thead><tr><th>Schedule</th><th>Channel</th><th>Type</th><th>When</th><th>Next run</th><th>Last run</th></tr></thead>
+      <tbody></tbody>
+    </table>
+
     <h2>Dead letters</h2>
     <div id="dead-letters"></div>
     <pre id="dead-letter-detail" hidden></pre>
@@ -60,7 +67,7 @@ export function dashboardPage(nonce: string): string {
       <button type="submit">Cancel task</button>
     </form>
 
-    <script nonce="${nonce}">${DASHBOARD_SCRIPT}${DASHBOARD_CANCEL_SCRIPT}</script>
+    <script nonce="${nonce}">${DASHBOARD_SCRIPT}${DASHBOARD_SCHEDULES_SCRIPT}${DASHBOARD_CANCEL_SCRIPT}</script>
   </body>
 </html>
 `

@@ -335,6 +335,7 @@ async function refresh(force) {
   }
   renderConnections(state.connections, snapshot === null ? [] : snapshot.servers || [])
   renderChart(state.history)
+  renderSchedules(state.schedules)
   await renderDeadLetters(snapshot, state.deadLetterChannels, force)
   const stats = snapshot === null ? null : snapshot.stats
   setStatus(

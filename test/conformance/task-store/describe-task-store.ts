@@ -9,6 +9,7 @@ import { progressCases } from './progress-cases.js'
 import { queueCases } from './queue-cases.js'
 import { rateLimitCases } from './rate-limit-cases.js'
 import { registryCases } from './registry-cases.js'
+import { scheduleCases } from './schedule-cases.js'
 import { settleCases } from './settle-cases.js'
 import { visibilityCases } from './visibility-cases.js'
 
@@ -35,6 +36,7 @@ export function describeTaskStore(name: string, makeLayer: MakeTaskLayer, knownB
     })
     deadLetterCases(ctx)
     registryCases(ctx)
+    scheduleCases(ctx)
     lifecycleCases(ctx)
     // Runs after every case is declared (nested describes are collected after this body returns).
     it('names only cases of the suite in knownBugs', () => {

@@ -42,6 +42,8 @@ import {
 import { cancelledAmong, cancelTask } from './redis-cancellation.js'
 import { RedisDeadLetters } from './redis-dead-letters.js'
 import { RedisProcessRegistry } from './redis-registry.js'
+import { RedisSchedules } from './redis-schedules.js'
+import { Schedules } from '../../../tasks/schedules/schedule-store.js'
 import {
   assertClaimArguments,
   assertSettleArguments,
@@ -91,6 +93,7 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
   private readonly plainPrefixBytes: number
   protected readonly deadLetters: RedisDeadLetters
   protected readonly registry: RedisProcessRegistry
+  protected readonly schedules: Schedules
 
   constructor(private readonly ctx: RedisTaskStoreContext) {
     super()
@@ -100,6 +103,7 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
     this.taskChannels = new TaskChannels(ctx.options.taskChannels)
     this.deadLetters = new RedisDeadLetters(ctx)
     this.registry = new RedisProcessRegistry(ctx)
+    this.schedules = new Schedules(new RedisSchedules(ctx))
   }
 
   get options(): TaskStoreOptions {
