@@ -7,7 +7,6 @@ import { writeFile } from 'node:fs/promises'
 import { pathToFileURL } from 'node:url'
 
 import { afterEach, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
 
 import { serve, type Application, type InMemoryChannelLayer, type RunningServer } from 'switchyard-channels'
 import { ConnectionClosedError, connect, type Connection } from 'switchyard-channels/client'
@@ -15,29 +14,17 @@ import { ConnectionClosedError, connect, type Connection } from 'switchyard-chan
 import { mustRun } from '../package/consumer-project.js'
 import { waitFor } from '../support/wait.js'
 import { docProject } from './doc-blocks.js'
+import { actLikeAPageAt, leavePage } from './page-shim.js'
 
 const PAGE = 'docs/topics/browser-client.md'
 
 type JoinChat = (room: string, name: string, show: (line: string) => void) => Connection<{ type: string }>
 
-const globals = globalThis as { location?: { href: string }; WebSocket?: unknown }
-
-/** What a browser page on `origin` has: its location, and a WebSocket that sends the page's Origin. */
-function actLikeAPageOn(origin: string): void {
-  globals.location = { href: `${origin}/chat/` }
-  globals.WebSocket = class PageWebSocket extends WebSocket {
-    constructor(url: string, protocols?: string | string[]) {
-      super(url, protocols, { origin })
-    }
-  }
-}
-
 describe(PAGE, () => {
   const servers: RunningServer[] = []
 
   afterEach(async () => {
-    delete globals.location
-    delete globals.WebSocket
+    leavePage()
     for (const server of servers.splice(0)) await server.close()
   })
 
@@ -49,7 +36,7 @@ describe(PAGE, () => {
     const { joinChat } = await project.import<{ joinChat: JoinChat }>('chat-client.ts')
     let server = await serve({ application, layer, port: 0 })
     servers.push(server)
-    actLikeAPageOn(server.url)
+    actLikeAPageAt(`${server.url}/chat/`)
 
     const annSaw: string[] = []
     const ann = joinChat('lobby', 'ann', (line) => annSaw.push(line))

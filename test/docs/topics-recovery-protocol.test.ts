@@ -5,36 +5,22 @@
  * client reconnects with has the form the `reconnect-url` block shows.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
 
 import { serve, type Application, type InMemoryChannelLayer, type RunningServer } from 'switchyard-channels'
 import type { Connection } from 'switchyard-channels/client'
 
 import { waitFor } from '../support/wait.js'
 import { docBlock, docProject } from './doc-blocks.js'
+import { actLikeAPageAt, leavePage } from './page-shim.js'
 
 const PAGE = 'docs/topics/recovery-protocol.md'
 
 type OpenRoom = (room: string, show: (line: string) => void, reload: () => void) => Connection<{ type: string }>
 
-const globals = globalThis as { location?: { href: string }; WebSocket?: unknown }
-
-/** What a browser page on `origin` has; each socket's URL goes to `urls`. */
-function actLikeAPageOn(origin: string, urls: string[]): void {
-  globals.location = { href: `${origin}/room/` }
-  globals.WebSocket = class PageWebSocket extends WebSocket {
-    constructor(url: string, protocols?: string | string[]) {
-      super(url, protocols, { origin })
-      urls.push(url)
-    }
-  }
-}
-
 describe(PAGE, () => {
   const servers: RunningServer[] = []
   afterEach(async () => {
-    delete globals.location
-    delete globals.WebSocket
+    leavePage()
     for (const server of servers.splice(0)) await server.close()
   })
 
@@ -47,7 +33,7 @@ describe(PAGE, () => {
     let server = await serve({ application, layer, port: 0 })
     servers.push(server)
     const urls: string[] = []
-    actLikeAPageOn(server.url, urls)
+    actLikeAPageAt(`${server.url}/room/`, urls)
 
     const shown: string[] = []
     let reloads = 0

@@ -2,7 +2,7 @@ import { info } from '../support/redis-info.js'
 import { sleep, waitFor } from '../support/wait.js'
 
 export { info, sleep, waitFor }
-import { spawn, type ChildProcessByStdio } from 'node:child_process'
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -159,4 +159,12 @@ export async function startReadyFixture(
     })
   })
   return { child, channels }
+}
+
+/** SIGKILLs a fixture process (as a crash would end it) unless it already exited; resolves once it has. */
+export async function sigkill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill('SIGKILL')
+  await exited
 }

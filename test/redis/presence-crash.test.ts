@@ -5,7 +5,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest'
 
 import type { Message } from '../../src/layers/channel-layer.js'
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
-import { RawClients, startReadyFixture, uniquePrefix, waitFor } from './helpers.js'
+import { RawClients, sigkill, startReadyFixture, uniquePrefix, waitFor } from './helpers.js'
 
 // Issue 16: "the presence list is right across two server processes on Redis, and after one is killed with
 // SIGKILL, within staleAfterMs".
@@ -31,9 +31,7 @@ async function startPresentProcess(prefix: string, count: number) {
   ])
   children.push(child)
   const kill = async (): Promise<number> => {
-    const exited = new Promise((resolve) => child.once('exit', resolve))
-    child.kill('SIGKILL')
-    await exited
+    await sigkill(child)
     return Date.now()
   }
   return { channels, kill }
@@ -52,13 +50,7 @@ function liveLayer(prefix: string): RedisChannelLayer {
 }
 
 afterEach(async () => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve))
-      child.kill('SIGKILL')
-      await exited
-    }
-  }
+  for (const child of children.splice(0)) await sigkill(child)
   for (const layer of layers.splice(0)) {
     await layer.flush()
     await layer.close()

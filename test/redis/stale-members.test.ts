@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, inject, it } from 'vitest'
 
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
-import { RawClients, sleep, startReadyFixture, uniquePrefix, waitFor } from './helpers.js'
+import { RawClients, sleep, sigkill, startReadyFixture, uniquePrefix, waitFor } from './helpers.js'
 
 const HEARTBEAT_MS = 100
 const STALE_AFTER_MS = 500
@@ -46,13 +46,7 @@ function liveLayer(prefix: string): RedisChannelLayer {
 }
 
 afterEach(async () => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve))
-      child.kill('SIGKILL')
-      await exited
-    }
-  }
+  for (const child of children.splice(0)) await sigkill(child)
   for (const layer of layers.splice(0)) {
     await layer.flush()
     await layer.close()
