@@ -1,4 +1,5 @@
 import type { Message, MessageValue } from '../layers/channel-layer.js'
+import type { FlowState } from './flows/flow-types.js'
 import type { RateLimit } from './rate-limit.js'
 import type { TaskEvent } from './task-progress.js'
 import type { TaskStoreOptions } from './task-store-options.js'
@@ -24,6 +25,8 @@ export interface TaskState {
   readonly result?: unknown
   /** The latest `ctx.progress(data)` of a running attempt (kept through retries and the end; issue 17). */
   readonly progress?: MessageValue
+  /** Set when the id is a chain's or a chord's (`layer.tasks.chain`, `chord`): its steps, and where each is. */
+  readonly flow?: FlowState
 }
 
 /** A message taken from a channel for processing, invisible to other workers until acked or its deadline. */
@@ -132,6 +135,11 @@ export interface TaskQueue {
    * `MessageNotSerializableError` or `MessageTooLargeError` (`MAX_PROGRESS_BYTES`) for bad `data`.
    */
   reportProgress(task: ClaimedTask, data: unknown): Promise<void>
+  /**
+   * Moves on the chains and chords whose step ended without its flow hearing of it (its worker died in between,
+   * or the next send failed): what each worker calls now and then; resolves to how many step ends it handled.
+   */
+  resumeFlows?(): Promise<number>
   /** Sends `task.retrying`, `task.succeeded` or `task.dead` to the task's progress group (the worker does). */
   sendTaskEvent(event: TaskEvent): Promise<void>
 }

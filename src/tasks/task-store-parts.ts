@@ -1,4 +1,6 @@
 import type { DeadLetter, DeadLetterStore } from './dead-letter-store.js'
+import type { FlowDriver } from './flows/flow-driver.js'
+import type { FlowControl, FlowOptions, FlowState, FlowStep } from './flows/flow-types.js'
 import { assertChannelName } from '../layers/names.js'
 import type { ProcessRegistry, ServerReport, ServerSnapshot, WorkerReport, WorkerSnapshot } from './process-registry.js'
 import type { ScheduleOptions } from './schedules/schedule-options.js'
@@ -20,8 +22,9 @@ import { assertReplayArguments, deadLetterListLimit, purgeOlderThanMs } from './
  * }
  * ```
  */
-export abstract class TaskStoreParts implements DeadLetterStore, ProcessRegistry, ScheduleStore {
+export abstract class TaskStoreParts implements DeadLetterStore, ProcessRegistry, ScheduleStore, FlowControl {
   protected abstract readonly deadLetters: DeadLetterStore
+  protected abstract readonly flows: FlowDriver
   protected abstract readonly registry: ProcessRegistry
   protected abstract readonly schedules: ScheduleStore
 
@@ -96,5 +99,17 @@ export abstract class TaskStoreParts implements DeadLetterStore, ProcessRegistry
 
   nextScheduleRunMs(): Promise<number | undefined> {
     return this.schedules.nextScheduleRunMs()
+  }
+
+  chain(steps: readonly FlowStep[], options?: FlowOptions): Promise<string> {
+    return this.flows.chain(steps, options)
+  }
+
+  chord(steps: readonly FlowStep[], then: FlowStep, options?: FlowOptions): Promise<string> {
+    return this.flows.chord(steps, then, options)
+  }
+
+  getFlowState(flowId: string): Promise<FlowState | undefined> {
+    return this.flows.getFlowState(flowId)
   }
 }

@@ -1,6 +1,7 @@
 import type { DeadLetterStore } from './dead-letter-store.js'
 import type { ProcessRegistry } from './process-registry.js'
 import type { TaskCancellation } from './task-cancellation.js'
+import type { FlowControl } from './flows/flow-types.js'
 import type { ScheduleStore } from './schedules/schedule-store.js'
 import type { TaskQueue } from './task-queue.js'
 
@@ -24,6 +25,8 @@ export {
   type PreparedProgress,
   type TaskEvent,
 } from './task-progress.js'
+export type { FlowControl, FlowKind, FlowOptions, FlowState, FlowStep, FlowStepState } from './flows/flow-types.js'
+export { MAX_FLOW_STEPS } from './flows/flow-types.js'
 export type { ScheduleInfo, ScheduleStore, ScheduleTick } from './schedules/schedule-store.js'
 export type { CatchUp, ScheduleOptions } from './schedules/schedule-options.js'
 export type { ClaimedTask, TaskFailure, TaskQueue, TaskSettlement, TaskState, TaskStatus } from './task-queue.js'
@@ -35,7 +38,8 @@ export type { ClaimedTask, TaskFailure, TaskQueue, TaskSettlement, TaskState, Ta
  * `ProcessRegistry`). Implemented by the in-memory layer (one process) and the Redis layer (survives process death);
  * `describeTaskStore` (test/conformance/task-store/) runs the same suite on both.
  */
-export interface TaskStore extends TaskQueue, TaskCancellation, DeadLetterStore, ProcessRegistry, ScheduleStore {}
+export interface TaskStore
+  extends TaskQueue, TaskCancellation, DeadLetterStore, ProcessRegistry, ScheduleStore, FlowControl {}
 
 /** A layer that can run RetryingConsumers: both built-in layers are. */
 export interface TaskCapableLayer {

@@ -151,6 +151,13 @@ export class TaskUpkeep {
     } catch (err) {
       this.options.log.warn({ err, channel: this.options.channel }, 'stalled check failed')
     }
+    try {
+      // Flows whose step ended on a worker that died before moving them on (or whose next send failed).
+      const resumed = (await this.options.store.resumeFlows?.()) ?? 0
+      if (resumed > 0) this.options.log.info({ channel: this.options.channel, resumed }, 'resumed flows')
+    } catch (err) {
+      this.options.log.warn({ err, channel: this.options.channel }, 'flow sweep failed')
+    }
   }
 
   private every(ms: number, task: () => Promise<void>): void {

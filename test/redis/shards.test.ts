@@ -8,6 +8,8 @@ import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
 import { consistentHash } from '../../src/layers/redis/shard.js'
 import { describeChannelLayer } from '../conformance/describe-channel-layer.js'
 import { describeHistory } from '../conformance/history/describe-history.js'
+import { taskStoreTestContext } from '../conformance/task-store/context.js'
+import { flowCases } from '../conformance/task-store/flow-cases.js'
 import { startPrivateRedis, type RunningRedis } from '../setup/provision-redis.js'
 import { RawClients, redisServerBin, uniquePrefix } from './helpers.js'
 
@@ -158,4 +160,12 @@ describe('three Redis shards', () => {
         }),
     },
   )
+
+  // A flow's record lives on the shard of its id, each step's task state and the outbox entry of its end on the
+  // shard of the step's channel: the flow moves on across all three.
+  describe('chains and chords on three shards', () => {
+    flowCases(
+      taskStoreTestContext((options) => new RedisChannelLayer({ hosts: hosts(), prefix: uniquePrefix(), ...options })),
+    )
+  })
 })

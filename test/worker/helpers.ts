@@ -83,6 +83,8 @@ export interface WorkerProcessOptions {
   readonly concurrency: number
   readonly shutdownTimeoutMs: number
   readonly honourSignal: boolean
+  /** Every task's first attempt fails (fixtures/recording-app.ts `failFirstAttempt`). */
+  readonly failFirstAttempt?: boolean
 }
 
 export interface WorkerProcess {
@@ -117,6 +119,7 @@ export function spawnWorkerProcess(resources: Resources, options: WorkerProcessO
       TASK_MS: String(options.taskMs),
       VISIBILITY_MS: String(options.visibilityMs),
       HONOUR_SIGNAL: options.honourSignal ? '1' : '0',
+      FAIL_FIRST: options.failFirstAttempt === true ? '1' : '0',
     },
   })
   resources.child(child)

@@ -128,6 +128,7 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
           else this.deliverDelayed({ channel, message, task: true })
         },
         groupSend: (group, message) => this.groupSend(group, message),
+        send: (channel, message) => this.send(channel, message),
       },
       resolveTaskStoreOptions(options),
       log,

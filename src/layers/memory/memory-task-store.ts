@@ -5,6 +5,9 @@ import { DropReporter } from '../../drop-reporter.js'
 import { assertChannelName } from '../names.js'
 import { defaultLogger, type Logger } from '../../logger.js'
 import { MemoryClaims } from './memory-claims.js'
+import { MemoryFlows } from './memory-flows.js'
+import type { TaskQueues } from './task-queues.js'
+import type { FlowDriver } from '../../tasks/flows/flow-driver.js'
 import { MemoryDeadLetterStore } from './memory-dead-letter-store.js'
 import { MemoryProcessRegistry } from './memory-process-registry.js'
 import { MemorySchedules } from './memory-schedules.js'
@@ -38,28 +41,6 @@ import {
   type TaskStore,
   type TaskStoreOptions,
 } from '../../tasks/task-store.js'
-
-/**
- * What the in-memory layer lends its task store: its own channel queues, so a plain `send` feeds a
- * RetryingConsumer. The store never touches capacity or expiry itself: the layer asks it which channels are task
- * channels, records their sends (`recordQueued`) and hands it the tasks that expired (`buryExpired`).
- */
-export interface TaskQueues {
-  /** Throws `LayerClosedError` once the layer is closed. */
-  assertOpen(operation: string): void
-  /** Drops expired messages and delivers due delayed ones, so a claim sees what a receive would. */
-  refresh(): void
-  /** The oldest queued message of `channel`, if any. */
-  take(channel: string): Message | undefined
-  /**
-   * Puts a message the store holds back at the tail of `channel`, now (`delayMs` 0) or after `delayMs`: past
-   * capacity, waiting anew (only `taskExpiryMs` can end its wait, into the dead letters), so a retried, released or
-   * recovered task is never lost.
-   */
-  requeue(channel: string, message: Message, delayMs: number): void
-  /** The layer's `groupSend`: task events go to a task's progress group (issue 17). */
-  groupSend(group: string, message: Message): Promise<void>
-}
 
 /** Counters since the store was created. */
 export interface MemoryTaskStoreStats {
@@ -100,17 +81,36 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
   private readonly expiredReporter: DropReporter
   private readonly wakeups = new TaskWakeups()
   private readonly windows = new SlidingWindows()
+  private readonly flowRecords: MemoryFlows
+  protected readonly flows: FlowDriver
 
   constructor(
     private readonly queues: TaskQueues,
     readonly options: TaskStoreOptions = DEFAULT_TASK_STORE_OPTIONS,
-    logger: Logger = defaultLogger(),
+    private readonly log: Logger = defaultLogger(),
   ) {
     super()
-    this.expiredReporter = new DropReporter(logger, 10_000, EXPIRED_TASKS)
+    this.expiredReporter = new DropReporter(log, 10_000, EXPIRED_TASKS)
     this.states = new TaskStates(options.taskStateRetentionMs)
     this.taskChannels = new TaskChannels(options.taskChannels)
-    this.deadLetters = new MemoryDeadLetterStore(options, logger, {
+    this.flowRecords = new MemoryFlows(
+      {
+        state: (taskId) => this.states.get(taskId),
+        sendTask: async (channel, message) => {
+          this.taskChannels.declare(channel)
+          await queues.send(channel, message)
+        },
+        cancel: (taskId) => this.cancel(taskId),
+        preCancel: (channel, taskId) => {
+          this.setState({ channel, taskId }, { status: 'cancelled' })
+          this.states.retire(taskId, Date.now())
+        },
+        retentionMs: options.taskStateRetentionMs,
+      },
+      log,
+    )
+    this.flows = this.flowRecords.driver
+    this.deadLetters = new MemoryDeadLetterStore(options, log, {
       begin: (operation) => this.begin(operation),
       revive: (letter) => {
         this.revive(letter)
@@ -166,6 +166,7 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
     })
     this.setState({ channel, taskId }, { status: 'dead', lastError: EXPIRED_TASK_ERROR })
     this.expiredReporter.record(channel, 1)
+    void this.flowRecords.ended(taskId)
   }
 
   async declareRateLimit(channel: string, limit: RateLimit | undefined): Promise<void> {
@@ -206,6 +207,7 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
       attempts: previous?.attempts ?? task.attempt,
       result: hasResult ? options.result : previous?.result,
     })
+    await this.flowRecords.ended(task.taskId)
   }
 
   /** `countAttempt` false gives the attempt back (a settlement's `countAttempt`, for a `RateLimitedError`). */
@@ -234,6 +236,7 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
       diedAt: now,
     })
     this.setState(task, { status: 'dead', lastError: failure.error })
+    await this.flowRecords.ended(task.taskId)
   }
 
   async settle(
@@ -293,8 +296,11 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
   async cancel(taskId: string): Promise<TaskStatus | undefined> {
     this.begin('cancel a task')
     const previous = this.states.get(taskId)
-    if (previous === undefined) return undefined
-    if (CANCELLABLE_STATUSES.has(previous.status)) this.setState(previous, { status: 'cancelled' })
+    if (previous === undefined) return this.flows.cancel(taskId)
+    if (CANCELLABLE_STATUSES.has(previous.status)) {
+      this.setState(previous, { status: 'cancelled' })
+      await this.flowRecords.ended(taskId)
+    }
     return previous.status
   }
 
@@ -305,7 +311,12 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
 
   async getTaskState(taskId: string): Promise<TaskState | undefined> {
     this.begin('read a task state')
-    return this.states.get(taskId)
+    return this.states.get(taskId) ?? (await this.flows.taskState(taskId))
+  }
+
+  async resumeFlows(): Promise<number> {
+    this.begin('resume flows')
+    return this.flowRecords.resume()
   }
 
   progressGroup(taskId: string): string {
@@ -352,6 +363,7 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
     this.states.clear()
     this.deadLetters.clear()
     this.registry.clear()
+    this.flowRecords.clear()
   }
 
   /** Checks the layer is open and purges what retention expired; returns now. */

@@ -20,6 +20,8 @@ export interface SendContext {
 export interface SendTarget {
   readonly capacity: number
   readonly task: boolean
+  /** A flow step's tag (flow-spec.ts `stepTag`): sent only if its task (the message's idempotencyKey) is unknown. */
+  readonly flowTag?: string
 }
 
 /**
@@ -32,7 +34,7 @@ export async function sendNow(
   ctx: SendContext,
   channel: string,
   message: Message,
-  { capacity, task }: SendTarget,
+  { capacity, task, flowTag }: SendTarget,
 ): Promise<SendReply> {
   const { options } = ctx
   const specific = isProcessSpecific(channel)
@@ -51,6 +53,7 @@ export async function sendNow(
       processQueueCapacity: specific ? options.processQueueCapacity : undefined,
       taskChannel: specific ? false : task ? true : undefined,
       taskId: typeof key === 'string' ? key : '',
+      ...(flowTag === undefined ? {} : { flowTag }),
     }),
   )
 }

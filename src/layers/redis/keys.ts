@@ -189,6 +189,22 @@ export class RedisKeys {
     return `${this.prefix}:switchyard:servers`
   }
 
+  /**
+   * A chain or chord (issue 17): a hash { kind, spec (JSON), status, createdAt, updatedAt, done, done:<i> }, on
+   * the shard its id hashes to (flow-update.lua).
+   */
+  flow(flowId: string): string {
+    return `${this.prefix}:switchyard:flow:${flowId}`
+  }
+
+  /**
+   * Flow steps that ended, on the shard of their channel: a sorted set of step tags (`<flow id> <index>`) whose
+   * flow has not yet moved on, scored by when (task-settle.lua, task-cancel.lua, flow-outbox.lua).
+   */
+  get flowOutbox(): string {
+    return `${this.prefix}:switchyard:flow-outbox`
+  }
+
   /** The schedule index (issue 17): a sorted set of schedule ids scored by next run ms. */
   get schedules(): string {
     return `${this.prefix}:switchyard:schedules`

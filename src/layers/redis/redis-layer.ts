@@ -340,6 +340,18 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
       options: resolveTaskStoreOptions(options),
       log: this.log,
       groupSend: (group, message) => this.groupSend(group, message),
+      sendFlowStep: async (channel, message, flowTag) => {
+        // A step is a task: its channel becomes a task channel (send.lua), its message waits as long as needed.
+        const capacity = capacityFor(this.options, channel)
+        const prepared = prepareMessage(message, this.options.maxMessageBytes).message
+        const reply = await sendNow(this.sending, channel, prepared, { capacity, task: true, flowTag })
+        if (reply.known) return
+        if (!reply.queued) {
+          this.counters.rejected++
+          throw new ChannelFullError(channel, capacity)
+        }
+        this.counters.sent++
+      },
       onExpired: (count) => {
         this.counters.expired += count
       },

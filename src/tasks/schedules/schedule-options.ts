@@ -1,8 +1,7 @@
 import { InvalidOptionError } from '../../errors.js'
 import type { Message } from '../../layers/channel-layer.js'
 import { assertChannelName } from '../../layers/names.js'
-import { prepareMessage } from '../../layers/message-validation.js'
-import { DEFAULT_LAYER_OPTIONS } from '../../layers/layer-options.js'
+import { prepareStoredMessage } from '../stored-message.js'
 import { parseCron } from './parse-cron.js'
 
 /** What a schedule does after every worker was down past one or more ticks. */
@@ -57,10 +56,7 @@ export function resolveScheduleOptions(id: unknown, options: unknown): ScheduleS
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'an object', options)
   const given = options as Partial<Record<keyof ScheduleOptions, unknown>>
   assertChannelName(given.channel)
-  const { message } = prepareMessage(given.message, DEFAULT_LAYER_OPTIONS.maxMessageBytes)
-  if (hasBytes(message)) {
-    throw new InvalidOptionError('message', 'JSON data only (a schedule is stored as JSON): no bytes', given.message)
-  }
+  const message = prepareStoredMessage(given.message, 'message', 'a schedule')
   const catchUp = given.catchUp ?? 'one'
   if (catchUp !== 'one' && catchUp !== 'none') throw new InvalidOptionError('catchUp', "'one' or 'none'", catchUp)
   if ((given.everyMs === undefined) === (given.cron === undefined)) {
@@ -95,11 +91,4 @@ function isTimeZone(timezone: string): boolean {
   } catch {
     return false
   }
-}
-
-function hasBytes(value: unknown): boolean {
-  if (value instanceof Uint8Array) return true
-  if (Array.isArray(value)) return value.some(hasBytes)
-  if (typeof value === 'object' && value !== null) return Object.values(value).some(hasBytes)
-  return false
 }

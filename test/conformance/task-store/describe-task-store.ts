@@ -4,6 +4,7 @@ import { cancelCases } from './cancel-cases.js'
 import { taskStoreTestContext, type KnownBugs, type MakeTaskLayer } from './context.js'
 import { deadLetterCases } from './dead-letter-cases.js'
 import { expiryCases } from './expiry-cases.js'
+import { flowCases } from './flow-cases.js'
 import { lifecycleCases } from './lifecycle-cases.js'
 import { progressCases } from './progress-cases.js'
 import { queueCases } from './queue-cases.js'
@@ -33,6 +34,7 @@ export function describeTaskStore(name: string, makeLayer: MakeTaskLayer, knownB
       rateLimitCases(ctx)
       cancelCases(ctx)
       progressCases(ctx)
+      flowCases(ctx)
     })
     deadLetterCases(ctx)
     registryCases(ctx)

@@ -20,11 +20,15 @@
 -- ARGV[13] the task id when the sender knows it (the message's idempotencyKey), else '' (prelude.lua
 --          `recordQueuedTask` derives it from the payload)
 -- ARGV[14] now, ms
+-- ARGV[15] a flow step's tag (`<flow id> <index>`, flow-spec.ts), or '': the step is queued only if no task with
+--          its id (ARGV[13]) is known, and its state carries the tag (task-settle.lua tells the flow of its end).
+--          The check and the send are one step, so a step is sent once however many workers advance its flow.
 -- A task channel's messages are tasks: nothing expires them here (only a worker's claim, past taskExpiryMs, into
 -- the dead letters), the queue keeps no TTL (one channels_redis set is removed), and the task reads `queued`.
--- Returns  {1 if queued or 0 if the channel is full, number of expired messages pruned, the capacity applied:
+-- Returns  {1 if queued, 0 if the channel is full (2: a flow step whose task is known, not sent again), number of expired messages pruned, the capacity applied:
 --          ARGV[9] for a registered process queue, else ARGV[4]} (a refused sender names the limit that refused it)
 if ARGV[10] == '1' or (ARGV[10] == '' and redis.call('EXISTS', KEYS[4]) == 1) then
+  if ARGV[15] ~= '' and redis.call('EXISTS', ARGV[11] .. ARGV[13]) == 1 then return {2, 0, tonumber(ARGV[4])} end
   if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
     return {0, 0, tonumber(ARGV[4])}
   end
@@ -32,6 +36,7 @@ if ARGV[10] == '1' or (ARGV[10] == '' and redis.call('EXISTS', KEYS[4]) == 1) th
   redis.call('PERSIST', KEYS[1])
   if ARGV[10] == '1' then redis.call('SET', KEYS[4], '1') end
   recordQueuedTask(ARGV[11], ARGV[13], ARGV[1], ARGV[12], ARGV[14])
+  if ARGV[15] ~= '' then redis.call('HSET', ARGV[11] .. ARGV[13], 'flow', ARGV[15]) end
   redis.call('ZADD', KEYS[5], 0, 'w')
   return {1, 0, tonumber(ARGV[4])}
 end

@@ -12,6 +12,7 @@
 -- KEYS[7]  set of channels with dead letters
 -- KEYS[8]  the channel's task-channel marker (keys.ts `taskChannel`)   KEYS[9]  the channel's wake marker
 -- KEYS[10] the channel's rate limit (hash max, perMs; absent: none)  KEYS[11] its sliding-window log (see below)
+-- KEYS[12] the flow outbox of this shard (keys.ts `flowOutbox`; see Flows below)
 -- ARGV[1]  now, ms                ARGV[2]  task state TTL, ms          ARGV[3]  channel name
 -- ARGV[4]  dead letters kept per channel
 -- ARGV[5]  most messages to claim (0: settle only)     ARGV[6]  deadline for the claims, ms
@@ -31,7 +32,8 @@
 -- ARGV[11] the random prefix length of plain msgpack payloads, or -1 when payloads are not plain msgpack
 --          (JSON, encrypted): see "Starting claims" below
 -- ARGV[12] the channel's dead letter key prefix (keys.ts `deadLetterPrefix`)
--- Returns  {{held (1|0) per settlement}, number of claims flagged expired, the claims}; held is 1 if a
+-- Returns  {{held (1|0) per settlement}, number of claims flagged expired, the claims, {flow step tag, its
+--          outbox score, ...} for the flow steps this call ended}; held is 1 if a
 --          retry or bury still held its claim, and always 1 for an ack. The claims are packed as ARGV[10] is,
 --          three fields each, in queue order: the claim (token .. payload), the task id, and '<attempt> <first
 --          attempt at, ms> <already succeeded: 1|0> <expired: 1|0>'. Task id '' means not started here (see
@@ -54,6 +56,11 @@
 -- Rate limit (issue 17 item 2): with KEYS[10] set, a claim starts at most max - (starts in the last perMs) tasks,
 -- for every worker together, since they all claim here. Each claim is logged in KEYS[11] at Redis' clock (TIME,
 -- not ARGV[1]: workers' clocks may differ), so no perMs window ever holds more than max starts.
+-- Flows (issue 17, flow-driver.ts): a chain's or chord's step carries its tag in its state (`flow`, set by
+-- send.lua). When such a task ends here (succeeded, dead, or its cancelled claim dropped), its tag goes into the
+-- outbox in the same step, so the end reaches its flow even if the worker dies before moving it on: the worker
+-- moves the flow on right after this call and removes the entry (flow-outbox.lua); any worker's sweep does it
+-- otherwise. A tag already there gets a higher score, so a removal that read the old one leaves it.
 local function unpackFields(blob)
   local fields, pos = {}, 1
   while pos <= #blob do
@@ -74,6 +81,15 @@ end
 
 local now = tonumber(ARGV[1])
 local held = {}
+local flows = {}
+local function tellFlow(tag)
+  local old = redis.call('ZSCORE', KEYS[12], tag)
+  local score = now
+  if old and tonumber(old) >= now then score = tonumber(old) + 1 end
+  redis.call('ZADD', KEYS[12], score, tag)
+  table.insert(flows, tag)
+  table.insert(flows, string.format('%d', score))
+end
 local buried = false
 -- Stalled flags are rare (a worker late to renew): skip removing them one by one when there are none.
 local flagged = redis.call('EXISTS', KEYS[3]) == 1
@@ -96,7 +112,9 @@ for i = 1, #settlements / 6 do
     if flagged then redis.call('ZREM', KEYS[3], claim) end
   end
   held[i] = owned
-  local cancelled = redis.call('HGET', state, 'status') == 'cancelled'
+  local known = redis.call('HMGET', state, 'status', 'flow')
+  local cancelled = known[1] == 'cancelled'
+  if known[2] and (cancelled or action == 'ack' or (action == 'bury' and owned == 1)) then tellFlow(known[2]) end
   if cancelled then
     redis.call('PEXPIRE', state, ARGV[2])
   elseif action == 'ack' then
@@ -209,7 +227,7 @@ local function taskIdOf(payload, pos)
 end
 
 local max = tonumber(ARGV[5])
-if max <= 0 then return {held, 0, ''} end
+if max <= 0 then return {held, 0, '', flows} end
 if redis.call('EXISTS', KEYS[8]) == 0 then redis.call('SET', KEYS[8], '1') end
 redis.call('PERSIST', KEYS[1])
 local due = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, 1000)
@@ -228,7 +246,7 @@ if limit[1] then
   redis.call('ZREMRANGEBYSCORE', KEYS[11], '-inf', clock - tonumber(limit[2]))
   max = math.min(max, tonumber(limit[1]) - redis.call('ZCARD', KEYS[11]))
   -- Over the limit: the tasks stay queued (the worker asks task-rate-wait.lua how long to wait).
-  if max <= 0 then return {held, 0, ''} end
+  if max <= 0 then return {held, 0, '', flows} end
 end
 local cutoff = nil
 if ARGV[7] ~= '' then cutoff = now / 1000 - tonumber(ARGV[7]) end
@@ -297,4 +315,4 @@ end
 for from = 1, #inflight, 1000 do
   redis.call('ZADD', KEYS[2], unpack(inflight, from, math.min(from + 999, #inflight)))
 end
-return {held, expired, table.concat(out)}
+return {held, expired, table.concat(out), flows}

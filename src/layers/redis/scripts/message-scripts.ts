@@ -26,10 +26,14 @@ export interface SendArgs {
   readonly taskChannel: TaskChannelKnown
   /** The task id when the sender knows it (an idempotencyKey), else ''. */
   readonly taskId: string
+  /** A flow step's tag: queue only if the task `taskId` is unknown (send.lua). */
+  readonly flowTag?: string
 }
 
 export interface SendReply {
   readonly queued: boolean
+  /** A flow step's send found its task known: nothing was queued, nothing needs to be. */
+  readonly known: boolean
   /** Expired messages pruned from the queue. */
   readonly expired: number
   /** The capacity send.lua applied: `processQueueCapacity` for a live Switchyard process's queue, else `capacity`. */
@@ -57,9 +61,10 @@ export async function runSend(client: Redis, keys: RedisKeys, args: SendArgs): P
       channel,
       args.taskId,
       args.nowMs,
+      args.flowTag ?? '',
     ],
   )) as [number, number, number]
-  return { queued: queued === 1, expired, capacity }
+  return { queued: queued === 1, known: queued === 2, expired, capacity }
 }
 
 /** One queue of a deliver.lua call. */

@@ -42,12 +42,20 @@ export interface TaskSettleReply {
   readonly expired: number
   /** The claims, packed, three fields each (see task-settle.lua). */
   readonly claims: Buffer
+  /** The flow steps this call ended: their tags and outbox scores (flow-outbox.lua removes them by both). */
+  readonly flowSteps: readonly FlowOutboxEntry[]
+}
+
+/** A flow outbox entry: a step tag and the score it was read with. */
+export interface FlowOutboxEntry {
+  readonly tag: string
+  readonly score: string
 }
 
 /** task-settle.lua: ends attempts, then claims up to `max` more messages of the channel. */
 export async function runTaskSettle(client: Redis, keys: RedisKeys, args: TaskSettleArgs): Promise<TaskSettleReply> {
   const { channel } = args
-  const [held, expired, claims] = (await SCRIPTS.taskSettle.runBuffer(
+  const [held, expired, claims, flows] = (await SCRIPTS.taskSettle.runBuffer(
     client,
     [
       keys.queue(channel),
@@ -61,6 +69,7 @@ export async function runTaskSettle(client: Redis, keys: RedisKeys, args: TaskSe
       keys.wake(channel),
       keys.rateLimit(channel),
       keys.rateWindow(channel),
+      keys.flowOutbox,
     ],
     [
       args.nowMs,
@@ -76,8 +85,8 @@ export async function runTaskSettle(client: Redis, keys: RedisKeys, args: TaskSe
       args.plainPrefixBytes,
       keys.deadLetterPrefix(channel),
     ],
-  )) as [number[], number, Buffer]
-  return { held, expired, claims }
+  )) as [number[], number, Buffer, Buffer[]]
+  return { held, expired, claims, flowSteps: outboxEntries(flows) }
 }
 
 /** What task-start.lua says of one task. */
@@ -181,7 +190,33 @@ export async function runWorkers(
   return entries
 }
 
-/** task-cancel.lua: cancels the task whose state hash is `stateKey`; resolves its status before, '' if unknown. */
-export async function runTaskCancel(client: Redis, stateKey: string, nowMs: number): Promise<string> {
-  return (await SCRIPTS.taskCancel.run(client, [stateKey], [nowMs])) as string
+/** A task never sent, to record as cancelled (a flow step; task-cancel.lua's ARGV[2..4]). */
+export interface UnsentTask {
+  readonly channel: string
+  readonly taskId: string
+  readonly retentionMs: number
+}
+
+/**
+ * task-cancel.lua: cancels the task `taskId`; resolves its status before, '' if unknown (then recorded cancelled
+ * when `unsent` says where it would have gone).
+ */
+export async function runTaskCancel(
+  client: Redis,
+  keys: RedisKeys,
+  taskId: string,
+  nowMs: number,
+  unsent?: UnsentTask,
+): Promise<string> {
+  const record = unsent === undefined ? ['', '', ''] : [unsent.channel, unsent.retentionMs, taskId]
+  return (await SCRIPTS.taskCancel.run(client, [keys.taskState(taskId), keys.flowOutbox], [nowMs, ...record])) as string
+}
+
+/** Pairs of tag and score, as task-settle.lua returns them and ZRANGEBYSCORE ... WITHSCORES reads them. */
+export function outboxEntries(flat: readonly (Buffer | string)[]): FlowOutboxEntry[] {
+  const entries: FlowOutboxEntry[] = []
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    entries.push({ tag: String(flat[i]), score: String(flat[i + 1]) })
+  }
+  return entries
 }

@@ -17,10 +17,9 @@ export interface RedisCancellationContext {
  * id, so each shard is tried in turn, as `getTaskState` does. Resolves to the status before, undefined if unknown.
  */
 export async function cancelTask(ctx: RedisCancellationContext, taskId: string): Promise<TaskStatus | undefined> {
-  const key = ctx.keys.taskState(taskId)
   for (const shard of ctx.shards) {
     // Not resent after a dropped connection: a second run would report `cancelled` instead of the status before.
-    const before = await shard.call((client) => runTaskCancel(client, key, Date.now()))
+    const before = await shard.call((client) => runTaskCancel(client, ctx.keys, taskId, Date.now()))
     if (before !== '') return before as TaskStatus
   }
   return undefined

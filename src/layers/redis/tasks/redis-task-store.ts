@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 
 import { MessageDecodeError } from '../../../errors.js'
-import type { Message, MessageValue } from '../../channel-layer.js'
+import type { Message } from '../../channel-layer.js'
 import { assertChannelName } from '../../names.js'
 import type { RedisKeys } from '../keys.js'
 import { resolveRateLimit, type RateLimit } from '../../../tasks/rate-limit.js'
@@ -41,6 +41,9 @@ import {
 } from './redis-claims.js'
 import { cancelledAmong, cancelTask } from './redis-cancellation.js'
 import { RedisDeadLetters } from './redis-dead-letters.js'
+import { RedisFlows } from './redis-flows.js'
+import { parseTaskState } from './task-state-fields.js'
+import { FlowDriver } from '../../../tasks/flows/flow-driver.js'
 import { RedisProcessRegistry } from './redis-registry.js'
 import { RedisSchedules } from './redis-schedules.js'
 import { Schedules } from '../../../tasks/schedules/schedule-store.js'
@@ -73,6 +76,8 @@ export interface RedisTaskStoreContext {
   readonly shards: readonly RedisShard[]
   /** The layer's `groupSend`: task events go to a task's progress group (issue 17). */
   groupSend(group: string, message: Message): Promise<void>
+  /** The layer's send of a flow step (`RedisFlowContext`). */
+  sendFlowStep(channel: string, message: Message, tag: string): Promise<void>
 }
 
 /**
@@ -94,6 +99,8 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
   protected readonly deadLetters: RedisDeadLetters
   protected readonly registry: RedisProcessRegistry
   protected readonly schedules: Schedules
+  private readonly flowRecords: RedisFlows
+  protected readonly flows: FlowDriver
 
   constructor(private readonly ctx: RedisTaskStoreContext) {
     super()
@@ -104,6 +111,8 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
     this.deadLetters = new RedisDeadLetters(ctx)
     this.registry = new RedisProcessRegistry(ctx)
     this.schedules = new Schedules(new RedisSchedules(ctx))
+    this.flowRecords = new RedisFlows(ctx)
+    this.flows = new FlowDriver(this.flowRecords, ctx.log)
   }
 
   get options(): TaskStoreOptions {
@@ -216,7 +225,7 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
       fields.push(settlement.action, task.payload, task.taskId, ...settlementFields(settlement, now))
     }
     const shard = this.ctx.shardFor(channel)
-    const { held, expired, claims } = await shard.call(
+    const { held, expired, claims, flowSteps } = await shard.call(
       (client) =>
         runTaskSettle(client, keys, {
           channel,
@@ -243,6 +252,8 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
       }
     })
     if (expired > 0) this.ctx.onExpired(expired)
+    // Before the claims are handed out, so a chain's next step is queued by the time its worker asks again.
+    if (flowSteps.length > 0) await this.flowRecords.advance(this.flows, shard, flowSteps)
     if (claims.length === 0) return []
     if (this.watched.delete(channel)) this.ctx.onWatchChange()
     return this.start(channel, unpackFields(toBuffer(claims)), now)
@@ -349,7 +360,7 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
 
   async cancel(taskId: string): Promise<TaskStatus | undefined> {
     this.ctx.assertOpen('cancel a task')
-    return cancelTask(this.ctx, taskId)
+    return (await cancelTask(this.ctx, taskId)) ?? (await this.flows.cancel(taskId))
   }
 
   async cancelledAmong(tasks: readonly ClaimedTask[]): Promise<ClaimedTask[]> {
@@ -361,21 +372,15 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
     this.ctx.assertOpen('read a task state')
     for (const shard of this.ctx.shards) {
       const fields = await shard.call((client) => client.hgetall(this.ctx.keys.taskState(taskId)), { idempotent: true })
-      if (fields.status === undefined) continue
-      const state: TaskState = {
-        taskId,
-        channel: fields.channel ?? '',
-        status: fields.status as TaskStatus,
-        attempts: Number(fields.attempts ?? 0),
-        updatedAt: Number(fields.updatedAt ?? 0),
-        ...(fields.firstAttemptAt === undefined ? {} : { firstAttemptAt: Number(fields.firstAttemptAt) }),
-        ...(fields.lastError === undefined || fields.lastError === '' ? {} : { lastError: fields.lastError }),
-        ...(fields.result === undefined ? {} : { result: JSON.parse(fields.result) as unknown }),
-        ...(fields.progress === undefined ? {} : { progress: JSON.parse(fields.progress) as MessageValue }),
-      }
-      return state
+      const state = parseTaskState(taskId, fields)
+      if (state !== undefined) return state
     }
-    return undefined
+    return this.flows.taskState(taskId)
+  }
+
+  async resumeFlows(): Promise<number> {
+    this.ctx.assertOpen('resume flows')
+    return this.flowRecords.resume(this.flows)
   }
 
   progressGroup(taskId: string): string {
