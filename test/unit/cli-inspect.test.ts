@@ -5,6 +5,8 @@ import { afterEach, describe, expect, inject, it } from 'vitest'
 
 import { inspectCommand } from '../../src/cli/commands/inspect.js'
 import { purgeCommand } from '../../src/cli/commands/purge.js'
+import type { ChannelLayer } from '../../src/layers/channel-layer.js'
+import { InMemoryChannelLayer } from '../../src/layers/memory/memory-layer.js'
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
 import type { LayerSnapshot } from '../../src/layers/snapshot.js'
 import type { ScheduleInfo, WorkerReport } from '../../src/tasks/task-store.js'
@@ -334,5 +336,33 @@ describe('switchyard purge on Redis', () => {
     )
     expect(counts.every((members) => members.length === 1 && members[0] === 'fresh')).toBe(true)
     expect((await layer.inspect()).groups).toHaveLength(250)
+  })
+})
+
+describe('switchyard inspect on a layer without a task store', () => {
+  it('prints no Schedules section, and no schedules field with --json', async () => {
+    const memory = new InMemoryChannelLayer()
+    const snapshot = await memory.inspect()
+    await memory.close()
+    // Only what inspect uses: a custom layer with inspect() and no `tasks`.
+    const layer = { inspect: async () => snapshot, close: async () => undefined } as unknown as ChannelLayer
+    const inspect = async (args: string[]): Promise<Result> => {
+      let out = ''
+      let err = ''
+      const code = await inspectCommand(
+        [...args, '--app', 'app.ts'],
+        { out: (text) => (out += text), err: (text) => (err += text) },
+        { loadApp: async (path) => ({ path, application: async () => undefined, layer }) },
+      )
+      return { code, out, err }
+    }
+    expect(await inspect([])).toEqual({
+      code: 0,
+      err: '',
+      out: 'Channels\n(none)\n\nGroups\n(none)\n\nWorkers\n(none)\n\nServers\n(none)\n\nDead letters\n(none)\n',
+    })
+    const json = await inspect(['--json'])
+    expect(json.code).toBe(0)
+    expect(JSON.parse(json.out)).toEqual(JSON.parse(JSON.stringify(snapshot)))
   })
 })
