@@ -1,10 +1,13 @@
 /** How `switchyard inspect` prints a layer snapshot: one aligned table per section. */
 import type { LayerSnapshot, ServerSnapshot, WorkerSnapshot } from '../layers/snapshot.js'
+import type { ScheduleInfo } from '../tasks/task-store.js'
+import { scheduleRows } from './schedule-format.js'
 import { formatTable, oneLine } from './table.js'
 
 /**
  * The snapshot as five titled sections (channels, groups with their per-process counts, workers, servers, dead
- * letters per channel), each an aligned table or `(none)`. Names come from Redis, so they are made terminal-safe.
+ * letters per channel), and a sixth when `schedules` is given (the task store's periodic tasks, which are not part
+ * of a snapshot), each an aligned table or `(none)`. Names come from Redis, so they are made terminal-safe.
  *
  * @example
  * ```ts
@@ -15,13 +18,14 @@ import { formatTable, oneLine } from './table.js'
  * // ...
  * ```
  */
-export function formatSnapshot(snapshot: LayerSnapshot): string {
+export function formatSnapshot(snapshot: LayerSnapshot, schedules?: readonly ScheduleInfo[]): string {
   const sections = [
     section('Channels', channelRows(snapshot)),
     section('Groups', groupRows(snapshot)),
     section('Workers', workerRows(snapshot.workers)),
     section('Servers', serverRows(snapshot.servers, snapshot.takenAt)),
     section('Dead letters', deadLetterRows(snapshot)),
+    ...(schedules === undefined ? [] : [section('Schedules', scheduleRows(schedules))]),
   ]
   const note = snapshot.truncated === true ? 'Lists were cut short at --max-channels / --max-groups.\n' : ''
   return sections.join('\n') + note

@@ -104,7 +104,7 @@ const commands = new Map<string, Command>([
   [
     'inspect',
     {
-      summary: 'Show channels, groups, workers, servers and dead letters: inspect [--app <module>] [--json]',
+      summary: 'Show channels, groups, workers, servers, dead letters, schedules: inspect [--app <module>] [--json]',
       run: async (args, io) => (await import('./commands/inspect.js')).inspectCommand(args, io),
     },
   ],

@@ -1,3 +1,4 @@
+import { LayerClosedError } from '../errors.js'
 import type { ChannelLayer } from '../layers/channel-layer.js'
 import type { Logger } from '../logger.js'
 import type { ScheduleStore } from '../tasks/schedules/schedule-store.js'
@@ -25,7 +26,8 @@ const MIN_WAIT_MS = 25
 /**
  * Fires due schedules from a worker (issue 17): claims the due ticks (each tick goes to one worker of all those on
  * the layer), sends each with the `idempotencyKey` `schedule:<id>:<tick ms>`, then sleeps until the next run, at
- * most `pollMs`. A tick whose send fails is logged and not retried: it was claimed, and the next tick comes.
+ * most `pollMs`. A tick whose send fails is logged and not retried: it was claimed, and the next tick comes. The
+ * loop ends by itself once the layer is closed.
  *
  * @example
  * ```ts
@@ -57,6 +59,11 @@ export function startScheduleLoop(options: ScheduleLoopOptions): ScheduleLoop {
       try {
         waitMs = await round()
       } catch (error) {
+        // A closed layer never reopens: retrying would only log this warning every pollMs until stop().
+        if (error instanceof LayerClosedError) {
+          log.info({}, 'layer closed; schedules no longer fired here')
+          return
+        }
         log.warn({ err: error }, 'schedules not read; retrying')
       }
       await sleep(waitMs, stopping.signal)

@@ -1,8 +1,9 @@
 /**
  * The dashboard in real Chromium, mounted as the showcase mounts it (`mountMonitoring`, token from the
  * environment): numbers change live while the test sends messages and a worker consumes them, the replay and purge
- * buttons act on real dead letters, and a browser without the token is refused. A screenshot lands in
- * test-output/screenshots/dashboard.png. Any console error, uncaught exception or crash fails the test it is in.
+ * buttons act on real dead letters, the Remove button removes a schedule, and a browser without the token is
+ * refused. A screenshot lands in test-output/screenshots/dashboard.png. Any console error, uncaught exception or
+ * crash fails the test it is in.
  */
 import { readFile } from 'node:fs/promises'
 
@@ -225,6 +226,30 @@ describe('the dashboard in Chromium', () => {
       await waitForCell(page, '#dead-letters', 'empty', (text) => text === 'No dead letters.')
       expect(await layer.tasks.listDeadLetters(FAILS)).toEqual([])
       await waitForCell(page, '#status', 'purged or updated', (text) => /Purged 3|Updated/.test(text))
+    },
+    TEST_TIMEOUT_MS,
+  )
+
+  it(
+    'removes a schedule with its button, after a confirm',
+    async () => {
+      // Hourly: it never fires during the test, so its row only changes when the button removes it.
+      await layer.tasks.schedule('dashboard-beat', { channel: JOBS, message: { type: 'job.run' }, everyMs: 3_600_000 })
+      const page = await open('dashboard', `/switchyard/?token=${TOKEN}&refreshMs=100`)
+      const row = '#schedules tr[data-schedule="dashboard-beat"]'
+      await waitForCell(page, `${row} td[data-field="channel"]`, JOBS, (text) => text === JOBS)
+
+      const dismissed = nextDialog(page, false)
+      await page.click(`${row} button[data-action="remove-schedule"]`)
+      expect(await dismissed).toContain('Remove schedule dashboard-beat?')
+      await sleep(300)
+      expect((await layer.tasks.listSchedules()).map((schedule) => schedule.id)).toEqual(['dashboard-beat'])
+
+      const accepted = nextDialog(page, true)
+      await page.click(`${row} button[data-action="remove-schedule"]`)
+      await accepted
+      await waitForCell(page, '#schedules tbody', 'empty', (text) => text === 'No schedules.')
+      expect(await layer.tasks.listSchedules()).toEqual([])
     },
     TEST_TIMEOUT_MS,
   )

@@ -1,32 +1,45 @@
-// The dashboard lists the layer's periodic tasks (issue 17): `api/state` carries them with their next and last runs
-// and never their payloads, and the page has the table its script fills.
+// The dashboard and the layer's periodic tasks (issue 17): `api/state` carries them with their next and last runs
+// and never their payloads, the page has the table its script fills, and POST api/schedules/remove removes one
+// behind the same guard as the other actions (token, Host, CSRF).
 import { afterEach, describe, expect, it } from 'vitest'
 
 import { InMemoryChannelLayer } from '../../src/layers/memory/memory-layer.js'
 import type { DashboardState } from '../../src/monitoring/dashboard/dashboard-api.js'
 import { switchyardDashboard } from '../../src/monitoring/dashboard/dashboard-plugin.js'
-import { serve, type RunningServer } from '../../src/server/serve.js'
+import { serve } from '../../src/server/serve.js'
+import { requestWithHost } from './host-request.js'
 
-const idle = async (): Promise<void> => undefined
-let running: { server: RunningServer; layer: InMemoryChannelLayer } | undefined
+const TOKEN = 'a-dashboard-token-for-tests'
+const bearer = { authorization: `Bearer ${TOKEN}` }
+const json = { 'content-type': 'application/json' }
+const JOB = Object.freeze({ type: 'job.run' })
 
+const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
-  await running?.server.close()
-  await running?.layer.close()
-  running = undefined
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
+
+async function start(token?: string): Promise<{ layer: InMemoryChannelLayer; base: string }> {
+  const layer = new InMemoryChannelLayer()
+  const server = await serve({
+    application: async () => undefined,
+    layer,
+    port: 0,
+    configure: (app) => app.register(switchyardDashboard, { layer, ...(token === undefined ? {} : { token }) }),
+  })
+  cleanups.push(async () => {
+    await server.close()
+    await layer.close()
+  })
+  return { layer, base: `http://127.0.0.1:${server.port}/switchyard/` }
+}
+
+const ids = async (layer: InMemoryChannelLayer): Promise<string[]> =>
+  (await layer.tasks.listSchedules()).map((schedule) => schedule.id)
 
 describe('the dashboard and schedules', () => {
   it('lists schedules with next and last runs, without payloads', async () => {
-    const layer = new InMemoryChannelLayer()
-    const server = await serve({
-      application: idle,
-      layer,
-      port: 0,
-      configure: (app) => app.register(switchyardDashboard, { layer }),
-    })
-    running = { server, layer }
-    const base = `http://127.0.0.1:${server.port}/switchyard/`
+    const { layer, base } = await start()
     const beat = await layer.tasks.schedule('beat', {
       channel: 'jobs',
       message: { type: 'job.run', secret: 'hidden-payload' },
@@ -53,5 +66,72 @@ describe('the dashboard and schedules', () => {
     const page = await (await fetch(base)).text()
     expect(page).toContain('<table id="schedules">')
     expect(page).toContain('function renderSchedules(schedules)')
+  })
+
+  it('removes a schedule; an unknown id is 404, a bad body 400', async () => {
+    const { layer, base } = await start(TOKEN)
+    await layer.tasks.schedule('beat', { channel: 'jobs', message: JOB, everyMs: 60_000 })
+    await layer.tasks.schedule('nightly', { channel: 'jobs', message: JOB, cron: '0 3 * * *' })
+    const remove = (body: unknown): Promise<Response> =>
+      fetch(`${base}api/schedules/remove`, {
+        method: 'POST',
+        headers: { ...bearer, ...json },
+        body: JSON.stringify(body),
+      })
+
+    const removed = await remove({ id: 'beat' })
+    expect(removed.status).toBe(200)
+    expect(await removed.json()).toEqual({ id: 'beat', removed: true })
+    expect(await ids(layer)).toEqual(['nightly'])
+
+    const again = await remove({ id: 'beat' })
+    expect(again.status).toBe(404)
+    expect(await again.json()).toMatchObject({ error: 'not-found' })
+    for (const body of [{}, { id: 42 }, { id: '' }, { id: 'has space' }, { id: 'x'.repeat(101) }, ['nightly'], null]) {
+      const bad = await remove(body)
+      expect(bad.status, JSON.stringify(body)).toBe(400)
+      expect(await bad.json()).toMatchObject({ error: 'bad-request' })
+    }
+    expect(await ids(layer)).toEqual(['nightly'])
+  })
+
+  it('refuses a removal without the token, cross-site, or to a loopback client under a foreign Host', async () => {
+    const { layer, base } = await start(TOKEN)
+    await layer.tasks.schedule('guarded', { channel: 'jobs', message: JOB, everyMs: 60_000 })
+    const url = `${base}api/schedules/remove`
+    const body = JSON.stringify({ id: 'guarded' })
+    expect((await fetch(url, { method: 'POST', headers: json, body })).status).toBe(401)
+    // A form post (no JSON) and a foreign Origin, even with the token.
+    const form = await fetch(url, {
+      method: 'POST',
+      headers: { ...bearer, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'id=guarded',
+    })
+    expect(form.status).toBe(415)
+    const crossSite = await fetch(url, {
+      method: 'POST',
+      headers: { ...bearer, ...json, origin: 'http://evil.example' },
+      body,
+    })
+    expect(crossSite.status).toBe(403)
+
+    const loopback = await start()
+    await loopback.layer.tasks.schedule('rebound', { channel: 'jobs', message: JOB, everyMs: 60_000 })
+    const rebound = await requestWithHost(`${loopback.base}api/schedules/remove`, 'evil.example:8000', {
+      method: 'POST',
+      headers: { ...json, origin: 'http://evil.example:8000' },
+      body: JSON.stringify({ id: 'rebound' }),
+    })
+    expect(rebound.status).toBe(421)
+    expect(await ids(layer)).toEqual(['guarded'])
+    expect(await ids(loopback.layer)).toEqual(['rebound'])
+  })
+
+  it('serves the page with a Remove button per schedule that confirms, then posts', async () => {
+    const { base } = await start(TOKEN)
+    const html = await (await fetch(base, { headers: bearer })).text()
+    expect(html).toContain("remove.dataset.action = 'remove-schedule'")
+    expect(html).toContain("confirm('Remove schedule ' + id")
+    expect(html).toContain("api('schedules/remove'")
   })
 })

@@ -5,9 +5,11 @@ import { afterEach, describe, expect, inject, it } from 'vitest'
 
 import { inspectCommand } from '../../src/cli/commands/inspect.js'
 import { purgeCommand } from '../../src/cli/commands/purge.js'
+import type { ChannelLayer } from '../../src/layers/channel-layer.js'
+import { InMemoryChannelLayer } from '../../src/layers/memory/memory-layer.js'
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
 import type { LayerSnapshot } from '../../src/layers/snapshot.js'
-import type { WorkerReport } from '../../src/tasks/task-store.js'
+import type { ScheduleInfo, WorkerReport } from '../../src/tasks/task-store.js'
 
 const redisUrl = inject('redisUrl')
 const DAY_MS = 86_400_000
@@ -74,11 +76,21 @@ function workerReport(fields: Partial<WorkerReport>): WorkerReport {
 
 /**
  * Two processes on one prefix: jobs has 3 sent, 1 claimed and buried, 1 claimed and running; emails has 2
- * queued; chat has two members in process A, one in B, and `bot`; one worker reported.
+ * queued; chat has two members in process A, one in B, and `bot`; one worker reported; one schedule, which fired
+ * once.
  */
-async function createState(prefix: string): Promise<{ a: RedisChannelLayer; b: RedisChannelLayer }> {
+async function createState(
+  prefix: string,
+): Promise<{ a: RedisChannelLayer; b: RedisChannelLayer; nightly: ScheduleInfo }> {
   const a = redisLayer(prefix)
   const b = redisLayer(prefix)
+  const nightly = await b.tasks.schedule('nightly', {
+    channel: 'reports',
+    message: { type: 'report.build', secret: 'not-printed' },
+    cron: '30 3 * * *',
+    timezone: 'Europe/Paris',
+  })
+  await b.tasks.claimDueSchedules(nightly.nextRunMs)
   for (const key of ['j1', 'j2', 'j3']) await a.send('jobs', { type: 'job.run', idempotencyKey: key })
   const [buried] = await a.tasks.claim('jobs', 1, 30_000)
   if (buried === undefined) throw new Error('nothing claimed')
@@ -90,13 +102,13 @@ async function createState(prefix: string): Promise<{ a: RedisChannelLayer; b: R
     await b.groupAdd('chat', channel)
   }
   await a.tasks.reportWorker(workerReport({}))
-  return { a, b }
+  return { a, b, nightly }
 }
 
 describe('switchyard inspect on Redis', () => {
-  it('prints channels, groups per process, workers, servers and dead letters as aligned tables', async () => {
+  it('prints channels, groups per process, workers, servers, dead letters and schedules as aligned tables', async () => {
     const prefix = `c${randomBytes(6).toString('hex')}`
-    const { a, b } = await createState(prefix)
+    const { a, b, nightly } = await createState(prefix)
     const result = await run(inspectCommand, prefix, [])
     expect(result.err).toBe('')
     expect(result.code).toBe(0)
@@ -153,7 +165,17 @@ describe('switchyard inspect on Redis', () => {
     // Aligned: each cell starts where its header does.
     expect(workerLines[2]?.indexOf('jobs')).toBe(workerLines[1]?.indexOf('CHANNEL'))
     expect(sections[3]).toBe('Servers\n(none)')
-    expect(sections[4]).toBe(['Dead letters', 'CHANNEL  DEAD LETTERS', 'jobs     1', ''].join('\n'))
+    expect(sections[4]).toBe(['Dead letters', 'CHANNEL  DEAD LETTERS', 'jobs     1'].join('\n'))
+    const iso = (ms: number): string => new Date(ms).toISOString()
+    expect(sections[5]).toBe(
+      [
+        'Schedules',
+        'ID       CHANNEL  TYPE          WHEN                            CATCH-UP  NEXT RUN                  LAST RUN',
+        `nightly  reports  report.build  cron 30 3 * * * (Europe/Paris)  one       ${iso(nightly.nextRunMs + 86_400_000)}  ${iso(nightly.nextRunMs)}`,
+        '',
+      ].join('\n'),
+    )
+    expect(result.out).not.toContain('not-printed')
   })
 
   it('prints a Servers table: one line per web process that reported to the layer, alive or not', async () => {
@@ -201,7 +223,7 @@ describe('switchyard inspect on Redis', () => {
 
   it('prints the same state as JSON with --json', async () => {
     const prefix = `c${randomBytes(6).toString('hex')}`
-    const { a } = await createState(prefix)
+    const { a, nightly } = await createState(prefix)
     const result = await run(inspectCommand, prefix, ['--json'])
     expect(result.code).toBe(0)
     const snapshot = JSON.parse(result.out) as LayerSnapshot
@@ -213,13 +235,27 @@ describe('switchyard inspect on Redis', () => {
     expect(snapshot.groups[0]).toMatchObject({ name: 'chat', members: 4 })
     expect(snapshot.groups[0]?.byProcess).toContainEqual({ process: `specific.${a.clientId}!`, members: 2 })
     expect(snapshot.workers).toEqual([expect.objectContaining({ id: 'web-1:101:jobs', processed: 40, alive: true })])
+    const { schedules } = JSON.parse(result.out) as { schedules: Record<string, unknown>[] }
+    expect(schedules).toEqual([
+      {
+        id: 'nightly',
+        channel: 'reports',
+        type: 'report.build',
+        cron: '30 3 * * *',
+        timezone: 'Europe/Paris',
+        catchUp: 'one',
+        nextRunMs: nightly.nextRunMs + 86_400_000,
+        lastRunMs: nightly.nextRunMs,
+      },
+    ])
+    expect(result.out).not.toContain('not-printed')
   })
 
   it('says (none) for an empty prefix, and refuses arguments', async () => {
     const prefix = `c${randomBytes(6).toString('hex')}`
     const result = await run(inspectCommand, prefix, [])
     expect(result.out).toBe(
-      'Channels\n(none)\n\nGroups\n(none)\n\nWorkers\n(none)\n\nServers\n(none)\n\nDead letters\n(none)\n',
+      'Channels\n(none)\n\nGroups\n(none)\n\nWorkers\n(none)\n\nServers\n(none)\n\nDead letters\n(none)\n\nSchedules\n(none)\n',
     )
     expect((await run(inspectCommand, prefix, ['jobs'])).code).toBe(2)
   })
@@ -300,5 +336,33 @@ describe('switchyard purge on Redis', () => {
     )
     expect(counts.every((members) => members.length === 1 && members[0] === 'fresh')).toBe(true)
     expect((await layer.inspect()).groups).toHaveLength(250)
+  })
+})
+
+describe('switchyard inspect on a layer without a task store', () => {
+  it('prints no Schedules section, and no schedules field with --json', async () => {
+    const memory = new InMemoryChannelLayer()
+    const snapshot = await memory.inspect()
+    await memory.close()
+    // Only what inspect uses: a custom layer with inspect() and no `tasks`.
+    const layer = { inspect: async () => snapshot, close: async () => undefined } as unknown as ChannelLayer
+    const inspect = async (args: string[]): Promise<Result> => {
+      let out = ''
+      let err = ''
+      const code = await inspectCommand(
+        [...args, '--app', 'app.ts'],
+        { out: (text) => (out += text), err: (text) => (err += text) },
+        { loadApp: async (path) => ({ path, application: async () => undefined, layer }) },
+      )
+      return { code, out, err }
+    }
+    expect(await inspect([])).toEqual({
+      code: 0,
+      err: '',
+      out: 'Channels\n(none)\n\nGroups\n(none)\n\nWorkers\n(none)\n\nServers\n(none)\n\nDead letters\n(none)\n',
+    })
+    const json = await inspect(['--json'])
+    expect(json.code).toBe(0)
+    expect(JSON.parse(json.out)).toEqual(JSON.parse(JSON.stringify(snapshot)))
   })
 })

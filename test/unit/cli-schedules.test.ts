@@ -14,12 +14,19 @@ afterEach(() => {
 async function run(args: string[], layer: InMemoryChannelLayer): Promise<{ code: number; out: string; err: string }> {
   let out = ''
   let err = ''
-  const code = await schedulesCommand(
-    [...args, '--app', 'app.ts'],
-    { out: (text) => (out += text), err: (text) => (err += text) },
-    { loadApp: async (path) => ({ path, application: noop, layer }) },
-  )
-  return { code, out, err }
+  // The command closes the layer it read, and a closed layer refuses schedule calls: the test reads this one
+  // layer again, so its close is held back (and the test closes it at the end).
+  const close = vi.spyOn(layer, 'close').mockResolvedValue(undefined)
+  try {
+    const code = await schedulesCommand(
+      [...args, '--app', 'app.ts'],
+      { out: (text) => (out += text), err: (text) => (err += text) },
+      { loadApp: async (path) => ({ path, application: noop, layer }) },
+    )
+    return { code, out, err }
+  } finally {
+    close.mockRestore()
+  }
 }
 
 async function layerWithSchedules(): Promise<InMemoryChannelLayer> {

@@ -1,10 +1,12 @@
 import type { ChannelLayer } from '../../layers/channel-layer.js'
 import { isInspectable } from '../../layers/snapshot.js'
+import { hasTaskStore } from '../../tasks/task-store.js'
 import { JSON_OPTION, parseCommandArgs, positiveIntegerOption, runParsed, UsageError } from '../command-args.js'
 import type { CommandIo } from '../command-error.js'
 import { toJson } from '../dead-letter-format.js'
 import { formatSnapshot } from '../inspect-format.js'
 import { withCommandLayer, type LayerCommandDeps } from '../open-layer.js'
+import { summarizeSchedule } from '../schedule-format.js'
 
 /** The command's output streams; injectable for tests. */
 export type InspectIo = CommandIo
@@ -12,13 +14,13 @@ export type InspectIo = CommandIo
 export const INSPECT_USAGE = `Usage: switchyard inspect [--app module] [--prefix p] [--json] [--max-channels N] [--max-groups N]
 
 Prints the channels (backlog, in flight, delayed, dead letters), groups (members per process), workers (alive,
-heartbeat, counters), servers (web processes: alive, connections, counters) and dead letters per channel of the
-channel layer, as aligned tables or as JSON.
+heartbeat, counters), servers (web processes: alive, connections, counters), dead letters per channel and
+schedules (periodic tasks: channel, timing, next and last runs) of the channel layer, as aligned tables or as JSON.
 
 Options:
   --app           A module whose \`layer\` export is the channel layer to inspect (else the one below)
   --prefix        Redis key prefix when the layer comes from $REDIS_URL (default $SWITCHYARD_PREFIX, else asgi)
-  --json          The snapshot as JSON
+  --json          The snapshot and the schedules as JSON
   --max-channels  Most channels listed (default 1000)
   --max-groups    Most groups listed (default 1000)
 
@@ -61,11 +63,17 @@ async function printSnapshot(layer: ChannelLayer, request: InspectRequest, io: I
     io.err('switchyard inspect: the channel layer has no inspect(); use the in-memory or Redis layer\n')
     return 1
   }
-  const snapshot = await layer.inspect({
-    ...(request.maxChannels === undefined ? {} : { maxChannels: request.maxChannels }),
-    ...(request.maxGroups === undefined ? {} : { maxGroups: request.maxGroups }),
-  })
-  io.out(request.json ? `${toJson(snapshot)}\n` : formatSnapshot(snapshot))
+  const [snapshot, schedules] = await Promise.all([
+    layer.inspect({
+      ...(request.maxChannels === undefined ? {} : { maxChannels: request.maxChannels }),
+      ...(request.maxGroups === undefined ? {} : { maxGroups: request.maxGroups }),
+    }),
+    // A layer without a task store keeps no schedules: its output has no such section (or JSON field).
+    hasTaskStore(layer) ? layer.tasks.listSchedules() : undefined,
+  ])
+  if (!request.json) io.out(formatSnapshot(snapshot, schedules))
+  else if (schedules === undefined) io.out(`${toJson(snapshot)}\n`)
+  else io.out(`${toJson({ ...snapshot, schedules: schedules.map(summarizeSchedule) })}\n`)
   return 0
 }
 

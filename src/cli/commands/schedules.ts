@@ -1,9 +1,9 @@
 import type { ChannelLayer } from '../../layers/channel-layer.js'
-import { hasTaskStore, type ScheduleInfo } from '../../tasks/task-store.js'
+import { hasTaskStore } from '../../tasks/task-store.js'
 import { HELP_WORDS, JSON_OPTION, parseCommandArgs, runParsed, UsageError } from '../command-args.js'
 import type { CommandIo } from '../command-error.js'
 import { withCommandLayer, type LayerCommandDeps } from '../open-layer.js'
-import { formatTable, oneLine } from '../table.js'
+import { formatScheduleTable, summarizeSchedule } from '../schedule-format.js'
 
 export const SCHEDULES_USAGE = `Usage: switchyard schedules <command> [options]
 
@@ -63,35 +63,10 @@ async function runRequest(request: Request, layer: ChannelLayer, io: CommandIo):
     return 1
   }
   const schedules = await layer.tasks.listSchedules()
-  if (request.json) io.out(`${JSON.stringify(schedules.map(summarize), null, 2)}\n`)
+  if (request.json) io.out(`${JSON.stringify(schedules.map(summarizeSchedule), null, 2)}\n`)
   else if (schedules.length === 0) io.out('No schedules\n')
   else io.out(formatScheduleTable(schedules))
   return 0
-}
-
-/** A schedule without its message (listings never print payloads). */
-function summarize({ message, ...rest }: ScheduleInfo): Omit<ScheduleInfo, 'message'> & { type: string } {
-  return { ...rest, type: message.type }
-}
-
-/** An aligned table: id, channel, message type, timing, next run, last run (ISO times). */
-export function formatScheduleTable(schedules: readonly ScheduleInfo[]): string {
-  const iso = (ms: number | undefined): string =>
-    ms === undefined ? '-' : ms >= 8.64e15 ? 'never' : new Date(ms).toISOString()
-  const timing = (s: ScheduleInfo): string =>
-    s.everyMs === undefined ? `cron ${s.cron ?? ''} (${s.timezone ?? 'UTC'})` : `every ${s.everyMs} ms`
-  return formatTable([
-    ['ID', 'CHANNEL', 'TYPE', 'WHEN', 'CATCH-UP', 'NEXT RUN', 'LAST RUN'],
-    ...schedules.map((s) => [
-      s.id,
-      s.channel,
-      oneLine(s.message.type),
-      oneLine(timing(s)),
-      s.catchUp,
-      iso(s.nextRunMs),
-      iso(s.lastRunMs),
-    ]),
-  ])
 }
 
 /** Parses the arguments; a `UsageError` for anything wrong (exit 2). */

@@ -77,7 +77,7 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
   private readonly taskIds = new MemoryTaskIds()
   protected readonly deadLetters: MemoryDeadLetterStore
   protected readonly registry = new MemoryProcessRegistry((operation) => this.begin(operation))
-  protected readonly schedules = new Schedules(new MemorySchedules())
+  protected readonly schedules = new Schedules(new MemorySchedules(), (operation) => this.begin(operation))
   private readonly expiredReporter: DropReporter
   private readonly wakeups = new TaskWakeups()
   private readonly windows = new SlidingWindows()

@@ -52,7 +52,7 @@ export function dashboardPage(nonce: string): string {
 
     <h2>Schedules</h2>
     <table id="schedules">
-      <thead><tr><th>Schedule</th><th>Channel</th><th>Type</th><th>When</th><th>Next run</th><th>Last run</th></tr></thead>
+      <thead><tr><th>Schedule</th><th>Channel</th><th>Type</th><th>When</th><th>Next run</th><th>Last run</th><th></th></tr></thead>
       <tbody></tbody>
     </table>
 

@@ -11,8 +11,8 @@ import { StateSampler } from './state-sampler.js'
 
 /**
  * A live dashboard (like Flower) for a channel layer: channels (highlighted over their `backlog` monitor's
- * threshold), groups, workers, every server's connections, dead letters with inspect, replay and purge, and a chart
- * of throughput and backlog. One HTML page with an inline
+ * threshold), groups, workers, every server's connections, dead letters with inspect, replay and purge, periodic
+ * tasks with remove, cancelling a task by id, and a chart of throughput and backlog. One HTML page with an inline
  * script (no build step) polling a JSON API under `<path>api/`.
  *
  * Never open by default: with neither `token` nor `authorize`, only loopback clients get in, and only when they

@@ -42,7 +42,8 @@ export interface ScheduleSpec {
 /** Shortest `everyMs`: workers poll due schedules about once a second. */
 export const MIN_EVERY_MS = 1000
 
-const SCHEDULE_ID = /^[A-Za-z0-9._-]{1,100}$/
+/** What a schedule id may be: safe in a Redis key, a URL and a terminal. */
+export const SCHEDULE_ID = /^[A-Za-z0-9._-]{1,100}$/
 
 export function assertScheduleId(id: unknown): asserts id is string {
   if (typeof id !== 'string' || !SCHEDULE_ID.test(id)) {

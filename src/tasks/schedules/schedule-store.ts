@@ -82,11 +82,19 @@ export interface ScheduleRecords {
 /** Schedules claimed per call: a fleet with more due at once claims the rest on its next poll. */
 const CLAIM_BATCH = 100
 
-/** The schedule logic every backend shares: validation and tick computation here, storage in `ScheduleRecords`. */
+/**
+ * The schedule logic every backend shares: validation and tick computation here, storage in `ScheduleRecords`.
+ * `assertOpen(operation)` throws `LayerClosedError` once the layer is closed: checked first on every call, as the
+ * rest of the task store does, so a closed layer fails the same way whatever is asked of it.
+ */
 export class Schedules implements ScheduleStore {
-  constructor(private readonly records: ScheduleRecords) {}
+  constructor(
+    private readonly records: ScheduleRecords,
+    private readonly assertOpen: (operation: string) => void,
+  ) {}
 
   async schedule(id: string, options: ScheduleOptions): Promise<ScheduleInfo> {
+    this.assertOpen('define a schedule')
     const spec = resolveScheduleOptions(id, options)
     const nextRunMs = firstRunMs(spec, Date.now())
     await this.records.put(id, spec, nextRunMs)
@@ -94,15 +102,18 @@ export class Schedules implements ScheduleStore {
   }
 
   async unschedule(id: string): Promise<boolean> {
+    this.assertOpen('remove a schedule')
     assertScheduleId(id)
     return this.records.remove(id)
   }
 
   async listSchedules(): Promise<ScheduleInfo[]> {
+    this.assertOpen('list schedules')
     return (await this.records.list()).map(toInfo)
   }
 
   async claimDueSchedules(nowMs = Date.now()): Promise<ScheduleTick[]> {
+    this.assertOpen('claim due schedules')
     const ticks: ScheduleTick[] = []
     for (const stored of await this.records.due(nowMs, CLAIM_BATCH)) {
       // Read after the index said due (on Redis, not atomically with it): another worker may have claimed it since.
@@ -115,7 +126,8 @@ export class Schedules implements ScheduleStore {
     return ticks
   }
 
-  nextScheduleRunMs(): Promise<number | undefined> {
+  async nextScheduleRunMs(): Promise<number | undefined> {
+    this.assertOpen('read the next schedule run')
     return this.records.earliest()
   }
 }

@@ -196,6 +196,11 @@ export function lifecycleCases({ make, clock, it }: TaskStoreTestContext): void 
         () => store.reportServer(serverReport()),
         () => store.listServers(),
         () => store.forgetServer(serverReport().id),
+        () => store.schedule('tick', { channel: 'jobs', message: { type: 'job.run' }, everyMs: 1000 }),
+        () => store.unschedule('tick'),
+        () => store.listSchedules(),
+        () => store.claimDueSchedules(),
+        () => store.nextScheduleRunMs(),
       ]
       for (const call of calls) await expect(call()).rejects.toBeInstanceOf(LayerClosedError)
     })

@@ -9,6 +9,7 @@ import { resolveScheduleOptions } from '../../../src/tasks/schedules/schedule-op
 import { Schedules, type StoredSchedule } from '../../../src/tasks/schedules/schedule-store.js'
 import { createLogger } from '../../../src/logger.js'
 import { startScheduleLoop } from '../../../src/worker/schedule-loop.js'
+import { fakeLogger } from './helpers.js'
 
 const T0 = Date.parse('2026-03-28T12:00:00.000Z')
 const message = { type: 'job.run' }
@@ -51,7 +52,7 @@ describe('Schedules.claimDueSchedules', () => {
     const stale: StoredSchedule = { id: 't', spec, nextRunMs: T0 + 1000, lastRunMs: T0 }
     vi.spyOn(records, 'due').mockResolvedValue([stale])
     const advance = vi.spyOn(records, 'advance')
-    expect(await new Schedules(records).claimDueSchedules(T0 + 5)).toEqual([])
+    expect(await new Schedules(records, () => undefined).claimDueSchedules(T0 + 5)).toEqual([])
     expect(advance).not.toHaveBeenCalled()
   })
 })
@@ -76,5 +77,20 @@ describe('startScheduleLoop', () => {
     await vi.advanceTimersByTimeAsync(2_000)
     expect(sent).toHaveLength(3)
     await layer.close()
+  })
+
+  it('ends by itself once the layer is closed, instead of warning on every poll', async () => {
+    vi.useFakeTimers({ now: T0 })
+    const layer = new InMemoryChannelLayer()
+    await layer.tasks.schedule('beat', { channel: 'jobs', message, everyMs: 1000 })
+    const { logger, warn } = fakeLogger()
+    const loop = startScheduleLoop({ layer, schedules: layer.tasks, log: logger })
+    await vi.advanceTimersByTimeAsync(1_500)
+    await layer.close()
+    await vi.advanceTimersByTimeAsync(10_000)
+    expect(warn).not.toHaveBeenCalled()
+    expect(logger.info).toHaveBeenCalledTimes(1)
+    expect(logger.info).toHaveBeenCalledWith({}, 'layer closed; schedules no longer fired here')
+    await loop.stop()
   })
 })

@@ -110,7 +110,9 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
     this.taskChannels = new TaskChannels(ctx.options.taskChannels)
     this.deadLetters = new RedisDeadLetters(ctx)
     this.registry = new RedisProcessRegistry(ctx)
-    this.schedules = new Schedules(new RedisSchedules(ctx))
+    this.schedules = new Schedules(new RedisSchedules(ctx), (operation) => {
+      ctx.assertOpen(operation)
+    })
     this.flowRecords = new RedisFlows(ctx)
     this.flows = new FlowDriver(this.flowRecords, ctx.log)
   }
