@@ -41,6 +41,7 @@ const TABLES: Readonly<Record<string, readonly string[]>> = {
   '`serve()` options': ['src/server/serve.ts#ServeOptions'],
   '`runWorker` options': ['src/worker/worker.ts#WorkerOptions'],
   '`schedule()` options': ['src/tasks/schedules/schedule-options.ts#ScheduleOptions'],
+  '`chain()` and `chord()` options': ['src/tasks/flows/flow-types.ts#FlowOptions'],
   '`joinGroup` options': ['src/consumer-runtime/join-group.ts#JoinGroupOptions'],
   'Retry options': ['src/worker/retry-options.ts#RetryOptions'],
   Metrics: ['src/monitoring/metrics.ts#MetricsOptions', 'src/monitoring/metrics-plugin.ts#SwitchyardMetricsOptions'],

@@ -1,7 +1,7 @@
 /**
  * docs/topics/background-tasks.md: the worked example's commands run verbatim with the real `npx switchyard` on
  * Redis (a retry, a dead letter listed, replayed and purged), send.ts and status.ts run with node, worker.ts stopped
- * by SIGTERM, and the at-most-once thumbnails consumer under `runWorker`.
+ * by SIGTERM, the at-most-once thumbnails consumer and the albums chord under `runWorker`.
  */
 import { describe, expect, inject, it } from 'vitest'
 
@@ -143,6 +143,32 @@ describe(PAGE, () => {
     await waitFor('thumbnails 1 and 3', () => made.length === 2)
     expect(made).toEqual([1, 3])
     expect(layer.stats().received).toBe(5)
+    await worker.stop()
+    await worker.done
+    await layer.close()
+  })
+
+  it('albums.ts: a chord resizes three sizes in parallel and publishes once; a second call with its id is a no-op', async () => {
+    const project = await docProject('docs/topics/background-tasks.md', ['albums.ts'])
+    const { application, layer, published, publishAlbum } = await project.import<{
+      application: Application
+      layer: InMemoryChannelLayer
+      published: number[]
+      publishAlbum: (albumId: number, imageId: number) => Promise<string>
+    }>('albums.ts')
+    const worker = runWorker({ application, layer, channels: ['images'] })
+    const id = await publishAlbum(7, 70)
+    expect(id).toBe('album-7')
+    await waitFor('the album to be published', async () => (await layer.tasks.getTaskState(id))?.status === 'succeeded')
+    expect(await publishAlbum(7, 70)).toBe('album-7')
+    const flow = await layer.tasks.getFlowState(id)
+    expect(flow?.steps.map((step) => [step.taskId, step.status])).toEqual([
+      ['album-7.0', 'succeeded'],
+      ['album-7.1', 'succeeded'],
+      ['album-7.2', 'succeeded'],
+    ])
+    expect(flow?.then).toMatchObject({ taskId: 'album-7.then', status: 'succeeded' })
+    expect(published).toEqual([7])
     await worker.stop()
     await worker.done
     await layer.close()

@@ -21,6 +21,8 @@ export interface MemoryFlowContext {
   preCancel(channel: string, taskId: string): void
   /** How long an ended flow is kept (`taskStateRetentionMs`). */
   readonly retentionMs: number
+  /** Throws `LayerClosedError` once the layer is closed. */
+  assertOpen(operation: string): void
 }
 
 interface MutableFlow {
@@ -46,7 +48,7 @@ export class MemoryFlows implements FlowBackend {
     private readonly ctx: MemoryFlowContext,
     private readonly log: Logger,
   ) {
-    this.driver = new FlowDriver(this, log)
+    this.driver = new FlowDriver(this, log, ctx.assertOpen)
   }
 
   /**

@@ -10,6 +10,11 @@ export class MemorySchedules implements ScheduleRecords {
     return Promise.resolve()
   }
 
+  /** The layer was flushed (a flushed Redis prefix loses its schedules too). */
+  clear(): void {
+    this.byId.clear()
+  }
+
   remove(id: string): Promise<boolean> {
     return Promise.resolve(this.byId.delete(id))
   }

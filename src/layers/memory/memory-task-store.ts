@@ -77,7 +77,8 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
   private readonly taskIds = new MemoryTaskIds()
   protected readonly deadLetters: MemoryDeadLetterStore
   protected readonly registry = new MemoryProcessRegistry((operation) => this.begin(operation))
-  protected readonly schedules = new Schedules(new MemorySchedules(), (operation) => this.begin(operation))
+  private readonly scheduleRecords = new MemorySchedules()
+  protected readonly schedules = new Schedules(this.scheduleRecords, (operation) => this.begin(operation))
   private readonly expiredReporter: DropReporter
   private readonly wakeups = new TaskWakeups()
   private readonly windows = new SlidingWindows()
@@ -106,6 +107,9 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
           this.states.retire(taskId, Date.now())
         },
         retentionMs: options.taskStateRetentionMs,
+        assertOpen: (operation) => {
+          this.begin(operation)
+        },
       },
       log,
     )
@@ -364,6 +368,7 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
     this.deadLetters.clear()
     this.registry.clear()
     this.flowRecords.clear()
+    this.scheduleRecords.clear()
   }
 
   /** Checks the layer is open and purges what retention expired; returns now. */

@@ -48,20 +48,25 @@ export interface FlowBackend {
  * or a later sweep when that worker died first) may call it any number of times.
  */
 export class FlowDriver implements FlowControl {
+  /** `assertOpen(operation)` throws `LayerClosedError` once the layer is closed: checked first by every call. */
   constructor(
     private readonly backend: FlowBackend,
     private readonly log: Logger,
+    private readonly assertOpen: (operation: string) => void,
   ) {}
 
   async chain(steps: readonly FlowStep[], options?: FlowOptions): Promise<string> {
+    this.assertOpen('start a chain')
     return this.start(resolveFlowSpec('chain', steps, undefined, options))
   }
 
   async chord(steps: readonly FlowStep[], then: FlowStep, options?: FlowOptions): Promise<string> {
+    this.assertOpen('start a chord')
     return this.start(resolveFlowSpec('chord', steps, then, options))
   }
 
   async getFlowState(flowId: string): Promise<FlowState | undefined> {
+    this.assertOpen('read a flow state')
     return (await this.read(flowId))?.flow
   }
 

@@ -141,19 +141,23 @@ export function lifecycleCases({ make, clock, it }: TaskStoreTestContext): void 
   })
 
   describe('a flushed layer', () => {
-    it('forgets claims, task states, waiting retries, dead letters and reports, and stays usable', async () => {
+    it('forgets claims, task states, waiting retries, dead letters, reports, schedules and flows, and stays usable', async () => {
       const layer = await make()
       for (const type of ['a.task', 'b.task', 'c.task']) await layer.send('jobs', { type })
       const [a, b, c] = await layer.tasks.claim('jobs', 3, 1000)
       await layer.tasks.retry(a!, 5000, FAILURE)
       await layer.tasks.bury(b!, FAILURE)
       await layer.tasks.reportWorker(workerReport())
+      await layer.tasks.schedule('tick', { channel: 'jobs', message: { type: 'job.run' }, everyMs: 1000 })
+      const flow = await layer.tasks.chain([{ channel: 'jobs', message: { type: 'job.run' } }])
       await layer.flush()
       clock.advance(10_000)
       expect(await layer.tasks.claim('jobs', 5, 1000)).toEqual([])
       expect(await layer.tasks.getTaskState(a!.taskId)).toBeUndefined()
       expect(await layer.tasks.deadLetterChannels()).toEqual([])
       expect(await layer.tasks.listWorkers()).toEqual([])
+      expect(await layer.tasks.listSchedules()).toEqual([])
+      expect(await layer.tasks.getFlowState(flow)).toBeUndefined()
       expect(await layer.tasks.recoverStalled('jobs')).toBe(0)
       expect(await layer.tasks.recoverStalled('jobs')).toBe(0)
       // The claim went with the flush: settling it is a no-op.
@@ -201,6 +205,14 @@ export function lifecycleCases({ make, clock, it }: TaskStoreTestContext): void 
         () => store.listSchedules(),
         () => store.claimDueSchedules(),
         () => store.nextScheduleRunMs(),
+        () => store.chain([{ channel: 'jobs', message: { type: 'job.run' } }]),
+        () =>
+          store.chord([{ channel: 'jobs', message: { type: 'job.run' } }], {
+            channel: 'jobs',
+            message: { type: 'x.y' },
+          }),
+        () => store.getFlowState('flow'),
+        () => store.resumeFlows?.() ?? Promise.reject(new LayerClosedError('resume flows')),
       ]
       for (const call of calls) await expect(call()).rejects.toBeInstanceOf(LayerClosedError)
     })

@@ -114,7 +114,9 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
       ctx.assertOpen(operation)
     })
     this.flowRecords = new RedisFlows(ctx)
-    this.flows = new FlowDriver(this.flowRecords, ctx.log)
+    this.flows = new FlowDriver(this.flowRecords, ctx.log, (operation) => {
+      ctx.assertOpen(operation)
+    })
   }
 
   get options(): TaskStoreOptions {
