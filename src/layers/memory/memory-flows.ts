@@ -48,7 +48,9 @@ export class MemoryFlows implements FlowBackend {
     private readonly ctx: MemoryFlowContext,
     private readonly log: Logger,
   ) {
-    this.driver = new FlowDriver(this, log, ctx.assertOpen)
+    this.driver = new FlowDriver(this, log, (operation) => {
+      ctx.assertOpen(operation)
+    })
   }
 
   /**
@@ -64,8 +66,9 @@ export class MemoryFlows implements FlowBackend {
   async resume(): Promise<number> {
     const tags = [...this.deferred]
     this.deferred.clear()
-    for (const tag of tags) await this.advance(tag)
-    return tags.length
+    let handled = 0
+    for (const tag of tags) if (await this.advance(tag)) handled++
+    return handled
   }
 
   async create(spec: FlowSpec, nowMs: number): Promise<FlowRecord> {
@@ -117,12 +120,15 @@ export class MemoryFlows implements FlowBackend {
     return steps.map((step) => this.ctx.state(step.taskId))
   }
 
-  private async advance(tag: string): Promise<void> {
+  /** Resolves whether the flow moved on; if not, the tag waits for the next `resume`. */
+  private async advance(tag: string): Promise<boolean> {
     try {
       await this.driver.advanceTag(tag)
+      return true
     } catch (err) {
       this.deferred.add(tag)
       this.log.warn({ err, tag }, 'a flow could not send its next step; trying again later')
+      return false
     }
   }
 

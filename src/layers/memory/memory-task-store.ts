@@ -8,6 +8,7 @@ import { MemoryClaims } from './memory-claims.js'
 import { MemoryFlows } from './memory-flows.js'
 import type { TaskQueues } from './task-queues.js'
 import type { FlowDriver } from '../../tasks/flows/flow-driver.js'
+import { isFlowId } from '../../tasks/flows/flow-spec.js'
 import { MemoryDeadLetterStore } from './memory-dead-letter-store.js'
 import { MemoryProcessRegistry } from './memory-process-registry.js'
 import { MemorySchedules } from './memory-schedules.js'
@@ -300,7 +301,7 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
   async cancel(taskId: string): Promise<TaskStatus | undefined> {
     this.begin('cancel a task')
     const previous = this.states.get(taskId)
-    if (previous === undefined) return this.flows.cancel(taskId)
+    if (previous === undefined) return isFlowId(taskId) ? this.flows.cancel(taskId) : undefined
     if (CANCELLABLE_STATUSES.has(previous.status)) {
       this.setState(previous, { status: 'cancelled' })
       await this.flowRecords.ended(taskId)
@@ -315,7 +316,8 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
 
   async getTaskState(taskId: string): Promise<TaskState | undefined> {
     this.begin('read a task state')
-    return this.states.get(taskId) ?? (await this.flows.taskState(taskId))
+    const state = this.states.get(taskId)
+    return state !== undefined || !isFlowId(taskId) ? state : this.flows.taskState(taskId)
   }
 
   async resumeFlows(): Promise<number> {

@@ -147,6 +147,9 @@ export function flowCases({ make, clock, it }: TaskStoreTestContext): void {
         status: 'running',
         steps: [{}, { taskId: `${id}.1` }],
       })
+      clock.advance(5000)
+      // Still full: the step end waits for the next sweep.
+      expect(await layer.tasks.resumeFlows?.()).toBe(0)
       await layer.tasks.ack(await claimOne(layer, 'narrow'))
       clock.advance(5000)
       expect(await layer.tasks.resumeFlows?.()).toBe(1)

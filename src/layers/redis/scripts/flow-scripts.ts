@@ -44,13 +44,17 @@ export async function runFlowFinish(
   await FLOW_SCRIPTS.update.run(client, [keys.flow(args.flowId)], ['finish', args.status, args.nowMs, args.retentionMs])
 }
 
-/** flow-outbox.lua: removes the entries still at the score they were read with; resolves to how many. */
-export async function runFlowOutboxDone(
+/**
+ * flow-outbox.lua: of the entries still at the score they were read with, removes those `done` and sends the others
+ * to the back of the outbox; resolves to how many were removed.
+ */
+export async function runFlowOutboxSettle(
   client: Redis,
   keys: RedisKeys,
-  entries: readonly FlowOutboxEntry[],
+  nowMs: number,
+  entries: readonly { readonly entry: FlowOutboxEntry; readonly done: boolean }[],
 ): Promise<number> {
   if (entries.length === 0) return 0
-  const args = entries.flatMap((entry) => [entry.tag, entry.score])
-  return Number(await FLOW_SCRIPTS.outbox.run(client, [keys.flowOutbox], args))
+  const args = entries.flatMap(({ entry, done }) => [entry.tag, entry.score, done ? 'done' : 'again'])
+  return Number(await FLOW_SCRIPTS.outbox.run(client, [keys.flowOutbox], [nowMs, ...args]))
 }

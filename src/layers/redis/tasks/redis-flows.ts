@@ -12,7 +12,7 @@ import {
   runFlowCreate,
   runFlowFinish,
   runFlowMark,
-  runFlowOutboxDone,
+  runFlowOutboxSettle,
   type FlowFields,
 } from '../scripts/flow-scripts.js'
 import { outboxEntries, runTaskCancel, type FlowOutboxEntry } from '../scripts/task-scripts.js'
@@ -126,21 +126,24 @@ export class RedisFlows implements FlowBackend {
    * that fails stays for the sweep (its next send may have found the channel full); never throws.
    */
   async advance(driver: FlowDriver, shard: RedisShard, entries: readonly FlowOutboxEntry[]): Promise<number> {
-    const done: FlowOutboxEntry[] = []
+    const settled: { entry: FlowOutboxEntry; done: boolean }[] = []
     for (const entry of entries) {
       try {
         await driver.advanceTag(entry.tag)
-        done.push(entry)
+        settled.push({ entry, done: true })
       } catch (err) {
+        settled.push({ entry, done: false })
         this.ctx.log.warn({ err, tag: entry.tag }, 'a flow could not move on; trying again later')
       }
     }
     try {
-      await shard.call((client) => runFlowOutboxDone(client, this.ctx.keys, done), { idempotent: true })
+      await shard.call((client) => runFlowOutboxSettle(client, this.ctx.keys, Date.now(), settled), {
+        idempotent: true,
+      })
     } catch (err) {
       this.ctx.log.debug({ err }, 'could not clear flow outbox entries; the sweep will')
     }
-    return done.length
+    return settled.filter((entry) => entry.done).length
   }
 
   /** The sweep: the outbox entries left behind on every shard (their worker died, or the flow's send failed). */

@@ -44,6 +44,7 @@ import { RedisDeadLetters } from './redis-dead-letters.js'
 import { RedisFlows } from './redis-flows.js'
 import { parseTaskState } from './task-state-fields.js'
 import { FlowDriver } from '../../../tasks/flows/flow-driver.js'
+import { isFlowId } from '../../../tasks/flows/flow-spec.js'
 import { RedisProcessRegistry } from './redis-registry.js'
 import { RedisSchedules } from './redis-schedules.js'
 import { Schedules } from '../../../tasks/schedules/schedule-store.js'
@@ -364,7 +365,8 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
 
   async cancel(taskId: string): Promise<TaskStatus | undefined> {
     this.ctx.assertOpen('cancel a task')
-    return (await cancelTask(this.ctx, taskId)) ?? (await this.flows.cancel(taskId))
+    const before = await cancelTask(this.ctx, taskId)
+    return before !== undefined || !isFlowId(taskId) ? before : this.flows.cancel(taskId)
   }
 
   async cancelledAmong(tasks: readonly ClaimedTask[]): Promise<ClaimedTask[]> {
@@ -379,7 +381,7 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
       const state = parseTaskState(taskId, fields)
       if (state !== undefined) return state
     }
-    return this.flows.taskState(taskId)
+    return isFlowId(taskId) ? this.flows.taskState(taskId) : undefined
   }
 
   async resumeFlows(): Promise<number> {
