@@ -29,6 +29,7 @@ export class TaskRunner {
   /** Claims whose task was cancelled (`layer.tasks.cancel`): not started, or aborted and dropped. */
   private readonly cancelled = new WeakSet<ClaimedTask>()
   private stopping = false
+  private unwatchCancellations: (() => void) | undefined
   /** Moving average of attempt durations, ms (infinite until one ended): decides whether to pipeline. */
   private attemptMs = Number.POSITIVE_INFINITY
   private readonly upkeep: TaskUpkeep
@@ -85,6 +86,10 @@ export class TaskRunner {
   /** Claims, runs and settles tasks until `stop()`. */
   async run(): Promise<void> {
     await this.declareChannel()
+    // A cancel made in this process aborts at once; others are found on the renewal tick (task-upkeep.ts).
+    this.unwatchCancellations = this.options.store.watchCancellations?.((taskId) => {
+      this.cancel([...this.held.keys()].filter((task) => task.taskId === taskId))
+    })
     this.upkeep.start()
     await this.loop.run()
   }
@@ -110,6 +115,7 @@ export class TaskRunner {
     // Only now: claims must be renewed while their tasks finish, or another worker recovers them as stalled and
     // runs them a second time while they are still running here.
     await this.upkeep.stop()
+    this.unwatchCancellations?.()
     const leftover = [...this.active]
     for (const [task, attempt] of leftover) {
       // Returned below, uncounted: the abort must not also be recorded as a failed attempt (a retry, onFailure,
@@ -123,11 +129,14 @@ export class TaskRunner {
 
   /** Aborts the attempts of cancelled tasks (their claims are then dropped); one waiting for a slot never starts. */
   private cancel(tasks: readonly ClaimedTask[]): void {
-    for (const task of tasks) {
+    // The renewal tick finds again what a notice already cancelled while its attempt winds down.
+    const fresh = tasks.filter((task) => !this.cancelled.has(task))
+    if (fresh.length === 0) return
+    for (const task of fresh) {
       this.cancelled.add(task)
       this.active.get(task)?.abort(new TaskCancelledError(`Task "${task.taskId}" was cancelled`))
     }
-    this.options.log.info({ channel: this.options.channel, cancelled: tasks.length }, 'cancelled running tasks')
+    this.options.log.info({ channel: this.options.channel, cancelled: fresh.length }, 'cancelled running tasks')
   }
 
   /** Returns claims that will not run here to the queue; duplicates of succeeded tasks are acked instead. */

@@ -30,6 +30,7 @@ import { TaskStoreParts } from '../../tasks/task-store-parts.js'
 import { nextTaskState, type TaskStateChange } from './task-state-change.js'
 import { TaskStates } from './task-states.js'
 import { TaskWakeups, type WaitForTasksOptions } from '../../tasks/task-wakeups.js'
+import { CancelNotices } from '../../tasks/task-cancellation.js'
 import {
   CANCELLABLE_STATUSES,
   DEFAULT_TASK_STORE_OPTIONS,
@@ -83,6 +84,7 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
   private readonly expiredReporter: DropReporter
   private readonly wakeups = new TaskWakeups()
   private readonly windows = new SlidingWindows()
+  private readonly cancelNotices = new CancelNotices()
   private readonly flowRecords: MemoryFlows
   protected readonly flows: FlowDriver
 
@@ -304,9 +306,14 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
     if (previous === undefined) return isFlowId(taskId) ? this.flows.cancel(taskId) : undefined
     if (CANCELLABLE_STATUSES.has(previous.status)) {
       this.setState(previous, { status: 'cancelled' })
+      if (previous.status === 'running') this.cancelNotices.notify(taskId)
       await this.flowRecords.ended(taskId)
     }
     return previous.status
+  }
+
+  watchCancellations(listener: (taskId: string) => void): () => void {
+    return this.cancelNotices.watch(listener)
   }
 
   async cancelledAmong(tasks: readonly ClaimedTask[]): Promise<ClaimedTask[]> {

@@ -117,7 +117,7 @@ export function cancelCases({ make, clock, it }: TaskStoreTestContext): void {
       expect(await layer.tasks.listDeadLetters('jobs')).toHaveLength(1)
     })
 
-    it('a running one sees ctx.signal abort within a renewal tick, and is neither retried nor dead-lettered', async () => {
+    it('a running one cancelled in its process sees ctx.signal abort at once, and is neither retried nor dead-lettered', async () => {
       const layer = await make()
       await layer.send('jobs', { type: 'job.run', idempotencyKey: 'long' })
       let started!: () => void
@@ -128,8 +128,8 @@ export function cancelCases({ make, clock, it }: TaskStoreTestContext): void {
         store: layer.tasks,
         channel: 'jobs',
         concurrency: 1,
-        // Renewal (and the cancel check) every 100 ms.
-        visibilityMs: 300,
+        // Renewal (and the cancel check for other processes' cancels) every 20 s: far later than the abort.
+        visibilityMs: 60_000,
         timeoutMs: 30_000,
         retry: resolveRetryOptions({}),
         storeResults: false,
@@ -153,7 +153,7 @@ export function cancelCases({ make, clock, it }: TaskStoreTestContext): void {
       const cancelledAt = performance.now()
       expect(await layer.tasks.cancel('long')).toBe('running')
       const reason = await aborted
-      expect(performance.now() - cancelledAt).toBeLessThan(2000)
+      expect(performance.now() - cancelledAt).toBeLessThan(1000)
       expect(reason).toBeInstanceOf(TaskCancelledError)
       await runner.stop(1000)
       await run

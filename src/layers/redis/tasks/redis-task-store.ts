@@ -40,6 +40,7 @@ import {
   toBuffer,
 } from './redis-claims.js'
 import { cancelledAmong, cancelTask } from './redis-cancellation.js'
+import { CancelNotices } from '../../../tasks/task-cancellation.js'
 import { RedisDeadLetters } from './redis-dead-letters.js'
 import { RedisFlows } from './redis-flows.js'
 import { parseTaskState } from './task-state-fields.js'
@@ -92,6 +93,7 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
   private readonly tokens = new ClaimTokens()
   private readonly taskChannels: TaskChannels
   private readonly wakeups = new TaskWakeups()
+  private readonly cancelNotices = new CancelNotices()
   /** Channels whose workers in this process are idle: their wake markers are in the blocking read. */
   private readonly watched = new Set<string>()
 
@@ -366,7 +368,12 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
   async cancel(taskId: string): Promise<TaskStatus | undefined> {
     this.ctx.assertOpen('cancel a task')
     const before = await cancelTask(this.ctx, taskId)
+    if (before === 'running') this.cancelNotices.notify(taskId)
     return before !== undefined || !isFlowId(taskId) ? before : this.flows.cancel(taskId)
+  }
+
+  watchCancellations(listener: (taskId: string) => void): () => void {
+    return this.cancelNotices.watch(listener)
   }
 
   async cancelledAmong(tasks: readonly ClaimedTask[]): Promise<ClaimedTask[]> {
