@@ -90,7 +90,7 @@ const commands = new Map<string, Command>([
   [
     'tasks',
     {
-      summary: 'Manage tasks by id: tasks cancel [--app <module>] <id>',
+      summary: 'Tasks by id (chains and chords too): tasks state | cancel [--app <module>] <id>',
       run: async (args, io) => (await import('./commands/tasks.js')).tasksCommand(args, io),
     },
   ],

@@ -103,3 +103,48 @@ describe('switchyard tasks cancel', () => {
     expect((await run(['--help'])).out).toContain('cancel <id>')
   })
 })
+
+describe('switchyard tasks state', () => {
+  it('prints a task state (no result in the text), the whole state with --json, exit 1 for an unknown id', async () => {
+    const { layer, prefix, env } = await setup()
+    const [task] = await layer.tasks.claim('jobs', 1, 30_000)
+    await layer.tasks.ack(task!, { result: { secret: 'never in the text' } })
+    const text = await run(['state', 'queued-1', '--prefix', prefix], env)
+    expect(text.code).toBe(0)
+    expect(text.out).toMatch(/^"queued-1": succeeded \(attempts 1, channel jobs, updated \d{4}-\d\d-\d\dT[\d:.]+Z\)\n$/)
+    expect(text.out).not.toContain('never in the text')
+    const json = await run(['state', 'queued-1', '--json', '--prefix', prefix], env)
+    expect(JSON.parse(json.out)).toMatchObject({
+      taskId: 'queued-1',
+      status: 'succeeded',
+      result: { secret: 'never in the text' },
+    })
+    expect(await run(['state', 'nobody', '--prefix', prefix], env)).toEqual({
+      code: 1,
+      out: '',
+      err: 'switchyard tasks: no task "nobody" (unknown, or its state expired after taskStateRetentionMs)\n',
+    })
+  })
+
+  it("lists a chord's steps, and cancel takes the chord's id", async () => {
+    const { layer, prefix, env } = await setup()
+    const step = { channel: 'images', message: { type: 'image.resize' } }
+    await layer.tasks.chord([step, step], { channel: 'images', message: { type: 'album.publish' } }, { id: 'album-1' })
+    const [first] = await layer.tasks.claim('images', 1, 30_000)
+    await layer.tasks.ack(first!)
+    const { code, out } = await run(['state', 'album-1', '--prefix', prefix], env)
+    expect(code).toBe(0)
+    expect(out.split('\n').slice(1)).toEqual([
+      '  chord of 3 tasks:',
+      '    album-1.0     images  succeeded',
+      '    album-1.1     images  queued',
+      '    album-1.then  images  not sent',
+      '',
+    ])
+    expect(out).toMatch(/^"album-1": running \(attempts 1, channel images,/)
+    expect((await run(['cancel', 'album-1', '--prefix', prefix], env)).out).toBe(
+      'Cancelled task "album-1" (running: its worker aborts ctx.signal within one renewal tick)\n',
+    )
+    expect((await layer.tasks.getFlowState('album-1'))?.status).toBe('cancelled')
+  })
+})
