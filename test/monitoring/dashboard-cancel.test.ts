@@ -2,34 +2,12 @@
 // store, behind the same guard as the dead-letter actions (token, Host, CSRF), and the page carries its form.
 import { afterEach, describe, expect, it } from 'vitest'
 
-import { InMemoryChannelLayer } from '../../src/layers/memory/memory-layer.js'
-import { switchyardDashboard } from '../../src/monitoring/dashboard/dashboard-plugin.js'
-import { serve } from '../../src/server/serve.js'
+import { bearer, json, startDashboard, stopAll, TOKEN } from './dashboard-server.js'
 import { requestWithHost } from './host-request.js'
 
-const TOKEN = 'a-dashboard-token-for-tests'
-const bearer = { authorization: `Bearer ${TOKEN}` }
-const json = { 'content-type': 'application/json' }
+afterEach(stopAll)
 
-const cleanups: (() => Promise<void>)[] = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-async function start(token?: string): Promise<{ layer: InMemoryChannelLayer; base: string }> {
-  const layer = new InMemoryChannelLayer({ taskChannels: ['jobs'] })
-  const server = await serve({
-    application: async () => undefined,
-    layer,
-    port: 0,
-    configure: (app) => app.register(switchyardDashboard, { layer, ...(token === undefined ? {} : { token }) }),
-  })
-  cleanups.push(async () => {
-    await server.close()
-    await layer.close()
-  })
-  return { layer, base: `${server.url}/switchyard/` }
-}
+const start = (token?: string) => startDashboard(token, { taskChannels: ['jobs'] })
 
 describe('dashboard: cancel a task', () => {
   it('cancels a queued task, then reports it already cancelled; unknown ids are 404, bad bodies 400', async () => {

@@ -5,34 +5,14 @@ import { afterEach, describe, expect, it } from 'vitest'
 
 import { InMemoryChannelLayer } from '../../src/layers/memory/memory-layer.js'
 import type { DashboardState } from '../../src/monitoring/dashboard/dashboard-api.js'
-import { switchyardDashboard } from '../../src/monitoring/dashboard/dashboard-plugin.js'
-import { serve } from '../../src/server/serve.js'
+import { bearer, json, startDashboard, stopAll, TOKEN } from './dashboard-server.js'
 import { requestWithHost } from './host-request.js'
 
-const TOKEN = 'a-dashboard-token-for-tests'
-const bearer = { authorization: `Bearer ${TOKEN}` }
-const json = { 'content-type': 'application/json' }
 const JOB = Object.freeze({ type: 'job.run' })
 
-const cleanups: (() => Promise<void>)[] = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
+afterEach(stopAll)
 
-async function start(token?: string): Promise<{ layer: InMemoryChannelLayer; base: string }> {
-  const layer = new InMemoryChannelLayer()
-  const server = await serve({
-    application: async () => undefined,
-    layer,
-    port: 0,
-    configure: (app) => app.register(switchyardDashboard, { layer, ...(token === undefined ? {} : { token }) }),
-  })
-  cleanups.push(async () => {
-    await server.close()
-    await layer.close()
-  })
-  return { layer, base: `http://127.0.0.1:${server.port}/switchyard/` }
-}
+const start = (token?: string) => startDashboard(token)
 
 const ids = async (layer: InMemoryChannelLayer): Promise<string[]> =>
   (await layer.tasks.listSchedules()).map((schedule) => schedule.id)
