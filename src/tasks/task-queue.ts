@@ -3,10 +3,10 @@ import type { FlowState } from './flows/flow-types.js'
 import type { RateLimit } from './rate-limit.js'
 import type { TaskEvent } from './task-progress.js'
 import type { TaskStoreOptions } from './task-store-options.js'
+import type { TaskStatus } from './task-status.js'
 import type { WaitForTasksOptions } from './task-wakeups.js'
 
-/** Where a task is in its life (`cancelled`: see `TaskCancellation`). */
-export type TaskStatus = 'queued' | 'running' | 'retrying' | 'succeeded' | 'dead' | 'cancelled'
+export type { TaskStatus } from './task-status.js'
 
 /** What `getTaskState(id)` returns: kept for `taskStateRetentionMs` after the last change. */
 export interface TaskState {

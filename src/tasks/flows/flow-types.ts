@@ -1,5 +1,5 @@
 import type { Message } from '../../layers/channel-layer.js'
-import type { TaskStatus } from '../task-queue.js'
+import type { TaskStatus } from '../task-status.js'
 
 /** One step of a chain or a chord: a task sent to `channel` (served by a RetryingConsumer) when its turn comes. */
 export interface FlowStep {
