@@ -1,3 +1,9 @@
+import { rawCommand } from './provision-redis.js'
+
+export type ClusterRole = 'master' | 'replica'
+
+const PROBE_TIMEOUT_MS = 1_000
+
 /** One line of `CLUSTER NODES`, as the answering node sees that node. */
 export interface ClusterNodesEntry {
   id: string
@@ -50,4 +56,61 @@ export function parseInfo(text: string): Map<string, string> {
     if (colon > 0 && !line.startsWith('#')) fields.set(line.slice(0, colon), line.slice(colon + 1))
   }
   return fields
+}
+
+export interface NodeView<N extends { port: number }> {
+  node: N
+  info: Map<string, string>
+  entries: ClusterNodesEntry[]
+  myself: ClusterNodesEntry
+  replication: Map<string, string>
+}
+
+/** What `node` says about the cluster and itself; rejects when it does not answer within a second. */
+export async function viewOf<N extends { port: number }>(node: N): Promise<NodeView<N>> {
+  const [info, nodesText, replication] = await Promise.all([
+    rawCommand(node.port, ['CLUSTER', 'INFO'], PROBE_TIMEOUT_MS),
+    rawCommand(node.port, ['CLUSTER', 'NODES'], PROBE_TIMEOUT_MS),
+    rawCommand(node.port, ['INFO', 'replication'], PROBE_TIMEOUT_MS),
+  ])
+  const entries = parseClusterNodes(nodesText)
+  const myself = entries.find((entry) => entry.flags.has('myself'))
+  if (myself === undefined) throw new Error(`CLUSTER NODES on port ${node.port} has no "myself" line`)
+  return { node, info: parseInfo(info), entries, myself, replication: parseInfo(replication) }
+}
+
+export function roleOf(entry: ClusterNodesEntry): ClusterRole {
+  return entry.flags.has('master') ? 'master' : 'replica'
+}
+
+/** Why the cluster is not healthy yet, or undefined when it is; the first reason found is enough to keep waiting. */
+export function unhealthyReason(
+  views: readonly NodeView<{ port: number }>[],
+  allRunning: boolean,
+  masters: number,
+): string | undefined {
+  for (const { node, info, entries, myself, replication } of views) {
+    const where = `node ${node.port}`
+    if (info.get('cluster_state') !== 'ok') return `${where}: cluster_state is ${info.get('cluster_state') ?? '?'}`
+    if (info.get('cluster_slots_ok') !== String(CLUSTER_SLOTS)) return `${where}: not every slot is ok`
+    if (roleOf(myself) === 'replica' && replication.get('master_link_status') !== 'up')
+      return `${where}: its link to its master is not up`
+    for (const other of views) {
+      const seen = entries.find((entry) => entry.id === other.myself.id)
+      if (seen === undefined) return `${where} does not know node ${other.node.port}`
+      if (['fail', 'fail?', 'handshake'].some((flag) => seen.flags.has(flag)))
+        return `${where} sees node ${other.node.port} as ${[...seen.flags].join(',')}`
+      if (roleOf(seen) !== roleOf(other.myself) || seen.masterId !== other.myself.masterId)
+        return `${where} disagrees with node ${other.node.port} about its role`
+    }
+  }
+  const serving = views.filter((view) => roleOf(view.myself) === 'master' && view.myself.slots.length > 0)
+  if (allRunning && serving.length !== masters) return `${serving.length} masters serve slots, not ${masters}`
+  if (allRunning) {
+    for (const master of serving) {
+      if (!views.some((view) => view.myself.masterId === master.myself.id))
+        return `master ${master.node.port} has no replica`
+    }
+  }
+  return undefined
 }

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 
-import { CLUSTER_SLOTS, parseClusterNodes, parseInfo, type ClusterNodesEntry } from './cluster-topology.js'
+import { roleOf, unhealthyReason, viewOf, type ClusterRole } from './cluster-topology.js'
 import {
   APT_INSTALL_COMMAND,
   findOnPath,
@@ -21,6 +21,8 @@ const MASTERS = 3
 const START_ATTEMPTS = 3
 const PROBE_TIMEOUT_MS = 1_000
 
+export type { ClusterRole }
+
 export interface StartClusterOptions {
   /**
    * `cluster-node-timeout`: how long a master may be unreachable before its replica takes over. Short so failover
@@ -34,7 +36,6 @@ export interface StartClusterOptions {
 
 const DEFAULT_CLUSTER_OPTIONS = { nodeTimeoutMs: 1_000, startupTimeoutMs: 30_000 } as const
 
-export type ClusterRole = 'master' | 'replica'
 export type NodeState = 'running' | 'paused' | 'stopped'
 
 export interface ClusterNode {
@@ -212,58 +213,6 @@ function createCluster(cli: string, ports: readonly number[]): Promise<void> {
   })
 }
 
-interface NodeView {
-  node: MutableNode
-  info: Map<string, string>
-  entries: ClusterNodesEntry[]
-  myself: ClusterNodesEntry
-  replication: Map<string, string>
-}
-
-async function viewOf(node: MutableNode): Promise<NodeView> {
-  const [info, nodesText, replication] = await Promise.all([
-    rawCommand(node.port, ['CLUSTER', 'INFO'], PROBE_TIMEOUT_MS),
-    rawCommand(node.port, ['CLUSTER', 'NODES'], PROBE_TIMEOUT_MS),
-    rawCommand(node.port, ['INFO', 'replication'], PROBE_TIMEOUT_MS),
-  ])
-  const entries = parseClusterNodes(nodesText)
-  const myself = entries.find((entry) => entry.flags.has('myself'))
-  if (myself === undefined) throw new Error(`CLUSTER NODES on port ${node.port} has no "myself" line`)
-  return { node, info: parseInfo(info), entries, myself, replication: parseInfo(replication) }
-}
-
-function roleOf(entry: ClusterNodesEntry): ClusterRole {
-  return entry.flags.has('master') ? 'master' : 'replica'
-}
-
-/** Why the cluster is not healthy yet, or undefined when it is; the first reason found is enough to keep waiting. */
-function unhealthyReason(views: readonly NodeView[], allRunning: boolean): string | undefined {
-  for (const { node, info, entries, myself, replication } of views) {
-    const where = `node ${node.port}`
-    if (info.get('cluster_state') !== 'ok') return `${where}: cluster_state is ${info.get('cluster_state') ?? '?'}`
-    if (info.get('cluster_slots_ok') !== String(CLUSTER_SLOTS)) return `${where}: not every slot is ok`
-    if (roleOf(myself) === 'replica' && replication.get('master_link_status') !== 'up')
-      return `${where}: its link to its master is not up`
-    for (const other of views) {
-      const seen = entries.find((entry) => entry.id === other.myself.id)
-      if (seen === undefined) return `${where} does not know node ${other.node.port}`
-      if (['fail', 'fail?', 'handshake'].some((flag) => seen.flags.has(flag)))
-        return `${where} sees node ${other.node.port} as ${[...seen.flags].join(',')}`
-      if (roleOf(seen) !== roleOf(other.myself) || seen.masterId !== other.myself.masterId)
-        return `${where} disagrees with node ${other.node.port} about its role`
-    }
-  }
-  const masters = views.filter((view) => roleOf(view.myself) === 'master' && view.myself.slots.length > 0)
-  if (allRunning && masters.length !== MASTERS) return `${masters.length} masters serve slots, not ${MASTERS}`
-  if (allRunning) {
-    for (const master of masters) {
-      if (!views.some((view) => view.myself.masterId === master.myself.id))
-        return `master ${master.node.port} has no replica`
-    }
-  }
-  return undefined
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 class ClusterHandle implements RunningCluster {
@@ -355,7 +304,7 @@ class ClusterHandle implements RunningCluster {
     for (;;) {
       try {
         const views = await Promise.all(this.running().map(viewOf))
-        const found = unhealthyReason(views, views.length === this.nodes.length)
+        const found = unhealthyReason(views, views.length === this.nodes.length, MASTERS)
         if (found === undefined) {
           for (const { node, myself } of views) {
             Object.assign(node, { id: myself.id, role: roleOf(myself), masterId: myself.masterId })
