@@ -1,3 +1,6 @@
+import { readdir } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+
 import { Cluster, Redis, type ClusterOptions } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
@@ -75,12 +78,25 @@ function longestStall(acked: readonly Write[], from: number): number {
   return longest
 }
 
+async function clusterDirs(): Promise<string[]> {
+  return (await readdir(tmpdir())).filter((name) => name.startsWith('swy-cluster-'))
+}
+
 describe('startPrivateCluster before anything starts', () => {
   it('finds redis-cli next to redis-server, and names the package to install when there is none', () => {
     expect(locateRedisCli('/usr/bin/redis-server', '')).toBe('/usr/bin/redis-cli')
     expect(() => locateRedisCli('/nonexistent/redis-server', '/nonexistent')).toThrow(
       /redis-cli .* is neither next to redis-server nor on PATH\. Install it with `sudo apt-get install -y redis-tools`/,
     )
+  })
+
+  it('fails naming the node that would not start, and leaves no data directory behind', async () => {
+    const before = new Set(await clusterDirs())
+    // /bin/false exits at once, as a redis-server with a bad config or a taken port would.
+    await expect(startPrivateCluster('/bin/false')).rejects.toThrow(
+      /redis-server \(\/bin\/false\) on 127\.0\.0\.1:\d+ failed to start: redis-server exited during startup/,
+    )
+    expect((await clusterDirs()).filter((dir) => !before.has(dir))).toEqual([])
   })
 
   it('refuses a node timeout that is not a positive integer, naming the option', async () => {

@@ -123,7 +123,8 @@ function resolveOptions(options: StartClusterOptions): Required<StartClusterOpti
 /**
  * Starts a Redis Cluster of 3 masters and 3 replicas on loopback, owned by the calling test (issue 18: the layer's
  * cluster mode is tested against a real one). Pass `inject('redisServerBin')`, as for startPrivateRedis.
- * Each node has AOF with `appendfsync always`, so a node restarted after SIGKILL has every acknowledged write.
+ * Each node has AOF with `appendfsync always` (issue 18), so a node restarted after SIGKILL comes back with every write
+ * it acknowledged; what its replica had not received when it took over is lost, unless the writer WAITed for it.
  */
 export async function startPrivateCluster(bin: string, options: StartClusterOptions = {}): Promise<RunningCluster> {
   const { nodeTimeoutMs, startupTimeoutMs } = resolveOptions(options)
@@ -138,11 +139,17 @@ export async function startPrivateCluster(bin: string, options: StartClusterOpti
   const nodes: MutableNode[] = []
   const cluster = new ClusterHandle(serverBin, root, nodeTimeoutMs, nodes)
   try {
-    for (let index = 0; index < MASTERS * 2; index++) {
-      const dir = join(root, `node-${index}`)
-      await mkdir(dir)
-      nodes.push(await startNode(serverBin, dir, nodeTimeoutMs))
-    }
+    const started = await Promise.allSettled(
+      Array.from({ length: MASTERS * 2 }, async (_, index) => {
+        const dir = join(root, `node-${index}`)
+        await mkdir(dir)
+        return startNode(serverBin, dir, nodeTimeoutMs)
+      }),
+    )
+    // Every node that did start is kept, so the stop() below also ends it when another failed.
+    for (const result of started) if (result.status === 'fulfilled') nodes.push(result.value)
+    const failed = started.find((result) => result.status === 'rejected')
+    if (failed) throw failed.reason
     await createCluster(
       cli,
       nodes.map((node) => node.port),
