@@ -89,10 +89,10 @@ export function freeLoopbackPort(): Promise<number> {
 }
 
 /**
- * Sends one command over a bare socket and returns the first reply (simple string, error or bulk string).
+ * Sends one command over a bare socket and returns the first reply (simple string, integer, error or bulk string).
  * Raw RESP rather than ioredis so probing never retries or queues behind our back.
  */
-function rawCommand(port: number, args: readonly string[], timeoutMs: number): Promise<string> {
+export function rawCommand(port: number, args: readonly string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = createConnection({ host: '127.0.0.1', port })
     let buffer = Buffer.alloc(0)
@@ -117,7 +117,7 @@ function rawCommand(port: number, args: readonly string[], timeoutMs: number): P
       if (lineEnd === -1) return
       const line = buffer.subarray(0, lineEnd).toString()
       const prefix = line[0]
-      if (prefix === '+') finish(undefined, line.slice(1))
+      if (prefix === '+' || prefix === ':') finish(undefined, line.slice(1))
       else if (prefix === '-') finish(new Error(`redis replied ${line.slice(1)}`))
       else if (prefix === '$') {
         const length = Number(line.slice(1))
@@ -148,7 +148,7 @@ export interface StartRedisOptions {
 const MAX_ATTEMPTS = 3
 const OUTPUT_TAIL_BYTES = 8 * 1024
 
-class RedisStartError extends Error {
+export class RedisStartError extends Error {
   constructor(
     message: string,
     /** False when the binary could not even be spawned: another port will not help. */
