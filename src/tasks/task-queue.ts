@@ -132,6 +132,9 @@ export interface TaskQueue {
    * `MessageNotSerializableError` or `MessageTooLargeError` (`MAX_PROGRESS_BYTES`) for bad `data`.
    */
   reportProgress(task: ClaimedTask, data: unknown): Promise<void>
-  /** Sends `task.retrying`, `task.succeeded` or `task.dead` to the task's progress group (the worker does). */
+  /**
+   * Sends `task.retrying`, `task.succeeded` or `task.dead` to the task's progress group (the worker does, for every
+   * attempt); a group with no member and no history is skipped, so an unwatched task costs next to nothing.
+   */
   sendTaskEvent(event: TaskEvent): Promise<void>
 }

@@ -59,6 +59,8 @@ export interface TaskQueues {
   requeue(channel: string, message: Message, delayMs: number): void
   /** The layer's `groupSend`: task events go to a task's progress group (issue 17). */
   groupSend(group: string, message: Message): Promise<void>
+  /** Whether a group has members or keeps history: task events go only where someone may hear them. */
+  hasListeners(group: string): boolean
 }
 
 /** Counters since the store was created. */
@@ -323,7 +325,9 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
 
   async sendTaskEvent(event: TaskEvent): Promise<void> {
     this.begin('send a task event')
-    await this.queues.groupSend(progressGroup(event.taskId), event)
+    const group = progressGroup(event.taskId)
+    // As on Redis (task-event-batcher.ts), where the send is what costs: a group nobody joined is not sent to.
+    if (this.queues.hasListeners(group)) await this.queues.groupSend(group, event)
   }
 
   /** Claims being worked on, per channel (for `inspect()`). */

@@ -340,6 +340,8 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
       options: resolveTaskStoreOptions(options),
       log: this.log,
       groupSend: (group, message) => this.groupSend(group, message),
+      shardForGroup: (group) => this.shardForGroup(group),
+      keepsHistory: (group) => this.groups.history.settingsOf(group) !== undefined,
       onExpired: (count) => {
         this.counters.expired += count
       },

@@ -54,6 +54,7 @@ import { TaskChannels } from '../../../tasks/task-channels.js'
 import { prepareProgress, progressGroup, type TaskEvent } from '../../../tasks/task-progress.js'
 import { TaskStoreParts } from '../../../tasks/task-store-parts.js'
 import { TaskWakeups, type WaitForTasksOptions } from '../../../tasks/task-wakeups.js'
+import { TaskEventBatcher } from './task-event-batcher.js'
 
 export interface RedisTaskStoreContext {
   readonly keys: RedisKeys
@@ -73,6 +74,10 @@ export interface RedisTaskStoreContext {
   readonly shards: readonly RedisShard[]
   /** The layer's `groupSend`: task events go to a task's progress group (issue 17). */
   groupSend(group: string, message: Message): Promise<void>
+  /** The shard holding a group's memberships (task events check for listeners there). */
+  shardForGroup(group: string): RedisShard
+  /** Whether a group keeps history (layer option `history`): task events to it are sent even with no member. */
+  keepsHistory(group: string): boolean
 }
 
 /**
@@ -94,6 +99,7 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
   protected readonly deadLetters: RedisDeadLetters
   protected readonly registry: RedisProcessRegistry
   protected readonly schedules: Schedules
+  private readonly events: TaskEventBatcher
 
   constructor(private readonly ctx: RedisTaskStoreContext) {
     super()
@@ -104,6 +110,7 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
     this.deadLetters = new RedisDeadLetters(ctx)
     this.registry = new RedisProcessRegistry(ctx)
     this.schedules = new Schedules(new RedisSchedules(ctx))
+    this.events = new TaskEventBatcher(ctx)
   }
 
   get options(): TaskStoreOptions {
@@ -390,9 +397,10 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
     await this.ctx.groupSend(progressGroup(task.taskId), event)
   }
 
+  /** Sent only if the progress group has members (or keeps history): see TaskEventBatcher. */
   async sendTaskEvent(event: TaskEvent): Promise<void> {
     this.ctx.assertOpen('send a task event')
-    await this.ctx.groupSend(progressGroup(event.taskId), event)
+    await this.events.send(progressGroup(event.taskId), event)
   }
 
   /** Deletes dead letters past `deadLetterRetentionMs` on every channel (called by workers now and then). */

@@ -1,0 +1,84 @@
+import type { Message } from '../../channel-layer.js'
+import type { RedisKeys } from '../keys.js'
+import type { RedisShard } from '../redis-shard.js'
+import { runGroupsWithMembers } from '../scripts/group-scripts.js'
+
+/** What the batcher needs of the task store's context (`RedisTaskStoreContext`). */
+export interface TaskEventBatcherContext {
+  readonly keys: RedisKeys
+  /** The shard holding a group's memberships. */
+  shardForGroup(group: string): RedisShard
+  /** Whether `group` matches the layer option `history`, so that what it is sent is kept for later members. */
+  keepsHistory(group: string): boolean
+  /** The layer's `groupSend`. */
+  groupSend(group: string, message: Message): Promise<void>
+}
+
+interface PendingEvent {
+  readonly group: string
+  readonly event: Message
+  readonly resolve: () => void
+  readonly reject: (reason: unknown) => void
+}
+
+/**
+ * Sends task events (issue 17) to the progress groups someone joined, and skips the others at a fraction of the
+ * cost. Every task's end goes to its group, but few groups have members (a page that watches the task), and a
+ * group send per task, one script that prunes and plans, halved a Redis worker's rate (test/worker/throughput.test.ts).
+ * The tasks one settle call records end in the same turn of the event loop, so their events wait for that turn's
+ * microtasks to run (`process.nextTick`, as the claim loop gathers settlements) and one groups-with-members.lua call
+ * per shard tells which of them to send.
+ *
+ * A member that joins while the check is on its way misses the event, as it would had it joined just after the
+ * send: a page joins first, then reads the task's state.
+ */
+export class TaskEventBatcher {
+  private pending: PendingEvent[] = []
+
+  constructor(private readonly ctx: TaskEventBatcherContext) {}
+
+  /** Resolves once the event is sent, or found to have no listener; rejects when the check or the send failed. */
+  send(group: string, event: Message): Promise<void> {
+    // A history group keeps the event for a member that joins or recovers later: it goes out whoever is there now.
+    if (this.ctx.keepsHistory(group)) return this.ctx.groupSend(group, event)
+    return new Promise((resolve, reject) => {
+      if (this.pending.push({ group, event, resolve, reject }) === 1) {
+        process.nextTick(() => {
+          void this.flush()
+        })
+      }
+    })
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending
+    this.pending = []
+    const byShard = new Map<RedisShard, PendingEvent[]>()
+    for (const entry of batch) {
+      const shard = this.ctx.shardForGroup(entry.group)
+      const list = byShard.get(shard)
+      if (list === undefined) byShard.set(shard, [entry])
+      else list.push(entry)
+    }
+    await Promise.all([...byShard].map(([shard, entries]) => this.flushShard(shard, entries)))
+  }
+
+  private async flushShard(shard: RedisShard, entries: readonly PendingEvent[]): Promise<void> {
+    const groups = [...new Set(entries.map((entry) => entry.group))]
+    let listened: Set<string>
+    try {
+      const flags = await shard.call((client) => runGroupsWithMembers(client, this.ctx.keys, groups), {
+        idempotent: true,
+      })
+      listened = new Set(groups.filter((_, index) => flags[index] === true))
+    } catch (err) {
+      for (const entry of entries) entry.reject(err)
+      return
+    }
+    // Started in the order the events came, so two events of one group reach Redis in that order.
+    for (const entry of entries) {
+      if (listened.has(entry.group)) this.ctx.groupSend(entry.group, entry.event).then(entry.resolve, entry.reject)
+      else entry.resolve()
+    }
+  }
+}
