@@ -2,7 +2,7 @@ import { TaskTimeoutError } from '../errors.js'
 import { reportTaskAttempt } from '../diagnostics.js'
 import { DropReporter } from '../drop-reporter.js'
 import { EXPIRED_TASK_ERROR, EXPIRED_TASKS, expiredTaskDetail } from '../tasks/expired-tasks.js'
-import type { ClaimedTask, TaskSettlement } from '../tasks/task-store.js'
+import type { ClaimedTask, TaskEvent, TaskSettlement } from '../tasks/task-store.js'
 import { TaskAttempt } from './task-attempt.js'
 import { failureOutcome } from './task-failure.js'
 import { failureFields, sendTaskEvent } from './task-events.js'
@@ -49,6 +49,8 @@ export class TaskExecutor {
   }
   private readonly timeoutMessage: string
   private readonly expiredReporter: DropReporter
+  /** Task events on their way (`announce`). */
+  private readonly announcing = new Set<Promise<void>>()
 
   constructor(
     private readonly options: TaskRunnerOptions,
@@ -109,9 +111,25 @@ export class TaskExecutor {
     }
     this.counts.processed++
     reportTaskAttempt(channel, 'succeeded', (performance.now() - startedAt) / 1000)
-    // Every task announces its end, progress reported or not (issue 17): the store skips groups nobody joined, which
-    // keeps this nearly free for most tasks (task-event-batcher.ts).
-    await sendTaskEvent(this.options.store, { type: 'task.succeeded', taskId: task.taskId }, log)
+    this.announce({ type: 'task.succeeded', taskId: task.taskId })
+  }
+
+  /** Resolves once the task events sent so far have gone out, or failed (logged). */
+  async announced(): Promise<void> {
+    await Promise.all(this.announcing)
+  }
+
+  /**
+   * Sends a task's end to its progress group without holding up the attempt (issue 17). Every task announces its end,
+   * progress reported or not; the store skips groups nobody joined, so most cost next to nothing, but a send may wait
+   * for a check gathering many (task-event-batcher.ts), and an attempt waiting for it would keep its task, payload and
+   * closures alive meanwhile. stop() waits for what is on its way (`announced`).
+   */
+  private announce(event: TaskEvent): void {
+    const sent = sendTaskEvent(this.options.store, event, this.options.log).finally(() => {
+      this.announcing.delete(sent)
+    })
+    this.announcing.add(sent)
   }
 
   /**
@@ -147,13 +165,11 @@ export class TaskExecutor {
       this.counts.retried++
       reportTaskAttempt(ctx.channel, 'retried', seconds)
       const { taskId, attempt } = task
-      const retrying = { type: 'task.retrying', taskId, attempt, delayMs, ...failureFields(error) } as const
-      await sendTaskEvent(this.options.store, retrying, this.options.log)
+      this.announce({ type: 'task.retrying', taskId, attempt, delayMs, ...failureFields(error) })
     } else {
       this.counts.dead++
       reportTaskAttempt(ctx.channel, 'dead', seconds)
-      const dead = { type: 'task.dead', taskId: task.taskId, ...failureFields(error) } as const
-      await sendTaskEvent(this.options.store, dead, this.options.log)
+      this.announce({ type: 'task.dead', taskId: task.taskId, ...failureFields(error) })
     }
     // The child logger is made on first use: skip it when the level drops the line anyway.
     if (this.options.log.isLevelEnabled('warn')) {

@@ -22,18 +22,29 @@ interface PendingEvent {
 }
 
 /**
+ * The least time between two checks of one layer: while a worker ends tasks faster than this, their events wait up to
+ * this long to share a check; a lone event is checked at once. A check costs the worker mostly its socket write (over
+ * loopback the kernel's TCP work is charged to the writer), whatever the number of groups: at one check per settle
+ * call (about 16 tasks) that was the largest part of what announcing every end cost in profiles of
+ * test/worker/throughput.test.ts; at one per 50 ms it is a few checks a second.
+ */
+export const MIN_CHECK_INTERVAL_MS = 50
+
+/**
  * Sends task events (issue 17) to the progress groups someone joined, and skips the others at a fraction of the
  * cost. Every task's end goes to its group, but few groups have members (a page that watches the task), and a
  * group send per task, one script that prunes and plans, halved a Redis worker's rate (test/worker/throughput.test.ts).
- * The tasks one settle call records end in the same turn of the event loop, so their events wait for that turn's
- * microtasks to run (`process.nextTick`, as the claim loop gathers settlements) and one groups-with-members.lua call
- * per shard tells which of them to send.
+ * Events wait for the microtasks of their turn of the event loop to run (`process.nextTick`, as the claim loop
+ * gathers settlements), and under load for `MIN_CHECK_INTERVAL_MS` since the last check, so one
+ * groups-with-members.lua call per shard tells which of many to send. Sparse events are checked at once.
  *
  * A member that joins while the check is on its way misses the event, as it would had it joined just after the
  * send: a page joins first, then reads the task's state.
  */
 export class TaskEventBatcher {
   private pending: PendingEvent[] = []
+  /** When the last check went out (`performance.now()`). */
+  private checkedAt = Number.NEGATIVE_INFINITY
 
   constructor(private readonly ctx: TaskEventBatcherContext) {}
 
@@ -42,15 +53,21 @@ export class TaskEventBatcher {
     // A history group keeps the event for a member that joins or recovers later: it goes out whoever is there now.
     if (this.ctx.keepsHistory(group)) return this.ctx.groupSend(group, event)
     return new Promise((resolve, reject) => {
-      if (this.pending.push({ group, event, resolve, reject }) === 1) {
-        process.nextTick(() => {
-          void this.flush()
-        })
-      }
+      if (this.pending.push({ group, event, resolve, reject }) === 1) this.schedule()
     })
   }
 
+  private schedule(): void {
+    const flush = (): void => {
+      void this.flush()
+    }
+    const waitMs = this.checkedAt + MIN_CHECK_INTERVAL_MS - performance.now()
+    if (waitMs > 0) setTimeout(flush, waitMs)
+    else process.nextTick(flush)
+  }
+
   private async flush(): Promise<void> {
+    this.checkedAt = performance.now()
     const batch = this.pending
     this.pending = []
     const byShard = new Map<RedisShard, PendingEvent[]>()
