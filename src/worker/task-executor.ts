@@ -5,7 +5,7 @@ import { EXPIRED_TASK_ERROR, EXPIRED_TASKS, expiredTaskDetail } from '../tasks/e
 import type { ClaimedTask, TaskEvent, TaskSettlement } from '../tasks/task-store.js'
 import { TaskAttempt } from './task-attempt.js'
 import { failureOutcome } from './task-failure.js'
-import { failureFields, sendTaskEvent } from './task-events.js'
+import { failureFields } from './task-events.js'
 import type { TaskRunnerOptions } from './task-runner-options.js'
 
 /** How a TaskExecutor reaches the runner around it: its slots and the claim loop that records settlements. */
@@ -49,8 +49,8 @@ export class TaskExecutor {
   }
   private readonly timeoutMessage: string
   private readonly expiredReporter: DropReporter
-  /** Task events on their way (`announce`). */
-  private readonly announcing = new Set<Promise<void>>()
+  /** Task events on their way (`announce`), by the promise they share, with how many share it. */
+  private readonly announcing = new Map<Promise<void>, number>()
 
   constructor(
     private readonly options: TaskRunnerOptions,
@@ -116,20 +116,38 @@ export class TaskExecutor {
 
   /** Resolves once the task events sent so far have gone out, or failed (logged). */
   async announced(): Promise<void> {
-    await Promise.all(this.announcing)
+    await Promise.allSettled(this.announcing.keys())
   }
 
   /**
    * Sends a task's end to its progress group without holding up the attempt (issue 17). Every task announces its end,
    * progress reported or not; the store skips groups nobody joined, so most cost next to nothing, but a send may wait
    * for a check gathering many (task-event-batcher.ts), and an attempt waiting for it would keep its task, payload and
-   * closures alive meanwhile. stop() waits for what is on its way (`announced`).
+   * closures alive meanwhile. Events checked together share a promise: one handler per check, not per task. Best
+   * effort: a failed send is logged once for the events that shared it, and the tasks' outcomes stand.
    */
   private announce(event: TaskEvent): void {
-    const sent = sendTaskEvent(this.options.store, event, this.options.log).finally(() => {
-      this.announcing.delete(sent)
-    })
-    this.announcing.add(sent)
+    let sent: Promise<void>
+    try {
+      sent = this.options.store.sendTaskEvent(event)
+    } catch (err) {
+      this.options.log.warn({ err, taskId: event.taskId, event: event.type }, 'could not send a task event')
+      return
+    }
+    const sharing = this.announcing.get(sent)
+    if (sharing !== undefined) {
+      this.announcing.set(sent, sharing + 1)
+      return
+    }
+    this.announcing.set(sent, 1)
+    sent.then(
+      () => this.announcing.delete(sent),
+      (err: unknown) => {
+        const events = this.announcing.get(sent) ?? 1
+        this.announcing.delete(sent)
+        this.options.log.warn({ err, events, channel: this.options.channel }, 'could not send task events')
+      },
+    )
   }
 
   /**

@@ -70,6 +70,14 @@ describe('TaskEventBatcher', () => {
     expect(checks[1]!.at - checks[0]!.at).toBeGreaterThanOrEqual(MIN_CHECK_INTERVAL_MS - 1)
   })
 
+  it('gives the events checked together one promise, so a busy worker holds one per check, not one per task', async () => {
+    const { batcher } = fake()
+    const first = batcher.send('a', event('1'))
+    expect(batcher.send('b', event('2'))).toBe(first)
+    await first
+    expect(batcher.send('c', event('3'))).not.toBe(first)
+  })
+
   it('sends to a group with history without a check: it keeps the event for members who join later', async () => {
     const { batcher, checks, sent } = fake({ history: new Set(['h']) })
     await batcher.send('h', event('1'))

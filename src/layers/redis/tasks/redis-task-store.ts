@@ -397,10 +397,17 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
     await this.ctx.groupSend(progressGroup(task.taskId), event)
   }
 
-  /** Sent only if the progress group has members (or keeps history): see TaskEventBatcher. */
-  async sendTaskEvent(event: TaskEvent): Promise<void> {
-    this.ctx.assertOpen('send a task event')
-    await this.events.send(progressGroup(event.taskId), event)
+  /**
+   * Sent only if the progress group has members (or keeps history). Events checked together share the promise
+   * returned (see TaskEventBatcher), so it is returned as it is, not wrapped in one per call.
+   */
+  sendTaskEvent(event: TaskEvent): Promise<void> {
+    try {
+      this.ctx.assertOpen('send a task event')
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return this.events.send(progressGroup(event.taskId), event)
   }
 
   /** Deletes dead letters past `deadLetterRetentionMs` on every channel (called by workers now and then). */

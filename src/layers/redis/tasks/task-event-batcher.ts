@@ -17,6 +17,12 @@ export interface TaskEventBatcherContext {
 interface PendingEvent {
   readonly group: string
   readonly event: Message
+}
+
+/** Events checked together, and the one promise their senders share. */
+interface Batch {
+  readonly events: PendingEvent[]
+  readonly done: Promise<void>
   readonly resolve: () => void
   readonly reject: (reason: unknown) => void
 }
@@ -42,60 +48,71 @@ export const MIN_CHECK_INTERVAL_MS = 50
  * send: a page joins first, then reads the task's state.
  */
 export class TaskEventBatcher {
-  private pending: PendingEvent[] = []
+  private batch: Batch | undefined
   /** When the last check went out (`performance.now()`). */
   private checkedAt = Number.NEGATIVE_INFINITY
 
   constructor(private readonly ctx: TaskEventBatcherContext) {}
 
-  /** Resolves once the event is sent, or found to have no listener; rejects when the check or the send failed. */
+  /**
+   * Resolves once the event and those checked with it are sent, or found to have no listener; rejects when the
+   * check or one of their sends failed. Events checked together share one promise: a worker that ends thousands of
+   * tasks a second keeps one pending promise per check, not one per task, until the check returns.
+   */
   send(group: string, event: Message): Promise<void> {
     // A history group keeps the event for a member that joins or recovers later: it goes out whoever is there now.
     if (this.ctx.keepsHistory(group)) return this.ctx.groupSend(group, event)
-    return new Promise((resolve, reject) => {
-      if (this.pending.push({ group, event, resolve, reject }) === 1) this.schedule()
-    })
+    this.batch ??= this.open()
+    this.batch.events.push({ group, event })
+    return this.batch.done
   }
 
-  private schedule(): void {
+  private open(): Batch {
+    let resolve!: () => void
+    let reject!: (reason: unknown) => void
+    const done = new Promise<void>((res, rej) => {
+      resolve = res
+      reject = rej
+    })
     const flush = (): void => {
       void this.flush()
     }
     const waitMs = this.checkedAt + MIN_CHECK_INTERVAL_MS - performance.now()
     if (waitMs > 0) setTimeout(flush, waitMs)
     else process.nextTick(flush)
+    return { events: [], done, resolve, reject }
   }
 
   private async flush(): Promise<void> {
     this.checkedAt = performance.now()
-    const batch = this.pending
-    this.pending = []
+    const batch = this.batch
+    this.batch = undefined
+    if (batch === undefined) return
     const byShard = new Map<RedisShard, PendingEvent[]>()
-    for (const entry of batch) {
+    for (const entry of batch.events) {
       const shard = this.ctx.shardForGroup(entry.group)
       const list = byShard.get(shard)
       if (list === undefined) byShard.set(shard, [entry])
       else list.push(entry)
     }
-    await Promise.all([...byShard].map(([shard, entries]) => this.flushShard(shard, entries)))
+    try {
+      await Promise.all([...byShard].map(([shard, entries]) => this.flushShard(shard, entries)))
+      batch.resolve()
+    } catch (err) {
+      batch.reject(err)
+    }
   }
 
   private async flushShard(shard: RedisShard, entries: readonly PendingEvent[]): Promise<void> {
     const groups = [...new Set(entries.map((entry) => entry.group))]
-    let listened: Set<string>
-    try {
-      const flags = await shard.call((client) => runGroupsWithMembers(client, this.ctx.keys, groups), {
-        idempotent: true,
-      })
-      listened = new Set(groups.filter((_, index) => flags[index] === true))
-    } catch (err) {
-      for (const entry of entries) entry.reject(err)
-      return
-    }
+    const flags = await shard.call((client) => runGroupsWithMembers(client, this.ctx.keys, groups), {
+      idempotent: true,
+    })
+    const listened = new Set(groups.filter((_, index) => flags[index] === true))
     // Started in the order the events came, so two events of one group reach Redis in that order.
-    for (const entry of entries) {
-      if (listened.has(entry.group)) this.ctx.groupSend(entry.group, entry.event).then(entry.resolve, entry.reject)
-      else entry.resolve()
-    }
+    const sends = entries
+      .filter((entry) => listened.has(entry.group))
+      .map((entry) => this.ctx.groupSend(entry.group, entry.event))
+    await Promise.all(sends)
   }
 }
