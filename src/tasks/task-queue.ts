@@ -140,6 +140,9 @@ export interface TaskQueue {
    * or the next send failed): what each worker calls now and then; resolves to how many step ends it handled.
    */
   resumeFlows?(): Promise<number>
-  /** Sends `task.retrying`, `task.succeeded` or `task.dead` to the task's progress group (the worker does). */
+  /**
+   * Sends `task.retrying`, `task.succeeded` or `task.dead` to the task's progress group (the worker does, for every
+   * attempt); a group with no member and no history is skipped, so an unwatched task costs next to nothing.
+   */
   sendTaskEvent(event: TaskEvent): Promise<void>
 }

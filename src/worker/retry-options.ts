@@ -42,8 +42,8 @@ export interface TaskContext {
    * Reports progress (issue 17): keeps `data` as the task state's `progress` and sends
    * `{ type: 'task.progress', taskId, data }` to `layer.tasks.progressGroup(taskId)`. Throws at once for data that is
    * not plain JSON or over `MAX_PROGRESS_BYTES`; reports made while one is being written are coalesced (the latest
-   * wins); the promise never rejects (a store failure is logged). An attempt that reported progress also announces
-   * its end there: `task.retrying`, `task.succeeded` or `task.dead` (docs/topics/background-tasks.md).
+   * wins); the promise never rejects (a store failure is logged). Every attempt, whether it reported progress or not,
+   * announces its end there: `task.retrying`, `task.succeeded` or `task.dead` (docs/topics/background-tasks.md).
    */
   progress(data: unknown): Promise<void>
 }

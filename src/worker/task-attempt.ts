@@ -50,14 +50,6 @@ export class TaskAttempt implements TaskContext {
     return this.reporter.report(data)
   }
 
-  /**
-   * Whether the handler called `progress` in this attempt: only then does the worker send the attempt's end to the
-   * task's progress group (a group send per task halved a Redis worker's throughput; see task-executor.ts).
-   */
-  get reportedProgress(): boolean {
-    return this.reporter !== undefined
-  }
-
   /** Resolves once the progress reported so far is written; later reports are ignored (the attempt is over). */
   async endProgress(): Promise<void> {
     this.progressEnded = true

@@ -2,10 +2,10 @@ import { TaskTimeoutError } from '../errors.js'
 import { reportTaskAttempt } from '../diagnostics.js'
 import { DropReporter } from '../drop-reporter.js'
 import { EXPIRED_TASK_ERROR, EXPIRED_TASKS, expiredTaskDetail } from '../tasks/expired-tasks.js'
-import type { ClaimedTask, TaskSettlement } from '../tasks/task-store.js'
+import type { ClaimedTask, TaskEvent, TaskSettlement } from '../tasks/task-store.js'
 import { TaskAttempt } from './task-attempt.js'
 import { failureOutcome } from './task-failure.js'
-import { failureFields, sendTaskEvent } from './task-events.js'
+import { failureFields } from './task-events.js'
 import type { TaskRunnerOptions } from './task-runner-options.js'
 
 /** How a TaskExecutor reaches the runner around it: its slots and the claim loop that records settlements. */
@@ -49,6 +49,8 @@ export class TaskExecutor {
   }
   private readonly timeoutMessage: string
   private readonly expiredReporter: DropReporter
+  /** Task events on their way (`announce`), by the promise they share, with how many share it. */
+  private readonly announcing = new Map<Promise<void>, number>()
 
   constructor(
     private readonly options: TaskRunnerOptions,
@@ -109,11 +111,43 @@ export class TaskExecutor {
     }
     this.counts.processed++
     reportTaskAttempt(channel, 'succeeded', (performance.now() - startedAt) / 1000)
-    // Only an attempt that reported progress announces its end (issue 17): a group send for every task halved a
-    // Redis worker's rate (test/worker/throughput.test.ts: about 3 700 instead of 7 300 tasks/s).
-    if (attempt.reportedProgress) {
-      await sendTaskEvent(this.options.store, { type: 'task.succeeded', taskId: task.taskId }, log)
+    this.announce({ type: 'task.succeeded', taskId: task.taskId })
+  }
+
+  /** Resolves once the task events sent so far have gone out, or failed (logged). */
+  async announced(): Promise<void> {
+    await Promise.allSettled(this.announcing.keys())
+  }
+
+  /**
+   * Sends a task's end to its progress group without holding up the attempt (issue 17). Every task announces its end,
+   * progress reported or not; the store skips groups nobody joined, so most cost next to nothing, but a send may wait
+   * for a check gathering many (task-event-batcher.ts), and an attempt waiting for it would keep its task, payload and
+   * closures alive meanwhile. Events checked together share a promise: one handler per check, not per task. Best
+   * effort: a failed send is logged once for the events that shared it, and the tasks' outcomes stand.
+   */
+  private announce(event: TaskEvent): void {
+    let sent: Promise<void>
+    try {
+      sent = this.options.store.sendTaskEvent(event)
+    } catch (err) {
+      this.options.log.warn({ err, taskId: event.taskId, event: event.type }, 'could not send a task event')
+      return
     }
+    const sharing = this.announcing.get(sent)
+    if (sharing !== undefined) {
+      this.announcing.set(sent, sharing + 1)
+      return
+    }
+    this.announcing.set(sent, 1)
+    sent.then(
+      () => this.announcing.delete(sent),
+      (err: unknown) => {
+        const events = this.announcing.get(sent) ?? 1
+        this.announcing.delete(sent)
+        this.options.log.warn({ err, events, channel: this.options.channel }, 'could not send task events')
+      },
+    )
   }
 
   /**
@@ -149,13 +183,11 @@ export class TaskExecutor {
       this.counts.retried++
       reportTaskAttempt(ctx.channel, 'retried', seconds)
       const { taskId, attempt } = task
-      const retrying = { type: 'task.retrying', taskId, attempt, delayMs, ...failureFields(error) } as const
-      if (ctx.reportedProgress) await sendTaskEvent(this.options.store, retrying, this.options.log)
+      this.announce({ type: 'task.retrying', taskId, attempt, delayMs, ...failureFields(error) })
     } else {
       this.counts.dead++
       reportTaskAttempt(ctx.channel, 'dead', seconds)
-      const dead = { type: 'task.dead', taskId: task.taskId, ...failureFields(error) } as const
-      if (ctx.reportedProgress) await sendTaskEvent(this.options.store, dead, this.options.log)
+      this.announce({ type: 'task.dead', taskId: task.taskId, ...failureFields(error) })
     }
     // The child logger is made on first use: skip it when the level drops the line anyway.
     if (this.options.log.isLevelEnabled('warn')) {

@@ -125,6 +125,9 @@ export class TaskRunner {
     }
     if (leftover.length > 0) await this.giveBack(leftover.map(([task]) => task))
     this.loop.close()
+    // Task ends still on their way to progress groups leave before the layer may close (at most graceMs more).
+    await Promise.race([this.executor.announced(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))])
+    clearTimeout(timer)
   }
 
   /** Aborts the attempts of cancelled tasks (their claims are then dropped); one waiting for a slot never starts. */

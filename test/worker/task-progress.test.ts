@@ -1,14 +1,16 @@
 // Issue 17, progress to browsers: a RetryingConsumer's `ctx.progress` streamed through the task's progress group to
-// a WebSocket consumer, with the end of the task (`task.retrying`, `task.succeeded`, `task.dead`) after it. Real
+// a WebSocket consumer, with the end of the task (`task.retrying`, `task.succeeded`, `task.dead`) after it; the end
+// also reaches a plain channel in the group of a task that never reports progress. Real
 // timers, both layers (Redis: the test setup's server, a key prefix per test), a WebsocketCommunicator for the page.
 import { randomBytes } from 'node:crypto'
 
-import { afterEach, describe, expect, inject, it } from 'vitest'
+import { afterEach, describe, expect, inject, it, vi } from 'vitest'
 
 import { RetryingConsumer } from '../../consumers/retrying-consumer.js'
 import { JsonWebsocketConsumer } from '../../consumers/json-websocket-consumer.js'
 import { NonRetryableError } from '../../src/control.js'
 import { InMemoryChannelLayer } from '../../src/layers/memory/memory-layer.js'
+import { SCRIPTS } from '../../src/layers/redis/lua-script.js'
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
 import type { Message } from '../../src/layers/channel-layer.js'
 import { ChannelNameRouter } from '../../src/routing/channel-router.js'
@@ -87,6 +89,34 @@ async function framesUntil(page: WebsocketCommunicator, last: string): Promise<M
   }
 }
 
+/** A worker on a new layer, with no page: listeners are plain channels (`listen`). */
+function startWorker(makeLayer: () => Layer, Task: typeof RetryingConsumer): Layer {
+  const layer = makeLayer()
+  const worker = runWorker({ application: ChannelNameRouter({ jobs: Task.asApp() }), layer, channels: ['jobs'] })
+  opened.push({ layer, worker })
+  return layer
+}
+
+/** A channel in the progress group of `taskId`, as a page's consumer would be, without a WebSocket. */
+async function listen(layer: Layer, taskId: string): Promise<string> {
+  const channel = await layer.newChannel()
+  await layer.groupAdd(layer.tasks.progressGroup(taskId), channel)
+  return channel
+}
+
+/** The channel's next message; fails after five seconds. */
+async function receiveWithin(layer: Layer, channel: string): Promise<Message> {
+  const controller = new AbortController()
+  const timer = setTimeout(() => {
+    controller.abort(new Error(`nothing reached ${channel} in 5 s`))
+  }, 5_000)
+  try {
+    return await layer.receive(channel, { signal: controller.signal })
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 describe.each(Object.entries(LAYERS))('progress to the browser (%s)', (_name, makeLayer) => {
   it('streams progress to a page, coalesced, the last report before task.succeeded, and keeps it in the state', async () => {
     class Count extends RetryingConsumer {
@@ -153,16 +183,82 @@ describe.each(Object.entries(LAYERS))('progress to the browser (%s)', (_name, ma
     expect(await layer.tasks.getTaskState('bad-1')).not.toHaveProperty('progress')
   })
 
-  it('sends no end to the group for an attempt that reported no progress (a group send per task costs a Redis worker half its rate)', async () => {
+  it('sends task.succeeded to a listener of a task that never reported progress', async () => {
     class Quiet extends RetryingConsumer {
       async job_run(): Promise<void> {}
     }
-    const { layer, page } = await start(makeLayer, Quiet, 'quiet-1')
+    const layer = startWorker(makeLayer, Quiet)
+    const listener = await listen(layer, 'quiet-1')
     await layer.send('jobs', { type: 'job.run', idempotencyKey: 'quiet-1' })
-    for (let i = 0; i < 100 && (await layer.tasks.getTaskState('quiet-1'))?.status !== 'succeeded'; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 10))
-    }
+    expect(await receiveWithin(layer, listener)).toEqual({ type: 'task.succeeded', taskId: 'quiet-1' })
     expect(await layer.tasks.getTaskState('quiet-1')).toMatchObject({ status: 'succeeded' })
-    expect(await page.receiveNothing({ timeoutMs: 100 })).toBe(true)
+  })
+
+  it('sends task.retrying and task.dead to a listener of a task that never reported progress', async () => {
+    class QuietFails extends RetryingConsumer {
+      static override retry = { maxRetries: 1, initialDelayMs: 20, jitter: 'none' as const }
+      async job_run(_message: Message, ctx: TaskContext): Promise<void> {
+        throw new Error(`failed attempt ${ctx.attempt}`)
+      }
+    }
+    const layer = startWorker(makeLayer, QuietFails)
+    const listener = await listen(layer, 'quiet-2')
+    await layer.send('jobs', { type: 'job.run', idempotencyKey: 'quiet-2' })
+    expect(await receiveWithin(layer, listener)).toEqual({
+      type: 'task.retrying',
+      taskId: 'quiet-2',
+      attempt: 1,
+      delayMs: 20,
+      error: 'failed attempt 1',
+    })
+    expect(await receiveWithin(layer, listener)).toEqual({
+      type: 'task.dead',
+      taskId: 'quiet-2',
+      error: 'failed attempt 2',
+    })
+    expect(await layer.tasks.getTaskState('quiet-2')).toMatchObject({ status: 'dead' })
+  })
+
+  it('makes no group send for the ends of tasks nobody listens to (a group send per task costs a Redis worker half its rate)', async () => {
+    class Mixed extends RetryingConsumer {
+      static override retry = { maxRetries: 1, initialDelayMs: 10, jitter: 'none' as const }
+      async job_run(message: Message): Promise<void> {
+        if (message.fails === true) throw new Error('no')
+      }
+    }
+    const layer = startWorker(makeLayer, Mixed)
+    const listener = await listen(layer, 'watched')
+    const ids = Array.from({ length: 40 }, (_, index) => `unwatched-${index}`)
+    await Promise.all(
+      ids.map((id, index) => layer.send('jobs', { type: 'job.run', idempotencyKey: id, fails: index % 10 === 0 })),
+    )
+    await layer.send('jobs', { type: 'job.run', idempotencyKey: 'watched' })
+    expect(await receiveWithin(layer, listener)).toEqual({ type: 'task.succeeded', taskId: 'watched' })
+    const ended = async (): Promise<boolean> => {
+      const states = await Promise.all(ids.map((id) => layer.tasks.getTaskState(id)))
+      return states.every((state) => state?.status === 'succeeded' || state?.status === 'dead')
+    }
+    for (let i = 0; i < 200 && !(await ended()); i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(await ended()).toBe(true)
+    // 36 successes, 4 retries and 4 deaths unheard: the one group send is the watched task's end.
+    expect(layer.stats().groupSends).toBe(1)
+  })
+})
+
+describe('task events on Redis', () => {
+  it('asks Redis which groups have members once for the events sent in one turn, not once per event', async () => {
+    const layer = LAYERS.redis!()
+    opened.push({ layer })
+    const listener = await listen(layer, 'batch-2')
+    const check = vi.spyOn(SCRIPTS.groupsWithMembers, 'run')
+    try {
+      const ids = Array.from({ length: 20 }, (_, index) => `batch-${index}`)
+      await Promise.all(ids.map((taskId) => layer.tasks.sendTaskEvent({ type: 'task.succeeded', taskId })))
+      expect(check).toHaveBeenCalledTimes(1)
+      expect(await receiveWithin(layer, listener)).toEqual({ type: 'task.succeeded', taskId: 'batch-2' })
+      expect(layer.stats().groupSends).toBe(1)
+    } finally {
+      check.mockRestore()
+    }
   })
 })

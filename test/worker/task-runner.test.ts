@@ -140,3 +140,33 @@ describe.each(makers)('TaskRunner.stop() with prefetched claims (%s)', (_name, m
     expect(again.map((task) => task.taskId).sort()).toEqual([...queued, 'slow-4', 'slow-5'].sort())
   })
 })
+
+describe.each(makers)('TaskRunner.stop() with task events on their way (%s)', (_name, makeLayer) => {
+  it('waits for the end of a finished task to be announced before it returns, up to graceMs', async () => {
+    const layer = makeLayer()
+    open.push(layer)
+    const store = layer.tasks
+    const gate = deferred()
+    const announced: string[] = []
+    vi.spyOn(store, 'sendTaskEvent').mockImplementation(async (event) => {
+      await gate.promise
+      announced.push(event.type)
+    })
+    await layer.send('jobs', { type: 'job.run', idempotencyKey: 'ends-1' })
+    const runner = makeRunner(store, 1, async () => undefined)
+    const running = runner.run()
+    await waitFor('the task to succeed', () => runner.stats.processed === 1, { timeoutMs: 5_000, intervalMs: 5 })
+    // The attempt is over and its slot free: only the announcement is left.
+    expect(runner.stats.inFlight).toBe(0)
+    let stopped = false
+    const stopping = runner.stop(5_000).then(() => {
+      stopped = true
+    })
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(stopped).toBe(false)
+    gate.resolve()
+    await stopping
+    await running
+    expect(announced).toEqual(['task.succeeded'])
+  })
+})

@@ -32,6 +32,7 @@ import { LayerCounters } from '../layer-stats.js'
 import { DROPPED, HANDED, LocalChannels, type BufferedReceiver } from '../local-channels.js'
 import type { ChannelListener, ListeningReceiver } from '../channel-listener.js'
 import { historyQuery, recoverOption } from '../history/history-requests.js'
+import { historyFor } from '../history/history-options.js'
 import { MemoryGroups } from './memory-groups.js'
 import { MemoryHistory } from './memory-history.js'
 import { memorySnapshot } from './memory-inspect.js'
@@ -129,6 +130,8 @@ export class InMemoryChannelLayer implements ChannelLayer, BufferedReceiver, Lis
         },
         groupSend: (group, message) => this.groupSend(group, message),
         send: (channel, message) => this.send(channel, message),
+        hasListeners: (group) =>
+          this.groups.members(group) !== undefined || historyFor(this.options.history, group) !== undefined,
       },
       resolveTaskStoreOptions(options),
       log,

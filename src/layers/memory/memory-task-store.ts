@@ -347,7 +347,9 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
 
   async sendTaskEvent(event: TaskEvent): Promise<void> {
     this.begin('send a task event')
-    await this.queues.groupSend(progressGroup(event.taskId), event)
+    const group = progressGroup(event.taskId)
+    // As on Redis (task-event-batcher.ts), where the send is what costs: a group nobody joined is not sent to.
+    if (this.queues.hasListeners(group)) await this.queues.groupSend(group, event)
   }
 
   /** Claims being worked on, per channel (for `inspect()`). */

@@ -20,6 +20,8 @@ export interface TaskQueues {
   requeue(channel: string, message: Message, delayMs: number): void
   /** The layer's `groupSend`: task events go to a task's progress group (issue 17). */
   groupSend(group: string, message: Message): Promise<void>
+  /** Whether a group has members or keeps history: task events go only where someone may hear them. */
+  hasListeners(group: string): boolean
   /** The layer's `send` (a flow's next step). */
   send(channel: string, message: Message): Promise<void>
 }

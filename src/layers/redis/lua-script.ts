@@ -57,6 +57,7 @@ export const SCRIPTS = {
   send: new LuaScript('send'),
   groupAdd: new LuaScript('group-add'),
   groupSend: new LuaScript('group-send'),
+  groupsWithMembers: new LuaScript('groups-with-members'),
   deliver: new LuaScript('deliver'),
   groupDiscard: new LuaScript('group-discard'),
   leaveGroups: new LuaScript('leave-groups'),

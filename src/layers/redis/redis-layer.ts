@@ -352,6 +352,8 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
         }
         this.counters.sent++
       },
+      shardForGroup: (group) => this.shardForGroup(group),
+      keepsHistory: (group) => this.groups.history.settingsOf(group) !== undefined,
       onExpired: (count) => {
         this.counters.expired += count
       },

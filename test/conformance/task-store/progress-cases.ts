@@ -72,5 +72,60 @@ export function progressCases({ make, it }: TaskStoreTestContext): void {
         code: 'E_X',
       })
     })
+
+    it('sends a task event to a progress group someone joined, and makes no group send for one nobody did', async () => {
+      const layer = await make()
+      const store = layer.tasks
+      const listener = await layer.newChannel()
+      await layer.groupAdd(store.progressGroup('heard'), listener)
+      const before = layer.stats().groupSends
+      await store.sendTaskEvent({ type: 'task.succeeded', taskId: 'unheard' })
+      expect(layer.stats().groupSends).toBe(before)
+      await store.sendTaskEvent({ type: 'task.succeeded', taskId: 'heard' })
+      expect(layer.stats().groupSends).toBe(before + 1)
+      expect(await layer.receive(listener)).toEqual({ type: 'task.succeeded', taskId: 'heard' })
+
+      // A member that left is no listener any more.
+      await layer.groupDiscard(store.progressGroup('heard'), listener)
+      await store.sendTaskEvent({ type: 'task.dead', taskId: 'heard', error: 'boom' })
+      expect(layer.stats().groupSends).toBe(before + 1)
+    })
+
+    it('sends events sent together to each listened group in order, and to no other', async () => {
+      const layer = await make()
+      const store = layer.tasks
+      const first = await layer.newChannel()
+      const second = await layer.newChannel()
+      await layer.groupAdd(store.progressGroup('e-1'), first)
+      await layer.groupAdd(store.progressGroup('e-3'), second)
+      await layer.groupAdd(store.progressGroup('invoice 2025/18'), second)
+      const before = layer.stats().groupSends
+      await Promise.all([
+        store.sendTaskEvent({ type: 'task.retrying', taskId: 'e-1', attempt: 1, delayMs: 10, error: 'flaky' }),
+        store.sendTaskEvent({ type: 'task.succeeded', taskId: 'e-2' }),
+        store.sendTaskEvent({ type: 'task.dead', taskId: 'e-3', error: 'boom' }),
+        store.sendTaskEvent({ type: 'task.succeeded', taskId: 'e-1' }),
+        store.sendTaskEvent({ type: 'task.succeeded', taskId: 'invoice 2025/18' }),
+        store.sendTaskEvent({ type: 'task.dead', taskId: 'e-4', error: 'boom' }),
+      ])
+      expect(layer.stats().groupSends).toBe(before + 4)
+      expect(await layer.receive(first)).toMatchObject({ type: 'task.retrying', taskId: 'e-1' })
+      expect(await layer.receive(first)).toEqual({ type: 'task.succeeded', taskId: 'e-1' })
+      const heard = [await layer.receive(second), await layer.receive(second)]
+      expect(heard).toEqual(
+        expect.arrayContaining([
+          { type: 'task.dead', taskId: 'e-3', error: 'boom' },
+          { type: 'task.succeeded', taskId: 'invoice 2025/18' },
+        ]),
+      )
+    })
+
+    it('keeps a task event in a progress group with history even when nobody listens yet', async () => {
+      const layer = await make({ history: { 'task.progress.*': { size: 10, ttlMs: 60_000 } } })
+      const store = layer.tasks
+      await store.sendTaskEvent({ type: 'task.succeeded', taskId: 'h-1' })
+      const { messages } = await layer.groupHistory(store.progressGroup('h-1'))
+      expect(messages).toEqual([expect.objectContaining({ type: 'task.succeeded', taskId: 'h-1' })])
+    })
   })
 }

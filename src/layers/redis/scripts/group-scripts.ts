@@ -1,5 +1,6 @@
-// Typed wrappers of the group scripts: group-add.lua, group-discard.lua, group-send.lua, leave-groups.lua and
-// purge-groups.lua. Each builds KEYS from keys.ts and KEYS and ARGV in the order its script's header states.
+// Typed wrappers of the group scripts: group-add.lua, group-discard.lua, group-send.lua, groups-with-members.lua,
+// leave-groups.lua and purge-groups.lua. Each builds KEYS from keys.ts and KEYS and ARGV in the order its script's
+// header states.
 import type { Redis } from 'ioredis'
 
 import type { RedisKeys } from '../keys.js'
@@ -89,6 +90,20 @@ export async function runGroupSend(client: Redis, keys: RedisKeys, args: GroupSe
     others.push({ queue: String(flatOthers[i]), members: flatOthers[i + 1] as string[] })
   }
   return { reached, dropped, processQueues, others }
+}
+
+/** groups-with-members.lua: for each group (all on the shard `client` serves), whether it has members. */
+export async function runGroupsWithMembers(
+  client: Redis,
+  keys: RedisKeys,
+  groups: readonly string[],
+): Promise<boolean[]> {
+  const flags = (await SCRIPTS.groupsWithMembers.run(
+    client,
+    groups.map((group) => keys.group(group)),
+    [],
+  )) as number[]
+  return flags.map((flag) => flag === 1)
 }
 
 /**

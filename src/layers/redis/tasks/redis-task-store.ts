@@ -59,6 +59,7 @@ import { TaskChannels } from '../../../tasks/task-channels.js'
 import { prepareProgress, progressGroup, type TaskEvent } from '../../../tasks/task-progress.js'
 import { TaskStoreParts } from '../../../tasks/task-store-parts.js'
 import { TaskWakeups, type WaitForTasksOptions } from '../../../tasks/task-wakeups.js'
+import { TaskEventBatcher } from './task-event-batcher.js'
 
 export interface RedisTaskStoreContext {
   readonly keys: RedisKeys
@@ -80,6 +81,10 @@ export interface RedisTaskStoreContext {
   groupSend(group: string, message: Message): Promise<void>
   /** The layer's send of a flow step (`RedisFlowContext`). */
   sendFlowStep(channel: string, message: Message, tag: string): Promise<void>
+  /** The shard holding a group's memberships (task events check for listeners there). */
+  shardForGroup(group: string): RedisShard
+  /** Whether a group keeps history (layer option `history`): task events to it are sent even with no member. */
+  keepsHistory(group: string): boolean
 }
 
 /**
@@ -104,6 +109,7 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
   protected readonly schedules: Schedules
   private readonly flowRecords: RedisFlows
   protected readonly flows: FlowDriver
+  private readonly events: TaskEventBatcher
 
   constructor(private readonly ctx: RedisTaskStoreContext) {
     super()
@@ -120,6 +126,7 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
     this.flows = new FlowDriver(this.flowRecords, ctx.log, (operation) => {
       ctx.assertOpen(operation)
     })
+    this.events = new TaskEventBatcher(ctx)
   }
 
   get options(): TaskStoreOptions {
@@ -408,9 +415,17 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
     await this.ctx.groupSend(progressGroup(task.taskId), event)
   }
 
-  async sendTaskEvent(event: TaskEvent): Promise<void> {
-    this.ctx.assertOpen('send a task event')
-    await this.ctx.groupSend(progressGroup(event.taskId), event)
+  /**
+   * Sent only if the progress group has members (or keeps history). Events checked together share the promise
+   * returned (see TaskEventBatcher), so it is returned as it is, not wrapped in one per call.
+   */
+  sendTaskEvent(event: TaskEvent): Promise<void> {
+    try {
+      this.ctx.assertOpen('send a task event')
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return this.events.send(progressGroup(event.taskId), event)
   }
 
   /** Deletes dead letters past `deadLetterRetentionMs` on every channel (called by workers now and then). */
