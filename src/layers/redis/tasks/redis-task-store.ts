@@ -1,6 +1,3 @@
-import { createHash } from 'node:crypto'
-
-import { MessageDecodeError } from '../../../errors.js'
 import type { Message } from '../../channel-layer.js'
 import { assertChannelName } from '../../names.js'
 import type { RedisKeys } from '../keys.js'
@@ -12,7 +9,6 @@ import {
   runTaskRequeue,
   runTaskRateWait,
   runTaskSettle,
-  runTaskStart,
   type TaskRequeueArgs,
 } from '../scripts/task-scripts.js'
 import { runTaskProgress } from '../scripts/task-progress-script.js'
@@ -28,19 +24,10 @@ import type {
   TaskStoreOptions,
 } from '../../../tasks/task-store.js'
 import { packFields, unpackFields } from './packed-fields.js'
-import {
-  byChannel,
-  CLAIM_TOKEN_BYTES,
-  ClaimTokens,
-  type Mutable,
-  plainMsgpackPrefix,
-  settlementFields,
-  stripRouting,
-  taskIdOf,
-  toBuffer,
-} from './redis-claims.js'
+import { byChannel, ClaimTokens, plainMsgpackPrefix, settlementFields, toBuffer } from './redis-claims.js'
 import { cancelledAmong, cancelTask } from './redis-cancellation.js'
 import { CancelNotices } from '../../../tasks/task-cancellation.js'
+import { startClaims } from './redis-claim-start.js'
 import { RedisDeadLetters } from './redis-dead-letters.js'
 import { RedisFlows } from './redis-flows.js'
 import { parseTaskState } from './task-state-fields.js'
@@ -270,74 +257,18 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
     if (flowSteps.length > 0) await this.flowRecords.advance(this.flows, shard, flowSteps)
     if (claims.length === 0) return []
     if (this.watched.delete(channel)) this.ctx.onWatchChange()
-    return this.start(channel, unpackFields(toBuffer(claims)), now)
-  }
-
-  /**
-   * Decodes fresh claims (three fields each, see task-settle.lua) and records the start of the attempts the
-   * claiming call could not start itself (task-start.lua), in queue order.
-   */
-  private async start(channel: string, fields: readonly Buffer[], now: number): Promise<ClaimedTask[]> {
-    const { keys } = this.ctx
-    const claimed: Mutable<ClaimedTask>[] = []
-    const unstarted: Mutable<ClaimedTask>[] = []
-    for (let i = 0; i + 2 < fields.length; i += 3) {
-      const claim = fields[i] as Buffer
-      const stored = claim.subarray(CLAIM_TOKEN_BYTES)
-      let message: Message
-      try {
-        message = this.ctx.serializer.decode(stored) as Message
-      } catch (error) {
-        await this.buryUndecodable(channel, claim, error)
-        continue
-      }
-      const taskId = taskIdOf(message, stored)
-      const startedAs = fields[i + 1]?.toString() ?? ''
-      const meta = (fields[i + 2]?.toString() ?? '').split(' ')
-      const [attempt = '1', firstAttemptAt = '0', alreadySucceeded = '0', expired = '0'] = meta
-      const task: Mutable<ClaimedTask> = {
-        channel,
-        payload: claim,
-        message: stripRouting(message),
-        taskId,
-        attempt: Number(attempt),
-        firstAttemptAt: Number(firstAttemptAt),
-        alreadySucceeded: alreadySucceeded === '1',
-        ...(expired === '1' ? { expired: true as const } : {}),
-      }
-      claimed.push(task)
-      if (startedAs === taskId || task.expired === true) continue
-      if (startedAs !== '') {
-        // The script read another id than the codec did: never expected; start it under the codec's id.
-        this.ctx.log.error({ channel, taskId, startedAs }, 'task id read by task-settle.lua differs; starting again')
-      }
-      unstarted.push(task)
-    }
-    if (unstarted.length === 0) return claimed
-    const ids = packFields(unstarted.map((task) => task.taskId))
-    const started = await this.ctx.shardFor(channel).call((client) =>
-      runTaskStart(client, keys, {
-        channel,
-        nowMs: now,
-        taskStateRetentionMs: this.ctx.options.taskStateRetentionMs,
-        ids,
-      }),
-    )
-    unstarted.forEach((task, i) => {
-      task.attempt = started[i]?.attempt ?? 1
-      task.firstAttemptAt = started[i]?.firstAttemptAt ?? now
-      task.alreadySucceeded = started[i]?.alreadySucceeded ?? false
+    return startClaims(this.ctx, channel, unpackFields(toBuffer(claims)), now, {
+      bury: (task, failure) => this.bury(task, failure),
+      // Cancelled while queued (task-cancel.lua): never run; the ack only drops the claim (task-settle.lua).
+      drop: async (tasks) => {
+        await this.settle(
+          channel,
+          tasks.map((task) => ({ action: 'ack', task })),
+          0,
+          0,
+        )
+      },
     })
-    // Cancelled while queued (task-cancel.lua): never run; the ack only drops the claim (task-settle.lua).
-    const cancelled = unstarted.filter((_task, i) => started[i]?.cancelled === true)
-    if (cancelled.length === 0) return claimed
-    await this.settle(
-      channel,
-      cancelled.map((task) => ({ action: 'ack', task })),
-      0,
-      0,
-    )
-    return claimed.filter((task) => !cancelled.includes(task))
   }
 
   async extend(tasks: readonly ClaimedTask[], visibilityMs: number): Promise<void> {
@@ -444,24 +375,5 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
 
   private async requeue(args: TaskRequeueArgs): Promise<number> {
     return this.ctx.shardFor(args.channel).call((client) => runTaskRequeue(client, this.ctx.keys, args))
-  }
-
-  /** A payload nobody can decode (wrong keys, corrupt) is kept as a dead letter, never dropped silently. */
-  private async buryUndecodable(channel: string, payload: Buffer, error: unknown): Promise<void> {
-    const taskId = createHash('sha1').update(payload.subarray(CLAIM_TOKEN_BYTES)).digest('hex').slice(0, 32)
-    const failure = error instanceof MessageDecodeError ? error.message : 'the payload could not be decoded'
-    this.ctx.log.error({ channel, taskId, code: 'SWY_MESSAGE_DECODE' }, 'undecodable task moved to dead letters')
-    await this.bury(
-      {
-        channel,
-        payload,
-        message: { type: 'switchyard.undecodable' },
-        taskId,
-        attempt: 1,
-        firstAttemptAt: Date.now(),
-        alreadySucceeded: false,
-      },
-      { error: failure },
-    )
   }
 }
