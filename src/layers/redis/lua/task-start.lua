@@ -1,7 +1,9 @@
 -- Records the start of an attempt for each claimed task: counts the attempt unless the task already succeeded
 -- (then it is reported, to be acked without running: idempotency).
--- KEYS     none: the task state hashes are found in ARGV[5] as the script runs, each ARGV[4] .. its id, all on
---          the channel's shard (the caller runs the script there)
+-- KEYS[1]  the channel's queue, never touched: it only names where the script must run (a client or proxy that
+--          routes a script by its first key, such as a Redis Cluster client, sends a keyless one anywhere). The
+--          task state hashes are found in ARGV[5] as the script runs, each ARGV[4] .. its id, all on the channel's
+--          shard (the caller runs the script there)
 -- ARGV[1]  now, ms
 -- ARGV[2]  state TTL, ms (only for a cancelled task: a started task's state keeps no TTL until it ends)
 -- ARGV[3]  channel

@@ -111,7 +111,7 @@ export async function runTaskStart(
 ): Promise<StartedTask[]> {
   const flat = (await SCRIPTS.taskStart.run(
     client,
-    [],
+    [keys.queue(args.channel)],
     [args.nowMs, args.taskStateRetentionMs, args.channel, keys.taskStatePrefix, args.ids],
   )) as number[]
   const started: StartedTask[] = []
