@@ -27,7 +27,6 @@ import { resolveRateLimit, type RateLimit } from '../../tasks/rate-limit.js'
 import { SlidingWindows } from '../../tasks/sliding-window.js'
 import { prepareProgress, progressGroup, type TaskEvent } from '../../tasks/task-progress.js'
 import { TaskStoreParts } from '../../tasks/task-store-parts.js'
-import { nextTaskState, type TaskStateChange } from './task-state-change.js'
 import { TaskStates } from './task-states.js'
 import { TaskWakeups, type WaitForTasksOptions } from '../../tasks/task-wakeups.js'
 import { CancelNotices } from '../../tasks/task-cancellation.js'
@@ -106,7 +105,7 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
         },
         cancel: (taskId) => this.cancel(taskId),
         preCancel: (channel, taskId) => {
-          this.setState({ channel, taskId }, { status: 'cancelled' })
+          this.states.change({ channel, taskId }, { status: 'cancelled' }, Date.now())
           this.states.retire(taskId, Date.now())
         },
         retentionMs: options.taskStateRetentionMs,
@@ -151,7 +150,8 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
   /** A send queued `message` on task channel `channel`: its task reads `queued` from now on, unless it has a state. */
   recordQueued(channel: string, message: Message): void {
     const taskId = this.taskIds.of(channel, message)
-    if (this.states.get(taskId) === undefined) this.setState({ channel, taskId }, { status: 'queued', attempts: 0 })
+    if (this.states.get(taskId) === undefined)
+      this.states.change({ channel, taskId }, { status: 'queued', attempts: 0 }, Date.now())
   }
 
   /**
@@ -171,7 +171,7 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
       firstAttemptAt: previous?.firstAttemptAt ?? now,
       diedAt: now,
     })
-    this.setState({ channel, taskId }, { status: 'dead', lastError: EXPIRED_TASK_ERROR })
+    this.states.change({ channel, taskId }, { status: 'dead', lastError: EXPIRED_TASK_ERROR }, Date.now())
     this.expiredReporter.record(channel, 1)
     void this.flowRecords.ended(taskId)
   }
@@ -206,14 +206,18 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
     this.begin('ack a task')
     // Even a claim already recovered is marked: the requeued copy will then be acked without running.
     this.claims.remove(task)
-    if (this.dropIfCancelled(task.taskId)) return
+    if (this.states.dropIfCancelled(task.taskId, Date.now())) return
     const previous = this.states.get(task.taskId)
     const hasResult = options !== undefined && 'result' in options
-    this.setState(task, {
-      status: 'succeeded',
-      attempts: previous?.attempts ?? task.attempt,
-      result: hasResult ? options.result : previous?.result,
-    })
+    this.states.change(
+      task,
+      {
+        status: 'succeeded',
+        attempts: previous?.attempts ?? task.attempt,
+        result: hasResult ? options.result : previous?.result,
+      },
+      Date.now(),
+    )
     await this.flowRecords.ended(task.taskId)
   }
 
@@ -222,16 +226,16 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
     this.begin('retry a task')
     assertRetryDelayMs(delayMs)
     const claim = this.claims.remove(task)
-    if (claim === undefined || this.dropIfCancelled(task.taskId)) return
+    if (claim === undefined || this.states.dropIfCancelled(task.taskId, Date.now())) return
     const attempts = countAttempt ? {} : { attempts: Math.max((this.states.get(task.taskId)?.attempts ?? 1) - 1, 0) }
-    this.setState(task, { status: 'retrying', lastError: failure.error, ...attempts })
+    this.states.change(task, { status: 'retrying', lastError: failure.error, ...attempts }, Date.now())
     this.queues.requeue(claim.channel, claim.message, delayMs)
   }
 
   async bury(task: ClaimedTask, failure: TaskFailure): Promise<void> {
     const now = this.begin('bury a task')
     const claim = this.claims.remove(task)
-    if (claim === undefined || this.dropIfCancelled(task.taskId)) return
+    if (claim === undefined || this.states.dropIfCancelled(task.taskId, Date.now())) return
     this.deadLetters.add({
       channel: claim.channel,
       taskId: claim.taskId,
@@ -242,7 +246,7 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
       firstAttemptAt: claim.firstAttemptAt,
       diedAt: now,
     })
-    this.setState(task, { status: 'dead', lastError: failure.error })
+    this.states.change(task, { status: 'dead', lastError: failure.error }, Date.now())
     await this.flowRecords.ended(task.taskId)
   }
 
@@ -281,10 +285,10 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
     this.begin('release tasks')
     for (const task of tasks) {
       const claim = this.claims.remove(task)
-      if (claim === undefined || this.dropIfCancelled(claim.taskId)) continue
+      if (claim === undefined || this.states.dropIfCancelled(claim.taskId, Date.now())) continue
       // The attempt never ran to an end: it does not count.
       const attempts = Math.max((this.states.get(claim.taskId)?.attempts ?? claim.attempt) - 1, 0)
-      this.setState(claim, { status: 'queued', attempts })
+      this.states.change(claim, { status: 'queued', attempts }, Date.now())
       this.queues.requeue(claim.channel, claim.message, 0)
     }
   }
@@ -294,7 +298,7 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
     const stalled = this.claims.takeStalled(channel, now, recoverStalledGraceMs(channel, graceMs))
     for (const claim of stalled) {
       // The attempt counts: its worker may have died halfway through it.
-      this.setState(claim, { status: 'queued' })
+      this.states.change(claim, { status: 'queued' }, Date.now())
       this.queues.requeue(channel, claim.message, 0)
     }
     return stalled.length
@@ -305,7 +309,7 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
     const previous = this.states.get(taskId)
     if (previous === undefined) return isFlowId(taskId) ? this.flows.cancel(taskId) : undefined
     if (CANCELLABLE_STATUSES.has(previous.status)) {
-      this.setState(previous, { status: 'cancelled' })
+      this.states.change(previous, { status: 'cancelled' }, Date.now())
       if (previous.status === 'running') this.cancelNotices.notify(taskId)
       await this.flowRecords.ended(taskId)
     }
@@ -394,20 +398,24 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
   /** A replayed dead letter's task, back at the tail of its channel: a fresh task, whose success mark is gone. */
   private revive(letter: DeadLetter): void {
     this.states.delete(letter.taskId)
-    this.setState(letter, {
-      status: 'queued',
-      attempts: 0,
-      firstAttemptAt: undefined,
-      lastError: undefined,
-      progress: undefined,
-    })
+    this.states.change(
+      letter,
+      {
+        status: 'queued',
+        attempts: 0,
+        firstAttemptAt: undefined,
+        lastError: undefined,
+        progress: undefined,
+      },
+      Date.now(),
+    )
     this.queues.requeue(letter.channel, letter.message, 0)
   }
 
   /** Starts an attempt of a claimed message; undefined when its task was cancelled (the message is dropped). */
   private start(channel: string, message: Message, now: number, deadline: number): ClaimedTask | undefined {
     const taskId = this.taskIds.of(channel, message)
-    if (this.dropIfCancelled(taskId)) return undefined
+    if (this.states.dropIfCancelled(taskId, Date.now())) return undefined
     const previous = this.states.get(taskId)
     const token = randomUUID()
     const payload = Buffer.from(token)
@@ -416,20 +424,8 @@ export class MemoryTaskStore extends TaskStoreParts implements TaskStore {
     const alreadySucceeded = previous?.status === 'succeeded'
     const attempt = alreadySucceeded ? previous.attempts : (previous?.attempts ?? 0) + 1
     this.claims.add({ channel, message, taskId, attempt, firstAttemptAt, deadline, stalledSince: undefined }, token)
-    if (!alreadySucceeded) this.setState({ channel, taskId }, { status: 'running', attempts: attempt, firstAttemptAt })
+    if (!alreadySucceeded)
+      this.states.change({ channel, taskId }, { status: 'running', attempts: attempt, firstAttemptAt }, Date.now())
     return Object.freeze({ channel, payload, message, taskId, attempt, firstAttemptAt, alreadySucceeded })
-  }
-
-  /** Whether `taskId` was cancelled: then its message or claim is dropped here, and its state starts to expire. */
-  private dropIfCancelled(taskId: string): boolean {
-    if (this.states.get(taskId)?.status !== 'cancelled') return false
-    this.states.retire(taskId, Date.now())
-    return true
-  }
-
-  /** Writes a task's state (`nextTaskState`): a finished one is kept for the retention from now. */
-  private setState(task: { readonly channel: string; readonly taskId: string }, change: TaskStateChange): void {
-    const state = nextTaskState(this.states.get(task.taskId), task, change, Date.now())
-    if (state !== undefined) this.states.set(state)
   }
 }

@@ -1,4 +1,5 @@
 import type { TaskState, TaskStatus } from '../../tasks/task-store.js'
+import { nextTaskState, type TaskStateChange } from './task-state-change.js'
 
 const FINISHED: ReadonlySet<TaskStatus> = new Set(['succeeded', 'dead'])
 
@@ -33,6 +34,19 @@ export class TaskStates {
     if (state?.status !== 'cancelled') return
     this.unfinished.delete(taskId)
     this.finished.set(taskId, Object.freeze({ ...state, updatedAt: now }))
+  }
+
+  /** Writes a task's state (`nextTaskState`): a finished one is kept for the retention from `now`. */
+  change(task: { readonly channel: string; readonly taskId: string }, change: TaskStateChange, now: number): void {
+    const state = nextTaskState(this.get(task.taskId), task, change, now)
+    if (state !== undefined) this.set(state)
+  }
+
+  /** Whether `taskId` was cancelled: then its message or claim is dropped, and its state starts to expire. */
+  dropIfCancelled(taskId: string, now: number): boolean {
+    if (this.get(taskId)?.status !== 'cancelled') return false
+    this.retire(taskId, now)
+    return true
   }
 
   delete(taskId: string): void {
