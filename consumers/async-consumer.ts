@@ -3,7 +3,12 @@ import { InvalidOptionError, NoChannelLayerError } from '../src/errors.js'
 import type { ChannelLayer, Message } from '../src/layers/channel-layer.js'
 import { bufferedReceiverOf } from '../src/layers/local-channels.js'
 import { defaultLogger, markLogged, type Logger } from '../src/logger.js'
-import { reportConsumerMessageIn, reportConsumerMessageOut, reportLayerMessageRefused } from '../src/diagnostics.js'
+import {
+  consumerMessagesObserved,
+  reportConsumerMessageIn,
+  reportConsumerMessageOut,
+  reportLayerMessageRefused,
+} from '../src/diagnostics.js'
 import { ConsumerLayer } from '../src/consumer-runtime/consumer-layer.js'
 import { consumerName, findHandler } from '../src/consumer-runtime/dispatch.js'
 import {
@@ -108,7 +113,7 @@ export class AsyncConsumer {
     } catch (error) {
       return Promise.reject(error)
     }
-    reportConsumerMessageOut(this.label)
+    if (consumerMessagesObserved()) reportConsumerMessageOut(this.label)
     return sent
   }
 
@@ -117,7 +122,7 @@ export class AsyncConsumer {
     // Not `async`: the handler's own promise is returned as it is, not wrapped in one more per message.
     try {
       const handler = findHandler(this, message.type)
-      reportConsumerMessageIn(this.label)
+      if (consumerMessagesObserved()) reportConsumerMessageIn(this.label)
       // A native promise comes back as it is; a thenable is adopted; a plain value resolves.
       return Promise.resolve(handler.call(this, message as never)) as Promise<void>
     } catch (error) {

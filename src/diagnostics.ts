@@ -45,6 +45,14 @@ function publish<N extends DiagnosticsChannelName>(name: N, event: DiagnosticsEv
   if (to.hasSubscribers) to.publish(event)
 }
 
+/**
+ * Whether anyone listens on `switchyard:consumer-message`. A consumer reports every message in and out, and naming
+ * it (its class's name) cost more than the unobserved publish: it asks this first and names itself only then.
+ */
+export function consumerMessagesObserved(): boolean {
+  return channels['switchyard:consumer-message'].hasSubscribers
+}
+
 export function reportConsumerMessageIn(consumer: string): void {
   publish('switchyard:consumer-message', { consumer, direction: 'in' })
 }

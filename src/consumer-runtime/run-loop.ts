@@ -6,6 +6,17 @@ import type { BufferedReceiver } from '../layers/local-channels.js'
 import { StopConsumer } from '../control.js'
 import { clientFeedOf, type ClientEventListener, type ClientFeed } from './client-feed.js'
 
+const RESOLVED: Promise<void> = Promise.resolve()
+
+/**
+ * What follows a handled message: the serial lock released and the next client event asked for, the lock released
+ * and the layer slot freed, or (concurrency above 1, no lock held) the layer slot freed only.
+ */
+const SERIAL_NEXT_CLIENT = 0
+const SERIAL_NEXT_LAYER = 1
+const NEXT_LAYER = 2
+type Next = typeof SERIAL_NEXT_CLIENT | typeof SERIAL_NEXT_LAYER | typeof NEXT_LAYER
+
 /** What a consumer handles: client events from the server and messages from its layer channel. */
 export type ConsumerMessage = InputEvent | Message
 
@@ -135,9 +146,7 @@ export class RunLoop<C> implements ClientEventListener, ChannelListener {
     this.clientWaiting = false
     // Abandoned when the consumer stopped: an event that arrives after the stop is not handled.
     if (this.clientEnded) return
-    void this.serially(event, false).then(() => {
-      this.pullClient()
-    })
+    this.serially(event, false)
   }
 
   /** The client's events ended (the application was cancelled): the consumer ends with that error. */
@@ -196,19 +205,45 @@ export class RunLoop<C> implements ClientEventListener, ChannelListener {
     resolve?.(this.hooks.ended(this.consumer, this.error))
   }
 
-  /** Runs one message's handler unless the consumer has stopped. Never rejects. */
-  private async handle(message: ConsumerMessage, fromLayer: boolean): Promise<void> {
+  /**
+   * Runs one message's handler unless the consumer has stopped, then does `next`. Not `async` (once per message):
+   * the handler's promise gets one `then`, which also releases the lock and asks for the next message, where an
+   * async function's promise, an `await` and a `then` per step each cost a promise per member of a fan-out.
+   */
+  private handle(message: ConsumerMessage, fromLayer: boolean, next: Next): void {
     if (this.done) {
       if (fromLayer) this.hooks.dropped(this.consumer, message as Message)
+      void RESOLVED.then(() => {
+        this.handled(next)
+      })
       return
     }
+    let handling: Promise<void>
     try {
-      await this.hooks.dispatch(this.consumer, message)
+      handling = this.hooks.dispatch(this.consumer, message)
     } catch (error) {
-      await this.handlerFailed(error, message, fromLayer)
+      void this.handlerFailed(error, message, fromLayer).then(() => {
+        this.handled(next)
+      })
       return
     }
-    if (this.hooks.stopRequested(this.consumer)) this.finish()
+    void handling.then(
+      () => {
+        if (this.hooks.stopRequested(this.consumer)) this.finish()
+        this.handled(next)
+      },
+      (error: unknown) =>
+        this.handlerFailed(error, message, fromLayer).then(() => {
+          this.handled(next)
+        }),
+    )
+  }
+
+  /** After a message was handled: the serial lock released (but for `NEXT_LAYER`), the next message asked for. */
+  private handled(next: Next): void {
+    if (next !== NEXT_LAYER) this.releaseSerial()
+    if (next === SERIAL_NEXT_CLIENT) this.pullClient()
+    else this.onLayerMessageHandled()
   }
 
   /** A handler threw: `StopConsumer` stops; anything else goes to the consumer's `dispatchFailed`. */
@@ -227,18 +262,15 @@ export class RunLoop<C> implements ClientEventListener, ChannelListener {
   }
 
   /** Handles `message` holding the serial lock: at once when it is free, else after the earlier waiters (FIFO). */
-  private serially(message: ConsumerMessage, fromLayer: boolean): Promise<void> {
-    let handled: Promise<void>
+  private serially(message: ConsumerMessage, fromLayer: boolean): void {
+    const next = fromLayer ? SERIAL_NEXT_LAYER : SERIAL_NEXT_CLIENT
     if (!this.serialBusy) {
       this.serialBusy = true
-      handled = this.handle(message, fromLayer)
-    } else {
-      handled = new Promise<void>((resolve) => {
-        ;(this.serialWaiters ??= new Fifo()).push(resolve)
-      }).then(() => this.handle(message, fromLayer))
+      this.handle(message, fromLayer, next)
+      return
     }
-    return handled.then(() => {
-      this.releaseSerial()
+    ;(this.serialWaiters ??= new Fifo()).push(() => {
+      this.handle(message, fromLayer, next)
     })
   }
 
@@ -338,10 +370,8 @@ export class RunLoop<C> implements ClientEventListener, ChannelListener {
       this.pullLayer()
       return
     }
-    const task = this.concurrency === 1 ? this.serially(message, true) : this.handle(message, true)
-    void task.then(() => {
-      this.onLayerMessageHandled()
-    })
+    if (this.concurrency === 1) this.serially(message, true)
+    else this.handle(message, true, NEXT_LAYER)
     this.pullLayer()
   }
 

@@ -5,7 +5,7 @@ import { isProcessSpecific, nonLocalName } from '../names.js'
 import type { RedisKeys } from './keys.js'
 import { queueTtlMs, type ResolvedRedisOptions } from './redis-options.js'
 import type { RedisShard } from './redis-shard.js'
-import { runDelayed, runSend, type SendReply } from './scripts/message-scripts.js'
+import { runDelayed, runDelayedMove, runSend, type SendReply } from './scripts/message-scripts.js'
 
 export interface SendContext {
   readonly keys: RedisKeys
@@ -78,7 +78,6 @@ export async function sendLater(
   const key = message.idempotencyKey
   const added = await ctx.shardFor(channel).call((client) =>
     runDelayed(client, ctx.keys, {
-      mode: 'add',
       queue,
       dueMs: now + delayMs,
       payload,
@@ -91,13 +90,20 @@ export async function sendLater(
   return added === 1
 }
 
-/** Moves due delayed messages onto their channels, on every shard (run a few times a second by each layer). */
-export async function moveDueDelayed(ctx: SendContext): Promise<void> {
+/**
+ * Moves due delayed messages onto their channels, on every shard (each layer runs it, see `DelayedMover`). Resolves
+ * whether delayed messages still wait on any shard; true when a shard could not say (as if they did).
+ */
+export async function moveDueDelayed(ctx: SendContext): Promise<boolean> {
+  let waiting = false
   for (const shard of ctx.shards) {
     try {
-      await shard.call((client) => runDelayed(client, ctx.keys, { mode: 'move', nowMs: Date.now() }))
+      const reply = await shard.call((client) => runDelayedMove(client, ctx.keys, Date.now()))
+      waiting ||= reply.waiting
     } catch (err) {
+      waiting = true
       ctx.log.debug({ err, host: shard.label }, 'moving due delayed messages failed')
     }
   }
+  return waiting
 }

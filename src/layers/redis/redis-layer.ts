@@ -21,6 +21,7 @@ import { ProcessChannels } from '../process-channels.js'
 import type { Logger } from '../../logger.js'
 import type { InspectOptions, LayerSnapshot, PurgeOptions } from '../snapshot.js'
 import { moveDueDelayed, sendLater, sendNow, type SendContext } from './channel-send.js'
+import { DelayedMover } from './delayed-mover.js'
 import { Inbound, type InboundContext } from './inbound.js'
 import { inspectRedis } from './inspect.js'
 import { purgeExpiredMemberships } from './purge-memberships.js'
@@ -73,6 +74,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
   private readonly ownNonLocal = new Set<string>()
   private readonly inbound: Inbound
   private readonly timers: NodeJS.Timeout[] = []
+  private readonly delayedMover: DelayedMover
   /** At-least-once tasks on this layer's channels (RetryingConsumer, dead letters, task state). */
   readonly tasks: RedisTaskStore
   private readonly processPresence: ProcessPresence
@@ -145,6 +147,10 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
       shardFor: (channel) => this.shardFor(channel),
       encode: (message) => this.serializer.encode(message),
     }
+    this.delayedMover = new DelayedMover({
+      move: () => moveDueDelayed(this.sending),
+      hasIdleWorkers: () => this.shards.some((shard) => this.tasks.wakeKeys(shard).length > 0),
+    })
     this.start()
   }
 
@@ -166,6 +172,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
         throw new ChannelFullError(channel, capacity)
       }
       this.counters.sent++
+      this.delayedMover.delayedSent()
       return
     }
     const { queued, expired, capacity: applied } = await sendNow(this.sending, channel, prepared.message, target)
@@ -260,6 +267,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
     if (this.closed) return
     this.closed = true
     for (const timer of this.timers) clearInterval(timer)
+    this.delayedMover.stop()
     this.tasks.close()
     await this.groups.history.pump.idle()
     await this.processPresence.deregister()
@@ -389,7 +397,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
   private start(): void {
     this.inbound.start()
     this.registered = this.processPresence.heartbeat()
-    this.every(250, () => void moveDueDelayed(this.sending))
+    this.delayedMover.start()
     this.every(60_000, () => void this.tasks.purgeExpiredDeadLetters().catch(() => undefined))
     void this.groups.history.pump.renew()
     this.every(this.options.heartbeatIntervalMs, () => {

@@ -1,5 +1,5 @@
 -- Delayed messages. Mode 'add': schedules one payload (layer.send with delayMs). Mode 'move': moves every due
--- delayed message of up to 50 channels onto their queues (any live process runs it a few times a second).
+-- delayed message of up to 50 channels onto their queues (any live process runs it: delayed-mover.ts says when).
 -- A delayed send is accepted or refused when it is made: at most ARGV[5] messages (delayed sends and task
 -- retries) wait per channel; once due it joins the queue whatever its length, as it was accepted already.
 -- KEYS[1]  the delayed index: channel -> earliest due time (ms)
@@ -15,7 +15,8 @@
 -- ARGV[7]  add: task state key prefix (keys.ts `taskStatePrefix`)
 -- ARGV[8]  add: the task id if the sender knows it, else ''
 -- ARGV[9]  add: now, ms
--- Returns  add: 1, or 0 when ARGV[5] messages wait already; move: number of messages moved
+-- Returns  add: 1, or 0 when ARGV[5] messages wait already; move: {messages moved, 1 if delayed messages still wait
+--          (on any channel) else 0}: the mover sleeps longer while none do
 if ARGV[1] == 'add' then
   if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return 0 end
   if ARGV[6] == '1' or (ARGV[6] == '' and redis.call('EXISTS', KEYS[3]) == 1) then
@@ -48,4 +49,5 @@ for _, channel in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMI
   local nextDue = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')[2]
   if nextDue then redis.call('ZADD', KEYS[1], nextDue, channel) else redis.call('ZREM', KEYS[1], channel) end
 end
-return moved
+if redis.call('ZCARD', KEYS[1]) > 0 then return {moved, 1} end
+return {moved, 0}

@@ -106,33 +106,36 @@ export async function runDeliver(client: Redis, keys: RedisKeys, args: DeliverAr
   )) as DeliveryStatus[]
 }
 
-export type DelayedArgs =
-  | {
-      readonly mode: 'add'
-      /** The channel's non-local name (a process's queue for `…!…` channels). */
-      readonly queue: string
-      readonly dueMs: number
-      readonly payload: Buffer
-      readonly capacity: number
-      readonly taskChannel: TaskChannelKnown
-      /** The task id when the sender knows it, else ''. */
-      readonly taskId: string
-      readonly nowMs: number
-    }
-  | { readonly mode: 'move'; readonly nowMs: number }
+export interface DelayedArgs {
+  /** The channel's non-local name (a process's queue for `…!…` channels). */
+  readonly queue: string
+  readonly dueMs: number
+  readonly payload: Buffer
+  readonly capacity: number
+  readonly taskChannel: TaskChannelKnown
+  /** The task id when the sender knows it, else ''. */
+  readonly taskId: string
+  readonly nowMs: number
+}
 
-/**
- * delayed.lua: `add` schedules one payload (resolves 1, or 0 when the channel's delayed messages are at capacity);
- * `move` moves due ones onto their queues (resolves how many).
- */
+/** What a delayed.lua `move` did: how many messages it moved, and whether delayed messages still wait. */
+export interface DelayedMoveReply {
+  readonly moved: number
+  readonly waiting: boolean
+}
+
+/** delayed.lua `move`: moves due delayed messages onto their queues. */
+export async function runDelayedMove(client: Redis, keys: RedisKeys, nowMs: number): Promise<DelayedMoveReply> {
+  const [moved, waiting] = (await SCRIPTS.delayed.run(
+    client,
+    [keys.delayedIndex],
+    ['move', nowMs, keys.queuePrefix, keys.delayedPrefix, keys.wakePrefix],
+  )) as [number, number]
+  return { moved, waiting: waiting === 1 }
+}
+
+/** delayed.lua `add`: schedules one payload (resolves 1, or 0 when the channel's delayed messages are at capacity). */
 export async function runDelayed(client: Redis, keys: RedisKeys, args: DelayedArgs): Promise<number> {
-  if (args.mode === 'move') {
-    return (await SCRIPTS.delayed.run(
-      client,
-      [keys.delayedIndex],
-      ['move', args.nowMs, keys.queuePrefix, keys.delayedPrefix, keys.wakePrefix],
-    )) as number
-  }
   const { queue } = args
   return (await SCRIPTS.delayed.run(
     client,
