@@ -1,3 +1,5 @@
+import { setTimeout as delay } from 'node:timers/promises'
+
 import type { Redis, RedisOptions } from 'ioredis'
 
 import { RedisUnavailableError } from '../../errors.js'
@@ -17,10 +19,29 @@ const CLIENT_OPTIONS: RedisOptions = {
   retryStrategy: (attempt: number) => Math.min(2_000, 50 * 2 ** Math.min(attempt, 6)) + Math.floor(Math.random() * 100),
 }
 
-/** Errors after which the command is known not to have reached Redis. */
+/**
+ * Errors after which the command is known not to have run: it never reached Redis, or Redis refused it whole for a
+ * passing state (a master short of the replicas `min-replicas-to-write` asks for, a replica that a failover just
+ * demoted or that lost its master, a server still loading its data): worth sending again until `retryWindowMs`.
+ */
 function neverSent(error: unknown): boolean {
-  return error instanceof Error && /Stream isn't writeable|enableOfflineQueue/.test(error.message)
+  return (
+    error instanceof Error && (/Stream isn't writeable|enableOfflineQueue/.test(error.message) || refusedWhole(error))
+  )
 }
+
+function refusedWhole(error: unknown): boolean {
+  return error instanceof Error && /^(NOREPLICAS|READONLY|LOADING|MASTERDOWN) /.test(error.message)
+}
+
+/** What the unavailability error adds: why Redis refused, or that the command may have run. */
+function unavailableDetail(error: unknown): string {
+  if (refusedWhole(error)) return ` (it refused the command: ${(error as Error).message.split(' ')[0] ?? ''})`
+  return neverSent(error) ? '' : ' (the command may or may not have run)'
+}
+
+/** How long to wait before sending a command Redis refused again: the connection is fine, the state is not yet. */
+const REFUSED_RETRY_MS = 100
 
 function isConnectionError(error: unknown): boolean {
   if (!(error instanceof Error)) return false
@@ -91,12 +112,12 @@ export class RedisShard {
       } catch (error) {
         if (!isConnectionError(error)) throw error
         if ((!idempotent && !neverSent(error)) || Date.now() >= deadline) {
-          throw new RedisUnavailableError(
-            `Redis at ${this.label} is unavailable${neverSent(error) ? '' : ' (the command may or may not have run)'}`,
-            { cause: error },
-          )
+          throw new RedisUnavailableError(`Redis at ${this.label} is unavailable${unavailableDetail(error)}`, {
+            cause: error,
+          })
         }
-        await waitReady(this.commands, deadline)
+        if (refusedWhole(error)) await delay(Math.max(0, Math.min(REFUSED_RETRY_MS, deadline - Date.now())))
+        else await waitReady(this.commands, deadline)
       }
     }
   }
