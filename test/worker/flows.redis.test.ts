@@ -7,7 +7,7 @@ import { packFields } from '../../src/layers/redis/tasks/packed-fields.js'
 import { RedisKeys } from '../../src/layers/redis/keys.js'
 import { runTaskSettle } from '../../src/layers/redis/scripts/task-scripts.js'
 import { JOBS } from './fixtures/recording-app.js'
-import { countBy, Resources, runEvents, sleep, spawnWorkerProcess, uniquePrefix, waitFor } from './helpers.js'
+import { countBy, Resources, runEvents, sleep, spawnWorkerProcesses, uniquePrefix, waitFor } from './helpers.js'
 
 const redisUrl = inject('redisUrl')
 const resources = new Resources()
@@ -20,20 +20,17 @@ describe('chords and chains on worker processes', () => {
     const prefix = uniquePrefix()
     const recordFile = resources.tempFile('events.log')
     const layer = resources.layer(redisUrl, prefix)
-    const workers = [1, 2, 3].map(() =>
-      spawnWorkerProcess(resources, {
-        redisUrl,
-        prefix,
-        recordFile,
-        taskMs: 150,
-        visibilityMs: 1_500,
-        concurrency: 4,
-        shutdownTimeoutMs: 1_000,
-        honourSignal: false,
-        failFirstAttempt: true,
-      }),
-    )
-    await Promise.all(workers.map((worker) => worker.ready))
+    const workers = await spawnWorkerProcesses(resources, 3, {
+      redisUrl,
+      prefix,
+      recordFile,
+      taskMs: 150,
+      visibilityMs: 1_500,
+      concurrency: 4,
+      shutdownTimeoutMs: 1_000,
+      honourSignal: false,
+      failFirstAttempt: true,
+    })
     const steps = Array.from({ length: 30 }, (_unused, i) => job(i))
     const id = await layer.tasks.chord(steps, job(-1), { id: 'report-42' })
     // Mid-way: some steps succeeded, others are in flight on the worker that dies with them.
@@ -74,20 +71,17 @@ describe('chords and chains on worker processes', () => {
     const prefix = uniquePrefix()
     const recordFile = resources.tempFile('events.log')
     const layer = resources.layer(redisUrl, prefix)
-    const workers = [1, 2].map(() =>
-      spawnWorkerProcess(resources, {
-        redisUrl,
-        prefix,
-        recordFile,
-        taskMs: 20,
-        visibilityMs: 3_000,
-        concurrency: 2,
-        shutdownTimeoutMs: 1_000,
-        honourSignal: false,
-        failFirstAttempt: true,
-      }),
-    )
-    await Promise.all(workers.map((worker) => worker.ready))
+    await spawnWorkerProcesses(resources, 2, {
+      redisUrl,
+      prefix,
+      recordFile,
+      taskMs: 20,
+      visibilityMs: 3_000,
+      concurrency: 2,
+      shutdownTimeoutMs: 1_000,
+      honourSignal: false,
+      failFirstAttempt: true,
+    })
     const id = await layer.tasks.chain([job(0), job(1), job(2), job(3)])
     await waitFor('the chain to succeed', async () => (await layer.tasks.getTaskState(id))?.status === 'succeeded', {
       timeoutMs: 20_000,

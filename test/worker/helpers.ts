@@ -144,6 +144,17 @@ export function spawnWorkerProcess(resources: Resources, options: WorkerProcessO
   return { child, ready, exited, output: () => output }
 }
 
+/** `count` worker processes of the same options, once every one of them serves `jobs`. */
+export async function spawnWorkerProcesses(
+  resources: Resources,
+  count: number,
+  options: WorkerProcessOptions,
+): Promise<WorkerProcess[]> {
+  const workers = Array.from({ length: count }, () => spawnWorkerProcess(resources, options))
+  await Promise.all(workers.map((worker) => worker.ready))
+  return workers
+}
+
 /** One record of `fixtures/recording-app.ts`. */
 export type RunEvent =
   | { readonly kind: 'start'; readonly taskId: string; readonly attempt: number; readonly pid: number }

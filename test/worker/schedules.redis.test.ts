@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, inject, it } from 'vitest'
 
 import { JOBS } from './fixtures/recording-app.js'
-import { Resources, runEvents, sleep, spawnWorkerProcess, uniquePrefix } from './helpers.js'
+import { Resources, runEvents, sleep, spawnWorkerProcesses, uniquePrefix } from './helpers.js'
 
 const redisUrl = inject('redisUrl')
 const resources = new Resources()
@@ -15,19 +15,16 @@ describe('a schedule every second on three worker processes', () => {
     const prefix = uniquePrefix()
     const recordFile = resources.tempFile('events.log')
     const layer = resources.layer(redisUrl, prefix)
-    const workers = [1, 2, 3].map(() =>
-      spawnWorkerProcess(resources, {
-        redisUrl,
-        prefix,
-        recordFile,
-        taskMs: 5,
-        visibilityMs: 5_000,
-        concurrency: 4,
-        shutdownTimeoutMs: 1_000,
-        honourSignal: true,
-      }),
-    )
-    await Promise.all(workers.map((worker) => worker.ready))
+    const workers = await spawnWorkerProcesses(resources, 3, {
+      redisUrl,
+      prefix,
+      recordFile,
+      taskMs: 5,
+      visibilityMs: 5_000,
+      concurrency: 4,
+      shutdownTimeoutMs: 1_000,
+      honourSignal: true,
+    })
 
     const { nextRunMs } = await layer.tasks.schedule('heartbeat', {
       channel: JOBS,
