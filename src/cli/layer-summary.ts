@@ -63,10 +63,17 @@ export function layerWarning({ layer, origin }: ChosenLayer, env: NodeJS.Process
 /** `Redis at <hosts>, prefix "<prefix>"`, `in memory`, or the layer's class name; never a password. */
 export function describeLayer(layer: ChannelLayer): string {
   if (isInMemory(layer)) return 'in memory'
-  const options = (layer as { options?: { hosts?: unknown; prefix?: unknown } }).options
-  if (isA(layer, 'RedisChannelLayer') && Array.isArray(options?.hosts) && typeof options.prefix === 'string') {
-    const hosts = (options.hosts as readonly RedisHost[]).map(describeHost).join(', ')
-    return `Redis at ${hosts}, prefix ${JSON.stringify(options.prefix)}`
+  const options = (layer as { options?: { hosts?: unknown; cluster?: { nodes?: unknown }; prefix?: unknown } }).options
+  if (isA(layer, 'RedisChannelLayer') && typeof options?.prefix === 'string') {
+    const nodes = options.cluster?.nodes
+    if (Array.isArray(nodes)) {
+      const seeds = (nodes as readonly string[]).map(describeHost).join(', ')
+      return `Redis Cluster via ${seeds}, prefix ${JSON.stringify(options.prefix)}`
+    }
+    if (Array.isArray(options.hosts)) {
+      const hosts = (options.hosts as readonly RedisHost[]).map(describeHost).join(', ')
+      return `Redis at ${hosts}, prefix ${JSON.stringify(options.prefix)}`
+    }
   }
   return layer.constructor.name
 }

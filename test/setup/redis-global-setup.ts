@@ -1,4 +1,5 @@
 import type { TestProject } from 'vitest/node'
+import { startPrivateCluster } from './provision-cluster.js'
 import { findOnPath, installRedisWithApt, isRunningAsRoot, planRedis, startRedisServer } from './provision-redis.js'
 
 declare module 'vitest' {
@@ -7,6 +8,11 @@ declare module 'vitest' {
     redisUrl: string
     /** Path to redis-server for tests that start their own; '' when REDIS_URL came from the environment. */
     redisServerBin: string
+    /**
+     * A Redis Cluster every cluster-mode test may use (3 masters, 3 replicas, started here on loopback): its nodes'
+     * URLs. Shared like `redisUrl`: tests use their own prefixes, and never stop or fail over its nodes.
+     */
+    clusterUrls: readonly string[]
   }
 }
 
@@ -15,10 +21,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   let bin: string
   switch (plan.kind) {
-    case 'url':
+    case 'url': {
       project.provide('redisUrl', plan.url)
       project.provide('redisServerBin', '')
-      return () => Promise.resolve()
+      // The cluster tests still need redis-server (and redis-cli) here: startPrivateCluster names what is missing.
+      const cluster = await startPrivateCluster('')
+      project.provide('clusterUrls', cluster.nodes.map((node) => node.url))
+      return () => cluster.stop()
+    }
     case 'fail':
       // Failing loudly (never skipping) is deliberate: a suite that silently skips Redis tests looks green in CI.
       throw new Error(plan.message)
@@ -36,8 +46,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
       break
   }
 
-  const redis = await startRedisServer({ bin })
+  const [redis, cluster] = await Promise.all([startRedisServer({ bin }), startPrivateCluster(bin)])
   project.provide('redisUrl', redis.url)
   project.provide('redisServerBin', bin)
-  return () => redis.stop()
+  project.provide('clusterUrls', cluster.nodes.map((node) => node.url))
+  return async () => {
+    await Promise.all([redis.stop(), cluster.stop()])
+  }
 }

@@ -2,13 +2,11 @@ import type { Logger } from '../../logger.js'
 import type { Message } from '../channel-layer.js'
 import { RESERVED_ROUTING_KEY } from '../message-validation.js'
 import { isProcessSpecific, nonLocalName } from '../names.js'
-import type { RedisKeys } from './keys.js'
 import { queueTtlMs, type ResolvedRedisOptions } from './redis-options.js'
 import type { RedisShard } from './redis-shard.js'
 import { runDelayed, runDelayedMove, runSend, type SendReply } from './scripts/message-scripts.js'
 
 export interface SendContext {
-  readonly keys: RedisKeys
   readonly options: ResolvedRedisOptions
   readonly shards: readonly RedisShard[]
   readonly log: Logger
@@ -41,8 +39,9 @@ export async function sendNow(
   const payload = ctx.encode(specific ? { ...message, [RESERVED_ROUTING_KEY]: channel } : message)
   const now = Date.now()
   const key = message.idempotencyKey
-  return ctx.shardFor(channel).call((client) =>
-    runSend(client, ctx.keys, {
+  const shard = ctx.shardFor(channel)
+  return shard.call((client) =>
+    runSend(client, shard.keys, {
       channel,
       payload,
       nowMs: now,
@@ -76,8 +75,9 @@ export async function sendLater(
   const queue = nonLocalName(channel)
   const now = Date.now()
   const key = message.idempotencyKey
-  const added = await ctx.shardFor(channel).call((client) =>
-    runDelayed(client, ctx.keys, {
+  const shard = ctx.shardFor(channel)
+  const added = await shard.call((client) =>
+    runDelayed(client, shard.keys, {
       queue,
       dueMs: now + delayMs,
       payload,
@@ -98,7 +98,7 @@ export async function moveDueDelayed(ctx: SendContext): Promise<boolean> {
   let waiting = false
   for (const shard of ctx.shards) {
     try {
-      const reply = await shard.call((client) => runDelayedMove(client, ctx.keys, Date.now()))
+      const reply = await shard.call((client) => runDelayedMove(client, shard.keys, Date.now()))
       waiting ||= reply.waiting
     } catch (err) {
       waiting = true

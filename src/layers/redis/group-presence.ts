@@ -9,7 +9,6 @@ import {
   presenceJoinInfo,
 } from '../presence/presence-args.js'
 import type { GroupPresence, PresenceEntry, PresenceInfo } from '../presence/presence-types.js'
-import type { RedisKeys } from './keys.js'
 import type { ResolvedRedisOptions } from './redis-options.js'
 import type { RedisShard } from './redis-shard.js'
 import {
@@ -32,7 +31,6 @@ const OWNER_SCAN_COUNT = 100
 const LIST_STEP = 1_000
 
 export interface GroupPresenceContext {
-  readonly keys: RedisKeys
   readonly options: ResolvedRedisOptions
   readonly log: Logger
   shardForGroup(group: string): RedisShard
@@ -69,12 +67,12 @@ export class RedisGroupPresence implements GroupPresence {
     this.ctx.assertOpen('join presence')
     const kept = presenceJoinInfo(this.ctx.options, group, channel, info)
     await this.ctx.registered()
-    const { keys, options } = this.ctx
+    const { options } = this.ctx
     const shard = this.ctx.shardForGroup(group)
     const attempt = () =>
       shard.call(
         (client) =>
-          runPresenceJoin(client, keys, {
+          runPresenceJoin(client, shard.keys, {
             group,
             channel,
             nowMs: Date.now(),
@@ -93,18 +91,18 @@ export class RedisGroupPresence implements GroupPresence {
   async leave(group: string, channel: string): Promise<void> {
     this.ctx.assertOpen('leave presence')
     assertPresenceGroup(this.ctx.options, group, channel)
-    const { keys } = this.ctx
-    const removed = await this.ctx
-      .shardForGroup(group)
-      .call((client) => runPresenceLeave(client, keys, { group, channel }), { idempotent: true })
+    const shard = this.ctx.shardForGroup(group)
+    const removed = await shard.call((client) => runPresenceLeave(client, shard.keys, { group, channel }), {
+      idempotent: true,
+    })
     if (removed) await this.ctx.groupSend(group, leaveEvent(channel))
   }
 
   async list(group: string): Promise<PresenceEntry[]> {
     this.ctx.assertOpen('list presence')
     assertPresenceGroup(this.ctx.options, group)
-    const { keys } = this.ctx
     const shard = this.ctx.shardForGroup(group)
+    const { keys } = shard
     // Bounded steps, not one call: HSCAN may repeat an entry, never miss one present throughout.
     const found = new Map<string, string>()
     let stale = 0
@@ -131,7 +129,7 @@ export class RedisGroupPresence implements GroupPresence {
    * its owner-presence set on `shard` names, a bounded step at a time, then the set. Never rejects.
    */
   async sweepProcess(shard: RedisShard, queue: string): Promise<void> {
-    const { keys } = this.ctx
+    const { keys } = shard
     const owner = keys.ownerPresence(nonLocalName(keys.queueName(queue)))
     const match = `${escapeGlob(nonLocalName(keys.queueName(queue)))}*`
     try {
@@ -155,8 +153,8 @@ export class RedisGroupPresence implements GroupPresence {
 
   /** Prunes a group's stale entries (those matching `match`), announcing each; resolves how many. Never rejects. */
   private async prune(group: string, match: string): Promise<number> {
-    const { keys } = this.ctx
     const shard = this.ctx.shardForGroup(group)
+    const { keys } = shard
     let removed = 0
     try {
       let cursor = '0'

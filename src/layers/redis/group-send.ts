@@ -11,7 +11,6 @@ import { shardAt } from './shard-at.js'
 
 export interface GroupSendContext {
   readonly shards: readonly RedisShard[]
-  readonly keys: RedisKeys
   readonly options: ResolvedRedisOptions
   encode(message: Readonly<Record<string, unknown>>): Buffer
   shardOf(name: string): number
@@ -43,23 +42,31 @@ export interface Target extends DeliveryTarget {
 export async function sendToGroup(ctx: GroupSendContext, group: string, message: Message): Promise<GroupSendResult> {
   const now = Date.now()
   const compact = ctx.encode({ ...message, [GROUP_ROUTING_KEY]: group })
-  const plan = await planOnGroupShard(ctx, group, compact, now)
-  const delivered = await deliverTargets(ctx, targetsOf(ctx, plan, message, compact), now)
+  const groupShard = shardAt(ctx.shards, ctx.shardOf(group))
+  const plan = await planOnGroupShard(ctx, groupShard, group, compact, now)
+  const delivered = await deliverTargets(ctx, groupShard.keys, targetsOf(ctx, plan, message, compact), now)
   return { reached: plan.reached + delivered.reached, dropped: plan.dropped + delivered.dropped }
 }
 
-/** Delivers each target's payload to its queue: one deliver.lua call per shard with targets. */
+/**
+ * Delivers each target's payload to its queue: one deliver.lua call per shard with targets. Target queues are keys
+ * of the shard that planned them (`plannedOn`); each is delivered as the same queue's key on its own shard (the
+ * same key with `hosts`, another hash tag on a cluster).
+ */
 export async function deliverTargets(
   ctx: GroupSendContext,
+  plannedOn: RedisKeys,
   targets: readonly Target[],
   now: number,
 ): Promise<GroupSendResult> {
   const byShard = new Map<number, Target[]>()
   for (const target of targets) {
-    const shard = ctx.shardOf(nonLocalName(ctx.keys.queueName(target.queue)))
-    const list = byShard.get(shard)
-    if (list === undefined) byShard.set(shard, [target])
-    else list.push(target)
+    const name = plannedOn.queueName(target.queue)
+    const index = ctx.shardOf(nonLocalName(name))
+    const routed = { ...target, queue: shardAt(ctx.shards, index).keys.queue(name) }
+    const list = byShard.get(index)
+    if (list === undefined) byShard.set(index, [routed])
+    else list.push(routed)
   }
   let reached = 0
   let dropped = 0
@@ -74,14 +81,15 @@ export async function deliverTargets(
 /** On the group's shard: prunes expired memberships, and with one shard delivers the compact copies too. */
 async function planOnGroupShard(
   ctx: GroupSendContext,
+  shard: RedisShard,
   group: string,
   compact: Buffer,
   now: number,
 ): Promise<GroupSendPlan> {
   const { options } = ctx
   const single = ctx.shards.length === 1
-  return shardAt(ctx.shards, ctx.shardOf(group)).call((client) =>
-    runGroupSend(client, ctx.keys, {
+  return shard.call((client) =>
+    runGroupSend(client, shard.keys, {
       group,
       nowMs: now,
       groupExpiryMs: options.groupExpiryMs,
@@ -133,8 +141,9 @@ async function deliverOnShard(
   now: number,
 ): Promise<GroupSendResult> {
   const { options } = ctx
-  const statuses = await shardAt(ctx.shards, shardIndex).call((client) =>
-    runDeliver(client, ctx.keys, {
+  const shard = shardAt(ctx.shards, shardIndex)
+  const statuses = await shard.call((client) =>
+    runDeliver(client, shard.keys, {
       targets,
       nowMs: now,
       expiryMs: options.expiryMs,

@@ -6,9 +6,9 @@ import type { Logger } from '../../logger.js'
 import { freezeMessage } from './frozen-message.js'
 import { groupOfProxy, positionInPrefix } from './history/history-wire.js'
 import type { RecoveryHolds } from './history/recovery-holds.js'
-import type { RedisKeys } from './keys.js'
 import type { LocalGroups } from './local-groups.js'
 import type { RedisShard } from './redis-shard.js'
+import { shardAt } from './shard-at.js'
 
 /** Marks a compact group copy: the receiving process fans it out to its own members of this group. */
 export const GROUP_ROUTING_KEY = '__switchyard_group__'
@@ -30,7 +30,6 @@ export interface Decoder {
 
 export interface InboundContext {
   readonly shards: readonly RedisShard[]
-  readonly keys: RedisKeys
   readonly expiryMs: number
   readonly groupExpiryMs: number
   readonly serializer: Decoder
@@ -51,7 +50,7 @@ export interface InboundContext {
   /** The wake markers of idle task channels on shard `index` (TaskStore.waitForTasks). */
   wakeKeys(index: number): readonly string[]
   /** The channel a wake marker key belongs to, or undefined when `key` is not one. */
-  wakeChannelOf(key: string): string | undefined
+  wakeChannelOf(index: number, key: string): string | undefined
   /** A sender queued a task on `channel`: its idle workers wake. */
   onWake(channel: string): void
   /** Live history messages held back from channels joining their group. */
@@ -105,7 +104,7 @@ export class Inbound {
     this.keysChanged()
     if (signal !== undefined && settled !== undefined) {
       const onAbort = (): void => {
-        this.settle(this.ctx.keys.queue(channel), () => {
+        this.settle(channel, () => {
           settled.abort(signal.reason)
         })
       }
@@ -139,10 +138,10 @@ export class Inbound {
    * process may meanwhile have taken the next one and would then see them out of order. Synchronous when nothing
    * is in flight; bounded by BLOCK_SECONDS when a read hangs (a message it takes later is put back).
    */
-  settle(key: string, onSettled: () => void): void {
+  settle(channel: string, onSettled: () => void): void {
     const reads: number[] = []
     this.blockedOn.forEach((blocked, index) => {
-      if (blocked?.includes(key)) reads.push(index)
+      if (blocked?.includes(shardAt(this.ctx.shards, index).keys.queue(channel))) reads.push(index)
     })
     if (reads.length === 0) {
       onSettled()
@@ -192,7 +191,8 @@ export class Inbound {
 
   private keysFor(index: number): string[] {
     const keys = [...this.ctx.processQueues(index)]
-    for (const channel of this.ctx.normal.waitingChannels()) keys.push(this.ctx.keys.queue(channel))
+    const queues = shardAt(this.ctx.shards, index).keys
+    for (const channel of this.ctx.normal.waitingChannels()) keys.push(queues.queue(channel))
     // Idle workers block here too, rather than polling: one read for the whole process.
     keys.push(...this.ctx.wakeKeys(index))
     keys.push(...this.ctx.pumpKeys(index))
@@ -232,13 +232,13 @@ export class Inbound {
       if (popped === null) continue
       const [rawKey, member, score] = popped
       const key = rawKey.toString()
-      const woken = this.ctx.wakeChannelOf(key)
+      const woken = this.ctx.wakeChannelOf(index, key)
       if (woken !== undefined) {
         this.ctx.onWake(woken)
       } else if (this.ctx.isPumpKey(key)) {
         this.ctx.onPumped(member, score)
       } else if (this.ctx.processQueues(index).includes(key)) {
-        const nonLocal = this.ctx.keys.queueName(key)
+        const nonLocal = shard.keys.queueName(key)
         this.routeProcessMessage(nonLocal, member, score)
         await this.drain(shard, key, nonLocal)
       } else {
@@ -336,7 +336,7 @@ export class Inbound {
   }
 
   private async handleNormal(shard: RedisShard, key: string, member: Buffer, score: Buffer): Promise<void> {
-    const channel = this.ctx.keys.queueName(key)
+    const channel = shard.keys.queueName(key)
     const decoded = this.decode(member)
     if (decoded === undefined) return
     if (Number(score.toString()) * 1000 + this.ctx.expiryMs <= Date.now()) {
@@ -364,7 +364,7 @@ export class Inbound {
       const id = shard.blockingId
       if (id === undefined) return
       try {
-        await shard.commands.client('UNBLOCK', id)
+        await shard.unblock(id)
       } catch {
         return
       }

@@ -2,13 +2,12 @@ import type { RedisTaskStore } from './tasks/redis-task-store.js'
 import { compareText, groupSnapshot, inspectLimit } from '../snapshot-parts.js'
 import type { ChannelSnapshot, InspectOptions, LayerSnapshot } from '../snapshot.js'
 import type { LayerStats } from '../channel-layer.js'
-import type { RedisKeys } from './keys.js'
+import { groupOfEntry, type RedisKeys } from './keys.js'
 import type { RedisShard } from './redis-shard.js'
 import { PROXY_PREFIX } from './history/history-wire.js'
 import { escapeGlob, pipelineResults, scanKeys } from './scan-keys.js'
 
 export interface RedisInspectContext {
-  readonly keys: RedisKeys
   readonly shards: readonly RedisShard[]
   readonly groupExpiryMs: number
   readonly tasks: RedisTaskStore
@@ -38,9 +37,9 @@ export async function inspectRedis(ctx: RedisInspectContext, options?: InspectOp
   for (const shard of ctx.shards) {
     const found: Found = { channels: new Set(), groups: new Set() }
     perShard.push(found)
-    await scanKeys(shard, `${escapeGlob(ctx.keys.prefix)}*`, 'zset', (keys) => {
+    await scanKeys(shard, `${escapeGlob(shard.keys.prefix)}*`, 'zset', (keys) => {
       for (const key of keys) {
-        const kind = classify(ctx.keys, key)
+        const kind = classify(shard.keys, key)
         if (kind === undefined) continue
         const [target, all, max] =
           kind.group === undefined ? [found.channels, allChannels, maxChannels] : [found.groups, allGroups, maxGroups]
@@ -64,7 +63,7 @@ export async function inspectRedis(ctx: RedisInspectContext, options?: InspectOp
     }
     for (const [name, names] of await readGroups(ctx, shard, [...found.groups])) {
       // A history group's Switchyard members live apart (`<group>:members`); its own set holds a proxy member.
-      const group = ctx.keys.groupOfEntry(name)
+      const group = groupOfEntry(name)
       const real = names.filter((member) => !member.startsWith(PROXY_PREFIX))
       members.set(group, [...(members.get(group) ?? []), ...real])
     }
@@ -107,7 +106,7 @@ async function countChannels(
   names: readonly string[],
 ): Promise<ChannelSnapshot[]> {
   if (names.length === 0) return []
-  const { keys } = ctx
+  const { keys } = shard
   const results = await shard.call(
     async (client) => {
       const pipeline = client.pipeline()
@@ -141,7 +140,7 @@ async function readGroups(
   const results = await shard.call(
     async (client) => {
       const pipeline = client.pipeline()
-      for (const group of groups) pipeline.zrangebyscore(ctx.keys.group(group), `(${String(cutoff)}`, '+inf')
+      for (const group of groups) pipeline.zrangebyscore(shard.keys.group(group), `(${String(cutoff)}`, '+inf')
       return pipelineResults(await pipeline.exec())
     },
     { idempotent: true },

@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module'
 
-import type { Redis, RedisOptions } from 'ioredis'
+import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis'
 
 type IoRedis = typeof import('ioredis')
 
@@ -21,4 +21,9 @@ export function newRedisClient(options: RedisOptions): Redis
 export function newRedisClient(urlOrOptions: string | RedisOptions, options?: RedisOptions): Redis {
   const { Redis: Client } = load()
   return typeof urlOrOptions === 'string' ? new Client(urlOrOptions, options ?? {}) : new Client(urlOrOptions)
+}
+
+export function newClusterClient(nodes: ClusterNode[], options: ClusterOptions): Cluster {
+  const { Cluster: Client } = load()
+  return new Client(nodes, options)
 }

@@ -13,6 +13,20 @@ import { isProcessSpecific, nonLocalName } from '../names.js'
  */
 const HISTORY_MEMBERS_SUFFIX = ':members'
 
+/**
+ * The name under which a history group's Switchyard members are kept: `<group>:members`, which no group can
+ * be called (names have no `:`). Its key is `group(name)` and owner-groups sets record this name, so every
+ * script that removes a channel from "its groups" (expiry, sweeps, discard) reaches these members unchanged.
+ */
+export function historyMembersName(group: string): string {
+  return group + HISTORY_MEMBERS_SUFFIX
+}
+
+/** The group an owner-groups entry or group-key name stands for (`historyMembersName`'s inverse). */
+export function groupOfEntry(entry: string): string {
+  return entry.endsWith(HISTORY_MEMBERS_SUFFIX) ? entry.slice(0, -HISTORY_MEMBERS_SUFFIX.length) : entry
+}
+
 export class RedisKeys {
   readonly groupPrefix: string
   readonly ownerGroupsPrefix: string
@@ -58,20 +72,6 @@ export class RedisKeys {
   }
 
   // Group history (layer option `history`); see history/history-wire.ts. All of a group's keys share its shard.
-  /**
-   * The name under which a history group's Switchyard members are kept: `<group>:members`, which no group can
-   * be called (names have no `:`). Its key is `group(name)` and owner-groups sets record this name, so every
-   * script that removes a channel from "its groups" (expiry, sweeps, discard) reaches these members unchanged.
-   */
-  historyMembersName(group: string): string {
-    return group + HISTORY_MEMBERS_SUFFIX
-  }
-
-  /** The group an owner-groups entry or group-key name stands for (`historyMembersName`'s inverse). */
-  groupOfEntry(entry: string): string {
-    return entry.endsWith(HISTORY_MEMBERS_SUFFIX) ? entry.slice(0, -HISTORY_MEMBERS_SUFFIX.length) : entry
-  }
-
   /** A history group's kept messages: a sorted set scored by offset, members `<sent ms>|<payload>`. */
   history(group: string): string {
     return `${this.prefix}:switchyard:history:${group}`

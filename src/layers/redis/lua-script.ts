@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis-shard.js'
 
 let prelude: string | undefined
 
@@ -32,7 +31,7 @@ export class LuaScript {
     return this.#sha
   }
 
-  async run(client: Redis, keys: readonly string[], args: readonly ScriptArgument[]): Promise<unknown> {
+  async run(client: RedisClient, keys: readonly string[], args: readonly ScriptArgument[]): Promise<unknown> {
     try {
       return await client.evalsha(this.sha, keys.length, ...keys, ...args)
     } catch (error) {
@@ -42,7 +41,7 @@ export class LuaScript {
   }
 
   /** Like `run`, but bulk replies come back as Buffers (binary payloads must not go through UTF-8). */
-  async runBuffer(client: Redis, keys: readonly string[], args: readonly ScriptArgument[]): Promise<unknown> {
+  async runBuffer(client: RedisClient, keys: readonly string[], args: readonly ScriptArgument[]): Promise<unknown> {
     try {
       return await client.callBuffer('EVALSHA', this.sha, keys.length, ...keys, ...args)
     } catch (error) {

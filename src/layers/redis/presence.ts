@@ -1,8 +1,5 @@
-import type { Redis } from 'ioredis'
-
 import type { Logger } from '../../logger.js'
 import { isProcessSpecific, nonLocalName } from '../names.js'
-import type { RedisKeys } from './keys.js'
 import type { LocalGroups } from './local-groups.js'
 import type { ResolvedRedisOptions } from './redis-options.js'
 import type { RedisShard } from './redis-shard.js'
@@ -10,6 +7,7 @@ import { runGroupAdd, runGroupDiscard, runLeaveGroups } from './scripts/group-sc
 import { runSweep, runSweepProcess, type SweepStep } from './scripts/presence-scripts.js'
 import { consistentHash } from './shard.js'
 import { shardAt } from './shard-at.js'
+import type { RedisClient } from './redis-shard.js'
 
 /**
  * Registry entries one sweep.lua call looks at (HSCAN COUNT): a registry of up to this many processes is read in
@@ -27,7 +25,6 @@ const LEAVE_GROUPS_COUNT = 500
 
 export interface PresenceContext {
   readonly shards: readonly RedisShard[]
-  readonly keys: RedisKeys
   readonly options: ResolvedRedisOptions
   readonly log: Logger
   readonly localGroups: LocalGroups
@@ -73,10 +70,11 @@ export class ProcessPresence {
     const now = Date.now()
     ctx.localGroups.purge(ctx.options.groupExpiryMs, now)
     this.forgetExpiredEntries(now)
-    const beats = [...ctx.ownNonLocal()].flatMap((nonLocal) => [ctx.keys.queue(nonLocal), String(now)])
+    const own = [...ctx.ownNonLocal()]
     for (const [index, shard] of ctx.shards.entries()) {
+      const beats = own.flatMap((nonLocal) => [shard.keys.queue(nonLocal), String(now)])
       try {
-        const added = await shard.call((client) => client.hset(ctx.keys.registry, ...beats), { idempotent: true })
+        const added = await shard.call((client) => client.hset(shard.keys.registry, ...beats), { idempotent: true })
         // A registration that vanished while we were alive means we were swept (a long stall) or Redis lost its
         // data: our memberships are gone too, so add them back.
         if (added > 0 && this.registered.has(index)) await this.readdMemberships(index)
@@ -97,15 +95,19 @@ export class ProcessPresence {
    * group-add.lua, or `join` (a script doing the same and more, history-join.lua) whose reply it resolves to.
    */
   async addMembership(group: string, channel: string): Promise<void>
-  async addMembership<T>(group: string, channel: string, join: (client: Redis) => Promise<T>): Promise<T>
-  async addMembership<T>(group: string, channel: string, join?: (client: Redis) => Promise<T>): Promise<T | void> {
-    const { keys, options } = this.ctx
+  async addMembership<T>(group: string, channel: string, join: (client: RedisClient) => Promise<T>): Promise<T>
+  async addMembership<T>(
+    group: string,
+    channel: string,
+    join?: (client: RedisClient) => Promise<T>,
+  ): Promise<T | void> {
+    const { options } = this.ctx
     if (this.isOwn(channel)) this.ownEntries.add(nonLocalName(channel) + group)
     const shard = this.ctx.shardForGroup(group)
     if (join !== undefined) return shard.call(join, { idempotent: true })
     await shard.call(
       (client) =>
-        runGroupAdd(client, keys, { group, channel, nowMs: Date.now(), groupExpiryMs: options.groupExpiryMs }),
+        runGroupAdd(client, shard.keys, { group, channel, nowMs: Date.now(), groupExpiryMs: options.groupExpiryMs }),
       { idempotent: true },
     )
   }
@@ -117,7 +119,7 @@ export class ProcessPresence {
    * sweep or the set's expiry.
    */
   async removeMembership(group: string, channel: string): Promise<void> {
-    const { keys, options, localGroups } = this.ctx
+    const { options, localGroups } = this.ctx
     const nonLocal = nonLocalName(channel)
     let ownerLeaves = !isProcessSpecific(channel)
     if (this.isOwn(channel) && localGroups.membersBehind(nonLocal, group, options.groupExpiryMs).length === 0) {
@@ -125,9 +127,10 @@ export class ProcessPresence {
       this.ownEntries.delete(nonLocal + group)
     }
     const name = this.ctx.memberSetName(group)
-    await this.ctx
-      .shardForGroup(group)
-      .call((client) => runGroupDiscard(client, keys, { group: name, channel, ownerLeaves }), { idempotent: true })
+    const shard = this.ctx.shardForGroup(group)
+    await shard.call((client) => runGroupDiscard(client, shard.keys, { group: name, channel, ownerLeaves }), {
+      idempotent: true,
+    })
   }
 
   /** Re-adds this process's memberships whose group lives on shard `index` (after Redis may have lost them). */
@@ -144,14 +147,13 @@ export class ProcessPresence {
 
   /** A plain channel's message expired unread: it leaves its groups on every shard (Channels' spec). */
   async leaveGroups(channel: string): Promise<void> {
-    const { keys } = this.ctx
     try {
       for (const shard of this.ctx.shards) {
         let cursor = '0'
         do {
           const from = cursor
           cursor = await shard.call(
-            (client) => runLeaveGroups(client, keys, { channel, cursor: from, count: LEAVE_GROUPS_COUNT }),
+            (client) => runLeaveGroups(client, shard.keys, { channel, cursor: from, count: LEAVE_GROUPS_COUNT }),
             { idempotent: true },
           )
         } while (cursor !== '0')
@@ -167,20 +169,20 @@ export class ProcessPresence {
     // A sweep stops after its current step once the layer is closed; let it, before the connections go.
     await Promise.allSettled(this.sweeps.values())
     const ownNonLocal = [...ctx.ownNonLocal()]
-    const queues = ownNonLocal.map((nonLocal) => ctx.options.prefix + nonLocal)
     const memberships = [...ctx.localGroups.entries()]
     this.ownEntries.clear()
     await Promise.allSettled(
       ctx.shards.map(async (shard, index) => {
         if (shard.commands.status !== 'ready') return
+        const { keys } = shard
         const pipeline = shard.commands.pipeline()
         for (const [group, channel] of memberships) {
           if (consistentHash(group, ctx.shards.length) !== index) continue
-          pipeline.zrem(ctx.keys.group(ctx.memberSetName(group)), channel)
+          pipeline.zrem(keys.group(ctx.memberSetName(group)), channel)
         }
-        pipeline.hdel(ctx.keys.registry, ...queues)
+        pipeline.hdel(keys.registry, ...ownNonLocal.map((nonLocal) => keys.queue(nonLocal)))
         // UNLINK: the sets go in the background, however many groups they still name.
-        pipeline.unlink(...ownNonLocal.map((nonLocal) => ctx.keys.ownerGroups(nonLocal)))
+        pipeline.unlink(...ownNonLocal.map((nonLocal) => keys.ownerGroups(nonLocal)))
         await pipeline.exec()
       }),
     )
@@ -196,7 +198,7 @@ export class ProcessPresence {
   /** Removes the owner-groups entries whose memberships LocalGroups just forgot as expired. */
   private forgetExpiredEntries(now: number): void {
     const { ctx } = this
-    const gone = new Map<number, [key: string, group: string][]>()
+    const gone = new Map<number, [nonLocal: string, group: string][]>()
     for (const entry of this.ownEntries) {
       const bang = entry.indexOf('!')
       const nonLocal = entry.slice(0, bang + 1)
@@ -205,14 +207,14 @@ export class ProcessPresence {
       this.ownEntries.delete(entry)
       const index = consistentHash(group, ctx.shards.length)
       const list = gone.get(index) ?? []
-      list.push([ctx.keys.ownerGroups(nonLocal), ctx.memberSetName(group)])
+      list.push([nonLocal, ctx.memberSetName(group)])
       gone.set(index, list)
     }
     for (const [index, entries] of gone) {
       const shard = shardAt(ctx.shards, index)
       if (shard.commands.status !== 'ready') continue
       const pipeline = shard.commands.pipeline()
-      for (const [key, group] of entries) pipeline.srem(key, group)
+      for (const [nonLocal, group] of entries) pipeline.srem(shard.keys.ownerGroups(nonLocal), group)
       // Best effort: an entry left behind costs a sweep a little work, or expires with its set.
       void pipeline.exec().catch((err: unknown) => {
         ctx.log.debug({ err, host: shard.label }, 'could not forget expired groups')
@@ -226,10 +228,10 @@ export class ProcessPresence {
    */
   private async sweep(index: number, shard: RedisShard): Promise<void> {
     const { ctx } = this
-    const own = ctx.keys.queue(`specific.${ctx.clientId}!`)
+    const own = shard.keys.queue(`specific.${ctx.clientId}!`)
     try {
       const { cursor, claimed, pending } = await shard.call((client) =>
-        runSweep(client, ctx.keys, {
+        runSweep(client, shard.keys, {
           cursor: this.registryCursors.get(index) ?? '0',
           nowMs: Date.now(),
           staleAfterMs: ctx.options.staleAfterMs,
@@ -256,7 +258,8 @@ export class ProcessPresence {
 
   /** Sweeps one dead process, step after step, until it is done, another holds it, or the layer closes. */
   private async sweepProcess(shard: RedisShard, queue: string, own: string): Promise<number> {
-    const { keys, options } = this.ctx
+    const { options } = this.ctx
+    const { keys } = shard
     let step: SweepStep = { removed: 0, state: 'more', setCursor: '0', group: '', groupCursor: '0' }
     let removed = 0
     while (step.state === 'more' && !this.ctx.isClosed()) {

@@ -1,5 +1,4 @@
 import type { PurgeOptions } from '../snapshot.js'
-import type { RedisKeys } from './keys.js'
 import type { RedisShard } from './redis-shard.js'
 import { escapeGlob, scanKeys } from './scan-keys.js'
 import { runPurgeGroups } from './scripts/group-scripts.js'
@@ -14,13 +13,13 @@ const REMOVALS_PER_CALL = 2_000
  * resolves to how many were removed (or, with `dryRun`, would be).
  */
 export async function purgeExpiredMemberships(
-  ctx: { readonly keys: RedisKeys; readonly shards: readonly RedisShard[]; readonly groupExpiryMs: number },
+  ctx: { readonly shards: readonly RedisShard[]; readonly groupExpiryMs: number },
   options: PurgeOptions = {},
 ): Promise<number> {
   const perShard: string[][] = []
   for (const shard of ctx.shards) {
     const groups = new Set<string>()
-    await scanKeys(shard, `${escapeGlob(ctx.keys.groupPrefix)}*`, 'zset', (keys) => {
+    await scanKeys(shard, `${escapeGlob(shard.keys.groupPrefix)}*`, 'zset', (keys) => {
       for (const key of keys) groups.add(key)
       return true
     })
@@ -36,7 +35,7 @@ export async function purgeExpiredMemberships(
       const batch = groups.slice(start, start + GROUPS_PER_CALL)
       const { removed: count, finished } = await shard.call(
         (client) =>
-          runPurgeGroups(client, ctx.keys, {
+          runPurgeGroups(client, shard.keys, {
             groups: batch,
             cutoffMs,
             dryRun: options.dryRun === true,

@@ -10,7 +10,6 @@ import { RedisGroupPresence } from './group-presence.js'
 import { sendToGroup, type GroupSendContext, type GroupSendResult } from './group-send.js'
 import { notEnabled, RedisHistory } from './history/redis-history.js'
 import type { Inbound } from './inbound.js'
-import type { RedisKeys } from './keys.js'
 import type { LocalGroups } from './local-groups.js'
 import type { ProcessPresence } from './presence.js'
 import type { ResolvedRedisOptions } from './redis-options.js'
@@ -22,7 +21,6 @@ import { shardAt } from './shard-at.js'
 
 export interface RedisGroupsContext {
   readonly shards: readonly RedisShard[]
-  readonly keys: RedisKeys
   readonly options: ResolvedRedisOptions
   readonly serializer: MessageSerializer
   readonly local: LocalChannels
@@ -57,9 +55,8 @@ export class RedisGroups {
   readonly presence: RedisGroupPresence
 
   constructor(private readonly ctx: RedisGroupsContext) {
-    const { shards, keys, options, serializer } = ctx
+    const { shards, options, serializer } = ctx
     this.presence = new RedisGroupPresence({
-      keys,
       options,
       log: ctx.log,
       shardForGroup: (group) => shardAt(shards, consistentHash(group, shards.length)),
@@ -72,7 +69,6 @@ export class RedisGroups {
     })
     this.sending = {
       shards,
-      keys,
       options,
       encode: (body) => serializer.encode(body),
       shardOf: (name) => consistentHash(name, shards.length),

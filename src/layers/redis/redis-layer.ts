@@ -31,7 +31,11 @@ import { RedisKeys } from './keys.js'
 import { RedisGroups } from './redis-groups.js'
 import { LocalGroups } from './local-groups.js'
 import { resolveRedisOptions, type RedisLayerOptions, type ResolvedRedisOptions } from './redis-options.js'
-import { RedisShard } from './redis-shard.js'
+import type { RedisShard } from './redis-shard.js'
+import { HostShard } from './host-shard.js'
+import { ClusterConnection } from './cluster-connection.js'
+import { ClusterShard } from './cluster-shard.js'
+import { clusterTags } from './cluster-slots.js'
 import { RedisCounters, type RedisLayerStats } from './redis-stats.js'
 import { shardAt } from './shard-at.js'
 import { unlinkKeysUnder } from './scan-keys.js'
@@ -60,8 +64,9 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
   readonly options: ResolvedRedisOptions
   /** 32 hex characters, as channels_redis' client prefix: names this process's channels. */
   readonly clientId: string
-  private readonly keys: RedisKeys
   private readonly shards: RedisShard[]
+  /** The cluster client every shard shares (option `cluster`). */
+  private cluster: ClusterConnection | undefined
   private readonly serializer: MessageSerializer
   private readonly counters = new RedisCounters()
   private readonly log: Logger
@@ -88,7 +93,6 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
 
   constructor(options?: RedisLayerOptions) {
     this.options = resolveRedisOptions(options)
-    this.keys = new RedisKeys(this.options.prefix)
     this.log = this.options.logger.child({ layer: 'redis' })
     this.drops = new DropReporter(this.log)
     this.serializer = createSerializer({
@@ -98,9 +102,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
         : {}),
       expiryMs: this.options.expiryMs,
     })
-    this.shards = this.options.hosts.map(
-      (host, index) => new RedisShard(host, this.options.retryWindowMs, this.log, () => void this.onReconnect(index)),
-    )
+    this.shards = this.connect()
     this.local = new LocalChannels(
       (channel) => capacityFor(this.options, channel),
       ({ channel }) => {
@@ -117,7 +119,6 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
     this.ownNonLocal.add(`specific.${this.clientId}!`)
     this.groups = new RedisGroups({
       shards: this.shards,
-      keys: this.keys,
       options: this.options,
       serializer: this.serializer,
       local: this.local,
@@ -140,7 +141,6 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
     this.processPresence = new ProcessPresence(this.presenceContext())
     this.presence = this.groups.presence
     this.sending = {
-      keys: this.keys,
       options: this.options,
       shards: this.shards,
       log: this.log,
@@ -257,7 +257,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
   /** Deletes every key under this layer's prefix (SCAN, never KEYS) and local state; receives keep waiting. */
   async flush(): Promise<void> {
     this.assertOpen('flush')
-    for (const shard of this.shards) await unlinkKeysUnder(shard, this.options.prefix)
+    for (const shard of this.shards) await unlinkKeysUnder(shard, shard.keys.prefix)
     this.local.clear()
     this.localGroups.clear()
     await this.processPresence.heartbeat()
@@ -274,6 +274,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
     // Stop the readers first (synchronously), so the connections closing under them ends their loops at once.
     const readersStopped = this.inbound.stop()
     await Promise.all(this.shards.map((shard) => shard.close()))
+    await this.cluster?.close()
     await readersStopped
     // Rejected last, as close() resolves (the memory layer rejects synchronously too): rejected before the awaits
     // above, a receive the caller awaits only after `await close()` was an unhandled rejection meanwhile.
@@ -289,26 +290,19 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
   /** Channels, groups and workers of every process on this prefix (SCAN, bounded), and this layer's counters. */
   async inspect(options?: InspectOptions): Promise<LayerSnapshot> {
     this.assertOpen('inspect')
-    const { keys, shards, tasks } = this
-    return inspectRedis(
-      { keys, shards, tasks, groupExpiryMs: this.options.groupExpiryMs, stats: this.stats() },
-      options,
-    )
+    const { shards, tasks } = this
+    return inspectRedis({ shards, tasks, groupExpiryMs: this.options.groupExpiryMs, stats: this.stats() }, options)
   }
 
   /** Removes memberships past `groupExpiryMs` from every group (group sends skip them; nothing else deletes them). */
   async purgeExpiredMemberships(options?: PurgeOptions): Promise<number> {
     this.assertOpen('purge expired memberships')
-    return purgeExpiredMemberships(
-      { keys: this.keys, shards: this.shards, groupExpiryMs: this.options.groupExpiryMs },
-      options,
-    )
+    return purgeExpiredMemberships({ shards: this.shards, groupExpiryMs: this.options.groupExpiryMs }, options)
   }
 
   private inboundContext(): InboundContext {
     return {
       shards: this.shards,
-      keys: this.keys,
       expiryMs: this.options.expiryMs,
       groupExpiryMs: this.options.groupExpiryMs,
       serializer: this.serializer,
@@ -318,14 +312,14 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
       counters: this.counters,
       log: this.log,
       minCapacity: Math.min(this.options.capacity, ...this.options.channelCapacity.map((rule) => rule.capacity)),
-      processQueues: () => this.processQueues(),
+      processQueues: (index) => this.processQueues(index),
       isLocal: (channel) => this.isLocal(channel),
       onNormalExpired: (channel) => void this.processPresence.leaveGroups(channel),
       wakeKeys: (index) => {
         const shard = this.shards[index]
         return shard === undefined ? [] : this.tasks.wakeKeys(shard)
       },
-      wakeChannelOf: (key) => this.keys.wakeChannel(key),
+      wakeChannelOf: (index, key) => shardAt(this.shards, index).keys.wakeChannel(key),
       onWake: (channel) => {
         this.tasks.wake(channel)
       },
@@ -340,7 +334,6 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
 
   private taskStoreContext(options: RedisLayerOptions | undefined): RedisTaskStoreContext {
     return {
-      keys: this.keys,
       assertOpen: (operation) => {
         this.assertOpen(operation)
       },
@@ -376,7 +369,6 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
   private presenceContext(): PresenceContext {
     return {
       shards: this.shards,
-      keys: this.keys,
       options: this.options,
       log: this.log,
       localGroups: this.localGroups,
@@ -418,8 +410,9 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
    * the shard its name hashes to (channels_redis' rule), but history-send.lua delivers on the group's shard, in the
    * same step that numbers the message, so members of a history group see its offsets in order with shards too.
    */
-  private processQueues(): string[] {
-    return [...this.ownNonLocal].map((nonLocal) => this.keys.queue(nonLocal))
+  private processQueues(index: number): string[] {
+    const { keys } = shardAt(this.shards, index)
+    return [...this.ownNonLocal].map((nonLocal) => keys.queue(nonLocal))
   }
 
   /** channels_redis' consistent hash, on the non-local name for `!` channels (fixing channels_redis#221). */
@@ -433,6 +426,23 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
 
   private shardForGroup(group: string): RedisShard {
     return shardAt(this.shards, consistentHash(group, this.shards.length))
+  }
+
+  /** One shard per host, or per hash tag of a cluster (cluster-shard.ts), all on one cluster client. */
+  private connect(): RedisShard[] {
+    const { cluster, retryWindowMs } = this.options
+    if (cluster === undefined) {
+      const keys = new RedisKeys(this.options.prefix)
+      return this.options.hosts.map(
+        (host, index) => new HostShard(host, keys, retryWindowMs, this.log, () => void this.onReconnect(index)),
+      )
+    }
+    const tags = clusterTags(this.options.prefix, cluster.shards)
+    this.cluster = new ClusterConnection(cluster, this.log, () => {
+      tags.forEach((_, index) => void this.onReconnect(index))
+    })
+    const connection = this.cluster
+    return tags.map((tag, index) => new ClusterShard(connection, tag, index === 0, retryWindowMs, this.log))
   }
 
   /** After a reconnect Redis may have lost everything (a restart without persistence): re-add what we had. */

@@ -15,12 +15,35 @@ export interface SentinelHost {
 /** A Redis URL (`redis://[:password@]host:port/db`, `rediss://…`) or a Sentinel entry. */
 export type RedisHost = string | SentinelHost
 
+/** A Redis Cluster (cluster mode enabled), through ioredis' Cluster client. */
+export interface RedisClusterOptions {
+  /** Some of the cluster's nodes, as `redis://[[user]:password@]host:port` URLs (`rediss://` for TLS); any will do. */
+  readonly nodes: readonly string[]
+  /**
+   * How many hash tags the layer's keys are spread over: each shard's keys (its channels' queues and bookkeeping,
+   * its groups' members and history, its processes' registry entries) share one hash slot, and the shards' slots
+   * are spread evenly over the slot space. Every process on the prefix must use the same number.
+   * @defaultValue 12
+   */
+  readonly shards?: number
+}
+
+export interface ResolvedClusterOptions {
+  readonly nodes: readonly string[]
+  readonly shards: number
+}
+
 export interface RedisLayerOptions extends LayerOptions, TaskStoreLayerOptions {
   /**
    * Redis servers; several are shards (channels_redis' consistent hash picks one per name).
    * @defaultValue `[process.env.REDIS_URL ?? 'redis://127.0.0.1:6379']`
    */
   readonly hosts?: readonly RedisHost[]
+  /**
+   * A Redis Cluster instead of `hosts` (Node-only: channels_redis cannot talk to a cluster). Not with `hosts`.
+   * @defaultValue undefined
+   */
+  readonly cluster?: RedisClusterOptions
   /**
    * Key prefix; every process sharing channels (Node or Django) must use the same one.
    * @defaultValue 'asgi' (channels_redis' default)
@@ -57,7 +80,9 @@ export interface RedisLayerOptions extends LayerOptions, TaskStoreLayerOptions {
 }
 
 export interface ResolvedRedisOptions extends ResolvedLayerOptions {
+  /** Empty with `cluster`. */
   readonly hosts: readonly RedisHost[]
+  readonly cluster: ResolvedClusterOptions | undefined
   readonly prefix: string
   readonly symmetricEncryptionKeys: readonly string[]
   readonly serializer: 'msgpack' | 'json'
@@ -70,6 +95,7 @@ export interface ResolvedRedisOptions extends ResolvedLayerOptions {
 const REDIS_KEYS = [
   ...TASK_STORE_OPTION_KEYS,
   'hosts',
+  'cluster',
   'prefix',
   'symmetricEncryptionKeys',
   'serializer',
@@ -90,7 +116,7 @@ export function resolveRedisOptions(options: RedisLayerOptions = {}): ResolvedRe
   }
   return Object.freeze({
     ...common,
-    hosts: resolveHosts(options.hosts),
+    ...resolveServers(options),
     prefix: resolvePrefix(options.prefix),
     symmetricEncryptionKeys: resolveKeys(options.symmetricEncryptionKeys),
     serializer: resolveSerializer(options.serializer),
@@ -99,6 +125,36 @@ export function resolveRedisOptions(options: RedisLayerOptions = {}): ResolvedRe
     staleAfterMs,
     retryWindowMs: positiveInteger('retryWindowMs', options.retryWindowMs, 2_000),
   })
+}
+
+const MAX_CLUSTER_SHARDS = 1_024
+
+function resolveServers(options: RedisLayerOptions): Pick<ResolvedRedisOptions, 'hosts' | 'cluster'> {
+  if (options.cluster === undefined) return { hosts: resolveHosts(options.hosts), cluster: undefined }
+  if (options.hosts !== undefined) {
+    throw new InvalidOptionError('cluster', 'given without hosts (a layer uses hosts or a cluster, not both)', 'both')
+  }
+  return { hosts: Object.freeze([]), cluster: resolveCluster(options.cluster) }
+}
+
+function resolveCluster(cluster: unknown): ResolvedClusterOptions {
+  if (typeof cluster !== 'object' || cluster === null) {
+    throw new InvalidOptionError('cluster', '{ nodes: [redis:// URLs], shards? }', cluster)
+  }
+  const { nodes, shards } = cluster as { nodes?: unknown; shards?: unknown }
+  if (!Array.isArray(nodes) || nodes.length === 0) {
+    throw new InvalidOptionError('cluster.nodes', 'a non-empty array of redis:// URLs', nodes)
+  }
+  nodes.forEach((node: unknown, index) => {
+    if (typeof node !== 'string' || !/^rediss?:\/\/[^/]+:\d+\/?$/.test(node)) {
+      throw new InvalidOptionError(`cluster.nodes[${index}]`, 'a redis://host:port URL', node)
+    }
+  })
+  const count = positiveInteger('cluster.shards', shards, 12)
+  if (count > MAX_CLUSTER_SHARDS) {
+    throw new InvalidOptionError('cluster.shards', `at most ${MAX_CLUSTER_SHARDS}`, count)
+  }
+  return Object.freeze({ nodes: Object.freeze([...(nodes as string[])]), shards: count })
 }
 
 function resolveHosts(hosts: unknown): readonly RedisHost[] {

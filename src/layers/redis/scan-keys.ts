@@ -1,8 +1,5 @@
 import type { RedisShard } from './redis-shard.js'
 
-/** Keys per SCAN call: a hint Redis follows loosely; large enough that few round trips walk a big keyspace. */
-const SCAN_COUNT = 1000
-
 /**
  * Walks the keys of one shard matching `pattern` (and of `type`, when given) with SCAN, never KEYS, handing each
  * batch to `onBatch`; stops early when `onBatch` returns false. SCAN may return a key twice: callers dedupe.
@@ -15,13 +12,7 @@ export async function scanKeys(
 ): Promise<void> {
   let cursor = '0'
   do {
-    const [next, keys] = await shard.call(
-      (client) =>
-        type === undefined
-          ? client.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT)
-          : client.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT, 'TYPE', type),
-      { idempotent: true },
-    )
+    const [next, keys] = await shard.scan(cursor, pattern, type)
     cursor = next
     if (keys.length > 0 && !onBatch(keys)) return
   } while (cursor !== '0')
@@ -29,17 +20,12 @@ export async function scanKeys(
 
 /** Deletes every key of one shard that starts with `prefix` (SCAN, never KEYS; UNLINK frees them in the background). */
 export async function unlinkKeysUnder(shard: RedisShard, prefix: string): Promise<void> {
-  await shard.call(
-    async (client) => {
-      let cursor = '0'
-      do {
-        const [next, found] = await client.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', SCAN_COUNT)
-        cursor = next
-        if (found.length > 0) await client.unlink(...found)
-      } while (cursor !== '0')
-    },
-    { idempotent: true },
-  )
+  let cursor = '0'
+  do {
+    const [next, found] = await shard.scan(cursor, `${escapeGlob(prefix)}*`)
+    cursor = next
+    if (found.length > 0) await shard.call((client) => client.unlink(...found), { idempotent: true })
+  } while (cursor !== '0')
 }
 
 /** A literal for SCAN's MATCH: the glob characters in a key prefix escaped. */

@@ -25,9 +25,8 @@ function fake({ listened = new Set<string>(), history = new Set<string>(), fail 
       return groupKeys.slice(0, count).map((key) => (listened.has(key.slice(keys.groupPrefix.length)) ? 1 : 0))
     },
   }
-  const shard = { call: (command: (redis: typeof client) => Promise<unknown>) => command(client) }
+  const shard = { keys, call: (command: (redis: typeof client) => Promise<unknown>) => command(client) }
   const batcher = new TaskEventBatcher({
-    keys,
     shardForGroup: () => shard as unknown as RedisShard,
     keepsHistory: (group) => history.has(group),
     groupSend: async (group, message) => {

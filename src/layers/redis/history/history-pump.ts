@@ -2,7 +2,6 @@ import type { Logger } from '../../../logger.js'
 import { RESERVED_ROUTING_KEY } from '../../message-validation.js'
 import type { GroupSendResult } from '../group-send.js'
 import type { Decoder } from '../inbound.js'
-import type { RedisKeys } from '../keys.js'
 import type { RedisShard } from '../redis-shard.js'
 import { runHistoryLease } from '../scripts/history-scripts.js'
 import { shardAt } from '../shard-at.js'
@@ -16,7 +15,6 @@ export interface SequencingTarget {
 }
 
 export interface HistoryPumpContext {
-  readonly keys: RedisKeys
   readonly shards: readonly RedisShard[]
   readonly history: SequencingTarget
   readonly decoder: Decoder
@@ -50,11 +48,15 @@ export class HistoryPump {
   /** The proxy queue key, when this process holds the lease and the queue lives on shard `index`. */
   keysFor(index: number): readonly string[] {
     if (!this.holding || index !== this.ctx.shardOf(PROXY_QUEUE_NAME)) return []
-    return [this.ctx.keys.queue(PROXY_QUEUE_NAME)]
+    return [this.proxyShard().keys.queue(PROXY_QUEUE_NAME)]
   }
 
   isProxyQueue(key: string): boolean {
-    return key === this.ctx.keys.queue(PROXY_QUEUE_NAME)
+    return key === this.proxyShard().keys.queue(PROXY_QUEUE_NAME)
+  }
+
+  private proxyShard(): RedisShard {
+    return shardAt(this.ctx.shards, this.ctx.shardOf(PROXY_QUEUE_NAME))
   }
 
   /** Takes or renews the lease (with the heartbeat). */
@@ -62,9 +64,10 @@ export class HistoryPump {
     const { ctx } = this
     if (!ctx.enabled) return
     let holding = false
+    const shard = this.proxyShard()
     try {
-      holding = await shardAt(ctx.shards, ctx.shardOf(PROXY_QUEUE_NAME)).call(
-        (client) => runHistoryLease(client, ctx.keys, { token: ctx.token, leaseMs: ctx.leaseMs }),
+      holding = await shard.call(
+        (client) => runHistoryLease(client, shard.keys, { token: ctx.token, leaseMs: ctx.leaseMs }),
         { idempotent: true },
       )
     } catch (err) {

@@ -1,5 +1,3 @@
-import type { Redis } from 'ioredis'
-
 import { HistoryNotEnabledError, InvalidOptionError } from '../../../errors.js'
 import type { Logger } from '../../../logger.js'
 import type { GroupAddResult, GroupHistory, GroupHistoryOptions, Message } from '../../channel-layer.js'
@@ -17,7 +15,8 @@ import {
   type Target,
 } from '../group-send.js'
 import type { LocalGroups } from '../local-groups.js'
-import type { RedisShard } from '../redis-shard.js'
+import type { RedisClient, RedisShard } from '../redis-shard.js'
+import { historyMembersName } from '../keys.js'
 import { queueTtlMs } from '../redis-options.js'
 import {
   runHistoryJoin,
@@ -52,7 +51,7 @@ export interface RedisHistoryContext {
   /** Counts what an offer to a local channel did. */
   onOffer(result: OfferResult): void
   /** Records the membership for this process's upkeep (owner-groups entries) and runs `join` on the group's shard. */
-  addMembership<T>(group: string, channel: string, join: (client: Redis) => Promise<T>): Promise<T>
+  addMembership<T>(group: string, channel: string, join: (client: RedisClient) => Promise<T>): Promise<T>
 }
 
 /**
@@ -67,11 +66,10 @@ export class RedisHistory {
   private readonly shards: readonly RedisShard[]
 
   constructor(private readonly ctx: RedisHistoryContext) {
-    const { options, keys, shards } = ctx.sending
+    const { options, shards } = ctx.sending
     this.shards = shards
     this.decoder = ctx.serializer.withExpiry(Math.max(options.expiryMs, ...options.history.map((rule) => rule.ttlMs)))
     this.pump = new HistoryPump({
-      keys,
       shards,
       history: this,
       decoder: ctx.serializer,
@@ -104,7 +102,7 @@ export class RedisHistory {
 
   /** The name `group`'s memberships are kept under in Redis: its own, or its Switchyard members' for history. */
   memberSetName(group: string): string {
-    return this.settingsOf(group) === undefined ? group : this.ctx.sending.keys.historyMembersName(group)
+    return this.settingsOf(group) === undefined ? group : historyMembersName(group)
   }
 
   /** `groupSend` to a history group. */
@@ -125,9 +123,11 @@ export class RedisHistory {
     message: Message | undefined,
   ): Promise<GroupSendResult> {
     const { sending } = this.ctx
-    const { options, keys } = sending
+    const { options } = sending
     const now = Date.now()
-    const reply = await this.groupShard(group).call((client) =>
+    const shard = this.groupShard(group)
+    const { keys } = shard
+    const reply = await shard.call((client) =>
       runHistorySend(client, keys, {
         ...this.groupArgs(group, settings, now),
         payload,
@@ -154,7 +154,8 @@ export class RedisHistory {
       const plain = message ?? freezeMessage(this.decoder.decode(payload), [RESERVED_ROUTING_KEY])
       targets.push(...channelsRedisTargets(sending, reply.others, plain))
     }
-    const delivered = targets.length === 0 ? { reached: 0, dropped: 0 } : await deliverTargets(sending, targets, now)
+    const delivered =
+      targets.length === 0 ? { reached: 0, dropped: 0 } : await deliverTargets(sending, keys, targets, now)
     return { reached: reply.reached + delivered.reached, dropped: reply.dropped + delivered.dropped }
   }
 
@@ -199,8 +200,9 @@ export class RedisHistory {
     channel: string,
     settings: HistorySettings,
     recover: StreamPosition | undefined,
-  ): (client: Redis) => Promise<HistoryJoinReply> {
-    const { keys, options } = this.ctx.sending
+  ): (client: RedisClient) => Promise<HistoryJoinReply> {
+    const { options } = this.ctx.sending
+    const { keys } = this.groupShard(group)
     return (client) =>
       runHistoryJoin(client, keys, {
         ...this.groupArgs(group, settings, Date.now()),
@@ -218,9 +220,10 @@ export class RedisHistory {
     if (settings === undefined) throw notEnabled(group)
     const { afterOffset } = query
     const limit = Math.min(query.limit, settings.size)
-    const reply = await this.groupShard(group).call(
+    const shard = this.groupShard(group)
+    const reply = await shard.call(
       (client) =>
-        runHistoryRead(client, this.ctx.sending.keys, {
+        runHistoryRead(client, shard.keys, {
           ...this.groupArgs(group, settings, Date.now()),
           afterOffset,
           limit,

@@ -1,11 +1,11 @@
 // Typed wrappers of the flow scripts (issue 17): flow-update.lua and flow-outbox.lua. Each builds KEYS from keys.ts
 // and KEYS and ARGV in the order its script's header states.
-import type { Redis } from 'ioredis'
 
 import type { FlowEnd } from '../../../tasks/flows/flow-driver.js'
 import type { RedisKeys } from '../keys.js'
 import { LuaScript } from '../lua-script.js'
 import type { FlowOutboxEntry } from './task-scripts.js'
+import type { RedisClient } from '../redis-shard.js'
 
 const FLOW_SCRIPTS = {
   update: new LuaScript('flow-update'),
@@ -19,7 +19,7 @@ export type FlowFields = readonly (string | null)[]
 
 /** flow-update.lua 'create': resolves to the stored flow's fields (FLOW_FIELDS), this one's or an earlier one's. */
 export async function runFlowCreate(
-  client: Redis,
+  client: RedisClient,
   keys: RedisKeys,
   args: { readonly flowId: string; readonly kind: string; readonly spec: string; readonly nowMs: number },
 ): Promise<FlowFields> {
@@ -31,13 +31,18 @@ export async function runFlowCreate(
 }
 
 /** flow-update.lua 'mark': resolves to how many of the chord's steps are marked succeeded. */
-export async function runFlowMark(client: Redis, keys: RedisKeys, flowId: string, index: number): Promise<number> {
+export async function runFlowMark(
+  client: RedisClient,
+  keys: RedisKeys,
+  flowId: string,
+  index: number,
+): Promise<number> {
   return Number(await FLOW_SCRIPTS.update.run(client, [keys.flow(flowId)], ['mark', index]))
 }
 
 /** flow-update.lua 'finish': ends a running flow; the record is kept `retentionMs`. */
 export async function runFlowFinish(
-  client: Redis,
+  client: RedisClient,
   keys: RedisKeys,
   args: { readonly flowId: string; readonly status: FlowEnd; readonly nowMs: number; readonly retentionMs: number },
 ): Promise<void> {
@@ -49,7 +54,7 @@ export async function runFlowFinish(
  * to the back of the outbox; resolves to how many were removed.
  */
 export async function runFlowOutboxSettle(
-  client: Redis,
+  client: RedisClient,
   keys: RedisKeys,
   nowMs: number,
   entries: readonly { readonly entry: FlowOutboxEntry; readonly done: boolean }[],

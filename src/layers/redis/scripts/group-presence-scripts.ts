@@ -1,11 +1,11 @@
 // Typed wrappers of the group presence scripts (issue 16): presence-join.lua, presence-leave.lua,
 // presence-list.lua and presence-prune.lua. Each builds KEYS from keys.ts and KEYS and ARGV in the order its
 // script's header states.
-import type { Redis } from 'ioredis'
 
 import { isProcessSpecific } from '../../names.js'
 import type { RedisKeys } from '../keys.js'
 import { SCRIPTS } from '../lua-script.js'
+import type { RedisClient } from '../redis-shard.js'
 
 export interface PresenceJoinArgs {
   readonly group: string
@@ -18,7 +18,7 @@ export interface PresenceJoinArgs {
 
 /** presence-join.lua: enters (or re-enters) a channel unless the list is full; resolves what happened. */
 export async function runPresenceJoin(
-  client: Redis,
+  client: RedisClient,
   keys: RedisKeys,
   args: PresenceJoinArgs,
 ): Promise<{ readonly state: 'joined' | 'rejoined' | 'full'; readonly joinedAt: number }> {
@@ -33,7 +33,7 @@ export async function runPresenceJoin(
 
 /** presence-leave.lua: resolves whether the channel was present. */
 export async function runPresenceLeave(
-  client: Redis,
+  client: RedisClient,
   keys: RedisKeys,
   args: { readonly group: string; readonly channel: string },
 ): Promise<boolean> {
@@ -56,7 +56,7 @@ export interface PresenceListReply {
 
 /** presence-list.lua: one bounded step of reading the live entries of a group's list. */
 export async function runPresenceList(
-  client: Redis,
+  client: RedisClient,
   keys: RedisKeys,
   args: PresenceLiveness & { readonly group: string; readonly cursor: string; readonly count: number },
 ): Promise<PresenceListReply & { readonly cursor: string }> {
@@ -80,7 +80,7 @@ export interface PresencePruneArgs extends PresenceLiveness {
 
 /** presence-prune.lua: one HSCAN step removing stale entries; resolves the next cursor and who was removed. */
 export async function runPresencePrune(
-  client: Redis,
+  client: RedisClient,
   keys: RedisKeys,
   args: PresencePruneArgs,
 ): Promise<{ readonly cursor: string; readonly removed: readonly string[] }> {

@@ -1,10 +1,10 @@
 // Typed wrappers of the group scripts: group-add.lua, group-discard.lua, group-send.lua, groups-with-members.lua,
 // leave-groups.lua and purge-groups.lua. Each builds KEYS from keys.ts and KEYS and ARGV in the order its script's
 // header states.
-import type { Redis } from 'ioredis'
 
 import type { RedisKeys } from '../keys.js'
 import { SCRIPTS } from '../lua-script.js'
+import type { RedisClient } from '../redis-shard.js'
 
 export interface MembershipArgs {
   readonly group: string
@@ -13,7 +13,7 @@ export interface MembershipArgs {
 
 /** group-add.lua: adds (or refreshes) a membership and records the group in its owner's set. */
 export async function runGroupAdd(
-  client: Redis,
+  client: RedisClient,
   keys: RedisKeys,
   args: MembershipArgs & { readonly nowMs: number; readonly groupExpiryMs: number },
 ): Promise<void> {
@@ -29,7 +29,7 @@ export async function runGroupAdd(
  * no other member there); resolves whether the channel was in the group.
  */
 export async function runGroupDiscard(
-  client: Redis,
+  client: RedisClient,
   keys: RedisKeys,
   args: MembershipArgs & { readonly ownerLeaves: boolean },
 ): Promise<boolean> {
@@ -65,7 +65,7 @@ export interface GroupSendPlan {
 }
 
 /** group-send.lua: prunes the group's expired memberships and plans (and partly delivers) a group send. */
-export async function runGroupSend(client: Redis, keys: RedisKeys, args: GroupSendArgs): Promise<GroupSendPlan> {
+export async function runGroupSend(client: RedisClient, keys: RedisKeys, args: GroupSendArgs): Promise<GroupSendPlan> {
   const [reached, dropped, flatProcesses, flatOthers] = (await SCRIPTS.groupSend.run(
     client,
     [keys.group(args.group), keys.registry],
@@ -94,7 +94,7 @@ export async function runGroupSend(client: Redis, keys: RedisKeys, args: GroupSe
 
 /** groups-with-members.lua: for each group (all on the shard `client` serves), whether it has members. */
 export async function runGroupsWithMembers(
-  client: Redis,
+  client: RedisClient,
   keys: RedisKeys,
   groups: readonly string[],
 ): Promise<boolean[]> {
@@ -111,7 +111,7 @@ export async function runGroupsWithMembers(
  * next cursor ('0' when done).
  */
 export async function runLeaveGroups(
-  client: Redis,
+  client: RedisClient,
   keys: RedisKeys,
   args: { readonly channel: string; readonly cursor: string; readonly count: number },
 ): Promise<string> {
@@ -138,7 +138,7 @@ export interface PurgeGroupsArgs {
  * leading groups it finished.
  */
 export async function runPurgeGroups(
-  client: Redis,
+  client: RedisClient,
   keys: RedisKeys,
   args: PurgeGroupsArgs,
 ): Promise<{ readonly removed: number; readonly finished: number }> {

@@ -1,10 +1,10 @@
 // Typed wrappers of the history scripts: history-send.lua, history-join.lua, history-read.lua and
 // history-lease.lua. Each builds KEYS from keys.ts and KEYS and ARGV in the order its script's header states.
-import type { Redis } from 'ioredis'
 
 import type { HistorySettings } from '../../history/history-options.js'
-import type { RedisKeys } from '../keys.js'
+import { historyMembersName, type RedisKeys } from '../keys.js'
 import { SCRIPTS } from '../lua-script.js'
+import type { RedisClient } from '../redis-shard.js'
 
 /** What every history script needs to know of a group. */
 export interface HistoryGroupArgs {
@@ -39,12 +39,16 @@ export interface HistorySendReply {
 }
 
 /** history-send.lua: sequences, keeps and delivers one history group message. */
-export async function runHistorySend(client: Redis, keys: RedisKeys, args: HistorySendArgs): Promise<HistorySendReply> {
+export async function runHistorySend(
+  client: RedisClient,
+  keys: RedisKeys,
+  args: HistorySendArgs,
+): Promise<HistorySendReply> {
   const { group } = args
   const [offset, epoch, reached, dropped, plain, flatOthers] = (await SCRIPTS.historySend.runBuffer(
     client,
     [
-      keys.group(keys.historyMembersName(group)),
+      keys.group(historyMembersName(group)),
       keys.group(group),
       keys.registry,
       keys.history(group),
@@ -99,9 +103,13 @@ export interface HistoryJoinReply {
 }
 
 /** history-join.lua: adds a membership and, with `recover`, reads what the channel missed, atomically. */
-export async function runHistoryJoin(client: Redis, keys: RedisKeys, args: HistoryJoinArgs): Promise<HistoryJoinReply> {
+export async function runHistoryJoin(
+  client: RedisClient,
+  keys: RedisKeys,
+  args: HistoryJoinArgs,
+): Promise<HistoryJoinReply> {
   const { group, recover } = args
-  const name = keys.historyMembersName(group)
+  const name = historyMembersName(group)
   const [offset, epoch, recovered, ...missed] = (await SCRIPTS.historyJoin.runBuffer(
     client,
     [
@@ -142,7 +150,7 @@ export interface HistoryReadArgs extends HistoryGroupArgs {
 
 /** history-read.lua: a group's kept payloads (oldest first) and its position, read together. */
 export async function runHistoryRead(
-  client: Redis,
+  client: RedisClient,
   keys: RedisKeys,
   args: HistoryReadArgs,
 ): Promise<{ readonly offset: number; readonly epoch: string; readonly payloads: readonly Buffer[] }> {
@@ -165,7 +173,7 @@ export async function runHistoryRead(
 
 /** history-lease.lua: takes or renews the history pump's lease; resolves whether `token` holds it. */
 export async function runHistoryLease(
-  client: Redis,
+  client: RedisClient,
   keys: RedisKeys,
   args: { readonly token: string; readonly leaseMs: number },
 ): Promise<boolean> {

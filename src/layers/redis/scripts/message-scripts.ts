@@ -1,9 +1,9 @@
 // Typed wrappers of the scripts that queue messages: send.lua, deliver.lua (a group send's second step) and
 // delayed.lua. Each builds KEYS from keys.ts and KEYS and ARGV in the order its script's header states.
-import type { Redis } from 'ioredis'
 
 import type { RedisKeys } from '../keys.js'
 import { SCRIPTS } from '../lua-script.js'
+import type { RedisClient } from '../redis-shard.js'
 
 /** The tri-state of send.lua and delayed.lua: known to be a task channel, never one, or unknown (ask Redis). */
 export type TaskChannelKnown = boolean | undefined
@@ -41,7 +41,7 @@ export interface SendReply {
 }
 
 /** send.lua: queues one message on a channel, checking capacity atomically. */
-export async function runSend(client: Redis, keys: RedisKeys, args: SendArgs): Promise<SendReply> {
+export async function runSend(client: RedisClient, keys: RedisKeys, args: SendArgs): Promise<SendReply> {
   const { channel } = args
   const [queued, expired, capacity] = (await SCRIPTS.send.run(
     client,
@@ -89,7 +89,7 @@ export interface DeliverArgs {
 export type DeliveryStatus = 1 | 0 | -1
 
 /** deliver.lua: one payload per queue, each with its own capacity; one status per target, in order. */
-export async function runDeliver(client: Redis, keys: RedisKeys, args: DeliverArgs): Promise<DeliveryStatus[]> {
+export async function runDeliver(client: RedisClient, keys: RedisKeys, args: DeliverArgs): Promise<DeliveryStatus[]> {
   const argv: (string | number | Buffer)[] = [
     String(args.nowMs / 1000),
     String(args.expiryMs / 1000),
@@ -125,7 +125,7 @@ export interface DelayedMoveReply {
 }
 
 /** delayed.lua `move`: moves due delayed messages onto their queues. */
-export async function runDelayedMove(client: Redis, keys: RedisKeys, nowMs: number): Promise<DelayedMoveReply> {
+export async function runDelayedMove(client: RedisClient, keys: RedisKeys, nowMs: number): Promise<DelayedMoveReply> {
   const [moved, waiting] = (await SCRIPTS.delayed.run(
     client,
     [keys.delayedIndex],
@@ -135,7 +135,7 @@ export async function runDelayedMove(client: Redis, keys: RedisKeys, nowMs: numb
 }
 
 /** delayed.lua `add`: schedules one payload (resolves 1, or 0 when the channel's delayed messages are at capacity). */
-export async function runDelayed(client: Redis, keys: RedisKeys, args: DelayedArgs): Promise<number> {
+export async function runDelayed(client: RedisClient, keys: RedisKeys, args: DelayedArgs): Promise<number> {
   const { queue } = args
   return (await SCRIPTS.delayed.run(
     client,

@@ -1,9 +1,9 @@
 // Typed wrappers of the scripts that sweep dead processes out of their groups: sweep.lua and sweep-process.lua.
 // Each builds KEYS from keys.ts and KEYS and ARGV in the order its script's header states.
-import type { Redis } from 'ioredis'
 
 import type { RedisKeys } from '../keys.js'
 import { SCRIPTS } from '../lua-script.js'
+import type { RedisClient } from '../redis-shard.js'
 
 export interface SweepArgs {
   /** Where to go on reading the registry ('0' to start). */
@@ -25,7 +25,7 @@ export interface SweepReply {
 }
 
 /** sweep.lua: one HSCAN step of the registry, claiming processes whose heartbeat stopped. */
-export async function runSweep(client: Redis, keys: RedisKeys, args: SweepArgs): Promise<SweepReply> {
+export async function runSweep(client: RedisClient, keys: RedisKeys, args: SweepArgs): Promise<SweepReply> {
   const [cursor, claimed, pending] = (await SCRIPTS.sweep.run(
     client,
     [keys.registry, keys.sweeping],
@@ -57,7 +57,11 @@ export interface SweepProcessArgs {
 }
 
 /** sweep-process.lua: one bounded step of sweeping a dead process out of its groups. */
-export async function runSweepProcess(client: Redis, keys: RedisKeys, args: SweepProcessArgs): Promise<SweepStep> {
+export async function runSweepProcess(
+  client: RedisClient,
+  keys: RedisKeys,
+  args: SweepProcessArgs,
+): Promise<SweepStep> {
   const { queue, from } = args
   const nonLocal = keys.queueName(queue)
   const [removed, state, setCursor, group, groupCursor] = (await SCRIPTS.sweepProcess.run(

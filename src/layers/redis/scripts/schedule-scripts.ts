@@ -1,9 +1,9 @@
 // Typed wrappers of the schedule scripts (issue 17): schedule-put.lua, schedule-remove.lua, schedule-claim.lua.
 // Each builds KEYS from keys.ts and KEYS and ARGV in the order its script's header states.
-import type { Redis } from 'ioredis'
 
 import type { RedisKeys } from '../keys.js'
 import { LuaScript } from '../lua-script.js'
+import type { RedisClient } from '../redis-shard.js'
 
 const SCHEDULE_SCRIPTS = {
   put: new LuaScript('schedule-put'),
@@ -13,7 +13,7 @@ const SCHEDULE_SCRIPTS = {
 
 /** schedule-put.lua: stores a schedule's definition (JSON) and next run. */
 export async function runSchedulePut(
-  client: Redis,
+  client: RedisClient,
   keys: RedisKeys,
   args: { readonly id: string; readonly spec: string; readonly nextRunMs: number },
 ): Promise<void> {
@@ -21,7 +21,7 @@ export async function runSchedulePut(
 }
 
 /** schedule-remove.lua: resolves to whether the schedule existed. */
-export async function runScheduleRemove(client: Redis, keys: RedisKeys, id: string): Promise<boolean> {
+export async function runScheduleRemove(client: RedisClient, keys: RedisKeys, id: string): Promise<boolean> {
   return (await SCHEDULE_SCRIPTS.remove.run(client, [keys.schedule(id), keys.schedules], [id])) === 1
 }
 
@@ -34,7 +34,11 @@ export interface ScheduleClaimArgs {
 }
 
 /** schedule-claim.lua: resolves to whether this caller claimed the tick. */
-export async function runScheduleClaim(client: Redis, keys: RedisKeys, args: ScheduleClaimArgs): Promise<boolean> {
+export async function runScheduleClaim(
+  client: RedisClient,
+  keys: RedisKeys,
+  args: ScheduleClaimArgs,
+): Promise<boolean> {
   const reply = await SCHEDULE_SCRIPTS.claim.run(
     client,
     [keys.schedule(args.id), keys.schedules],

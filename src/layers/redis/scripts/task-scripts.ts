@@ -1,18 +1,18 @@
 // Typed wrappers of the task scripts: task-declare.lua, task-settle.lua, task-start.lua, task-extend.lua,
 // task-requeue.lua, dead-letters.lua and workers.lua. Each builds KEYS from keys.ts and KEYS and ARGV in the order
 // its script's header states.
-import type { Redis } from 'ioredis'
 
 import type { RedisKeys } from '../keys.js'
 import { SCRIPTS } from '../lua-script.js'
+import type { RedisClient } from '../redis-shard.js'
 
 /** task-declare.lua: makes `channel` a task channel for every process on the prefix. */
-export async function runTaskDeclare(client: Redis, keys: RedisKeys, channel: string): Promise<void> {
+export async function runTaskDeclare(client: RedisClient, keys: RedisKeys, channel: string): Promise<void> {
   await SCRIPTS.taskDeclare.run(client, [keys.taskChannel(channel), keys.queue(channel)], [])
 }
 
 /** task-rate-wait.lua: ms until `channel`'s rate limit lets a claim start a task (0: now, or no limit). */
-export async function runTaskRateWait(client: Redis, keys: RedisKeys, channel: string): Promise<number> {
+export async function runTaskRateWait(client: RedisClient, keys: RedisKeys, channel: string): Promise<number> {
   return Number(await SCRIPTS.taskRateWait.run(client, [keys.rateLimit(channel), keys.rateWindow(channel)], []))
 }
 
@@ -53,7 +53,11 @@ export interface FlowOutboxEntry {
 }
 
 /** task-settle.lua: ends attempts, then claims up to `max` more messages of the channel. */
-export async function runTaskSettle(client: Redis, keys: RedisKeys, args: TaskSettleArgs): Promise<TaskSettleReply> {
+export async function runTaskSettle(
+  client: RedisClient,
+  keys: RedisKeys,
+  args: TaskSettleArgs,
+): Promise<TaskSettleReply> {
   const { channel } = args
   const [held, expired, claims, flows] = (await SCRIPTS.taskSettle.runBuffer(
     client,
@@ -100,7 +104,7 @@ export interface StartedTask {
 
 /** task-start.lua: records the start of an attempt for each task id (packed), on the channel's shard. */
 export async function runTaskStart(
-  client: Redis,
+  client: RedisClient,
   keys: RedisKeys,
   args: {
     readonly channel: string
@@ -128,7 +132,7 @@ export async function runTaskStart(
 
 /** task-extend.lua: pushes the deadline of the claims (payloads) still held; resolves how many. */
 export async function runTaskExtend(
-  client: Redis,
+  client: RedisClient,
   keys: RedisKeys,
   args: { readonly channel: string; readonly deadlineMs: number; readonly claims: readonly Buffer[] },
 ): Promise<number> {
@@ -149,7 +153,7 @@ export type TaskRequeueArgs = { readonly channel: string; readonly nowMs: number
 )
 
 /** task-requeue.lua: puts claims back on the queue (released, or stalled); resolves how many. */
-export async function runTaskRequeue(client: Redis, keys: RedisKeys, args: TaskRequeueArgs): Promise<number> {
+export async function runTaskRequeue(client: RedisClient, keys: RedisKeys, args: TaskRequeueArgs): Promise<number> {
   const { channel } = args
   const tail =
     args.mode === 'release' ? args.claims.flatMap(({ claim, taskId }) => [claim, taskId]) : [String(args.graceMs)]
@@ -166,7 +170,7 @@ export type DeadLettersArgs = { readonly channel: string } & (
 )
 
 /** dead-letters.lua: replays the given dead letters (all when none), or purges those that died by a cutoff. */
-export async function runDeadLetters(client: Redis, keys: RedisKeys, args: DeadLettersArgs): Promise<number> {
+export async function runDeadLetters(client: RedisClient, keys: RedisKeys, args: DeadLettersArgs): Promise<number> {
   const { channel } = args
   const [time, ids] = args.mode === 'replay' ? [args.nowMs, args.ids] : [args.cutoffMs, []]
   return (await SCRIPTS.deadLetters.run(
@@ -181,7 +185,7 @@ export async function runDeadLetters(client: Redis, keys: RedisKeys, args: DeadL
  * last reported before `cutoffMs`.
  */
 export async function runWorkers(
-  client: Redis,
+  client: RedisClient,
   args: { readonly registry: string; readonly cutoffMs: number },
 ): Promise<[id: string, json: string][]> {
   const flat = (await SCRIPTS.workers.run(client, [args.registry], [args.cutoffMs])) as string[]
@@ -202,7 +206,7 @@ export interface UnsentTask {
  * when `unsent` says where it would have gone).
  */
 export async function runTaskCancel(
-  client: Redis,
+  client: RedisClient,
   keys: RedisKeys,
   taskId: string,
   nowMs: number,

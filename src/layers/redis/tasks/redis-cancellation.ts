@@ -1,12 +1,10 @@
 import type { ClaimedTask, TaskStatus } from '../../../tasks/task-store.js'
 import { runTaskCancel } from '../scripts/task-scripts.js'
-import type { RedisKeys } from '../keys.js'
 import type { RedisShard } from '../redis-shard.js'
 import { byChannel } from './redis-claims.js'
 
 /** What cancelling needs of the task store's context (`RedisTaskStoreContext`). */
 export interface RedisCancellationContext {
-  readonly keys: RedisKeys
   /** The shard holding a channel's queue (and so its task states). */
   shardFor(channel: string): RedisShard
   readonly shards: readonly RedisShard[]
@@ -19,7 +17,7 @@ export interface RedisCancellationContext {
 export async function cancelTask(ctx: RedisCancellationContext, taskId: string): Promise<TaskStatus | undefined> {
   for (const shard of ctx.shards) {
     // Not resent after a dropped connection: a second run would report `cancelled` instead of the status before.
-    const before = await shard.call((client) => runTaskCancel(client, ctx.keys, taskId, Date.now()))
+    const before = await shard.call((client) => runTaskCancel(client, shard.keys, taskId, Date.now()))
     if (before !== '') return before as TaskStatus
   }
   return undefined
@@ -32,10 +30,11 @@ export async function cancelledAmong(
 ): Promise<ClaimedTask[]> {
   const cancelled: ClaimedTask[] = []
   for (const [channel, group] of byChannel(tasks)) {
-    const statuses = await ctx.shardFor(channel).call(
+    const shard = ctx.shardFor(channel)
+    const statuses = await shard.call(
       async (client) => {
         const pipeline = client.pipeline()
-        for (const task of group) pipeline.hget(ctx.keys.taskState(task.taskId), 'status')
+        for (const task of group) pipeline.hget(shard.keys.taskState(task.taskId), 'status')
         const replies = (await pipeline.exec()) ?? []
         return replies.map(([error, status]) => (error === null ? status : undefined))
       },

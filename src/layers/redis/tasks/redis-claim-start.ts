@@ -4,7 +4,6 @@ import { MessageDecodeError } from '../../../errors.js'
 import type { Logger } from '../../../logger.js'
 import type { ClaimedTask, TaskFailure, TaskStoreOptions } from '../../../tasks/task-store.js'
 import type { Message } from '../../channel-layer.js'
-import type { RedisKeys } from '../keys.js'
 import type { RedisShard } from '../redis-shard.js'
 import { runTaskStart } from '../scripts/task-scripts.js'
 import type { MessageSerializer } from '../serializer.js'
@@ -13,7 +12,6 @@ import { CLAIM_TOKEN_BYTES, type Mutable, stripRouting, taskIdOf } from './redis
 
 /** What starting claims needs of the task store's context (`RedisTaskStoreContext`). */
 export interface ClaimStartContext {
-  readonly keys: RedisKeys
   readonly serializer: MessageSerializer
   readonly options: TaskStoreOptions
   readonly log: Logger
@@ -74,8 +72,9 @@ export async function startClaims(
   }
   if (unstarted.length === 0) return claimed
   const ids = packFields(unstarted.map((task) => task.taskId))
-  const started = await ctx.shardFor(channel).call((client) =>
-    runTaskStart(client, ctx.keys, {
+  const shard = ctx.shardFor(channel)
+  const started = await shard.call((client) =>
+    runTaskStart(client, shard.keys, {
       channel,
       nowMs: now,
       taskStateRetentionMs: ctx.options.taskStateRetentionMs,

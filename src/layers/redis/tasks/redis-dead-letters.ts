@@ -1,5 +1,4 @@
 import type { Message } from '../../channel-layer.js'
-import type { RedisKeys } from '../keys.js'
 import type { RedisShard } from '../redis-shard.js'
 import { runDeadLetters, type DeadLettersArgs } from '../scripts/task-scripts.js'
 import type { MessageSerializer } from '../serializer.js'
@@ -7,7 +6,6 @@ import type { DeadLetter, DeadLetterStore } from '../../../tasks/task-store.js'
 import { stripRouting } from './redis-claims.js'
 
 export interface RedisDeadLettersContext {
-  readonly keys: RedisKeys
   /** Throws `LayerClosedError` once the layer is closed. */
   assertOpen(operation: string): void
   /** Decodes stored payloads with no age limit: a letter may be kept far longer than a message's expiry. */
@@ -26,9 +24,8 @@ export class RedisDeadLetters implements DeadLetterStore {
 
   async listDeadLetters(channel: string, { limit = 100 }: { readonly limit?: number } = {}): Promise<DeadLetter[]> {
     this.ctx.assertOpen('list dead letters')
-    const { keys } = this.ctx
     const shard = this.ctx.shardFor(channel)
-    const ids = await shard.call((client) => client.zrevrange(keys.deadLetters(channel), 0, limit - 1), {
+    const ids = await shard.call((client) => client.zrevrange(shard.keys.deadLetters(channel), 0, limit - 1), {
       idempotent: true,
     })
     const letters: DeadLetter[] = []
@@ -41,8 +38,9 @@ export class RedisDeadLetters implements DeadLetterStore {
 
   async getDeadLetter(channel: string, id: string): Promise<DeadLetter | undefined> {
     this.ctx.assertOpen('read a dead letter')
-    const key = this.ctx.keys.deadLetter(channel, id)
-    const fields = await this.ctx.shardFor(channel).call((client) => client.hgetallBuffer(key), { idempotent: true })
+    const shard = this.ctx.shardFor(channel)
+    const key = shard.keys.deadLetter(channel, id)
+    const fields = await shard.call((client) => client.hgetallBuffer(key), { idempotent: true })
     const payload = fields.payload
     if (payload === undefined) return undefined
     const text = (name: string): string => fields[name]?.toString('utf8') ?? ''
@@ -78,8 +76,9 @@ export class RedisDeadLetters implements DeadLetterStore {
     this.ctx.assertOpen('purge dead letters')
     const cutoff = olderThanMs === undefined ? Number.MAX_SAFE_INTEGER : Date.now() - olderThanMs
     if (dryRun) {
-      const key = this.ctx.keys.deadLetters(channel)
-      return this.ctx.shardFor(channel).call((client) => client.zcount(key, '-inf', cutoff), { idempotent: true })
+      const shard = this.ctx.shardFor(channel)
+      const key = shard.keys.deadLetters(channel)
+      return shard.call((client) => client.zcount(key, '-inf', cutoff), { idempotent: true })
     }
     return this.deadLetterScript({ channel, mode: 'purge', cutoffMs: cutoff })
   }
@@ -88,7 +87,7 @@ export class RedisDeadLetters implements DeadLetterStore {
     this.ctx.assertOpen('list dead-letter channels')
     const channels = new Set<string>()
     for (const shard of this.ctx.shards) {
-      for (const channel of await shard.call((client) => client.smembers(this.ctx.keys.deadChannels), {
+      for (const channel of await shard.call((client) => client.smembers(shard.keys.deadChannels), {
         idempotent: true,
       })) {
         channels.add(channel)
@@ -107,8 +106,7 @@ export class RedisDeadLetters implements DeadLetterStore {
   }
 
   private async deadLetterScript(args: DeadLettersArgs): Promise<number> {
-    return this.ctx
-      .shardFor(args.channel)
-      .call((client) => runDeadLetters(client, this.ctx.keys, args), { idempotent: true })
+    const shard = this.ctx.shardFor(args.channel)
+    return shard.call((client) => runDeadLetters(client, shard.keys, args), { idempotent: true })
   }
 }

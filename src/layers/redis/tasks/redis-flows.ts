@@ -5,7 +5,6 @@ import type { FlowSpec } from '../../../tasks/flows/flow-spec.js'
 import type { FlowKind, FlowStep } from '../../../tasks/flows/flow-types.js'
 import type { TaskState } from '../../../tasks/task-queue.js'
 import type { TaskStoreOptions } from '../../../tasks/task-store-options.js'
-import type { RedisKeys } from '../keys.js'
 import type { RedisShard } from '../redis-shard.js'
 import {
   FLOW_FIELDS,
@@ -19,7 +18,6 @@ import { outboxEntries, runTaskCancel, type FlowOutboxEntry } from '../scripts/t
 import { parseTaskState } from './task-state-fields.js'
 
 export interface RedisFlowContext {
-  readonly keys: RedisKeys
   readonly options: TaskStoreOptions
   readonly log: Logger
   /** The shard of a channel's queue and task states; a flow's record is on the shard its id hashes to. */
@@ -47,8 +45,9 @@ export class RedisFlows implements FlowBackend {
 
   async create(spec: FlowSpec, nowMs: number): Promise<FlowRecord> {
     const { steps, then } = spec
-    const fields = await this.flowShard(spec.flowId).call((client) =>
-      runFlowCreate(client, this.ctx.keys, {
+    const shard = this.flowShard(spec.flowId)
+    const fields = await shard.call((client) =>
+      runFlowCreate(client, shard.keys, {
         flowId: spec.flowId,
         kind: spec.kind,
         spec: JSON.stringify(then === undefined ? { steps } : { steps, then }),
@@ -61,27 +60,24 @@ export class RedisFlows implements FlowBackend {
   }
 
   async load(flowId: string): Promise<FlowRecord | undefined> {
-    const fields = await this.flowShard(flowId).call(
-      (client) => client.hmget(this.ctx.keys.flow(flowId), ...FLOW_FIELDS),
-      {
-        idempotent: true,
-      },
-    )
+    const shard = this.flowShard(flowId)
+    const fields = await shard.call((client) => client.hmget(shard.keys.flow(flowId), ...FLOW_FIELDS), {
+      idempotent: true,
+    })
     return toRecord(flowId, fields)
   }
 
   async markSucceeded(flowId: string, index: number): Promise<number> {
-    return this.flowShard(flowId).call((client) => runFlowMark(client, this.ctx.keys, flowId, index), {
-      idempotent: true,
-    })
+    const shard = this.flowShard(flowId)
+    return shard.call((client) => runFlowMark(client, shard.keys, flowId, index), { idempotent: true })
   }
 
   async finish(flowId: string, status: FlowEnd, nowMs: number): Promise<void> {
     const retentionMs = this.ctx.options.taskStateRetentionMs
-    await this.flowShard(flowId).call(
-      (client) => runFlowFinish(client, this.ctx.keys, { flowId, status, nowMs, retentionMs }),
-      { idempotent: true },
-    )
+    const shard = this.flowShard(flowId)
+    await shard.call((client) => runFlowFinish(client, shard.keys, { flowId, status, nowMs, retentionMs }), {
+      idempotent: true,
+    })
   }
 
   async sendStep(step: FlowStep & StepRef, tag: string): Promise<void> {
@@ -90,9 +86,10 @@ export class RedisFlows implements FlowBackend {
 
   async cancelStep(step: StepRef): Promise<void> {
     const unsent = { ...step, retentionMs: this.ctx.options.taskStateRetentionMs }
-    await this.ctx
-      .shardFor(step.channel)
-      .call((client) => runTaskCancel(client, this.ctx.keys, step.taskId, Date.now(), unsent), { idempotent: true })
+    const shard = this.ctx.shardFor(step.channel)
+    await shard.call((client) => runTaskCancel(client, shard.keys, step.taskId, Date.now(), unsent), {
+      idempotent: true,
+    })
   }
 
   async stepStates(steps: readonly StepRef[]): Promise<(TaskState | undefined)[]> {
@@ -107,7 +104,7 @@ export class RedisFlows implements FlowBackend {
       const replies = await shard.call(
         async (client) => {
           const pipeline = client.pipeline()
-          for (const i of indexes) pipeline.hgetall(this.ctx.keys.taskState(steps[i]?.taskId ?? ''))
+          for (const i of indexes) pipeline.hgetall(shard.keys.taskState(steps[i]?.taskId ?? ''))
           return (await pipeline.exec()) ?? []
         },
         { idempotent: true },
@@ -137,7 +134,7 @@ export class RedisFlows implements FlowBackend {
       }
     }
     try {
-      await shard.call((client) => runFlowOutboxSettle(client, this.ctx.keys, Date.now(), settled), {
+      await shard.call((client) => runFlowOutboxSettle(client, shard.keys, Date.now(), settled), {
         idempotent: true,
       })
     } catch (err) {
@@ -156,7 +153,7 @@ export class RedisFlows implements FlowBackend {
       const flat = await shard.call(
         (client) =>
           client.zrangebyscore(
-            this.ctx.keys.flowOutbox,
+            shard.keys.flowOutbox,
             '-inf',
             now - SWEEP_GRACE_MS,
             'WITHSCORES',

@@ -1,7 +1,6 @@
 // The worker and server registries (monitoring): one hash per kind, entries as JSON, read on every shard.
 import type { RedisShard } from '../redis-shard.js'
 import { runWorkers } from '../scripts/task-scripts.js'
-import type { RedisKeys } from '../keys.js'
 import type { ServerSnapshot, WorkerSnapshot } from '../../snapshot.js'
 import {
   serverSnapshot,
@@ -32,12 +31,15 @@ export function parseRegistryEntry(json: string): RegistryEntry | undefined {
   }
 }
 
+/** Which registry: of workers or of servers (`RedisKeys.workers`, `RedisKeys.servers`, on every shard). */
+type Registry = 'workers' | 'servers'
+
 /** A registry's entries on every shard (dropping those older than an hour), one per id, sorted by id. */
-export async function readRegistry(shards: readonly RedisShard[], key: string): Promise<RegistryEntry[]> {
+export async function readRegistry(shards: readonly RedisShard[], registry: Registry): Promise<RegistryEntry[]> {
   const entries = new Map<string, RegistryEntry>()
   for (const shard of shards) {
     const found = await shard.call(
-      (client) => runWorkers(client, { registry: key, cutoffMs: Date.now() - WORKER_FORGET_AFTER_MS }),
+      (client) => runWorkers(client, { registry: shard.keys[registry], cutoffMs: Date.now() - WORKER_FORGET_AFTER_MS }),
       { idempotent: true },
     )
     for (const [, json] of found) {
@@ -48,9 +50,9 @@ export async function readRegistry(shards: readonly RedisShard[], key: string): 
   return [...entries.values()].sort((a, b) => (a.report.id < b.report.id ? -1 : a.report.id > b.report.id ? 1 : 0))
 }
 
-export async function forgetEntry(shards: readonly RedisShard[], key: string, id: string): Promise<void> {
+export async function forgetEntry(shards: readonly RedisShard[], registry: Registry, id: string): Promise<void> {
   for (const shard of shards) {
-    await shard.call((client) => client.hdel(key, id), { idempotent: true })
+    await shard.call((client) => client.hdel(shard.keys[registry], id), { idempotent: true })
   }
 }
 
@@ -58,7 +60,6 @@ export async function forgetEntry(shards: readonly RedisShard[], key: string, id
 export class RedisProcessRegistry implements ProcessRegistry {
   constructor(
     private readonly ctx: {
-      readonly keys: RedisKeys
       /** Throws `LayerClosedError` once the layer is closed. */
       assertOpen(operation: string): void
       readonly shards: readonly RedisShard[]
@@ -69,21 +70,18 @@ export class RedisProcessRegistry implements ProcessRegistry {
   async reportWorker(report: WorkerReport): Promise<void> {
     this.ctx.assertOpen('report a worker')
     const entry = JSON.stringify({ report, beatAt: Date.now() })
-    await this.ctx
-      .shardFor(report.channel)
-      .call((client) => client.hset(this.ctx.keys.workers, report.id, entry), { idempotent: true })
+    const shard = this.ctx.shardFor(report.channel)
+    await shard.call((client) => client.hset(shard.keys.workers, report.id, entry), { idempotent: true })
   }
 
   async listWorkers(): Promise<WorkerSnapshot[]> {
     this.ctx.assertOpen('list workers')
-    return this.list(this.ctx.keys.workers, (report, beatAt, now) =>
-      workerSnapshot(report as WorkerReport, beatAt, now),
-    )
+    return this.list('workers', (report, beatAt, now) => workerSnapshot(report as WorkerReport, beatAt, now))
   }
 
   async forgetWorker(id: string): Promise<void> {
     this.ctx.assertOpen('forget a worker')
-    await forgetEntry(this.ctx.shards, this.ctx.keys.workers, id)
+    await forgetEntry(this.ctx.shards, 'workers', id)
   }
 
   async reportServer(report: ServerReport): Promise<void> {
@@ -91,23 +89,21 @@ export class RedisProcessRegistry implements ProcessRegistry {
     const entry = JSON.stringify({ report, beatAt: Date.now() })
     // Any shard will do: listServers reads them all. The first keeps one process's entry in one place.
     const shard = this.ctx.shards[0]
-    await shard?.call((client) => client.hset(this.ctx.keys.servers, report.id, entry), { idempotent: true })
+    await shard?.call((client) => client.hset(shard.keys.servers, report.id, entry), { idempotent: true })
   }
 
   async listServers(): Promise<ServerSnapshot[]> {
     this.ctx.assertOpen('list servers')
-    return this.list(this.ctx.keys.servers, (report, beatAt, now) =>
-      serverSnapshot(report as ServerReport, beatAt, now),
-    )
+    return this.list('servers', (report, beatAt, now) => serverSnapshot(report as ServerReport, beatAt, now))
   }
 
   async forgetServer(id: string): Promise<void> {
     this.ctx.assertOpen('forget a server')
-    await forgetEntry(this.ctx.shards, this.ctx.keys.servers, id)
+    await forgetEntry(this.ctx.shards, 'servers', id)
   }
 
   private async list<T>(
-    registry: string,
+    registry: Registry,
     snapshot: (report: RegistryEntry['report'], beatAt: number, now: number) => T,
   ): Promise<T[]> {
     const entries = await readRegistry(this.ctx.shards, registry)

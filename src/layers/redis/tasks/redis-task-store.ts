@@ -1,6 +1,5 @@
 import type { Message } from '../../channel-layer.js'
 import { assertChannelName } from '../../names.js'
-import type { RedisKeys } from '../keys.js'
 import { resolveRateLimit, type RateLimit } from '../../../tasks/rate-limit.js'
 import type { RedisShard } from '../redis-shard.js'
 import {
@@ -49,7 +48,6 @@ import { TaskWakeups, type WaitForTasksOptions } from '../../../tasks/task-wakeu
 import { TaskEventBatcher } from './task-event-batcher.js'
 
 export interface RedisTaskStoreContext {
-  readonly keys: RedisKeys
   /** Throws `LayerClosedError` once the layer is closed: every call of the store checks first, as memory's does. */
   assertOpen(operation: string): void
   /** Decodes stored payloads with no age limit: a task may wait in retries far longer than a message's expiry. */
@@ -127,9 +125,9 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
       this.taskChannels.declare(channel)
     }
     // For every process on the prefix: their sends to these channels then keep the tasks waiting.
-    const { keys } = this.ctx
     for (const channel of channels) {
-      await this.ctx.shardFor(channel).call((client) => runTaskDeclare(client, keys, channel), { idempotent: true })
+      const shard = this.ctx.shardFor(channel)
+      await shard.call((client) => runTaskDeclare(client, shard.keys, channel), { idempotent: true })
     }
   }
 
@@ -137,23 +135,20 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
     this.ctx.assertOpen('declare a rate limit')
     assertChannelName(channel)
     const resolved = resolveRateLimit(limit)
-    const key = this.ctx.keys.rateLimit(channel)
+    const shard = this.ctx.shardFor(channel)
+    const key = shard.keys.rateLimit(channel)
     // One key: the last declaration wins (task-settle.lua reads it on every claim).
-    await this.ctx
-      .shardFor(channel)
-      .call(
-        (client) =>
-          resolved === undefined ? client.del(key) : client.hset(key, 'max', resolved.max, 'perMs', resolved.perMs),
-        { idempotent: true },
-      )
+    await shard.call(
+      (client) =>
+        resolved === undefined ? client.del(key) : client.hset(key, 'max', resolved.max, 'perMs', resolved.perMs),
+      { idempotent: true },
+    )
   }
 
   async rateLimitWaitMs(channel: string): Promise<number> {
     this.ctx.assertOpen('read a rate limit')
-    const { keys } = this.ctx
-    return await this.ctx
-      .shardFor(channel)
-      .call((client) => runTaskRateWait(client, keys, channel), { idempotent: true })
+    const shard = this.ctx.shardFor(channel)
+    return await shard.call((client) => runTaskRateWait(client, shard.keys, channel), { idempotent: true })
   }
 
   async waitForTasks(channel: string, options: WaitForTasksOptions): Promise<void> {
@@ -170,7 +165,7 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
   /** The wake markers shard `shard`'s blocking read watches: those of this process's idle task channels. */
   wakeKeys(shard: RedisShard): string[] {
     const keys: string[] = []
-    for (const channel of this.watched) if (this.ctx.shardFor(channel) === shard) keys.push(this.ctx.keys.wake(channel))
+    for (const channel of this.watched) if (this.ctx.shardFor(channel) === shard) keys.push(shard.keys.wake(channel))
     return keys
   }
 
@@ -218,7 +213,7 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
   ): Promise<ClaimedTask[]> {
     this.ctx.assertOpen('settle tasks')
     assertSettleArguments(channel, settlements, max, visibilityMs)
-    const { keys, options } = this.ctx
+    const { options } = this.ctx
     const now = Date.now()
     const fields: (string | Buffer)[] = []
     for (const settlement of settlements) {
@@ -228,7 +223,7 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
     const shard = this.ctx.shardFor(channel)
     const { held, expired, claims, flowSteps } = await shard.call(
       (client) =>
-        runTaskSettle(client, keys, {
+        runTaskSettle(client, shard.keys, {
           channel,
           nowMs: now,
           taskStateRetentionMs: options.taskStateRetentionMs,
@@ -277,11 +272,10 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
     const deadline = Date.now() + visibilityMs
     for (const [channel, group] of byChannel(tasks)) {
       const claims = group.map((task) => task.payload)
-      await this.ctx
-        .shardFor(channel)
-        .call((client) => runTaskExtend(client, this.ctx.keys, { channel, deadlineMs: deadline, claims }), {
-          idempotent: true,
-        })
+      const shard = this.ctx.shardFor(channel)
+      await shard.call((client) => runTaskExtend(client, shard.keys, { channel, deadlineMs: deadline, claims }), {
+        idempotent: true,
+      })
     }
   }
 
@@ -321,11 +315,16 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
 
   async getTaskState(taskId: string): Promise<TaskState | undefined> {
     this.ctx.assertOpen('read a task state')
-    for (const shard of this.ctx.shards) {
-      const fields = await shard.call((client) => client.hgetall(this.ctx.keys.taskState(taskId)), { idempotent: true })
-      const state = parseTaskState(taskId, fields)
-      if (state !== undefined) return state
-    }
+    // Its channel is not known here: every shard is asked at once, the first to know it answers.
+    const found = await Promise.all(
+      this.ctx.shards.map(async (shard) =>
+        parseTaskState(
+          taskId,
+          await shard.call((client) => client.hgetall(shard.keys.taskState(taskId)), { idempotent: true }),
+        ),
+      ),
+    )
+    for (const state of found) if (state !== undefined) return state
     return isFlowId(taskId) ? this.flows.taskState(taskId) : undefined
   }
 
@@ -342,7 +341,7 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
     this.ctx.assertOpen('report task progress')
     const { event, json } = prepareProgress(task.taskId, data)
     const shard = this.ctx.shardFor(task.channel)
-    if (!(await shard.call((client) => runTaskProgress(client, this.ctx.keys, task.taskId, json)))) return
+    if (!(await shard.call((client) => runTaskProgress(client, shard.keys, task.taskId, json)))) return
     await this.ctx.groupSend(progressGroup(task.taskId), event)
   }
 
@@ -374,6 +373,7 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
   }
 
   private async requeue(args: TaskRequeueArgs): Promise<number> {
-    return this.ctx.shardFor(args.channel).call((client) => runTaskRequeue(client, this.ctx.keys, args))
+    const shard = this.ctx.shardFor(args.channel)
+    return shard.call((client) => runTaskRequeue(client, shard.keys, args))
   }
 }

@@ -1,11 +1,9 @@
 import type { Message } from '../../channel-layer.js'
-import type { RedisKeys } from '../keys.js'
 import type { RedisShard } from '../redis-shard.js'
 import { runGroupsWithMembers } from '../scripts/group-scripts.js'
 
 /** What the batcher needs of the task store's context (`RedisTaskStoreContext`). */
 export interface TaskEventBatcherContext {
-  readonly keys: RedisKeys
   /** The shard holding a group's memberships. */
   shardForGroup(group: string): RedisShard
   /** Whether `group` matches the layer option `history`, so that what it is sent is kept for later members. */
@@ -105,7 +103,7 @@ export class TaskEventBatcher {
 
   private async flushShard(shard: RedisShard, entries: readonly PendingEvent[]): Promise<void> {
     const groups = [...new Set(entries.map((entry) => entry.group))]
-    const flags = await shard.call((client) => runGroupsWithMembers(client, this.ctx.keys, groups), {
+    const flags = await shard.call((client) => runGroupsWithMembers(client, shard.keys, groups), {
       idempotent: true,
     })
     const listened = new Set(groups.filter((_, index) => flags[index] === true))

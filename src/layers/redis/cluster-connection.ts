@@ -1,0 +1,181 @@
+import { setTimeout as delay } from 'node:timers/promises'
+
+import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis'
+
+import { RedisUnavailableError } from '../../errors.js'
+import type { Logger } from '../../logger.js'
+import { newClusterClient } from './ioredis.js'
+import { describeHost, type ResolvedClusterOptions } from './redis-options.js'
+import { waitReady } from './redis-shard.js'
+
+/** How often the slot map is read again besides MOVED replies: a failover is followed within this. */
+const SLOTS_REFRESH_MS = 1_000
+/** How long to wait before trying a slot whose master is away again (the cluster is electing its replica). */
+const FAILOVER_POLL_MS = 100
+
+/** The cluster client's behaviour, chosen deliberately (STYLE: Redis), as for a single Redis (host-shard.ts): */
+const CLUSTER_OPTIONS: ClusterOptions = {
+  // A command issued before the slot map is known fails at once instead of waiting in an unbounded queue.
+  enableOfflineQueue: false,
+  // ioredis would send a command again after "Connection is closed.", though it may have run: a send could run
+  // twice. A command that failed so is failed; `call()` retries only what is idempotent or was never sent.
+  retryDelayOnFailover: 0,
+  // CLUSTERDOWN (no master for a slot yet) comes back to `call()`, which retries it within `retryWindowMs`.
+  retryDelayOnClusterDown: 0,
+  retryDelayOnTryAgain: 50,
+  slotsRefreshInterval: SLOTS_REFRESH_MS,
+  slotsRefreshTimeout: 1_000,
+  scaleReads: 'master',
+  clusterRetryStrategy: (attempt: number) =>
+    Math.min(2_000, 50 * 2 ** Math.min(attempt, 6)) + Math.floor(Math.random() * 100),
+}
+
+/**
+ * The one cluster client a layer's shards share (cluster-shard.ts): ioredis follows MOVED and ASK, and reads the
+ * slot map again after them, every second, and when asked (a shard whose blocking read or command found its
+ * master gone). Errors are counted and logged here once, not per shard.
+ */
+export class ClusterConnection {
+  readonly client: Cluster
+  readonly label: string
+  /** `host:port` of the first node given, for a connection made before the slot map is known. */
+  readonly seed: string
+  /** What every connection to a node needs besides its address (from the first URL: all nodes share them). */
+  readonly credentials: Pick<RedisOptions, 'username' | 'password' | 'tls'>
+  errors = 0
+  reconnects = 0
+  private readyCount = 0
+  private lastErrorLogAt = 0
+  private closing = false
+  private refreshing: Promise<void> | undefined
+
+  constructor(
+    options: ResolvedClusterOptions,
+    private readonly log: Logger,
+    onReconnect: () => void,
+  ) {
+    this.label = `cluster ${options.nodes.map(describeHost).join(',')}`
+    const first = new URL(options.nodes[0] ?? 'redis://127.0.0.1:6379')
+    this.seed = first.host
+    this.credentials = {
+      ...(first.username === '' ? {} : { username: decodeURIComponent(first.username) }),
+      ...(first.password === '' ? {} : { password: decodeURIComponent(first.password) }),
+      ...(first.protocol === 'rediss:' ? { tls: {} } : {}),
+    }
+    this.client = newClusterClient(options.nodes.map(parseNode), {
+      ...CLUSTER_OPTIONS,
+      redisOptions: {
+        connectionName: 'switchyard',
+        maxRetriesPerRequest: 0,
+        autoResendUnfulfilledCommands: false,
+        ...this.credentials,
+      },
+    })
+    this.client.setMaxListeners(0)
+    this.client.on('error', (error: Error) => {
+      this.onError(error)
+    })
+    this.client.on('node error', (error: Error) => {
+      this.onError(error)
+    })
+    this.client.on('ready', () => {
+      this.readyCount++
+      if (this.readyCount > 1) {
+        this.reconnects++
+        this.log.info({ host: this.label }, 'redis reconnected')
+        onReconnect()
+      }
+    })
+  }
+
+  /** `host:port` of the master serving `slot`, as the client last learnt it. */
+  masterOf(slot: number): string | undefined {
+    return this.client.slots[slot]?.[0]
+  }
+
+  /** The cluster client's own connection to `address` (a `host:port` of the slot map). */
+  nodeAt(address: string): Redis | undefined {
+    return this.client.nodes('all').find((node) => `${node.options.host}:${node.options.port}` === address)
+  }
+
+  /**
+   * Resolves once the connection to `slot`'s master is ready (connecting it if needed), or at the deadline. The
+   * cluster client refuses a command for a node still connecting with the same "Connection is closed." as one cut
+   * while the command was in flight, which might have run: waiting here first keeps that error for the latter.
+   */
+  async masterReady(slot: number, deadline: number): Promise<Redis | undefined> {
+    for (;;) {
+      const address = this.masterOf(slot)
+      const node = address === undefined ? undefined : this.nodeAt(address)
+      if (node?.status === 'ready') return node
+      if (Date.now() >= deadline || this.closing) return node
+      if (this.client.status !== 'ready') await waitReady(this.client, deadline)
+      else if (
+        node !== undefined &&
+        (node.status === 'wait' || node.status === 'connecting' || node.status === 'connect')
+      ) {
+        if (node.status === 'wait') node.connect().catch(() => undefined)
+        await waitReady(node, Math.min(deadline, Date.now() + FAILOVER_POLL_MS * 5))
+      } else await this.waitToRetry(deadline)
+    }
+  }
+
+  /** Reads the slot map again (one read at a time, bounded): after a failover, a slot's new master. */
+  async refresh(timeoutMs = 1_000): Promise<void> {
+    if (this.closing) return
+    this.refreshing ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs)
+      this.client.refreshSlotsCache(() => {
+        clearTimeout(timer)
+        resolve()
+      })
+    }).finally(() => {
+      this.refreshing = undefined
+    })
+    await this.refreshing
+  }
+
+  /**
+   * Waits before a command that failed on a connection error is retried: for the client to be ready, then (it is
+   * ready, but a master went away) for a fresh slot map.
+   */
+  async waitToRetry(deadline: number): Promise<void> {
+    if (this.client.status !== 'ready') {
+      await waitReady(this.client, deadline)
+      return
+    }
+    await Promise.all([this.refresh(), delay(Math.max(0, Math.min(FAILOVER_POLL_MS, deadline - Date.now())))])
+  }
+
+  async ready(timeoutMs: number): Promise<void> {
+    await waitReady(this.client, Date.now() + timeoutMs)
+    if (this.client.status !== 'ready') {
+      throw new RedisUnavailableError(`Redis at ${this.label} is unavailable: could not connect in ${timeoutMs} ms`)
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing = true
+    try {
+      if (this.client.status === 'ready') await this.client.quit()
+    } catch {
+      // Closing anyway.
+    }
+    this.client.disconnect()
+  }
+
+  onError(error: Error): void {
+    if (this.closing) return
+    this.errors++
+    const now = Date.now()
+    // A node that is down reports an error per reconnect attempt; one line per 10 s is enough.
+    if (now - this.lastErrorLogAt < 10_000) return
+    this.lastErrorLogAt = now
+    this.log.warn({ host: this.label, error: error.message }, 'redis connection error')
+  }
+}
+
+function parseNode(url: string): ClusterNode {
+  const parsed = new URL(url)
+  return { host: parsed.hostname, port: Number(parsed.port) }
+}

@@ -1,0 +1,159 @@
+import type { Redis } from 'ioredis'
+
+import type { Logger } from '../../logger.js'
+import type { ClusterConnection } from './cluster-connection.js'
+import { hashSlot } from './cluster-slots.js'
+import { newRedisClient } from './ioredis.js'
+import { RedisKeys } from './keys.js'
+import {
+  callWithRetry,
+  SCAN_COUNT,
+  waitReady,
+  type CallOptions,
+  type RedisClient,
+  type RedisShard,
+} from './redis-shard.js'
+
+/** As host-shard.ts' connections: fail fast while disconnected, never resend, reconnect with backoff. */
+const BLOCKING_OPTIONS = {
+  enableOfflineQueue: false,
+  autoResendUnfulfilledCommands: false,
+  maxRetriesPerRequest: 0,
+  retryStrategy: (attempt: number) => Math.min(2_000, 50 * 2 ** Math.min(attempt, 6)) + Math.floor(Math.random() * 100),
+} as const
+
+/**
+ * One hash tag of a cluster layer (option `cluster`): every key of the shard starts with `{<tag>}`, so each script,
+ * pipeline and multi-key command of the shard stays in one hash slot, and the layer's `hosts` code (a channel on
+ * the shard its name hashes to, group sends delivered per shard) runs unchanged with shards for hosts.
+ *
+ * Commands go through the cluster client every shard shares, which follows MOVED, ASK and failovers. BZPOPMIN
+ * cannot share it (it would hold the node's connection): each shard has its own connection to its slot's master,
+ * moved to the new master when a read fails (a failover answers `UNBLOCKED` or drops it, a resharding `MOVED`).
+ */
+export class ClusterShard implements RedisShard {
+  readonly label: string
+  readonly keys: RedisKeys
+  readonly slot: number
+  blockingId: number | undefined
+  private blockingClient: Redis | undefined
+  private blockingAddress: string | undefined
+  private blockingErrors = 0
+  /** The cluster client's connection to this slot's master when last seen ready, and that master's address. */
+  private master: Redis | undefined
+  private masterAddress: string | undefined
+
+  constructor(
+    private readonly connection: ClusterConnection,
+    tag: string,
+    private readonly reportsConnection: boolean,
+    readonly retryWindowMs: number,
+    private readonly log: Logger,
+  ) {
+    this.keys = new RedisKeys(`{${tag}}`)
+    this.slot = hashSlot(tag)
+    this.label = `${connection.label} slot ${this.slot}`
+  }
+
+  get commands(): RedisClient {
+    return this.connection.client
+  }
+
+  get client(): RedisClient {
+    return this.connection.client
+  }
+
+  /** Counted once per layer (the first shard), plus this shard's own blocking connection's. */
+  get errors(): number {
+    return this.blockingErrors + (this.reportsConnection ? this.connection.errors : 0)
+  }
+
+  get reconnects(): number {
+    return this.reportsConnection ? this.connection.reconnects : 0
+  }
+
+  get blocking(): Redis {
+    if (this.blockingClient === undefined) this.connectBlocking(this.connection.masterOf(this.slot))
+    return this.blockingClient as Redis
+  }
+
+  async call<T>(command: (client: RedisClient) => Promise<T>, options: CallOptions = {}): Promise<T> {
+    if (this.master?.status !== 'ready' || this.connection.masterOf(this.slot) !== this.masterAddress) {
+      this.master = await this.connection.masterReady(this.slot, Date.now() + this.retryWindowMs)
+      this.masterAddress = this.connection.masterOf(this.slot)
+    }
+    return callWithRetry(this, command, options, async (deadline) => {
+      await this.connection.waitToRetry(deadline)
+      this.master = await this.connection.masterReady(this.slot, deadline)
+      this.masterAddress = this.connection.masterOf(this.slot)
+    })
+  }
+
+  async ready(timeoutMs = this.retryWindowMs): Promise<void> {
+    await this.connection.ready(timeoutMs)
+  }
+
+  async blockingReady(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    await this.connection.refresh(timeoutMs)
+    const master = this.connection.masterOf(this.slot)
+    if (master !== undefined && master !== this.blockingAddress) this.connectBlocking(master)
+    await waitReady(this.blocking, deadline)
+  }
+
+  async unblock(id: number): Promise<void> {
+    const node = this.blockingAddress === undefined ? undefined : this.connection.nodeAt(this.blockingAddress)
+    // No connection to that node (yet): the read ends by itself within its timeout.
+    if (node !== undefined) await node.client('UNBLOCK', id)
+  }
+
+  async scan(cursor: string, pattern: string, type?: 'zset'): Promise<[string, string[]]> {
+    // SCAN names no key: it must go to the node holding this shard's slot, which the slot map names.
+    return this.call(
+      async () => {
+        const master = this.connection.masterOf(this.slot)
+        const node = master === undefined ? undefined : this.connection.nodeAt(master)
+        if (node === undefined) throw new Error("Stream isn't writeable: no connection to this slot's master yet")
+        return type === undefined
+          ? node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT)
+          : node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT, 'TYPE', type)
+      },
+      { idempotent: true },
+    )
+  }
+
+  async close(): Promise<void> {
+    this.blockingClient?.disconnect()
+    return Promise.resolve()
+  }
+
+  private connectBlocking(address: string | undefined): void {
+    this.blockingClient?.disconnect()
+    this.blockingId = undefined
+    // Before the slot map is known, any node: a read there answers MOVED, and the next attempt follows it.
+    const target = address ?? this.connection.seed
+    const [host, port] = splitAddress(target)
+    const client = newRedisClient({
+      ...BLOCKING_OPTIONS,
+      ...this.connection.credentials,
+      host,
+      port: Number(port),
+      connectionName: 'switchyard-blocking',
+    })
+    client.setMaxListeners(0)
+    client.on('error', (error: Error) => {
+      this.blockingErrors++
+      this.log.debug({ host: target, error: error.message }, 'redis blocking connection error')
+    })
+    client.on('close', () => {
+      if (this.blockingClient === client) this.blockingId = undefined
+    })
+    this.blockingClient = client
+    this.blockingAddress = address
+  }
+}
+
+function splitAddress(address: string): [string, string] {
+  const colon = address.lastIndexOf(':')
+  return [address.slice(0, colon), address.slice(colon + 1)]
+}

@@ -1,0 +1,147 @@
+import type { Redis, RedisOptions } from 'ioredis'
+
+import { RedisUnavailableError } from '../../errors.js'
+import type { Logger } from '../../logger.js'
+import { newRedisClient } from './ioredis.js'
+import type { RedisKeys } from './keys.js'
+import { describeHost, type RedisHost } from './redis-options.js'
+import {
+  callWithRetry,
+  SCAN_COUNT,
+  waitReady,
+  type CallOptions,
+  type RedisClient,
+  type RedisShard,
+} from './redis-shard.js'
+
+/** Connection behaviour, chosen deliberately (STYLE: Redis): */
+const CLIENT_OPTIONS: RedisOptions = {
+  // A command issued while disconnected fails at once instead of waiting in an unbounded queue; `call()` retries
+  // it within the retry window, which is safe because it was never sent.
+  enableOfflineQueue: false,
+  // A command in flight when the connection drops may have run; resending could run a send twice. Fail it.
+  autoResendUnfulfilledCommands: false,
+  maxRetriesPerRequest: 0,
+  // Reconnect forever with capped exponential backoff and jitter.
+  retryStrategy: (attempt: number) => Math.min(2_000, 50 * 2 ** Math.min(attempt, 6)) + Math.floor(Math.random() * 100),
+}
+
+/**
+ * One Redis server of `hosts` (or Sentinel's master): a command connection and one blocking connection (for
+ * BZPOPMIN), both reconnecting with backoff.
+ */
+export class HostShard implements RedisShard {
+  readonly label: string
+  readonly commands: Redis
+  readonly blocking: Redis
+  /** The blocking connection's CLIENT ID, for CLIENT UNBLOCK; forgotten when that connection closes. */
+  blockingId: number | undefined
+  errors = 0
+  reconnects = 0
+  private readyCount = 0
+  private lastErrorLogAt = 0
+  /** Set by close(): a connection cut mid-handshake then reports an error that is our doing, not Redis'. */
+  private closing = false
+
+  constructor(
+    host: RedisHost,
+    readonly keys: RedisKeys,
+    readonly retryWindowMs: number,
+    private readonly log: Logger,
+    onReconnect: () => void,
+  ) {
+    this.label = describeHost(host)
+    this.commands = createClient(host, 'switchyard')
+    this.blocking = createClient(host, 'switchyard-blocking')
+    for (const client of [this.commands, this.blocking]) {
+      // Every call waiting for a reconnect listens for 'ready'/'end' until it resolves: as many as callers in flight.
+      client.setMaxListeners(0)
+      client.on('error', (error: Error) => {
+        this.onError(error)
+      })
+    }
+    this.commands.on('ready', () => {
+      this.readyCount++
+      if (this.readyCount > 1) {
+        this.reconnects++
+        this.log.info({ host: this.label }, 'redis reconnected')
+        onReconnect()
+      }
+    })
+    // On 'close', not 'ready': ioredis emits 'ready' a tick after the connection is usable, and CLIENT (allowed
+    // during the handshake) may already have fetched the new ID by then; clearing it would leave that first blocking
+    // read un-unblockable for BLOCK_SECONDS. No new connection exists before 'close' has been emitted.
+    this.blocking.on('close', () => {
+      this.blockingId = undefined
+    })
+  }
+
+  get client(): RedisClient {
+    return this.commands
+  }
+
+  async call<T>(command: (client: RedisClient) => Promise<T>, options: CallOptions = {}): Promise<T> {
+    return callWithRetry(this, command, options, (deadline) => waitReady(this.commands, deadline))
+  }
+
+  /** Resolves once the command connection is ready, or rejects with `RedisUnavailableError` at the deadline. */
+  async ready(timeoutMs = this.retryWindowMs): Promise<void> {
+    await waitReady(this.commands, Date.now() + timeoutMs)
+    if (this.commands.status !== 'ready') {
+      throw new RedisUnavailableError(`Redis at ${this.label} is unavailable: could not connect in ${timeoutMs} ms`)
+    }
+  }
+
+  /** Waits (bounded) for the blocking connection to be ready again after an error. */
+  async blockingReady(timeoutMs: number): Promise<void> {
+    await waitReady(this.blocking, Date.now() + timeoutMs)
+  }
+
+  async unblock(id: number): Promise<void> {
+    await this.commands.client('UNBLOCK', id)
+  }
+
+  async scan(cursor: string, pattern: string, type?: 'zset'): Promise<[string, string[]]> {
+    return this.call(
+      (client) =>
+        type === undefined
+          ? client.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT)
+          : client.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT, 'TYPE', type),
+      { idempotent: true },
+    )
+  }
+
+  async close(): Promise<void> {
+    this.closing = true
+    this.blocking.disconnect()
+    try {
+      if (this.commands.status === 'ready') await this.commands.quit()
+    } catch {
+      // Closing anyway.
+    }
+    this.commands.disconnect()
+  }
+
+  private onError(error: Error): void {
+    if (this.closing) return
+    this.errors++
+    const now = Date.now()
+    // A Redis that is down reports an error per reconnect attempt; one line per 10 s is enough.
+    if (now - this.lastErrorLogAt < 10_000) return
+    this.lastErrorLogAt = now
+    this.log.warn({ host: this.label, error: error.message }, 'redis connection error')
+  }
+}
+
+function createClient(host: RedisHost, connectionName: string): Redis {
+  if (typeof host === 'string') return newRedisClient(host, { ...CLIENT_OPTIONS, connectionName })
+  return newRedisClient({
+    ...CLIENT_OPTIONS,
+    connectionName,
+    sentinels: host.sentinels.map((sentinel) => ({ host: sentinel.host, port: sentinel.port })),
+    name: host.name,
+    ...(host.db === undefined ? {} : { db: host.db }),
+    ...(host.password === undefined ? {} : { password: host.password }),
+    ...(host.sentinelPassword === undefined ? {} : { sentinelPassword: host.sentinelPassword }),
+  })
+}
