@@ -102,6 +102,19 @@ describe('describeLayer', () => {
     }
   })
 
+  it('names a cluster layer by its seed nodes, without their password, and the prefix', async () => {
+    const cluster = new RedisChannelLayer({
+      cluster: { nodes: ['redis://:hunter2@127.0.0.1:1', 'redis://127.0.0.1:2'] },
+      prefix: 'shop',
+      retryWindowMs: 50,
+    })
+    try {
+      expect(describeLayer(cluster)).toBe('Redis Cluster via redis://127.0.0.1:1, redis://127.0.0.1:2, prefix "shop"')
+    } finally {
+      await cluster.close()
+    }
+  })
+
   it('names any other layer by its class', async () => {
     class CustomLayer extends InMemoryChannelLayer {}
     class OtherLayer {
