@@ -1,3 +1,5 @@
+import { setTimeout as delay } from 'node:timers/promises'
+
 import type { Redis } from 'ioredis'
 
 import type { Logger } from '../../logger.js'
@@ -13,6 +15,9 @@ import {
   type RedisClient,
   type RedisShard,
 } from './redis-shard.js'
+
+/** How long a blocking read waits before trying again where it was, while its slot moves or fails over. */
+const BLOCKING_RETRY_MS = 50
 
 /** As host-shard.ts' connections: fail fast while disconnected, never resend, reconnect with backoff. */
 const BLOCKING_OPTIONS = {
@@ -97,8 +102,15 @@ export class ClusterShard implements RedisShard {
     const deadline = Date.now() + timeoutMs
     await this.connection.refresh(timeoutMs)
     const master = this.connection.masterOf(this.slot)
-    if (master !== undefined && master !== this.blockingAddress) this.connectBlocking(master)
+    if (master !== undefined && master !== this.blockingAddress) {
+      this.connectBlocking(master)
+      await waitReady(this.blocking, deadline)
+      return
+    }
     await waitReady(this.blocking, deadline)
+    // Same master, connection fine: the slot is being moved (ASK, TRYAGAIN) or the failover is not decided yet.
+    // Wait a little rather than ask again at once, until the slot map says where the keys went.
+    await delay(Math.max(0, Math.min(BLOCKING_RETRY_MS, deadline - Date.now())))
   }
 
   async unblock(id: number): Promise<void> {
