@@ -1,3 +1,5 @@
+import { setTimeout as delay } from 'node:timers/promises'
+
 import type { Redis, RedisOptions } from 'ioredis'
 
 import { RedisUnavailableError } from '../../errors.js'
@@ -13,6 +15,9 @@ import {
   type RedisClient,
   type RedisShard,
 } from './redis-shard.js'
+
+/** How long a blocking read that Redis answered with an error waits before it is sent again. */
+const REPLY_ERROR_RETRY_MS = 100
 
 /** Connection behaviour, chosen deliberately (STYLE: Redis): */
 const CLIENT_OPTIONS: RedisOptions = {
@@ -40,6 +45,7 @@ export class HostShard implements RedisShard {
   reconnects = 0
   private readyCount = 0
   private lastErrorLogAt = 0
+  private warnedMoved = false
   /** Set by close(): a connection cut mid-handshake then reports an error that is our doing, not Redis'. */
   private closing = false
 
@@ -81,7 +87,12 @@ export class HostShard implements RedisShard {
   }
 
   async call<T>(command: (client: RedisClient) => Promise<T>, options: CallOptions = {}): Promise<T> {
-    return callWithRetry(this, command, options, (deadline) => waitReady(this.commands, deadline))
+    try {
+      return await callWithRetry(this, command, options, (deadline) => waitReady(this.commands, deadline))
+    } catch (error) {
+      this.noteReply(error)
+      throw error
+    }
   }
 
   /** Resolves once the command connection is ready, or rejects with `RedisUnavailableError` at the deadline. */
@@ -93,8 +104,24 @@ export class HostShard implements RedisShard {
   }
 
   /** Waits (bounded) for the blocking connection to be ready again after an error. */
-  async blockingReady(timeoutMs: number): Promise<void> {
-    await waitReady(this.blocking, Date.now() + timeoutMs)
+  async blockingReady(timeoutMs: number, error?: unknown): Promise<void> {
+    if (this.blocking.status !== 'ready') {
+      await waitReady(this.blocking, Date.now() + timeoutMs)
+      return
+    }
+    // Connected, and Redis answered the read with an error: asking again at once would spin.
+    this.noteReply(error)
+    await delay(Math.min(timeoutMs, REPLY_ERROR_RETRY_MS))
+  }
+
+  /** A MOVED reply means `hosts` names a cluster node: say once what to change (every command would fail so). */
+  private noteReply(error: unknown): void {
+    if (!(error instanceof Error) || !error.message.startsWith('MOVED ') || this.warnedMoved) return
+    this.warnedMoved = true
+    this.log.error(
+      { host: this.label },
+      'this Redis is a cluster node: give its nodes as the layer option cluster: { nodes }, not as hosts',
+    )
   }
 
   async unblock(id: number): Promise<void> {

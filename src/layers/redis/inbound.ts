@@ -220,11 +220,11 @@ export class Inbound {
         const keys = this.keysFor(index)
         this.blockedOn[index] = keys
         popped = await shard.blocking.bzpopminBuffer(...keys, BLOCK_SECONDS)
-      } catch {
+      } catch (error) {
         this.blockedOn[index] = undefined
         this.readOver(index)
         if (this.isStopped()) return
-        await shard.blockingReady(1_000)
+        await shard.blockingReady(1_000, error)
         continue
       } finally {
         this.blockedOn[index] = undefined

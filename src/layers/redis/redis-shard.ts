@@ -35,8 +35,11 @@ export interface RedisShard {
   call<T>(command: (client: RedisClient) => Promise<T>, options?: CallOptions): Promise<T>
   /** Resolves once the command connection is ready, or rejects with `RedisUnavailableError` at the deadline. */
   ready(timeoutMs?: number): Promise<void>
-  /** Waits (bounded) for the blocking connection to be ready again after an error, following the keys if they moved. */
-  blockingReady(timeoutMs: number): Promise<void>
+  /**
+   * Waits (bounded) for the blocking connection to be ready again after `error`, following the keys if they moved;
+   * after an error reply on a live connection, a short pause so the read does not spin.
+   */
+  blockingReady(timeoutMs: number, error?: unknown): Promise<void>
   /** Ends a blocking read of this shard's blocking connection now (CLIENT UNBLOCK on its server). */
   unblock(id: number): Promise<void>
   /** One SCAN step on the server holding this shard's keys. */
