@@ -26,7 +26,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
       project.provide('redisServerBin', '')
       // The cluster tests still need redis-server (and redis-cli) here: startPrivateCluster names what is missing.
       const cluster = await startPrivateCluster('')
-      project.provide('clusterUrls', cluster.nodes.map((node) => node.url))
+      project.provide(
+        'clusterUrls',
+        cluster.nodes.map((node) => node.url),
+      )
       return () => cluster.stop()
     }
     case 'fail':
@@ -49,7 +52,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const [redis, cluster] = await Promise.all([startRedisServer({ bin }), startPrivateCluster(bin)])
   project.provide('redisUrl', redis.url)
   project.provide('redisServerBin', bin)
-  project.provide('clusterUrls', cluster.nodes.map((node) => node.url))
+  project.provide(
+    'clusterUrls',
+    cluster.nodes.map((node) => node.url),
+  )
   return async () => {
     await Promise.all([redis.stop(), cluster.stop()])
   }
