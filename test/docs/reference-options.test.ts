@@ -26,11 +26,17 @@ import { firstCodeSpan, readDoc, tableUnder, type TableRow } from '../support/ma
 
 const PAGE = 'docs/reference/options.md'
 
-/** Each table's heading, and the interfaces (`file#Name`) whose own properties it lists. */
+/**
+ * Each table's heading, and the interfaces (`file#Name`) whose own properties it lists; `file#Name@option` lists an
+ * option's nested properties as `option.property` (the name its errors give: `cluster.shards`).
+ */
 const TABLES: Readonly<Record<string, readonly string[]>> = {
   'Layer options': ['src/layers/layer-options.ts#LayerOptions'],
   'Task store options': ['src/tasks/task-store-options.ts#TaskStoreLayerOptions'],
-  'Redis layer options': ['src/layers/redis/redis-options.ts#RedisLayerOptions'],
+  'Redis layer options': [
+    'src/layers/redis/redis-options.ts#RedisLayerOptions',
+    'src/layers/redis/redis-options.ts#RedisClusterOptions@cluster',
+  ],
   'Layer method options': [
     'src/layers/channel-layer.ts#SendOptions',
     'src/layers/channel-layer.ts#ReceiveOptions',
@@ -64,8 +70,12 @@ const TABLES: Readonly<Record<string, readonly string[]>> = {
   Waiting: ['src/testing/layer-receive.ts#TimeoutOptions', 'src/testing/application-communicator.ts#StopOptions'],
 }
 
-/** The names of the properties `file#Name` declares itself (not those of the interfaces it extends). */
-function ownProperties(target: string): string[] {
+/**
+ * The names of the properties `file#Name` declares itself (not those of the interfaces it extends), each behind
+ * `option.` for `file#Name@option`.
+ */
+function ownProperties(spec: string): string[] {
+  const [target, nestedIn] = spec.split('@') as [string, string | undefined]
   const [file, name] = target.split('#') as [string, string]
   const text = readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8')
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true)
@@ -76,7 +86,7 @@ function ownProperties(target: string): string[] {
   if (found === undefined) throw new Error(`${file} declares no interface ${name}`)
   return found.members.flatMap((member) =>
     member.name !== undefined && (ts.isIdentifier(member.name) || ts.isStringLiteral(member.name))
-      ? [member.name.text]
+      ? [nestedIn === undefined ? member.name.text : `${nestedIn}.${member.name.text}`]
       : [],
   )
 }
@@ -139,11 +149,16 @@ describe(PAGE, () => {
 
   it("gives the Redis layer's own defaults, as its resolver fills them in", () => {
     const resolved = resolveRedisOptions({ hosts: ['redis://127.0.0.1:6379'] })
-    const own = ['prefix', 'symmetricEncryptionKeys', 'serializer', 'processQueueCapacity', 'heartbeatIntervalMs']
+    const own = ['cluster', 'prefix', 'symmetricEncryptionKeys', 'serializer', 'processQueueCapacity']
     const defaults = Object.fromEntries(
-      [...own, 'staleAfterMs', 'retryWindowMs'].map((key) => [key, resolved[key as keyof typeof resolved]]),
+      [...own, 'heartbeatIntervalMs', 'staleAfterMs', 'retryWindowMs'].map((key) => [
+        key,
+        resolved[key as keyof typeof resolved],
+      ]),
     )
-    expect(wrongDefaults('Redis layer options', defaults)).toEqual([])
+    // The cluster's own default, filled in when only its nodes are given.
+    const cluster = resolveRedisOptions({ cluster: { nodes: ['redis://127.0.0.1:7000'] } }).cluster
+    expect(wrongDefaults('Redis layer options', { ...defaults, 'cluster.shards': cluster?.shards })).toEqual([])
   })
 
   it('lists every static setting of RetryingConsumer, with the defaults of the plain ones', () => {

@@ -116,7 +116,11 @@ describe(PAGE, () => {
       await worker.waitForOutput(/"msg":"worker serving channel"/, 30_000)
       await sender.send('emails', { type: 'email.send', userId: 42, template: 'welcome', idempotencyKey: 'w-42' })
       await worker.waitForOutput(/"msg":"email sent"/)
-      expect((await sender.tasks.getTaskState('w-42'))?.status).toBe('succeeded')
+      // The handler logs before it returns: the task is settled as succeeded just after.
+      await waitFor(
+        'the task to succeed',
+        async () => (await sender.tasks.getTaskState('w-42'))?.status === 'succeeded',
+      )
       worker.child.kill('SIGTERM')
       expect(await worker.exited).toEqual({ code: 0, signal: null })
       expect(logLines(worker).map((line) => line.msg)).toContain('worker stopped')

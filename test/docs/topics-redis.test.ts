@@ -2,17 +2,20 @@
  * docs/topics/redis.md against a real Redis (the test setup's, each layer under a key prefix of its own): the
  * layer.ts block connects, encrypts, applies its capacity pattern and writes the keys the page lists; `ready()`
  * names an unreachable host; the `switchyard serve` line builds the layer from REDIS_URL and SWITCHYARD_PREFIX;
+ * cluster-layer.ts runs on the test setup's Redis Cluster, its keys under the shards' hash tags on every master;
  * the counters table lists what RedisLayerStats adds.
  */
 import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import { describe, expect, inject, it } from 'vitest'
 
 import { InMemoryChannelLayer } from 'switchyard-channels'
 import { RedisChannelLayer } from 'switchyard-channels/redis'
 
+import { clusterTags } from '../../src/layers/redis/cluster-slots.js'
+import { consistentHash } from '../../src/layers/redis/shard.js'
 import { envWithoutNpmConfig } from '../package/consumer-project.js'
 import { firstCodeSpan, readDoc, tableUnder } from '../support/markdown-tables.js'
 import { isAlive, spawnProcess, terminateLauncher } from '../support/spawned.js'
@@ -21,6 +24,7 @@ import { docBlock, docProject, shellCommands } from './doc-blocks.js'
 
 const PAGE = 'docs/topics/redis.md'
 const redisUrl = inject('redisUrl')
+const clusterUrls = inject('clusterUrls')
 const uniquePrefix = (): string => `d${randomBytes(6).toString('hex')}`
 
 /** Every key under `prefix`, found with SCAN. */
@@ -33,6 +37,15 @@ async function keysUnder(client: Redis, prefix: string): Promise<string[]> {
     keys.push(...found)
   } while (cursor !== '0')
   return keys.sort()
+}
+
+/** Every key under `prefix` on each master of `cluster`, by the master's `host:port`. */
+async function keysByMaster(cluster: Cluster, prefix: string): Promise<Map<string, string[]>> {
+  const found = new Map<string, string[]>()
+  for (const master of cluster.nodes('master')) {
+    found.set(`${master.options.host}:${master.options.port}`, await keysUnder(master, prefix))
+  }
+  return found
 }
 
 describe('docs/topics/redis.md', () => {
@@ -91,6 +104,72 @@ describe('docs/topics/redis.md', () => {
     } finally {
       raw.disconnect()
       await layer.close()
+    }
+  })
+
+  it("cluster-layer.ts: on a Redis Cluster, keys under the shards' tags on every master; same shards everywhere", async () => {
+    const prefix = uniquePrefix()
+    const saved = process.env.REDIS_CLUSTER_NODES
+    process.env.REDIS_CLUSTER_NODES = clusterUrls.join(',')
+    const project = await docProject('docs/topics/redis.md', ['cluster-layer.ts'], (_, text) =>
+      text.replace("prefix: 'asgi'", `prefix: '${prefix}'`),
+    )
+    let layer: RedisChannelLayer
+    try {
+      ;({ layer } = await project.import<{ layer: RedisChannelLayer }>('cluster-layer.ts'))
+    } finally {
+      if (saved === undefined) Reflect.deleteProperty(process.env, 'REDIS_CLUSTER_NODES')
+      else process.env.REDIS_CLUSTER_NODES = saved
+    }
+    // Another process on the same prefix and shards, and one with another number of shards.
+    const peer = new RedisChannelLayer({ cluster: { nodes: [...clusterUrls], shards: 12 }, prefix })
+    const raw = new Cluster(
+      clusterUrls.map((url) => ({ host: new URL(url).hostname, port: Number(new URL(url).port) })),
+    )
+    let other: RedisChannelLayer | undefined
+    try {
+      expect(layer.options.cluster).toEqual({ nodes: clusterUrls, shards: 12 })
+      expect(layer.options.hosts).toEqual([])
+
+      const member = await layer.newChannel()
+      await layer.groupAdd('room.lobby', member)
+      await peer.groupSend('room.lobby', { type: 'chat.message', text: 'hello' })
+      expect(await layer.receive(member)).toEqual({ type: 'chat.message', text: 'hello' })
+      await peer.send('chat', { type: 'chat.message', text: 'queued' })
+
+      // `{<tag>}` where the table has <prefix>: the channel and the group on the shard their names hash to, every
+      // shard's registry of processes, and no key outside the twelve tags.
+      const tags = clusterTags(prefix, 12)
+      await raw.ping()
+      let byMaster = new Map<string, string[]>()
+      await waitFor('every shard registers the processes', async () => {
+        byMaster = await keysByMaster(raw, `{${prefix}:`)
+        const keys = [...byMaster.values()].flat()
+        return tags.every((tag) => keys.includes(`{${tag}}:switchyard:processes`))
+      })
+      const keys = [...byMaster.values()].flat()
+      expect(keys).toContain(`{${tags[consistentHash('chat', 12)]!}}chat`)
+      expect(keys).toContain(`{${tags[consistentHash('room.lobby', 12)]!}}:group:room.lobby`)
+      for (const key of keys) expect(tags).toContain(/^\{([^}]+)\}/.exec(key)?.[1])
+      // Spread over the masters: each of the three holds some shards.
+      expect(byMaster.size).toBe(3)
+      for (const [master, held] of byMaster) expect(held.length, master).toBeGreaterThan(0)
+      expect(await layer.receive('chat')).toEqual({ type: 'chat.message', text: 'queued' })
+
+      // Another number of shards names other tags: a process using it never sees the message. A channel whose
+      // shard's tag is not among the 6-shard tags (shard 0's may be the same) makes that certain.
+      other = new RedisChannelLayer({ cluster: { nodes: [...clusterUrls], shards: 6 }, prefix })
+      const sixTags = clusterTags(prefix, 6)
+      const channel = ['jobs.a', 'jobs.b', 'jobs.c'].find((name) => !sixTags.includes(tags[consistentHash(name, 12)]!))
+      expect(channel).toBeDefined()
+      await peer.send(channel!, { type: 'job.run', n: 1 })
+      await expect(other.receive(channel!, { signal: AbortSignal.timeout(1_000) })).rejects.toBeDefined()
+      expect(await layer.receive(channel!)).toEqual({ type: 'job.run', n: 1 })
+    } finally {
+      await layer.flush()
+      await other?.flush()
+      raw.disconnect()
+      await Promise.all([layer.close(), peer.close(), other?.close()])
     }
   })
 
