@@ -17,6 +17,7 @@ import type { TargetCheck } from './targets.js'
 
 const COLUMNS = [
   { system: 'switchyard', title: 'Switchyard' },
+  { system: 'switchyard-cluster', title: 'Switchyard on a Redis Cluster' },
   { system: 'django', title: 'Django Channels (daphne + channels_redis)' },
   { system: 'socketio', title: 'Socket.IO + Redis adapter' },
   { system: 'ws', title: 'bare `ws` + Redis pub/sub' },

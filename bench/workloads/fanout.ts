@@ -102,7 +102,7 @@ export async function runFanout(
       say('publishing')
       const pids = servers.map((server) => server.pid)
       const writesBefore = await totalWriteSyscalls(pids)
-      const { value, serverCpuMs, redisCpuMs } = await measureCpu(servers, context.redisPid, () =>
+      const { value, serverCpuMs, redisCpuMs } = await measureCpu(servers, system.redisPids ?? [context.redisPid], () =>
         publish(params.messages, params.intervalMs ?? 0, params.idleMs ?? 5_000),
       )
       const writesAfter = await totalWriteSyscalls(pids)
