@@ -50,6 +50,10 @@ function throughputRows(results: BenchResults): [string, Cell][] {
     ])
     if (sample.workload !== 'echo') {
       rows.push([`${name}: lost / duplicated`, (s) => map(get(s), (r) => `${int(r.lost)} / ${int(r.duplicated)}`)])
+      rows.push([
+        `${name}: publisher Redis commands per broadcast`,
+        (s) => map(get(s)?.publisherCommandsPerMessage, (n) => n.toFixed(2)),
+      ])
     }
   }
   return rows

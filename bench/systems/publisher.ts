@@ -1,8 +1,10 @@
 /**
  * The fan-out publisher, a process apart from the servers: on `publish` it sends `messages` broadcasts one after
- * another, each carrying its sequence number and send time, the way BENCH_SYSTEM's users would (broadcasters.ts).
- * Configured by BENCH_SYSTEM, BENCH_REDIS_URL, BENCH_PREFIX and BENCH_GROUP.
+ * another, each carrying its sequence number and send time, the way BENCH_SYSTEM's users would (broadcasters.ts),
+ * and counts the Redis commands its ioredis clients sent meanwhile. Configured by BENCH_SYSTEM, BENCH_REDIS_URL,
+ * BENCH_PREFIX and BENCH_GROUP.
  */
+import { subscribe } from 'node:diagnostics_channel'
 import { setTimeout as delay } from 'node:timers/promises'
 
 import { nowMs, onParentMessage, sendToParent, type IpcMessage } from '../harness/ipc.js'
@@ -23,7 +25,19 @@ export interface Published extends IpcMessage {
   readonly kind: 'published'
   readonly startAt: number
   readonly endAt: number
+  /**
+   * Commands this process's ioredis clients sent from the first broadcast to the last one accepted (a script call or
+   * a pipelined command counts once; any background command of the client too); 0 when it broadcasts otherwise
+   * (Django's publisher is Python).
+   */
+  readonly redisCommands: number
 }
+
+/** ioredis traces every command it sends, to any node, on the tracing channel `ioredis:command`: its start events. */
+const sent = { commands: 0 }
+subscribe('tracing:ioredis:command:start', () => {
+  sent.commands++
+})
 
 const broadcaster = await makeBroadcaster(requireEnv('BENCH_SYSTEM') as SystemName | VariantName, {
   redisUrl: requireEnv('BENCH_REDIS_URL'),
@@ -35,12 +49,13 @@ onParentMessage(async (message) => {
   if (message.kind !== 'publish') return
   const { messages, intervalMs } = message as PublishRequest
   const startAt = nowMs()
+  const commandsBefore = sent.commands
   for (let seq = 0; seq < messages; seq++) {
     const wait = startAt + seq * intervalMs - nowMs()
     if (wait > 0) await delay(wait)
     await broadcaster.publish(seq)
   }
-  const done: Published = { kind: 'published', startAt, endAt: nowMs() }
+  const done: Published = { kind: 'published', startAt, endAt: nowMs(), redisCommands: sent.commands - commandsBefore }
   sendToParent(done)
 })
 process.once('SIGTERM', () => {
