@@ -4,6 +4,7 @@
  * [-- --clients 200,1000] [-- --connections 10000]`:
  * builds the package, starts a private redis-server, runs every workload against every system (each in its own
  * processes, as plain JavaScript under node: Switchyard is the built package in dist/, see harness/spawn-child.ts),
+ * `servers` also on a private Redis Cluster for Switchyard (`switchyard-cluster`, when `switchyard` is among them),
  * prints the tables and the targets, and writes JSON and an SVG chart under bench/results/.
  */
 import { availableParallelism, cpus, totalmem } from 'node:os'
@@ -12,12 +13,13 @@ import { parseArgs } from 'node:util'
 
 import { LoadGenerators } from './harness/load-generators.js'
 import { startBenchRedis } from './harness/redis.js'
+import { startBenchCluster, type RunningBenchCluster } from './harness/redis-cluster.js'
 import { formatReport, writeReport } from './harness/report.js'
 import { repeated } from './harness/repeated.js'
 import { emptyResults } from './harness/result.js'
 import { checkTargets } from './harness/targets.js'
 import { collectVersions } from './harness/versions.js'
-import { SYSTEMS, type SystemUnderTest } from './systems/systems.js'
+import { SYSTEMS, switchyardOnCluster, type SystemUnderTest } from './systems/systems.js'
 import { runBackground, type BackgroundParams } from './workloads/background.js'
 import type { BenchContext } from './workloads/context.js'
 import { runEcho, type EchoParams } from './workloads/echo.js'
@@ -167,6 +169,7 @@ async function main(): Promise<void> {
   const generators = LoadGenerators.start(availableParallelism() > 2 ? 2 : 1)
   const context: BenchContext = { redisUrl: redis.url, redisPid: redis.pid, generators, progress }
   const results = emptyResults()
+  let cluster: RunningBenchCluster | undefined
   try {
     // Workload by workload, every system in turn: the rows compared with each other run minutes apart at most.
     if (only.has('echo')) {
@@ -183,7 +186,17 @@ async function main(): Promise<void> {
     if (only.has('paced'))
       for (const system of systems) results.throughput.push(await runFanout(context, system, plan.paced))
     if (only.has('servers')) {
-      for (const system of systems) results.throughput.push(await runFanout(context, system, plan.servers))
+      // Issue 18: the same 3 servers with Switchyard's layers on a Redis Cluster, right after its single-Redis row.
+      if (systems.includes(SYSTEMS.switchyard)) {
+        progress('starting a private Redis Cluster (3 masters, 3 replicas)')
+        cluster = await startBenchCluster()
+      }
+      const onCluster = cluster === undefined ? [] : [switchyardOnCluster(cluster)]
+      const serverSystems = systems.flatMap((system) =>
+        system === SYSTEMS.switchyard ? [system, ...onCluster] : [system],
+      )
+      for (const system of serverSystems) results.throughput.push(await runFanout(context, system, plan.servers))
+      await cluster?.stop()
     }
     if (only.has('memory')) {
       for (const system of systems) {
@@ -202,6 +215,7 @@ async function main(): Promise<void> {
     if (only.has('presence')) results.presence.push(await runPresence(context, plan.presence))
   } finally {
     await generators.close()
+    await cluster?.stop()
     await redis.stop()
   }
 

@@ -17,6 +17,7 @@ import type { TargetCheck } from './targets.js'
 
 const COLUMNS = [
   { system: 'switchyard', title: 'Switchyard' },
+  { system: 'switchyard-cluster', title: 'Switchyard on a Redis Cluster' },
   { system: 'django', title: 'Django Channels (daphne + channels_redis)' },
   { system: 'socketio', title: 'Socket.IO + Redis adapter' },
   { system: 'ws', title: 'bare `ws` + Redis pub/sub' },
@@ -49,6 +50,10 @@ function throughputRows(results: BenchResults): [string, Cell][] {
     ])
     if (sample.workload !== 'echo') {
       rows.push([`${name}: lost / duplicated`, (s) => map(get(s), (r) => `${int(r.lost)} / ${int(r.duplicated)}`)])
+      rows.push([
+        `${name}: publisher Redis commands per broadcast`,
+        (s) => map(get(s)?.publisherCommandsPerMessage, (n) => n.toFixed(2)),
+      ])
     }
   }
   return rows

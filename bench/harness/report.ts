@@ -40,6 +40,7 @@ const THROUGHPUT: readonly Column<BenchResult>[] = [
   { title: 'server CPU ms', value: (r) => r.serverCpuMs.toFixed(0) },
   { title: 'CPU µs/unit', value: (r) => r.cpuUsPerUnit.toFixed(1) },
   { title: 'redis CPU ms', value: (r) => (r.redisCpuMs === null ? '-' : r.redisCpuMs.toFixed(0)) },
+  { title: 'publisher cmds/msg', value: (r) => r.publisherCommandsPerMessage?.toFixed(2) ?? '-' },
 ]
 
 const MEMORY: readonly Column<MemoryResult>[] = [

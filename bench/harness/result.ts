@@ -37,6 +37,11 @@ export interface BenchResult {
    * delivery with it.
    */
   readonly writeSyscallsPerUnit?: number
+  /**
+   * Fan-out only, where the publisher sends through ioredis (not Django's): the Redis commands it sent per broadcast
+   * (publisher.ts), e.g. one script call per shard a `groupSend` reaches.
+   */
+  readonly publisherCommandsPerMessage?: number
 }
 
 /** Idle connections held by one server process. */
@@ -189,6 +194,7 @@ export function medianRow(runs: readonly BenchResult[]): BenchResult {
     redisCpuMs: redis.length === runs.length ? median(redis) : null,
     publishMs: optionalMedian(runs.map((r) => r.publishMs)),
     writeSyscallsPerUnit: optionalMedian(runs.map((r) => r.writeSyscallsPerUnit)),
+    publisherCommandsPerMessage: optionalMedian(runs.map((r) => r.publisherCommandsPerMessage)),
   }
 }
 

@@ -15,7 +15,7 @@ import { RedisChannelLayer } from 'switchyard-channels'
 import { DEBIAN_PYTHON } from '../../test/setup/python-packages.js'
 import { nowMs } from '../harness/ipc.js'
 import { DJANGO_DIR, djangoProcessEnv } from './django-server.js'
-import { historyOption } from './env.js'
+import { historyOption, layerServers } from './env.js'
 import type { SystemName, VariantName } from './systems.js'
 
 /** Where broadcasts go: the run's Redis, its key prefix and the fan-out group (or room). */
@@ -31,9 +31,12 @@ export interface Broadcaster {
   close(): Promise<void>
 }
 
-/** Switchyard's `groupSend`; for the `switchyard-history` variant, to a group that keeps a history (env.ts). */
+/**
+ * Switchyard's `groupSend`; for the `switchyard-history` variant, to a group that keeps a history, and for
+ * `switchyard-cluster` through a layer on the Redis Cluster (env.ts).
+ */
 async function switchyardBroadcaster({ redisUrl, prefix, group }: BroadcastTarget): Promise<Broadcaster> {
-  const layer = new RedisChannelLayer({ hosts: [redisUrl], prefix, history: historyOption(group) })
+  const layer = new RedisChannelLayer({ ...layerServers(redisUrl), prefix, history: historyOption(group) })
   await layer.ready()
   return {
     publish: (seq) => layer.groupSend(group, { type: 'bench.message', seq, sentAt: nowMs() }),
@@ -102,6 +105,7 @@ export async function makeBroadcaster(system: SystemName | VariantName, target: 
   switch (system) {
     case 'switchyard':
     case 'switchyard-history':
+    case 'switchyard-cluster':
       return switchyardBroadcaster(target)
     case 'ws':
       return wsBroadcaster(target)

@@ -17,3 +17,16 @@ export function historyOption(group: string): Record<string, { size: number; ttl
   if (size === undefined || size === '') return undefined
   return { [group]: { size: Number(size), ttlMs: HISTORY_TTL_MS } }
 }
+
+/** Where a run's Switchyard layers connect: the layer options `hosts` or `cluster`. */
+export type LayerServers = { readonly hosts: string[] } | { readonly cluster: { readonly nodes: string[] } }
+
+/**
+ * The servers of the run's Switchyard layers: with BENCH_CLUSTER_URLS set (the `switchyard-cluster` variant, its
+ * nodes' URLs separated by commas) a Redis Cluster, else the run's Redis at `redisUrl`.
+ */
+export function layerServers(redisUrl: string): LayerServers {
+  const nodes = process.env.BENCH_CLUSTER_URLS
+  if (nodes === undefined || nodes === '') return { hosts: [redisUrl] }
+  return { cluster: { nodes: nodes.split(',') } }
+}

@@ -10,8 +10,11 @@ import { startDjangoServer } from './django-server.js'
 
 export type SystemName = 'switchyard' | 'ws' | 'socketio' | 'django'
 
-/** A system run with other settings by one workload only (`--only history`), never by `--systems`. */
-export type VariantName = 'switchyard-history'
+/**
+ * A system run with other settings by one workload only, never by `--systems`: `--only history` runs
+ * `switchyard-history`, `--only servers` runs `switchyard-cluster` beside `switchyard`.
+ */
+export type VariantName = 'switchyard-history' | 'switchyard-cluster'
 
 /** How a load-generator client frames messages: plain JSON text frames, or Socket.IO (Engine.IO v4) packets. */
 export type Wire = 'json' | 'socketio'
@@ -37,6 +40,8 @@ export interface SystemUnderTest {
   fanoutUrl(base: string): string
   /** Whether its process reports V8 heap (Node systems); others report RSS only. */
   readonly reportsHeap: boolean
+  /** The redis-server processes it talks to, when not the run's own Redis (their CPU time is reported). */
+  readonly redisPids?: readonly number[]
 }
 
 export const PUBLISHER_SCRIPT = new URL('publisher.ts', import.meta.url)
@@ -107,3 +112,25 @@ export const SWITCHYARD_HISTORY: SystemUnderTest = (() => {
     startPublisher: (env) => base.startPublisher(withHistory(env)),
   }
 })()
+
+/** The Redis Cluster `switchyard-cluster` runs on: its nodes' URLs and redis-server pids. */
+export interface BenchCluster {
+  readonly urls: readonly string[]
+  readonly pids: readonly number[]
+}
+
+/**
+ * Switchyard with every layer, in the servers and in the publisher, on `cluster` (issue 18): keys cut into hash-tag
+ * shards spread over the masters, a group send delivered shard by shard. Compared with `switchyard` on one Redis by
+ * `--only servers`; its Redis CPU is the cluster's, every node's.
+ */
+export function switchyardOnCluster(cluster: BenchCluster): SystemUnderTest {
+  const base = nodeSystem('switchyard-cluster', 'Switchyard (Redis Cluster layer)', 'switchyard-server.ts')
+  const onCluster = (env: RunEnv): RunEnv => ({ ...env, BENCH_CLUSTER_URLS: cluster.urls.join(',') })
+  return {
+    ...base,
+    start: (env) => base.start(onCluster(env)),
+    startPublisher: (env) => base.startPublisher(onCluster(env)),
+    redisPids: cluster.pids,
+  }
+}

@@ -55,15 +55,21 @@ async function totalCpuMs(servers: readonly ServerHandle[]): Promise<number> {
   return each.reduce((sum, ms) => sum + ms, 0)
 }
 
-/** The servers' (summed) and Redis' CPU time over `measured`, in ms. */
+/** The summed CPU time of redis-server processes, in ms; undefined where one of them cannot be read. */
+async function totalRedisCpuMs(pids: readonly number[]): Promise<number | undefined> {
+  const each = await Promise.all(pids.map(procCpuMs))
+  return each.includes(undefined) ? undefined : each.reduce((sum: number, ms) => sum + (ms ?? 0), 0)
+}
+
+/** The servers' and the redis-servers' (each summed) CPU time over `measured`, in ms. */
 export async function measureCpu<T>(
   servers: readonly ServerHandle[],
-  redisPid: number,
+  redisPids: readonly number[],
   measured: () => Promise<T>,
 ): Promise<{ value: T; serverCpuMs: number; redisCpuMs: number | null }> {
-  const [serverBefore, redisBefore] = await Promise.all([totalCpuMs(servers), procCpuMs(redisPid)])
+  const [serverBefore, redisBefore] = await Promise.all([totalCpuMs(servers), totalRedisCpuMs(redisPids)])
   const value = await measured()
-  const [serverAfter, redisAfter] = await Promise.all([totalCpuMs(servers), procCpuMs(redisPid)])
+  const [serverAfter, redisAfter] = await Promise.all([totalCpuMs(servers), totalRedisCpuMs(redisPids)])
   const redisCpuMs = redisBefore === undefined || redisAfter === undefined ? null : redisAfter - redisBefore
   return { value, serverCpuMs: serverAfter - serverBefore, redisCpuMs }
 }

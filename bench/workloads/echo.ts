@@ -40,7 +40,7 @@ export async function runEcho(
       value: done,
       serverCpuMs,
       redisCpuMs,
-    } = await measureCpu([server], context.redisPid, () =>
+    } = await measureCpu([server], [context.redisPid], () =>
       context.generators.all<EchoDone>({ kind: 'go' }, 'echo.done', 600_000),
     )
     const latencies = done.flatMap((d) => d.latenciesMs)

@@ -91,9 +91,10 @@ export async function runFanout(
       const publish = async (messages: number, intervalMs: number, idleMs: number) => {
         const published = nextMessage<Published>(publisher, 'published', 600_000)
         await sendTo(publisher, { kind: 'publish', messages, intervalMs } satisfies PublishRequest)
-        const { startAt, endAt } = await published
+        const { startAt, endAt, redisCommands } = await published
         const finish: FanoutFinish = { kind: 'fanout.finish', idleMs }
-        return { startAt, endAt, done: await generators.all<FanoutDone>(finish, 'fanout.done', 600_000) }
+        const done = await generators.all<FanoutDone>(finish, 'fanout.done', 600_000)
+        return { startAt, endAt, redisCommands, done }
       }
       // An unmeasured burst first, so every system is measured warm (JIT-compiled), as a server in service is.
       say(`${params.clients} connected, warming up`)
@@ -102,11 +103,11 @@ export async function runFanout(
       say('publishing')
       const pids = servers.map((server) => server.pid)
       const writesBefore = await totalWriteSyscalls(pids)
-      const { value, serverCpuMs, redisCpuMs } = await measureCpu(servers, context.redisPid, () =>
+      const { value, serverCpuMs, redisCpuMs } = await measureCpu(servers, system.redisPids ?? [context.redisPid], () =>
         publish(params.messages, params.intervalMs ?? 0, params.idleMs ?? 5_000),
       )
       const writesAfter = await totalWriteSyscalls(pids)
-      const { startAt, endAt, done } = value
+      const { startAt, endAt, redisCommands, done } = value
       const latencies = done.flatMap((d) => d.latenciesMs)
       const received = done.reduce((sum, d) => sum + d.received, 0)
       const durationMs = Math.max(...done.map((d) => d.lastReceiveAt)) - startAt
@@ -132,6 +133,8 @@ export async function runFanout(
           writesBefore === undefined || writesAfter === undefined || received === 0
             ? undefined
             : (writesAfter - writesBefore) / received,
+        // A publisher that sent nothing through ioredis (Django's is Python) has no figure.
+        publisherCommandsPerMessage: redisCommands > 0 ? redisCommands / params.messages : undefined,
       }
     } finally {
       await stopChild(publisher)

@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 
 import { LoadGenerators } from '../../bench/harness/load-generators.js'
 import { startBenchRedis } from '../../bench/harness/redis.js'
 import { countRedisCommands } from '../../bench/harness/redis-commands.js'
-import { SYSTEMS } from '../../bench/systems/systems.js'
+import { SYSTEMS, switchyardOnCluster } from '../../bench/systems/systems.js'
 import type { BenchContext } from '../../bench/workloads/context.js'
 import { runEcho } from '../../bench/workloads/echo.js'
 import { runFanout } from '../../bench/workloads/fanout.js'
@@ -49,6 +49,19 @@ describe.each([SYSTEMS.switchyard, SYSTEMS.socketio, SYSTEMS.django])('bench har
     expect(result).toMatchObject({ workload: 'fanout', count: 25, lost: 0, duplicated: 0, unit: 'deliveries' })
     expect(result.p50Ms).toBeGreaterThan(0)
   }, 15_000)
+})
+
+describe('Switchyard on a Redis Cluster (the servers row)', () => {
+  it('runs the servers and the publisher on the cluster, every delivery made', async () => {
+    // The shared test cluster; its nodes' CPU is not read here (no pids), so the Redis CPU figure is left unchecked.
+    const system = switchyardOnCluster({ urls: inject('clusterUrls'), pids: [] })
+    // The run's own Redis refuses connections: the cluster alone can have carried the messages.
+    const offRedis: BenchContext = { ...context, redisUrl: 'redis://127.0.0.1:1' }
+    const result = await runFanout(offRedis, system, { clients: 4, messages: 5, idleMs: 2_000 })
+    expect(result).toMatchObject({ system: 'switchyard-cluster', count: 20, lost: 0, duplicated: 0 })
+    // A groupSend on a cluster: the group shard's script, plus a delivery per other shard holding a process queue.
+    expect(result.publisherCommandsPerMessage).toBeGreaterThanOrEqual(1)
+  }, 30_000)
 })
 
 describe('idle workers bench', () => {
