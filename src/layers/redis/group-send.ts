@@ -68,14 +68,18 @@ export async function deliverTargets(
     if (list === undefined) byShard.set(index, [routed])
     else list.push(routed)
   }
-  let reached = 0
-  let dropped = 0
-  for (const [shardIndex, list] of byShard) {
-    const delivered = await deliverOnShard(ctx, shardIndex, list, now)
-    reached += delivered.reached
-    dropped += delivered.dropped
-  }
-  return { reached, dropped }
+  // One call per shard, all at once: each reaches other queues, so their order does not matter, and a group send
+  // then takes two round trips however many shards its members' queues are on.
+  const results = await Promise.all(
+    [...byShard].map(([shardIndex, list]) => deliverOnShard(ctx, shardIndex, list, now)),
+  )
+  return results.reduce(
+    (sum, delivered) => ({
+      reached: sum.reached + delivered.reached,
+      dropped: sum.dropped + delivered.dropped,
+    }),
+    { reached: 0, dropped: 0 },
+  )
 }
 
 /** On the group's shard: prunes expired memberships, and with one shard delivers the compact copies too. */
