@@ -1,7 +1,7 @@
 /**
  * Issue 18 item 3: a Redis Cluster failover under load. A private cluster (3 masters, 3 replicas, AOF `appendfsync
  * always`, node timeout 1 s); two real `switchyard worker` processes (fixtures/cluster-worker-app.ts) and a sender on
- * cluster layers; 2 000 tasks sent one after another, and halfway through the master holding the task channel's shard
+ * cluster layers; 2 000 tasks sent over 4 lanes, and halfway through the master holding the task channel's shard
  * is (a) failed over by CLUSTER FAILOVER on its replica, or (b) SIGKILLed (its replica takes over; it is restarted and
  * rejoins as a replica). A group and its member channel live on that master too, and a listener in the test process
  * receives a group send every 50 ms. No worker is restarted: every process must follow the new master by itself.
@@ -42,6 +42,8 @@ const SHARDS = 12
 const TASKS = 2_000
 const TASK_MS = 5
 const GROUP_PROBE_MS = 50
+/** Concurrent senders: with `appendfsync always` one send at a time waits for a disk flush each (~10 ms here). */
+const SEND_LANES = 4
 /** Sends, each worker and group delivery must be back within this of the fault (a SIGKILL takes ~2-3 s to promote). */
 const RECOVERY_BOUND_MS = 15_000
 const seed = testSeed(import.meta.url)
@@ -71,32 +73,37 @@ interface Sender {
   readonly done: Promise<void>
 }
 
-/** Sends TASKS tasks one after another, each attempt with the same idempotency key until one resolves. */
-function startSender(layer: RedisChannelLayer, onSent: (index: number) => void): Sender {
+/**
+ * Sends TASKS tasks over SEND_LANES concurrent lanes (each one send after another), each attempt with the same
+ * idempotency key until one resolves; `onSent` is told how many have resolved so far.
+ */
+function startSender(layer: RedisChannelLayer, onSent: (count: number) => void): Sender {
   const sender: Omit<Sender, 'done'> = { acknowledged: [], began: new Map(), resolved: new Map(), failures: new Map() }
-  const done = (async () => {
-    for (let i = 0; i < TASKS; i++) {
-      const id = `t-${i}`
-      for (;;) {
-        const began = Date.now()
-        try {
-          await layer.send(CHANNEL, { type: 'job.run', idempotencyKey: id })
-          sender.began.set(id, began)
-          sender.resolved.set(id, Date.now())
-          sender.acknowledged.push(id)
-          break
-        } catch (error) {
-          const name = error instanceof RedisUnavailableError ? 'RedisUnavailableError' : (error as Error).name
-          const kind = `${name}: ${(error as Error).message}`
-          sender.failures.set(kind, (sender.failures.get(kind) ?? 0) + 1)
-          await sleep(20)
-        }
+  const sendOne = async (id: string): Promise<void> => {
+    for (;;) {
+      const began = Date.now()
+      try {
+        await layer.send(CHANNEL, { type: 'job.run', idempotencyKey: id })
+        sender.began.set(id, began)
+        sender.resolved.set(id, Date.now())
+        sender.acknowledged.push(id)
+        return
+      } catch (error) {
+        const name = error instanceof RedisUnavailableError ? 'RedisUnavailableError' : (error as Error).name
+        const kind = `${name}: ${(error as Error).message}`
+        sender.failures.set(kind, (sender.failures.get(kind) ?? 0) + 1)
+        await sleep(20)
       }
-      onSent(i)
+    }
+  }
+  const lanes = Array.from({ length: SEND_LANES }, async (_, lane) => {
+    for (let i = lane; i < TASKS; i += SEND_LANES) {
+      await sendOne(`t-${i}`)
+      onSent(sender.acknowledged.length)
       await sleep(1)
     }
-  })()
-  return { ...sender, done }
+  })
+  return { ...sender, done: Promise.all(lanes).then(() => undefined) }
 }
 
 interface GroupProbe {
@@ -166,7 +173,7 @@ function workerLogs(workers: readonly Spawned[]): string {
       } catch {
         message = line
       }
-      if (message === '' || /serving channel/.test(message)) continue
+      if (message === '' || /^switchyard worker: /.test(message)) continue
       counts.set(message, (counts.get(message) ?? 0) + 1)
     }
   }
@@ -262,8 +269,8 @@ describe('a Redis Cluster failover under load', () => {
 
       let faulted: ReturnType<typeof injectFault> | undefined
       const sendingAt = Date.now()
-      const sends = startSender(sender, (index) => {
-        if (index === faultAfter) faulted = injectFault(fault, master, replica)
+      const sends = startSender(sender, (count) => {
+        if (count >= faultAfter && faulted === undefined) faulted = injectFault(fault, master, replica)
       })
       await sends.done
       const sendingMs = Date.now() - sendingAt
@@ -348,7 +355,10 @@ describe('a Redis Cluster failover under load', () => {
       )
 
       expect(confirmed.size).toBeGreaterThan(TASKS / 2)
-      for (const worker of workers) expect(isAlive(worker.pid), worker.output().stderr).toBe(true)
+      for (const worker of workers) {
+        expect(isAlive(worker.pid), worker.output().stderr).toBe(true)
+        expect(worker.output().stderr).not.toMatch(/MaxListenersExceededWarning/)
+      }
       expect(lost).toEqual([])
       expect(runsAfterFinalSuccess).toEqual([])
       expect(claimsAfterSuccess).toEqual([])
