@@ -10,13 +10,23 @@
  * and no run started after its final success; sends, group delivery and both workers come back within a bound. Sends
  * refused meanwhile (RedisUnavailableError) are sent again with the same idempotency key, and counted. The timings are
  * printed. Adapted from the Sentinel version (h18-sentinel: test/redis/sentinel-failover.test.ts).
+ *
+ * What the runs showed (issue 18): no task is lost, even after a SIGKILL. Replication is asynchronous, but on loopback
+ * what the master wrote to its replica's socket before it died is still delivered (as the Sentinel test found), so
+ * only a replica that lags (a slow or cut link) would lose acknowledged tasks; that case is not provoked here. Even
+ * CLUSTER FAILOVER, which loses nothing by design, fails the commands in flight on the old master as "may or may not
+ * have run" (one per send lane, a few worker calls): a slot map read during the switch lists the new master alone,
+ * and ioredis drops its connection to the old one, whose paused commands had not run. Senders retry with their
+ * idempotency key; workers keep their settlements for the next call.
+ *
+ * FAILOVER_KEEP_RECORDS=1 keeps the workers' record file and prints its path and the fault's times, for a timeline.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-import { Cluster } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { RedisUnavailableError } from '../../src/errors.js'
@@ -46,6 +56,11 @@ const GROUP_PROBE_MS = 50
 const SEND_LANES = 4
 /** Sends, each worker and group delivery must be back within this of the fault (a SIGKILL takes ~2-3 s to promote). */
 const RECOVERY_BOUND_MS = 15_000
+/**
+ * A send or ack the old master acknowledged this shortly before its SIGKILL may be lost: replication is asynchronous.
+ * Each loss must be of that kind (and, for a send, be in the dead master's AOF): anything else fails the test.
+ */
+const LOSS_WINDOW_MS = 200
 const seed = testSeed(import.meta.url)
 
 type Fault = 'CLUSTER FAILOVER' | 'SIGKILL'
@@ -60,6 +75,23 @@ async function replicaCaughtUp(master: ClusterNode, replica: ClusterNode): Promi
   await waitFor('the replica to catch up', async () => {
     return Number((await replication(replica)).get('slave_repl_offset')) >= target
   })
+}
+
+/** The directory a node keeps its data in (CONFIG GET dir), read while it runs. */
+async function dataDir(node: ClusterNode): Promise<string> {
+  const client = new Redis({ host: '127.0.0.1', port: node.port, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  client.on('error', () => undefined)
+  try {
+    return (await client.config('GET', 'dir'))[1]!
+  } finally {
+    client.disconnect()
+  }
+}
+
+/** Everything a node's AOF holds (`appendfsync always`: every write it acknowledged), read after it was killed. */
+function readAof(dir: string): Buffer {
+  const aofDir = join(dir, 'appendonlydir')
+  return Buffer.concat(readdirSync(aofDir).map((name) => readFileSync(join(aofDir, name))))
 }
 
 interface Sender {
@@ -90,7 +122,8 @@ function startSender(layer: RedisChannelLayer, onSent: (count: number) => void):
         return
       } catch (error) {
         const name = error instanceof RedisUnavailableError ? 'RedisUnavailableError' : (error as Error).name
-        const kind = `${name}: ${(error as Error).message}`
+        const cause = (error as Error).cause instanceof Error ? ` [${((error as Error).cause as Error).message}]` : ''
+        const kind = `${name}: ${(error as Error).message}${cause}`
         sender.failures.set(kind, (sender.failures.get(kind) ?? 0) + 1)
         await sleep(20)
       }
@@ -205,13 +238,15 @@ describe('a Redis Cluster failover under load', () => {
   }
 
   /** The failover or kill of `master`; resolves when its replica is master (and, after a kill, it has rejoined). */
-  async function injectFault(fault: Fault, master: ClusterNode, replica: ClusterNode) {
+  async function injectFault(fault: Fault, master: ClusterNode, replica: ClusterNode, masterDir: string) {
     const at = Date.now()
     if (fault === 'CLUSTER FAILOVER') {
       const promotedMs = await running().failover(replica)
-      return { at, promotedAt: at + promotedMs, rejoinMs: 0 }
+      return { at, promotedAt: at + promotedMs, rejoinMs: 0, deadAof: Buffer.alloc(0) }
     }
     await running().kill(master, 'SIGKILL')
+    // Read before the restart, which resyncs the node from its new master and rewrites its AOF.
+    const deadAof = readAof(masterDir)
     await waitFor(
       'the replica to take over',
       async () => (await replication(replica).catch(() => undefined))?.get('role') === 'master',
@@ -221,7 +256,7 @@ describe('a Redis Cluster failover under load', () => {
     await running().restart(master)
     const rejoinMs = await running().waitHealthy(RECOVERY_BOUND_MS)
     expect(master.role).toBe('replica')
-    return { at, promotedAt, rejoinMs }
+    return { at, promotedAt, rejoinMs, deadAof }
   }
 
   async function failoverUnderLoad(fault: Fault): Promise<void> {
@@ -239,6 +274,7 @@ describe('a Redis Cluster failover under load', () => {
         if ((await running().masterFor(tagOf(`${base}-${k}`))) === master) return `${base}-${k}`
       throw new Error(`no ${base}-<n> of 100 has its shard on master ${master.port}`)
     }
+    const masterDir = await dataDir(master)
     const group = await nameOn('listeners')
     const member = await nameOn('listener')
 
@@ -270,12 +306,16 @@ describe('a Redis Cluster failover under load', () => {
       let faulted: ReturnType<typeof injectFault> | undefined
       const sendingAt = Date.now()
       const sends = startSender(sender, (count) => {
-        if (count >= faultAfter && faulted === undefined) faulted = injectFault(fault, master, replica)
+        if (count < faultAfter || faulted !== undefined) return
+        faulted = injectFault(fault, master, replica, masterDir)
+        // Awaited once the sends are done; until then a failure must not count as an unhandled rejection.
+        faulted.catch(() => undefined)
       })
       await sends.done
       const sendingMs = Date.now() - sendingAt
       if (faulted === undefined) throw new Error('the sender never reached the fault')
-      const { at: faultAt, promotedAt, rejoinMs } = await faulted
+      const { at: faultAt, promotedAt, rejoinMs, deadAof } = await faulted
+      if (process.env.FAILOVER_KEEP_RECORDS !== undefined) console.log(`faultAt=${faultAt} promotedAt=${promotedAt}`)
       const sentAtFault = sends.acknowledged.filter((id) => sends.resolved.get(id)! <= faultAt).length
       const firstAfter = sends.acknowledged.find((id) => sends.began.get(id)! > faultAt)
       const firstSendMs = firstAfter === undefined ? Infinity : sends.resolved.get(firstAfter)! - faultAt
@@ -301,7 +341,15 @@ describe('a Redis Cluster failover under load', () => {
         const detail = workers.map((worker) => `worker ${worker.pid} stderr: ${worker.output().stderr.slice(-3_000)}`)
         throw new Error(`${(error as Error).message}\n${detail.join('\n')}`, { cause: error })
       })
-      const workersBack = workers.map((worker) => ranAfter(worker)!.at - faultAt)
+      const newWork = workers.map((worker) => ranAfter(worker)!.at - faultAt)
+      // Back: a worker runs a task it claimed in a call begun after the fault, which only the new master can answer
+      // (what it ran meanwhile may have been claimed, and prefetched, before).
+      const workersBack = workers.map((worker) => {
+        const records = readRecords(recordFile).filter((run) => run.pid === worker.pid && run.at > faultAt)
+        const claimedAfter = new Set(records.filter((run) => run.kind === 'claimed').map((run) => run.taskId))
+        const first = records.find((run) => run.kind === 'start' && claimedAfter.has(run.taskId))
+        return (first?.at ?? Infinity) - faultAt
+      })
 
       // Drained: nothing queued, claimed or waiting to retry (claims cut by the fault come back after their deadline).
       const keys = new RedisKeys(`{${tagOf(CHANNEL)}}`)
@@ -333,6 +381,14 @@ describe('a Redis Cluster failover under load', () => {
       const claimsAfterSuccess = records.filter(
         (run) => run.kind === 'claimed' && run.at > (confirmed.get(run.taskId) ?? Infinity),
       )
+      // What asynchronous replication may lose to a SIGKILL: acknowledged by the old master just before it died, and
+      // for a send, in its AOF (it had the task) while the new master never got it.
+      const justBeforeKill = (at: number | undefined): boolean =>
+        fault === 'SIGKILL' && at !== undefined && at <= faultAt && at > faultAt - LOSS_WINDOW_MS
+      const inDeadAof = (id: string): boolean => deadAof.includes(`${keys.taskState(id)}\r\n`)
+      const lostToReplication = lost.filter((id) => justBeforeKill(sends.resolved.get(id)) && inDeadAof(id))
+      const acksLostToReplication = claimsAfterSuccess.filter((run) => justBeforeKill(confirmed.get(run.taskId)))
+      const lossAges = lostToReplication.map((id) => faultAt - sends.resolved.get(id)!)
       const doneCounts = new Map<string, number>()
       for (const run of records)
         if (run.kind === 'done') doneCounts.set(run.taskId, (doneCounts.get(run.taskId) ?? 0) + 1)
@@ -343,13 +399,17 @@ describe('a Redis Cluster failover under load', () => {
           `${sentAtFault} of ${TASKS} sends (seed ${seed}): replica ${replica.port} master after ` +
           `${promotedAt - faultAt} ms; first send begun after the fault resolved after ${firstSendMs} ms; group ` +
           `delivery: longest gap ${groupGap} ms, first receipt after the promotion ${groupBack} ms after the fault ` +
-          `(${probe.sendFailures} group sends failed); workers back after ${workersBack.join(' and ')} ms ` +
+          `(${probe.sendFailures} group sends failed); workers back (first run of a task claimed after the fault) after ` +
+          `${workersBack.join(' and ')} ms, first run of a task sent after the promotion ${newWork.join(' and ')} ms ` +
           `(${probes} probe tasks); drained ${drainMs} ms later` +
           (fault === 'SIGKILL' ? `; killed master rejoined as a replica, healthy after ${rejoinMs} ms` : '') +
           `. Sends retried: ${retried} (${[...sends.failures].map(([kind, n]) => `${n}x ${kind}`).join(' | ')}). ` +
-          `Lost: ${lost.length}${lost.length > 0 ? ` (${lost.slice(0, 10).join(', ')})` : ''}; runs after the ` +
-          `final success: ${runsAfterFinalSuccess.length}; claims after a confirmed success: ` +
-          `${claimsAfterSuccess.length}; tasks done twice (at-least-once, before success was confirmed): ` +
+          `Lost: ${lost.length}${lost.length > 0 ? ` (${lost.slice(0, 10).join(', ')})` : ''}, of which ` +
+          `${lostToReplication.length} lost to asynchronous replication (acknowledged by the old master ` +
+          `${lossAges.length > 0 ? `${Math.min(...lossAges)}-${Math.max(...lossAges)}` : '-'} ms before its SIGKILL, ` +
+          `in its AOF, absent from the new master); runs after the final success: ${runsAfterFinalSuccess.length}; ` +
+          `claims after a confirmed success: ${claimsAfterSuccess.length}, of which ` +
+          `${acksLostToReplication.length} after an ack confirmed within ${LOSS_WINDOW_MS} ms before the SIGKILL; tasks done twice (at-least-once, before success was confirmed): ` +
           `${doneTwice.length}; ${starts.length} runs in all. Workers ready in ${workersReadyMs} ms, ${TASKS} sends ` +
           `took ${sendingMs} ms; worker logs: ${workerLogs(workers)}`,
       )
@@ -359,13 +419,17 @@ describe('a Redis Cluster failover under load', () => {
         expect(isAlive(worker.pid), worker.output().stderr).toBe(true)
         expect(worker.output().stderr).not.toMatch(/MaxListenersExceededWarning/)
       }
-      expect(lost).toEqual([])
+      // Nothing is lost or run again after its success, but what asynchronous replication loses to a SIGKILL (see
+      // LOSS_WINDOW_MS): that is counted and printed above.
+      expect(lost.filter((id) => !lostToReplication.includes(id))).toEqual([])
+      // The AOF check finds what it looks for: the first task, long replicated, is in the dead master's AOF.
+      if (fault === 'SIGKILL') expect(inDeadAof(sends.acknowledged[0]!)).toBe(true)
       expect(runsAfterFinalSuccess).toEqual([])
-      expect(claimsAfterSuccess).toEqual([])
+      expect(claimsAfterSuccess.filter((run) => !acksLostToReplication.includes(run))).toEqual([])
       // Only the failover window refuses sends: RedisUnavailableError, nothing else.
       for (const kind of sends.failures.keys()) expect(kind).toMatch(/^RedisUnavailableError: /)
       expect(firstSendMs).toBeLessThan(RECOVERY_BOUND_MS)
-      for (const ms of workersBack) expect(ms).toBeLessThan(RECOVERY_BOUND_MS)
+      for (const ms of [...workersBack, ...newWork]) expect(ms).toBeLessThan(RECOVERY_BOUND_MS)
       expect(groupGap).toBeLessThan(RECOVERY_BOUND_MS)
       expect(groupBack).toBeLessThan(RECOVERY_BOUND_MS)
     } finally {
@@ -373,7 +437,8 @@ describe('a Redis Cluster failover under load', () => {
       await probe?.stop()
       inspector.disconnect()
       await Promise.all([sender.close(), listener.close()])
-      rmSync(dir, { recursive: true, force: true })
+      if (process.env.FAILOVER_KEEP_RECORDS === undefined) rmSync(dir, { recursive: true, force: true })
+      else console.log(`records kept in ${recordFile}`)
     }
     await running().waitHealthy()
   }
