@@ -21,27 +21,34 @@
  *
  * FAILOVER_KEEP_RECORDS=1 keeps the workers' record file and prints its path and the fault's times, for a timeline.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-import { Cluster, Redis } from 'ioredis'
+import { Cluster } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { RedisUnavailableError } from '../../src/errors.js'
 import { clusterTags } from '../../src/layers/redis/cluster-slots.js'
 import { RedisKeys } from '../../src/layers/redis/keys.js'
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
 import { consistentHash } from '../../src/layers/redis/shard.js'
-import type { TaskState } from '../../src/tasks/task-queue.js'
 import { redisServerBin, uniquePrefix } from '../redis/helpers.js'
-import { parseInfo } from '../setup/cluster-topology.js'
 import { startPrivateCluster, type ClusterNode, type RunningCluster } from '../setup/provision-cluster.js'
-import { rawCommand } from '../setup/provision-redis.js'
 import { seededRandom, testSeed } from '../support/seeded-random.js'
 import { isAlive, spawnProcess, type Spawned } from '../support/spawned.js'
-import { sleep, waitFor } from '../support/wait.js'
+import { waitFor } from '../support/wait.js'
+import {
+  dataDir,
+  readAof,
+  replicaCaughtUp,
+  replication,
+  startGroupProbe,
+  startSender,
+  taskStates,
+  workerLogs,
+  type GroupProbe,
+} from './failover-load.js'
 import { firstOf, longestGap, readRecords, type RunRecord } from './failover-records.js'
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
@@ -65,117 +72,6 @@ const seed = testSeed(import.meta.url)
 
 type Fault = 'CLUSTER FAILOVER' | 'SIGKILL'
 
-async function replication(node: ClusterNode): Promise<Map<string, string>> {
-  return parseInfo(await rawCommand(node.port, ['INFO', 'replication'], 1_000))
-}
-
-/** Until `replica` holds everything `master` had written when this was called. */
-async function replicaCaughtUp(master: ClusterNode, replica: ClusterNode): Promise<void> {
-  const target = Number((await replication(master)).get('master_repl_offset'))
-  await waitFor('the replica to catch up', async () => {
-    return Number((await replication(replica)).get('slave_repl_offset')) >= target
-  })
-}
-
-/** The directory a node keeps its data in (CONFIG GET dir), read while it runs. */
-async function dataDir(node: ClusterNode): Promise<string> {
-  const client = new Redis({ host: '127.0.0.1', port: node.port, maxRetriesPerRequest: 0, retryStrategy: () => null })
-  client.on('error', () => undefined)
-  try {
-    return (await client.config('GET', 'dir'))[1]!
-  } finally {
-    client.disconnect()
-  }
-}
-
-/** Everything a node's AOF holds (`appendfsync always`: every write it acknowledged), read after it was killed. */
-function readAof(dir: string): Buffer {
-  const aofDir = join(dir, 'appendonlydir')
-  return Buffer.concat(readdirSync(aofDir).map((name) => readFileSync(join(aofDir, name))))
-}
-
-interface Sender {
-  /** Task ids whose send resolved, in order. */
-  readonly acknowledged: string[]
-  /** When the successful attempt of each task's send began and resolved. */
-  readonly began: Map<string, number>
-  readonly resolved: Map<string, number>
-  /** Failed attempts (each sent again), by error name and message. */
-  readonly failures: Map<string, number>
-  readonly done: Promise<void>
-}
-
-/**
- * Sends TASKS tasks over SEND_LANES concurrent lanes (each one send after another), each attempt with the same
- * idempotency key until one resolves; `onSent` is told how many have resolved so far.
- */
-function startSender(layer: RedisChannelLayer, onSent: (count: number) => void): Sender {
-  const sender: Omit<Sender, 'done'> = { acknowledged: [], began: new Map(), resolved: new Map(), failures: new Map() }
-  const sendOne = async (id: string): Promise<void> => {
-    for (;;) {
-      const began = Date.now()
-      try {
-        await layer.send(CHANNEL, { type: 'job.run', idempotencyKey: id })
-        sender.began.set(id, began)
-        sender.resolved.set(id, Date.now())
-        sender.acknowledged.push(id)
-        return
-      } catch (error) {
-        const name = error instanceof RedisUnavailableError ? 'RedisUnavailableError' : (error as Error).name
-        const cause = (error as Error).cause instanceof Error ? ` [${((error as Error).cause as Error).message}]` : ''
-        const kind = `${name}: ${(error as Error).message}${cause}`
-        sender.failures.set(kind, (sender.failures.get(kind) ?? 0) + 1)
-        await sleep(20)
-      }
-    }
-  }
-  const lanes = Array.from({ length: SEND_LANES }, async (_, lane) => {
-    for (let i = lane; i < TASKS; i += SEND_LANES) {
-      await sendOne(`t-${i}`)
-      onSent(sender.acknowledged.length)
-      await sleep(1)
-    }
-  })
-  return { ...sender, done: Promise.all(lanes).then(() => undefined) }
-}
-
-interface GroupProbe {
-  readonly receipts: number[]
-  sendFailures: number
-  stop(): Promise<void>
-}
-
-/** A group send every GROUP_PROBE_MS, and a listener receiving them: when group delivery stalls, and for how long. */
-function startGroupProbe(sender: RedisChannelLayer, listener: RedisChannelLayer, group: string, member: string) {
-  const state = { stopped: false }
-  const probe: GroupProbe = { receipts: [], sendFailures: 0, stop: async () => undefined }
-  const sending = (async () => {
-    for (let n = 0; !state.stopped; n++) {
-      try {
-        await sender.groupSend(group, { type: 'failover.ping', n })
-      } catch {
-        probe.sendFailures++
-      }
-      await sleep(GROUP_PROBE_MS)
-    }
-  })()
-  const receiving = (async () => {
-    while (!state.stopped) {
-      try {
-        await listener.receive(member, { signal: AbortSignal.timeout(1_000) })
-        probe.receipts.push(Date.now())
-      } catch {
-        await sleep(20)
-      }
-    }
-  })()
-  probe.stop = async () => {
-    state.stopped = true
-    await Promise.all([sending, receiving])
-  }
-  return probe
-}
-
 function spawnWorker(nodes: readonly string[], prefix: string, recordFile: string): Spawned {
   return spawnProcess(
     process.execPath,
@@ -192,33 +88,6 @@ function spawnWorker(nodes: readonly string[], prefix: string, recordFile: strin
       },
     },
   )
-}
-
-/** The workers' log lines (pino JSON, warn and above) counted by message, for the printed line. */
-function workerLogs(workers: readonly Spawned[]): string {
-  const counts = new Map<string, number>()
-  for (const worker of workers) {
-    const { stdout, stderr } = worker.output()
-    for (const line of `${stdout}\n${stderr}`.split('\n')) {
-      let message: string
-      try {
-        message = (JSON.parse(line) as { msg?: string }).msg ?? line
-      } catch {
-        message = line
-      }
-      if (message === '' || /^switchyard worker: /.test(message)) continue
-      counts.set(message, (counts.get(message) ?? 0) + 1)
-    }
-  }
-  return counts.size === 0 ? 'none' : [...counts].map(([message, n]) => `${n}x ${message}`).join(' | ')
-}
-
-async function taskStates(layer: RedisChannelLayer, ids: readonly string[]): Promise<(TaskState | undefined)[]> {
-  const states: (TaskState | undefined)[] = []
-  for (let i = 0; i < ids.length; i += 100) {
-    states.push(...(await Promise.all(ids.slice(i, i + 100).map((id) => layer.tasks.getTaskState(id)))))
-  }
-  return states
 }
 
 describe('a Redis Cluster failover under load', () => {
@@ -301,11 +170,11 @@ describe('a Redis Cluster failover under load', () => {
       expect(await listener.receive(member, { signal: AbortSignal.timeout(5_000) })).toMatchObject({ n: -1 })
       // The membership must be on the replica before the fault, or the test would measure replication, not recovery.
       await replicaCaughtUp(master, replica)
-      probe = startGroupProbe(sender, listener, group, member)
+      probe = startGroupProbe(sender, listener, { group, member, intervalMs: GROUP_PROBE_MS })
 
       let faulted: ReturnType<typeof injectFault> | undefined
       const sendingAt = Date.now()
-      const sends = startSender(sender, (count) => {
+      const sends = startSender(sender, { channel: CHANNEL, tasks: TASKS, lanes: SEND_LANES }, (count) => {
         if (count < faultAfter || faulted !== undefined) return
         faulted = injectFault(fault, master, replica, masterDir)
         // Awaited once the sends are done; until then a failure must not count as an unhandled rejection.
