@@ -6,18 +6,22 @@
  * rejoins as a replica). A group and its member channel live on that master too, and a listener in the test process
  * receives a group send every 50 ms. No worker is restarted: every process must follow the new master by itself.
  *
- * Asserted: every task whose send resolved succeeded; no claim to run a task began after its success was confirmed,
- * and no run started after its final success; sends, group delivery and both workers come back within a bound. Sends
- * refused meanwhile (RedisUnavailableError) are sent again with the same idempotency key, and counted. The timings are
- * printed. Adapted from the Sentinel version (h18-sentinel: test/redis/sentinel-failover.test.ts).
+ * Asserted: every task whose send resolved succeeded, and no claim to run a task began after its success was confirmed,
+ * except what asynchronous replication loses to the SIGKILL (below); no run started after its final success; sends,
+ * group delivery and both workers come back within a bound. Sends refused meanwhile (RedisUnavailableError) are sent
+ * again with the same idempotency key, and counted. The timings are printed. Adapted from the Sentinel version
+ * (h18-sentinel: test/redis/sentinel-failover.test.ts).
  *
- * What the runs showed (issue 18): no task is lost, even after a SIGKILL. Replication is asynchronous, but on loopback
- * what the master wrote to its replica's socket before it died is still delivered (as the Sentinel test found), so
- * only a replica that lags (a slow or cut link) would lose acknowledged tasks; that case is not provoked here. Even
- * CLUSTER FAILOVER, which loses nothing by design, fails the commands in flight on the old master as "may or may not
- * have run" (one per send lane, a few worker calls): a slot map read during the switch lists the new master alone,
- * and ioredis drops its connection to the old one, whose paused commands had not run. Senders retry with their
- * idempotency key; workers keep their settlements for the next call.
+ * What the runs showed (issue 18). Replication is asynchronous: a write the master acknowledged may not have reached
+ * its replica when it is SIGKILLed. One SIGKILL run in about seventeen lost 4 tasks, the last send of each lane,
+ * acknowledged just before the kill, never run. An experiment (18 rounds: 4 clients writing to one master, SIGKILL
+ * right after an ack) lost 1 acknowledged write, present in the dead master's AOF and absent from the promoted replica,
+ * while writes confirmed by WAIT 1 were never lost. So a loss passes here only as that: acknowledged by the old master
+ * within LOSS_WINDOW_MS before its SIGKILL and, for a send, in its AOF; it is counted and printed. CLUSTER FAILOVER
+ * loses nothing, but fails the commands in flight on the old master as "may or may not have run" (one per send lane,
+ * a few worker calls): a slot map read during the switch lists the new master alone, and ioredis drops its connection
+ * to the old one, whose paused commands had not run. Senders retry with their idempotency key; workers keep their
+ * settlements for the next call.
  *
  * FAILOVER_KEEP_RECORDS=1 keeps the workers' record file and prints its path and the fault's times, for a timeline.
  */
