@@ -115,6 +115,9 @@ export class ClusterConnection {
         (node.status === 'wait' || node.status === 'connecting' || node.status === 'connect')
       ) {
         if (node.status === 'wait') node.connect().catch(() => undefined)
+        // Every command of every shard on this master may wait here at once: more than Node's default of 10 listeners,
+        // which would print a MaxListenersExceededWarning at startup and after each failover.
+        node.setMaxListeners(0)
         await waitReady(node, Math.min(deadline, Date.now() + FAILOVER_POLL_MS * 5))
       } else await this.waitToRetry(deadline)
     }

@@ -1,0 +1,326 @@
+/**
+ * Issue 18 item 3: a Redis Cluster failover under load. A private cluster (3 masters, 3 replicas, AOF `appendfsync
+ * always`, node timeout 1 s); two real `switchyard worker` processes (fixtures/cluster-worker-app.ts) and a sender on
+ * cluster layers; 2 000 tasks sent over 4 lanes, and halfway through the master holding the task channel's shard
+ * is (a) failed over by CLUSTER FAILOVER on its replica, or (b) SIGKILLed (its replica takes over; it is restarted and
+ * rejoins as a replica). A group and its member channel live on that master too, and a listener in the test process
+ * receives a group send every 50 ms. No worker is restarted: every process must follow the new master by itself.
+ *
+ * Asserted: every task whose send resolved succeeded, and no claim to run a task began after its success was confirmed,
+ * except what asynchronous replication loses to the SIGKILL (below); no run started after its final success; sends,
+ * group delivery and both workers come back within a bound. Sends refused meanwhile (RedisUnavailableError) are sent
+ * again with the same idempotency key, and counted. The timings are printed. Adapted from the Sentinel version
+ * (h18-sentinel: test/redis/sentinel-failover.test.ts).
+ *
+ * What the runs showed (issue 18). Replication is asynchronous: a write the master acknowledged may not have reached
+ * its replica when it is SIGKILLed. One SIGKILL run in about seventeen lost 4 tasks, the last send of each lane,
+ * acknowledged just before the kill, never run. An experiment (18 rounds: 4 clients writing to one master, SIGKILL
+ * right after an ack) lost 1 acknowledged write, present in the dead master's AOF and absent from the promoted replica,
+ * while writes confirmed by WAIT 1 were never lost. So a loss passes here only as that: acknowledged by the old master
+ * within LOSS_WINDOW_MS before its SIGKILL and, for a send, in its AOF; it is counted and printed. CLUSTER FAILOVER
+ * loses nothing, but fails the commands in flight on the old master as "may or may not have run" (one per send lane,
+ * a few worker calls): a slot map read during the switch lists the new master alone, and ioredis drops its connection
+ * to the old one, whose paused commands had not run. Senders retry with their idempotency key; workers keep their
+ * settlements for the next call.
+ *
+ * FAILOVER_KEEP_RECORDS=1 keeps the workers' record file and prints its path and the fault's times, for a timeline.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+import { Cluster } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { clusterTags } from '../../src/layers/redis/cluster-slots.js'
+import { RedisKeys } from '../../src/layers/redis/keys.js'
+import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
+import { consistentHash } from '../../src/layers/redis/shard.js'
+import { redisServerBin, uniquePrefix } from '../redis/helpers.js'
+import { startPrivateCluster, type ClusterNode, type RunningCluster } from '../setup/provision-cluster.js'
+import { seededRandom, testSeed } from '../support/seeded-random.js'
+import { isAlive, spawnProcess, type Spawned } from '../support/spawned.js'
+import { waitFor } from '../support/wait.js'
+import {
+  dataDir,
+  readAof,
+  replicaCaughtUp,
+  replication,
+  startGroupProbe,
+  startSender,
+  taskStates,
+  workerLogs,
+  type GroupProbe,
+} from './failover-load.js'
+import { firstOf, longestGap, readRecords, type RunRecord } from './failover-records.js'
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
+const APP = fileURLToPath(new URL('./fixtures/cluster-worker-app.ts', import.meta.url))
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const CHANNEL = 'jobs'
+const SHARDS = 12
+const TASKS = 2_000
+const TASK_MS = 5
+const GROUP_PROBE_MS = 50
+/** Concurrent senders: with `appendfsync always` one send at a time waits for a disk flush each (~10 ms here). */
+const SEND_LANES = 4
+/** Sends, each worker and group delivery must be back within this of the fault (a SIGKILL takes ~2-3 s to promote). */
+const RECOVERY_BOUND_MS = 15_000
+/**
+ * A send or ack the old master acknowledged this shortly before its SIGKILL may be lost: replication is asynchronous.
+ * Each loss must be of that kind (and, for a send, be in the dead master's AOF): anything else fails the test.
+ */
+const LOSS_WINDOW_MS = 200
+const seed = testSeed(import.meta.url)
+
+type Fault = 'CLUSTER FAILOVER' | 'SIGKILL'
+
+function spawnWorker(nodes: readonly string[], prefix: string, recordFile: string): Spawned {
+  return spawnProcess(
+    process.execPath,
+    ['--import', 'tsx', CLI, 'worker', '--app', APP, '--concurrency', '4', CHANNEL],
+    {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        CLUSTER_NODES: nodes.join(','),
+        PREFIX: prefix,
+        RECORD_FILE: recordFile,
+        TASK_MS: String(TASK_MS),
+        SWITCHYARD_LOG_LEVEL: 'warn',
+      },
+    },
+  )
+}
+
+describe('a Redis Cluster failover under load', () => {
+  let cluster: RunningCluster | undefined
+
+  beforeAll(async () => {
+    cluster = await startPrivateCluster(redisServerBin())
+  })
+
+  afterAll(async () => {
+    await cluster?.stop()
+  })
+
+  function running(): RunningCluster {
+    if (cluster === undefined) throw new Error('the cluster is not running')
+    return cluster
+  }
+
+  /** The failover or kill of `master`; resolves when its replica is master (and, after a kill, it has rejoined). */
+  async function injectFault(fault: Fault, master: ClusterNode, replica: ClusterNode, masterDir: string) {
+    const at = Date.now()
+    if (fault === 'CLUSTER FAILOVER') {
+      const promotedMs = await running().failover(replica)
+      return { at, promotedAt: at + promotedMs, rejoinMs: 0, deadAof: Buffer.alloc(0) }
+    }
+    await running().kill(master, 'SIGKILL')
+    // Read before the restart, which resyncs the node from its new master and rewrites its AOF.
+    const deadAof = readAof(masterDir)
+    await waitFor(
+      'the replica to take over',
+      async () => (await replication(replica).catch(() => undefined))?.get('role') === 'master',
+      { timeoutMs: RECOVERY_BOUND_MS, intervalMs: 20 },
+    )
+    const promotedAt = Date.now()
+    await running().restart(master)
+    const rejoinMs = await running().waitHealthy(RECOVERY_BOUND_MS)
+    expect(master.role).toBe('replica')
+    return { at, promotedAt, rejoinMs, deadAof }
+  }
+
+  async function failoverUnderLoad(fault: Fault): Promise<void> {
+    const random = seededRandom(seed, fault)
+    const faultAfter = 800 + random.int(400)
+    const nodes = running().nodes.map((node) => node.url)
+    const prefix = uniquePrefix()
+    const tags = clusterTags(prefix, SHARDS)
+    const tagOf = (name: string): string => tags[consistentHash(name, SHARDS)]!
+    const master = await running().masterFor(tagOf(CHANNEL))
+    const replica = running().replicaOf(master)
+    // The group and its member on the same master as the task channel, so the fault cuts group delivery too.
+    const nameOn = async (base: string): Promise<string> => {
+      for (let k = 0; k < 100; k++)
+        if ((await running().masterFor(tagOf(`${base}-${k}`))) === master) return `${base}-${k}`
+      throw new Error(`no ${base}-<n> of 100 has its shard on master ${master.port}`)
+    }
+    const masterDir = await dataDir(master)
+    const group = await nameOn('listeners')
+    const member = await nameOn('listener')
+
+    const dir = mkdtempSync(join(tmpdir(), 'swy-cluster-failover-'))
+    const recordFile = join(dir, 'runs.log')
+    const workers: Spawned[] = []
+    const layerOptions = { cluster: { nodes, shards: SHARDS }, prefix }
+    const sender = new RedisChannelLayer({
+      ...layerOptions,
+      taskChannels: [CHANNEL],
+      channelCapacity: { [CHANNEL]: 10_000 },
+    })
+    const listener = new RedisChannelLayer(layerOptions)
+    const inspector = new Cluster([...running().startupNodes], { slotsRefreshInterval: 1_000 })
+    inspector.on('error', () => undefined)
+    let probe: GroupProbe | undefined
+    try {
+      const spawnedAt = Date.now()
+      for (let i = 0; i < 2; i++) workers.push(spawnWorker(nodes, prefix, recordFile))
+      await Promise.all(workers.map((worker) => worker.waitForOutput(/serving channel jobs/, 30_000)))
+      const workersReadyMs = Date.now() - spawnedAt
+      await listener.groupAdd(group, member)
+      await sender.groupSend(group, { type: 'failover.ping', n: -1 })
+      expect(await listener.receive(member, { signal: AbortSignal.timeout(5_000) })).toMatchObject({ n: -1 })
+      // The membership must be on the replica before the fault, or the test would measure replication, not recovery.
+      await replicaCaughtUp(master, replica)
+      probe = startGroupProbe(sender, listener, { group, member, intervalMs: GROUP_PROBE_MS })
+
+      let faulted: ReturnType<typeof injectFault> | undefined
+      const sendingAt = Date.now()
+      const sends = startSender(sender, { channel: CHANNEL, tasks: TASKS, lanes: SEND_LANES }, (count) => {
+        if (count < faultAfter || faulted !== undefined) return
+        faulted = injectFault(fault, master, replica, masterDir)
+        // Awaited once the sends are done; until then a failure must not count as an unhandled rejection.
+        faulted.catch(() => undefined)
+      })
+      await sends.done
+      const sendingMs = Date.now() - sendingAt
+      if (faulted === undefined) throw new Error('the sender never reached the fault')
+      const { at: faultAt, promotedAt, rejoinMs, deadAof } = await faulted
+      if (process.env.FAILOVER_KEEP_RECORDS !== undefined) console.log(`faultAt=${faultAt} promotedAt=${promotedAt}`)
+      const sentAtFault = sends.acknowledged.filter((id) => sends.resolved.get(id)! <= faultAt).length
+      const firstAfter = sends.acknowledged.find((id) => sends.began.get(id)! > faultAt)
+      const firstSendMs = firstAfter === undefined ? Infinity : sends.resolved.get(firstAfter)! - faultAt
+
+      // Every worker runs a task sent after the promotion: it follows the new master by itself. Probe tasks keep
+      // coming in case the backlog drained before a slower worker was back.
+      const ranAfter = (worker: Spawned): RunRecord | undefined =>
+        readRecords(recordFile).find(
+          (run) => run.kind === 'start' && run.pid === worker.pid && (sends.began.get(run.taskId) ?? 0) > promotedAt,
+        )
+      let probes = 0
+      await waitFor(
+        'every worker to run a task sent after the promotion',
+        async () => {
+          if (workers.every((worker) => ranAfter(worker) !== undefined)) return true
+          const id = `probe-${probes++}`
+          sends.began.set(id, Date.now())
+          await sender.send(CHANNEL, { type: 'job.run', idempotencyKey: id })
+          return false
+        },
+        { timeoutMs: RECOVERY_BOUND_MS, intervalMs: 100 },
+      ).catch((error: unknown) => {
+        const detail = workers.map((worker) => `worker ${worker.pid} stderr: ${worker.output().stderr.slice(-3_000)}`)
+        throw new Error(`${(error as Error).message}\n${detail.join('\n')}`, { cause: error })
+      })
+      const newWork = workers.map((worker) => ranAfter(worker)!.at - faultAt)
+      // Back: a worker runs a task it claimed in a call begun after the fault, which only the new master can answer
+      // (what it ran meanwhile may have been claimed, and prefetched, before).
+      const workersBack = workers.map((worker) => {
+        const records = readRecords(recordFile).filter((run) => run.pid === worker.pid && run.at > faultAt)
+        const claimedAfter = new Set(records.filter((run) => run.kind === 'claimed').map((run) => run.taskId))
+        const first = records.find((run) => run.kind === 'start' && claimedAfter.has(run.taskId))
+        return (first?.at ?? Infinity) - faultAt
+      })
+
+      // Drained: nothing queued, claimed or waiting to retry (claims cut by the fault come back after their deadline).
+      const keys = new RedisKeys(`{${tagOf(CHANNEL)}}`)
+      const drainMs = await waitFor(
+        'the task channel to drain',
+        async () => {
+          const counts = await Promise.all(
+            [keys.queue(CHANNEL), keys.inflight(CHANNEL), keys.delayed(CHANNEL)].map((key) => inspector.zcard(key)),
+          )
+          return counts.every((count) => count === 0)
+        },
+        { timeoutMs: 30_000, intervalMs: 200 },
+      )
+      await probe.stop()
+      const groupGap = longestGap(probe.receipts, faultAt)
+      const groupBack = (probe.receipts.find((at) => at > promotedAt) ?? Infinity) - faultAt
+
+      const states = await taskStates(sender, sends.acknowledged)
+      const lost = sends.acknowledged.filter((_, i) => states[i]?.status !== 'succeeded')
+      const records = readRecords(recordFile)
+      const finalSuccess = new Map(
+        states.flatMap((state) => (state?.status === 'succeeded' ? [[state.taskId, state.updatedAt] as const] : [])),
+      )
+      const starts = records.filter((run) => run.kind === 'start')
+      const runsAfterFinalSuccess = starts.filter((run) => run.at > (finalSuccess.get(run.taskId) ?? Infinity))
+      const confirmed = firstOf(records, 'acked')
+      // A claim whose call began after the task's success was confirmed: Redis forgot it (a claim made just before
+      // the ack may start running after it; that is at-least-once, not this).
+      const claimsAfterSuccess = records.filter(
+        (run) => run.kind === 'claimed' && run.at > (confirmed.get(run.taskId) ?? Infinity),
+      )
+      // What asynchronous replication may lose to a SIGKILL: acknowledged by the old master just before it died, and
+      // for a send, in its AOF (it had the task) while the new master never got it.
+      const justBeforeKill = (at: number | undefined): boolean =>
+        fault === 'SIGKILL' && at !== undefined && at <= faultAt && at > faultAt - LOSS_WINDOW_MS
+      const inDeadAof = (id: string): boolean => deadAof.includes(`${keys.taskState(id)}\r\n`)
+      const lostToReplication = lost.filter((id) => justBeforeKill(sends.resolved.get(id)) && inDeadAof(id))
+      const acksLostToReplication = claimsAfterSuccess.filter((run) => justBeforeKill(confirmed.get(run.taskId)))
+      const lossAges = lostToReplication.map((id) => faultAt - sends.resolved.get(id)!)
+      const doneCounts = new Map<string, number>()
+      for (const run of records)
+        if (run.kind === 'done') doneCounts.set(run.taskId, (doneCounts.get(run.taskId) ?? 0) + 1)
+      const doneTwice = [...doneCounts.values()].filter((count) => count > 1)
+      const retried = [...sends.failures.values()].reduce((sum, count) => sum + count, 0)
+      console.log(
+        `[cluster failover] ${fault} of master ${master.port} (shard of ${CHANNEL}, ${group} and ${member}) after ` +
+          `${sentAtFault} of ${TASKS} sends (seed ${seed}): replica ${replica.port} master after ` +
+          `${promotedAt - faultAt} ms; first send begun after the fault resolved after ${firstSendMs} ms; group ` +
+          `delivery: longest gap ${groupGap} ms, first receipt after the promotion ${groupBack} ms after the fault ` +
+          `(${probe.sendFailures} group sends failed); workers back (first run of a task claimed after the fault) after ` +
+          `${workersBack.join(' and ')} ms, first run of a task sent after the promotion ${newWork.join(' and ')} ms ` +
+          `(${probes} probe tasks); drained ${drainMs} ms later` +
+          (fault === 'SIGKILL' ? `; killed master rejoined as a replica, healthy after ${rejoinMs} ms` : '') +
+          `. Sends retried: ${retried} (${[...sends.failures].map(([kind, n]) => `${n}x ${kind}`).join(' | ')}). ` +
+          `Lost: ${lost.length}${lost.length > 0 ? ` (${lost.slice(0, 10).join(', ')})` : ''}, of which ` +
+          `${lostToReplication.length} lost to asynchronous replication (acknowledged by the old master ` +
+          `${lossAges.length > 0 ? `${Math.min(...lossAges)}-${Math.max(...lossAges)}` : '-'} ms before its SIGKILL, ` +
+          `in its AOF, absent from the new master); runs after the final success: ${runsAfterFinalSuccess.length}; ` +
+          `claims after a confirmed success: ${claimsAfterSuccess.length}, of which ` +
+          `${acksLostToReplication.length} after an ack confirmed within ${LOSS_WINDOW_MS} ms before the SIGKILL; tasks done twice (at-least-once, before success was confirmed): ` +
+          `${doneTwice.length}; ${starts.length} runs in all. Workers ready in ${workersReadyMs} ms, ${TASKS} sends ` +
+          `took ${sendingMs} ms; worker logs: ${workerLogs(workers)}`,
+      )
+
+      expect(confirmed.size).toBeGreaterThan(TASKS / 2)
+      for (const worker of workers) {
+        expect(isAlive(worker.pid), worker.output().stderr).toBe(true)
+        expect(worker.output().stderr).not.toMatch(/MaxListenersExceededWarning/)
+      }
+      // Nothing is lost or run again after its success, but what asynchronous replication loses to a SIGKILL (see
+      // LOSS_WINDOW_MS): that is counted and printed above.
+      expect(lost.filter((id) => !lostToReplication.includes(id))).toEqual([])
+      // The AOF check finds what it looks for: the first task, long replicated, is in the dead master's AOF.
+      if (fault === 'SIGKILL') expect(inDeadAof(sends.acknowledged[0]!)).toBe(true)
+      expect(runsAfterFinalSuccess).toEqual([])
+      expect(claimsAfterSuccess.filter((run) => !acksLostToReplication.includes(run))).toEqual([])
+      // Only the failover window refuses sends: RedisUnavailableError, nothing else.
+      for (const kind of sends.failures.keys()) expect(kind).toMatch(/^RedisUnavailableError: /)
+      expect(firstSendMs).toBeLessThan(RECOVERY_BOUND_MS)
+      for (const ms of [...workersBack, ...newWork]) expect(ms).toBeLessThan(RECOVERY_BOUND_MS)
+      expect(groupGap).toBeLessThan(RECOVERY_BOUND_MS)
+      expect(groupBack).toBeLessThan(RECOVERY_BOUND_MS)
+    } finally {
+      for (const worker of workers) worker.kill()
+      await probe?.stop()
+      inspector.disconnect()
+      await Promise.all([sender.close(), listener.close()])
+      if (process.env.FAILOVER_KEEP_RECORDS === undefined) rmSync(dir, { recursive: true, force: true })
+      else console.log(`records kept in ${recordFile}`)
+    }
+    await running().waitHealthy()
+  }
+
+  it('CLUSTER FAILOVER of the task shard’s master: nothing lost, nothing run after success, all back by itself', async () => {
+    await failoverUnderLoad('CLUSTER FAILOVER')
+  }, 90_000)
+
+  it('SIGKILL of the task shard’s master: nothing lost, nothing run after success, all back by itself', async () => {
+    await failoverUnderLoad('SIGKILL')
+  }, 90_000)
+})
