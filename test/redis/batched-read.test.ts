@@ -8,7 +8,7 @@ import { info, RawClients, redisServerBin, uniquePrefix } from './helpers.js'
 
 // Private servers, so INFO commandstats counts this file's reads only. The reader takes a group message with one
 // BZMPOP (Redis 7+), not a BZPOPMIN and then an empty ZPOPMIN; a Redis without BZMPOP (before 7.0, played here by
-// one that renamed it away) still gets every message, through BZPOPMIN.
+// one that renamed it away), or whose ACL denies it, still gets every message, through BZPOPMIN.
 const servers: RunningRedis[] = []
 const raw = new RawClients()
 const layers: RedisChannelLayer[] = []
@@ -76,6 +76,16 @@ describe('the process reader', () => {
 
   it('falls back to BZPOPMIN on a Redis without BZMPOP, and delivers everything', async () => {
     const { url, client } = await start(['--rename-command', 'BZMPOP', ''])
+    const prefix = uniquePrefix()
+    const got = await fanOut(layer(url, prefix), layer(url, prefix), 5)
+    for (const seqs of got) expect(seqs).toEqual(range(5))
+    const stats = await info(client, 'commandstats')
+    expect(stats.get('cmdstat_bzpopmin.calls')).toBeGreaterThanOrEqual(5)
+  })
+
+  it('falls back to BZPOPMIN when an ACL denies BZMPOP (NOPERM), and delivers everything', async () => {
+    const { url, client } = await start()
+    await client.call('ACL', 'SETUSER', 'default', '-bzmpop')
     const prefix = uniquePrefix()
     const got = await fanOut(layer(url, prefix), layer(url, prefix), 5)
     for (const seqs of got) expect(seqs).toEqual(range(5))

@@ -67,7 +67,8 @@ export interface InboundContext {
  * The process's reading side: one blocking connection per shard runs BZPOPMIN over this process's queues (one
  * per `newChannel` prefix) and the normal channels someone is receiving on, and demultiplexes what arrives. When
  * it waits on process queues only, it reads with BZMPOP (Redis 7+) instead, taking a burst's first batch in the
- * same round trip; on an older Redis, which answers that it does not know the command, it keeps to BZPOPMIN.
+ * same round trip; on an older Redis, which answers that it does not know the command (or one whose ACL denies
+ * it), it keeps to BZPOPMIN.
  * Process-queue messages go to local buffers (a group copy fans out to the local members behind the queue it came
  * through); a normal-channel message goes to the oldest waiting receive, or back to Redis with its original score
  * if that receive was cancelled meanwhile, so cancellation never loses or reorders a message (channels_redis#151).
@@ -238,8 +239,8 @@ export class Inbound {
         this.blockedOn[index] = undefined
         this.readOver(index)
         if (this.isStopped()) return
-        if (batched && isUnknownCommand(error)) {
-          // Redis before 7.0 has no BZMPOP: BZPOPMIN, then ZPOPMIN to drain, from now on.
+        if (batched && isRefusedCommand(error)) {
+          // Redis before 7.0 has no BZMPOP (or an ACL denies it): BZPOPMIN, then ZPOPMIN to drain, from now on.
           this.batchedPop[index] = false
           continue
         }
@@ -418,8 +419,9 @@ function parseBzmpop(reply: unknown): Popped | null {
   return { key: key.toString(), entries: pairs.flat() }
 }
 
-function isUnknownCommand(error: unknown): boolean {
-  return error instanceof Error && /unknown command/i.test(error.message)
+/** Redis does not know the command, or the connection's ACL user may not run it. */
+function isRefusedCommand(error: unknown): boolean {
+  return error instanceof Error && /unknown command|^NOPERM/i.test(error.message)
 }
 
 function sameKeys(a: readonly string[], b: readonly string[]): boolean {
