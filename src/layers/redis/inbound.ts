@@ -86,7 +86,7 @@ export class Inbound {
   private readonly wakers: ((() => void) | undefined)[]
   /** Per shard: called once the blocking read in flight is over and what it took has been handed over. */
   private readonly afterRead: (() => void)[][]
-  /** Per shard: false once it answered BZMPOP with an unknown-command error (Redis before 7.0). */
+  /** Per shard: false once it refused BZMPOP (Redis before 7.0, or an ACL that denies it): BZPOPMIN then. */
   private readonly batchedPop: boolean[]
 
   constructor(private readonly ctx: InboundContext) {
