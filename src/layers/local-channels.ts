@@ -2,6 +2,7 @@ import type { Message } from './channel-layer.js'
 import type { ChannelListener } from './channel-listener.js'
 import { Fifo } from './fifo.js'
 import { PendingReceive } from './pending-receive.js'
+import { WaiterQueue } from './waiter-queue.js'
 
 interface Entry {
   readonly channel: string
@@ -27,11 +28,8 @@ interface ChannelState {
   readonly queue: Fifo<Entry>
   /** The channel's capacity, resolved when the state is (re)used for it. */
   capacity: number
-  /**
-   * Pending receives and registered listeners, oldest first (a Set keeps insertion order and deletes in O(1) on
-   * abort or `unlisten`).
-   */
-  readonly waiters: Set<Waiter>
+  /** Pending receives and registered listeners, oldest first (O(1) delete on abort or `unlisten`). */
+  readonly waiters: WaiterQueue<Waiter>
 }
 
 /** Who waits on a channel: a `receive`'s promise, or a listener (`ListeningReceiver`), which holds none. */
@@ -120,12 +118,9 @@ export class LocalChannels {
   }
 
   private handOver(channel: string, state: ChannelState, message: Message): boolean {
-    // The size check first: a busy receiver (no pending receive) is the common case in a burst.
-    if (state.waiters.size === 0) return false
-    let waiter: Waiter | undefined
-    for (waiter of state.waiters) break
+    // A busy receiver (no pending receive) is the common case in a burst.
+    const waiter = state.waiters.shift()
     if (waiter === undefined) return false
-    state.waiters.delete(waiter)
     this.forgetIfIdle(channel, state)
     if (waiter instanceof PendingReceive) waiter.resolve(message)
     else waiter.channelMessage(message)
@@ -179,11 +174,13 @@ export class LocalChannels {
   }
 
   /** The oldest unexpired queued message, if any. */
-  take(channel: string, now = Date.now()): Message | undefined {
+  take(channel: string, now?: number): Message | undefined {
     const state = this.channels.get(channel)
     if (state === undefined) return undefined
     let entry = state.queue.shift()
-    while (entry !== undefined && entry.expiresAt <= now) {
+    // The clock only for an entry to check: a consumer asks after nearly every message, mostly of an empty channel.
+    const at = entry === undefined ? 0 : (now ?? Date.now())
+    while (entry !== undefined && entry.expiresAt <= at) {
       // Behind an untracked entry, `purgeExpired` may already have reported this one without reaching it.
       if (entry.tracked) this.untrack(entry)
       if (!entry.reported) this.onExpired(entry)
@@ -365,7 +362,7 @@ export class LocalChannels {
   private create(channel: string): ChannelState {
     const capacity = this.capacityOf(channel)
     const reused = this.idle.pop()
-    const state = reused ?? { queue: new Fifo<Entry>(), capacity, waiters: new Set<Waiter>() }
+    const state = reused ?? { queue: new Fifo<Entry>(), capacity, waiters: new WaiterQueue<Waiter>() }
     state.capacity = capacity
     this.channels.set(channel, state)
     return state

@@ -27,7 +27,8 @@ export interface OutboundGateEvents {
  * to one client costs one `writev` system call instead of one per frame (uWebSockets' corking), and until then a
  * frame is one array slot, not ws's framing objects held across the burst (which a garbage collection meanwhile
  * would copy). A lone frame waits for nothing but the end of the current tick. Call `flush()` before closing the
- * socket, so the close frame follows them.
+ * socket, so the close frame follows them. A text written to socket after socket (a group message every member
+ * forwards) is framed once, and each socket's transport takes that frame as it is (`repeatedText`).
  *
  * @example
  * ```ts
@@ -43,6 +44,12 @@ export class OutboundGate {
   /** An upper bound of the bytes in `queued` (`maxPayloadBytes`). */
   private queuedBound = 0
   private terminateTimer: NodeJS.Timeout | undefined
+  /**
+   * Whether a shared frame goes straight to `transport`: ws negotiated no extension (nothing compresses or holds
+   * frames back), so its sender writes each frame to the transport at once, as it is, and one built here is the
+   * same bytes in the same order. Extensions are settled before the gate exists.
+   */
+  private readonly writesFrames: boolean
 
   /** `transport` is the TCP socket under `socket` (the upgrade request's), corked per flush; omit it to not cork. */
   constructor(
@@ -50,7 +57,9 @@ export class OutboundGate {
     private readonly limits: { readonly maxOutboundBytes: number; readonly slowClientCloseGraceMs: number },
     private readonly events: OutboundGateEvents,
     private readonly transport?: Writable,
-  ) {}
+  ) {
+    this.writesFrames = transport !== undefined && socket.extensions === ''
+  }
 
   /** True once the client was closed for not reading. */
   get closedSlow(): boolean {
@@ -93,12 +102,10 @@ export class OutboundGate {
     const cork = queued.length > 1 && transport !== undefined && !transport.writableEnded
     if (cork) transport.cork()
     for (const payload of queued) {
-      if (typeof payload !== 'string') socket.send(payload)
-      else {
-        const bytes = repeatedText(payload)
-        if (bytes === undefined) socket.send(payload)
-        else socket.send(bytes, TEXT_FRAME)
-      }
+      const shared = typeof payload === 'string' ? repeatedText(payload) : undefined
+      if (shared === undefined) socket.send(payload)
+      else if (this.writesFrames && transport !== undefined) transport.write(shared.frame)
+      else socket.send(shared.payload, TEXT_FRAME)
     }
     if (cork) transport.uncork()
   }
@@ -130,21 +137,46 @@ export class OutboundGate {
 
 const TEXT_FRAME = { binary: false } as const
 let lastText: string | undefined
-let lastTextBytes: Buffer | undefined
+let lastShared: SharedText | undefined
+
+/** A text's whole unmasked frame (RFC 6455 5.2, as a server sends it), and its UTF-8 payload within it. */
+interface SharedText {
+  readonly frame: Buffer
+  readonly payload: Buffer
+}
 
 /**
- * The UTF-8 bytes of `text` when it is the text the last frame carried too, encoded once, else undefined (sent as
- * a string). A group message forwarded by every member is written to socket after socket: ws would measure and
- * encode the same string once per socket; this does it once per message. A one-off text (an echo) costs a compare.
+ * The text frame of `text` when it is the text the last frame carried too, built once, else undefined (sent
+ * through ws as a string). A group message forwarded by every member is written to socket after socket: ws would
+ * encode the same string and frame it (a header, a two-buffer `writev`) once per socket; this builds the frame once
+ * per message, and each socket takes it in one plain write. A one-off text (an echo) costs a compare.
  */
-function repeatedText(text: string): Buffer | undefined {
+function repeatedText(text: string): SharedText | undefined {
   if (text !== lastText) {
     lastText = text
-    lastTextBytes = undefined
+    lastShared = undefined
     return undefined
   }
-  lastTextBytes ??= Buffer.from(text)
-  return lastTextBytes
+  lastShared ??= sharedText(text)
+  return lastShared
+}
+
+function sharedText(text: string): SharedText {
+  const payloadBytes = Buffer.byteLength(text)
+  const lengthBytes = payloadBytes < 126 ? 0 : payloadBytes < 65_536 ? 2 : 8
+  const frame = Buffer.allocUnsafe(2 + lengthBytes + payloadBytes)
+  frame[0] = 0x81 // FIN, opcode 1 (text)
+  if (lengthBytes === 0) frame[1] = payloadBytes
+  else if (lengthBytes === 2) {
+    frame[1] = 126
+    frame.writeUInt16BE(payloadBytes, 2)
+  } else {
+    frame[1] = 127
+    frame.writeUInt32BE(0, 2)
+    frame.writeUInt32BE(payloadBytes, 6)
+  }
+  frame.write(text, 2 + lengthBytes, 'utf8')
+  return { frame, payload: frame.subarray(2 + lengthBytes) }
 }
 
 // A module function with an argument, not a closure per tick.

@@ -64,4 +64,21 @@ describe('frames sent in one tick (written together at its end)', () => {
     expect(got.length).toBeLessThan(100)
     expect(server.app.switchyard.stats().closedSlow).toBe(1)
   })
+
+  it('repeat a text byte for byte, whatever its length takes to frame (7, 16 or 64 bits)', async () => {
+    // The same text sent again is framed once and written as it is: 'é' makes its UTF-8 length differ from its own.
+    const texts = [5, 200, 70_000].map((length) => 'é'.repeat(length))
+    const app: Application = async (_scope, receive, send) => {
+      await receive()
+      await send({ type: 'websocket.accept' })
+      await receive()
+      for (const text of texts) for (let i = 0; i < 3; i++) await send({ type: 'websocket.send', text })
+      await receive()
+    }
+    const server = await startServer(app)
+    const { socket } = await connect(wsUrl(server))
+    const got = collect(socket)
+    for (let i = 0; i < 200 && got.length < 9; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(got).toEqual(texts.flatMap((text) => [text, text, text]))
+  })
 })

@@ -64,7 +64,10 @@ export interface InboundContext {
 
 /**
  * The process's reading side: one blocking connection per shard runs BZPOPMIN over this process's queues (one
- * per `newChannel` prefix) and the normal channels someone is receiving on, and demultiplexes what arrives.
+ * per `newChannel` prefix) and the normal channels someone is receiving on, and demultiplexes what arrives. When
+ * it waits on process queues only, it reads with BZMPOP (Redis 7+) instead, taking a burst's first batch in the
+ * same round trip; on an older Redis, which answers that it does not know the command (or one whose ACL denies
+ * it), it keeps to BZPOPMIN.
  * Process-queue messages go to local buffers (a group copy fans out to the local members behind the queue it came
  * through); a normal-channel message goes to the oldest waiting receive, or back to Redis with its original score
  * if that receive was cancelled meanwhile, so cancellation never loses or reorders a message (channels_redis#151).
@@ -82,11 +85,14 @@ export class Inbound {
   private readonly wakers: ((() => void) | undefined)[]
   /** Per shard: called once the blocking read in flight is over and what it took has been handed over. */
   private readonly afterRead: (() => void)[][]
+  /** Per shard: false once it refused BZMPOP (Redis before 7.0, or an ACL that denies it): BZPOPMIN then. */
+  private readonly batchedPop: boolean[]
 
   constructor(private readonly ctx: InboundContext) {
     this.blockedOn = ctx.shards.map(() => undefined)
     this.wakers = ctx.shards.map(() => undefined)
     this.afterRead = ctx.shards.map(() => [])
+    this.batchedPop = ctx.shards.map(() => true)
   }
 
   start(): void {
@@ -213,25 +219,40 @@ export class Inbound {
         await this.room()
         if (this.isStopped()) return
       }
-      let popped: [Buffer, Buffer, Buffer] | null
+      let popped: Popped | null
+      let batched = false
+      let count = 1
       try {
         shard.blockingId ??= await shard.blocking.client('ID')
         // Computed right before blocking: keysChanged() compares against exactly what is being waited on.
         const keys = this.keysFor(index)
+        // Several at once only from process queues (as `drain` takes them): one read per burst, not two.
+        batched = this.batchedPop[index] === true && keys.length === this.ctx.processQueues(index).length
+        if (batched) count = Math.max(1, this.ctx.local.headroom(Math.min(DRAIN_BATCH, this.ctx.minCapacity)))
         this.blockedOn[index] = keys
-        popped = await shard.blocking.bzpopminBuffer(...keys, BLOCK_SECONDS)
+        popped = batched
+          ? parseBzmpop(
+              await shard.blocking.callBuffer('BZMPOP', BLOCK_SECONDS, keys.length, ...keys, 'MIN', 'COUNT', count),
+            )
+          : parseBzpopmin(await shard.blocking.bzpopminBuffer(...keys, BLOCK_SECONDS))
       } catch (error) {
         this.blockedOn[index] = undefined
         this.readOver(index)
         if (this.isStopped()) return
+        if (batched && isRefusedCommand(error)) {
+          // Redis before 7.0 has no BZMPOP (or an ACL denies it): BZPOPMIN, then ZPOPMIN to drain, from now on.
+          this.batchedPop[index] = false
+          continue
+        }
         await shard.blockingReady(1_000, error)
         continue
       } finally {
         this.blockedOn[index] = undefined
       }
       if (popped === null) continue
-      const [rawKey, member, score] = popped
-      const key = rawKey.toString()
+      const { key, entries } = popped
+      const [member, score] = entries
+      if (member === undefined || score === undefined) continue
       const woken = this.ctx.wakeChannelOf(index, key)
       if (woken !== undefined) {
         this.ctx.onWake(woken)
@@ -239,8 +260,9 @@ export class Inbound {
         this.ctx.onPumped(member, score)
       } else if (this.ctx.processQueues(index).includes(key)) {
         const nonLocal = shard.keys.queueName(key)
-        this.routeProcessMessage(nonLocal, member, score)
-        await this.drain(shard, key, nonLocal)
+        this.routeEntries(nonLocal, entries)
+        // Fewer than asked for: the queue is empty now, and the next blocking read waits for more.
+        if (entries.length >= count * 2) await this.drain(shard, key, nonLocal)
       } else {
         await this.handleNormal(shard, key, member, score)
       }
@@ -260,12 +282,17 @@ export class Inbound {
       } catch {
         return
       }
-      for (let i = 0; i + 1 < batch.length; i += 2) {
-        const member = batch[i]
-        const score = batch[i + 1]
-        if (member !== undefined && score !== undefined) this.routeProcessMessage(nonLocal, member, score)
-      }
+      this.routeEntries(nonLocal, batch)
       if (batch.length < count * 2) return
+    }
+  }
+
+  /** Routes popped process-queue messages: `entries` alternates member and score, as ZPOPMIN replies. */
+  private routeEntries(nonLocal: string, entries: readonly Buffer[]): void {
+    for (let i = 0; i + 1 < entries.length; i += 2) {
+      const member = entries[i]
+      const score = entries[i + 1]
+      if (member !== undefined && score !== undefined) this.routeProcessMessage(nonLocal, member, score)
     }
   }
 
@@ -371,6 +398,30 @@ export class Inbound {
       await new Promise((resolve) => setTimeout(resolve, 5 * (attempt + 1)))
     }
   }
+}
+
+/** What one blocking pop took: the key, and its members and scores alternating (as ZPOPMIN replies). */
+interface Popped {
+  readonly key: string
+  readonly entries: readonly Buffer[]
+}
+
+function parseBzpopmin(reply: [Buffer, Buffer, Buffer] | null): Popped | null {
+  if (reply === null) return null
+  const [key, member, score] = reply
+  return { key: key.toString(), entries: [member, score] }
+}
+
+/** BZMPOP's reply (RESP2): null on timeout, else `[key, [[member, score], ...]]`. */
+function parseBzmpop(reply: unknown): Popped | null {
+  if (!Array.isArray(reply)) return null
+  const [key, pairs] = reply as [Buffer, [Buffer, Buffer][]]
+  return { key: key.toString(), entries: pairs.flat() }
+}
+
+/** Redis does not know the command, or the connection's ACL user may not run it. */
+function isRefusedCommand(error: unknown): boolean {
+  return error instanceof Error && /unknown command|^NOPERM/i.test(error.message)
 }
 
 function sameKeys(a: readonly string[], b: readonly string[]): boolean {
