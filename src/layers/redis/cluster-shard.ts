@@ -18,6 +18,8 @@ import {
 
 /** How long a blocking read waits before trying again where it was, while its slot moves or fails over. */
 const BLOCKING_RETRY_MS = 50
+/** How often a blocking read whose master is away reads the slot map again. */
+const FAILOVER_POLL_MS = 100
 
 /** As host-shard.ts' connections: fail fast while disconnected, never resend, reconnect with backoff. */
 const BLOCKING_OPTIONS = {
@@ -100,17 +102,31 @@ export class ClusterShard implements RedisShard {
 
   async blockingReady(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs
-    await this.connection.refresh(timeoutMs)
-    const master = this.connection.masterOf(this.slot)
-    if (master !== undefined && master !== this.blockingAddress) {
-      this.connectBlocking(master)
-      await waitReady(this.blocking, deadline)
-      return
+    for (;;) {
+      await this.connection.refresh(Math.max(1, deadline - Date.now()))
+      const master = this.connection.masterOf(this.slot)
+      if (master !== undefined && master !== this.blockingAddress) {
+        this.connectBlocking(master)
+        await waitReady(this.blocking, deadline)
+        return
+      }
+      if (this.blockingIsReady()) {
+        // Same master, connection fine: the slot is being moved (ASK, TRYAGAIN) or the failover is not decided
+        // yet. Wait a little rather than ask again at once, until the slot map says where the keys went.
+        await delay(Math.max(0, Math.min(BLOCKING_RETRY_MS, deadline - Date.now())))
+        return
+      }
+      if (Date.now() >= deadline) return
+      // Its master is away: read the slot map again every FAILOVER_POLL_MS, so the replica that takes over is
+      // followed within that, not at the end of the wait.
+      await waitReady(this.blocking, Math.min(deadline, Date.now() + FAILOVER_POLL_MS))
+      if (this.blockingIsReady()) return
     }
-    await waitReady(this.blocking, deadline)
-    // Same master, connection fine: the slot is being moved (ASK, TRYAGAIN) or the failover is not decided yet.
-    // Wait a little rather than ask again at once, until the slot map says where the keys went.
-    await delay(Math.max(0, Math.min(BLOCKING_RETRY_MS, deadline - Date.now())))
+  }
+
+  // A method: TypeScript would keep the status it narrowed before an await.
+  private blockingIsReady(): boolean {
+    return this.blocking.status === 'ready'
   }
 
   async unblock(id: number): Promise<void> {
