@@ -4,6 +4,7 @@ import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from '
 
 import { RedisUnavailableError } from '../../errors.js'
 import type { Logger } from '../../logger.js'
+import { ConnectionHealth, reconnectDelayMs } from './connection-health.js'
 import { newClusterClient } from './ioredis.js'
 import { describeHost, type ResolvedClusterOptions } from './redis-options.js'
 import { waitReady } from './redis-shard.js'
@@ -26,8 +27,7 @@ const CLUSTER_OPTIONS: ClusterOptions = {
   slotsRefreshInterval: SLOTS_REFRESH_MS,
   slotsRefreshTimeout: 1_000,
   scaleReads: 'master',
-  clusterRetryStrategy: (attempt: number) =>
-    Math.min(2_000, 50 * 2 ** Math.min(attempt, 6)) + Math.floor(Math.random() * 100),
+  clusterRetryStrategy: reconnectDelayMs,
 }
 
 /**
@@ -42,19 +42,12 @@ export class ClusterConnection {
   readonly seed: string
   /** What every connection to a node needs besides its address (from the first URL: all nodes share them). */
   readonly credentials: Pick<RedisOptions, 'username' | 'password' | 'tls'>
-  errors = 0
-  reconnects = 0
-  private readyCount = 0
-  private lastErrorLogAt = 0
-  private closing = false
+  readonly health: ConnectionHealth
   private refreshing: Promise<void> | undefined
 
-  constructor(
-    options: ResolvedClusterOptions,
-    private readonly log: Logger,
-    onReconnect: () => void,
-  ) {
+  constructor(options: ResolvedClusterOptions, log: Logger, onReconnect: () => void) {
     this.label = `cluster ${options.nodes.map(describeHost).join(',')}`
+    this.health = new ConnectionHealth(this.label, log)
     const first = new URL(options.nodes[0] ?? 'redis://127.0.0.1:6379')
     this.seed = first.host
     this.credentials = {
@@ -72,19 +65,13 @@ export class ClusterConnection {
       },
     })
     this.client.setMaxListeners(0)
-    this.client.on('error', (error: Error) => {
-      this.onError(error)
-    })
-    this.client.on('node error', (error: Error) => {
-      this.onError(error)
-    })
+    for (const event of ['error', 'node error']) {
+      this.client.on(event, (error: Error) => {
+        this.health.onError(error)
+      })
+    }
     this.client.on('ready', () => {
-      this.readyCount++
-      if (this.readyCount > 1) {
-        this.reconnects++
-        this.log.info({ host: this.label }, 'redis reconnected')
-        onReconnect()
-      }
+      this.health.onReady(onReconnect)
     })
   }
 
@@ -108,7 +95,7 @@ export class ClusterConnection {
       const address = this.masterOf(slot)
       const node = address === undefined ? undefined : this.nodeAt(address)
       if (node?.status === 'ready') return node
-      if (Date.now() >= deadline || this.closing) return node
+      if (Date.now() >= deadline || this.health.closing) return node
       if (this.client.status !== 'ready') await waitReady(this.client, deadline)
       else if (
         node !== undefined &&
@@ -125,7 +112,7 @@ export class ClusterConnection {
 
   /** Reads the slot map again (one read at a time, bounded): after a failover, a slot's new master. */
   async refresh(timeoutMs = 1_000): Promise<void> {
-    if (this.closing) return
+    if (this.health.closing) return
     this.refreshing ??= new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, timeoutMs)
       this.client.refreshSlotsCache(() => {
@@ -158,23 +145,13 @@ export class ClusterConnection {
   }
 
   async close(): Promise<void> {
-    this.closing = true
+    this.health.closing = true
     try {
       if (this.client.status === 'ready') await this.client.quit()
     } catch {
       // Closing anyway.
     }
     this.client.disconnect()
-  }
-
-  onError(error: Error): void {
-    if (this.closing) return
-    this.errors++
-    const now = Date.now()
-    // A node that is down reports an error per reconnect attempt; one line per 10 s is enough.
-    if (now - this.lastErrorLogAt < 10_000) return
-    this.lastErrorLogAt = now
-    this.log.warn({ host: this.label, error: error.message }, 'redis connection error')
   }
 }
 

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis'
 import type { Logger } from '../../logger.js'
 import type { ClusterConnection } from './cluster-connection.js'
 import { hashSlot } from './cluster-slots.js'
+import { CONNECTION_OPTIONS } from './connection-health.js'
 import { newRedisClient } from './ioredis.js'
 import { RedisKeys } from './keys.js'
 import {
@@ -20,14 +21,6 @@ import {
 const BLOCKING_RETRY_MS = 50
 /** How often a blocking read whose master is away reads the slot map again. */
 const FAILOVER_POLL_MS = 100
-
-/** As host-shard.ts' connections: fail fast while disconnected, never resend, reconnect with backoff. */
-const BLOCKING_OPTIONS = {
-  enableOfflineQueue: false,
-  autoResendUnfulfilledCommands: false,
-  maxRetriesPerRequest: 0,
-  retryStrategy: (attempt: number) => Math.min(2_000, 50 * 2 ** Math.min(attempt, 6)) + Math.floor(Math.random() * 100),
-} as const
 
 /**
  * One hash tag of a cluster layer (option `cluster`): every key of the shard starts with `{<tag>}`, so each script,
@@ -72,11 +65,11 @@ export class ClusterShard implements RedisShard {
 
   /** Counted once per layer (the first shard), plus this shard's own blocking connection's. */
   get errors(): number {
-    return this.blockingErrors + (this.reportsConnection ? this.connection.errors : 0)
+    return this.blockingErrors + (this.reportsConnection ? this.connection.health.errors : 0)
   }
 
   get reconnects(): number {
-    return this.reportsConnection ? this.connection.reconnects : 0
+    return this.reportsConnection ? this.connection.health.reconnects : 0
   }
 
   get blocking(): Redis {
@@ -162,7 +155,7 @@ export class ClusterShard implements RedisShard {
     const target = address ?? this.connection.seed
     const [host, port] = splitAddress(target)
     const client = newRedisClient({
-      ...BLOCKING_OPTIONS,
+      ...CONNECTION_OPTIONS,
       ...this.connection.credentials,
       host,
       port: Number(port),

@@ -1,11 +1,12 @@
 import { setTimeout as delay } from 'node:timers/promises'
 
-import type { Redis, RedisOptions } from 'ioredis'
+import type { Redis } from 'ioredis'
 
 import { RedisUnavailableError } from '../../errors.js'
 import type { Logger } from '../../logger.js'
 import { newRedisClient } from './ioredis.js'
 import type { RedisKeys } from './keys.js'
+import { CONNECTION_OPTIONS, ConnectionHealth } from './connection-health.js'
 import { describeHost, type RedisHost } from './redis-options.js'
 import {
   callWithRetry,
@@ -19,18 +20,6 @@ import {
 /** How long a blocking read that Redis answered with an error waits before it is sent again. */
 const REPLY_ERROR_RETRY_MS = 100
 
-/** Connection behaviour, chosen deliberately (STYLE: Redis): */
-const CLIENT_OPTIONS: RedisOptions = {
-  // A command issued while disconnected fails at once instead of waiting in an unbounded queue; `call()` retries
-  // it within the retry window, which is safe because it was never sent.
-  enableOfflineQueue: false,
-  // A command in flight when the connection drops may have run; resending could run a send twice. Fail it.
-  autoResendUnfulfilledCommands: false,
-  maxRetriesPerRequest: 0,
-  // Reconnect forever with capped exponential backoff and jitter.
-  retryStrategy: (attempt: number) => Math.min(2_000, 50 * 2 ** Math.min(attempt, 6)) + Math.floor(Math.random() * 100),
-}
-
 /**
  * One Redis server of `hosts` (or Sentinel's master): a command connection and one blocking connection (for
  * BZPOPMIN), both reconnecting with backoff.
@@ -41,13 +30,8 @@ export class HostShard implements RedisShard {
   readonly blocking: Redis
   /** The blocking connection's CLIENT ID, for CLIENT UNBLOCK; forgotten when that connection closes. */
   blockingId: number | undefined
-  errors = 0
-  reconnects = 0
-  private readyCount = 0
-  private lastErrorLogAt = 0
+  private readonly health: ConnectionHealth
   private warnedMoved = false
-  /** Set by close(): a connection cut mid-handshake then reports an error that is our doing, not Redis'. */
-  private closing = false
 
   constructor(
     host: RedisHost,
@@ -57,22 +41,18 @@ export class HostShard implements RedisShard {
     onReconnect: () => void,
   ) {
     this.label = describeHost(host)
+    this.health = new ConnectionHealth(this.label, log)
     this.commands = createClient(host, 'switchyard')
     this.blocking = createClient(host, 'switchyard-blocking')
     for (const client of [this.commands, this.blocking]) {
       // Every call waiting for a reconnect listens for 'ready'/'end' until it resolves: as many as callers in flight.
       client.setMaxListeners(0)
       client.on('error', (error: Error) => {
-        this.onError(error)
+        this.health.onError(error)
       })
     }
     this.commands.on('ready', () => {
-      this.readyCount++
-      if (this.readyCount > 1) {
-        this.reconnects++
-        this.log.info({ host: this.label }, 'redis reconnected')
-        onReconnect()
-      }
+      this.health.onReady(onReconnect)
     })
     // On 'close', not 'ready': ioredis emits 'ready' a tick after the connection is usable, and CLIENT (allowed
     // during the handshake) may already have fetched the new ID by then; clearing it would leave that first blocking
@@ -124,6 +104,14 @@ export class HostShard implements RedisShard {
     )
   }
 
+  get errors(): number {
+    return this.health.errors
+  }
+
+  get reconnects(): number {
+    return this.health.reconnects
+  }
+
   async unblock(id: number): Promise<void> {
     await this.commands.client('UNBLOCK', id)
   }
@@ -139,7 +127,7 @@ export class HostShard implements RedisShard {
   }
 
   async close(): Promise<void> {
-    this.closing = true
+    this.health.closing = true
     this.blocking.disconnect()
     try {
       if (this.commands.status === 'ready') await this.commands.quit()
@@ -148,22 +136,12 @@ export class HostShard implements RedisShard {
     }
     this.commands.disconnect()
   }
-
-  private onError(error: Error): void {
-    if (this.closing) return
-    this.errors++
-    const now = Date.now()
-    // A Redis that is down reports an error per reconnect attempt; one line per 10 s is enough.
-    if (now - this.lastErrorLogAt < 10_000) return
-    this.lastErrorLogAt = now
-    this.log.warn({ host: this.label, error: error.message }, 'redis connection error')
-  }
 }
 
 function createClient(host: RedisHost, connectionName: string): Redis {
-  if (typeof host === 'string') return newRedisClient(host, { ...CLIENT_OPTIONS, connectionName })
+  if (typeof host === 'string') return newRedisClient(host, { ...CONNECTION_OPTIONS, connectionName })
   return newRedisClient({
-    ...CLIENT_OPTIONS,
+    ...CONNECTION_OPTIONS,
     connectionName,
     sentinels: host.sentinels.map((sentinel) => ({ host: sentinel.host, port: sentinel.port })),
     name: host.name,
