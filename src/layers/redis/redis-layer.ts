@@ -77,6 +77,8 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
   private readonly localGroups = new LocalGroups()
   /** Non-local names (`specific.<id>!`) of this process's queues, one per `newChannel` prefix used. */
   private readonly ownNonLocal = new Set<string>()
+  /** `processQueues`' keys per shard, for `names` of `ownNonLocal`. */
+  private queueKeys: { readonly names: number; readonly byShard: readonly (readonly string[])[] } | undefined
   private readonly inbound: Inbound
   private readonly timers: NodeJS.Timeout[] = []
   private readonly delayedMover: DelayedMover
@@ -410,9 +412,17 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
    * the shard its name hashes to (channels_redis' rule), but history-send.lua delivers on the group's shard, in the
    * same step that numbers the message, so members of a history group see its offsets in order with shards too.
    */
-  private processQueues(index: number): string[] {
-    const { keys } = shardAt(this.shards, index)
-    return [...this.ownNonLocal].map((nonLocal) => keys.queue(nonLocal))
+  private processQueues(index: number): readonly string[] {
+    // Read for every message the blocking read brings: built again only when a `newChannel` prefix was added
+    // (`ownNonLocal` only grows).
+    if (this.queueKeys?.names !== this.ownNonLocal.size) {
+      const own = [...this.ownNonLocal]
+      this.queueKeys = {
+        names: own.length,
+        byShard: this.shards.map(({ keys }) => own.map((nonLocal) => keys.queue(nonLocal))),
+      }
+    }
+    return this.queueKeys.byShard[index] ?? []
   }
 
   /** channels_redis' consistent hash, on the non-local name for `!` channels (fixing channels_redis#221). */
