@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 
@@ -20,6 +20,8 @@ export const REDIS_TOOLS_INSTALL_COMMAND = 'apt-get install -y redis-tools'
 const MASTERS = 3
 const START_ATTEMPTS = 3
 const PROBE_TIMEOUT_MS = 1_000
+/** Redis' CLUSTER_MF_TIMEOUT: a manual failover not done by then is abandoned. */
+const MANUAL_FAILOVER_GIVEN_UP_MS = 5_500
 
 export type { ClusterRole }
 
@@ -189,6 +191,29 @@ async function startNode(bin: string, dir: string, nodeTimeoutMs: number): Promi
   }
 }
 
+/** The last lines of a node's log, for an error that says what the node did. */
+async function logTail(dir: string): Promise<string> {
+  const text = await readFile(join(dir, 'redis.log'), 'utf8').catch(() => '')
+  return text.split('\n').slice(-25).join('\n')
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function signalIfAlive(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error
+  }
+}
+
 function launch(
   bin: string,
   { dir, port, busPort }: { dir: string; port: number; busPort: number },
@@ -198,7 +223,7 @@ function launch(
     bin,
     port,
     extraArgs: [
-      ...['--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always'],
+      ...['--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--logfile', join(dir, 'redis.log')],
       ...['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf')],
       ...['--cluster-port', String(busPort), '--cluster-node-timeout', String(nodeTimeoutMs)],
       // A replica whose link has been down a while still takes over: tests want availability, not the freshest data.
@@ -265,8 +290,9 @@ class ClusterHandle implements RunningCluster {
       return
     }
     // A paused process cannot act on SIGTERM; let it run again first.
-    if (node.state === 'paused') process.kill(node.pid, 'SIGCONT')
-    if (signal === 'SIGKILL') process.kill(node.pid, 'SIGKILL')
+    // Gone already (it crashed: its log says why): stop() below still waits for its exit.
+    if (node.state === 'paused') signalIfAlive(node.pid, 'SIGCONT')
+    if (signal === 'SIGKILL') signalIfAlive(node.pid, 'SIGKILL')
     // stop() sends SIGTERM unless the process is gone already, and resolves once it has exited.
     await node.server.stop()
     node.server = undefined
@@ -286,8 +312,10 @@ class ClusterHandle implements RunningCluster {
     const oldMaster = this.nodes.find((node) => node.id === replica.masterId)
     if (replica.role !== 'replica' || oldMaster === undefined) throw new Error(`node ${replica.port} is no replica`)
     const start = Date.now()
-    await rawCommand(replica.port, ['CLUSTER', 'FAILOVER', ...(mode ? [mode] : [])], PROBE_TIMEOUT_MS)
-    const deadline = start + Math.max(10_000, 10 * this.nodeTimeoutMs)
+    const command = ['CLUSTER', 'FAILOVER', ...(mode ? [mode] : [])]
+    await rawCommand(replica.port, command, PROBE_TIMEOUT_MS)
+    let sentAt = start
+    const deadline = start + Math.max(20_000, 10 * this.nodeTimeoutMs)
     for (;;) {
       const promoted = await viewOf(replica).catch(() => undefined)
       const demoted = oldMaster.state === 'running' ? await viewOf(oldMaster).catch(() => undefined) : undefined
@@ -296,7 +324,24 @@ class ClusterHandle implements RunningCluster {
         roleOf(promoted.myself) === 'master' &&
         (oldMaster.state !== 'running' || demoted?.myself.masterId === replica.id)
       if (done) break
-      if (Date.now() > deadline) throw new Error(`node ${replica.port} was not master within ${deadline - start} ms`)
+      if (Date.now() > deadline) {
+        const logs = await Promise.all([replica, oldMaster].map((node) => logTail(node.dir)))
+        const gone = this.running().filter((node) => !isAlive(node.pid))
+        throw new Error(
+          `node ${replica.port} was not master within ${deadline - start} ms; nodes whose process is gone: ` +
+            `${gone.map((node) => node.port).join(', ') || 'none'}; its log:\n${logs[0]}\nits master's:\n${logs[1]}`,
+        )
+      }
+      // Redis gives up a manual failover after 5 s (a replica that cannot catch up with a loaded master meanwhile):
+      // ask again, as an operator would.
+      if (
+        Date.now() - sentAt > MANUAL_FAILOVER_GIVEN_UP_MS &&
+        promoted !== undefined &&
+        roleOf(promoted.myself) !== 'master'
+      ) {
+        await rawCommand(replica.port, command, PROBE_TIMEOUT_MS).catch(() => undefined)
+        sentAt = Date.now()
+      }
       await sleep(20)
     }
     const elapsed = Date.now() - start
