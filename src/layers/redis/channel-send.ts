@@ -92,18 +92,19 @@ export async function sendLater(
 
 /**
  * Moves due delayed messages onto their channels, on every shard (each layer runs it, see `DelayedMover`). Resolves
- * whether delayed messages still wait on any shard; true when a shard could not say (as if they did).
+ * when the earliest delayed message still waiting on any shard is due (Infinity when none wait); a shard that could
+ * not say counts as due `retryMs` from now.
  */
-export async function moveDueDelayed(ctx: SendContext): Promise<boolean> {
-  let waiting = false
+export async function moveDueDelayed(ctx: SendContext, retryMs: number): Promise<number> {
+  let nextDueAt = Number.POSITIVE_INFINITY
   for (const shard of ctx.shards) {
     try {
       const reply = await shard.call((client) => runDelayedMove(client, shard.keys, Date.now()))
-      waiting ||= reply.waiting
+      nextDueAt = Math.min(nextDueAt, reply.nextDueAt)
     } catch (err) {
-      waiting = true
+      nextDueAt = Math.min(nextDueAt, Date.now() + retryMs)
       ctx.log.debug({ err, host: shard.label }, 'moving due delayed messages failed')
     }
   }
-  return waiting
+  return nextDueAt
 }

@@ -21,7 +21,7 @@ import { ProcessChannels } from '../process-channels.js'
 import type { Logger } from '../../logger.js'
 import type { InspectOptions, LayerSnapshot, PurgeOptions } from '../snapshot.js'
 import { moveDueDelayed, sendLater, sendNow, type SendContext } from './channel-send.js'
-import { DelayedMover } from './delayed-mover.js'
+import { ACTIVE_MOVE_MS, DelayedMover } from './delayed-mover.js'
 import { Inbound, type InboundContext } from './inbound.js'
 import { inspectRedis } from './inspect.js'
 import { purgeExpiredMemberships } from './purge-memberships.js'
@@ -150,7 +150,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
       encode: (message) => this.serializer.encode(message),
     }
     this.delayedMover = new DelayedMover({
-      move: () => moveDueDelayed(this.sending),
+      move: () => moveDueDelayed(this.sending, ACTIVE_MOVE_MS),
       hasIdleWorkers: () => this.shards.some((shard) => this.tasks.wakeKeys(shard).length > 0),
     })
     this.start()
@@ -174,7 +174,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
         throw new ChannelFullError(channel, capacity)
       }
       this.counters.sent++
-      this.delayedMover.delayedSent()
+      this.delayedMover.delayedSent(Date.now() + delayMs)
       return
     }
     const { queued, expired, capacity: applied } = await sendNow(this.sending, channel, prepared.message, target)

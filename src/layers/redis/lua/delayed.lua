@@ -15,8 +15,8 @@
 -- ARGV[7]  add: task state key prefix (keys.ts `taskStatePrefix`)
 -- ARGV[8]  add: the task id if the sender knows it, else ''
 -- ARGV[9]  add: now, ms
--- Returns  add: 1, or 0 when ARGV[5] messages wait already; move: {messages moved, 1 if delayed messages still wait
---          (on any channel) else 0}: the mover sleeps longer while none do
+-- Returns  add: 1, or 0 when ARGV[5] messages wait already; move: {messages moved, when the earliest delayed message
+--          still waiting (on any channel) is due, ms, as a string; '' when none wait}: the mover sleeps until then
 if ARGV[1] == 'add' then
   if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return 0 end
   if ARGV[6] == '1' or (ARGV[6] == '' and redis.call('EXISTS', KEYS[3]) == 1) then
@@ -49,5 +49,5 @@ for _, channel in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMI
   local nextDue = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')[2]
   if nextDue then redis.call('ZADD', KEYS[1], nextDue, channel) else redis.call('ZREM', KEYS[1], channel) end
 end
-if redis.call('ZCARD', KEYS[1]) > 0 then return {moved, 1} end
-return {moved, 0}
+local earliest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]
+return {moved, earliest or ''}

@@ -121,17 +121,18 @@ export interface DelayedArgs {
 /** What a delayed.lua `move` did: how many messages it moved, and whether delayed messages still wait. */
 export interface DelayedMoveReply {
   readonly moved: number
-  readonly waiting: boolean
+  /** When the earliest delayed message still waiting is due (ms since the epoch); Infinity when none wait. */
+  readonly nextDueAt: number
 }
 
 /** delayed.lua `move`: moves due delayed messages onto their queues. */
 export async function runDelayedMove(client: RedisClient, keys: RedisKeys, nowMs: number): Promise<DelayedMoveReply> {
-  const [moved, waiting] = (await SCRIPTS.delayed.run(
+  const [moved, earliest] = (await SCRIPTS.delayed.run(
     client,
     [keys.delayedIndex],
     ['move', nowMs, keys.queuePrefix, keys.delayedPrefix, keys.wakePrefix],
-  )) as [number, number]
-  return { moved, waiting: waiting === 1 }
+  )) as [number, string]
+  return { moved, nextDueAt: earliest === '' ? Number.POSITIVE_INFINITY : Number(earliest) }
 }
 
 /** delayed.lua `add`: schedules one payload (resolves 1, or 0 when the channel's delayed messages are at capacity). */
