@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, inject, it } from 'vitest'
 
 import { IDLE_MOVE_MS } from '../../src/layers/redis/delayed-mover.js'
+import { RedisKeys } from '../../src/layers/redis/keys.js'
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
-import { uniquePrefix } from './helpers.js'
+import { RawClients, uniquePrefix, waitFor } from './helpers.js'
 
 // Issue 18: an idle layer no longer runs the delayed-message mover every second; each run learns when the earliest
 // waiting message is due and the next run comes then. A message whose sender is gone is still moved on time by a
@@ -10,12 +11,14 @@ import { uniquePrefix } from './helpers.js'
 const DELAY_MS = 2_000
 const redisUrl = inject('redisUrl')
 const open: RedisChannelLayer[] = []
+const raw = new RawClients()
 
 afterEach(async () => {
   for (const layer of open.splice(0)) {
     await layer.flush().catch(() => undefined)
     await layer.close()
   }
+  raw.closeAll()
 })
 
 function layerOn(prefix: string): RedisChannelLayer {
@@ -54,5 +57,27 @@ describe('moving delayed messages on Redis', () => {
     expect(soonMs).toBeLessThan(300 + 400)
     expect(lateMs).toBeGreaterThanOrEqual(1_500)
     expect(lateMs).toBeLessThan(1_500 + 400)
+  })
+
+  it('moves a task retry onto its queue when it comes due, with no worker claiming meanwhile', async () => {
+    const prefix = uniquePrefix()
+    const layer = layerOn(prefix)
+    const client = raw.connect(redisUrl)
+    const queue = new RedisKeys(prefix).queue('jobs')
+    await layer.tasks.declareTaskChannels(['jobs'])
+    await layer.send('jobs', { type: 'job.run' })
+    // The mover's idle pace from here: the retry below is the only thing that can bring it forward.
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    const [task] = await layer.tasks.claim('jobs', 1, 30_000)
+    const retriedAt = Date.now()
+    await layer.tasks.retry(task!, 1_000, { error: 'flaky' })
+    expect(await client.zcard(queue)).toBe(0)
+    await waitFor('the retry on its queue', async () => (await client.zcard(queue)) === 1, {
+      timeoutMs: IDLE_MOVE_MS + 1_000,
+      intervalMs: 10,
+    })
+    const tookMs = Date.now() - retriedAt
+    expect(tookMs).toBeGreaterThanOrEqual(1_000)
+    expect(tookMs).toBeLessThan(1_000 + 400)
   })
 })

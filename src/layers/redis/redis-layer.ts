@@ -360,6 +360,9 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
       onExpired: (count) => {
         this.counters.expired += count
       },
+      onDelayed: (dueAt) => {
+        this.delayedMover.delayedSent(dueAt)
+      },
       onWatchChange: () => {
         this.inbound.keysChanged()
       },

@@ -58,6 +58,8 @@ export interface RedisTaskStoreContext {
   onExpired(count: number): void
   /** The set of wake markers to watch changed (`wakeKeys`): the blocking reader re-issues its read. */
   onWatchChange(): void
+  /** A retry waits among the delayed messages until `dueAt` (ms since the epoch): the mover is armed for it. */
+  onDelayed(dueAt: number): void
   /** The shard holding a channel's queue (and so its task bookkeeping). */
   shardFor(channel: string): RedisShard
   /** Every shard (task states and dead-letter indexes are looked up on each). */
@@ -248,6 +250,9 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
       }
     })
     if (expired > 0) this.ctx.onExpired(expired)
+    for (const settlement of settlements) {
+      if (settlement.action === 'retry' && settlement.delayMs > 0) this.ctx.onDelayed(now + settlement.delayMs)
+    }
     // Before the claims are handed out, so a chain's next step is queued by the time its worker asks again.
     if (flowSteps.length > 0) await this.flowRecords.advance(this.flows, shard, flowSteps)
     if (claims.length === 0) return []
