@@ -84,7 +84,7 @@ export class OutboundGate {
         return
       }
     }
-    if (this.queued.length === 0) process.nextTick(flushGate, this)
+    if (this.queued.length === 0) flushAtEndOfTick(this)
     this.queued.push(payload)
     this.queuedBound += bound
   }
@@ -93,21 +93,29 @@ export class OutboundGate {
   flush(): void {
     const queued = this.queued
     if (queued.length === 0) return
-    this.queued = []
     this.queuedBound = 0
     const socket = this.socket
+    if (queued.length === 1) {
+      // The usual case (one group message per member per tick): no array is replaced, nothing is corked.
+      const payload = queued.pop() as string | Uint8Array
+      if (socket.readyState === socket.OPEN) this.write(payload)
+      return
+    }
+    this.queued = []
     // Closed meanwhile: they go nowhere, as a send after the close would.
     if (socket.readyState !== socket.OPEN) return
     const transport = this.transport
-    const cork = queued.length > 1 && transport !== undefined && !transport.writableEnded
+    const cork = transport !== undefined && !transport.writableEnded
     if (cork) transport.cork()
-    for (const payload of queued) {
-      const shared = typeof payload === 'string' ? repeatedText(payload) : undefined
-      if (shared === undefined) socket.send(payload)
-      else if (this.writesFrames && transport !== undefined) transport.write(shared.frame)
-      else socket.send(shared.payload, TEXT_FRAME)
-    }
+    for (const payload of queued) this.write(payload)
     if (cork) transport.uncork()
+  }
+
+  private write(payload: string | Uint8Array): void {
+    const shared = typeof payload === 'string' ? repeatedText(payload) : undefined
+    if (shared === undefined) this.socket.send(payload)
+    else if (this.writesFrames && this.transport !== undefined) this.transport.write(shared.frame)
+    else this.socket.send(shared.payload, TEXT_FRAME)
   }
 
   /** Clears the terminate timer and what is queued; call when the socket has closed. */
@@ -179,9 +187,32 @@ function sharedText(text: string): SharedText {
   return { frame, payload: frame.subarray(2 + lengthBytes) }
 }
 
-// A module function with an argument, not a closure per tick.
-function flushGate(gate: OutboundGate): void {
-  gate.flush()
+/** Gates with frames queued in this tick, flushed together at its end by one `process.nextTick`. */
+let dirtyGates: OutboundGate[] = []
+
+/**
+ * Flushes `gate` at the end of this tick. One callback for every gate, not one per gate: a group message forwarded
+ * by 200 members costs one tick object and one callback, where a `process.nextTick` per socket cost 200 of each.
+ */
+function flushAtEndOfTick(gate: OutboundGate): void {
+  if (dirtyGates.length === 0) process.nextTick(flushDirtyGates)
+  dirtyGates.push(gate)
+}
+
+function flushDirtyGates(): void {
+  // Swapped first: a gate that queues a frame during these flushes is flushed by the next callback.
+  const gates = dirtyGates
+  dirtyGates = []
+  let failure: { error: unknown } | undefined
+  for (const gate of gates) {
+    try {
+      gate.flush()
+    } catch (error) {
+      // One socket's failure must not leave the other sockets' frames unsent; it is raised once they are out.
+      failure ??= { error }
+    }
+  }
+  if (failure !== undefined) throw failure.error
 }
 
 /** An upper bound of `payloadBytes`, in O(1). */
