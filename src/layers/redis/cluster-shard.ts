@@ -11,6 +11,7 @@ import { RedisKeys } from './keys.js'
 import {
   callWithRetry,
   SCAN_COUNT,
+  unblockWhenUnpaused,
   waitReady,
   type CallOptions,
   type RedisClient,
@@ -125,7 +126,7 @@ export class ClusterShard implements RedisShard {
   async unblock(id: number): Promise<void> {
     const node = this.blockingAddress === undefined ? undefined : this.connection.nodeAt(this.blockingAddress)
     // No connection to that node (yet): the read ends by itself within its timeout.
-    if (node !== undefined) await node.client('UNBLOCK', id)
+    if (node !== undefined) await unblockWhenUnpaused(node, id)
   }
 
   async scan(cursor: string, pattern: string, type?: 'zset'): Promise<[string, string[]]> {

@@ -11,6 +11,7 @@ import { describeHost, type RedisHost } from './redis-options.js'
 import {
   callWithRetry,
   SCAN_COUNT,
+  unblockWhenUnpaused,
   waitReady,
   type CallOptions,
   type RedisClient,
@@ -113,7 +114,7 @@ export class HostShard implements RedisShard {
   }
 
   async unblock(id: number): Promise<void> {
-    await this.commands.client('UNBLOCK', id)
+    await unblockWhenUnpaused(this.commands, id)
   }
 
   async scan(cursor: string, pattern: string, type?: 'zset'): Promise<[string, string[]]> {

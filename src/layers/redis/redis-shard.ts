@@ -48,6 +48,17 @@ export interface RedisShard {
 }
 
 /**
+ * CLIENT UNBLOCK `id` on `server`, held back while that server pauses writes. Redis 7.0.15 (and every release without
+ * redis/redis#14164) crashes on CLIENT UNBLOCK of a client whose blocking read a write pause postponed ("Guru
+ * Meditation: Unknown btype in replyToBlockedClientTimedOut()"), and a master pauses writes during CLUSTER FAILOVER,
+ * FAILOVER and CLIENT PAUSE WRITE. Queued in MULTI behind a script (which a write pause postpones), the EXEC runs only
+ * once the pause is over, when no read is postponed any more; a read still to be re-issued then ends by its timeout.
+ */
+export async function unblockWhenUnpaused(server: Redis, id: number): Promise<void> {
+  await server.multi().eval('return 0', 0).client('UNBLOCK', id).exec()
+}
+
+/**
  * Errors after which the command is known not to have run: it never reached Redis, or Redis refused it whole for a
  * passing state (a master short of the replicas `min-replicas-to-write` asks for, a replica that a failover just
  * demoted or that lost its master, a server still loading its data, a cluster without a master for a slot or in
