@@ -1,0 +1,79 @@
+/**
+ * `npx tsx bench/tools/paced-steady.ts [--system switchyard] [--clients 200] [--windows 5] [--window-ms 10000]`:
+ * one server of a system under test on a private Redis, `clients` WebSocket members of the fan-out group, and a
+ * broadcast every 100 ms for `windows` windows; prints the server's CPU per delivery in each window. The bench's
+ * paced row measures the first 10 s after a short burst; this shows whether a gap is warm-up (it shrinks in later
+ * windows) or steady, and how much consecutive windows differ on this machine. Run `npm run build` first.
+ */
+import { parseArgs } from 'node:util'
+
+import { WebSocket } from 'ws'
+
+import { startBenchRedis } from '../harness/redis.js'
+import { makeBroadcaster } from '../systems/broadcasters.js'
+import { SYSTEMS, type SystemName } from '../systems/systems.js'
+
+const INTERVAL_MS = 100
+
+const { values } = parseArgs({
+  options: {
+    system: { type: 'string', default: 'switchyard' },
+    clients: { type: 'string', default: '200' },
+    windows: { type: 'string', default: '5' },
+    'window-ms': { type: 'string', default: '10000' },
+  },
+})
+const name = values.system as SystemName
+if (!(name in SYSTEMS) || name === 'django' || name === 'socketio') {
+  throw new Error(`--system must be switchyard or ws, not ${name}`)
+}
+const system = SYSTEMS[name]
+const clients = Number(values.clients)
+const windows = Number(values.windows)
+const windowMs = Number(values['window-ms'])
+
+const redis = await startBenchRedis()
+const target = { redisUrl: redis.url, prefix: `steady-${process.pid}`, group: 'bench.steady' }
+const server = await system.start({
+  BENCH_REDIS_URL: target.redisUrl,
+  BENCH_PREFIX: target.prefix,
+  BENCH_GROUP: target.group,
+})
+const sockets: WebSocket[] = []
+let received = 0
+try {
+  for (let i = 0; i < clients; i++) {
+    const socket = new WebSocket(system.fanoutUrl(server.url), { perMessageDeflate: false })
+    socket.on('message', () => {
+      received++
+    })
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve)
+      socket.once('error', reject)
+    })
+    sockets.push(socket)
+  }
+  const broadcaster = await makeBroadcaster(name, target)
+  let seq = 0
+  const perWindow = windowMs / INTERVAL_MS
+  for (let w = 0; w < windows; w++) {
+    const cpuBefore = await server.cpuMs()
+    const receivedBefore = received
+    for (let i = 0; i < perWindow; i++) {
+      const due = Date.now() + INTERVAL_MS
+      await broadcaster.publish(seq++)
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())))
+    }
+    const cpuMs = (await server.cpuMs()) - cpuBefore
+    const deliveries = received - receivedBefore
+    const perDelivery = deliveries > 0 ? ((cpuMs * 1000) / deliveries).toFixed(1) : '-'
+    console.log(
+      `${system.label} window ${w + 1}: ${deliveries} deliveries, ${cpuMs.toFixed(0)} ms CPU, ${perDelivery} µs each`,
+    )
+  }
+  await broadcaster.close()
+} finally {
+  for (const socket of sockets) socket.terminate()
+  await server.stop()
+  await redis.stop()
+}
