@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { Cluster, Redis, type ClusterOptions } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
+import { hashSlot } from '../../src/layers/redis/cluster-slots.js'
 import { redisServerBin } from '../redis/helpers.js'
 import {
   locateRedisCli,
@@ -209,7 +210,11 @@ describe('a private Redis Cluster (3 masters, 3 replicas) on loopback', () => {
     const master = running().masters()[0]!
     const replica = running().replicaOf(master)
     const key = await keyOn(master, 'manual')
-    const slot = await client.cluster('KEYSLOT', key)
+    // Computed here, not asked with `client.cluster('KEYSLOT', key)`: ioredis sends a CLUSTER command before the
+    // client is ready to any startup node, replicas included, and Redis 7 leaves a replica whose replication offset
+    // the asked node still sees as 0 (a fresh cluster) out of CLUSTER SLOTS, so ioredis disconnects it as holding no
+    // slot and the command fails with "Connection is closed." (the flake of this test).
+    const slot = hashSlot(key)
     const writer = startWriter((value) => client.set(key, value))
     await waitFor('writes before the failover', () => writer.acked.length >= 20)
 
