@@ -121,9 +121,14 @@ export class LocalChannels {
     // A busy receiver (no pending receive) is the common case in a burst.
     const waiter = state.waiters.shift()
     if (waiter === undefined) return false
-    this.forgetIfIdle(channel, state)
-    if (waiter instanceof PendingReceive) waiter.resolve(message)
-    else waiter.channelMessage(message)
+    if (waiter instanceof PendingReceive) {
+      this.forgetIfIdle(channel, state)
+      waiter.resolve(message)
+    } else {
+      // Kept for the listener, which listens again once it has handled the message (a Map delete and set less per
+      // delivery); `unlisten` forgets it if the listener stops instead.
+      waiter.channelMessage(message)
+    }
     return true
   }
 
@@ -247,19 +252,31 @@ export class LocalChannels {
   }
 
   /**
-   * Registers `listener` for the next message handed to `channel`, as `wait` does a receive (the caller takes a
-   * queued one first). A listener already registered there keeps its place.
+   * The channel's oldest queued message (as `take`), or else `listener` registered for the next one handed to
+   * `channel`, as `wait` does a receive. A listener already registered there keeps its place.
    */
-  listen(channel: string, listener: ChannelListener): void {
-    ;(this.channels.get(channel) ?? this.create(channel)).waiters.add(listener)
+  takeOrListen(channel: string, listener: ChannelListener): Message | undefined {
+    const state = this.channels.get(channel)
+    // The usual case: a listener back for its next message finds the state it was handed the last one from.
+    if (state?.queue.length === 0) {
+      state.waiters.add(listener)
+      return undefined
+    }
+    const message = state === undefined ? undefined : this.take(channel)
+    if (message === undefined) (this.channels.get(channel) ?? this.create(channel)).waiters.add(listener)
+    return message
   }
 
-  /** Takes `listener` off `channel`'s waiters; false if it was not there (its message was handed over). */
+  /**
+   * Takes `listener` off `channel`'s waiters; false if it was not there (its message was handed over). Either way
+   * the channel's state is forgotten if nothing is left in it: a listener that stops calls this.
+   */
   unlisten(channel: string, listener: ChannelListener): boolean {
     const state = this.channels.get(channel)
-    if (state === undefined || !state.waiters.delete(listener)) return false
+    if (state === undefined) return false
+    const removed = state.waiters.delete(listener)
     this.forgetIfIdle(channel, state)
-    return true
+    return removed
   }
 
   /** A pending receive's signal aborted. Still waiting means no message was handed over: it stays queued. */

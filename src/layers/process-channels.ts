@@ -5,7 +5,7 @@ import type { Message } from './channel-layer.js'
 import type { ChannelListener } from './channel-listener.js'
 import type { LayerCounters } from './layer-stats.js'
 import type { LocalChannels } from './local-channels.js'
-import { assertGroupName, isChannelName, isProcessSpecific, MAX_NAME_LENGTH, nonLocalName } from './names.js'
+import { assertGroupName, isChannelName, isProcessSpecific, MAX_NAME_LENGTH } from './names.js'
 
 /** A name `newChannel` gave, and its non-local part (`<prefix>.<client id>!`), which names its process. */
 export interface ProcessChannelName {
@@ -48,12 +48,15 @@ export class ProcessChannels {
 
   /** Whether a name is process-specific without this instance's client id (whatever its prefix): not ours to read. */
   isElsewhere(channel: string): boolean {
-    return isProcessSpecific(channel) && !nonLocalName(channel).endsWith(this.#ownSuffix)
+    return isProcessSpecific(channel) && !this.isOwn(channel)
   }
 
   /** Whether a name is one this instance gave (`newName`, whatever its prefix). */
   isOwn(channel: string): boolean {
-    return isProcessSpecific(channel) && nonLocalName(channel).endsWith(this.#ownSuffix)
+    // `nonLocalName(channel).endsWith(suffix)` without the substring: a consumer asks once per message it handles.
+    const bang = channel.indexOf('!')
+    const suffix = this.#ownSuffix
+    return bang >= suffix.length - 1 && channel.startsWith(suffix, bang + 1 - suffix.length)
   }
 
   /**
@@ -62,9 +65,11 @@ export class ProcessChannels {
    */
   listen(channel: string, listener: ChannelListener): boolean {
     if (!this.isOwn(channel) || !isChannelName(channel)) return false
-    const message = this.take(channel)
-    if (message === undefined) this.local.listen(channel, listener)
-    else listener.channelMessage(message)
+    const message = this.local.takeOrListen(channel, listener)
+    if (message !== undefined) {
+      this.counters.received++
+      listener.channelMessage(message)
+    }
     return true
   }
 

@@ -1,11 +1,20 @@
 import { describe, expect, it } from 'vitest'
 
-import { InMemoryChannelLayer, JsonWebsocketConsumer, WebsocketConsumer, type WebsocketData } from '../../src/index.js'
+import {
+  InMemoryChannelLayer,
+  JsonWebsocketConsumer,
+  StopConsumer,
+  WebsocketConsumer,
+  type WebsocketData,
+} from '../../src/index.js'
 import { ProtocolTypeRouter, URLRouter, route } from '../../src/routing/index.js'
 import { captureLogger, closed, connect, nextMessage, refusal, startServer, waitFor, wsUrl } from './helpers.js'
 
 const groupsOf = (layer: InMemoryChannelLayer): Map<string, unknown> =>
   (layer as unknown as { groups: { groups: Map<string, unknown> } }).groups.groups
+/** Channels the layer holds any state for (queued messages, receives, listeners): what must not outlive consumers. */
+const channelStatesOf = (layer: InMemoryChannelLayer): number =>
+  (layer as unknown as { local: { size: number } }).local.size
 
 class Member extends JsonWebsocketConsumer {
   static override groups = ['everyone']
@@ -23,6 +32,12 @@ class Member extends JsonWebsocketConsumer {
 
   async note_message(event: { type: 'note.message'; text: string }): Promise<void> {
     await this.sendJson({ note: event.text })
+  }
+
+  /** Stops from inside a layer message's handler: the consumer ends while its channel has no listener. */
+  async leave_now(_event: { type: 'leave.now' }): Promise<void> {
+    await this.close()
+    throw new StopConsumer()
   }
 
   override async disconnect(): Promise<void> {
@@ -157,6 +172,30 @@ describe('consumers over real sockets', () => {
     await waitFor(() => Member.disconnects - before === 1000, 5000, 'every disconnect handler')
     await waitFor(() => server.app.switchyard.stats().connections === 0)
     expect(groupsOf(layer).size).toBe(0)
+  })
+
+  it('keeps no channel state once members that handled group messages are gone, however they stopped', async () => {
+    const layer = new InMemoryChannelLayer()
+    const server = await startServer(app, { layer })
+    const members = await Promise.all(Array.from({ length: 20 }, () => connect(wsUrl(server))))
+    await waitFor(() => (groupsOf(layer).get('everyone') as Map<string, unknown> | undefined)?.size === 20)
+    const notes = members.map(({ socket }) => {
+      const seen: unknown[] = []
+      socket.on('message', (data: Buffer) => seen.push(JSON.parse(data.toString())))
+      return seen
+    })
+    for (let n = 0; n < 5; n++) await layer.groupSend('everyone', { type: 'note.message', text: `n${n}` })
+    await waitFor(() => notes.every((seen) => seen.length === 5))
+    // One listener per member, waiting for its next message.
+    expect(channelStatesOf(layer)).toBe(20)
+    // Half stop from inside a layer handler (their channel then has no listener), half close from the client.
+    const ends = members.map(({ socket }) => closed(socket))
+    for (const { socket } of members.slice(10)) socket.close(1000)
+    await layer.groupSend('everyone', { type: 'leave.now' })
+    await Promise.all(ends)
+    await waitFor(() => server.app.switchyard.stats().connections === 0)
+    await waitFor(() => groupsOf(layer).size === 0)
+    expect(channelStatesOf(layer)).toBe(0)
   })
 
   it('shuts down gracefully: clients get 1001, disconnect handlers run, groups are left', async () => {
