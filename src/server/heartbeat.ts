@@ -11,10 +11,13 @@ export interface HeartbeatMember {
 }
 
 /**
- * Keep-alive for every socket of a server with ONE interval timer (unref'd), not one per socket. Each sweep pings
- * the sockets silent for `pingIntervalMs` and terminates those silent for `pingTimeoutMs`: a dead peer is
- * dropped between `pingTimeoutMs` and `pingTimeoutMs + sweepMs` after its last sign of life. The timer runs only
- * while at least one socket is watched.
+ * Keep-alive for every socket of a server with ONE interval timer (unref'd), not one per socket. A socket is pinged
+ * once each time it has been silent for `pingIntervalMs` (at the first sweep after that), and terminated once it
+ * has been silent for `pingTimeoutMs`. Sweeps run four times per the shorter of `pingIntervalMs` and the time a ping
+ * has to be answered (`pingTimeoutMs - pingIntervalMs`): every 2.5 s by default. So a quiet peer that answers is
+ * pinged every `pingIntervalMs` plus at most a quarter of that, not sooner (a ping is a write on each of possibly
+ * many thousand sockets), always in time to answer; a dead peer is dropped within a sweep after `pingTimeoutMs`. The
+ * timer runs only while at least one socket is watched.
  *
  * @example
  * ```ts
@@ -28,11 +31,14 @@ export interface HeartbeatMember {
 export class Heartbeat {
   private readonly members = new Set<HeartbeatMember>()
   private timer: NodeJS.Timeout | undefined
-  /** The sweep period: the ping interval, tightened so a timeout is noticed within half of `pingTimeoutMs`. */
+  /** The sweep period: a quarter of the ping interval, or of the time to answer a ping if that is shorter. */
   readonly sweepMs: number
+  /** When the last sweep ran (or the timer started). */
+  private sweptAt = 0
 
   constructor(private readonly limits: { readonly pingIntervalMs: number; readonly pingTimeoutMs: number }) {
-    this.sweepMs = Math.max(1, Math.min(limits.pingIntervalMs, Math.ceil(limits.pingTimeoutMs / 2)))
+    const answerMs = limits.pingTimeoutMs - limits.pingIntervalMs
+    this.sweepMs = Math.max(1, Math.ceil(Math.min(limits.pingIntervalMs, answerMs) / 4))
   }
 
   /** Interval timers this heartbeat holds: 1 while it watches any socket, else 0. */
@@ -47,6 +53,7 @@ export class Heartbeat {
   add(member: HeartbeatMember): void {
     this.members.add(member)
     if (this.timer === undefined) {
+      this.sweptAt = Date.now()
       this.timer = setInterval(() => {
         this.sweep(Date.now())
       }, this.sweepMs)
@@ -65,12 +72,17 @@ export class Heartbeat {
   }
 
   private sweep(now: number): void {
-    for (const member of [...this.members]) {
+    const { pingIntervalMs, pingTimeoutMs } = this.limits
+    const since = this.sweptAt
+    this.sweptAt = now
+    // A Set's iteration survives deleting the member at hand (a timed-out one) without a copy per sweep.
+    for (const member of this.members) {
       const silentMs = now - member.lastSeenAt
-      if (silentMs >= this.limits.pingTimeoutMs) {
+      if (silentMs >= pingTimeoutMs) {
         this.delete(member)
         member.onPingTimeout()
-      } else if (silentMs >= this.limits.pingIntervalMs - this.sweepMs / 2) {
+      } else if (silentMs >= pingIntervalMs && member.lastSeenAt + pingIntervalMs > since) {
+        // Once per silence: at the first sweep after it reached `pingIntervalMs`, however late that sweep ran.
         member.ping()
       }
     }
