@@ -27,8 +27,10 @@ export function spawnChild(
   env: Readonly<Record<string, string>> = {},
   nodeArgs: readonly string[] = [],
 ): ChildProcess {
-  return spawn(process.execPath, [...nodeArgs, compiledScript(script)], {
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  // BENCH_NODE_ARGS (space-separated, e.g. `--trace-gc`) and BENCH_CHILD_STDOUT=1 are for looking inside a child.
+  const extraArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '')
+  return spawn(process.execPath, [...nodeArgs, ...extraArgs, compiledScript(script)], {
+    stdio: ['ignore', process.env.BENCH_CHILD_STDOUT === '1' ? 'inherit' : 'ignore', 'inherit', 'ipc'],
     env: { ...process.env, SWITCHYARD_LOG_LEVEL: 'silent', ...env },
   })
 }

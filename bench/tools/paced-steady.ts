@@ -1,9 +1,12 @@
 /**
- * `npx tsx bench/tools/paced-steady.ts [--system switchyard] [--clients 200] [--windows 5] [--window-ms 10000]`:
+ * `npx tsx bench/tools/paced-steady.ts [--system switchyard] [--clients 200] [--windows 5] [--window-ms 10000]
+ * [--idle-ms 0]`:
  * one server of a system under test on a private Redis, `clients` WebSocket members of the fan-out group, and a
  * broadcast every 100 ms for `windows` windows; prints the server's CPU per delivery in each window. The bench's
  * paced row measures the first 10 s after a short burst; this shows whether a gap is warm-up (it shrinks in later
- * windows) or steady, and how much consecutive windows differ on this machine. Run `npm run build` first.
+ * windows) or steady, and how much consecutive windows differ on this machine. With `--idle-ms`, it first prints
+ * the server's CPU per second with every client connected and nothing sent (what its periodic work costs, which the
+ * bench's per-delivery figure includes). Run `npm run build` first.
  */
 import { parseArgs } from 'node:util'
 
@@ -21,6 +24,7 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '200' },
     windows: { type: 'string', default: '5' },
     'window-ms': { type: 'string', default: '10000' },
+    'idle-ms': { type: 'string', default: '0' },
   },
 })
 const name = values.system as SystemName
@@ -31,6 +35,7 @@ const system = SYSTEMS[name]
 const clients = Number(values.clients)
 const windows = Number(values.windows)
 const windowMs = Number(values['window-ms'])
+const idleMs = Number(values['idle-ms'])
 
 const redis = await startBenchRedis()
 const target = { redisUrl: redis.url, prefix: `steady-${process.pid}`, group: 'bench.steady' }
@@ -52,6 +57,14 @@ try {
       socket.once('error', reject)
     })
     sockets.push(socket)
+  }
+  if (idleMs > 0) {
+    // Connections settle first (handshakes, group joins), so the window sees only what an idle server repeats.
+    await new Promise((resolve) => setTimeout(resolve, 2_000))
+    const cpuBefore = await server.cpuMs()
+    await new Promise((resolve) => setTimeout(resolve, idleMs))
+    const cpuMs = (await server.cpuMs()) - cpuBefore
+    console.log(`${system.label} idle: ${((cpuMs * 1000) / idleMs).toFixed(2)} ms CPU per second over ${idleMs} ms`)
   }
   const broadcaster = await makeBroadcaster(name, target)
   let seq = 0
