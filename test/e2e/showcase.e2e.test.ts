@@ -291,7 +291,12 @@ describe('the showcase in Chromium', () => {
   it.for<'graceful' | 'crash'>(['graceful', 'crash'])(
     'reconnects by itself after a %s server restart on the same port, and keeps working',
     { timeout: RECONNECT_TIMEOUT_MS + TEST_TIMEOUT_MS },
-    async (mode) => {
+    async (mode, { onTestFailed }) => {
+      // Each phase's end, so a slow run shows where its time went, and a failed one (a timeout too) where it stopped.
+      const phases: string[] = []
+      onTestFailed(() => {
+        console.log(`e2e ${mode} restart failed after: ${phases.join(', ') || 'nothing (it failed before the stop)'}`)
+      })
       const { ann, bob } = await twoInARoom()
       await say(ann, 'before the restart')
       await waitForLine(bob, 'ann: before the restart')
@@ -307,11 +312,10 @@ describe('the showcase in Chromium', () => {
         )
       // While the server is down, Chromium logs each refused attempt as a console error itself; nothing else may be.
       tolerated = refused
-      // Each phase's end, so a slow run shows where its time went.
-      const phases: string[] = []
       const mark = (phase: string): void => {
         phases.push(`${phase} +${Date.now() - downAt} ms`)
       }
+      mark('stopping')
       await stopServer(mode)
       mark('stopped')
       await waitForText(ann, '#status', 'reconnecting')
