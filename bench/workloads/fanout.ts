@@ -14,22 +14,6 @@ import type { Published, PublishRequest } from '../systems/publisher.js'
 import type { SystemUnderTest } from '../systems/systems.js'
 import { measureCpu, runEnv, withServers, type BenchContext } from './context.js'
 
-/** Deliveries of the unmeasured warm-up burst (at least one message). */
-const WARM_UP_DELIVERIES = 4_000
-
-/**
- * The unmeasured warm-up before a run: a burst of `WARM_UP_DELIVERIES` for a back-to-back run; for a paced run,
- * the run itself at its pace. A burst does not warm a paced server: its messages queue and are taken in batches,
- * while paced ones are handed over one at a time, and code run ten times a second is compiled (TurboFan) only after
- * many seconds of it. `bench/tools/paced-steady.ts` showed every system's first 10 s of a paced run after a burst
- * costing up to a third more per delivery than the following ones.
- */
-function warmUpOf(params: FanoutParams): { messages: number; intervalMs: number } {
-  const intervalMs = params.intervalMs ?? 0
-  if (intervalMs > 0) return { messages: params.messages, intervalMs }
-  return { messages: Math.min(params.messages, Math.ceil(WARM_UP_DELIVERIES / params.clients)), intervalMs: 0 }
-}
-
 export interface FanoutParams {
   readonly clients: number
   readonly messages: number
@@ -109,10 +93,14 @@ export async function runFanout(
         const done = await generators.all<FanoutDone>(finish, 'fanout.done', 600_000)
         return { startAt, endAt, redisCommands, done }
       }
-      // Unmeasured first, so every system is measured warm (JIT-compiled), as a server in service is.
+      // The run itself, unmeasured, first: every system is measured warm (JIT-compiled), as a server in service is.
+      // A short burst (4 000 deliveries, until 2026-12-06) was not enough: `perf` from the start of a cluster
+      // server's measured phase in the 3-server row found TurboFan in a third of its samples; and a burst does not
+      // warm a paced server (its messages queue and are taken in batches, paced ones are handed over one at a time,
+      // and code run ten times a second is compiled only after many seconds of it: `bench/tools/paced-steady.ts`
+      // showed every system's first 10 s after a burst costing up to a third more per delivery than the next ones).
       say(`${params.clients} connected, warming up`)
-      const warmUp = warmUpOf(params)
-      await publish(warmUp.messages, warmUp.intervalMs, 2_000)
+      await publish(params.messages, params.intervalMs ?? 0, 2_000)
       await generators.all({ kind: 'fanout.reset' }, 'fanout.reset', 30_000)
       say('publishing')
       const pids = servers.map((server) => server.pid)
