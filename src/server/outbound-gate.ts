@@ -118,6 +118,19 @@ export class OutboundGate {
     else this.socket.send(shared.payload, TEXT_FRAME)
   }
 
+  /**
+   * Writes a ping frame (no payload) straight to the transport when this gate writes frames itself: what ws' `ping()`
+   * sends, without ws building it each time (every quiet socket is pinged every `pingIntervalMs`). False when it
+   * cannot (the caller pings through ws). Frames queued in this tick follow it: a control frame may come between
+   * messages.
+   */
+  ping(): boolean {
+    const transport = this.transport
+    if (!this.writesFrames || transport === undefined || this.slow || transport.writableEnded) return false
+    transport.write(PING_FRAME)
+    return true
+  }
+
   /** Clears the terminate timer and what is queued; call when the socket has closed. */
   dispose(): void {
     clearTimeout(this.terminateTimer)
@@ -144,6 +157,8 @@ export class OutboundGate {
 }
 
 const TEXT_FRAME = { binary: false } as const
+/** FIN, opcode 9 (ping), unmasked, no payload: the same bytes for every socket (RFC 6455 5.5.2). */
+const PING_FRAME = Buffer.from([0x89, 0x00])
 let lastText: string | undefined
 let lastShared: SharedText | undefined
 

@@ -215,7 +215,9 @@ export class WebsocketConnection
   ping(): void {
     const socket = this.socket
     // A ping on a socket that is closing throws in some ws versions; it is harmless to skip.
-    if (socket !== undefined && socket.readyState === socket.OPEN) socket.ping()
+    if (socket === undefined || socket.readyState !== socket.OPEN) return
+    // A socket that was sent frames has a gate, which writes the ping's two bytes itself.
+    if (this.gate?.ping() !== true) socket.ping()
   }
 
   onPingTimeout(): void {

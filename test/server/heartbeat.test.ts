@@ -25,6 +25,39 @@ describe('heartbeat', () => {
     expect(server.app.switchyard.stats()).toMatchObject({ pingTimeouts: 1, connections: 1 })
   })
 
+  it('pings a client it has sent frames to with real ping frames (written by the outbound gate), and times out one that stops answering', async () => {
+    const echo = websocketApp(async (event, send) => {
+      if (event.type === 'websocket.receive') await send({ type: 'websocket.send', text: event.text ?? '' })
+    })
+    const server = await startServer(echo, { pingIntervalMs: 40, pingTimeoutMs: 150 })
+    const answering = await connect(wsUrl(server))
+    const silent = await connect(wsUrl(server), undefined, { autoPong: false })
+    const pings = { answering: 0, silent: 0 }
+    const payloads: string[] = []
+    for (const [name, client] of [
+      ['answering', answering],
+      ['silent', silent],
+    ] as const) {
+      client.socket.on('ping', (data: Buffer) => {
+        pings[name]++
+        payloads.push(data.toString('hex'))
+      })
+      // A frame sent to each first: the server then has a gate for the socket, which writes its pings.
+      const echoed = new Promise((resolve) => client.socket.once('message', resolve))
+      client.socket.send('hi')
+      await echoed
+    }
+    const { code } = await closed(silent.socket)
+    expect(code).toBe(1006)
+    await sleep(300)
+    expect(answering.socket.readyState).toBe(answering.socket.OPEN)
+    expect(pings.silent).toBeGreaterThanOrEqual(1)
+    expect(pings.answering).toBeGreaterThanOrEqual(3)
+    // Empty pings, as ws' own: the client parsed each as a valid control frame.
+    expect(new Set(payloads)).toEqual(new Set(['']))
+    expect(server.app.switchyard.stats()).toMatchObject({ pingTimeouts: 1, connections: 1 })
+  })
+
   it('uses one interval timer for all sockets, and none once they are gone', async () => {
     const setIntervalSpy = vi.spyOn(globalThis, 'setInterval')
     const server = await startServer(websocketApp(), { pingIntervalMs: 1000 })
