@@ -91,9 +91,11 @@ export class LocalChannels {
   /** Readers waiting for room (`waitForSpace`), one per shard at most. */
   private spaceWaiters: (() => void)[] = []
 
+  /** `onFirstQueued`: a message that can expire was queued where none was (`queued` went from 0 to 1). */
   constructor(
     private readonly capacityOf: (channel: string) => number,
     private readonly onExpired: (entry: ExpiredEntry) => void,
+    private readonly onFirstQueued: () => void = () => undefined,
   ) {}
 
   /** Hands the message to the oldest pending receive; false if nobody is waiting. */
@@ -160,7 +162,7 @@ export class LocalChannels {
     const entry: Entry = { channel, message, expiresAt, tracked: true, reported: false }
     state.queue.push(entry)
     this.arrivals.push(entry)
-    this.live++
+    if (this.live++ === 0) this.onFirstQueued()
     if (this.arrivals.length > 2 * this.live + COMPACT_SLACK) this.compactArrivals()
     return true
   }

@@ -14,6 +14,7 @@ import { resolveTaskStoreOptions } from '../../tasks/task-store-options.js'
 import { DropReporter } from '../../drop-reporter.js'
 import { capacityFor, sendDelayMs } from '../layer-options.js'
 import { LocalChannels, type BufferedReceiver } from '../local-channels.js'
+import { PurgeTimer } from '../purge-timer.js'
 import type { ChannelListener, ListeningReceiver } from '../channel-listener.js'
 import { prepareMessage } from '../message-validation.js'
 import { assertChannelName, assertGroupName, isProcessSpecific, nonLocalName } from '../names.js'
@@ -72,6 +73,8 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
   private readonly log: Logger
   private readonly drops: DropReporter
   private readonly local: LocalChannels
+  /** Expires what waits in `local` unreceived, while anything does (the reader also skips expired messages). */
+  private readonly purges: PurgeTimer
   private readonly normal: LocalChannels
   private readonly processChannels: ProcessChannels
   private readonly localGroups = new LocalGroups()
@@ -105,11 +108,21 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
       expiryMs: this.options.expiryMs,
     })
     this.shards = this.connect()
+    this.purges = new PurgeTimer(
+      Math.min(1_000, Math.max(50, Math.floor(this.options.expiryMs / 2))),
+      () => {
+        this.local.purgeExpired()
+      },
+      () => this.local.queued > 0,
+    )
     this.local = new LocalChannels(
       (channel) => capacityFor(this.options, channel),
       ({ channel }) => {
         this.counters.expired++
         void this.groups.leaveLocal(channel)
+      },
+      () => {
+        this.purges.arm()
       },
     )
     this.normal = new LocalChannels(
@@ -269,6 +282,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
     if (this.closed) return
     this.closed = true
     for (const timer of this.timers) clearInterval(timer)
+    this.purges.stop()
     this.delayedMover.stop()
     this.tasks.close()
     await this.groups.history.pump.idle()
@@ -400,9 +414,6 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
     this.every(this.options.heartbeatIntervalMs, () => {
       void this.processPresence.heartbeat()
       void this.groups.history.pump.renew()
-    })
-    this.every(Math.min(1_000, Math.max(50, Math.floor(this.options.expiryMs / 2))), () => {
-      this.local.purgeExpired()
     })
   }
 
