@@ -6,6 +6,7 @@ import { RedisUnavailableError } from '../../errors.js'
 import type { Logger } from '../../logger.js'
 import { ConnectionHealth, reconnectDelayMs } from './connection-health.js'
 import { newClusterClient } from './ioredis.js'
+import { preloadScripts } from './lua-script.js'
 import { describeHost, type ResolvedClusterOptions } from './redis-options.js'
 import { waitReady } from './redis-shard.js'
 
@@ -76,6 +77,12 @@ export class ClusterConnection {
     }
     this.client.on('ready', () => {
       this.health.onReady(onReconnect)
+    })
+    // Each node's connection, as it becomes ready: a promoted replica or a restarted master has no scripts.
+    this.client.on('+node', (node: Redis) => {
+      node.on('ready', () => {
+        preloadScripts(node)
+      })
     })
   }
 

@@ -17,6 +17,7 @@ import {
   type RedisClient,
   type RedisShard,
 } from './redis-shard.js'
+import { preloadScripts } from './lua-script.js'
 
 /** How long a blocking read that Redis answered with an error waits before it is sent again. */
 const REPLY_ERROR_RETRY_MS = 100
@@ -53,6 +54,7 @@ export class HostShard implements RedisShard {
       })
     }
     this.commands.on('ready', () => {
+      preloadScripts(this.commands)
       this.health.onReady(onReconnect)
     })
     // On 'close', not 'ready': ioredis emits 'ready' a tick after the connection is usable, and CLIENT (allowed

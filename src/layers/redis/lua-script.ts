@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import type { Redis } from 'ioredis'
+
 import type { RedisClient } from './redis-shard.js'
 
 let prelude: string | undefined
@@ -83,3 +85,14 @@ export const SCRIPTS = {
   presenceList: new LuaScript('presence-list'),
   presencePrune: new LuaScript('presence-prune'),
 } as const
+
+/**
+ * Loads every script into `server`'s script cache, as its connection becomes ready (before the commands that waited
+ * for it are sent: its 'ready' listener is registered first). A server that does not know a script refuses EVALSHA
+ * with NOSCRIPT, and `run` sends it again as EVAL: behind commands sent meanwhile, so two sends of one process made
+ * as a fresh, restarted or promoted Redis first sees them could arrive swapped. Sent first on the connection, the
+ * loads keep every later command in the order it was made. Failures are left to NOSCRIPT and EVAL.
+ */
+export function preloadScripts(server: Redis): void {
+  for (const script of Object.values(SCRIPTS)) server.script('LOAD', script.lua).catch(() => undefined)
+}
