@@ -1,7 +1,6 @@
 import type { Message } from '../channel-layer.js'
 import { RESERVED_ROUTING_KEY } from '../message-validation.js'
 import { nonLocalName } from '../names.js'
-import type { GroupRoutes } from './group-routes.js'
 import { GROUP_ROUTING_KEY } from './inbound.js'
 import type { RedisKeys } from './keys.js'
 import { queueTtlMs, type ResolvedRedisOptions } from './redis-options.js'
@@ -18,8 +17,6 @@ export interface GroupSendContext {
   capacityOf(channel: string): number
   /** Removes a normal channel from its groups on every shard (a script can only clean its own shard). */
   leaveGroups(channel: string): Promise<void>
-  /** With several shards: the process queues each group's last send reached. */
-  readonly routes: GroupRoutes
 }
 
 export interface GroupSendResult {
@@ -35,84 +32,22 @@ export interface Target extends DeliveryTarget {
 }
 
 /**
- * `groupSend` in one script per shard. On the group's shard, one script prunes expired memberships and, for
- * every live Switchyard process among the members, adds ONE compact copy of the message to that process's queue
- * (the process fans it out to its own members): round trips and bytes do not grow with the number of members a
- * process has. Everyone else (Django processes, normal channels) gets channels_redis' format, one copy per queue
- * naming its members in `__asgi_channel__`, delivered by a second script per shard only when there are such
- * members. With several shards, compact copies for queues on other shards are delivered the same way: to the
- * queues the group's plans named at once, beside the plan (group-routes.ts), and to any the plan adds when it
- * comes back.
+ * `groupSend` in one script on the group's shard: it prunes expired memberships and, for every live Switchyard
+ * process among the members, adds ONE compact copy of the message to that process's queue key on this shard (the
+ * process fans it out to its own members): round trips and bytes do not grow with the number of members a process
+ * has, nor with the number of shards. A process reads its queue key on every shard (as history-send.lua relies on),
+ * so with `hosts` or a cluster too a group send is one command, and one sender's messages to a group reach each
+ * process in order. Everyone else (Django processes, normal channels) gets channels_redis' format, one copy per
+ * queue naming its members in `__asgi_channel__`, delivered by a second script per shard only when there are such
+ * members.
  */
 export async function sendToGroup(ctx: GroupSendContext, group: string, message: Message): Promise<GroupSendResult> {
   const now = Date.now()
   const compact = ctx.encode({ ...message, [GROUP_ROUTING_KEY]: group })
   const groupShard = shardAt(ctx.shards, ctx.shardOf(group))
-  if (ctx.shards.length === 1) {
-    const plan = await planOnGroupShard(ctx, groupShard, group, compact, now)
-    const delivered = await deliverTargets(ctx, groupShard.keys, channelsRedisTargets(ctx, plan.others, message), now)
-    return { reached: plan.reached + delivered.reached, dropped: plan.dropped + delivered.dropped }
-  }
-  return sendAcrossShards(ctx, groupShard, group, message, compact, now)
-}
-
-/** Several shards: the route's copies and the plan at once, then the copies the plan adds (group-routes.ts). */
-async function sendAcrossShards(
-  ctx: GroupSendContext,
-  groupShard: RedisShard,
-  group: string,
-  message: Message,
-  compact: Buffer,
-  now: number,
-): Promise<GroupSendResult> {
-  const ticket = ctx.routes.begin(group)
-  const { early } = ticket
-  const copied = deliverEach(
-    ctx,
-    groupShard.keys,
-    early.map((queue) => compactTarget(ctx, queue, compact, 0)),
-    now,
-  )
-  const planned = planOnGroupShard(ctx, groupShard, group, undefined, now).then(
-    (plan) => {
-      // In the same step as the route's update: no later send can copy early to a queue this one copies late.
-      ctx.routes.finish(
-        group,
-        ticket,
-        plan.processQueues.map(({ queue }) => queue),
-      )
-      const added = plan.processQueues
-        .filter(({ queue }) => !early.includes(queue))
-        .map(({ queue, members }) => compactTarget(ctx, queue, compact, members))
-      const late = deliverTargets(
-        ctx,
-        groupShard.keys,
-        [...added, ...channelsRedisTargets(ctx, plan.others, message)],
-        now,
-      )
-      // Awaited below unless the early copies failed first; the caller then gets that error, not an unhandled one.
-      late.catch(() => undefined)
-      return { plan, late }
-    },
-    (error: unknown) => {
-      ctx.routes.finish(group, ticket, undefined)
-      throw error
-    },
-  )
-  const [statuses, { plan, late }] = await Promise.all([copied, planned])
-  let { reached, dropped } = await late
-  // The plan's member counts, for the queues copied to early (a queue it no longer names counts nothing).
-  const members = new Map(plan.processQueues.map(({ queue, members }) => [queue, members]))
-  early.forEach((queue, i) => {
-    const behind = members.get(queue) ?? 0
-    if (statuses[i] === 1) reached += behind
-    else dropped += behind
-  })
-  return { reached, dropped }
-}
-
-function compactTarget(ctx: GroupSendContext, queue: string, payload: Buffer, members: number): Target {
-  return { queue, payload, capacity: ctx.options.processQueueCapacity, expiring: '', members }
+  const plan = await planOnGroupShard(ctx, groupShard, group, compact, now)
+  const delivered = await deliverTargets(ctx, groupShard.keys, channelsRedisTargets(ctx, plan.others, message), now)
+  return { reached: plan.reached + delivered.reached, dropped: plan.dropped + delivered.dropped }
 }
 
 /**
@@ -126,59 +61,35 @@ export async function deliverTargets(
   targets: readonly Target[],
   now: number,
 ): Promise<GroupSendResult> {
-  const statuses = await deliverEach(ctx, plannedOn, targets, now)
-  let reached = 0
-  let dropped = 0
-  targets.forEach((target, i) => {
-    if (statuses[i] === 1) reached += target.members
-    else if (statuses[i] === 0) dropped += target.members
-  })
-  return { reached, dropped }
-}
-
-/**
- * deliver.lua's status for each target, in order (1 queued, 0 full, -1 the channel had expired messages and left
- * its groups). One call per shard, all at once: each reaches other queues, so their order does not matter.
- */
-async function deliverEach(
-  ctx: GroupSendContext,
-  plannedOn: RedisKeys,
-  targets: readonly Target[],
-  now: number,
-): Promise<number[]> {
-  const byShard = new Map<number, { routed: Target[]; at: number[] }>()
-  targets.forEach((target, i) => {
+  const byShard = new Map<number, Target[]>()
+  for (const target of targets) {
     const name = plannedOn.queueName(target.queue)
     const index = ctx.shardOf(nonLocalName(name))
     const routed = { ...target, queue: shardAt(ctx.shards, index).keys.queue(name) }
-    const batch = byShard.get(index)
-    if (batch === undefined) byShard.set(index, { routed: [routed], at: [i] })
-    else {
-      batch.routed.push(routed)
-      batch.at.push(i)
-    }
-  })
-  const statuses = new Array<number>(targets.length).fill(0)
-  await Promise.all(
-    [...byShard].map(async ([shardIndex, { routed, at }]) => {
-      const found = await deliverOnShard(ctx, shardIndex, routed, now)
-      found.forEach((status, j) => {
-        statuses[at[j] ?? 0] = status
-      })
-    }),
+    const list = byShard.get(index)
+    if (list === undefined) byShard.set(index, [routed])
+    else list.push(routed)
+  }
+  // One call per shard, all at once: each reaches other queues, so their order does not matter, and a group send
+  // then takes two round trips however many shards its members' queues are on.
+  const results = await Promise.all(
+    [...byShard].map(([shardIndex, list]) => deliverOnShard(ctx, shardIndex, list, now)),
   )
-  return statuses
+  return results.reduce(
+    (sum, delivered) => ({
+      reached: sum.reached + delivered.reached,
+      dropped: sum.dropped + delivered.dropped,
+    }),
+    { reached: 0, dropped: 0 },
+  )
 }
 
-/**
- * On the group's shard: prunes expired memberships, and delivers `compact` to the process queues (all on that
- * shard when there is one) or, without it, names them.
- */
+/** On the group's shard: prunes expired memberships and delivers the compact copies. */
 async function planOnGroupShard(
   ctx: GroupSendContext,
   shard: RedisShard,
   group: string,
-  compact: Buffer | undefined,
+  compact: Buffer,
   now: number,
 ): Promise<GroupSendPlan> {
   const { options } = ctx
@@ -213,13 +124,13 @@ export function channelsRedisTargets(
   })
 }
 
-/** One deliver.lua call on a shard; its status for each target. */
+/** One deliver.lua call on a shard; counts the members reached and dropped. */
 async function deliverOnShard(
   ctx: GroupSendContext,
   shardIndex: number,
   targets: readonly Target[],
   now: number,
-): Promise<number[]> {
+): Promise<GroupSendResult> {
   const { options } = ctx
   const shard = shardAt(ctx.shards, shardIndex)
   const statuses = await shard.call((client) =>
@@ -231,13 +142,17 @@ async function deliverOnShard(
       groupedQueueTtlMs: options.groupExpiryMs,
     }),
   )
-  // -1: the channel's messages expired, so deliver.lua removed it from the groups on its queue's shard (Channels'
-  // spec); groups elsewhere follow.
-  if (ctx.shards.length > 1) {
-    for (const [i, status] of statuses.entries()) {
-      const channel = targets[i]?.expiring ?? ''
-      if (status === -1 && channel !== '') await ctx.leaveGroups(channel)
-    }
-  }
-  return statuses
+  let reached = 0
+  let dropped = 0
+  const left: string[] = []
+  statuses.forEach((status, i) => {
+    const members = targets[i]?.members ?? 0
+    if (status === 1) reached += members
+    else if (status === 0) dropped += members
+    // -1: the channel's messages expired, so it left its groups (Channels' spec).
+    else if (ctx.shards.length > 1) left.push(targets[i]?.expiring ?? '')
+  })
+  // deliver.lua removed each expired channel from the groups on its queue's shard; groups elsewhere follow.
+  for (const channel of left) if (channel !== '') await ctx.leaveGroups(channel)
+  return { reached, dropped }
 }

@@ -7,7 +7,6 @@ import { capacityFor } from '../layer-options.js'
 import type { LocalChannels } from '../local-channels.js'
 import { prepareMessage } from '../message-validation.js'
 import { RedisGroupPresence } from './group-presence.js'
-import { GroupRoutes } from './group-routes.js'
 import { sendToGroup, type GroupSendContext, type GroupSendResult } from './group-send.js'
 import { notEnabled, RedisHistory } from './history/redis-history.js'
 import type { Inbound } from './inbound.js'
@@ -75,7 +74,6 @@ export class RedisGroups {
       shardOf: (name) => consistentHash(name, shards.length),
       capacityOf: (channel) => capacityFor(options, channel),
       leaveGroups: (channel) => ctx.processPresence().leaveGroups(channel),
-      routes: new GroupRoutes(),
     }
     this.history = new RedisHistory({
       sending: this.sending,

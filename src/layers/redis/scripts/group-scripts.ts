@@ -47,8 +47,8 @@ export interface GroupSendArgs {
   readonly groupExpiryMs: number
   /** A process whose heartbeat is this old counts as dead. */
   readonly staleAfterMs: number
-  /** The copy for live Switchyard processes, delivered by the script; undefined to get their queues back. */
-  readonly compactPayload: Buffer | undefined
+  /** The copy for live Switchyard processes, delivered by the script to their queue keys on the group's shard. */
+  readonly compactPayload: Buffer
   readonly expiryMs: number
   readonly queueTtlMs: number
   readonly processQueueCapacity: number
@@ -58,15 +58,13 @@ export interface GroupSendPlan {
   /** Members reached and dropped (full queue) by the compact copies the script delivered. */
   readonly reached: number
   readonly dropped: number
-  /** Without a compact payload: each live process's queue and how many members are behind it. */
-  readonly processQueues: readonly { readonly queue: string; readonly members: number }[]
   /** Everyone else's queues and their members, for channels_redis-format copies. */
   readonly others: readonly { readonly queue: string; readonly members: readonly string[] }[]
 }
 
-/** group-send.lua: prunes the group's expired memberships and plans (and partly delivers) a group send. */
+/** group-send.lua: prunes the group's expired memberships, delivers the compact copies, plans the rest. */
 export async function runGroupSend(client: RedisClient, keys: RedisKeys, args: GroupSendArgs): Promise<GroupSendPlan> {
-  const [reached, dropped, flatProcesses, flatOthers] = (await SCRIPTS.groupSend.run(
+  const [reached, dropped, flatOthers] = (await SCRIPTS.groupSend.run(
     client,
     [keys.group(args.group), keys.registry],
     [
@@ -75,21 +73,17 @@ export async function runGroupSend(client: RedisClient, keys: RedisKeys, args: G
       String(args.groupExpiryMs / 1000),
       args.nowMs,
       args.staleAfterMs,
-      args.compactPayload ?? '',
+      args.compactPayload,
       String(args.expiryMs / 1000),
       args.queueTtlMs,
       args.processQueueCapacity,
     ],
-  )) as [number, number, (string | number)[], (string | string[])[]]
-  const processQueues: { queue: string; members: number }[] = []
-  for (let i = 0; i + 1 < flatProcesses.length; i += 2) {
-    processQueues.push({ queue: String(flatProcesses[i]), members: Number(flatProcesses[i + 1]) })
-  }
+  )) as [number, number, (string | string[])[]]
   const others: { queue: string; members: string[] }[] = []
   for (let i = 0; i + 1 < flatOthers.length; i += 2) {
     others.push({ queue: String(flatOthers[i]), members: flatOthers[i + 1] as string[] })
   }
-  return { reached, dropped, processQueues, others }
+  return { reached, dropped, others }
 }
 
 /** groups-with-members.lua: for each group (all on the shard `client` serves), whether it has members. */
