@@ -10,9 +10,9 @@ import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 
 import { Redis } from 'ioredis'
-import { inject } from 'vitest'
+import { afterAll, beforeAll, inject } from 'vitest'
 
-import { findOnPath, freeLoopbackPort } from '../setup/provision-redis.js'
+import { findOnPath, freeLoopbackPort, startPrivateRedis, type RunningRedis } from '../setup/provision-redis.js'
 
 /** A fixed-length key prefix of its own for each test (13 characters), so cleanup never reaches other keys. */
 export function uniquePrefix(): string {
@@ -42,6 +42,37 @@ export class RawClients {
 
   closeAll(): void {
     for (const client of this.open.splice(0)) client.disconnect()
+  }
+}
+
+/** Private redis-servers for one describe block, as `hosts` shards: read them in tests (they start in beforeAll). */
+export interface ShardServers {
+  /** Their URLs, in `hosts` order. */
+  urls(): string[]
+  /** A plain client per server, in the same order. */
+  clients(): Redis[]
+}
+
+/** Starts `count` private redis-servers in the calling describe block's beforeAll, and stops them in its afterAll. */
+export function useShardServers(count: number): ShardServers {
+  const servers: RunningRedis[] = []
+  const raw = new RawClients()
+  let clients: Redis[] = []
+  beforeAll(async () => {
+    const bin = redisServerBin()
+    for (let i = 0; i < count; i++) servers.push(await startPrivateRedis(bin))
+    clients = servers.map((server) => raw.connect(server.url))
+  })
+  afterAll(async () => {
+    raw.closeAll()
+    await Promise.all(servers.map((server) => server.stop()))
+  })
+  return {
+    urls: () => {
+      if (servers.length !== count) throw new Error('the shards are not running')
+      return servers.map((server) => server.url)
+    },
+    clients: () => clients,
   }
 }
 

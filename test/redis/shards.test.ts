@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 
 import type { Redis } from 'ioredis'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 
 import { nonLocalName } from '../../src/layers/names.js'
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
@@ -10,23 +10,13 @@ import { describeChannelLayer } from '../conformance/describe-channel-layer.js'
 import { describeHistory } from '../conformance/history/describe-history.js'
 import { taskStoreTestContext } from '../conformance/task-store/context.js'
 import { flowCases } from '../conformance/task-store/flow-cases.js'
-import { startPrivateRedis, type RunningRedis } from '../setup/provision-redis.js'
-import { RawClients, redisServerBin, uniquePrefix } from './helpers.js'
+import { uniquePrefix, useShardServers } from './helpers.js'
 
 const SHARDS = 3
 
 describe('three Redis shards', () => {
-  const servers: RunningRedis[] = []
-  const raw = new RawClients()
-  /** One plain client per server, in `hosts` order. */
-  let clients: Redis[] = []
+  const shards = useShardServers(SHARDS)
   const layers: RedisChannelLayer[] = []
-
-  beforeAll(async () => {
-    const bin = redisServerBin()
-    for (let i = 0; i < SHARDS; i++) servers.push(await startPrivateRedis(bin))
-    clients = servers.map((server) => raw.connect(server.url))
-  })
 
   afterEach(async () => {
     for (const layer of layers.splice(0)) {
@@ -35,16 +25,7 @@ describe('three Redis shards', () => {
     }
   })
 
-  afterAll(async () => {
-    raw.closeAll()
-    await Promise.all(servers.map((server) => server.stop()))
-  })
-
-  /** Read when a test makes a layer: the servers start in beforeAll, after the suite is declared. */
-  function hosts(): string[] {
-    if (servers.length !== SHARDS) throw new Error('the shards are not running')
-    return servers.map((server) => server.url)
-  }
+  const hosts = (): string[] => shards.urls()
 
   function layer(prefix: string, options: { hosts?: string[] } = {}): RedisChannelLayer {
     const made = new RedisChannelLayer({ hosts: hosts(), prefix, ...options })
@@ -53,7 +34,7 @@ describe('three Redis shards', () => {
   }
 
   /** Which servers hold `key`, by index. */
-  async function holders(key: string, among: readonly Redis[] = clients): Promise<number[]> {
+  async function holders(key: string, among: readonly Redis[] = shards.clients()): Promise<number[]> {
     const found: number[] = []
     for (const [index, client] of among.entries()) if ((await client.exists(key)) === 1) found.push(index)
     return found
@@ -134,7 +115,7 @@ describe('three Redis shards', () => {
     [3, 'jobs.email', 0],
   ])('with %i hosts puts channel and group %j on shard %i, as channels_redis does', async (ring, name, shard) => {
     const prefix = uniquePrefix()
-    const among = clients.slice(0, ring)
+    const among = shards.clients().slice(0, ring)
     const made = layer(prefix, { hosts: hosts().slice(0, ring) })
     await made.send(name, { type: 'where.am.i' })
     await made.groupAdd(name, 'member')
