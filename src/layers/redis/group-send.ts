@@ -70,8 +70,8 @@ export async function deliverTargets(
     if (list === undefined) byShard.set(index, [routed])
     else list.push(routed)
   }
-  // One call per shard, all at once: each reaches other queues, so their order does not matter, and a group send
-  // then takes two round trips however many shards its members' queues are on.
+  // One call per shard, all at once: each reaches other queues, so their order does not matter, and this step is
+  // one round trip however many shards the queues are on.
   const results = await Promise.all(
     [...byShard].map(([shardIndex, list]) => deliverOnShard(ctx, shardIndex, list, now)),
   )
