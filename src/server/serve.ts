@@ -62,8 +62,11 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const app = Fastify({
     loggerInstance,
     logController: new LogController({ disableRequestLogging: true }),
-    // Graceful close terminates sockets itself; idle keep-alive HTTP connections must not hold it up.
-    forceCloseConnections: 'idle',
+    // Graceful close ends Switchyard's sockets and requests itself (preClose); whatever is left after that must not
+    // hold it up: idle keep-alive connections, and ones that sent nothing or half a request (a browser's preconnect,
+    // a reconnect racing the shutdown), which Node would keep until its headersTimeout, 60 s. Requests of routes
+    // added with `configure` are cut too: finish them in a preClose hook of your own.
+    forceCloseConnections: true,
   })
   try {
     await app.register(switchyard, pluginOptions)

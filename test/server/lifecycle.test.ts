@@ -1,3 +1,5 @@
+import { connect as connectTcp, type Socket } from 'node:net'
+
 import { describe, expect, it } from 'vitest'
 
 import type { Application, InputEvent } from '../../src/application.js'
@@ -128,5 +130,30 @@ describe('server lifecycle', () => {
     expect(events.map((event) => event.type)).toEqual(['http.request', 'http.disconnect'])
     expect(server.app.switchyard.stats().httpRequests).toBe(0)
     await response.body?.cancel()
+  })
+
+  // A browser opens sockets ahead of need (Chromium's preconnect, or a reconnect racing the shutdown): Node would keep
+  // the server open for such a connection until its headersTimeout (60 s). The e2e restart test waited 59.5 s once.
+  it('closes at once while a client holds a connection that sent nothing, half a request or an upgrade', async () => {
+    const layer = new InMemoryChannelLayer()
+    const log = { joined: 0, left: 0 }
+    const server = await serve({ application: roomApp(log), layer, port: 0 })
+    const client = await connect(wsUrl(server))
+    const raw: Socket[] = []
+    for (const sent of ['', 'GET / HTTP/1.1\r\nHost: x\r\n']) {
+      const socket = connectTcp(server.port, '127.0.0.1')
+      socket.on('error', () => undefined)
+      await new Promise((resolve) => socket.once('connect', resolve))
+      if (sent !== '') socket.write(sent)
+      raw.push(socket)
+    }
+    const ends = raw.map((socket) => new Promise((resolve) => socket.once('close', resolve)))
+    const closes = closed(client.socket)
+    const started = Date.now()
+    await server.close()
+    expect(Date.now() - started).toBeLessThan(2_000)
+    expect((await closes).code).toBe(1001)
+    expect(log).toEqual({ joined: 1, left: 1 })
+    await Promise.all(ends)
   })
 })
