@@ -1,7 +1,7 @@
 import type { Application, OutputEvent, Receive, Scope, Send } from '../src/application.js'
 import { InvalidOptionError, NoChannelLayerError } from '../src/errors.js'
 import type { ChannelLayer, Message } from '../src/layers/channel-layer.js'
-import { bufferedReceiverOf } from '../src/layers/local-channels.js'
+import { bufferedReceiverOf } from '../src/layers/buffered-receiver.js'
 import { defaultLogger, markLogged, type Logger } from '../src/logger.js'
 import {
   consumerMessagesObserved,

@@ -1,8 +1,8 @@
 /**
  * `npx tsx bench/tools/paced-steady.ts [--system switchyard] [--clients 200] [--windows 5] [--window-ms 10000]
- * [--idle-ms 0]`:
+ * [--idle-ms 0] [--interval-ms 100]`:
  * one server of a system under test on a private Redis, `clients` WebSocket members of the fan-out group, and a
- * broadcast every 100 ms for `windows` windows; prints the server's CPU per delivery in each window. The bench's
+ * broadcast every `interval-ms` for `windows` windows; prints the server's CPU per delivery in each window. The bench's
  * paced row measures the first 10 s after a short burst; this shows whether a gap is warm-up (it shrinks in later
  * windows) or steady, and how much consecutive windows differ on this machine. With `--idle-ms`, it first prints
  * the server's CPU per second with every client connected and nothing sent (what its periodic work costs, which the
@@ -16,8 +16,6 @@ import { startBenchRedis } from '../harness/redis.js'
 import { makeBroadcaster } from '../systems/broadcasters.js'
 import { SYSTEMS, type SystemName } from '../systems/systems.js'
 
-const INTERVAL_MS = 100
-
 const { values } = parseArgs({
   options: {
     system: { type: 'string', default: 'switchyard' },
@@ -25,6 +23,7 @@ const { values } = parseArgs({
     windows: { type: 'string', default: '5' },
     'window-ms': { type: 'string', default: '10000' },
     'idle-ms': { type: 'string', default: '0' },
+    'interval-ms': { type: 'string', default: '100' },
   },
 })
 const name = values.system as SystemName
@@ -36,6 +35,7 @@ const clients = Number(values.clients)
 const windows = Number(values.windows)
 const windowMs = Number(values['window-ms'])
 const idleMs = Number(values['idle-ms'])
+const intervalMs = Number(values['interval-ms'])
 
 const redis = await startBenchRedis()
 const target = { redisUrl: redis.url, prefix: `steady-${process.pid}`, group: 'bench.steady' }
@@ -68,12 +68,12 @@ try {
   }
   const broadcaster = await makeBroadcaster(name, target)
   let seq = 0
-  const perWindow = windowMs / INTERVAL_MS
+  const perWindow = windowMs / intervalMs
   for (let w = 0; w < windows; w++) {
     const cpuBefore = await server.cpuMs()
     const receivedBefore = received
     for (let i = 0; i < perWindow; i++) {
-      const due = Date.now() + INTERVAL_MS
+      const due = Date.now() + intervalMs
       await broadcaster.publish(seq++)
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())))
     }

@@ -43,12 +43,27 @@ export type Handler = (this: object, message: never) => unknown
 export function findHandler(consumer: object, type: string): Handler {
   // Per class, the handlers found so far: the lookup below runs once per (class, type), not once per message.
   const proto: unknown = Object.getPrototypeOf(consumer)
+  // A group message reaches member after member of one class: the last answer first, without the two hash lookups.
+  if (proto === last.proto && type === last.type && last.handler !== undefined) return last.handler
   const cache = typeof proto === 'object' && proto !== null ? cacheFor(proto) : undefined
-  const cached = cache?.get(type)
-  if (cached !== undefined) return cached
-  const handler = lookUpHandler(consumer, type)
-  cache?.set(type, handler)
+  let handler = cache?.get(type)
+  if (handler === undefined) {
+    handler = lookUpHandler(consumer, type)
+    cache?.set(type, handler)
+  }
+  if (cache !== undefined) {
+    last.proto = proto
+    last.type = type
+    last.handler = handler
+  }
   return handler
+}
+
+/** The last (class, type) found, held strongly: one class's prototype and one method, whatever the traffic. */
+const last: { proto: unknown; type: string | undefined; handler: Handler | undefined } = {
+  proto: undefined,
+  type: undefined,
+  handler: undefined,
 }
 
 /**

@@ -12,13 +12,28 @@ const FROZEN = new WeakSet<object>()
 
 /** `JSON.stringify(value)`, cached for deeply frozen plain data. */
 export function jsonText(value: unknown): string {
+  // Member after member forwards the same message: the last cached value is checked first (a compare, where
+  // `Object.isFrozen` is a call into the runtime and the WeakMap a hash lookup).
+  if (value === lastValue && lastText !== undefined) return lastText
   if (typeof value !== 'object' || value === null || !Object.isFrozen(value)) return JSON.stringify(value)
   const cached = TEXT.get(value)
-  if (cached !== undefined) return cached
+  if (cached !== undefined) {
+    lastValue = value
+    lastText = cached
+    return cached
+  }
   const text = JSON.stringify(value)
-  if (isDeepFrozenData(value, 0)) TEXT.set(value, text)
+  if (isDeepFrozenData(value, 0)) {
+    TEXT.set(value, text)
+    lastValue = value
+    lastText = text
+  }
   return text
 }
+
+/** The last value found cached, with its text: held strongly, one message at most. */
+let lastValue: object | undefined
+let lastText: string | undefined
 
 /** Deeper than this is not cached (and not walked further). */
 const MAX_DEPTH = 64

@@ -2,7 +2,7 @@ import type { InputEvent, Receive } from '../application.js'
 import type { ChannelLayer, Message } from '../layers/channel-layer.js'
 import { listeningReceiverOf, type ChannelListener } from '../layers/channel-listener.js'
 import { Fifo } from '../layers/fifo.js'
-import type { BufferedReceiver } from '../layers/local-channels.js'
+import type { BufferedReceiver } from '../layers/buffered-receiver.js'
 import { StopConsumer } from '../control.js'
 import { clientFeedOf, type ClientEventListener, type ClientFeed } from './client-feed.js'
 

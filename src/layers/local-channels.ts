@@ -25,11 +25,15 @@ export interface ExpiredEntry {
 }
 
 interface ChannelState {
+  /** The channel it is (re)used for. */
+  channel: string
   readonly queue: Fifo<Entry>
   /** The channel's capacity, resolved when the state is (re)used for it. */
   capacity: number
   /** Pending receives and registered listeners, oldest first (O(1) delete on abort or `unlisten`). */
   readonly waiters: WaiterQueue<Waiter>
+  /** The listener last handed a message here: it may listen again without its name being checked again. */
+  handedTo: ChannelListener | undefined
 }
 
 /** Who waits on a channel: a `receive`'s promise, or a listener (`ListeningReceiver`), which holds none. */
@@ -45,25 +49,6 @@ export const DROPPED = -1
 const COMPACT_SLACK = 1024
 /** Empty channel states kept for reuse, at most. */
 const MAX_IDLE_STATES = 1024
-
-/**
- * A layer that can hand over a message already buffered in this process synchronously, without the promise a
- * `receive` costs: a consumer draining a burst of group messages takes them one after another in one tick.
- */
-export interface BufferedReceiver {
-  /**
-   * The channel's oldest buffered message, taken (and counted as received), or undefined when there is none or the
-   * channel cannot be read from here: then `receive` is the way (it also reports why).
-   */
-  takeBuffered(channel: string): Message | undefined
-}
-
-/** The layer's `takeBuffered`, if it has one. */
-export function bufferedReceiverOf(layer: object): BufferedReceiver | undefined {
-  return typeof (layer as Partial<BufferedReceiver>).takeBuffered === 'function'
-    ? (layer as BufferedReceiver)
-    : undefined
-}
 
 /**
  * Per-channel FIFO buffers and pending receives inside one process: the in-memory layer's channels, and the
@@ -129,6 +114,7 @@ export class LocalChannels {
     } else {
       // Kept for the listener, which listens again once it has handled the message (a Map delete and set less per
       // delivery); `unlisten` forgets it if the listener stops instead.
+      state.handedTo = waiter
       waiter.channelMessage(message)
     }
     return true
@@ -208,9 +194,10 @@ export class LocalChannels {
    */
   headroom(limit: number): number {
     let room = limit
-    for (const [channel, state] of this.channels) {
+    // Values, not [key, value] pairs: this runs once or twice per read, over every consumer's channel.
+    for (const state of this.channels.values()) {
       const free = state.capacity - state.queue.length
-      if (free < room && !this.stalled.has(channel)) room = Math.max(0, free)
+      if (free < room && (this.stalled.size === 0 || !this.stalled.has(state.channel))) room = Math.max(0, free)
     }
     return room
   }
@@ -270,6 +257,18 @@ export class LocalChannels {
   }
 
   /**
+   * `takeOrListen` for the listener this channel last handed a message to, back for the next one while nothing is
+   * queued: it was accepted for this name before, so the caller need not check the name again. False, registering
+   * nothing, in any other case.
+   */
+  listenAgain(channel: string, listener: ChannelListener): boolean {
+    const state = this.channels.get(channel)
+    if (state?.handedTo !== listener || state.queue.length > 0) return false
+    state.waiters.add(listener)
+    return true
+  }
+
+  /**
    * Takes `listener` off `channel`'s waiters; false if it was not there (its message was handed over). Either way
    * the channel's state is forgotten if nothing is left in it: a listener that stops calls this.
    */
@@ -277,6 +276,7 @@ export class LocalChannels {
     const state = this.channels.get(channel)
     if (state === undefined) return false
     const removed = state.waiters.delete(listener)
+    if (state.handedTo === listener) state.handedTo = undefined
     this.forgetIfIdle(channel, state)
     return removed
   }
@@ -381,7 +381,14 @@ export class LocalChannels {
   private create(channel: string): ChannelState {
     const capacity = this.capacityOf(channel)
     const reused = this.idle.pop()
-    const state = reused ?? { queue: new Fifo<Entry>(), capacity, waiters: new WaiterQueue<Waiter>() }
+    const state = reused ?? {
+      channel,
+      queue: new Fifo<Entry>(),
+      capacity,
+      waiters: new WaiterQueue(),
+      handedTo: undefined,
+    }
+    state.channel = channel
     state.capacity = capacity
     this.channels.set(channel, state)
     return state
@@ -391,6 +398,8 @@ export class LocalChannels {
     if (state.queue.length === 0 && state.waiters.size === 0) {
       this.channels.delete(channel)
       this.stalled.delete(channel)
+      // An idle state must not keep a stopped consumer alive.
+      state.handedTo = undefined
       // A consumer's channel goes idle and back after nearly every message: reuse its state rather than churn.
       if (this.idle.length < MAX_IDLE_STATES) this.idle.push(state)
     }

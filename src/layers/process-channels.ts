@@ -64,6 +64,8 @@ export class ProcessChannels {
    * handed over, as a `receive`; false for any other name (an invalid one included: `receive` says what is wrong).
    */
   listen(channel: string, listener: ChannelListener): boolean {
+    // A consumer back for its next message, its name checked when it first listened: once per delivery.
+    if (this.local.listenAgain(channel, listener)) return true
     if (!this.isOwn(channel) || !isChannelName(channel)) return false
     const message = this.local.takeOrListen(channel, listener)
     if (message !== undefined) {

@@ -29,7 +29,8 @@ import {
   type ResolvedLayerOptions,
 } from '../layer-options.js'
 import { LayerCounters } from '../layer-stats.js'
-import { DROPPED, HANDED, LocalChannels, type BufferedReceiver } from '../local-channels.js'
+import type { BufferedReceiver } from '../buffered-receiver.js'
+import { DROPPED, HANDED, LocalChannels } from '../local-channels.js'
 import type { ChannelListener, ListeningReceiver } from '../channel-listener.js'
 import { historyQuery, recoverOption } from '../history/history-requests.js'
 import { historyFor } from '../history/history-options.js'

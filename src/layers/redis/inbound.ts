@@ -210,25 +210,37 @@ export class Inbound {
     if (shard === undefined) return
     while (!this.stopped) {
       this.readOver(index)
-      if (this.keysFor(index).length === 0) {
+      // Computed right before blocking: keysChanged() compares against exactly what is being waited on. Once per
+      // read, with the headroom, and again only after an await (a paced group send pays this once per message).
+      let keys = this.keysFor(index)
+      if (keys.length === 0) {
         await new Promise<void>((resolve) => (this.wakers[index] = resolve))
         continue
       }
+      const limit = Math.min(DRAIN_BATCH, this.ctx.minCapacity)
+      let room = this.ctx.local.headroom(limit)
+      let waited = false
       // Awaited only when a buffer is full: otherwise the read goes out in this same turn.
-      if (this.ctx.local.headroom(1) === 0) {
+      if (room === 0) {
         await this.room()
         if (this.isStopped()) return
+        waited = true
       }
       let popped: Popped | null
       let batched = false
       let count = 1
       try {
-        shard.blockingId ??= await shard.blocking.client('ID')
-        // Computed right before blocking: keysChanged() compares against exactly what is being waited on.
-        const keys = this.keysFor(index)
+        if (shard.blockingId === undefined) {
+          shard.blockingId = await shard.blocking.client('ID')
+          waited = true
+        }
+        if (waited) {
+          keys = this.keysFor(index)
+          room = this.ctx.local.headroom(limit)
+        }
         // Several at once only from process queues (as `drain` takes them): one read per burst, not two.
         batched = this.batchedPop[index] === true && keys.length === this.ctx.processQueues(index).length
-        if (batched) count = Math.max(1, this.ctx.local.headroom(Math.min(DRAIN_BATCH, this.ctx.minCapacity)))
+        if (batched) count = Math.max(1, room)
         this.blockedOn[index] = keys
         popped = batched
           ? parseBzmpop(

@@ -11,6 +11,7 @@ import {
   type Message,
 } from '../../../src/index.js'
 import { WebsocketCommunicator } from '../../../src/testing/index.js'
+import { findHandler } from '../../../src/consumer-runtime/dispatch.js'
 import { captureLogs } from '../routing/fakes.js'
 
 class Target extends WebsocketConsumer {
@@ -188,5 +189,33 @@ describe('handler concurrency', () => {
       static override concurrency = 3
     }
     expect(await peakFor(Parallel)).toBe(3)
+  })
+
+  it('finds each class its own handler when classes and types alternate, the last one remembered or not', () => {
+    class First {
+      chat_message(): string {
+        return 'first'
+      }
+    }
+    class Second extends First {
+      override chat_message(): string {
+        return 'second'
+      }
+      user_joined(): string {
+        return 'joined'
+      }
+    }
+    const first = new First()
+    const second = new Second()
+    const call = (consumer: object, type: string): unknown =>
+      (findHandler(consumer, type) as () => unknown).call(consumer)
+    for (let round = 0; round < 3; round++) {
+      expect(call(first, 'chat.message')).toBe('first')
+      expect(call(first, 'chat.message')).toBe('first')
+      expect(call(second, 'chat.message')).toBe('second')
+      expect(call(second, 'user.joined')).toBe('joined')
+      // Right after a remembered handler of another type, an unknown one still throws for this class.
+      expect(() => findHandler(first, 'user.joined')).toThrow(UnknownMessageTypeError)
+    }
   })
 })

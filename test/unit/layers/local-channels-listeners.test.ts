@@ -76,4 +76,29 @@ describe('LocalChannels with listeners', () => {
     expect(local.offer('c!1', { type: 'new.one' }, NEVER)).toBe(HANDED)
     expect(listener.messages).toEqual([{ type: 'new.one' }])
   })
+
+  it('lets only the listener it last handed a message to listen again unchecked, and only while nothing is queued', () => {
+    const local = channels()
+    const listener = new Recorder()
+    const other = new Recorder()
+    // Never handed anything: the full `listen` path (name checks, then takeOrListen) is the way.
+    expect(local.listenAgain('c!1', listener)).toBe(false)
+    local.takeOrListen('c!1', listener)
+    expect(local.offer('c!1', { type: 'a.b' }, NEVER)).toBe(HANDED)
+    expect(local.listenAgain('c!1', other)).toBe(false)
+    expect(local.hasWaiters('c!1')).toBe(false)
+    expect(local.listenAgain('c!1', listener)).toBe(true)
+    expect(local.offer('c!1', { type: 'c.d' }, NEVER)).toBe(HANDED)
+    // A message queued meanwhile is taken through `takeOrListen`, which counts and expires it.
+    expect(local.offer('c!1', { type: 'e.f' }, NEVER)).toBe(QUEUED)
+    expect(local.listenAgain('c!1', listener)).toBe(false)
+    expect(local.takeOrListen('c!1', listener)).toEqual({ type: 'e.f' })
+    expect(listener.messages).toEqual([{ type: 'a.b' }, { type: 'c.d' }])
+    // Stopped and forgotten: a state reused for another channel is not this listener's.
+    expect(local.unlisten('c!1', listener)).toBe(false)
+    expect(local.size).toBe(0)
+    local.takeOrListen('c!2', other)
+    expect(local.listenAgain('c!2', listener)).toBe(false)
+    expect(local.listenAgain('c!1', listener)).toBe(false)
+  })
 })
