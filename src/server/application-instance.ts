@@ -64,7 +64,10 @@ export class ApplicationInstance {
     try {
       // A receive the run loop of a consumer can listen through (the inbox is its feed), not await while idle.
       const receive = feedingReceive(this.inbox.receive.bind(this.inbox), this.inbox)
-      called = Promise.resolve(application(scope, receive, this.host.send.bind(this.host)))
+      const host = this.host
+      // A closure, not `bind`: every frame a consumer sends calls it, and calls through one closure site of many
+      // connections are inlined where a bound function per connection goes through the generic call path.
+      called = Promise.resolve(application(scope, receive, (event) => host.send(event)))
     } catch (error) {
       // A synchronous throw from a non-async application becomes a rejection like any other.
       called = Promise.reject(error)
