@@ -28,7 +28,7 @@ export interface OutboundGateEvents {
  * frame is one array slot, not ws's framing objects held across the burst (which a garbage collection meanwhile
  * would copy). A lone frame waits for nothing but the end of the current tick. Call `flush()` before closing the
  * socket, so the close frame follows them. A text written to socket after socket (a group message every member
- * forwards) is framed once, and each socket's transport takes that frame as it is (`repeatedText`).
+ * forwards) is framed once, and each socket's transport takes that frame as it is (`textFrame`).
  *
  * @example
  * ```ts
@@ -112,10 +112,9 @@ export class OutboundGate {
   }
 
   private write(payload: string | Uint8Array): void {
-    const shared = typeof payload === 'string' ? repeatedText(payload) : undefined
-    if (shared === undefined) this.socket.send(payload)
-    else if (this.writesFrames && this.transport !== undefined) this.transport.write(shared.frame)
-    else this.socket.send(shared.payload, TEXT_FRAME)
+    if (typeof payload !== 'string') this.socket.send(payload)
+    else if (this.writesFrames && this.transport !== undefined) this.transport.write(textFrame(payload).frame)
+    else this.socket.send(textFrame(payload).payload, TEXT_FRAME)
   }
 
   /**
@@ -169,18 +168,17 @@ interface SharedText {
 }
 
 /**
- * The text frame of `text` when it is the text the last frame carried too, built once, else undefined (sent
- * through ws as a string). A group message forwarded by every member is written to socket after socket: ws would
- * encode the same string and frame it (a header, a two-buffer `writev`) once per socket; this builds the frame once
- * per message, and each socket takes it in one plain write. A one-off text (an echo) costs a compare.
+ * The text frame of `text`, built once for as long as it is the text the last frame carried. A group message
+ * forwarded by every member is written to socket after socket: ws would encode the same string and frame it (a
+ * header, a two-buffer `writev`) once per socket; this builds the frame once per message, and each socket takes it
+ * in one plain write. A one-off text (an echo) is framed here as ws would have framed it, so no frame goes through
+ * ws' sender, whose code would otherwise run once per group message, cold, beside this one.
  */
-function repeatedText(text: string): SharedText | undefined {
-  if (text !== lastText) {
+function textFrame(text: string): SharedText {
+  if (text !== lastText || lastShared === undefined) {
     lastText = text
-    lastShared = undefined
-    return undefined
+    lastShared = sharedText(text)
   }
-  lastShared ??= sharedText(text)
   return lastShared
 }
 
