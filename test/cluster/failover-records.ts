@@ -28,6 +28,24 @@ export function readRecords(file: string): RunRecord[] {
     })
 }
 
+/**
+ * When the claiming call of each start began: a process's n-th start of a task is its n-th recorded claim of it (the
+ * fixture records claims that were not of an already succeeded task). A start without one is not in the map.
+ */
+export function claimTimes(records: readonly RunRecord[]): Map<RunRecord, number> {
+  const claims = new Map<string, number[]>()
+  const times = new Map<RunRecord, number>()
+  for (const record of records) {
+    const key = `${record.taskId} ${record.pid}`
+    if (record.kind === 'claimed') claims.set(key, [...(claims.get(key) ?? []), record.at])
+    else if (record.kind === 'start') {
+      const claimed = claims.get(key)?.shift()
+      if (claimed !== undefined) times.set(record, claimed)
+    }
+  }
+  return times
+}
+
 /** The first time each task has a record of `kind`. */
 export function firstOf(records: readonly RunRecord[], kind: RunRecord['kind']): Map<string, number> {
   const first = new Map<string, number>()
