@@ -245,7 +245,14 @@ export class LocalChannels {
    * `channel`, as `wait` does a receive. A listener already registered there keeps its place.
    */
   takeOrListen(channel: string, listener: ChannelListener): Message | undefined {
-    const state = this.channels.get(channel)
+    return this.takeOrListenIn(channel, this.channels.get(channel), listener)
+  }
+
+  private takeOrListenIn(
+    channel: string,
+    state: ChannelState | undefined,
+    listener: ChannelListener,
+  ): Message | undefined {
     // The usual case: a listener back for its next message finds the state it was handed the last one from.
     if (state?.queue.length === 0) {
       state.waiters.add(listener)
@@ -257,15 +264,14 @@ export class LocalChannels {
   }
 
   /**
-   * `takeOrListen` for the listener this channel last handed a message to, back for the next one while nothing is
-   * queued: it was accepted for this name before, so the caller need not check the name again. False, registering
-   * nothing, in any other case.
+   * `takeOrListen` for the listener this channel last handed a message to, back for the next one: it was accepted
+   * for this name before, so the caller need not check the name again. Null once it is registered; undefined,
+   * doing nothing, for any other listener.
    */
-  listenAgain(channel: string, listener: ChannelListener): boolean {
+  takeOrListenAgain(channel: string, listener: ChannelListener): Message | null | undefined {
     const state = this.channels.get(channel)
-    if (state?.handedTo !== listener || state.queue.length > 0) return false
-    state.waiters.add(listener)
-    return true
+    if (state === undefined || state.handedTo !== listener) return undefined
+    return this.takeOrListenIn(channel, state, listener) ?? null
   }
 
   /**

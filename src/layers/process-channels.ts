@@ -65,10 +65,12 @@ export class ProcessChannels {
    */
   listen(channel: string, listener: ChannelListener): boolean {
     // A consumer back for its next message, its name checked when it first listened: once per delivery.
-    if (this.local.listenAgain(channel, listener)) return true
-    if (!this.isOwn(channel) || !isChannelName(channel)) return false
-    const message = this.local.takeOrListen(channel, listener)
-    if (message !== undefined) {
+    let message = this.local.takeOrListenAgain(channel, listener)
+    if (message === undefined) {
+      if (!this.isOwn(channel) || !isChannelName(channel)) return false
+      message = this.local.takeOrListen(channel, listener) ?? null
+    }
+    if (message !== null) {
       this.counters.received++
       listener.channelMessage(message)
     }

@@ -77,28 +77,33 @@ describe('LocalChannels with listeners', () => {
     expect(listener.messages).toEqual([{ type: 'new.one' }])
   })
 
-  it('lets only the listener it last handed a message to listen again unchecked, and only while nothing is queued', () => {
+  it('lets only the listener it last handed a message to take or listen again unchecked', () => {
     const local = channels()
     const listener = new Recorder()
     const other = new Recorder()
     // Never handed anything: the full `listen` path (name checks, then takeOrListen) is the way.
-    expect(local.listenAgain('c!1', listener)).toBe(false)
+    expect(local.takeOrListenAgain('c!1', listener)).toBeUndefined()
     local.takeOrListen('c!1', listener)
     expect(local.offer('c!1', { type: 'a.b' }, NEVER)).toBe(HANDED)
-    expect(local.listenAgain('c!1', other)).toBe(false)
+    expect(local.takeOrListenAgain('c!1', other)).toBeUndefined()
     expect(local.hasWaiters('c!1')).toBe(false)
-    expect(local.listenAgain('c!1', listener)).toBe(true)
+    // Back with nothing queued: registered (null), and handed the next message.
+    expect(local.takeOrListenAgain('c!1', listener)).toBeNull()
     expect(local.offer('c!1', { type: 'c.d' }, NEVER)).toBe(HANDED)
-    // A message queued meanwhile is taken through `takeOrListen`, which counts and expires it.
+    // Back with a message queued meanwhile: it takes it, and is not registered.
     expect(local.offer('c!1', { type: 'e.f' }, NEVER)).toBe(QUEUED)
-    expect(local.listenAgain('c!1', listener)).toBe(false)
-    expect(local.takeOrListen('c!1', listener)).toEqual({ type: 'e.f' })
+    expect(local.takeOrListenAgain('c!1', listener)).toEqual({ type: 'e.f' })
+    expect(local.hasWaiters('c!1')).toBe(false)
     expect(listener.messages).toEqual([{ type: 'a.b' }, { type: 'c.d' }])
-    // Stopped and forgotten: a state reused for another channel is not this listener's.
-    expect(local.unlisten('c!1', listener)).toBe(false)
+    // Emptied and forgotten: a state reused for another channel is not this listener's.
     expect(local.size).toBe(0)
     local.takeOrListen('c!2', other)
-    expect(local.listenAgain('c!2', listener)).toBe(false)
-    expect(local.listenAgain('c!1', listener)).toBe(false)
+    expect(local.takeOrListenAgain('c!2', listener)).toBeUndefined()
+    expect(local.takeOrListenAgain('c!1', listener)).toBeUndefined()
+    // Stopped while registered: unlisten forgets it, so it cannot come back unchecked.
+    expect(local.offer('c!2', { type: 'g.h' }, NEVER)).toBe(HANDED)
+    expect(local.takeOrListenAgain('c!2', other)).toBeNull()
+    expect(local.unlisten('c!2', other)).toBe(true)
+    expect(local.takeOrListenAgain('c!2', other)).toBeUndefined()
   })
 })
