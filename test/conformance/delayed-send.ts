@@ -32,11 +32,14 @@ export function delayedSendCases(ctx: LayerTestContext, makeLayer: MakeLayer): v
 
     it('keeps send order among equal delays, and due order among different ones', async () => {
       const layer = await ctx.make()
-      await layer.send('delayed-order', { type: 'slow' }, { delayMs: 2 * DELAY_MS })
+      // Sent first, due last with room to spare: 3 * DELAY_MS after the items if their five sends took no time. At
+      // 2 * DELAY_MS, five sends that took longer than DELAY_MS (the cluster, with other suites on both cores) made
+      // the last item due after it, so it rightly came first, by due order.
+      await layer.send('delayed-order', { type: 'slow' }, { delayMs: 4 * DELAY_MS })
       for (let i = 0; i < 5; i++) await layer.send('delayed-order', { type: 'seq.item', i }, { delayMs: DELAY_MS })
       const received: unknown[] = []
       for (let i = 0; i < 6; i++) {
-        const message = await receiveWithin(layer, 'delayed-order', 2 * DELAY_MS + LATE_MARGIN_MS)
+        const message = await receiveWithin(layer, 'delayed-order', 4 * DELAY_MS + LATE_MARGIN_MS)
         received.push(message?.type === 'seq.item' ? message.i : message?.type)
       }
       expect(received).toEqual([0, 1, 2, 3, 4, 'slow'])
