@@ -9,8 +9,7 @@ import type {
   ReceiveOptions,
   SendOptions,
 } from '../channel-layer.js'
-import { RedisTaskStore, type RedisTaskStoreContext } from './tasks/redis-task-store.js'
-import { resolveTaskStoreOptions } from '../../tasks/task-store-options.js'
+import { RedisTaskStore } from './tasks/redis-task-store.js'
 import { DropReporter } from '../../drop-reporter.js'
 import { capacityFor, sendDelayMs } from '../layer-options.js'
 import type { BufferedReceiver } from '../buffered-receiver.js'
@@ -24,20 +23,18 @@ import type { Logger } from '../../logger.js'
 import type { InspectOptions, LayerSnapshot, PurgeOptions } from '../snapshot.js'
 import { moveDueDelayed, sendLater, sendNow, type SendContext } from './channel-send.js'
 import { ACTIVE_MOVE_MS, DelayedMover } from './delayed-mover.js'
-import { Inbound, type InboundContext } from './inbound.js'
+import { Inbound } from './inbound.js'
 import { inspectRedis } from './inspect.js'
 import { purgeExpiredMemberships } from './purge-memberships.js'
-import { ProcessPresence, type PresenceContext } from './presence.js'
+import { ProcessPresence } from './presence.js'
 import type { RedisGroupPresence } from './group-presence.js'
-import { RedisKeys } from './keys.js'
 import { RedisGroups } from './redis-groups.js'
 import { LocalGroups } from './local-groups.js'
 import { resolveRedisOptions, type RedisLayerOptions, type ResolvedRedisOptions } from './redis-options.js'
 import type { RedisShard } from './redis-shard.js'
-import { HostShard } from './host-shard.js'
-import { ClusterConnection } from './cluster-connection.js'
-import { ClusterShard } from './cluster-shard.js'
-import { clusterTags } from './cluster-slots.js'
+import type { ClusterConnection } from './cluster-connection.js'
+import { connectShards } from './connect-shards.js'
+import { inboundContext, presenceContext, taskStoreContext, type RedisLayerParts } from './redis-layer-contexts.js'
 import { RedisCounters, type RedisLayerStats } from './redis-stats.js'
 import { shardAt } from './shard-at.js'
 import { unlinkKeysUnder } from './scan-keys.js'
@@ -45,9 +42,6 @@ import { createSerializer, type MessageSerializer } from './serializer.js'
 import { consistentHash } from './shard.js'
 
 export type { RedisLayerStats } from './redis-stats.js'
-
-/** Tasks may wait in retries far longer than a message's expiry: their payloads decode without a real age limit. */
-const TASK_PAYLOAD_EXPIRY_MS = 10 * 365 * 86_400_000
 
 /**
  * The channel layer on Redis, wire-compatible with Django's channels_redis 4.x: Django and Node processes
@@ -68,7 +62,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
   readonly clientId: string
   private readonly shards: RedisShard[]
   /** The cluster client every shard shares (option `cluster`). */
-  private cluster: ClusterConnection | undefined
+  private readonly cluster: ClusterConnection | undefined
   private readonly serializer: MessageSerializer
   private readonly counters = new RedisCounters()
   private readonly log: Logger
@@ -81,8 +75,6 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
   private readonly localGroups = new LocalGroups()
   /** Non-local names (`specific.<id>!`) of this process's queues, one per `newChannel` prefix used. */
   private readonly ownNonLocal = new Set<string>()
-  /** `processQueues`' keys per shard, for `names` of `ownNonLocal`. */
-  private queueKeys: { readonly names: number; readonly byShard: readonly (readonly string[])[] } | undefined
   private readonly inbound: Inbound
   private readonly timers: NodeJS.Timeout[] = []
   private readonly delayedMover: DelayedMover
@@ -108,7 +100,9 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
         : {}),
       expiryMs: this.options.expiryMs,
     })
-    this.shards = this.connect()
+    const connected = connectShards(this.options, this.log, (index) => void this.onReconnect(index))
+    this.shards = connected.shards
+    this.cluster = connected.cluster
     this.purges = new PurgeTimer(
       Math.min(1_000, Math.max(50, Math.floor(this.options.expiryMs / 2))),
       () => {
@@ -152,9 +146,10 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
       isClosed: () => this.closed,
       registered: () => this.registered,
     })
-    this.inbound = new Inbound(this.inboundContext())
-    this.tasks = new RedisTaskStore(this.taskStoreContext(options))
-    this.processPresence = new ProcessPresence(this.presenceContext())
+    const parts = this.parts()
+    this.inbound = new Inbound(inboundContext(parts))
+    this.tasks = new RedisTaskStore(taskStoreContext(parts, options))
+    this.processPresence = new ProcessPresence(presenceContext(parts))
     this.presence = this.groups.presence
     this.sending = {
       options: this.options,
@@ -317,91 +312,33 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
     return purgeExpiredMemberships({ shards: this.shards, groupExpiryMs: this.options.groupExpiryMs }, options)
   }
 
-  private inboundContext(): InboundContext {
-    return {
-      shards: this.shards,
-      expiryMs: this.options.expiryMs,
-      groupExpiryMs: this.options.groupExpiryMs,
-      serializer: this.serializer,
-      local: this.local,
-      normal: this.normal,
-      localGroups: this.localGroups,
-      counters: this.counters,
-      log: this.log,
-      minCapacity: Math.min(this.options.capacity, ...this.options.channelCapacity.map((rule) => rule.capacity)),
-      processQueues: (index) => this.processQueues(index),
-      isLocal: (channel) => this.isLocal(channel),
-      onNormalExpired: (channel) => void this.processPresence.leaveGroups(channel),
-      wakeKeys: (index) => {
-        const shard = this.shards[index]
-        return shard === undefined ? [] : this.tasks.wakeKeys(shard)
-      },
-      wakeChannelOf: (index, key) => shardAt(this.shards, index).keys.wakeChannel(key),
-      onWake: (channel) => {
-        this.tasks.wake(channel)
-      },
-      holds: this.groups.history.holds,
-      pumpKeys: (index) => this.groups.history.pump.keysFor(index),
-      isPumpKey: (key) => this.groups.history.pump.isProxyQueue(key),
-      onPumped: (member, score) => {
-        this.groups.history.pump.take(member, score)
-      },
-    }
-  }
-
-  private taskStoreContext(options: RedisLayerOptions | undefined): RedisTaskStoreContext {
-    return {
-      assertOpen: (operation) => {
-        this.assertOpen(operation)
-      },
-      serializer: this.serializer.withExpiry(TASK_PAYLOAD_EXPIRY_MS),
-      options: resolveTaskStoreOptions(options),
-      log: this.log,
-      groupSend: (group, message) => this.groupSend(group, message),
-      sendFlowStep: async (channel, message, flowTag) => {
-        // A step is a task: its channel becomes a task channel (send.lua), its message waits as long as needed.
-        const capacity = capacityFor(this.options, channel)
-        const prepared = prepareMessage(message, this.options.maxMessageBytes).message
-        const reply = await sendNow(this.sending, channel, prepared, { capacity, task: true, flowTag })
-        if (reply.known) return
-        if (!reply.queued) {
-          this.counters.rejected++
-          throw new ChannelFullError(channel, capacity)
-        }
-        this.counters.sent++
-      },
-      shardForGroup: (group) => this.shardForGroup(group),
-      keepsHistory: (group) => this.groups.history.settingsOf(group) !== undefined,
-      onExpired: (count) => {
-        this.counters.expired += count
-      },
-      onDelayed: (dueAt) => {
-        this.delayedMover.delayedSent(dueAt)
-      },
-      onWatchChange: () => {
-        this.inbound.keysChanged()
-      },
-      shards: this.shards,
-      shardFor: (channel) => this.shardFor(channel),
-    }
-  }
-
-  private presenceContext(): PresenceContext {
+  /** What the collaborators' contexts are built from (redis-layer-contexts.ts). */
+  private parts(): RedisLayerParts {
     return {
       shards: this.shards,
       options: this.options,
+      serializer: this.serializer,
       log: this.log,
+      counters: this.counters,
+      local: this.local,
+      normal: this.normal,
       localGroups: this.localGroups,
+      groups: this.groups,
       clientId: this.clientId,
-      ownNonLocal: () => this.ownNonLocal,
+      ownNonLocal: this.ownNonLocal,
+      isLocal: (channel) => this.isLocal(channel),
+      shardFor: (channel) => this.shardFor(channel),
       shardForGroup: (group) => this.shardForGroup(group),
-      memberSetName: (group) => this.groups.history.memberSetName(group),
-      rejoin: (group, channel) => this.groups.rejoin(group, channel),
-      isClosed: () => this.closed,
-      onSwept: (count) => {
-        this.counters.staleProcessesSwept += count
+      assertOpen: (operation) => {
+        this.assertOpen(operation)
       },
-      onProcessSwept: (shard, queue) => this.presence.sweepProcess(shard, queue),
+      isClosed: () => this.closed,
+      groupSend: (group, message) => this.groupSend(group, message),
+      tasks: () => this.tasks,
+      inbound: () => this.inbound,
+      processPresence: () => this.processPresence,
+      delayedMover: () => this.delayedMover,
+      sending: () => this.sending,
     }
   }
 
@@ -422,24 +359,6 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
     return this.ownNonLocal.has(nonLocalName(channel))
   }
 
-  /**
-   * The queue keys this process reads on shard `index`: all of them, on every shard. Direct sends reach a queue on
-   * the shard its name hashes to (channels_redis' rule), but history-send.lua delivers on the group's shard, in the
-   * same step that numbers the message, so members of a history group see its offsets in order with shards too.
-   */
-  private processQueues(index: number): readonly string[] {
-    // Read for every message the blocking read brings: built again only when a `newChannel` prefix was added
-    // (`ownNonLocal` only grows).
-    if (this.queueKeys?.names !== this.ownNonLocal.size) {
-      const own = [...this.ownNonLocal]
-      this.queueKeys = {
-        names: own.length,
-        byShard: this.shards.map(({ keys }) => own.map((nonLocal) => keys.queue(nonLocal))),
-      }
-    }
-    return this.queueKeys.byShard[index] ?? []
-  }
-
   /** channels_redis' consistent hash, on the non-local name for `!` channels (fixing channels_redis#221). */
   private shardIndexFor(channel: string): number {
     return consistentHash(nonLocalName(channel), this.shards.length)
@@ -451,23 +370,6 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
 
   private shardForGroup(group: string): RedisShard {
     return shardAt(this.shards, consistentHash(group, this.shards.length))
-  }
-
-  /** One shard per host, or per hash tag of a cluster (cluster-shard.ts), all on one cluster client. */
-  private connect(): RedisShard[] {
-    const { cluster, retryWindowMs } = this.options
-    if (cluster === undefined) {
-      const keys = new RedisKeys(this.options.prefix)
-      return this.options.hosts.map(
-        (host, index) => new HostShard(host, keys, retryWindowMs, this.log, () => void this.onReconnect(index)),
-      )
-    }
-    const tags = clusterTags(this.options.prefix, cluster.shards)
-    this.cluster = new ClusterConnection(cluster, this.log, () => {
-      tags.forEach((_, index) => void this.onReconnect(index))
-    })
-    const connection = this.cluster
-    return tags.map((tag, index) => new ClusterShard(connection, tag, index === 0, retryWindowMs, this.log))
   }
 
   /** After a reconnect Redis may have lost everything (a restart without persistence): re-add what we had. */
