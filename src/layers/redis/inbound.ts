@@ -1,17 +1,17 @@
 import type { Message } from '../channel-layer.js'
-import type { LayerCounters } from '../layer-stats.js'
-import { DROPPED, HANDED, type LocalChannels, type OfferResult } from '../local-channels.js'
+import type { OfferResult } from '../local-channels.js'
 import { RESERVED_ROUTING_KEY } from '../message-validation.js'
-import type { Logger } from '../../logger.js'
 import { freezeMessage } from './frozen-message.js'
 import { groupOfProxy, positionInPrefix } from './history/history-wire.js'
-import type { RecoveryHolds } from './history/recovery-holds.js'
-import type { LocalGroups } from './local-groups.js'
+import type { InboundContext } from './inbound-context.js'
+import { ProcessRouter } from './process-router.js'
 import type { RedisShard } from './redis-shard.js'
 import { shardAt } from './shard-at.js'
 
-/** Marks a compact group copy: the receiving process fans it out to its own members of this group. */
-export const GROUP_ROUTING_KEY = '__switchyard_group__'
+// Other modules import these from here: the context (and the router's marker) live apart so that the router can use
+// them without importing this file back.
+export type { Decoder, InboundContext } from './inbound-context.js'
+export { GROUP_ROUTING_KEY } from './process-router.js'
 
 /** How long one BZPOPMIN waits before looking again (CLIENT UNBLOCK usually cuts it short). */
 const BLOCK_SECONDS = 2
@@ -23,44 +23,6 @@ const DRAIN_BATCH = 256
  * process for longer.
  */
 const STALL_MS = 250
-
-export interface Decoder {
-  decode(payload: Uint8Array): Record<string, unknown>
-}
-
-export interface InboundContext {
-  readonly shards: readonly RedisShard[]
-  readonly expiryMs: number
-  readonly groupExpiryMs: number
-  readonly serializer: Decoder
-  /** This process's channels (`specific.<id>!…`), buffered. */
-  readonly local: LocalChannels
-  /** Receives waiting on normal channels; their messages are never buffered here. */
-  readonly normal: LocalChannels
-  readonly localGroups: LocalGroups
-  readonly counters: LayerCounters & { decodeFailed: number }
-  readonly log: Logger
-  /** The smallest capacity a local channel may have (`capacity` and every `channelCapacity` rule). */
-  readonly minCapacity: number
-  /** This process's queue keys on shard `index`. */
-  processQueues(index: number): readonly string[]
-  isLocal(channel: string): boolean
-  /** A normal channel's message expired unread: it leaves its groups. */
-  onNormalExpired(channel: string): void
-  /** The wake markers of idle task channels on shard `index` (TaskStore.waitForTasks). */
-  wakeKeys(index: number): readonly string[]
-  /** The channel a wake marker key belongs to, or undefined when `key` is not one. */
-  wakeChannelOf(index: number, key: string): string | undefined
-  /** A sender queued a task on `channel`: its idle workers wake. */
-  onWake(channel: string): void
-  /** Live history messages held back from channels joining their group. */
-  readonly holds: RecoveryHolds
-  /** The history pump's queue on shard `index`, while this process holds its lease. */
-  pumpKeys(index: number): readonly string[]
-  isPumpKey(key: string): boolean
-  /** A Django group send to a history group, popped from the pump's queue. */
-  onPumped(member: Buffer, score: Buffer): void
-}
 
 /**
  * The process's reading side: one blocking connection per shard runs BZPOPMIN over this process's queues (one
@@ -87,8 +49,11 @@ export class Inbound {
   private readonly afterRead: (() => void)[][]
   /** Per shard: false once it refused BZMPOP (Redis before 7.0, or an ACL that denies it): BZPOPMIN then. */
   private readonly batchedPop: boolean[]
+  /** Hands what is popped from this process's queues to its local channels. */
+  private readonly router: ProcessRouter
 
   constructor(private readonly ctx: InboundContext) {
+    this.router = new ProcessRouter(ctx)
     this.blockedOn = ctx.shards.map(() => undefined)
     this.wakers = ctx.shards.map(() => undefined)
     this.afterRead = ctx.shards.map(() => [])
@@ -272,7 +237,7 @@ export class Inbound {
         this.ctx.onPumped(member, score)
       } else if (this.ctx.processQueues(index).includes(key)) {
         const nonLocal = shard.keys.queueName(key)
-        this.routeEntries(nonLocal, entries)
+        this.router.routeEntries(nonLocal, entries)
         // Fewer than asked for: the queue is empty now, and the next blocking read waits for more.
         if (entries.length >= count * 2) await this.drain(shard, key, nonLocal)
       } else {
@@ -294,17 +259,8 @@ export class Inbound {
       } catch {
         return
       }
-      this.routeEntries(nonLocal, batch)
+      this.router.routeEntries(nonLocal, batch)
       if (batch.length < count * 2) return
-    }
-  }
-
-  /** Routes popped process-queue messages: `entries` alternates member and score, as ZPOPMIN replies. */
-  private routeEntries(nonLocal: string, entries: readonly Buffer[]): void {
-    for (let i = 0; i + 1 < entries.length; i += 2) {
-      const member = entries[i]
-      const score = entries[i + 1]
-      if (member !== undefined && score !== undefined) this.routeProcessMessage(nonLocal, member, score)
     }
   }
 
@@ -321,62 +277,14 @@ export class Inbound {
     return Math.max(1, local.headroom(limit))
   }
 
-  private decode(member: Buffer): Record<string, unknown> | undefined {
-    try {
-      return this.ctx.serializer.decode(member)
-    } catch (err) {
-      this.ctx.counters.decodeFailed++
-      this.ctx.log.warn({ err }, 'dropped a message that could not be decoded')
-      return undefined
-    }
-  }
-
-  /** `nonLocal`: the process queue the message came through (`specific.<id>!`), the prefix of its members. */
-  private routeProcessMessage(nonLocal: string, member: Buffer, score: Buffer): void {
-    const expiresAt = Number(score.toString()) * 1000 + this.ctx.expiryMs
-    const decoded = this.decode(member)
-    if (decoded === undefined) return
-    if (expiresAt <= Date.now()) {
-      this.ctx.counters.expired++
-      return
-    }
-    const group = decoded[GROUP_ROUTING_KEY]
-    const target = decoded[RESERVED_ROUTING_KEY]
-    const { local } = this.ctx
-    const historyGroup = groupOfProxy(target)
-    if (historyGroup !== undefined) {
-      const message = freezeMessage(decoded, [RESERVED_ROUTING_KEY], positionInPrefix(historyGroup, member))
-      for (const channel of this.ctx.localGroups.membersBehind(nonLocal, historyGroup, this.ctx.groupExpiryMs)) {
-        if (!this.ctx.holds.capture(channel, historyGroup, message, expiresAt)) {
-          this.count(local.offer(channel, message, expiresAt))
-        }
-      }
-      return
-    }
-    const message = freezeMessage(decoded, [GROUP_ROUTING_KEY, RESERVED_ROUTING_KEY])
-    if (typeof group === 'string') {
-      // One shared frozen message for every member. Each of this process's queues with members got its own copy
-      // (one per newChannel prefix), so this one is for the members behind its queue only.
-      for (const channel of this.ctx.localGroups.membersBehind(nonLocal, group, this.ctx.groupExpiryMs)) {
-        this.count(local.offer(channel, message, expiresAt))
-      }
-      return
-    }
-    for (const channel of Array.isArray(target) ? (target as unknown[]) : [target]) {
-      if (typeof channel !== 'string' || !this.ctx.isLocal(channel)) continue
-      this.count(local.offer(channel, message, expiresAt))
-    }
-  }
-
-  /** Counts what an offer to a local channel did (received, or dropped at capacity). */
+  /** Counts what an offer to a local channel did (received, or dropped at capacity): history's offers (RedisGroups). */
   count(result: OfferResult): void {
-    if (result === HANDED) this.ctx.counters.received++
-    else if (result === DROPPED) this.ctx.counters.dropped++
+    this.router.count(result)
   }
 
   private async handleNormal(shard: RedisShard, key: string, member: Buffer, score: Buffer): Promise<void> {
     const channel = shard.keys.queueName(key)
-    const decoded = this.decode(member)
+    const decoded = this.router.decode(member)
     if (decoded === undefined) return
     if (Number(score.toString()) * 1000 + this.ctx.expiryMs <= Date.now()) {
       this.ctx.counters.expired++
