@@ -1,18 +1,14 @@
+import { ArrivalOrder, type Arrival } from './arrival-order.js'
 import type { Message } from './channel-layer.js'
 import type { ChannelListener } from './channel-listener.js'
 import { Fifo } from './fifo.js'
 import { PendingReceive } from './pending-receive.js'
 import { WaiterQueue } from './waiter-queue.js'
 
-interface Entry {
+/** A queued message; untracked from the start when it may expire out of arrival order (requeued, a task's). */
+interface Entry extends Arrival {
   readonly channel: string
   readonly message: Message
-  readonly expiresAt: number
-  /**
-   * Still queued and in the arrival-order list (`arrivals`); false once taken or expired, and for entries that
-   * expire out of arrival order (requeued and task messages), which only `take` finds expired.
-   */
-  tracked: boolean
   /** Reported expired by `purgeExpired` while stuck behind an untracked entry: `take` skips it silently. */
   reported: boolean
 }
@@ -34,6 +30,8 @@ interface ChannelState {
   readonly waiters: WaiterQueue<Waiter>
   /** The listener last handed a message here: it may listen again without its name being checked again. */
   handedTo: ChannelListener | undefined
+  /** In `LocalChannels.occupied`. */
+  occupied: boolean
 }
 
 /** Who waits on a channel: a `receive`'s promise, or a listener (`ListeningReceiver`), which holds none. */
@@ -45,8 +43,6 @@ export const HANDED = 1
 export const QUEUED = 0
 export const DROPPED = -1
 
-/** Untracked entries `arrivals` may hold beyond twice the live ones before it is compacted. */
-const COMPACT_SLACK = 1024
 /** Empty channel states kept for reuse, at most. */
 const MAX_IDLE_STATES = 1024
 
@@ -61,14 +57,13 @@ const MAX_IDLE_STATES = 1024
  */
 export class LocalChannels {
   private readonly channels = new Map<string, ChannelState>()
+  /** Queued entries in arrival order, for the O(1) expiry purge. */
+  private readonly arrivals = new ArrivalOrder<Entry>()
   /**
-   * Queued entries in arrival order, for the O(1) expiry purge. Taken entries are not removed (that is a hash
-   * delete per message, and a burst of 20 000 grows and shrinks the set): they are only marked untracked and
-   * skipped, and compacted away when they outnumber the live ones.
+   * States that held a message when last pushed to (some may be empty since), until forgotten: all `headroom()`
+   * looks at, where it read every channel's state once or twice per read (10 000 for 10 000 idle connections).
    */
-  private arrivals = new Fifo<Entry>()
-  /** Tracked entries in `arrivals`. */
-  private live = 0
+  private readonly occupied = new Set<ChannelState>()
   /** Full channels whose receiver took nothing for a while: `headroom()` no longer waits for them. */
   private readonly stalled = new Set<string>()
   /** Empty states kept for reuse. */
@@ -130,6 +125,7 @@ export class LocalChannels {
     const target = state ?? this.create(channel)
     if (target.queue.length >= target.capacity) return DROPPED
     target.queue.push({ channel, message, expiresAt, tracked: false, reported: false })
+    if (target.queue.length === 1) this.occupy(target)
     return QUEUED
   }
 
@@ -147,9 +143,8 @@ export class LocalChannels {
     if (!pastCapacity && state.queue.length >= state.capacity) return false
     const entry: Entry = { channel, message, expiresAt, tracked: true, reported: false }
     state.queue.push(entry)
-    this.arrivals.push(entry)
-    if (this.live++ === 0) this.onFirstQueued()
-    if (this.arrivals.length > 2 * this.live + COMPACT_SLACK) this.compactArrivals()
+    if (state.queue.length === 1) this.occupy(state)
+    if (this.arrivals.track(entry)) this.onFirstQueued()
     return true
   }
 
@@ -163,6 +158,7 @@ export class LocalChannels {
     if (this.handToWaiter(channel, message)) return true
     const state = this.channels.get(channel) ?? this.create(channel)
     state.queue.push({ channel, message, expiresAt, tracked: false, reported: false })
+    if (state.queue.length === 1) this.occupy(state)
     return false
   }
 
@@ -175,11 +171,11 @@ export class LocalChannels {
     const at = entry === undefined ? 0 : (now ?? Date.now())
     while (entry !== undefined && entry.expiresAt <= at) {
       // Behind an untracked entry, `purgeExpired` may already have reported this one without reaching it.
-      if (entry.tracked) this.untrack(entry)
+      if (entry.tracked) this.arrivals.untrack(entry)
       if (!entry.reported) this.onExpired(entry)
       entry = state.queue.shift()
     }
-    if (entry?.tracked === true) this.untrack(entry)
+    if (entry?.tracked === true) this.arrivals.untrack(entry)
     if (this.stalled.size > 0) this.stalled.delete(channel)
     if (this.spaceWaiters.length > 0 && state.queue.length < state.capacity) this.wakeSpaceWaiters()
     this.forgetIfIdle(channel, state)
@@ -188,15 +184,21 @@ export class LocalChannels {
 
   /**
    * How many messages every channel can still take without a drop, at most `limit` (pass the smallest capacity a
-   * channel may have: a busy receiver's channel may have no state here). Full channels marked stalled are left
-   * out. A reader pulls no more than this at once, so a burst waits where it came from instead of overflowing
-   * buffers whose receivers have not had a turn yet.
+   * channel may have: a busy receiver's channel may have no state here, and an empty channel can take that many,
+   * so only channels holding messages are looked at). Full channels marked stalled are left out. A reader pulls
+   * no more than this at once, so a burst waits where it came from instead of overflowing buffers whose receivers
+   * have not had a turn yet.
    */
   headroom(limit: number): number {
     let room = limit
-    // Values, not [key, value] pairs: this runs once or twice per read, over every consumer's channel.
-    for (const state of this.channels.values()) {
-      const free = state.capacity - state.queue.length
+    for (const state of this.occupied) {
+      const held = state.queue.length
+      // Emptied since (taken, expired, cleared, or reused for another channel): forgotten here, where it is cheap.
+      if (held === 0) {
+        this.vacate(state)
+        continue
+      }
+      const free = state.capacity - held
       if (free < room && (this.stalled.size === 0 || !this.stalled.has(state.channel))) room = Math.max(0, free)
     }
     return room
@@ -316,11 +318,7 @@ export class LocalChannels {
 
   /** Drops expired entries, reporting each through `onExpired`. */
   purgeExpired(now = Date.now()): void {
-    for (let entry = this.arrivals.peek(); entry !== undefined; entry = this.arrivals.peek()) {
-      if (entry.tracked && entry.expiresAt > now) break
-      this.arrivals.shift()
-      if (!entry.tracked) continue
-      this.untrack(entry)
+    for (let entry = this.arrivals.shiftExpired(now); entry !== undefined; entry = this.arrivals.shiftExpired(now)) {
       const state = this.channels.get(entry.channel)
       // Not the head only behind an untracked entry: `take` then skips it without a second report.
       if (state?.queue.peek() === entry) {
@@ -340,7 +338,6 @@ export class LocalChannels {
       this.forgetIfIdle(channel, state)
     }
     this.arrivals.clear()
-    this.live = 0
     this.stalled.clear()
   }
 
@@ -349,8 +346,9 @@ export class LocalChannels {
     const waiters: Waiter[] = []
     for (const state of this.channels.values()) waiters.push(...state.waiters)
     this.channels.clear()
+    for (const state of this.occupied) state.occupied = false
+    this.occupied.clear()
     this.arrivals.clear()
-    this.live = 0
     this.stalled.clear()
     this.wakeSpaceWaiters()
     // After forgetting: a listener told of the close may call `listen` again, which must not register it.
@@ -367,21 +365,18 @@ export class LocalChannels {
 
   /** Queued messages that can expire (requeued tasks are not counted). */
   get queued(): number {
-    return this.live
+    return this.arrivals.size
   }
 
-  private untrack(entry: Entry): void {
-    entry.tracked = false
-    this.live--
+  private occupy(state: ChannelState): void {
+    if (state.occupied) return
+    state.occupied = true
+    this.occupied.add(state)
   }
 
-  /** Drops untracked entries from `arrivals` (amortised O(1): it runs once they outnumber the live ones). */
-  private compactArrivals(): void {
-    const old = this.arrivals
-    this.arrivals = new Fifo()
-    for (let entry = old.shift(); entry !== undefined; entry = old.shift()) {
-      if (entry.tracked) this.arrivals.push(entry)
-    }
+  private vacate(state: ChannelState): void {
+    state.occupied = false
+    this.occupied.delete(state)
   }
 
   private create(channel: string): ChannelState {
@@ -393,6 +388,7 @@ export class LocalChannels {
       capacity,
       waiters: new WaiterQueue(),
       handedTo: undefined,
+      occupied: false,
     }
     state.channel = channel
     state.capacity = capacity
@@ -406,6 +402,7 @@ export class LocalChannels {
       this.stalled.delete(channel)
       // An idle state must not keep a stopped consumer alive.
       state.handedTo = undefined
+      if (state.occupied) this.vacate(state)
       // A consumer's channel goes idle and back after nearly every message: reuse its state rather than churn.
       if (this.idle.length < MAX_IDLE_STATES) this.idle.push(state)
     }
