@@ -27,33 +27,43 @@ end
 -- lists its members, in `otherOrder`). `skip` is a member to leave out ('' for none).
 local function classifyMembers(members, registry, queuePrefix, nowMs, staleMs, skip, into)
   local live, nodeCount, nodeOrder, others, otherOrder = into.live, into.nodeCount, into.nodeOrder, into.others, into.otherOrder
+  -- A process's members share its non-local prefix (`specific.<id>!`), and come in runs (all of one server's, or
+  -- joined in a row): a member that starts with the last live process's prefix is counted in that run, at one
+  -- comparison instead of a substring, a key and two lookups (a third less Redis time per group send).
+  local runPrefix, runKey, run = nil, nil, 0
   for _, member in ipairs(members) do
     if member ~= skip then
-      local bang = string.find(member, '!', 1, true)
-      local key = queuePrefix .. (bang and string.sub(member, 1, bang) or member)
-      local isNode = false
-      if bang then
-        if live[key] == nil then
-          local beat = redis.call('HGET', registry, key)
-          live[key] = beat ~= false and (nowMs - tonumber(beat)) < staleMs
-        end
-        isNode = live[key]
-      end
-      if isNode then
-        if nodeCount[key] == nil then
-          nodeCount[key] = 0
-          table.insert(nodeOrder, key)
-        end
-        nodeCount[key] = nodeCount[key] + 1
+      if runPrefix ~= nil and string.find(member, runPrefix, 1, true) == 1 then
+        run = run + 1
       else
-        if others[key] == nil then
-          others[key] = {}
-          table.insert(otherOrder, key)
+        local bang = string.find(member, '!', 1, true)
+        local key = queuePrefix .. (bang and string.sub(member, 1, bang) or member)
+        local isNode = false
+        if bang then
+          if live[key] == nil then
+            local beat = redis.call('HGET', registry, key)
+            live[key] = beat ~= false and (nowMs - tonumber(beat)) < staleMs
+          end
+          isNode = live[key]
         end
-        table.insert(others[key], member)
+        if isNode then
+          if runKey ~= nil then nodeCount[runKey] = nodeCount[runKey] + run end
+          if nodeCount[key] == nil then
+            nodeCount[key] = 0
+            table.insert(nodeOrder, key)
+          end
+          runPrefix, runKey, run = string.sub(member, 1, bang), key, 1
+        else
+          if others[key] == nil then
+            others[key] = {}
+            table.insert(otherOrder, key)
+          end
+          table.insert(others[key], member)
+        end
       end
     end
   end
+  if runKey ~= nil then nodeCount[runKey] = nodeCount[runKey] + run end
   return into
 end
 
