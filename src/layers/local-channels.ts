@@ -30,7 +30,10 @@ interface ChannelState {
   readonly waiters: WaiterQueue<Waiter>
   /** The listener last handed a message here: it may listen again without its name being checked again. */
   handedTo: ChannelListener | undefined
-  /** In `LocalChannels.occupied`. */
+  /**
+   * In `LocalChannels.occupied`: a field read when the state is forgotten (after nearly every message), where a
+   * `Set.has` would be a hash lookup.
+   */
   occupied: boolean
 }
 
@@ -124,8 +127,7 @@ export class LocalChannels {
     if (state !== undefined && this.handOver(channel, state, message)) return HANDED
     const target = state ?? this.create(channel)
     if (target.queue.length >= target.capacity) return DROPPED
-    target.queue.push({ channel, message, expiresAt, tracked: false, reported: false })
-    if (target.queue.length === 1) this.occupy(target)
+    this.push(target, { channel, message, expiresAt, tracked: false, reported: false })
     return QUEUED
   }
 
@@ -142,8 +144,7 @@ export class LocalChannels {
   ): boolean {
     if (!pastCapacity && state.queue.length >= state.capacity) return false
     const entry: Entry = { channel, message, expiresAt, tracked: true, reported: false }
-    state.queue.push(entry)
-    if (state.queue.length === 1) this.occupy(state)
+    this.push(state, entry)
     if (this.arrivals.track(entry)) this.onFirstQueued()
     return true
   }
@@ -157,8 +158,7 @@ export class LocalChannels {
   requeue(channel: string, message: Message, expiresAt = Number.POSITIVE_INFINITY): boolean {
     if (this.handToWaiter(channel, message)) return true
     const state = this.channels.get(channel) ?? this.create(channel)
-    state.queue.push({ channel, message, expiresAt, tracked: false, reported: false })
-    if (state.queue.length === 1) this.occupy(state)
+    this.push(state, { channel, message, expiresAt, tracked: false, reported: false })
     return false
   }
 
@@ -368,10 +368,13 @@ export class LocalChannels {
     return this.arrivals.size
   }
 
-  private occupy(state: ChannelState): void {
-    if (state.occupied) return
-    state.occupied = true
-    this.occupied.add(state)
+  /** Queues `entry` on `state`; a state that now holds its only message joins `occupied` (it may still be there). */
+  private push(state: ChannelState, entry: Entry): void {
+    state.queue.push(entry)
+    if (state.queue.length === 1 && !state.occupied) {
+      state.occupied = true
+      this.occupied.add(state)
+    }
   }
 
   private vacate(state: ChannelState): void {
