@@ -6,12 +6,14 @@
  * paced row measures the first 10 s after a short burst; this shows whether a gap is warm-up (it shrinks in later
  * windows) or steady, and how much consecutive windows differ on this machine. With `--idle-ms`, it first prints
  * the server's CPU per second with every client connected and nothing sent (what its periodic work costs, which the
- * bench's per-delivery figure includes). Run `npm run build` first.
+ * bench's per-delivery figure includes). On Linux each window also splits the CPU by thread (proc-threads.ts): a
+ * window made slow by V8 compiling in the background shows as helper time. Run `npm run build` first.
  */
 import { parseArgs } from 'node:util'
 
 import { WebSocket } from 'ws'
 
+import { describeThreadCpu, threadCpu } from '../harness/proc-threads.js'
 import { startBenchRedis } from '../harness/redis.js'
 import { makeBroadcaster } from '../systems/broadcasters.js'
 import { SYSTEMS, type SystemName } from '../systems/systems.js'
@@ -71,6 +73,7 @@ try {
   const perWindow = windowMs / intervalMs
   for (let w = 0; w < windows; w++) {
     const cpuBefore = await server.cpuMs()
+    const threadsBefore = await threadCpu(server.pid)
     const receivedBefore = received
     for (let i = 0; i < perWindow; i++) {
       const due = Date.now() + intervalMs
@@ -78,10 +81,11 @@ try {
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())))
     }
     const cpuMs = (await server.cpuMs()) - cpuBefore
+    const threads = describeThreadCpu(threadsBefore, await threadCpu(server.pid))
     const deliveries = received - receivedBefore
     const perDelivery = deliveries > 0 ? ((cpuMs * 1000) / deliveries).toFixed(1) : '-'
     console.log(
-      `${system.label} window ${w + 1}: ${deliveries} deliveries, ${cpuMs.toFixed(0)} ms CPU, ${perDelivery} µs each`,
+      `${system.label} window ${w + 1}: ${deliveries} deliveries, ${cpuMs.toFixed(0)} ms CPU, ${perDelivery} µs each (${threads})`,
     )
   }
   await broadcaster.close()
