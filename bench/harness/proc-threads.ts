@@ -5,7 +5,18 @@
  */
 import { readdir, readFile } from 'node:fs/promises'
 
+/** Linux clock ticks per second (`getconf CLK_TCK`), 100 on every mainstream kernel config. */
 const CLOCK_TICKS_PER_SECOND = 100
+
+/** The user and system CPU in a `/proc/<pid>/stat` (or `/task/<tid>/stat`) line, in ms; undefined if unreadable. */
+export function statCpuMs(stat: string): { readonly userMs: number; readonly systemMs: number } | undefined {
+  // Fields after the command name, which is in parentheses and may contain spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const utime = Number(fields[11])
+  const stime = Number(fields[12])
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined
+  return { userMs: (utime * 1000) / CLOCK_TICKS_PER_SECOND, systemMs: (stime * 1000) / CLOCK_TICKS_PER_SECOND }
+}
 
 export interface ThreadCpu {
   /** The main thread's user and system CPU, in ms (clock-tick resolution: 10 ms). */
@@ -25,15 +36,13 @@ export async function threadCpu(pid: number): Promise<ThreadCpu | undefined> {
     let helpersMs = 0
     for (const tid of await readdir(`/proc/${pid}/task`)) {
       const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => undefined)
-      if (stat === undefined) continue // a thread that ended meanwhile
-      // Fields after the command name, which is in parentheses and may contain spaces.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      const userMs = (Number(fields[11]) * 1000) / CLOCK_TICKS_PER_SECOND
-      const systemMs = (Number(fields[12]) * 1000) / CLOCK_TICKS_PER_SECOND
+      // A thread that ended meanwhile.
+      const cpu = stat === undefined ? undefined : statCpuMs(stat)
+      if (cpu === undefined) continue
       if (tid === String(pid)) {
-        mainUserMs = userMs
-        mainSystemMs = systemMs
-      } else helpersMs += userMs + systemMs
+        mainUserMs = cpu.userMs
+        mainSystemMs = cpu.systemMs
+      } else helpersMs += cpu.userMs + cpu.systemMs
     }
     const status = await readFile(`/proc/${pid}/task/${pid}/status`, 'utf8')
     const preempted = /^nonvoluntary_ctxt_switches:\s+(\d+)$/m.exec(status)?.[1]

@@ -9,6 +9,7 @@ import {
   startRedisServer,
   type RunningRedis,
 } from '../../test/setup/provision-redis.js'
+import { statCpuMs } from './proc-threads.js'
 
 /**
  * Starts a redis-server on a free loopback port. Never uses REDIS_URL: a shared Redis would mix other traffic
@@ -32,19 +33,11 @@ export async function startBenchRedis(): Promise<RunningRedis> {
   }
 }
 
-/** Linux clock ticks per second (`getconf CLK_TCK`), 100 on every mainstream kernel config. */
-const CLOCK_TICKS_PER_SECOND = 100
-
 /** CPU time (user + system) of any process from `/proc/<pid>/stat`, in ms; undefined off Linux. */
 export async function procCpuMs(pid: number): Promise<number | undefined> {
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
-    // Fields after the command name, which is in parentheses and may contain spaces.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    const utime = Number(fields[11])
-    const stime = Number(fields[12])
-    if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined
-    return ((utime + stime) * 1000) / CLOCK_TICKS_PER_SECOND
+    const cpu = statCpuMs(await readFile(`/proc/${pid}/stat`, 'utf8'))
+    return cpu === undefined ? undefined : cpu.userMs + cpu.systemMs
   } catch {
     return undefined
   }
