@@ -13,11 +13,12 @@ const STALE_AFTER_MS = 500
 const SLOW_US = 10_000
 /**
  * SLOWLOG times are wall-clock: on a CPU-starved two-core host Redis is sometimes descheduled in the middle of a
- * command (a single SREM was seen taking 31 ms), so a few of the ~4 000 bounded calls may cross 10 ms. A walk of
- * the whole set is not such a stall: it takes 1.4 to 3.5 s for a million entries, and anything like it in steps of
- * more than a few thousand entries makes dozens of calls cross 10 ms.
+ * command (a single SREM was seen taking 31 ms), so some of the ~4 000 bounded calls cross 10 ms: up to 13 in one
+ * clean-clone CI run on a noisy host (2026-12-06: 10.5 to 59 ms). A walk of the whole set is not such a stall: it
+ * takes 1.4 to 3.5 s for a million entries (1.4 to 3.5 µs an entry), and steps of 5 000 entries would make 200 calls
+ * of 7 to 17 ms, most of them over 10 ms.
  */
-const STALLS_TOLERATED = 10
+const STALLS_TOLERATED = 20
 const STALL_MAX_US = 1_000_000
 
 const redisUrl = inject('redisUrl')
