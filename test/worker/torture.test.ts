@@ -107,6 +107,23 @@ async function drained(): Promise<boolean> {
   return queued + inflight + delayed === 0
 }
 
+/** Every run started so far, as the workers recorded it (`start <taskId> <attempt> <pid> <at>`). */
+function recordedRuns(): { taskId: string; attempt: number; pid: number; at: number }[] {
+  let text: string
+  try {
+    text = readFileSync(recordFile, 'utf8')
+  } catch {
+    return []
+  }
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('start '))
+    .map((line) => {
+      const [, taskId = '', attempt = '', pid = '', at = ''] = line.split(' ')
+      return { taskId, attempt: Number(attempt), pid: Number(pid), at: Number(at) }
+    })
+}
+
 function doneCount(): number {
   try {
     return readFileSync(recordFile, 'utf8')
@@ -166,7 +183,12 @@ describe('the torture test', () => {
       expected.set(`stray-${i}`, 'dead')
     }
     const [doomed] = await startWorkers(3)
-    await waitFor('300 tasks done', () => doneCount() >= 300, { timeoutMs: 60_000, intervalMs: 50 })
+    // The worker to kill must be one that works: on a starved host the other two once did 300 before it started one.
+    await waitFor(
+      '300 tasks done, some started by the worker to kill',
+      () => doneCount() >= 300 && recordedRuns().some((run) => run.pid === doomed!.pid),
+      { timeoutMs: 60_000, intervalMs: 50 },
+    )
     doomed!.child.kill('SIGKILL')
     await doomed!.exited
     workers.delete(doomed!)
@@ -229,13 +251,7 @@ describe('the torture test', () => {
     expect(letters.filter((letter) => letter.error === '')).toEqual([])
 
     // No run started after its task succeeded (the ack's time is the succeeded state's updatedAt).
-    const runs = readFileSync(recordFile, 'utf8')
-      .split('\n')
-      .filter((line) => line.startsWith('start '))
-      .map((line) => {
-        const [, taskId = '', attempt = '', pid = '', at = ''] = line.split(' ')
-        return { taskId, attempt: Number(attempt), pid: Number(pid), at: Number(at) }
-      })
+    const runs = recordedRuns()
     const succeededAt = new Map(
       states.flatMap((state) => (state?.status === 'succeeded' ? [[state.taskId, state.updatedAt]] : [])),
     )
