@@ -107,16 +107,18 @@ async function drained(): Promise<boolean> {
   return queued + inflight + delayed === 0
 }
 
-/** Every run started so far, as the workers recorded it (`start <taskId> <attempt> <pid> <at>`). */
-function recordedRuns(): { taskId: string; attempt: number; pid: number; at: number }[] {
-  let text: string
+/** The workers' record so far, a line per event; none before the first worker writes it. */
+function recordedLines(): string[] {
   try {
-    text = readFileSync(recordFile, 'utf8')
+    return readFileSync(recordFile, 'utf8').split('\n')
   } catch {
     return []
   }
-  return text
-    .split('\n')
+}
+
+/** Every run started so far, as the workers recorded it (`start <taskId> <attempt> <pid> <at>`). */
+function recordedRuns(): { taskId: string; attempt: number; pid: number; at: number }[] {
+  return recordedLines()
     .filter((line) => line.startsWith('start '))
     .map((line) => {
       const [, taskId = '', attempt = '', pid = '', at = ''] = line.split(' ')
@@ -125,13 +127,7 @@ function recordedRuns(): { taskId: string; attempt: number; pid: number; at: num
 }
 
 function doneCount(): number {
-  try {
-    return readFileSync(recordFile, 'utf8')
-      .split('\n')
-      .filter((line) => line.startsWith('done ')).length
-  } catch {
-    return 0
-  }
+  return recordedLines().filter((line) => line.startsWith('done ')).length
 }
 
 /** What channels_redis' send writes: 12 random bytes + msgpack, scored by the time. Returns the task id. */
