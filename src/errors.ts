@@ -212,7 +212,10 @@ export class BodyTooLargeError extends codedError('SWY_BODY_TOO_LARGE', 'BodyToo
 export class ApplicationCancelledError extends codedError('SWY_APPLICATION_CANCELLED', 'ApplicationCancelledError') {}
 /** A consumer used `channelLayer` or `channelName` but its server, worker or communicator was given no layer. */
 export class NoChannelLayerError extends codedError('SWY_NO_CHANNEL_LAYER', 'NoChannelLayerError') {}
-/** Redis could not be reached (or stayed unreachable through the retry window); names the host, never a password. */
+/**
+ * Redis could not be reached (or stayed unreachable through the retry window), or, with `waitForReplicas`, too few
+ * replicas acknowledged a write in time; names the host, never a password.
+ */
 export class RedisUnavailableError extends codedError('SWY_REDIS_UNAVAILABLE', 'RedisUnavailableError') {}
 /** A payload read from Redis could not be decrypted or decoded (wrong keys, expired token, corrupt); counted and dropped. */
 export class MessageDecodeError extends codedError('SWY_MESSAGE_DECODE', 'MessageDecodeError') {}

@@ -36,6 +36,7 @@ const TABLES: Readonly<Record<string, readonly string[]>> = {
   'Redis layer options': [
     'src/layers/redis/redis-options.ts#RedisLayerOptions',
     'src/layers/redis/redis-options.ts#RedisClusterOptions@cluster',
+    'src/layers/redis/replica-wait.ts#ReplicaWaitOptions@waitForReplicas',
   ],
   'Layer method options': [
     'src/layers/channel-layer.ts#SendOptions',
@@ -151,14 +152,21 @@ describe(PAGE, () => {
     const resolved = resolveRedisOptions({ hosts: ['redis://127.0.0.1:6379'] })
     const own = ['cluster', 'prefix', 'symmetricEncryptionKeys', 'serializer', 'processQueueCapacity']
     const defaults = Object.fromEntries(
-      [...own, 'heartbeatIntervalMs', 'staleAfterMs', 'retryWindowMs'].map((key) => [
+      [...own, 'heartbeatIntervalMs', 'staleAfterMs', 'retryWindowMs', 'waitForReplicas'].map((key) => [
         key,
         resolved[key as keyof typeof resolved],
       ]),
     )
-    // The cluster's own default, filled in when only its nodes are given.
+    // The cluster's own default, filled in when only its nodes are given; the replica wait's, when only its replicas.
     const cluster = resolveRedisOptions({ cluster: { nodes: ['redis://127.0.0.1:7000'] } }).cluster
-    expect(wrongDefaults('Redis layer options', { ...defaults, 'cluster.shards': cluster?.shards })).toEqual([])
+    const wait = resolveRedisOptions({ waitForReplicas: { replicas: 1 } }).waitForReplicas
+    expect(
+      wrongDefaults('Redis layer options', {
+        ...defaults,
+        'cluster.shards': cluster?.shards,
+        'waitForReplicas.timeoutMs': wait?.timeoutMs,
+      }),
+    ).toEqual([])
   })
 
   it('lists every static setting of RetryingConsumer, with the defaults of the plain ones', () => {

@@ -4,6 +4,7 @@ import { RESERVED_ROUTING_KEY } from '../message-validation.js'
 import { isProcessSpecific, nonLocalName } from '../names.js'
 import { queueTtlMs, type ResolvedRedisOptions } from './redis-options.js'
 import type { RedisShard } from './redis-shard.js'
+import { callReplicated } from './replica-wait.js'
 import { runDelayed, runDelayedMove, runSend, type SendReply } from './scripts/message-scripts.js'
 
 export interface SendContext {
@@ -40,7 +41,8 @@ export async function sendNow(
   const now = Date.now()
   const key = message.idempotencyKey
   const shard = ctx.shardFor(channel)
-  return shard.call((client) =>
+  // A process channel's messages live as long as its process: they are never waited for.
+  return callReplicated(shard, specific ? undefined : options.waitForReplicas, (client) =>
     runSend(client, shard.keys, {
       channel,
       payload,
@@ -76,7 +78,7 @@ export async function sendLater(
   const now = Date.now()
   const key = message.idempotencyKey
   const shard = ctx.shardFor(channel)
-  const added = await shard.call((client) =>
+  const added = await callReplicated(shard, specific ? undefined : ctx.options.waitForReplicas, (client) =>
     runDelayed(client, shard.keys, {
       queue,
       dueMs: now + delayMs,

@@ -90,6 +90,21 @@ export class ClusterShard implements RedisShard {
     })
   }
 
+  async callOnServer<T>(command: (server: Redis) => Promise<T>, options?: CallOptions): Promise<T> {
+    return this.call(async () => {
+      const node = this.masterNode()
+      try {
+        return await command(node)
+      } catch (error) {
+        // The node, not the cluster client, answered: it does not follow a slot that moved. Not run there; read the
+        // slot map again and send it where it went (refusals are retried within `retryWindowMs`).
+        if (!(error instanceof Error) || !/^(MOVED|ASK) /.test(error.message)) throw error
+        await this.connection.refresh()
+        throw new Error(`TRYAGAIN the slot moved (${error.message})`, { cause: error })
+      }
+    }, options)
+  }
+
   async ready(timeoutMs = this.retryWindowMs): Promise<void> {
     await this.connection.ready(timeoutMs)
   }
@@ -133,9 +148,7 @@ export class ClusterShard implements RedisShard {
     // SCAN names no key: it must go to the node holding this shard's slot, which the slot map names.
     return this.call(
       async () => {
-        const master = this.connection.masterOf(this.slot)
-        const node = master === undefined ? undefined : this.connection.nodeAt(master)
-        if (node === undefined) throw new Error("Stream isn't writeable: no connection to this slot's master yet")
+        const node = this.masterNode()
         return type === undefined
           ? node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT)
           : node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT, 'TYPE', type)
@@ -147,6 +160,15 @@ export class ClusterShard implements RedisShard {
   async close(): Promise<void> {
     this.blockingClient?.disconnect()
     return Promise.resolve()
+  }
+
+  /** The cluster client's connection to this slot's master, as the slot map names it. */
+  private masterNode(): Redis {
+    const master = this.connection.masterOf(this.slot)
+    const node = master === undefined ? undefined : this.connection.nodeAt(master)
+    // Never sent: retried once the slot map names a master it is connected to.
+    if (node === undefined) throw new Error("Stream isn't writeable: no connection to this slot's master yet")
+    return node
   }
 
   private connectBlocking(address: string | undefined): void {

@@ -78,6 +78,10 @@ export class HostShard implements RedisShard {
     }
   }
 
+  callOnServer<T>(command: (server: Redis) => Promise<T>, options?: CallOptions): Promise<T> {
+    return this.call(() => command(this.commands), options)
+  }
+
   /** Resolves once the command connection is ready, or rejects with `RedisUnavailableError` at the deadline. */
   async ready(timeoutMs = this.retryWindowMs): Promise<void> {
     await waitReady(this.commands, Date.now() + timeoutMs)

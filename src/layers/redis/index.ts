@@ -6,3 +6,4 @@
 export type { ChannelCapacity } from '../layer-options.js'
 export { RedisChannelLayer, type RedisLayerStats } from './redis-layer.js'
 export type { RedisClusterOptions, RedisHost, RedisLayerOptions, SentinelHost } from './redis-options.js'
+export type { ReplicaWaitOptions } from './replica-wait.js'

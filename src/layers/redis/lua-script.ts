@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { Redis } from 'ioredis'
 
-import type { RedisClient } from './redis-shard.js'
+import { ReplicatedConnection, type ScriptTarget } from './replica-wait.js'
 
 let prelude: string | undefined
 
@@ -33,7 +33,8 @@ export class LuaScript {
     return this.#sha
   }
 
-  async run(client: RedisClient, keys: readonly string[], args: readonly ScriptArgument[]): Promise<unknown> {
+  async run(client: ScriptTarget, keys: readonly string[], args: readonly ScriptArgument[]): Promise<unknown> {
+    if (client instanceof ReplicatedConnection) return this.runReplicated(client, keys, args, false)
     try {
       return await client.evalsha(this.sha, keys.length, ...keys, ...args)
     } catch (error) {
@@ -43,12 +44,27 @@ export class LuaScript {
   }
 
   /** Like `run`, but bulk replies come back as Buffers (binary payloads must not go through UTF-8). */
-  async runBuffer(client: RedisClient, keys: readonly string[], args: readonly ScriptArgument[]): Promise<unknown> {
+  async runBuffer(client: ScriptTarget, keys: readonly string[], args: readonly ScriptArgument[]): Promise<unknown> {
+    if (client instanceof ReplicatedConnection) return this.runReplicated(client, keys, args, true)
     try {
       return await client.callBuffer('EVALSHA', this.sha, keys.length, ...keys, ...args)
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
       return await client.callBuffer('EVAL', this.lua, keys.length, ...keys, ...args)
+    }
+  }
+
+  private async runReplicated(
+    connection: ReplicatedConnection,
+    keys: readonly string[],
+    args: readonly ScriptArgument[],
+    buffer: boolean,
+  ): Promise<unknown> {
+    try {
+      return await connection.run('EVALSHA', this.sha, keys, args, buffer)
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
+      return await connection.run('EVAL', this.lua, keys, args, buffer)
     }
   }
 }

@@ -120,6 +120,7 @@ export function taskStoreContext(
     },
     serializer: parts.serializer.withExpiry(TASK_PAYLOAD_EXPIRY_MS),
     options: resolveTaskStoreOptions(options),
+    waitForReplicas: parts.options.waitForReplicas,
     log: parts.log,
     groupSend: (group, message) => parts.groupSend(group, message),
     sendFlowStep: async (channel, message, flowTag) => {

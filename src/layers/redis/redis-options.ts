@@ -1,6 +1,7 @@
 import { InvalidOptionError } from '../../errors.js'
 import { positiveInteger, resolveLayerOptions, type LayerOptions, type ResolvedLayerOptions } from '../layer-options.js'
 import { TASK_STORE_OPTION_KEYS, type TaskStoreLayerOptions } from '../../tasks/task-store-options.js'
+import { resolveReplicaWait, type ReplicaWait, type ReplicaWaitOptions } from './replica-wait.js'
 
 /** A Sentinel-managed Redis (through ioredis). */
 export interface SentinelHost {
@@ -77,6 +78,14 @@ export interface RedisLayerOptions extends LayerOptions, TaskStoreLayerOptions {
    * @defaultValue 2_000
    */
   readonly retryWindowMs?: number
+  /**
+   * Writes that carry tasks (`send` to a named channel, a delayed send, a worker's settlements) resolve only once
+   * `replicas` replicas of their Redis have them (Redis' WAIT, within `timeoutMs`), so a failover cannot lose a send
+   * or an ack that resolved; a shortfall fails with `RedisUnavailableError` (the write ran on the master). Off by
+   * default: replication is asynchronous, as in Redis. Not for group sends or process channels (`newChannel()`).
+   * @defaultValue undefined
+   */
+  readonly waitForReplicas?: ReplicaWaitOptions
 }
 
 export interface ResolvedRedisOptions extends ResolvedLayerOptions {
@@ -90,6 +99,7 @@ export interface ResolvedRedisOptions extends ResolvedLayerOptions {
   readonly heartbeatIntervalMs: number
   readonly staleAfterMs: number
   readonly retryWindowMs: number
+  readonly waitForReplicas: ReplicaWait | undefined
 }
 
 const REDIS_KEYS = [
@@ -103,6 +113,7 @@ const REDIS_KEYS = [
   'heartbeatIntervalMs',
   'staleAfterMs',
   'retryWindowMs',
+  'waitForReplicas',
 ]
 
 const PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/
@@ -124,6 +135,7 @@ export function resolveRedisOptions(options: RedisLayerOptions = {}): ResolvedRe
     heartbeatIntervalMs,
     staleAfterMs,
     retryWindowMs: positiveInteger('retryWindowMs', options.retryWindowMs, 2_000),
+    waitForReplicas: resolveReplicaWait(options.waitForReplicas),
   })
 }
 

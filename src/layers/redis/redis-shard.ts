@@ -33,6 +33,12 @@ export interface RedisShard {
   readonly errors: number
   readonly reconnects: number
   call<T>(command: (client: RedisClient) => Promise<T>, options?: CallOptions): Promise<T>
+  /**
+   * `call`, with `command` given one connection to the server holding this shard's keys (with `hosts` the command
+   * connection; on a cluster the slot's master, as the cluster client holds it), for commands that must share one
+   * connection: a write, and the WAIT for its replicas (replica-wait.ts).
+   */
+  callOnServer<T>(command: (server: Redis) => Promise<T>, options?: CallOptions): Promise<T>
   /** Resolves once the command connection is ready, or rejects with `RedisUnavailableError` at the deadline. */
   ready(timeoutMs?: number): Promise<void>
   /**

@@ -4,6 +4,7 @@
 import type { RedisKeys } from '../keys.js'
 import { SCRIPTS } from '../lua-script.js'
 import type { RedisClient } from '../redis-shard.js'
+import type { ScriptTarget } from '../replica-wait.js'
 
 /** The tri-state of send.lua and delayed.lua: known to be a task channel, never one, or unknown (ask Redis). */
 export type TaskChannelKnown = boolean | undefined
@@ -41,7 +42,7 @@ export interface SendReply {
 }
 
 /** send.lua: queues one message on a channel, checking capacity atomically. */
-export async function runSend(client: RedisClient, keys: RedisKeys, args: SendArgs): Promise<SendReply> {
+export async function runSend(client: ScriptTarget, keys: RedisKeys, args: SendArgs): Promise<SendReply> {
   const { channel } = args
   const [queued, expired, capacity] = (await SCRIPTS.send.run(
     client,
@@ -136,7 +137,7 @@ export async function runDelayedMove(client: RedisClient, keys: RedisKeys, nowMs
 }
 
 /** delayed.lua `add`: schedules one payload (resolves 1, or 0 when the channel's delayed messages are at capacity). */
-export async function runDelayed(client: RedisClient, keys: RedisKeys, args: DelayedArgs): Promise<number> {
+export async function runDelayed(client: ScriptTarget, keys: RedisKeys, args: DelayedArgs): Promise<number> {
   const { queue } = args
   return (await SCRIPTS.delayed.run(
     client,

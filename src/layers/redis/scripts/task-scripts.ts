@@ -5,6 +5,7 @@
 import type { RedisKeys } from '../keys.js'
 import { SCRIPTS } from '../lua-script.js'
 import type { RedisClient } from '../redis-shard.js'
+import type { ScriptTarget } from '../replica-wait.js'
 
 /** task-declare.lua: makes `channel` a task channel for every process on the prefix. */
 export async function runTaskDeclare(client: RedisClient, keys: RedisKeys, channel: string): Promise<void> {
@@ -54,7 +55,7 @@ export interface FlowOutboxEntry {
 
 /** task-settle.lua: ends attempts, then claims up to `max` more messages of the channel. */
 export async function runTaskSettle(
-  client: RedisClient,
+  client: ScriptTarget,
   keys: RedisKeys,
   args: TaskSettleArgs,
 ): Promise<TaskSettleReply> {

@@ -23,6 +23,7 @@ import type {
   TaskStoreOptions,
 } from '../../../tasks/task-store.js'
 import { packFields, unpackFields } from './packed-fields.js'
+import { callReplicated, type ReplicaWait } from '../replica-wait.js'
 import { byChannel, ClaimTokens, plainMsgpackPrefix, settlementFields, toBuffer } from './redis-claims.js'
 import { cancelledAmong, cancelTask } from './redis-cancellation.js'
 import { CancelNotices } from '../../../tasks/task-cancellation.js'
@@ -53,6 +54,8 @@ export interface RedisTaskStoreContext {
   /** Decodes stored payloads with no age limit: a task may wait in retries far longer than a message's expiry. */
   readonly serializer: MessageSerializer
   readonly options: TaskStoreOptions
+  /** The layer option `waitForReplicas`: a settlement resolves once that many replicas have it. */
+  readonly waitForReplicas: ReplicaWait | undefined
   readonly log: Logger
   /** Called with the number of expired tasks a claim found (the layer counts them; the worker buries them). */
   onExpired(count: number): void
@@ -223,7 +226,11 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
       fields.push(settlement.action, task.payload, task.taskId, ...settlementFields(settlement, now))
     }
     const shard = this.ctx.shardFor(channel)
-    const { held, expired, claims, flowSteps } = await shard.call(
+    // A call that only claims is not waited for: a claim a failover loses comes back to the queue (at-least-once).
+    const wait = settlements.length > 0 ? this.ctx.waitForReplicas : undefined
+    const { held, expired, claims, flowSteps } = await callReplicated(
+      shard,
+      wait,
       (client) =>
         runTaskSettle(client, shard.keys, {
           channel,
