@@ -1,10 +1,5 @@
 // The load and the probes failover.test.ts runs against a cluster while it fails over, and what it reads from its
 // nodes: one module so the test reads as its scenario.
-import { readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
-
-import { Redis } from 'ioredis'
-
 import { RedisUnavailableError } from '../../src/errors.js'
 import type { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
 import type { TaskState } from '../../src/tasks/task-queue.js'
@@ -24,23 +19,6 @@ export async function replicaCaughtUp(master: ClusterNode, replica: ClusterNode)
   await waitFor('the replica to catch up', async () => {
     return Number((await replication(replica)).get('slave_repl_offset')) >= target
   })
-}
-
-/** The directory a node keeps its data in (CONFIG GET dir), read while it runs. */
-export async function dataDir(node: ClusterNode): Promise<string> {
-  const client = new Redis({ host: '127.0.0.1', port: node.port, maxRetriesPerRequest: 0, retryStrategy: () => null })
-  client.on('error', () => undefined)
-  try {
-    return (await client.config('GET', 'dir'))[1]!
-  } finally {
-    client.disconnect()
-  }
-}
-
-/** Everything a node's AOF holds (`appendfsync always`: every write it acknowledged), read after it was killed. */
-export function readAof(dir: string): Buffer {
-  const aofDir = join(dir, 'appendonlydir')
-  return Buffer.concat(readdirSync(aofDir).map((name) => readFileSync(join(aofDir, name))))
 }
 
 export interface Sender {
