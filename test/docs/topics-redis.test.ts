@@ -3,6 +3,7 @@
  * layer.ts block connects, encrypts, applies its capacity pattern and writes the keys the page lists; `ready()`
  * names an unreachable host; the `switchyard serve` line builds the layer from REDIS_URL and SWITCHYARD_PREFIX;
  * cluster-layer.ts runs on the test setup's Redis Cluster, its keys under the shards' hash tags on every master;
+ * replicated-layer.ts's sends are on a replica when they resolve;
  * the counters table lists what RedisLayerStats adds.
  */
 import { randomBytes } from 'node:crypto'
@@ -103,6 +104,42 @@ describe('docs/topics/redis.md', () => {
       expect(await keysUnder(raw, `${prefix}jobs`)).toEqual([])
     } finally {
       raw.disconnect()
+      await layer.close()
+    }
+  })
+
+  it('replicated-layer.ts: a send resolves once a replica of its master has it', async () => {
+    const prefix = uniquePrefix()
+    const saved = process.env.REDIS_CLUSTER_NODES
+    process.env.REDIS_CLUSTER_NODES = clusterUrls.join(',')
+    const project = await docProject('docs/topics/redis.md', ['replicated-layer.ts'], (_, text) =>
+      text.replace("prefix: 'asgi'", `prefix: '${prefix}'`),
+    )
+    let layer: RedisChannelLayer
+    try {
+      ;({ layer } = await project.import<{ layer: RedisChannelLayer }>('replicated-layer.ts'))
+    } finally {
+      if (saved === undefined) Reflect.deleteProperty(process.env, 'REDIS_CLUSTER_NODES')
+      else process.env.REDIS_CLUSTER_NODES = saved
+    }
+    // Each node on its own connection: the replicas answer reads of their master's slots after READONLY.
+    const nodes = clusterUrls.map((url) => new Redis(url))
+    try {
+      expect(layer.options.waitForReplicas).toEqual({ replicas: 1, timeoutMs: 1_000 })
+      const key = `{${clusterTags(prefix, 12)[consistentHash('emails', 12)]!}}emails`
+      const replicas: Redis[] = []
+      for (const node of nodes) if (((await node.call('ROLE')) as unknown[])[0] === 'slave') replicas.push(node)
+      expect(replicas.length).toBe(3)
+      for (const replica of replicas) await replica.call('READONLY')
+      for (let i = 1; i <= 5; i++) {
+        await layer.send('emails', { type: 'email.send', userId: i, idempotencyKey: `welcome-${i}` })
+        // Read at once from the replicas: the one that serves the channel's slot has the message already.
+        const counts = await Promise.all(replicas.map((replica) => replica.zcard(key).catch(() => 0)))
+        expect(counts.reduce((sum, count) => sum + count, 0)).toBe(i)
+      }
+    } finally {
+      await layer.flush()
+      for (const node of nodes) node.disconnect()
       await layer.close()
     }
   })
