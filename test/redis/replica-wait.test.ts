@@ -133,7 +133,14 @@ describe('waitForReplicas', () => {
   })
 
   it('rejects a malformed waitForReplicas in the constructor', () => {
-    for (const bad of [{}, { replicas: 0 }, { replicas: 1, timeoutMs: 0 }, { replicas: 1.5 }, 1]) {
+    for (const bad of [
+      {},
+      { replicas: 0 },
+      { replicas: 1, timeoutMs: 0 },
+      { replicas: 1.5 },
+      { replicas: 1, timeout: 500 },
+      1,
+    ]) {
       expect(() => new RedisChannelLayer({ hosts: [master!.url], waitForReplicas: bad as never })).toThrow(
         /waitForReplicas/,
       )

@@ -33,7 +33,11 @@ export function resolveReplicaWait(value: unknown): ReplicaWait | undefined {
       value,
     )
   }
-  const { replicas, timeoutMs } = value as { replicas?: unknown; timeoutMs?: unknown }
+  const { replicas, timeoutMs, ...unknown } = value as { replicas?: unknown; timeoutMs?: unknown }
+  // A misspelt `timeout` must not leave the default in force unnoticed.
+  for (const [key, given] of Object.entries(unknown)) {
+    throw new InvalidOptionError(`waitForReplicas.${key}`, 'absent (unknown option)', given)
+  }
   if (replicas === undefined) throw new InvalidOptionError('waitForReplicas.replicas', 'a positive integer', replicas)
   return Object.freeze({
     replicas: positiveInteger('waitForReplicas.replicas', replicas, 1),
