@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { hashSlot } from '../../src/layers/redis/cluster-slots.js'
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
+import type { RedisLayerOptions } from '../../src/layers/redis/redis-options.js'
 import { redisServerBin } from '../redis/helpers.js'
 import { startPrivateCluster, type ClusterNode, type RunningCluster } from '../setup/provision-cluster.js'
 import { sleep, waitFor } from '../support/wait.js'
@@ -54,55 +55,71 @@ async function migrateSlot(slot: number, from: ClusterNode, to: ClusterNode): Pr
   return moved
 }
 
+/**
+ * Sends MESSAGES to CHANNEL (on `prefix`) while another layer receives them and the channel's slot moves to another
+ * master; asserts every message arrived once, in order, and the slot is on its new master.
+ */
+async function reshardUnderTraffic(prefix: string, senderOptions: Partial<RedisLayerOptions> = {}): Promise<void> {
+  const nodes = cluster.nodes.map((node) => node.url)
+  const sender = new RedisChannelLayer({ cluster: { nodes }, prefix, capacity: MESSAGES, ...senderOptions })
+  const receiver = new RedisChannelLayer({ cluster: { nodes }, prefix, capacity: MESSAGES })
+  try {
+    await Promise.all([sender.ready(), receiver.ready()])
+    const shard = (
+      sender as unknown as { shardFor(channel: string): { slot: number; keys: { queue(c: string): string } } }
+    ).shardFor(CHANNEL)
+    const slot = hashSlot(shard.keys.queue(CHANNEL))
+    expect(shard.slot).toBe(slot)
+    const from = await cluster.masterFor(shard.keys.queue(CHANNEL))
+    const to = cluster.masters().find((master) => master.id !== from.id)
+    if (to === undefined) throw new Error('the cluster has one master')
+
+    const received: number[] = []
+    // Messages sent one after another, a few of them delayed: the channel's queue and delayed set have some
+    // waiting while keys move, and the receiver starts once a backlog is there.
+    let sent = 0
+    const sending = (async () => {
+      for (let n = 0; n < MESSAGES; n++) {
+        await sender.send(CHANNEL, { type: 'order', n })
+        sent++
+        await sleep(5)
+      }
+    })()
+    await waitFor('a quarter sent', () => sent >= MESSAGES / 4, { timeoutMs: 10_000 })
+    const receiving = (async () => {
+      while (received.length < MESSAGES) {
+        const message = await receiver.receive(CHANNEL)
+        received.push(message.n as number)
+        await sleep(8)
+      }
+    })()
+    const startedAt = Date.now()
+    const moved = await migrateSlot(slot, from, to)
+    const migrationMs = Date.now() - startedAt
+    await sending
+    await Promise.race([receiving, sleep(15_000)])
+    console.log(
+      `[resharding] slot ${slot} moved with ${moved} keys in ${migrationMs} ms while sending` +
+        (senderOptions.waitForReplicas === undefined ? '' : ' (the sender waiting for a replica on each send)'),
+    )
+    expect(moved).toBeGreaterThan(0)
+    expect(received).toHaveLength(MESSAGES)
+    // One sender, one channel: in order, so none lost and none twice.
+    expect(received).toEqual(Array.from({ length: MESSAGES }, (_unused, n) => n))
+    expect(await cluster.masterFor(shard.keys.queue(CHANNEL))).toMatchObject({ id: to.id })
+  } finally {
+    await Promise.all([sender.close(), receiver.close()])
+  }
+}
+
 describe('a cluster layer during a resharding', () => {
   it("keeps sending and receiving while its channel's slot moves to another master: none lost, none twice", async () => {
-    const nodes = cluster.nodes.map((node) => node.url)
-    const prefix = 'reshard'
-    const sender = new RedisChannelLayer({ cluster: { nodes }, prefix, capacity: MESSAGES })
-    const receiver = new RedisChannelLayer({ cluster: { nodes }, prefix, capacity: MESSAGES })
-    try {
-      await Promise.all([sender.ready(), receiver.ready()])
-      const shard = (
-        sender as unknown as { shardFor(channel: string): { slot: number; keys: { queue(c: string): string } } }
-      ).shardFor(CHANNEL)
-      const slot = hashSlot(shard.keys.queue(CHANNEL))
-      expect(shard.slot).toBe(slot)
-      const from = await cluster.masterFor(shard.keys.queue(CHANNEL))
-      const to = cluster.masters().find((master) => master.id !== from.id)
-      if (to === undefined) throw new Error('the cluster has one master')
+    await reshardUnderTraffic('reshard')
+  }, 60_000)
 
-      const received: number[] = []
-      // Messages sent one after another, a few of them delayed: the channel's queue and delayed set have some
-      // waiting while keys move, and the receiver starts once a backlog is there.
-      let sent = 0
-      const sending = (async () => {
-        for (let n = 0; n < MESSAGES; n++) {
-          await sender.send(CHANNEL, { type: 'order', n })
-          sent++
-          await sleep(5)
-        }
-      })()
-      await waitFor('a quarter sent', () => sent >= MESSAGES / 4, { timeoutMs: 10_000 })
-      const receiving = (async () => {
-        while (received.length < MESSAGES) {
-          const message = await receiver.receive(CHANNEL)
-          received.push(message.n as number)
-          await sleep(8)
-        }
-      })()
-      const startedAt = Date.now()
-      const moved = await migrateSlot(slot, from, to)
-      const migrationMs = Date.now() - startedAt
-      await sending
-      await Promise.race([receiving, sleep(15_000)])
-      console.log(`[resharding] slot ${slot} moved with ${moved} keys in ${migrationMs} ms while sending`)
-      expect(moved).toBeGreaterThan(0)
-      expect(received).toHaveLength(MESSAGES)
-      // One sender, one channel: in order, so none lost and none twice.
-      expect(received).toEqual(Array.from({ length: MESSAGES }, (_unused, n) => n))
-      expect(await cluster.masterFor(shard.keys.queue(CHANNEL))).toMatchObject({ id: to.id })
-    } finally {
-      await Promise.all([sender.close(), receiver.close()])
-    }
+  // With waitForReplicas, a send goes to the slot's master on a connection of its own (with its WAIT), not through
+  // the cluster client: the ASK and MOVED it meets are its own to follow.
+  it('follows the move as well when each send waits for a replica', async () => {
+    await reshardUnderTraffic('reshard-wait', { waitForReplicas: { replicas: 1, timeoutMs: 1_000 } })
   }, 60_000)
 })
