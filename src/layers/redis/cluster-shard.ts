@@ -92,13 +92,21 @@ export class ClusterShard implements RedisShard {
 
   async callOnServer<T>(command: (server: Redis) => Promise<T>, options?: CallOptions): Promise<T> {
     return this.call(async () => {
-      const node = this.masterNode()
       try {
-        return await command(node)
+        return await command(this.masterNode())
       } catch (error) {
-        // The node, not the cluster client, answered: it does not follow a slot that moved. Not run there; read the
-        // slot map again and send it where it went (refusals are retried within `retryWindowMs`).
-        if (!(error instanceof Error) || !/^(MOVED|ASK) /.test(error.message)) throw error
+        // The node, not the cluster client, answered: it follows no redirection by itself, and it ran nothing.
+        if (!(error instanceof Error)) throw error
+        // The slot is moving and the keys are on the importing master already: there, behind ASKING (the same tick,
+        // so the same connection, right before the command), as the cluster client would.
+        const importing = /^ASK \d+ (\S+)$/.exec(error.message)?.[1]
+        const target = importing === undefined ? undefined : this.connection.nodeAt(importing)
+        if (target !== undefined) {
+          target.asking().catch(() => undefined)
+          return await command(target)
+        }
+        if (!/^(MOVED|ASK) /.test(error.message)) throw error
+        // The slot has moved: read the slot map again and send it where it went (retried within `retryWindowMs`).
         await this.connection.refresh()
         throw new Error(`TRYAGAIN the slot moved (${error.message})`, { cause: error })
       }
