@@ -21,7 +21,7 @@ import { envWithoutNpmConfig } from '../package/consumer-project.js'
 import { firstCodeSpan, readDoc, tableUnder } from '../support/markdown-tables.js'
 import { isAlive, spawnProcess, terminateLauncher } from '../support/spawned.js'
 import { waitFor } from '../support/wait.js'
-import { docBlock, docProject, shellCommands } from './doc-blocks.js'
+import { docBlock, docProject, shellCommands, type DocProject } from './doc-blocks.js'
 
 const PAGE = 'docs/topics/redis.md'
 const redisUrl = inject('redisUrl')
@@ -47,6 +47,27 @@ async function keysByMaster(cluster: Cluster, prefix: string): Promise<Map<strin
     found.set(`${master.options.host}:${master.options.port}`, await keysUnder(master, prefix))
   }
   return found
+}
+
+/**
+ * Imports `file`, a block of the page that builds its layer on REDIS_CLUSTER_NODES (the test cluster), written by
+ * `write` (a literal `docProject` call, which the docs harness finds as the block's runner) on a prefix of its own.
+ */
+async function clusterBlock(
+  file: string,
+  write: (edit: (file: string, text: string) => string) => Promise<DocProject>,
+): Promise<{ prefix: string; layer: RedisChannelLayer }> {
+  const prefix = uniquePrefix()
+  const saved = process.env.REDIS_CLUSTER_NODES
+  process.env.REDIS_CLUSTER_NODES = clusterUrls.join(',')
+  try {
+    const project = await write((_, text) => text.replace("prefix: 'asgi'", `prefix: '${prefix}'`))
+    const { layer } = await project.import<{ layer: RedisChannelLayer }>(file)
+    return { prefix, layer }
+  } finally {
+    if (saved === undefined) Reflect.deleteProperty(process.env, 'REDIS_CLUSTER_NODES')
+    else process.env.REDIS_CLUSTER_NODES = saved
+  }
 }
 
 describe('docs/topics/redis.md', () => {
@@ -109,19 +130,9 @@ describe('docs/topics/redis.md', () => {
   })
 
   it('replicated-layer.ts: a send resolves once a replica of its master has it', async () => {
-    const prefix = uniquePrefix()
-    const saved = process.env.REDIS_CLUSTER_NODES
-    process.env.REDIS_CLUSTER_NODES = clusterUrls.join(',')
-    const project = await docProject('docs/topics/redis.md', ['replicated-layer.ts'], (_, text) =>
-      text.replace("prefix: 'asgi'", `prefix: '${prefix}'`),
+    const { prefix, layer } = await clusterBlock('replicated-layer.ts', (edit) =>
+      docProject('docs/topics/redis.md', ['replicated-layer.ts'], edit),
     )
-    let layer: RedisChannelLayer
-    try {
-      ;({ layer } = await project.import<{ layer: RedisChannelLayer }>('replicated-layer.ts'))
-    } finally {
-      if (saved === undefined) Reflect.deleteProperty(process.env, 'REDIS_CLUSTER_NODES')
-      else process.env.REDIS_CLUSTER_NODES = saved
-    }
     // Each node on its own connection: the replicas answer reads of their master's slots after READONLY.
     const nodes = clusterUrls.map((url) => new Redis(url))
     try {
@@ -145,19 +156,9 @@ describe('docs/topics/redis.md', () => {
   })
 
   it("cluster-layer.ts: on a Redis Cluster, keys under the shards' tags on every master; same shards everywhere", async () => {
-    const prefix = uniquePrefix()
-    const saved = process.env.REDIS_CLUSTER_NODES
-    process.env.REDIS_CLUSTER_NODES = clusterUrls.join(',')
-    const project = await docProject('docs/topics/redis.md', ['cluster-layer.ts'], (_, text) =>
-      text.replace("prefix: 'asgi'", `prefix: '${prefix}'`),
+    const { prefix, layer } = await clusterBlock('cluster-layer.ts', (edit) =>
+      docProject('docs/topics/redis.md', ['cluster-layer.ts'], edit),
     )
-    let layer: RedisChannelLayer
-    try {
-      ;({ layer } = await project.import<{ layer: RedisChannelLayer }>('cluster-layer.ts'))
-    } finally {
-      if (saved === undefined) Reflect.deleteProperty(process.env, 'REDIS_CLUSTER_NODES')
-      else process.env.REDIS_CLUSTER_NODES = saved
-    }
     // Another process on the same prefix and shards, and one with another number of shards.
     const peer = new RedisChannelLayer({ cluster: { nodes: [...clusterUrls], shards: 12 }, prefix })
     const raw = new Cluster(
