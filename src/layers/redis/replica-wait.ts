@@ -50,12 +50,13 @@ export function resolveReplicaWait(value: unknown): ReplicaWait | undefined {
  * One connection to the server that holds a shard's keys, with the replicas its writes must reach: a script run
  * through it is followed, in the same tick and so on the same connection, by `WAIT`. Redis answers WAIT once the
  * replicas have every write that connection made before it, so the script's reply is only used once they have it.
- * The connections queue nothing offline: if the connection is down, both commands fail; neither can go out alone
- * on a new connection, where WAIT would count replicas for writes it never made.
+ * Issued in one tick, the two are written together, or fail together, or (a cluster node's connection queues while it
+ * reconnects) wait and go out together: WAIT never goes out alone on a new connection, where it would count replicas
+ * for writes that connection never made.
  */
 export class ReplicatedConnection {
   constructor(
-    readonly server: Redis,
+    private readonly server: Redis,
     private readonly wait: ReplicaWait,
     private readonly label: string,
   ) {}
