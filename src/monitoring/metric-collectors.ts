@@ -27,6 +27,11 @@ export function registerLayerMetrics(target: MetricTarget, layer: ChannelLayer |
     ['group_sends_total', 'groupSend calls.', () => stats()?.groupSends],
     ['redis_errors_total', 'Redis client connection errors.', () => redisStats(stats())?.redisErrors],
     ['redis_reconnects_total', 'Redis reconnections after a lost connection.', () => redisStats(stats())?.reconnects],
+    [
+      'redis_replica_wait_shortfalls_total',
+      'Writes fewer replicas than waitForReplicas asks for acknowledged in time (each failed its call).',
+      () => redisStats(stats())?.replicaWaitShortfalls,
+    ],
   ]
   for (const [name, help, read] of mirrored) counterFromStats(target, name, help, read)
 }

@@ -428,6 +428,7 @@ describe('switchyardMetrics on Redis', () => {
     expect(exposition.types.get('switchyard_redis_errors_total')).toBe('counter')
     expect(valueOf(exposition, 'switchyard_redis_errors_total')).toBe(0)
     expect(valueOf(exposition, 'switchyard_redis_reconnects_total')).toBe(0)
+    expect(valueOf(exposition, 'switchyard_redis_replica_wait_shortfalls_total')).toBe(0)
     expect(valueOf(exposition, 'switchyard_dropped_messages_total', { reason: 'decode_failed' })).toBe(0)
     expect(valueOf(exposition, 'nodejs_eventloop_lag_seconds')).toBeUndefined()
   })

@@ -37,6 +37,7 @@ export class ClusterShard implements RedisShard {
   readonly keys: RedisKeys
   readonly slot: number
   blockingId: number | undefined
+  replicaShortfalls = 0
   private blockingClient: Redis | undefined
   private blockingAddress: string | undefined
   private blockingErrors = 0

@@ -32,6 +32,7 @@ export class HostShard implements RedisShard {
   readonly blocking: Redis
   /** The blocking connection's CLIENT ID, for CLIENT UNBLOCK; forgotten when that connection closes. */
   blockingId: number | undefined
+  replicaShortfalls = 0
   private readonly health: ConnectionHealth
   private warnedMoved = false
 

@@ -32,6 +32,8 @@ export interface RedisShard {
   blockingId: number | undefined
   readonly errors: number
   readonly reconnects: number
+  /** Writes on this shard that fewer replicas than `waitForReplicas` asks for acknowledged in time (replica-wait.ts). */
+  replicaShortfalls: number
   call<T>(command: (client: RedisClient) => Promise<T>, options?: CallOptions): Promise<T>
   /**
    * `call`, with `command` given one connection to the server holding this shard's keys (with `hosts` the command

@@ -12,6 +12,11 @@ export interface RedisLayerStats extends LayerStats {
   readonly reconnects: number
   /** Dead processes whose channels this process removed from their groups. */
   readonly staleProcessesSwept: number
+  /**
+   * Writes that ran but that fewer replicas than `waitForReplicas` asks for acknowledged within its timeout: each
+   * failed its call with `RedisUnavailableError`. Rising means replicas are missing or lagging.
+   */
+  readonly replicaWaitShortfalls: number
 }
 
 /** The mutable counters behind a Redis layer's `stats()`; its clients count their own errors and reconnects. */
@@ -26,6 +31,7 @@ export class RedisCounters extends LayerCounters {
       redisErrors: shards.reduce((sum, shard) => sum + shard.errors, 0),
       reconnects: shards.reduce((sum, shard) => sum + shard.reconnects, 0),
       staleProcessesSwept: this.staleProcessesSwept,
+      replicaWaitShortfalls: shards.reduce((sum, shard) => sum + shard.replicaShortfalls, 0),
     })
   }
 }

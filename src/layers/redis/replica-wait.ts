@@ -4,6 +4,9 @@ import { InvalidOptionError, RedisUnavailableError } from '../../errors.js'
 import { positiveInteger } from '../option-values.js'
 import type { CallOptions, RedisClient, RedisShard } from './redis-shard.js'
 
+/** What a replicated connection reports to: its shard's label (for errors) and shortfall counter. */
+type ShardOfConnection = Pick<RedisShard, 'label' | 'replicaShortfalls'>
+
 /**
  * The layer option `waitForReplicas`: a write that carries a task (a send to a named channel, a delayed send, a
  * worker's settlement) resolves only once this many replicas have it, within `timeoutMs`.
@@ -58,7 +61,7 @@ export class ReplicatedConnection {
   constructor(
     private readonly server: Redis,
     private readonly wait: ReplicaWait,
-    private readonly label: string,
+    private readonly shard: ShardOfConnection,
   ) {}
 
   /** EVALSHA or EVAL of `script` with its keys and arguments, then WAIT; resolves to the script's reply. */
@@ -77,8 +80,9 @@ export class ReplicatedConnection {
     // Both settle before this returns (Promise.all handles the second rejection when both fail).
     const [result, count] = await Promise.all([reply, acknowledged])
     if (typeof count !== 'number' || count < wait.replicas) {
+      this.shard.replicaShortfalls++
       throw new RedisUnavailableError(
-        `Redis at ${this.label} ran the write, but ${String(count)} of the ${wait.replicas} replicas ` +
+        `Redis at ${this.shard.label} ran the write, but ${String(count)} of the ${wait.replicas} replicas ` +
           `\`waitForReplicas\` asks for acknowledged it within ${wait.timeoutMs} ms: a failover before it reaches ` +
           'one would lose it (send again with the same idempotencyKey; a worker sends its settlements again)',
       )
@@ -102,5 +106,5 @@ export function callReplicated<T>(
   options?: CallOptions,
 ): Promise<T> {
   if (wait === undefined) return shard.call(command, options)
-  return shard.callOnServer((server) => command(new ReplicatedConnection(server, wait, shard.label)), options)
+  return shard.callOnServer((server) => command(new ReplicatedConnection(server, wait, shard)), options)
 }
