@@ -17,7 +17,7 @@ import type { RedisShard } from './redis-shard.js'
 import type { RedisCounters } from './redis-stats.js'
 import type { MessageSerializer } from './serializer.js'
 import { consistentHash } from './shard.js'
-import { shardAt } from './shard-at.js'
+import { shardForGroup } from './shard-at.js'
 
 export interface RedisGroupsContext {
   readonly shards: readonly RedisShard[]
@@ -59,7 +59,7 @@ export class RedisGroups {
     this.presence = new RedisGroupPresence({
       options,
       log: ctx.log,
-      shardForGroup: (group) => shardAt(shards, consistentHash(group, shards.length)),
+      shardForGroup: (group) => shardForGroup(shards, group),
       assertOpen: (operation) => {
         ctx.assertOpen(operation)
       },

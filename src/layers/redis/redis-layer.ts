@@ -36,7 +36,7 @@ import type { ClusterConnection } from './cluster-connection.js'
 import { connectShards } from './connect-shards.js'
 import { inboundContext, presenceContext, taskStoreContext, type RedisLayerParts } from './redis-layer-contexts.js'
 import { RedisCounters, type RedisLayerStats } from './redis-stats.js'
-import { shardAt } from './shard-at.js'
+import { shardAt, shardForGroup } from './shard-at.js'
 import { unlinkKeysUnder } from './scan-keys.js'
 import { createSerializer, type MessageSerializer } from './serializer.js'
 import { consistentHash } from './shard.js'
@@ -369,7 +369,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
   }
 
   private shardForGroup(group: string): RedisShard {
-    return shardAt(this.shards, consistentHash(group, this.shards.length))
+    return shardForGroup(this.shards, group)
   }
 
   /** After a reconnect Redis may have lost everything (a restart without persistence): re-add what we had. */
