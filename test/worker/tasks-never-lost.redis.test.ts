@@ -12,7 +12,7 @@ import { encodeMsgpack } from '../../src/layers/redis/msgpack-codec.js'
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
 import { ChannelNameRouter } from '../../src/routing/channel-router.js'
 import { runWorker, type WorkerHandle } from '../../src/worker/worker.js'
-import { waitFor } from '../support/wait.js'
+import { sleep, waitFor } from '../support/wait.js'
 
 const redisUrl = inject('redisUrl')
 const open: { layers: RedisChannelLayer[]; workers: WorkerHandle[]; clients: Redis[] } = {
@@ -117,6 +117,9 @@ describe('tasks from other senders on Redis', () => {
     )
     await layer.send('jobs', { type: 'job.run', n: 1 })
     expect(await raw.ttl(`${prefix}jobs`)).toBe(-1) // our send: no TTL on a task channel
+    // A later millisecond: in the same one, both would have one score, and Redis orders a tie by the members' bytes
+    // (random prefixes), which made the order of 1 and 2 a coin toss in one CI run.
+    await sleep(5)
     // Django's send with a 1 s expiry: the backlog waits 1.5 s behind the slow task.
     await djangoSend(raw, `${prefix}jobs`, encodeMsgpack({ type: 'job.run', n: 2 }), 1)
     await waitFor('every task', () => ran.length === 3, { timeoutMs: 5_000 })
