@@ -53,6 +53,12 @@ export class ClaimLoop {
   private idle = false
   /** The last call failed: the loop waits (up to 1 s) before the next. */
   private failed = false
+  /**
+   * A call carrying settlements failed as unavailable: the next calls send settlements alone until one is recorded.
+   * A store that keeps failing them (a replica wait that times out: `waitForReplicas`) would otherwise take claims on
+   * every call, each left to wait out its deadline.
+   */
+  private settleFirst = false
   /** Set by close(): the loop exits, dropping settlements it could not record. */
   private closed = false
   private wakeUp: (() => void) | undefined
@@ -107,7 +113,7 @@ export class ClaimLoop {
         }
       }
       pollNow = false
-      this.send(Math.max(free, 0))
+      this.send(this.settleFirst && this.pending.length > 0 ? 0 : Math.max(free, 0))
     }
     await Promise.all(this.calls)
     for (const entry of this.pending.splice(0)) entry.recorded(false)
@@ -164,6 +170,7 @@ export class ClaimLoop {
       if (err instanceof RedisUnavailableError) {
         // At-least-once: the claims stay held (and renewed) and their settlements go with the next call.
         this.pending = batch.concat(this.pending)
+        if (batch.length > 0) this.settleFirst = true
         log.warn({ err, channel, settling: batch.length }, 'could not settle or claim tasks; retrying')
       } else {
         // Not worth repeating (a script error, a closed layer), and it must not hold up later settlements:
@@ -175,6 +182,7 @@ export class ClaimLoop {
     }
     // Released in the same turn the claims take their slots (admit() fills the slots synchronously).
     this.reserved -= max
+    if (batch.length > 0) this.settleFirst = false
     for (const entry of batch) entry.recorded(true)
     this.slots.recorded()
     if (claimed.length > 0) {

@@ -200,6 +200,38 @@ describe('TaskRunner batching (redis)', () => {
     expect(runner.stats).toMatchObject({ processed: TASKS, inFlight: 0 })
   })
 
+  it('while its settlements keep failing, sends them alone: no claim per failed call left to its deadline', async () => {
+    const TASKS = 12
+    const { layer, runner, runs } = await harness(TASKS, { concurrency: 4 })
+    const settle = layer.tasks.settle.bind(layer.tasks)
+    // Each call as it went out: settlements carried, claims asked for, and whether it was refused.
+    const calls: { settlements: number; max: number; refused: boolean }[] = []
+    vi.spyOn(layer.tasks, 'settle').mockImplementation(async (channel, settlements, max, visibilityMs) => {
+      // The first three calls that carry settlements fail, as while a replica wait keeps timing out.
+      const refused = settlements.length > 0 && calls.filter((call) => call.refused).length < 3
+      calls.push({ settlements: settlements.length, max, refused })
+      if (refused)
+        throw new RedisUnavailableError('Redis at test ran the write, but 0 of the 1 replicas acknowledged it')
+      return settle(channel, settlements, max, visibilityMs)
+    })
+    const done = runner.run()
+    await waitFor('every task to succeed', () => allSucceeded(layer, TASKS), { timeoutMs: 15_000, intervalMs: 20 })
+    await runner.stop(1_000)
+    await done
+
+    const firstRefused = calls.findIndex((call) => call.refused)
+    expect(firstRefused).toBeGreaterThanOrEqual(0)
+    const after = calls.slice(firstRefused + 1)
+    const recorded = after.findIndex((call) => call.settlements > 0 && !call.refused)
+    expect(recorded).toBeGreaterThanOrEqual(0)
+    // From the first refusal until settlements are recorded again, no call that carries them claims.
+    expect(after.slice(0, recorded + 1).filter((call) => call.settlements > 0 && call.max > 0)).toEqual([])
+    // Then it claims again, and everything ran once.
+    expect(after.slice(recorded + 1).some((call) => call.max > 0)).toBe(true)
+    expect(runs.size).toBe(TASKS)
+    expect([...runs.values()].every((count) => count === 1)).toBe(true)
+  })
+
   it('after a call whose reply was lost, settles again and gets back the claims it made after their deadline', async () => {
     const TASKS = 12
     const { layer, runner, runs } = await harness(TASKS, { concurrency: 4, visibilityMs: 300 })
