@@ -75,6 +75,18 @@ async function allSucceeded(layer: RedisChannelLayer, tasks: number): Promise<bo
   return true
 }
 
+/** Runs `runner` until every one of `tasks` tasks has succeeded (within `timeoutMs`), then stops it. */
+async function runUntilAllSucceeded(
+  { layer, runner }: Pick<Harness, 'layer' | 'runner'>,
+  tasks: number,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const done = runner.run()
+  await waitFor('every task to succeed', () => allSucceeded(layer, tasks), { timeoutMs, intervalMs: 20 })
+  await runner.stop(1_000)
+  await done
+}
+
 /** One settle call as the runner made it: what it carried, and what was running and on its way meanwhile. */
 interface Call {
   readonly settlements: number
@@ -124,10 +136,7 @@ describe('TaskRunner batching (redis)', () => {
         out.claiming -= max
       }
     })
-    const done = runner.run()
-    await waitFor('every task to succeed', () => allSucceeded(layer, tasks), { timeoutMs: 10_000, intervalMs: 20 })
-    await runner.stop(1_000)
-    await done
+    await runUntilAllSucceeded({ layer, runner }, tasks)
     return { calls, runs, most: running.most }
   }
 
@@ -187,11 +196,8 @@ describe('TaskRunner batching (redis)', () => {
       }
       return settle(channel, settlements, max, visibilityMs)
     })
-    const done = runner.run()
     // The runner waits a second after a failed call.
-    await waitFor('every task to succeed', () => allSucceeded(layer, TASKS), { timeoutMs: 10_000, intervalMs: 20 })
-    await runner.stop(1_000)
-    await done
+    await runUntilAllSucceeded({ layer, runner }, TASKS)
 
     expect(failed[0]?.length).toBeGreaterThan(0)
     expect(runs.size).toBe(TASKS)
@@ -214,10 +220,7 @@ describe('TaskRunner batching (redis)', () => {
         throw new RedisUnavailableError('Redis at test ran the write, but 0 of the 1 replicas acknowledged it')
       return settle(channel, settlements, max, visibilityMs)
     })
-    const done = runner.run()
-    await waitFor('every task to succeed', () => allSucceeded(layer, TASKS), { timeoutMs: 15_000, intervalMs: 20 })
-    await runner.stop(1_000)
-    await done
+    await runUntilAllSucceeded({ layer, runner }, TASKS, 15_000)
 
     const firstRefused = calls.findIndex((call) => call.refused)
     expect(firstRefused).toBeGreaterThanOrEqual(0)
@@ -246,10 +249,7 @@ describe('TaskRunner batching (redis)', () => {
       }
       return claimed
     })
-    const done = runner.run()
-    await waitFor('every task to succeed', () => allSucceeded(layer, TASKS), { timeoutMs: 10_000, intervalMs: 20 })
-    await runner.stop(1_000)
-    await done
+    await runUntilAllSucceeded({ layer, runner }, TASKS)
 
     expect(lost).toBeGreaterThan(0)
     // Every task ran exactly once: the lost claims never started here, they came back and ran later.
@@ -274,10 +274,7 @@ describe('TaskRunner batching (redis)', () => {
       }
       return settle(channel, settlements, max, visibilityMs)
     })
-    const done = runner.run()
-    await waitFor('every task to succeed', () => allSucceeded(layer, TASKS), { timeoutMs: 10_000, intervalMs: 20 })
-    await runner.stop(1_000)
-    await done
+    await runUntilAllSucceeded({ layer, runner }, TASKS)
 
     expect(dropped.length).toBeGreaterThan(0)
     // At-least-once: the tasks whose acks were lost ran a second time, after their claims expired; the others once.
