@@ -34,37 +34,33 @@ export class LuaScript {
   }
 
   async run(client: ScriptTarget, keys: readonly string[], args: readonly ScriptArgument[]): Promise<unknown> {
-    if (client instanceof ReplicatedConnection) return this.runReplicated(client, keys, args, false)
-    try {
-      return await client.evalsha(this.sha, keys.length, ...keys, ...args)
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
-      return await client.eval(this.lua, keys.length, ...keys, ...args)
+    if (client instanceof ReplicatedConnection) {
+      return this.loadedOrSent((command, script) => client.run(command, script, keys, args, false))
     }
+    return this.loadedOrSent((command, script) =>
+      command === 'EVALSHA'
+        ? client.evalsha(script, keys.length, ...keys, ...args)
+        : client.eval(script, keys.length, ...keys, ...args),
+    )
   }
 
   /** Like `run`, but bulk replies come back as Buffers (binary payloads must not go through UTF-8). */
   async runBuffer(client: ScriptTarget, keys: readonly string[], args: readonly ScriptArgument[]): Promise<unknown> {
-    if (client instanceof ReplicatedConnection) return this.runReplicated(client, keys, args, true)
-    try {
-      return await client.callBuffer('EVALSHA', this.sha, keys.length, ...keys, ...args)
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
-      return await client.callBuffer('EVAL', this.lua, keys.length, ...keys, ...args)
+    if (client instanceof ReplicatedConnection) {
+      return this.loadedOrSent((command, script) => client.run(command, script, keys, args, true))
     }
+    return this.loadedOrSent((command, script) => client.callBuffer(command, script, keys.length, ...keys, ...args))
   }
 
-  private async runReplicated(
-    connection: ReplicatedConnection,
-    keys: readonly string[],
-    args: readonly ScriptArgument[],
-    buffer: boolean,
+  /** `send` by SHA, or, when the server does not know the script (NOSCRIPT), with its source. */
+  private async loadedOrSent(
+    send: (command: 'EVALSHA' | 'EVAL', script: string) => Promise<unknown>,
   ): Promise<unknown> {
     try {
-      return await connection.run('EVALSHA', this.sha, keys, args, buffer)
+      return await send('EVALSHA', this.sha)
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
-      return await connection.run('EVAL', this.lua, keys, args, buffer)
+      return await send('EVAL', this.lua)
     }
   }
 }
