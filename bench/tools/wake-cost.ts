@@ -1,0 +1,87 @@
+/**
+ * `npx tsx bench/tools/wake-cost.ts [--rounds 3] [--wakes 200] [--interval-ms 100]`: the receiving process's CPU time
+ * per message when one message arrives every `interval-ms`, for the three ways `wake-receiver.ts` waits: a blocking
+ * pop issued again after every reply (`pop`, as Switchyard's reader does), a pub/sub subscriber (`subscribe`, bare
+ * `ws` + pub/sub's reader), and the same pop written as raw RESP without a client library (`raw-pop`). Rounds
+ * alternate the modes. A paced group send wakes each server once per message, so what `pop` costs above
+ * `subscribe` is paid once per broadcast, before any member. Run `npm run build` first (the receiver is bundled).
+ */
+import { parseArgs } from 'node:util'
+
+import { Redis } from 'ioredis'
+
+import { nextMessage, stopChild, type IpcMessage } from '../harness/ipc.js'
+import { startBenchRedis } from '../harness/redis.js'
+import { spawnChild } from '../harness/spawn-child.js'
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    wakes: { type: 'string', default: '200' },
+    'interval-ms': { type: 'string', default: '100' },
+  },
+})
+const rounds = Number(values.rounds)
+const wakes = Number(values.wakes)
+const intervalMs = Number(values['interval-ms'])
+const MODES = ['pop', 'subscribe', 'raw-pop'] as const
+const WARM = 50
+const RECEIVER = new URL('wake-receiver.ts', import.meta.url)
+
+interface WakeDone extends IpcMessage {
+  readonly kind: 'wake.done'
+  readonly userUs: number
+  readonly systemUs: number
+}
+
+const redis = await startBenchRedis()
+const publisher = new Redis(redis.url)
+const results = new Map<string, number[]>(MODES.map((mode) => [mode, []]))
+try {
+  for (let round = 0; round < rounds; round++) {
+    for (const mode of round % 2 === 0 ? MODES : [...MODES].reverse()) {
+      const key = `wake-cost:${process.pid}:${round}:${mode}`
+      const child = spawnChild(RECEIVER, {
+        BENCH_REDIS_URL: redis.url,
+        BENCH_WAKE_KEY: key,
+        BENCH_WAKE_MODE: mode,
+        BENCH_WAKE_WARM: String(WARM),
+        BENCH_WAKE_COUNT: String(wakes),
+      })
+      try {
+        await nextMessage(child, 'wake.started', 30_000)
+        // Its first read is in flight once it is settled: a message sent before would be taken by no one.
+        await new Promise((resolve) => setTimeout(resolve, 500))
+        const done = nextMessage<WakeDone>(child, 'wake.done', (WARM + wakes) * intervalMs + 30_000)
+        const state = { finished: false }
+        const finish = (): void => {
+          state.finished = true
+        }
+        done.then(finish, finish)
+        for (let seq = 0; !state.finished; seq++) {
+          const due = Date.now() + intervalMs
+          const payload = JSON.stringify({ type: 'bench.message', seq, sentAt: Date.now() })
+          if (mode === 'subscribe') await publisher.publish(key, payload)
+          else await publisher.zadd(key, Date.now() / 1000, payload)
+          await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())))
+        }
+        const { userUs, systemUs } = await done
+        results.get(mode)?.push(userUs + systemUs)
+        console.log(
+          `round ${round + 1} ${mode.padEnd(9)} ${(userUs + systemUs).toFixed(0)} µs CPU per wake ` +
+            `(user ${userUs.toFixed(0)}, system ${systemUs.toFixed(0)})`,
+        )
+      } finally {
+        await stopChild(child)
+        await publisher.del(key)
+      }
+    }
+  }
+  for (const [mode, cpu] of results) {
+    const sorted = [...cpu].sort((a, b) => a - b)
+    console.log(`${mode.padEnd(9)} median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(0) ?? '-'} µs per wake`)
+  }
+} finally {
+  publisher.disconnect()
+  await redis.stop()
+}
