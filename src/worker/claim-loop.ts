@@ -56,7 +56,7 @@ export class ClaimLoop {
   /**
    * A call carrying settlements failed as unavailable: the next calls send settlements alone until one is recorded.
    * A store that keeps failing them (a replica wait that times out: `waitForReplicas`) would otherwise take claims on
-   * every call, each left to wait out its deadline.
+   * every call, only to give them back (or, when that fails too, leave them to their deadline).
    */
   private settleFirst = false
   /** Set by close(): the loop exits, dropping settlements it could not record. */

@@ -134,6 +134,24 @@ describe('waitForReplicas', () => {
     expect(await onReplica().hget(state, 'status')).toBe('succeeded')
   })
 
+  it('gives back at once what a settle call that fell short claimed, rather than at its deadline', async () => {
+    const made = layer()
+    for (const key of ['g1', 'g2', 'g3']) await made.send('jobs', { type: 'job.run', idempotencyKey: key })
+    const [first] = await made.tasks.settle('jobs', [], 1, 60_000)
+    expect(first?.taskId).toBe('g1')
+    pause()
+    // Acks g1 and claims g2 and g3 in one call: it runs, the replica acknowledges nothing.
+    const failed = await outcome(made.tasks.settle('jobs', [{ action: 'ack', task: first! }], 2, 60_000))
+    expect(failed.error).toBeInstanceOf(RedisUnavailableError)
+    resume()
+    // Their visibility deadline is a minute away: claimable now only if the failed call released them.
+    const again = await made.tasks.settle('jobs', [{ action: 'ack', task: first! }], 2, 60_000)
+    expect(again.map((task) => task.taskId).sort()).toEqual(['g2', 'g3'])
+    expect(again.every((task) => task.attempt === 1)).toBe(true)
+    const state = new RedisKeys(made.options.prefix).taskState('g1')
+    expect(await onReplica().hget(state, 'status')).toBe('succeeded')
+  })
+
   it('rejects a malformed waitForReplicas in the constructor', () => {
     for (const bad of [
       {},

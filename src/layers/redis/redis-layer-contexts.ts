@@ -16,7 +16,8 @@ import type { RedisShard } from './redis-shard.js'
 import type { RedisCounters } from './redis-stats.js'
 import type { MessageSerializer } from './serializer.js'
 import { shardAt } from './shard-at.js'
-import type { RedisTaskStore, RedisTaskStoreContext } from './tasks/redis-task-store.js'
+import type { RedisTaskStore } from './tasks/redis-task-store.js'
+import type { RedisTaskStoreContext } from './tasks/redis-task-store-context.js'
 
 /** Tasks may wait in retries far longer than a message's expiry: their payloads decode without a real age limit. */
 const TASK_PAYLOAD_EXPIRY_MS = 10 * 365 * 86_400_000

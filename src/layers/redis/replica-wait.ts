@@ -50,6 +50,19 @@ export function resolveReplicaWait(value: unknown): ReplicaWait | undefined {
 }
 
 /**
+ * A write that ran, but reached fewer replicas than `waitForReplicas` asks for in time: `RedisUnavailableError` (its
+ * code and name) carrying the write's reply, so that a caller can undo what the write took (a settle call's claims).
+ */
+export class ReplicaShortfallError extends RedisUnavailableError {
+  constructor(
+    message: string,
+    readonly reply: unknown,
+  ) {
+    super(message)
+  }
+}
+
+/**
  * One connection to the server that holds a shard's keys, with the replicas its writes must reach: a script run
  * through it is followed, in the same tick and so on the same connection, by `WAIT`. Redis answers WAIT once the
  * replicas have every write that connection made before it, so the script's reply is only used once they have it.
@@ -81,10 +94,11 @@ export class ReplicatedConnection {
     const [result, count] = await Promise.all([reply, acknowledged])
     if (typeof count !== 'number' || count < wait.replicas) {
       this.shard.replicaShortfalls++
-      throw new RedisUnavailableError(
+      throw new ReplicaShortfallError(
         `Redis at ${this.shard.label} ran the write, but ${String(count)} of the ${wait.replicas} replicas ` +
           `\`waitForReplicas\` asks for acknowledged it within ${wait.timeoutMs} ms: a failover before it reaches ` +
           'one would lose it (send again with the same idempotencyKey; a worker sends its settlements again)',
+        result,
       )
     }
     return result

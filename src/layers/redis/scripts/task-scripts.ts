@@ -60,7 +60,7 @@ export async function runTaskSettle(
   args: TaskSettleArgs,
 ): Promise<TaskSettleReply> {
   const { channel } = args
-  const [held, expired, claims, flows] = (await SCRIPTS.taskSettle.runBuffer(
+  const reply = await SCRIPTS.taskSettle.runBuffer(
     client,
     [
       keys.queue(channel),
@@ -90,7 +90,13 @@ export async function runTaskSettle(
       args.plainPrefixBytes,
       keys.deadLetterPrefix(channel),
     ],
-  )) as [number[], number, Buffer, Buffer[]]
+  )
+  return taskSettleReply(reply)
+}
+
+/** task-settle.lua's reply, read: what `runTaskSettle` resolves to, and what a `ReplicaShortfallError` carries. */
+export function taskSettleReply(reply: unknown): TaskSettleReply {
+  const [held, expired, claims, flows] = reply as [number[], number, Buffer, Buffer[]]
   return { held, expired, claims, flowSteps: outboxEntries(flows) }
 }
 

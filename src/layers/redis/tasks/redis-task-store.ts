@@ -1,4 +1,3 @@
-import type { Message } from '../../channel-layer.js'
 import { assertChannelName } from '../../names.js'
 import { resolveRateLimit, type RateLimit } from '../../../tasks/rate-limit.js'
 import type { RedisShard } from '../redis-shard.js'
@@ -8,11 +7,11 @@ import {
   runTaskRequeue,
   runTaskRateWait,
   runTaskSettle,
+  taskSettleReply,
   type TaskRequeueArgs,
+  type TaskSettleReply,
 } from '../scripts/task-scripts.js'
 import { runTaskProgress } from '../scripts/task-progress-script.js'
-import type { MessageSerializer } from '../serializer.js'
-import type { Logger } from '../../../logger.js'
 import type {
   ClaimedTask,
   TaskFailure,
@@ -23,7 +22,7 @@ import type {
   TaskStoreOptions,
 } from '../../../tasks/task-store.js'
 import { packFields, unpackFields } from './packed-fields.js'
-import { callReplicated, type ReplicaWait } from '../replica-wait.js'
+import { callReplicated, ReplicaShortfallError } from '../replica-wait.js'
 import { byChannel, ClaimTokens, plainMsgpackPrefix, settlementFields, toBuffer } from './redis-claims.js'
 import { cancelledAmong, cancelTask } from './redis-cancellation.js'
 import { CancelNotices } from '../../../tasks/task-cancellation.js'
@@ -47,35 +46,7 @@ import { prepareProgress, progressGroup, type TaskEvent } from '../../../tasks/t
 import { TaskStoreParts } from '../../../tasks/task-store-parts.js'
 import { TaskWakeups, type WaitForTasksOptions } from '../../../tasks/task-wakeups.js'
 import { TaskEventBatcher } from './task-event-batcher.js'
-
-export interface RedisTaskStoreContext {
-  /** Throws `LayerClosedError` once the layer is closed: every call of the store checks first, as memory's does. */
-  assertOpen(operation: string): void
-  /** Decodes stored payloads with no age limit: a task may wait in retries far longer than a message's expiry. */
-  readonly serializer: MessageSerializer
-  readonly options: TaskStoreOptions
-  /** The layer option `waitForReplicas`: a settlement resolves once that many replicas have it. */
-  readonly waitForReplicas: ReplicaWait | undefined
-  readonly log: Logger
-  /** Called with the number of expired tasks a claim found (the layer counts them; the worker buries them). */
-  onExpired(count: number): void
-  /** The set of wake markers to watch changed (`wakeKeys`): the blocking reader re-issues its read. */
-  onWatchChange(): void
-  /** A retry waits among the delayed messages until `dueAt` (ms since the epoch): the mover is armed for it. */
-  onDelayed(dueAt: number): void
-  /** The shard holding a channel's queue (and so its task bookkeeping). */
-  shardFor(channel: string): RedisShard
-  /** Every shard (task states and dead-letter indexes are looked up on each). */
-  readonly shards: readonly RedisShard[]
-  /** The layer's `groupSend`: task events go to a task's progress group (issue 17). */
-  groupSend(group: string, message: Message): Promise<void>
-  /** The layer's send of a flow step (`RedisFlowContext`). */
-  sendFlowStep(channel: string, message: Message, tag: string): Promise<void>
-  /** The shard holding a group's memberships (task events check for listeners there). */
-  shardForGroup(group: string): RedisShard
-  /** Whether a group keeps history (layer option `history`): task events to it are sent even with no member. */
-  keepsHistory(group: string): boolean
-}
+import type { RedisTaskStoreContext } from './redis-task-store-context.js'
 
 /**
  * At-least-once tasks on Redis: the channel's queue stays channels_redis' sorted set (so Django's `send` feeds
@@ -228,26 +199,35 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
     const shard = this.ctx.shardFor(channel)
     // A call that only claims is not waited for: a claim a failover loses comes back to the queue (at-least-once).
     const wait = settlements.length > 0 ? this.ctx.waitForReplicas : undefined
-    const { held, expired, claims, flowSteps } = await callReplicated(
-      shard,
-      wait,
-      (client) =>
-        runTaskSettle(client, shard.keys, {
-          channel,
-          nowMs: now,
-          taskStateRetentionMs: options.taskStateRetentionMs,
-          deadLetterCapacity: options.deadLetterCapacity,
-          max,
-          claimDeadlineMs: now + visibilityMs,
-          taskExpirySeconds: this.taskExpirySeconds,
-          claimToken: max > 0 ? this.tokens.next() : '',
-          settlements: packFields(fields),
-          plainPrefixBytes: this.plainPrefixBytes,
-        }),
-      // Settling twice is harmless (see task-settle.lua); claiming twice would strand the first call's claims
-      // until their deadline, so a call that claims is only resent when it cannot have run.
-      { idempotent: max === 0 },
-    )
+    let reply: TaskSettleReply
+    try {
+      reply = await callReplicated(
+        shard,
+        wait,
+        (client) =>
+          runTaskSettle(client, shard.keys, {
+            channel,
+            nowMs: now,
+            taskStateRetentionMs: options.taskStateRetentionMs,
+            deadLetterCapacity: options.deadLetterCapacity,
+            max,
+            claimDeadlineMs: now + visibilityMs,
+            taskExpirySeconds: this.taskExpirySeconds,
+            claimToken: max > 0 ? this.tokens.next() : '',
+            settlements: packFields(fields),
+            plainPrefixBytes: this.plainPrefixBytes,
+          }),
+        // Settling twice is harmless (see task-settle.lua); claiming twice would strand the first call's claims
+        // until their deadline, so a call that claims is only resent when it cannot have run.
+        { idempotent: max === 0 },
+      )
+    } catch (error) {
+      // It ran, but too few replicas have it: the caller sends the settlements again, and the claims it took go
+      // back to the queue now rather than at their deadline.
+      if (error instanceof ReplicaShortfallError) await this.giveBack(channel, taskSettleReply(error.reply), now)
+      throw error
+    }
+    const { held, expired, claims, flowSteps } = reply
     settlements.forEach((settlement, i) => {
       if (held[i] === 0 && settlement.action !== 'ack') {
         this.ctx.log.warn(
@@ -264,6 +244,24 @@ export class RedisTaskStore extends TaskStoreParts implements TaskStore {
     if (flowSteps.length > 0) await this.flowRecords.advance(this.flows, shard, flowSteps)
     if (claims.length === 0) return []
     if (this.watched.delete(channel)) this.ctx.onWatchChange()
+    return this.startClaimed(channel, claims, now)
+  }
+
+  /** The claims of a settle call whose replica wait fell short, released (a failure is logged: they come back later). */
+  private async giveBack(channel: string, { claims }: TaskSettleReply, now: number): Promise<void> {
+    if (claims.length === 0) return
+    try {
+      await this.release(await this.startClaimed(channel, claims, now))
+    } catch (err) {
+      this.ctx.log.warn(
+        { err, channel },
+        'could not release the claims of an unreplicated call; back at their deadline',
+      )
+    }
+  }
+
+  /** A settle call's claims (packed), started and handed out as tasks. */
+  private startClaimed(channel: string, claims: Buffer, now: number): Promise<ClaimedTask[]> {
     return startClaims(this.ctx, channel, unpackFields(toBuffer(claims)), now, {
       bury: (task, failure) => this.bury(task, failure),
       // Cancelled while queued (task-cancel.lua): never run; the ack only drops the claim (task-settle.lua).
