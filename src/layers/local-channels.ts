@@ -1,17 +1,8 @@
-import { ArrivalOrder, type Arrival } from './arrival-order.js'
+import { ArrivalOrder } from './arrival-order.js'
 import type { Message } from './channel-layer.js'
 import type { ChannelListener } from './channel-listener.js'
-import { Fifo } from './fifo.js'
+import { newChannelState, type ChannelState, type Entry, type Waiter } from './channel-state.js'
 import { PendingReceive } from './pending-receive.js'
-import { WaiterQueue } from './waiter-queue.js'
-
-/** A queued message; untracked from the start when it may expire out of arrival order (requeued, a task's). */
-interface Entry extends Arrival {
-  readonly channel: string
-  readonly message: Message
-  /** Reported expired by `purgeExpired` while stuck behind an untracked entry: `take` skips it silently. */
-  reported: boolean
-}
 
 /** An expired message, as `onExpired` gets it. */
 export interface ExpiredEntry {
@@ -19,26 +10,6 @@ export interface ExpiredEntry {
   readonly message: Message
   readonly expiresAt: number
 }
-
-interface ChannelState {
-  /** The channel it is (re)used for. */
-  channel: string
-  readonly queue: Fifo<Entry>
-  /** The channel's capacity, resolved when the state is (re)used for it. */
-  capacity: number
-  /** Pending receives and registered listeners, oldest first (O(1) delete on abort or `unlisten`). */
-  readonly waiters: WaiterQueue<Waiter>
-  /** The listener last handed a message here: it may listen again without its name being checked again. */
-  handedTo: ChannelListener | undefined
-  /**
-   * In `LocalChannels.occupied`: a field read when the state is forgotten (after nearly every message), where a
-   * `Set.has` would be a hash lookup.
-   */
-  occupied: boolean
-}
-
-/** Who waits on a channel: a `receive`'s promise, or a listener (`ListeningReceiver`), which holds none. */
-type Waiter = PendingReceive | ChannelListener
 
 /** What `offer` did with a message. */
 export type OfferResult = typeof HANDED | typeof QUEUED | typeof DROPPED
@@ -384,15 +355,7 @@ export class LocalChannels {
 
   private create(channel: string): ChannelState {
     const capacity = this.capacityOf(channel)
-    const reused = this.idle.pop()
-    const state = reused ?? {
-      channel,
-      queue: new Fifo<Entry>(),
-      capacity,
-      waiters: new WaiterQueue(),
-      handedTo: undefined,
-      occupied: false,
-    }
+    const state = this.idle.pop() ?? newChannelState(channel, capacity)
     state.channel = channel
     state.capacity = capacity
     this.channels.set(channel, state)
