@@ -12,6 +12,7 @@ import { Redis } from 'ioredis'
 
 import { nextMessage, stopChild, type IpcMessage } from '../harness/ipc.js'
 import { startBenchRedis } from '../harness/redis.js'
+import { median } from '../harness/stats.js'
 import { spawnChild } from '../harness/spawn-child.js'
 
 const { values } = parseArgs({
@@ -78,8 +79,7 @@ try {
     }
   }
   for (const [mode, cpu] of results) {
-    const sorted = [...cpu].sort((a, b) => a - b)
-    console.log(`${mode.padEnd(9)} median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(0) ?? '-'} µs per wake`)
+    console.log(`${mode.padEnd(9)} median ${cpu.length > 0 ? median(cpu).toFixed(0) : '-'} µs per wake`)
   }
 } finally {
   publisher.disconnect()
