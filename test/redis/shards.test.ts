@@ -10,7 +10,7 @@ import { describeChannelLayer } from '../conformance/describe-channel-layer.js'
 import { describeHistory } from '../conformance/history/describe-history.js'
 import { taskStoreTestContext } from '../conformance/task-store/context.js'
 import { flowCases } from '../conformance/task-store/flow-cases.js'
-import { uniquePrefix, useShardServers } from './helpers.js'
+import { sleep, uniquePrefix, useShardServers } from './helpers.js'
 
 const SHARDS = 3
 
@@ -121,6 +121,20 @@ describe('three Redis shards', () => {
     await made.groupAdd(name, 'member')
     expect(await holders(prefix + name, among)).toEqual([shard])
     expect(await holders(`${prefix}:group:${name}`, among)).toEqual([shard])
+  })
+
+  it('leaves every shard’s registry on close, even while a heartbeat is still going from shard to shard', async () => {
+    const prefix = uniquePrefix()
+    const closing = new RedisChannelLayer({ hosts: hosts(), prefix })
+    await closing.newChannel()
+    // A new prefix's queue is registered by a heartbeat, which writes to the shards one after another: held up at
+    // the second shard while the layer closes, it must not go on to the third after close() has left it.
+    await shards.clients()[1]?.client('PAUSE', 300, 'WRITE')
+    const registering = closing.newChannel('other')
+    await sleep(50)
+    await closing.close()
+    await registering.catch(() => undefined)
+    for (const client of shards.clients()) expect(await client.hlen(`${prefix}:switchyard:processes`)).toBe(0)
   })
 
   describeChannelLayer(

@@ -55,6 +55,8 @@ export class ProcessPresence {
   private readonly registryCursors = new Map<number, string>()
   /** Per shard: the sweep under way (one at a time, run beside the heartbeat, which must not wait for it). */
   private readonly sweeps = new Map<number, Promise<void>>()
+  /** Heartbeats under way: `deregister` waits for them, so none writes this process back after it left. */
+  private readonly beats = new Set<Promise<void>>()
   /**
    * `<non-local name><group>` for each owner-groups entry made for this process's own channels (a group name has
    * no `!`): the heartbeat removes those whose last membership expired, which no discard announces.
@@ -64,7 +66,13 @@ export class ProcessPresence {
   constructor(private readonly ctx: PresenceContext) {}
 
   /** Proves this process alive on every shard, and sweeps processes that stopped doing so (beside, not in, it). */
-  async heartbeat(): Promise<void> {
+  heartbeat(): Promise<void> {
+    const beat = this.beat()
+    this.beats.add(beat)
+    return beat.finally(() => this.beats.delete(beat))
+  }
+
+  private async beat(): Promise<void> {
     const { ctx } = this
     if (ctx.isClosed()) return
     const now = Date.now()
@@ -72,6 +80,8 @@ export class ProcessPresence {
     this.forgetExpiredEntries(now)
     const own = [...ctx.ownNonLocal()]
     for (const [index, shard] of ctx.shards.entries()) {
+      // Shard after shard: a close may come between two of them, and the shards after it must not see us again.
+      if (ctx.isClosed()) return
       const beats = own.flatMap((nonLocal) => [shard.keys.queue(nonLocal), String(now)])
       try {
         const added = await shard.call((client) => client.hset(shard.keys.registry, ...beats), { idempotent: true })
@@ -166,8 +176,9 @@ export class ProcessPresence {
   /** On close: leave every group and drop out of the registry, so nobody waits for a sweep. */
   async deregister(): Promise<void> {
     const { ctx } = this
-    // A sweep stops after its current step once the layer is closed; let it, before the connections go.
-    await Promise.allSettled(this.sweeps.values())
+    // A sweep stops after its current step once the layer is closed; let it, before the connections go. A heartbeat
+    // still writing would put this process back in the registry after the HDEL below.
+    await Promise.allSettled([...this.sweeps.values(), ...this.beats])
     const ownNonLocal = [...ctx.ownNonLocal()]
     const memberships = [...ctx.localGroups.entries()]
     this.ownEntries.clear()
