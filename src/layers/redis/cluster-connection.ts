@@ -8,7 +8,7 @@ import { ConnectionHealth, reconnectDelayMs } from './connection-health.js'
 import { newClusterClient } from './ioredis.js'
 import { preloadScripts } from './lua-script.js'
 import { describeHost, type ResolvedClusterOptions } from './redis-options.js'
-import { waitReady } from './wait-ready.js'
+import { waitReady } from './redis-shard.js'
 
 /**
  * How often the slot map is read again regardless (ioredis' default). A failover or a moved slot is followed sooner:

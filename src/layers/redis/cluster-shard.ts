@@ -3,17 +3,16 @@ import { setTimeout as delay } from 'node:timers/promises'
 import type { Redis } from 'ioredis'
 
 import type { Logger } from '../../logger.js'
-import { IoredisBlocking, type BlockingConnection, type BlockingEvents } from './blocking-connection.js'
 import type { ClusterConnection } from './cluster-connection.js'
 import { hashSlot } from './cluster-slots.js'
 import { CONNECTION_OPTIONS } from './connection-health.js'
 import { newRedisClient } from './ioredis.js'
 import { RedisKeys } from './keys.js'
-import { RespConnection } from './resp-connection.js'
 import {
   callWithRetry,
   SCAN_COUNT,
   unblockWhenUnpaused,
+  waitReady,
   type CallOptions,
   type RedisClient,
   type RedisShard,
@@ -39,7 +38,7 @@ export class ClusterShard implements RedisShard {
   readonly slot: number
   blockingId: number | undefined
   replicaShortfalls = 0
-  private blockingClient: BlockingConnection | undefined
+  private blockingClient: Redis | undefined
   private blockingAddress: string | undefined
   private blockingErrors = 0
   /** The cluster client's connection to this slot's master when last seen ready, and that master's address. */
@@ -75,9 +74,9 @@ export class ClusterShard implements RedisShard {
     return this.reportsConnection ? this.connection.health.reconnects : 0
   }
 
-  get blocking(): BlockingConnection {
+  get blocking(): Redis {
     if (this.blockingClient === undefined) this.connectBlocking(this.connection.masterOf(this.slot))
-    return this.blockingClient as BlockingConnection
+    return this.blockingClient as Redis
   }
 
   async call<T>(command: (client: RedisClient) => Promise<T>, options: CallOptions = {}): Promise<T> {
@@ -126,7 +125,7 @@ export class ClusterShard implements RedisShard {
       const master = this.connection.masterOf(this.slot)
       if (master !== undefined && master !== this.blockingAddress) {
         this.connectBlocking(master)
-        await this.blocking.whenReady(deadline)
+        await waitReady(this.blocking, deadline)
         return
       }
       if (this.blockingIsReady()) {
@@ -138,7 +137,7 @@ export class ClusterShard implements RedisShard {
       if (Date.now() >= deadline) return
       // Its master is away: read the slot map again every FAILOVER_POLL_MS, so the replica that takes over is
       // followed within that, not at the end of the wait.
-      await this.blocking.whenReady(Math.min(deadline, Date.now() + FAILOVER_POLL_MS))
+      await waitReady(this.blocking, Math.min(deadline, Date.now() + FAILOVER_POLL_MS))
       if (this.blockingIsReady()) return
     }
   }
@@ -187,33 +186,21 @@ export class ClusterShard implements RedisShard {
     // Before the slot map is known, any node: a read there answers MOVED, and the next attempt follows it.
     const target = address ?? this.connection.seed
     const [host, port] = splitAddress(target)
-    const { username, password, tls } = this.connection.credentials
-    const events: BlockingEvents = {
-      onError: (error) => {
-        this.blockingErrors++
-        this.log.debug({ host: target, error: error.message }, 'redis blocking connection error')
-      },
-      onClose: () => {
-        if (this.blockingClient === client) this.blockingId = undefined
-      },
-    }
-    const connectionName = 'switchyard-blocking'
-    const client: BlockingConnection =
-      tls === undefined
-        ? new RespConnection(
-            { host, port: Number(port), username, password, connectionName, connectTimeoutMs: 10_000 },
-            events,
-          )
-        : new IoredisBlocking(
-            newRedisClient({
-              ...CONNECTION_OPTIONS,
-              ...this.connection.credentials,
-              host,
-              port: Number(port),
-              connectionName,
-            }),
-            events,
-          )
+    const client = newRedisClient({
+      ...CONNECTION_OPTIONS,
+      ...this.connection.credentials,
+      host,
+      port: Number(port),
+      connectionName: 'switchyard-blocking',
+    })
+    client.setMaxListeners(0)
+    client.on('error', (error: Error) => {
+      this.blockingErrors++
+      this.log.debug({ host: target, error: error.message }, 'redis blocking connection error')
+    })
+    client.on('close', () => {
+      if (this.blockingClient === client) this.blockingId = undefined
+    })
     this.blockingClient = client
     this.blockingAddress = address
   }

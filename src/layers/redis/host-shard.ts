@@ -4,7 +4,6 @@ import type { Redis } from 'ioredis'
 
 import { RedisUnavailableError } from '../../errors.js'
 import type { Logger } from '../../logger.js'
-import { IoredisBlocking, type BlockingConnection, type BlockingEvents } from './blocking-connection.js'
 import { newRedisClient } from './ioredis.js'
 import type { RedisKeys } from './keys.js'
 import { CONNECTION_OPTIONS, ConnectionHealth } from './connection-health.js'
@@ -13,26 +12,24 @@ import {
   callWithRetry,
   SCAN_COUNT,
   unblockWhenUnpaused,
+  waitReady,
   type CallOptions,
   type RedisClient,
   type RedisShard,
 } from './redis-shard.js'
 import { preloadScripts } from './lua-script.js'
-import { waitReady } from './wait-ready.js'
-import { RespConnection } from './resp-connection.js'
 
 /** How long a blocking read that Redis answered with an error waits before it is sent again. */
 const REPLY_ERROR_RETRY_MS = 100
 
 /**
  * One Redis server of `hosts` (or Sentinel's master): a command connection and one blocking connection (for
- * BZPOPMIN), both reconnecting with backoff. The blocking connection speaks RESP itself (resp-connection.ts), but
- * to a Sentinel's master or over TLS, where it is an ioredis client too.
+ * BZPOPMIN), both reconnecting with backoff.
  */
 export class HostShard implements RedisShard {
   readonly label: string
   readonly commands: Redis
-  readonly blocking: BlockingConnection
+  readonly blocking: Redis
   /** The blocking connection's CLIENT ID, for CLIENT UNBLOCK; forgotten when that connection closes. */
   blockingId: number | undefined
   replicaShortfalls = 0
@@ -49,39 +46,24 @@ export class HostShard implements RedisShard {
     this.label = describeHost(host)
     this.health = new ConnectionHealth(this.label, log)
     this.commands = createClient(host, 'switchyard')
-    // Every call waiting for a reconnect listens for 'ready'/'end' until it resolves: as many as callers in flight.
-    this.commands.setMaxListeners(0)
-    this.commands.on('error', (error: Error) => {
-      this.health.onError(error)
-    })
+    this.blocking = createClient(host, 'switchyard-blocking')
+    for (const client of [this.commands, this.blocking]) {
+      // Every call waiting for a reconnect listens for 'ready'/'end' until it resolves: as many as callers in flight.
+      client.setMaxListeners(0)
+      client.on('error', (error: Error) => {
+        this.health.onError(error)
+      })
+    }
     this.commands.on('ready', () => {
       preloadScripts(this.commands)
       this.health.onReady(onReconnect)
     })
-    const events: BlockingEvents = {
-      onError: (error) => {
-        this.health.onError(error)
-      },
-      onClose: () => {
-        this.blockingId = undefined
-      },
-    }
-    const { options } = this.commands
-    this.blocking =
-      typeof host === 'string' && options.tls === undefined
-        ? new RespConnection(
-            {
-              ...(options.path === undefined ? { host: options.host, port: options.port } : { path: options.path }),
-              family: options.family,
-              username: options.username,
-              password: options.password,
-              db: options.db,
-              connectionName: 'switchyard-blocking',
-              connectTimeoutMs: options.connectTimeout ?? 10_000,
-            },
-            events,
-          )
-        : new IoredisBlocking(createClient(host, 'switchyard-blocking'), events)
+    // On 'close', not 'ready': ioredis emits 'ready' a tick after the connection is usable, and CLIENT (allowed
+    // during the handshake) may already have fetched the new ID by then; clearing it would leave that first blocking
+    // read un-unblockable for BLOCK_SECONDS. No new connection exists before 'close' has been emitted.
+    this.blocking.on('close', () => {
+      this.blockingId = undefined
+    })
   }
 
   get client(): RedisClient {
@@ -112,7 +94,7 @@ export class HostShard implements RedisShard {
   /** Waits (bounded) for the blocking connection to be ready again after an error. */
   async blockingReady(timeoutMs: number, error?: unknown): Promise<void> {
     if (this.blocking.status !== 'ready') {
-      await this.blocking.whenReady(Date.now() + timeoutMs)
+      await waitReady(this.blocking, Date.now() + timeoutMs)
       return
     }
     // Connected, and Redis answered the read with an error: asking again at once would spin.

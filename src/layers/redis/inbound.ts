@@ -1,5 +1,4 @@
 import type { Message } from '../channel-layer.js'
-import type { Popped } from './blocking-connection.js'
 import type { OfferResult } from '../local-channels.js'
 import { RESERVED_ROUTING_KEY } from '../message-validation.js'
 import { freezeMessage } from './frozen-message.js'
@@ -197,7 +196,7 @@ export class Inbound {
       let count = 1
       try {
         if (shard.blockingId === undefined) {
-          shard.blockingId = await shard.blocking.clientId()
+          shard.blockingId = await shard.blocking.client('ID')
           waited = true
         }
         if (waited) {
@@ -209,8 +208,10 @@ export class Inbound {
         if (batched) count = Math.max(1, room)
         this.blockedOn[index] = keys
         popped = batched
-          ? await shard.blocking.popMany(keys, count, BLOCK_SECONDS)
-          : await shard.blocking.popOne(keys, BLOCK_SECONDS)
+          ? parseBzmpop(
+              await shard.blocking.callBuffer('BZMPOP', BLOCK_SECONDS, keys.length, ...keys, 'MIN', 'COUNT', count),
+            )
+          : parseBzpopmin(await shard.blocking.bzpopminBuffer(...keys, BLOCK_SECONDS))
       } catch (error) {
         this.blockedOn[index] = undefined
         this.readOver(index)
@@ -254,7 +255,7 @@ export class Inbound {
       if (this.isStopped()) return
       let batch: Buffer[]
       try {
-        batch = await shard.blocking.take(key, count)
+        batch = await shard.blocking.zpopminBuffer(key, count)
       } catch {
         return
       }
@@ -317,6 +318,25 @@ export class Inbound {
       await new Promise((resolve) => setTimeout(resolve, 5 * (attempt + 1)))
     }
   }
+}
+
+/** What one blocking pop took: the key, and its members and scores alternating (as ZPOPMIN replies). */
+interface Popped {
+  readonly key: string
+  readonly entries: readonly Buffer[]
+}
+
+function parseBzpopmin(reply: [Buffer, Buffer, Buffer] | null): Popped | null {
+  if (reply === null) return null
+  const [key, member, score] = reply
+  return { key: key.toString(), entries: [member, score] }
+}
+
+/** BZMPOP's reply (RESP2): null on timeout, else `[key, [[member, score], ...]]`. */
+function parseBzmpop(reply: unknown): Popped | null {
+  if (!Array.isArray(reply)) return null
+  const [key, pairs] = reply as [Buffer, [Buffer, Buffer][]]
+  return { key: key.toString(), entries: pairs.flat() }
 }
 
 /** Redis does not know the command, or the connection's ACL user may not run it. */

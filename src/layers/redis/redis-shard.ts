@@ -3,7 +3,6 @@ import { setTimeout as delay } from 'node:timers/promises'
 import type { Cluster, Redis } from 'ioredis'
 
 import { RedisUnavailableError } from '../../errors.js'
-import type { BlockingConnection } from './blocking-connection.js'
 import type { RedisKeys } from './keys.js'
 
 /** Keys per SCAN call: a hint Redis follows loosely; large enough that few round trips walk a big keyspace. */
@@ -28,7 +27,7 @@ export interface RedisShard {
   readonly keys: RedisKeys
   readonly commands: RedisClient
   /** A connection of its own for BZPOPMIN, to the server that holds this shard's keys. */
-  readonly blocking: BlockingConnection
+  readonly blocking: Redis
   /** The blocking connection's CLIENT ID, for CLIENT UNBLOCK; forgotten when that connection closes. */
   blockingId: number | undefined
   readonly errors: number
@@ -131,4 +130,23 @@ export async function callWithRetry<T>(
       else await waitToRetry(deadline)
     }
   }
+}
+
+/** Resolves once `client` is ready, closed for good, or at the deadline, whichever comes first. */
+export async function waitReady(client: RedisClient, deadline: number): Promise<void> {
+  if (client.status === 'ready') return
+  const remaining = deadline - Date.now()
+  if (remaining <= 0) return
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer)
+      client.off('ready', done)
+      client.off('end', done)
+      resolve()
+    }
+    const timer = setTimeout(done, remaining)
+    client.once('ready', done)
+    // Closed for good (close() disconnects): it will never be ready, and close() must not wait out the timer.
+    client.once('end', done)
+  })
 }
