@@ -1,14 +1,17 @@
 /**
- * `npx tsx bench/tools/wake-cost.ts [--rounds 3] [--wakes 200] [--interval-ms 100]`: the receiving process's CPU time
- * per message when one message arrives every `interval-ms`, for the three ways `wake-receiver.ts` waits: a blocking
- * pop issued again after every reply (`pop`, as Switchyard's reader does), a pub/sub subscriber (`subscribe`, bare
- * `ws` + pub/sub's reader), and the same pop written as raw RESP without a client library (`raw-pop`). Rounds
- * alternate the modes. A paced group send wakes each server once per message, so what `pop` costs above
- * `subscribe` is paid once per broadcast, before any member. Run `npm run build` first (the receiver is bundled).
+ * `npx tsx bench/tools/wake-cost.ts [--rounds 3] [--wakes 200] [--interval-ms 100] [--modes pop,subscribe,raw-pop]`:
+ * the receiving process's CPU time per message when one message arrives every `interval-ms`, for the ways
+ * `wake-receiver.ts` waits: a blocking pop issued again after every reply through ioredis (`pop`), a pub/sub
+ * subscriber (`subscribe`, bare `ws` + pub/sub's reader), the same pop written as raw RESP without a client library
+ * (`raw-pop`), and the built package's whole reading path (`layer`: a RedisChannelLayer member of a group, each
+ * message a `groupSend`). Rounds alternate the modes. A paced group send wakes each server once per message, so
+ * what a mode costs above `subscribe` is paid once per broadcast, before any member. Run `npm run build` first (the
+ * receiver is bundled).
  */
 import { parseArgs } from 'node:util'
 
 import { Redis } from 'ioredis'
+import { RedisChannelLayer } from 'switchyard-channels'
 
 import { nextMessage, stopChild, type IpcMessage } from '../harness/ipc.js'
 import { startBenchRedis } from '../harness/redis.js'
@@ -20,12 +23,13 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     wakes: { type: 'string', default: '200' },
     'interval-ms': { type: 'string', default: '100' },
+    modes: { type: 'string', default: 'pop,subscribe,raw-pop' },
   },
 })
 const rounds = Number(values.rounds)
 const wakes = Number(values.wakes)
 const intervalMs = Number(values['interval-ms'])
-const MODES = ['pop', 'subscribe', 'raw-pop'] as const
+const MODES = values.modes.split(',')
 const WARM = 50
 const RECEIVER = new URL('wake-receiver.ts', import.meta.url)
 
@@ -49,6 +53,8 @@ try {
         BENCH_WAKE_WARM: String(WARM),
         BENCH_WAKE_COUNT: String(wakes),
       })
+      // `layer` mode's messages are group sends through a layer on the receiver's prefix, as a paced broadcast's are.
+      const sender = mode === 'layer' ? new RedisChannelLayer({ hosts: [redis.url], prefix: key }) : undefined
       try {
         await nextMessage(child, 'wake.started', 30_000)
         // Its first read is in flight once it is settled: a message sent before would be taken by no one.
@@ -63,6 +69,8 @@ try {
           const due = Date.now() + intervalMs
           const payload = JSON.stringify({ type: 'bench.message', seq, sentAt: Date.now() })
           if (mode === 'subscribe') await publisher.publish(key, payload)
+          else if (sender !== undefined)
+            await sender.groupSend('wake', { type: 'bench.message', seq, sentAt: Date.now() })
           else await publisher.zadd(key, Date.now() / 1000, payload)
           await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())))
         }
@@ -75,6 +83,8 @@ try {
       } finally {
         await stopChild(child)
         await publisher.del(key)
+        await sender?.flush()
+        await sender?.close()
       }
     }
   }

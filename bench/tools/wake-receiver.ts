@@ -4,19 +4,24 @@
  * - `pop`: a blocking BZMPOP through ioredis, issued again after every reply (as Switchyard's reader does);
  * - `subscribe`: an ioredis subscriber, which Redis pushes every PUBLISH to (bare `ws` + pub/sub's reader);
  * - `raw-pop`: the same BZMPOP written as RESP bytes on a plain socket, no client library, to tell the library's
- *   share of `pop` from the command's own (a write per wake).
+ *   share of `pop` from the command's own (a write per wake);
+ * - `layer`: the built package's RedisChannelLayer, one member of the group `wake` receiving (its whole reading path:
+ *   the blocking read, the decode, the hand-over), prefix BENCH_WAKE_KEY. With BENCH_WAKE_EXIT=1 it exits once done,
+ *   so that `BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"` gets its profile written.
  */
 import { connect } from 'node:net'
 
 import { Redis } from 'ioredis'
+import { RedisChannelLayer } from 'switchyard-channels'
 
 import { sendToParent } from '../harness/ipc.js'
 
 const mode = process.env.BENCH_WAKE_MODE
 const url = process.env.BENCH_REDIS_URL
 const key = process.env.BENCH_WAKE_KEY
-if (url === undefined || key === undefined || (mode !== 'pop' && mode !== 'subscribe' && mode !== 'raw-pop')) {
-  throw new Error('BENCH_REDIS_URL, BENCH_WAKE_KEY and BENCH_WAKE_MODE (pop, subscribe or raw-pop) are required')
+const MODES = ['pop', 'subscribe', 'raw-pop', 'layer']
+if (url === undefined || key === undefined || mode === undefined || !MODES.includes(mode)) {
+  throw new Error(`BENCH_REDIS_URL, BENCH_WAKE_KEY and BENCH_WAKE_MODE (${MODES.join(', ')}) are required`)
 }
 const warm = Number(process.env.BENCH_WAKE_WARM ?? '50')
 const wakes = Number(process.env.BENCH_WAKE_COUNT ?? '200')
@@ -49,6 +54,18 @@ if (mode === 'subscribe') {
       if (reply !== null && wake()) break
     }
     client.disconnect()
+  })()
+} else if (mode === 'layer') {
+  const layer = new RedisChannelLayer({ hosts: [url], prefix: key })
+  const channel = await layer.newChannel()
+  await layer.groupAdd('wake', channel)
+  void (async () => {
+    for (;;) {
+      await layer.receive(channel)
+      if (wake()) break
+    }
+    await layer.close()
+    if (process.env.BENCH_WAKE_EXIT === '1') process.exit(0)
   })()
 } else {
   const socket = connect(Number(port), hostname)
