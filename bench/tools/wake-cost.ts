@@ -67,11 +67,10 @@ try {
         done.then(finish, finish)
         for (let seq = 0; !state.finished; seq++) {
           const due = Date.now() + intervalMs
-          const payload = JSON.stringify({ type: 'bench.message', seq, sentAt: Date.now() })
-          if (mode === 'subscribe') await publisher.publish(key, payload)
-          else if (sender !== undefined)
-            await sender.groupSend('wake', { type: 'bench.message', seq, sentAt: Date.now() })
-          else await publisher.zadd(key, Date.now() / 1000, payload)
+          const message = { type: 'bench.message', seq, sentAt: Date.now() }
+          if (sender !== undefined) await sender.groupSend('wake', message)
+          else if (mode === 'subscribe') await publisher.publish(key, JSON.stringify(message))
+          else await publisher.zadd(key, Date.now() / 1000, JSON.stringify(message))
           await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())))
         }
         const { userUs, systemUs } = await done
