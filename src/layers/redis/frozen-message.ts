@@ -13,7 +13,10 @@ export function freezeMessage(
   const copy: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(decoded)) {
     if (drop.includes(key)) continue
-    Object.defineProperty(copy, key, { value: deepFreeze(value), enumerable: true, writable: true })
+    // Assigned, a fast property; `__proto__` only is defined, so that it stays data and never sets the prototype.
+    if (key === '__proto__')
+      Object.defineProperty(copy, key, { value: deepFreeze(value), enumerable: true, writable: true })
+    else copy[key] = deepFreeze(value)
   }
   if (position !== undefined) {
     Object.defineProperty(copy, POSITION_KEY, { value: Object.freeze(position), enumerable: true, writable: true })
