@@ -118,6 +118,30 @@ describe('a Redis restart during traffic', () => {
     await a.flush()
   })
 
+  it('closes at once while Redis is down, though a heartbeat is still retrying its write', async () => {
+    const port = await freeLoopbackPort()
+    await startServer(port)
+    // A long retry window: a heartbeat caught in it would hold close() (which waits for heartbeats under way, so that
+    // none writes this process back into a registry it left) for up to 10 s, unless close() makes it give up.
+    const made = layer({
+      hosts: [`redis://127.0.0.1:${port}`],
+      prefix: uniquePrefix(),
+      retryWindowMs: 10_000,
+      heartbeatIntervalMs: 100,
+      staleAfterMs: 1_000,
+    })
+    await made.newChannel()
+    await made.ready()
+    const errorsBefore = made.stats().redisErrors
+    await servers[0]!.stop()
+    await waitFor('the layer to see the server gone', () => made.stats().redisErrors > errorsBefore)
+    // Heartbeats come every 100 ms: one is waiting to retry by now.
+    await sleep(300)
+    const closedAt = Date.now()
+    await made.close()
+    expect(Date.now() - closedAt).toBeLessThan(1_500)
+  }, 20_000)
+
   it('rejects ready() while Redis is unreachable at start, and connects once it appears', async () => {
     process.on('unhandledRejection', onUnhandled)
     const port = await freeLoopbackPort()

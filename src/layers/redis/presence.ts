@@ -37,6 +37,8 @@ export interface PresenceContext {
   /** Re-adds a membership after Redis may have lost it (a history group's through its own script). */
   rejoin(group: string, channel: string): Promise<void>
   isClosed(): boolean
+  /** Aborted when the layer closes: a heartbeat retrying against an unreachable Redis then gives up. */
+  readonly closing: AbortSignal
   onSwept(count: number): void
   /** After a dead process (its queue key) left its groups on `shard`: its group presence goes too (issue 16). */
   onProcessSwept(shard: RedisShard, queue: string): Promise<void>
@@ -84,7 +86,11 @@ export class ProcessPresence {
       if (ctx.isClosed()) return
       const beats = own.flatMap((nonLocal) => [shard.keys.queue(nonLocal), String(now)])
       try {
-        const added = await shard.call((client) => client.hset(shard.keys.registry, ...beats), { idempotent: true })
+        // Given up at close: `deregister` waits for this heartbeat, and must not wait out a retry window for it.
+        const added = await shard.call((client) => client.hset(shard.keys.registry, ...beats), {
+          idempotent: true,
+          signal: ctx.closing,
+        })
         // A registration that vanished while we were alive means we were swept (a long stall) or Redis lost its
         // data: our memberships are gone too, so add them back.
         if (added > 0 && this.registered.has(index)) await this.readdMemberships(index)

@@ -41,6 +41,8 @@ export interface RedisLayerParts {
   shardForGroup(group: string): RedisShard
   assertOpen(operation: string): void
   isClosed(): boolean
+  /** Aborted when the layer closes. */
+  readonly closing: AbortSignal
   groupSend(group: string, message: Message): Promise<void>
   // Made after the contexts that use them (or, for `sending`, after the task store): read when called.
   tasks(): RedisTaskStore
@@ -166,6 +168,7 @@ export function presenceContext(parts: RedisLayerParts): PresenceContext {
     memberSetName: (group) => groups.history.memberSetName(group),
     rejoin: (group, channel) => groups.rejoin(group, channel),
     isClosed: () => parts.isClosed(),
+    closing: parts.closing,
     onSwept: (count) => {
       counters.staleProcessesSwept += count
     },

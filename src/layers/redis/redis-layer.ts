@@ -85,7 +85,8 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
   readonly presence: RedisGroupPresence
   private readonly sending: SendContext
   private readonly groups: RedisGroups
-  private closed = false
+  /** Aborted by `close()`: periodic work still retrying against an unreachable Redis gives up (`CallOptions.signal`). */
+  private readonly closing = new AbortController()
   /** The first heartbeat: until it is in Redis, group sends would not know this process for a Switchyard one. */
   private registered: Promise<void> = Promise.resolve()
 
@@ -276,7 +277,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
 
   async close(): Promise<void> {
     if (this.closed) return
-    this.closed = true
+    this.closing.abort()
     for (const timer of this.timers) clearInterval(timer)
     this.purges.stop()
     this.delayedMover.stop()
@@ -333,6 +334,7 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
         this.assertOpen(operation)
       },
       isClosed: () => this.closed,
+      closing: this.closing.signal,
       groupSend: (group, message) => this.groupSend(group, message),
       tasks: () => this.tasks,
       inbound: () => this.inbound,
@@ -353,6 +355,10 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
       void this.processPresence.heartbeat()
       void this.groups.history.pump.renew()
     })
+  }
+
+  private get closed(): boolean {
+    return this.closing.signal.aborted
   }
 
   private isLocal(channel: string): boolean {

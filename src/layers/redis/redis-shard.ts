@@ -14,6 +14,8 @@ export type RedisClient = Redis | Cluster
 export interface CallOptions {
   /** Safe to send again when it may have run (reads, overwrites): retried on any connection error. */
   readonly idempotent?: boolean
+  /** Once aborted, a failed command is not retried, and a wait to retry ends: its caller gives up. */
+  readonly signal?: AbortSignal
 }
 
 /**
@@ -112,7 +114,7 @@ export function isConnectionError(error: unknown): boolean {
 export async function callWithRetry<T>(
   target: { readonly label: string; readonly retryWindowMs: number; readonly client: RedisClient },
   command: (client: RedisClient) => Promise<T>,
-  { idempotent = false }: CallOptions,
+  { idempotent = false, signal }: CallOptions,
   waitToRetry: (deadline: number) => Promise<void>,
 ): Promise<T> {
   const deadline = Date.now() + target.retryWindowMs
@@ -121,15 +123,39 @@ export async function callWithRetry<T>(
       return await command(target.client)
     } catch (error) {
       if (!isConnectionError(error)) throw error
-      if ((!idempotent && !neverSent(error)) || Date.now() >= deadline) {
+      if ((!idempotent && !neverSent(error)) || Date.now() >= deadline || signal?.aborted === true) {
         throw new RedisUnavailableError(`Redis at ${target.label} is unavailable${unavailableDetail(error)}`, {
           cause: error,
         })
       }
-      if (refusedWhole(error)) await delay(Math.max(0, Math.min(REFUSED_RETRY_MS, deadline - Date.now())))
-      else await waitToRetry(deadline)
+      const waiting = refusedWhole(error)
+        ? delay(Math.max(0, Math.min(REFUSED_RETRY_MS, deadline - Date.now())))
+        : waitToRetry(deadline)
+      await untilAborted(waiting, signal)
     }
   }
+}
+
+/** Settles as `waiting` does, or resolves once `signal` aborts if that comes first. */
+function untilAborted(waiting: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return waiting
+  if (signal.aborted) return Promise.resolve()
+  return new Promise((resolve, reject) => {
+    const aborted = (): void => {
+      resolve()
+    }
+    signal.addEventListener('abort', aborted, { once: true })
+    waiting.then(
+      () => {
+        signal.removeEventListener('abort', aborted)
+        resolve()
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', aborted)
+        reject(error)
+      },
+    )
+  })
 }
 
 /** Resolves once `client` is ready, closed for good, or at the deadline, whichever comes first. */
