@@ -37,7 +37,7 @@ export interface PresenceContext {
   /** Re-adds a membership after Redis may have lost it (a history group's through its own script). */
   rejoin(group: string, channel: string): Promise<void>
   isClosed(): boolean
-  /** Aborted when the layer closes: a heartbeat retrying against an unreachable Redis then gives up. */
+  /** Aborted when the layer closes: a heartbeat or sweep retrying against an unreachable Redis then gives up. */
   readonly closing: AbortSignal
   onSwept(count: number): void
   /** After a dead process (its queue key) left its groups on `shard`: its group presence goes too (issue 16). */
@@ -247,15 +247,17 @@ export class ProcessPresence {
     const { ctx } = this
     const own = shard.keys.queue(`specific.${ctx.clientId}!`)
     try {
-      const { cursor, claimed, pending } = await shard.call((client) =>
-        runSweep(client, shard.keys, {
-          cursor: this.registryCursors.get(index) ?? '0',
-          nowMs: Date.now(),
-          staleAfterMs: ctx.options.staleAfterMs,
-          scanCount: REGISTRY_SCAN_COUNT,
-          ownQueue: own,
-          leaseMs: ctx.options.staleAfterMs,
-        }),
+      const { cursor, claimed, pending } = await shard.call(
+        (client) =>
+          runSweep(client, shard.keys, {
+            cursor: this.registryCursors.get(index) ?? '0',
+            nowMs: Date.now(),
+            staleAfterMs: ctx.options.staleAfterMs,
+            scanCount: REGISTRY_SCAN_COUNT,
+            ownQueue: own,
+            leaseMs: ctx.options.staleAfterMs,
+          }),
+        { signal: ctx.closing },
       )
       this.registryCursors.set(index, cursor)
       if (claimed > 0) {
@@ -291,7 +293,7 @@ export class ProcessPresence {
             budget: SWEEP_BUDGET,
             from,
           }),
-        { idempotent: true },
+        { idempotent: true, signal: this.ctx.closing },
       )
       removed += step.removed
     }
