@@ -36,6 +36,7 @@ export interface PresenceContext {
   memberSetName(group: string): string
   /** Re-adds a membership after Redis may have lost it (a history group's through its own script). */
   rejoin(group: string, channel: string): Promise<void>
+  /** The same state as `closing.aborted`, as a call: read again after an await, where a property read is narrowed. */
   isClosed(): boolean
   /** Aborted when the layer closes: a heartbeat or sweep retrying against an unreachable Redis then gives up. */
   readonly closing: AbortSignal
