@@ -40,7 +40,7 @@ import { redisServerBin, uniquePrefix } from '../redis/helpers.js'
 import { startPrivateCluster, type ClusterNode, type RunningCluster } from '../setup/provision-cluster.js'
 import { seededRandom, testSeed } from '../support/seeded-random.js'
 import { isAlive, spawnProcess, type Spawned } from '../support/spawned.js'
-import { waitFor } from '../support/wait.js'
+import { sleep, waitFor } from '../support/wait.js'
 import {
   replicaCaughtUp,
   replication,
@@ -323,4 +323,38 @@ describe('a Redis Cluster failover under load', () => {
   it('SIGKILL of the task shard’s master: nothing lost, nothing run after success, all back by itself', async () => {
     await failoverUnderLoad('SIGKILL')
   }, 90_000)
+
+  it('closes at once while the master of some shards is gone and nothing takes over', async () => {
+    const nodes = running().nodes.map((node) => node.url)
+    const prefix = uniquePrefix()
+    // A long retry window: a heartbeat or a deregistration waiting for the gone master would hold close() that long.
+    const layer = new RedisChannelLayer({
+      cluster: { nodes },
+      prefix,
+      retryWindowMs: 10_000,
+      heartbeatIntervalMs: 100,
+      staleAfterMs: 1_000,
+    })
+    await layer.newChannel()
+    await layer.ready()
+    const master = await running().masterFor(clusterTags(prefix, SHARDS)[0]!)
+    const replica = running().replicaOf(master)
+    try {
+      // Its replica first, so that nothing takes over: the master's slots have no master at all.
+      await running().kill(replica, 'SIGKILL')
+      await running().kill(master, 'SIGKILL')
+      const errorsBefore = layer.stats().redisErrors
+      await waitFor('the layer to see the master gone', () => layer.stats().redisErrors > errorsBefore)
+      // Heartbeats come every 100 ms: those started since wait for the slot's master.
+      await sleep(500)
+      const closedAt = Date.now()
+      await layer.close()
+      expect(Date.now() - closedAt).toBeLessThan(1_500)
+    } finally {
+      await layer.close()
+      await running().restart(master)
+      await running().restart(replica)
+      await running().waitHealthy()
+    }
+  }, 60_000)
 })

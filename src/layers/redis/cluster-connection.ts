@@ -8,7 +8,7 @@ import { ConnectionHealth, reconnectDelayMs } from './connection-health.js'
 import { newClusterClient } from './ioredis.js'
 import { preloadScripts } from './lua-script.js'
 import { describeHost, type ResolvedClusterOptions } from './redis-options.js'
-import { waitReady } from './redis-shard.js'
+import { untilAborted, waitReady } from './redis-shard.js'
 
 /**
  * How often the slot map is read again regardless (ioredis' default). A failover or a moved slot is followed sooner:
@@ -100,25 +100,31 @@ export class ClusterConnection {
    * Resolves once the connection to `slot`'s master is ready (connecting it if needed), or at the deadline. The
    * cluster client refuses a command for a node still connecting with the same "Connection is closed." as one cut
    * while the command was in flight, which might have run: waiting here first keeps that error for the latter.
+   * Once `signal` aborts (the caller gives up), it resolves at once with the node as it is.
    */
-  async masterReady(slot: number, deadline: number): Promise<Redis | undefined> {
+  async masterReady(slot: number, deadline: number, signal?: AbortSignal): Promise<Redis | undefined> {
     for (;;) {
       const address = this.masterOf(slot)
       const node = address === undefined ? undefined : this.nodeAt(address)
       if (node?.status === 'ready') return node
-      if (Date.now() >= deadline || this.health.closing) return node
-      if (this.client.status !== 'ready') await waitReady(this.client, deadline)
-      else if (
-        node !== undefined &&
-        (node.status === 'wait' || node.status === 'connecting' || node.status === 'connect')
-      ) {
-        if (node.status === 'wait') node.connect().catch(() => undefined)
-        // Every command of every shard on this master may wait here at once: more than Node's default of 10 listeners,
-        // which would print a MaxListenersExceededWarning at startup and after each failover.
-        node.setMaxListeners(0)
-        await waitReady(node, Math.min(deadline, Date.now() + FAILOVER_POLL_MS * 5))
-      } else await this.waitToRetry(deadline)
+      if (Date.now() >= deadline || this.health.closing || signal?.aborted === true) return node
+      await untilAborted(this.nodeReady(node, deadline), signal)
     }
+  }
+
+  /** One wait of `masterReady`: for the client, the node's connection, or a fresh slot map. */
+  private async nodeReady(node: Redis | undefined, deadline: number): Promise<void> {
+    if (this.client.status !== 'ready') await waitReady(this.client, deadline)
+    else if (
+      node !== undefined &&
+      (node.status === 'wait' || node.status === 'connecting' || node.status === 'connect')
+    ) {
+      if (node.status === 'wait') node.connect().catch(() => undefined)
+      // Every command of every shard on this master may wait here at once: more than Node's default of 10 listeners,
+      // which would print a MaxListenersExceededWarning at startup and after each failover.
+      node.setMaxListeners(0)
+      await waitReady(node, Math.min(deadline, Date.now() + FAILOVER_POLL_MS * 5))
+    } else await this.waitToRetry(deadline)
   }
 
   /** Reads the slot map again (one read at a time, bounded): after a failover, a slot's new master. */

@@ -65,6 +65,11 @@ export class ClusterShard implements RedisShard {
     return this.connection.client
   }
 
+  get reachable(): boolean {
+    const master = this.connection.masterOf(this.slot)
+    return master !== undefined && this.connection.nodeAt(master)?.status === 'ready'
+  }
+
   /** Counted once per layer (the first shard), plus this shard's own blocking connection's. */
   get errors(): number {
     return this.blockingErrors + (this.reportsConnection ? this.connection.health.errors : 0)
@@ -80,13 +85,15 @@ export class ClusterShard implements RedisShard {
   }
 
   async call<T>(command: (client: RedisClient) => Promise<T>, options: CallOptions = {}): Promise<T> {
+    const { signal } = options
     if (this.master?.status !== 'ready' || this.connection.masterOf(this.slot) !== this.masterAddress) {
-      this.master = await this.connection.masterReady(this.slot, Date.now() + this.retryWindowMs)
+      // Cut short by `signal` as a wait to retry is: then the command fails at once on the connection not ready.
+      this.master = await this.connection.masterReady(this.slot, Date.now() + this.retryWindowMs, signal)
       this.masterAddress = this.connection.masterOf(this.slot)
     }
     return callWithRetry(this, command, options, async (deadline) => {
       await this.connection.waitToRetry(deadline)
-      this.master = await this.connection.masterReady(this.slot, deadline)
+      this.master = await this.connection.masterReady(this.slot, deadline, signal)
       this.masterAddress = this.connection.masterOf(this.slot)
     })
   }

@@ -70,6 +70,10 @@ export class HostShard implements RedisShard {
     return this.commands
   }
 
+  get reachable(): boolean {
+    return this.commands.status === 'ready'
+  }
+
   async call<T>(command: (client: RedisClient) => Promise<T>, options: CallOptions = {}): Promise<T> {
     try {
       return await callWithRetry(this, command, options, (deadline) => waitReady(this.commands, deadline))

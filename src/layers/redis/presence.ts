@@ -191,7 +191,7 @@ export class ProcessPresence {
     this.ownEntries.clear()
     await Promise.allSettled(
       ctx.shards.map(async (shard, index) => {
-        if (shard.commands.status !== 'ready') return
+        if (!shard.reachable) return
         const { keys } = shard
         const pipeline = shard.commands.pipeline()
         for (const [group, channel] of memberships) {
@@ -230,7 +230,7 @@ export class ProcessPresence {
     }
     for (const [index, entries] of gone) {
       const shard = shardAt(ctx.shards, index)
-      if (shard.commands.status !== 'ready') continue
+      if (!shard.reachable) continue
       const pipeline = shard.commands.pipeline()
       for (const [nonLocal, group] of entries) pipeline.srem(shard.keys.ownerGroups(nonLocal), group)
       // Best effort: an entry left behind costs a sweep a little work, or expires with its set.

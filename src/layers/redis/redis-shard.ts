@@ -34,6 +34,11 @@ export interface RedisShard {
   blockingId: number | undefined
   readonly errors: number
   readonly reconnects: number
+  /**
+   * Whether the connection its commands go to is up: with `hosts` the command connection, on a cluster the one to
+   * the slot's master. A close skips a shard that is not, rather than wait for it (its entries expire).
+   */
+  readonly reachable: boolean
   /** Writes on this shard that fewer replicas than `waitForReplicas` asks for acknowledged in time (replica-wait.ts). */
   replicaShortfalls: number
   call<T>(command: (client: RedisClient) => Promise<T>, options?: CallOptions): Promise<T>
@@ -137,7 +142,7 @@ export async function callWithRetry<T>(
 }
 
 /** Settles as `waiting` does, or resolves once `signal` aborts if that comes first. */
-function untilAborted(waiting: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+export function untilAborted(waiting: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
   if (signal === undefined) return waiting
   if (signal.aborted) return Promise.resolve()
   return new Promise((resolve, reject) => {
