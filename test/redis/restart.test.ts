@@ -142,6 +142,33 @@ describe('a Redis restart during traffic', () => {
     expect(Date.now() - closedAt).toBeLessThan(1_500)
   }, 20_000)
 
+  it('closes within its retry window while Redis is frozen, though its commands then wait for ever', async () => {
+    const port = await freeLoopbackPort()
+    const server = await startServer(port)
+    // A frozen server (SIGSTOP) keeps its connections open and answers nothing, as one cut off by a partition that
+    // sends no reset does: a heartbeat, the deregistration and QUIT would each wait for ever.
+    const made = layer({
+      hosts: [`redis://127.0.0.1:${port}`],
+      prefix: uniquePrefix(),
+      retryWindowMs: 1_000,
+      heartbeatIntervalMs: 100,
+    })
+    await made.groupAdd('room', await made.newChannel())
+    await made.ready()
+    process.kill(server.pid, 'SIGSTOP')
+    try {
+      // Heartbeats come every 100 ms: one is waiting for its reply by now.
+      await sleep(300)
+      const closedAt = Date.now()
+      expect(await withTimeout(made.close(), 10_000)).not.toBe('timed out')
+      // The retry window for what it leaves in Redis, then the blocking read ends as its connection closes (about
+      // 2 s after the disconnect here, the peer never answering the FIN). It waited for ever before.
+      expect(Date.now() - closedAt).toBeLessThan(5_000)
+    } finally {
+      process.kill(server.pid, 'SIGCONT')
+    }
+  }, 20_000)
+
   it('rejects ready() while Redis is unreachable at start, and connects once it appears', async () => {
     process.on('unhandledRejection', onUnhandled)
     const port = await freeLoopbackPort()

@@ -8,7 +8,7 @@ import { ConnectionHealth, reconnectDelayMs } from './connection-health.js'
 import { newClusterClient } from './ioredis.js'
 import { preloadScripts } from './lua-script.js'
 import { describeHost, type ResolvedClusterOptions } from './redis-options.js'
-import { untilAborted, waitReady } from './redis-shard.js'
+import { settledBy, untilAborted, waitReady } from './redis-shard.js'
 
 /**
  * How often the slot map is read again regardless (ioredis' default). A failover or a moved slot is followed sooner:
@@ -161,13 +161,10 @@ export class ClusterConnection {
     }
   }
 
-  async close(): Promise<void> {
+  /** QUIT when it can before `deadline` (a node that does not answer must not hold a closing process), then at once. */
+  async close(deadline = Number.POSITIVE_INFINITY): Promise<void> {
     this.health.closing = true
-    try {
-      if (this.client.status === 'ready') await this.client.quit()
-    } catch {
-      // Closing anyway.
-    }
+    if (this.client.status === 'ready') await settledBy(this.client.quit(), deadline)
     this.client.disconnect()
   }
 }

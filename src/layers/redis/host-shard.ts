@@ -11,6 +11,7 @@ import { describeHost, type RedisHost } from './redis-options.js'
 import {
   callWithRetry,
   SCAN_COUNT,
+  settledBy,
   unblockWhenUnpaused,
   waitReady,
   type CallOptions,
@@ -138,14 +139,10 @@ export class HostShard implements RedisShard {
     )
   }
 
-  async close(): Promise<void> {
+  async close(deadline = Number.POSITIVE_INFINITY): Promise<void> {
     this.health.closing = true
     this.blocking.disconnect()
-    try {
-      if (this.commands.status === 'ready') await this.commands.quit()
-    } catch {
-      // Closing anyway.
-    }
+    if (this.commands.status === 'ready') await settledBy(this.commands.quit(), deadline)
     this.commands.disconnect()
   }
 }

@@ -31,7 +31,7 @@ import type { RedisGroupPresence } from './group-presence.js'
 import { RedisGroups } from './redis-groups.js'
 import { LocalGroups } from './local-groups.js'
 import { resolveRedisOptions, type RedisLayerOptions, type ResolvedRedisOptions } from './redis-options.js'
-import type { RedisShard } from './redis-shard.js'
+import { settledBy, type RedisShard } from './redis-shard.js'
 import type { ClusterConnection } from './cluster-connection.js'
 import { connectShards } from './connect-shards.js'
 import { inboundContext, presenceContext, taskStoreContext, type RedisLayerParts } from './redis-layer-contexts.js'
@@ -282,12 +282,15 @@ export class RedisChannelLayer implements ChannelLayer, BufferedReceiver, Listen
     this.purges.stop()
     this.delayedMover.stop()
     this.tasks.close()
-    await this.groups.history.pump.idle()
-    await this.processPresence.deregister()
+    // Redis gets `retryWindowMs` to take what the process leaves, as any call does: one that does not answer (frozen,
+    // or cut off without a reset, where a command waits for ever) must not hold a process that is shutting down.
+    const deadline = Date.now() + this.options.retryWindowMs
+    await settledBy(this.groups.history.pump.idle(), deadline)
+    await settledBy(this.processPresence.deregister(), deadline)
     // Stop the readers first (synchronously), so the connections closing under them ends their loops at once.
     const readersStopped = this.inbound.stop()
-    await Promise.all(this.shards.map((shard) => shard.close()))
-    await this.cluster?.close()
+    await Promise.all(this.shards.map((shard) => shard.close(deadline)))
+    await this.cluster?.close(deadline)
     await readersStopped
     // Rejected last, as close() resolves (the memory layer rejects synchronously too): rejected before the awaits
     // above, a receive the caller awaits only after `await close()` was an unhandled rejection meanwhile.

@@ -59,7 +59,11 @@ export interface RedisShard {
   unblock(id: number): Promise<void>
   /** One SCAN step on the server holding this shard's keys. */
   scan(cursor: string, pattern: string, type?: 'zset'): Promise<[cursor: string, keys: string[]]>
-  close(): Promise<void>
+  /**
+   * Closes its connections: politely (QUIT) when it can before `deadline`, then at once. A server that does not
+   * answer (frozen, or cut off without a reset) must not hold a closing process.
+   */
+  close(deadline?: number): Promise<void>
 }
 
 /**
@@ -160,6 +164,18 @@ export function untilAborted(waiting: Promise<void>, signal: AbortSignal | undef
         reject(error)
       },
     )
+  })
+}
+
+/** Resolves once `work` settles (whichever way: the caller moves on regardless), or at `deadline` if that is first. */
+export function settledBy(work: Promise<unknown>, deadline: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))
+    const done = (): void => {
+      clearTimeout(timer)
+      resolve()
+    }
+    work.then(done, done)
   })
 }
 
