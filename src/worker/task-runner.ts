@@ -1,4 +1,5 @@
 import { TaskCancelledError } from '../errors.js'
+import { settledBy } from '../settled-by.js'
 import type { ClaimedTask } from '../tasks/task-store.js'
 import { declareRateLimit } from './rate-limit-wait.js'
 import { ClaimLoop } from './claim-loop.js'
@@ -112,9 +113,12 @@ export class TaskRunner {
     let timer: NodeJS.Timeout | undefined
     await Promise.race([Promise.allSettled(pending), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))])
     clearTimeout(timer)
+    // What is left goes back within graceMs more: a store that does not answer (a frozen or cut-off Redis, where a
+    // command waits for ever) must not hold the worker; its claims then return to the queue after their visibility.
+    const returnBy = Date.now() + graceMs
     // Only now: claims must be renewed while their tasks finish, or another worker recovers them as stalled and
     // runs them a second time while they are still running here.
-    await this.upkeep.stop()
+    await settledBy(this.upkeep.stop(), returnBy)
     this.unwatchCancellations?.()
     const leftover = [...this.active]
     for (const [task, attempt] of leftover) {
@@ -123,7 +127,7 @@ export class TaskRunner {
       this.releasing.add(task)
       attempt.abort(new Error('the worker is shutting down'))
     }
-    if (leftover.length > 0) await this.giveBack(leftover.map(([task]) => task))
+    if (leftover.length > 0) await settledBy(this.giveBack(leftover.map(([task]) => task)), returnBy)
     this.loop.close()
     // Task ends still on their way to progress groups leave before the layer may close (at most graceMs more).
     await Promise.race([this.executor.announced(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))])

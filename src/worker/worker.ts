@@ -13,7 +13,10 @@ export interface WorkerOptions {
   readonly channels: readonly string[]
   /** Overrides each consumer's `static concurrency` (tasks handled at once per channel). */
   readonly concurrency?: number
-  /** On stop, how long running tasks may finish before they are returned to the queue. */
+  /**
+   * On stop, how long running tasks may finish before they are returned to the queue (which waits as long again at
+   * most: a Redis that does not answer must not hold the worker).
+   */
   readonly shutdownTimeoutMs?: number
   readonly logger?: Logger
   /**

@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
 
-import { RedisUnavailableError } from '../../src/index.js'
+import { RetryingConsumer } from '../../consumers/retrying-consumer.js'
+import { ChannelNameRouter, ProtocolTypeRouter, RedisUnavailableError } from '../../src/index.js'
+import type { TaskContext } from '../../src/worker/retry-options.js'
+import { runWorker } from '../../src/worker/worker.js'
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
 import type { RedisLayerOptions } from '../../src/layers/redis/redis-options.js'
 import { freeLoopbackPort, startPrivateRedis, type RunningRedis } from '../setup/provision-redis.js'
@@ -164,6 +167,41 @@ describe('a Redis restart during traffic', () => {
       // The retry window for what it leaves in Redis, then the blocking read ends as its connection closes (about
       // 2 s after the disconnect here, the peer never answering the FIN). It waited for ever before.
       expect(Date.now() - closedAt).toBeLessThan(5_000)
+    } finally {
+      process.kill(server.pid, 'SIGCONT')
+    }
+  }, 20_000)
+
+  it('stops a worker within twice its grace while Redis is frozen, though a task is still running', async () => {
+    const port = await freeLoopbackPort()
+    const server = await startServer(port)
+    const made = layer({ hosts: [`redis://127.0.0.1:${port}`], prefix: uniquePrefix(), retryWindowMs: 1_000 })
+    let started = 0
+    class Slow extends RetryingConsumer {
+      static override idlePollMs = 100
+      async job_run(_message: unknown, ctx: TaskContext): Promise<void> {
+        started++
+        await new Promise((resolve) => {
+          ctx.signal.addEventListener('abort', resolve)
+        })
+      }
+    }
+    await made.ready()
+    const worker = runWorker({
+      application: ProtocolTypeRouter({ channel: ChannelNameRouter({ jobs: Slow.asApp() }) }),
+      layer: made,
+      channels: ['jobs'],
+      shutdownTimeoutMs: 500,
+    })
+    await made.send('jobs', { type: 'job.run' })
+    await waitFor('the task to start', () => started === 1)
+    process.kill(server.pid, 'SIGSTOP')
+    try {
+      const stoppedAt = Date.now()
+      // The grace for the running task, then as long again to give its claim back and leave the registry: neither
+      // gets an answer, and each waited for ever before.
+      expect(await withTimeout(worker.stop(), 10_000)).not.toBe('timed out')
+      expect(Date.now() - stoppedAt).toBeLessThan(2_000)
     } finally {
       process.kill(server.pid, 'SIGCONT')
     }

@@ -4,11 +4,12 @@ import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from '
 
 import { RedisUnavailableError } from '../../errors.js'
 import type { Logger } from '../../logger.js'
+import { settledBy } from '../../settled-by.js'
 import { ConnectionHealth, reconnectDelayMs } from './connection-health.js'
 import { newClusterClient } from './ioredis.js'
 import { preloadScripts } from './lua-script.js'
 import { describeHost, type ResolvedClusterOptions } from './redis-options.js'
-import { settledBy, untilAborted, waitReady } from './redis-shard.js'
+import { untilAborted, waitReady } from './redis-shard.js'
 
 /**
  * How often the slot map is read again regardless (ioredis' default). A failover or a moved slot is followed sooner:

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis'
 
 import { RedisUnavailableError } from '../../errors.js'
 import type { Logger } from '../../logger.js'
+import { settledBy } from '../../settled-by.js'
 import { newRedisClient } from './ioredis.js'
 import type { RedisKeys } from './keys.js'
 import { CONNECTION_OPTIONS, ConnectionHealth } from './connection-health.js'
@@ -11,7 +12,6 @@ import { describeHost, type RedisHost } from './redis-options.js'
 import {
   callWithRetry,
   SCAN_COUNT,
-  settledBy,
   unblockWhenUnpaused,
   waitReady,
   type CallOptions,

@@ -167,18 +167,6 @@ export function untilAborted(waiting: Promise<void>, signal: AbortSignal | undef
   })
 }
 
-/** Resolves once `work` settles (whichever way: the caller moves on regardless), or at `deadline` if that is first. */
-export function settledBy(work: Promise<unknown>, deadline: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))
-    const done = (): void => {
-      clearTimeout(timer)
-      resolve()
-    }
-    work.then(done, done)
-  })
-}
-
 /** Resolves once `client` is ready, closed for good, or at the deadline, whichever comes first. */
 export async function waitReady(client: RedisClient, deadline: number): Promise<void> {
   if (client.status === 'ready') return
