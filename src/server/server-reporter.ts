@@ -2,6 +2,7 @@ import os from 'node:os'
 
 import type { ChannelLayer } from '../layers/channel-layer.js'
 import type { Logger } from '../logger.js'
+import { settledBy } from '../settled-by.js'
 import { hasTaskStore, type ServerReport, type TaskStore } from '../tasks/task-store.js'
 import type { ServerStats } from './server-stats.js'
 
@@ -70,11 +71,19 @@ export class ServerReporter {
     return this.last
   }
 
-  /** Stops reporting and removes this server from the registry; idempotent. */
+  /**
+   * Stops reporting and removes this server from the registry, waiting one report interval at most: a layer that
+   * does not answer (a frozen or cut-off Redis, where a command waits for ever) must not hold a closing server, whose
+   * entry is then shown dead once its report is three intervals old. Idempotent.
+   */
   async stop(): Promise<void> {
     this.stopped = true
     clearInterval(this.timer)
     this.timer = undefined
+    await settledBy(this.forget(), Date.now() + this.source.intervalMs)
+  }
+
+  private async forget(): Promise<void> {
     await this.last
     const id = this.reportedAs
     this.reportedAs = undefined

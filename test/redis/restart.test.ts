@@ -1,7 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
 
 import { RetryingConsumer } from '../../consumers/retrying-consumer.js'
-import { ChannelNameRouter, ProtocolTypeRouter, RedisUnavailableError } from '../../src/index.js'
+import { JsonWebsocketConsumer } from '../../consumers/json-websocket-consumer.js'
+import {
+  ChannelNameRouter,
+  ProtocolTypeRouter,
+  RedisUnavailableError,
+  route,
+  serve,
+  URLRouter,
+} from '../../src/index.js'
 import type { TaskContext } from '../../src/worker/retry-options.js'
 import { runWorker } from '../../src/worker/worker.js'
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
@@ -145,6 +154,32 @@ describe('a Redis restart during traffic', () => {
     expect(Date.now() - closedAt).toBeLessThan(1_500)
   }, 20_000)
 
+  it('rejects ready() while Redis is unreachable at start, and connects once it appears', async () => {
+    process.on('unhandledRejection', onUnhandled)
+    const port = await freeLoopbackPort()
+    const made = layer({ hosts: [`redis://127.0.0.1:${port}`], prefix: uniquePrefix(), retryWindowMs: 500 })
+    const startedAt = Date.now()
+    const error = await rejectionOf(() => made.ready(500))
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(450)
+    expect(error).toBeInstanceOf(RedisUnavailableError)
+    expect(error.code).toBe('SWY_REDIS_UNAVAILABLE')
+    expect(error.message).toContain(`127.0.0.1:${port}`)
+    // Still trying in the background.
+    const errors = made.stats().redisErrors
+    await waitFor('another connection attempt', () => made.stats().redisErrors > errors)
+
+    await startServer(port)
+    await made.ready(5_000)
+    await made.send('hello', { type: 'hello.world' })
+    expect(await made.receive('hello', { signal: AbortSignal.timeout(2_000) })).toEqual({ type: 'hello.world' })
+    expect(unhandled).toEqual([])
+    await made.flush()
+  })
+})
+
+// SIGSTOP: the connections stay open and nothing answers, as behind a network partition that sends no reset, where
+// every command waits for ever. Whatever stops the process must still end, within the bounds it documents.
+describe('a Redis that does not answer', () => {
   it('closes within its retry window while Redis is frozen, though its commands then wait for ever', async () => {
     const port = await freeLoopbackPort()
     const server = await startServer(port)
@@ -207,27 +242,40 @@ describe('a Redis restart during traffic', () => {
     }
   }, 20_000)
 
-  it('rejects ready() while Redis is unreachable at start, and connects once it appears', async () => {
-    process.on('unhandledRejection', onUnhandled)
+  it('closes a server with a group member within its close timeouts while Redis is frozen', async () => {
     const port = await freeLoopbackPort()
-    const made = layer({ hosts: [`redis://127.0.0.1:${port}`], prefix: uniquePrefix(), retryWindowMs: 500 })
-    const startedAt = Date.now()
-    const error = await rejectionOf(() => made.ready(500))
-    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(450)
-    expect(error).toBeInstanceOf(RedisUnavailableError)
-    expect(error.code).toBe('SWY_REDIS_UNAVAILABLE')
-    expect(error.message).toContain(`127.0.0.1:${port}`)
-    // Still trying in the background.
-    const errors = made.stats().redisErrors
-    await waitFor('another connection attempt', () => made.stats().redisErrors > errors)
-
-    await startServer(port)
-    await made.ready(5_000)
-    await made.send('hello', { type: 'hello.world' })
-    expect(await made.receive('hello', { signal: AbortSignal.timeout(2_000) })).toEqual({ type: 'hello.world' })
-    expect(unhandled).toEqual([])
-    await made.flush()
-  })
+    const server = await startServer(port)
+    const made = layer({ hosts: [`redis://127.0.0.1:${port}`], prefix: uniquePrefix(), retryWindowMs: 1_000 })
+    class Member extends JsonWebsocketConsumer {
+      static override groups = ['room']
+    }
+    await made.ready()
+    const served = await serve({
+      application: ProtocolTypeRouter({ websocket: URLRouter([route('/ws/', Member.asApp())]) }),
+      layer: made,
+      host: '127.0.0.1',
+      port: 0,
+      applicationCloseTimeoutMs: 1_000,
+      statsReportIntervalMs: 500,
+    })
+    const client = new WebSocket(`ws://127.0.0.1:${served.port}/ws/`)
+    try {
+      await new Promise((resolve, reject) => {
+        client.once('open', resolve)
+        client.once('error', reject)
+      })
+      await waitFor('the member to join its group', async () => (await made.inspect()).groups.length === 1)
+      process.kill(server.pid, 'SIGSTOP')
+      const closedAt = Date.now()
+      // The member's disconnect leaves its group (applicationCloseTimeoutMs), then the server leaves the registry
+      // (statsReportIntervalMs): neither gets an answer, and the registry removal waited for ever before.
+      expect(await withTimeout(served.close(), 10_000)).not.toBe('timed out')
+      expect(Date.now() - closedAt).toBeLessThan(3_000)
+    } finally {
+      process.kill(server.pid, 'SIGCONT')
+      client.terminate()
+    }
+  }, 20_000)
 })
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timed out'> {
