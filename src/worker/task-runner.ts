@@ -109,10 +109,7 @@ export class TaskRunner {
         }
       })
     }
-    const pending = [...this.held.values()]
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([Promise.allSettled(pending), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))])
-    clearTimeout(timer)
+    await settledBy(Promise.allSettled(this.held.values()), Date.now() + graceMs)
     // What is left goes back within graceMs more: a store that does not answer (a frozen or cut-off Redis, where a
     // command waits for ever) must not hold the worker; its claims then return to the queue after their visibility.
     const returnBy = Date.now() + graceMs
@@ -130,8 +127,7 @@ export class TaskRunner {
     if (leftover.length > 0) await settledBy(this.giveBack(leftover.map(([task]) => task)), returnBy)
     this.loop.close()
     // Task ends still on their way to progress groups leave before the layer may close (at most graceMs more).
-    await Promise.race([this.executor.announced(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))])
-    clearTimeout(timer)
+    await settledBy(this.executor.announced(), Date.now() + graceMs)
   }
 
   /** Aborts the attempts of cancelled tasks (their claims are then dropped); one waiting for a slot never starts. */
