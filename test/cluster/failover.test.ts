@@ -324,6 +324,42 @@ describe('a Redis Cluster failover under load', () => {
     await failoverUnderLoad('SIGKILL')
   }, 90_000)
 
+  it('moves a blocked receive off a frozen master once its replica takes over', async () => {
+    const nodes = running().nodes.map((node) => node.url)
+    const prefix = uniquePrefix()
+    const receiver = new RedisChannelLayer({ cluster: { nodes }, prefix })
+    const master = await running().masterFor(clusterTags(prefix, SHARDS)[consistentHash(CHANNEL, SHARDS)]!)
+    const replica = running().replicaOf(master)
+    let sender: RedisChannelLayer | undefined
+    try {
+      await receiver.ready()
+      const received = receiver.receive(CHANNEL)
+      // The receive's blocking read is on the master by now.
+      await sleep(300)
+      const frozenAt = Date.now()
+      // Frozen, not killed: its connections stay open and it answers nothing, as behind a partition that sends no
+      // reset. The read would wait there for ever, never following the failover.
+      await running().kill(master, 'SIGSTOP')
+      await waitFor(
+        'the replica to take over',
+        async () => (await replication(replica).catch(() => undefined))?.get('role') === 'master',
+        { timeoutMs: RECOVERY_BOUND_MS, intervalMs: 50 },
+      )
+      // A sender that knows the new slot map (an old one's command would wait on the frozen master as well).
+      sender = new RedisChannelLayer({ cluster: { nodes }, prefix })
+      await sender.send(CHANNEL, { type: 'job.run', after: 'failover' })
+      const outcome = await Promise.race([received, sleep(RECOVERY_BOUND_MS).then(() => 'timed out' as const)])
+      expect(outcome).toEqual({ type: 'job.run', after: 'failover' })
+      const backMs = Date.now() - frozenAt
+      console.log(`[frozen master] the receive came back ${backMs} ms after the freeze`)
+      expect(backMs).toBeLessThan(RECOVERY_BOUND_MS)
+    } finally {
+      await running().kill(master, 'SIGCONT')
+      await Promise.all([receiver.close(), sender?.close()])
+      await running().waitHealthy()
+    }
+  }, 60_000)
+
   it('closes at once while the master of some shards is gone and nothing takes over', async () => {
     const nodes = running().nodes.map((node) => node.url)
     const prefix = uniquePrefix()

@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis'
 import type { Logger } from '../../logger.js'
 import type { ClusterConnection } from './cluster-connection.js'
 import { hashSlot } from './cluster-slots.js'
-import { CONNECTION_OPTIONS } from './connection-health.js'
+import { BLOCKING_CONNECTION_OPTIONS } from './connection-health.js'
 import { newRedisClient } from './ioredis.js'
 import { RedisKeys } from './keys.js'
 import {
@@ -194,7 +194,7 @@ export class ClusterShard implements RedisShard {
     const target = address ?? this.connection.seed
     const [host, port] = splitAddress(target)
     const client = newRedisClient({
-      ...CONNECTION_OPTIONS,
+      ...BLOCKING_CONNECTION_OPTIONS,
       ...this.connection.credentials,
       host,
       port: Number(port),

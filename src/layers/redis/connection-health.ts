@@ -18,6 +18,21 @@ export const CONNECTION_OPTIONS = {
   retryStrategy: reconnectDelayMs,
 } as const satisfies RedisOptions
 
+/** How long one blocking read (BZMPOP, BZPOPMIN) waits before looking again (CLIENT UNBLOCK usually cuts it short). */
+export const BLOCK_SECONDS = 2
+
+/**
+ * A blocking connection's options: CONNECTION_OPTIONS, and a socket that is given up once a read has had no answer
+ * for 3 s past its own timeout. A server always answers a read within BLOCK_SECONDS, with nil at worst; one that
+ * does not is frozen, or cut off by a partition that sends no reset, where the read would wait for ever and never
+ * follow a failover to the new master. The read is then sent again on a new connection; such a server cannot have
+ * taken a message for it meanwhile, short of a reply lost on its way.
+ */
+export const BLOCKING_CONNECTION_OPTIONS = {
+  ...CONNECTION_OPTIONS,
+  socketTimeout: BLOCK_SECONDS * 1000 + 3_000,
+} as const satisfies RedisOptions
+
 /**
  * What a layer's connections to one place (a host, or a cluster) have lived through, for `stats()` and the log:
  * errors (logged at most once per 10 s: a Redis that is down reports one per reconnect attempt) and reconnects

@@ -1,13 +1,13 @@
 import { setTimeout as delay } from 'node:timers/promises'
 
-import type { Redis } from 'ioredis'
+import type { Redis, RedisOptions } from 'ioredis'
 
 import { RedisUnavailableError } from '../../errors.js'
 import type { Logger } from '../../logger.js'
 import { settledBy } from '../../settled-by.js'
 import { newRedisClient } from './ioredis.js'
 import type { RedisKeys } from './keys.js'
-import { CONNECTION_OPTIONS, ConnectionHealth } from './connection-health.js'
+import { BLOCKING_CONNECTION_OPTIONS, CONNECTION_OPTIONS, ConnectionHealth } from './connection-health.js'
 import { describeHost, type RedisHost } from './redis-options.js'
 import {
   callWithRetry,
@@ -47,7 +47,7 @@ export class HostShard implements RedisShard {
     this.label = describeHost(host)
     this.health = new ConnectionHealth(this.label, log)
     this.commands = createClient(host, 'switchyard')
-    this.blocking = createClient(host, 'switchyard-blocking')
+    this.blocking = createClient(host, 'switchyard-blocking', BLOCKING_CONNECTION_OPTIONS)
     for (const client of [this.commands, this.blocking]) {
       // Every call waiting for a reconnect listens for 'ready'/'end' until it resolves: as many as callers in flight.
       client.setMaxListeners(0)
@@ -147,10 +147,10 @@ export class HostShard implements RedisShard {
   }
 }
 
-function createClient(host: RedisHost, connectionName: string): Redis {
-  if (typeof host === 'string') return newRedisClient(host, { ...CONNECTION_OPTIONS, connectionName })
+function createClient(host: RedisHost, connectionName: string, options: RedisOptions = CONNECTION_OPTIONS): Redis {
+  if (typeof host === 'string') return newRedisClient(host, { ...options, connectionName })
   return newRedisClient({
-    ...CONNECTION_OPTIONS,
+    ...options,
     connectionName,
     sentinels: host.sentinels.map((sentinel) => ({ host: sentinel.host, port: sentinel.port })),
     name: host.name,

@@ -1,6 +1,7 @@
 import type { Message } from '../channel-layer.js'
 import type { OfferResult } from '../local-channels.js'
 import { RESERVED_ROUTING_KEY } from '../message-validation.js'
+import { BLOCK_SECONDS } from './connection-health.js'
 import { freezeMessage } from './frozen-message.js'
 import { groupOfProxy, positionInPrefix } from './history/history-wire.js'
 import type { InboundContext } from './inbound-context.js'
@@ -13,8 +14,6 @@ import { shardAt } from './shard-at.js'
 export type { Decoder, InboundContext } from './inbound-context.js'
 export { GROUP_ROUTING_KEY } from './process-router.js'
 
-/** How long one BZPOPMIN waits before looking again (CLIENT UNBLOCK usually cuts it short). */
-const BLOCK_SECONDS = 2
 /** Messages taken from a process queue per round trip once it has woken up, at most. */
 const DRAIN_BATCH = 256
 /**
