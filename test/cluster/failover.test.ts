@@ -333,7 +333,8 @@ describe('a Redis Cluster failover under load', () => {
     let sender: RedisChannelLayer | undefined
     try {
       await receiver.ready()
-      const received = receiver.receive(CHANNEL)
+      // Settled either way, so that a failure below leaves no rejection unhandled when the layer closes.
+      const received = receiver.receive(CHANNEL).catch((error: unknown) => ({ error }))
       // The receive's blocking read is on the master by now.
       await sleep(300)
       const frozenAt = Date.now()
@@ -345,8 +346,10 @@ describe('a Redis Cluster failover under load', () => {
         async () => (await replication(replica).catch(() => undefined))?.get('role') === 'master',
         { timeoutMs: RECOVERY_BOUND_MS, intervalMs: 50 },
       )
-      // A sender that knows the new slot map (an old one's command would wait on the frozen master as well).
-      sender = new RedisChannelLayer({ cluster: { nodes }, prefix })
+      // A sender that knows the new slot map (an old one's command would wait on the frozen master as well), and
+      // retries while the cluster settles (its client may try the frozen node first).
+      sender = new RedisChannelLayer({ cluster: { nodes }, prefix, retryWindowMs: RECOVERY_BOUND_MS })
+      await sender.ready(RECOVERY_BOUND_MS)
       await sender.send(CHANNEL, { type: 'job.run', after: 'failover' })
       const outcome = await Promise.race([received, sleep(RECOVERY_BOUND_MS).then(() => 'timed out' as const)])
       expect(outcome).toEqual({ type: 'job.run', after: 'failover' })
