@@ -163,7 +163,7 @@ export class ClusterConnection {
   }
 
   /** QUIT when it can before `deadline` (a node that does not answer must not hold a closing process), then at once. */
-  async close(deadline = Number.POSITIVE_INFINITY): Promise<void> {
+  async close(deadline: number): Promise<void> {
     this.health.closing = true
     if (this.client.status === 'ready') await settledBy(this.client.quit(), deadline)
     this.client.disconnect()

@@ -139,7 +139,7 @@ export class HostShard implements RedisShard {
     )
   }
 
-  async close(deadline = Number.POSITIVE_INFINITY): Promise<void> {
+  async close(deadline: number): Promise<void> {
     this.health.closing = true
     this.blocking.disconnect()
     if (this.commands.status === 'ready') await settledBy(this.commands.quit(), deadline)

@@ -63,7 +63,7 @@ export interface RedisShard {
    * Closes its connections: politely (QUIT) when it can before `deadline`, then at once. A server that does not
    * answer (frozen, or cut off without a reset) must not hold a closing process.
    */
-  close(deadline?: number): Promise<void>
+  close(deadline: number): Promise<void>
 }
 
 /**
