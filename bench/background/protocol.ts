@@ -1,5 +1,6 @@
 // What the bench parent and its worker child processes share: the config a child gets, the IPC messages both
 // ways, and the deterministic failure rule, so both systems fail exactly the same tasks.
+import { nowMs } from '../harness/ipc.js'
 
 export type BenchSystem = 'switchyard' | 'bullmq'
 
@@ -27,11 +28,6 @@ export type ChildMessage =
   | { readonly kind: 'stats'; readonly cpuUserUs: number; readonly cpuSystemUs: number; readonly attempts: number }
 
 export const CONFIG_ENV = 'BENCH_WORKER_CONFIG'
-
-/** Epoch milliseconds with sub-millisecond resolution, comparable across processes on one machine. */
-export function nowMs(): number {
-  return performance.timeOrigin + performance.now()
-}
 
 /** Whether task `n` fails its first attempt (and only that one): a pure function of n, ~failRate of tasks. */
 export function failsFirstAttempt(n: number, failRate: number): boolean {

@@ -12,10 +12,10 @@ import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 
 import { RedisChannelLayer } from '../../src/layers/redis/redis-layer.js'
+import { nowMs } from '../harness/ipc.js'
 import {
   CONFIG_ENV,
   isChildMessage,
-  nowMs,
   type BenchSystem,
   type ChildMessage,
   type ParentMessage,

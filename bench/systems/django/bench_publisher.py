@@ -2,8 +2,8 @@
 
 A line protocol on stdio, driven by bench/systems/broadcasters.ts (which keeps the pacing): prints `ready` once
 the layer exists; for each line `<seq>` on stdin sends `bench.message` {seq, sentAt} to BENCH_GROUP and prints
-`ok` once channels_redis returned; exits at end of input. sentAt is wall-clock ms, as Node's
-`performance.timeOrigin + performance.now()` on the receiving side.
+`ok` once channels_redis returned; exits at end of input. sentAt is ms on the machine's monotonic clock, the one
+the receiving side's `nowMs()` (bench/harness/ipc.ts) reads.
 """
 import asyncio
 import os
@@ -30,7 +30,7 @@ async def main():
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     reply("ready")
     while line := await reader.readline():
-        event = {"type": "bench.message", "seq": int(line), "sentAt": time.time_ns() / 1e6}
+        event = {"type": "bench.message", "seq": int(line), "sentAt": time.monotonic_ns() / 1e6}
         await layer.group_send(group, event)
         reply("ok")
     await layer.close_pools()
