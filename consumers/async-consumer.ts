@@ -11,15 +11,10 @@ import {
 } from '../src/diagnostics.js'
 import { ConsumerLayer } from '../src/consumer-runtime/consumer-layer.js'
 import { consumerName, findHandler } from '../src/consumer-runtime/dispatch.js'
-import {
-  RunLoop,
-  type ConsumerMessage,
-  type LayerRefusal,
-  type LoopStart,
-  type RunLoopHooks,
-} from '../src/consumer-runtime/run-loop.js'
+import { RunLoop } from '../src/consumer-runtime/run-loop.js'
+import type { ConsumerMessage, LayerRefusal, LoopStart, RunLoopHooks } from '../src/consumer-runtime/run-loop-hooks.js'
 
-export type { ConsumerMessage, LayerRefusal } from '../src/consumer-runtime/run-loop.js'
+export type { ConsumerMessage, LayerRefusal } from '../src/consumer-runtime/run-loop-hooks.js'
 
 /** Refused layer messages are logged at most this often per consumer, with the count since the last line. */
 const REFUSAL_LOG_INTERVAL_MS = 10_000
@@ -115,6 +110,14 @@ export class AsyncConsumer {
     }
     if (consumerMessagesObserved()) reportConsumerMessageOut(this.label)
     return sent
+  }
+
+  /**
+   * Sends a layer message to the client as it is, without a handler, if this consumer forwards its type
+   * (`JsonWebsocketConsumer.forward`); undefined otherwise, and the message goes to its handler.
+   */
+  protected forwardLayerMessage(_message: Message): Promise<void> | undefined {
+    return undefined
   }
 
   /** Runs the handler for `message.type`. */
@@ -217,6 +220,9 @@ export class AsyncConsumer {
   static readonly #runLoopHooks: RunLoopHooks<AsyncConsumer> = {
     dispatch(consumer, message) {
       return consumer.dispatch(message)
+    },
+    forward(consumer, message) {
+      return consumer.forwardLayerMessage(message)
     },
     failed(consumer, error, message, fromLayer) {
       if (fromLayer && isUnhandledType(error)) {

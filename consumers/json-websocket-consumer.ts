@@ -1,5 +1,7 @@
 import { InvalidJsonError, UnsupportedFrameError } from '../src/errors.js'
-import { reportClientError } from '../src/diagnostics.js'
+import type { WebsocketConnectEvent } from '../src/application.js'
+import { reportClientError, consumerMessagesObserved, reportConsumerMessageIn } from '../src/diagnostics.js'
+import { forwardedTypes } from '../src/consumer-runtime/forwarded-types.js'
 import { jsonText } from '../src/consumer-runtime/json-text.js'
 import type { Message } from '../src/layers/channel-layer.js'
 import { WebsocketConsumer, type SendOptions, type WebsocketData } from './websocket-consumer.js'
@@ -39,6 +41,27 @@ export class JsonWebsocketConsumer<In = unknown, Out = unknown> extends Websocke
    * `null.text` would crash them. Set it to false to take any JSON value, as Channels does.
    */
   static jsonObjectsOnly = true
+
+  /**
+   * Layer message types sent to the client as they are, as JSON, with no handler: `static forward =
+   * ['chat.message']` does what `async chat_message(event) { await this.sendJson(event) }` does, in order with the
+   * messages handlers take, and costs a group's members much less (no handler, promise or turn per member).
+   * Each type must be namespaced, must not also have a handler method, and is checked when the class first
+   * connects (`InvalidOptionError`, the handshake refused).
+   */
+  static forward: readonly string[] = []
+
+  override async websocket_connect(event: WebsocketConnectEvent): Promise<void> {
+    // A class's mistake in `forward` refuses its first handshake, not its first group message.
+    forwardedTypes(this.constructor as typeof JsonWebsocketConsumer)
+    await super.websocket_connect(event)
+  }
+
+  protected override forwardLayerMessage(message: Message): Promise<void> | undefined {
+    if (!forwardedTypes(this.constructor as typeof JsonWebsocketConsumer).has(message.type)) return undefined
+    if (consumerMessagesObserved()) reportConsumerMessageIn(this.label)
+    return this.sendJson(message as Out)
+  }
 
   override receive(data: WebsocketData): Promise<void> {
     if (!('text' in data)) {

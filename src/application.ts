@@ -139,6 +139,12 @@ export type Receive = () => Promise<InputEvent>
 /** Delivers an event to the client. Rejects with a coded error when the event breaks the protocol. */
 export type Send = (event: OutputEvent) => Promise<void>
 
+/**
+ * What a `Send` that did its work at once returns: one settled promise shared by every such send, which a consumer's
+ * run loop recognises and does not wait on (a group message forwarded by every member costs no promise per member).
+ */
+export const SENT: Promise<void> = Promise.resolve()
+
 /** One call per connection or background channel; resolves when the application is done with it. */
 export type Application = (scope: Scope, receive: Receive, send: Send) => Promise<void>
 

@@ -84,19 +84,24 @@ function cacheFor(proto: object): Map<string, Handler> {
 
 function lookUpHandler(consumer: object, type: string): Handler {
   const name = handlerNameFor(type)
-  for (
-    let proto: unknown = Object.getPrototypeOf(consumer);
-    isUserPrototype(proto);
-    proto = Object.getPrototypeOf(proto)
-  ) {
-    const descriptor = Object.getOwnPropertyDescriptor(proto, name)
-    if (descriptor === undefined) continue
-    if (typeof descriptor.value === 'function') return descriptor.value as Handler
-    break
-  }
+  const handler = declaredMethod(Object.getPrototypeOf(consumer), name)
+  if (handler !== undefined) return handler
   throw new UnknownMessageTypeError(
     `No handler for message type ${JSON.stringify(type)}: declare a method \`${name}(message)\` on ${consumerName(consumer)}`,
   )
+}
+
+/**
+ * The method `name` declared on a consumer's own classes, from `proto` up to (not including) `Object.prototype`: an
+ * own data property holding a function; undefined if the first class that has `name` holds anything else there.
+ */
+export function declaredMethod(proto: unknown, name: string): Handler | undefined {
+  for (let p = proto; isUserPrototype(p); p = Object.getPrototypeOf(p)) {
+    const descriptor = Object.getOwnPropertyDescriptor(p, name)
+    if (descriptor === undefined) continue
+    return typeof descriptor.value === 'function' ? (descriptor.value as Handler) : undefined
+  }
+  return undefined
 }
 
 function isUserPrototype(proto: unknown): proto is object {

@@ -1,8 +1,9 @@
-import type { InputEvent, Receive } from '../application.js'
+import { SENT, type InputEvent, type Receive } from '../application.js'
 import type { ChannelLayer, Message } from '../layers/channel-layer.js'
 import { listeningReceiverOf, type ChannelListener } from '../layers/channel-listener.js'
 import { Fifo } from '../layers/fifo.js'
 import type { BufferedReceiver } from '../layers/buffered-receiver.js'
+import { isClientEventType, type ConsumerMessage, type LoopStart, type RunLoopHooks } from './run-loop-hooks.js'
 import { StopConsumer } from '../control.js'
 import { clientFeedOf, type ClientEventListener, type ClientFeed } from './client-feed.js'
 
@@ -17,64 +18,10 @@ const SERIAL_NEXT_LAYER = 1
 const NEXT_LAYER = 2
 type Next = typeof SERIAL_NEXT_CLIENT | typeof SERIAL_NEXT_LAYER | typeof NEXT_LAYER
 
-/** What a consumer handles: client events from the server and messages from its layer channel. */
-export type ConsumerMessage = InputEvent | Message
-
-/**
- * Why a layer message was not handled: it carried a client event type (`websocket.*`, `http.*`: client events
- * come only from the socket, never through the layer, where anyone who can send could forge them), or no
- * handler takes its type.
- */
-export type LayerRefusal = 'client event type' | 'no handler'
-
-/** Client event types: what the server alone delivers. A layer message of such a type is refused. */
-export function isClientEventType(type: unknown): boolean {
-  return typeof type === 'string' && (type.startsWith('websocket.') || type.startsWith('http.'))
-}
-
-/**
- * What the run loop asks of its consumer `C`: one object shared by every consumer of a class (the consumer is passed
- * in), so a consumer owns no object of callbacks.
- */
-export interface RunLoopHooks<C> {
-  /** Runs the message's handler (the consumer's `dispatch`). */
-  dispatch(consumer: C, message: ConsumerMessage): Promise<void>
-  /**
-   * A handler threw something other than `StopConsumer` (`fromLayer`: handling a layer message); throwing here
-   * ends the consumer with that error.
-   */
-  failed(consumer: C, error: unknown, message: ConsumerMessage, fromLayer: boolean): Promise<void>
-  /** A layer message was not handled, and the consumer goes on (see `LayerRefusal`). */
-  refused(consumer: C, message: Message, reason: LayerRefusal): void
-  /** True once the consumer asked to stop after its current handler (`stop()`). */
-  stopRequested(consumer: C): boolean
-  /** A layer message was taken off the channel as the consumer stopped: its handler never runs. */
-  dropped(consumer: C, message: Message): void
-  /**
-   * The loop has ended (`error`: why, unless it stopped normally) and no handler runs: what `run()`'s promise
-   * becomes (the consumer leaves its groups, then ends as the loop did).
-   */
-  ended(consumer: C, error: Error | undefined): Promise<void>
-}
-
-/**
- * Where layer messages come from: `layer` hands them to the run loop if it can (`ListeningReceiver`, as
- * `ConsumerLayer` does for the layers that have it), else the loop awaits `receive`; `buffered` hands over what is
- * already in this process without a promise.
- */
-export interface LayerSource {
-  readonly layer: ChannelLayer
-  readonly channel: string
-  readonly buffered?: BufferedReceiver
-}
-
-/** What a run loop starts with, once its consumer is bound to the connection. */
-export interface LoopStart {
-  /** Where layer messages come from; undefined without a layer (client events only). */
-  readonly source: LayerSource | undefined
-  /** Layer messages handled at once, at most. */
-  readonly concurrency: number
-}
+const NOT_PULLING = 0
+const PULLING = 1
+const PULL_AGAIN = 2
+type Pulling = typeof NOT_PULLING | typeof PULLING | typeof PULL_AGAIN
 
 /**
  * Two pumps feeding one consumer: client events, in order, one at a time; layer messages, up to `concurrency` in
@@ -115,6 +62,8 @@ export class RunLoop<C> implements ClientEventListener, ChannelListener {
   /** Held by the client event or (at concurrency 1) the layer message being handled; waiters in arrival order. */
   private serialBusy = false
   private serialWaiters: Fifo<() => void> | undefined
+  /** Whether `pullLayer` is running, and whether it was asked again meanwhile (one field: idle consumers are many). */
+  private pulling: Pulling = NOT_PULLING
   private resolveRun: ((ended: Promise<void>) => void) | undefined
 
   constructor(
@@ -220,13 +169,17 @@ export class RunLoop<C> implements ClientEventListener, ChannelListener {
     }
     let handling: Promise<void>
     try {
-      handling = this.hooks.dispatch(this.consumer, message)
+      // A forwarded type that had to wait its turn is forwarded now, as its handler would have run.
+      const forwarding = fromLayer ? this.hooks.forward(this.consumer, message as Message) : undefined
+      handling = forwarding ?? this.hooks.dispatch(this.consumer, message)
     } catch (error) {
-      void this.handlerFailed(error, message, fromLayer).then(() => {
-        this.handled(next)
-      })
-      return
+      handling = Promise.reject(error)
     }
+    this.settle(handling, message, fromLayer, next)
+  }
+
+  /** Does `next` once `handling` (a message's handler, or its forwarding) has settled; a failure goes to the hooks. */
+  private settle(handling: Promise<void>, message: ConsumerMessage, fromLayer: boolean, next: Next): void {
     void handling.then(
       () => {
         if (this.hooks.stopRequested(this.consumer)) this.finish()
@@ -308,7 +261,28 @@ export class RunLoop<C> implements ClientEventListener, ChannelListener {
     )
   }
 
+  /**
+   * Asks for the next layer message. A message handed over at once and forwarded asks for the next one in turn: those
+   * asks are made by the outermost call's loop, not nested, so a full channel of forwarded messages is not a
+   * recursion as deep as the channel.
+   */
   private pullLayer(): void {
+    if (this.pulling !== NOT_PULLING) {
+      this.pulling = PULL_AGAIN
+      return
+    }
+    try {
+      do {
+        this.pulling = PULLING
+        this.pullLayerOnce()
+        // Read again: the pull above may have set it (TypeScript's narrowing does not see that).
+      } while ((this.pulling as Pulling) === PULL_AGAIN)
+    } finally {
+      this.pulling = NOT_PULLING
+    }
+  }
+
+  private pullLayerOnce(): void {
     const { layer, channel } = this
     if (this.done || layer === undefined || channel === undefined) {
       this.layerEnded = true
@@ -370,9 +344,34 @@ export class RunLoop<C> implements ClientEventListener, ChannelListener {
       this.pullLayer()
       return
     }
+    if (!this.serialBusy && !this.done && this.forwarded(message)) return
     if (this.concurrency === 1) this.serially(message, true)
     else this.handle(message, true, NEXT_LAYER)
     this.pullLayer()
+  }
+
+  /**
+   * A message the consumer forwards as it is, with nothing to wait for (no handler holds the serial lock): sent now,
+   * in the turn it arrived in, and the next one taken. A send that did not complete at once is waited on as a
+   * handler would be. False when the consumer does not forward this type.
+   */
+  private forwarded(message: Message): boolean {
+    let sent: Promise<void> | undefined
+    try {
+      sent = this.hooks.forward(this.consumer, message)
+    } catch (error) {
+      sent = Promise.reject(error)
+    }
+    if (sent === undefined) return false
+    if (sent === SENT) {
+      this.layerInHand--
+      this.pullLayer()
+      return true
+    }
+    if (this.concurrency === 1) this.serialBusy = true
+    this.settle(sent, message, true, this.concurrency === 1 ? SERIAL_NEXT_LAYER : NEXT_LAYER)
+    this.pullLayer()
+    return true
   }
 
   private onLayerMessageHandled(): void {

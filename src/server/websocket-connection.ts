@@ -3,12 +3,13 @@ import type { Socket } from 'node:net'
 
 import type { RawData, WebSocket } from 'ws'
 
-import type {
-  InputEvent,
-  OutputEvent,
-  WebsocketAcceptEvent,
-  WebsocketCloseEvent,
-  WebsocketSendEvent,
+import {
+  SENT,
+  type InputEvent,
+  type OutputEvent,
+  type WebsocketAcceptEvent,
+  type WebsocketCloseEvent,
+  type WebsocketSendEvent,
 } from '../application.js'
 import { HandshakeTimeoutError, RouteNotFoundError, SlowClientError } from '../errors.js'
 import {
@@ -34,8 +35,6 @@ import { OutboundGate, type OutboundGateEvents } from './outbound-gate.js'
 import { PendingHandshake, type EarlyEvent, type HandshakeEvents } from './pending-handshake.js'
 import { websocketScope } from './scope-builder.js'
 import { closedOrGraceOver, frameBytes, listenTo, receiveEvent, type SocketListener } from './socket-events.js'
-
-const RESOLVED = Promise.resolve()
 
 type Phase = 'handshaking' | 'upgrading' | 'open' | 'rejected' | 'closed'
 
@@ -169,12 +168,12 @@ export class WebsocketConnection
       !this.state.closed
     ) {
       this.transmit(event)
-      return RESOLVED
+      return SENT
     }
     try {
       this.state.check(event)
       this.sendChecked(event as WebsocketAcceptEvent | WebsocketSendEvent | WebsocketCloseEvent)
-      return RESOLVED
+      return SENT
     } catch (error) {
       return Promise.reject(error)
     }

@@ -62,6 +62,18 @@ describe('docs/topics/consumers.md', () => {
     expect((await layer.inspect()).groups).toEqual([])
   })
 
+  it('ticker.ts: forwards price.changed to every member as it is, with no handler', async () => {
+    const project = await docProject('docs/topics/consumers.md', ['ticker.ts'])
+    const { TickerConsumer } = await project.import<{ TickerConsumer: ConsumerClass }>('ticker.ts')
+    const members = [0, 1].map(() => new WebsocketCommunicator(TickerConsumer.asApp(), '/ws/prices/', { layer }))
+    for (const member of members) expect(await member.connect()).toMatchObject({ connected: true })
+    await layer.groupSend('prices', { type: 'price.changed', symbol: 'ACME', cents: 12_345 })
+    for (const member of members) {
+      expect(await member.receiveJsonFrom()).toEqual({ type: 'price.changed', symbol: 'ACME', cents: 12_345 })
+      await member.disconnect()
+    }
+  })
+
   it('progress-stream.ts: streams job.progress events as server-sent events and ends at 100 %', async () => {
     const project = await docProject('docs/topics/consumers.md', ['progress-stream.ts'])
     const { ProgressStream } = await project.import<{ ProgressStream: ConsumerClass }>('progress-stream.ts')

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 
-import { JsonWebsocketConsumer } from '../../../src/index.js'
+import { InMemoryChannelLayer, JsonWebsocketConsumer } from '../../../src/index.js'
 import { WebsocketCommunicator } from '../../../src/testing/index.js'
 
 class JsonEcho extends JsonWebsocketConsumer {
@@ -62,5 +62,26 @@ describe('JsonWebsocketConsumer', () => {
     expect(await communicator.receiveJsonFrom()).toEqual({ bye: true })
     expect(await communicator.receiveOutput()).toMatchObject({ type: 'websocket.close', code: 4001 })
     await communicator.disconnect(4001)
+  })
+
+  it('forwards the types in static forward as they are, under the communicator too, and handles the rest', async () => {
+    class Feed extends JsonWebsocketConsumer {
+      static override groups = ['feed']
+      static override forward = ['feed.item', 'feed.removed']
+
+      async feed_reset(): Promise<void> {
+        await this.sendJson({ reset: true })
+      }
+    }
+    const layer = new InMemoryChannelLayer()
+    const communicator = new WebsocketCommunicator(Feed.asApp(), '/', { layer })
+    await communicator.connect()
+    await layer.groupSend('feed', { type: 'feed.item', id: 1, tags: ['x'] })
+    await layer.groupSend('feed', { type: 'feed.reset' })
+    await layer.groupSend('feed', { type: 'feed.removed', id: 1 })
+    expect(await communicator.receiveJsonFrom()).toEqual({ type: 'feed.item', id: 1, tags: ['x'] })
+    expect(await communicator.receiveJsonFrom()).toEqual({ reset: true })
+    expect(await communicator.receiveJsonFrom()).toEqual({ type: 'feed.removed', id: 1 })
+    await communicator.disconnect()
   })
 })
