@@ -5,7 +5,15 @@
  */
 import type { Wire } from '../systems/systems.js'
 import { nowMs, onParentMessage, sendToParent, type IpcMessage } from './ipc.js'
-import type { EchoConnect, EchoDone, FanoutConnect, FanoutDone, FanoutFinish, FanoutPayload } from './load-protocol.js'
+import type {
+  EchoConnect,
+  EchoDone,
+  FanoutConnect,
+  FanoutDone,
+  FanoutFinish,
+  FanoutPayload,
+  FanoutReset,
+} from './load-protocol.js'
 import { openClient, type WireClient } from './wire-client.js'
 
 let sockets: WireClient[] = []
@@ -136,7 +144,7 @@ onParentMessage(async (message: IpcMessage) => {
     case 'fanout.reset': {
       // After the warm-up: the same clients, counting from zero again.
       if (fanout === undefined) throw new Error('fanout.reset before fanout.connect')
-      fanout = new FanoutCollector(sockets, fanout.messages)
+      fanout = new FanoutCollector(sockets, (message as FanoutReset).messages)
       sendToParent({ kind: 'fanout.reset' })
       return
     }

@@ -26,6 +26,8 @@ const { values } = parseArgs({
     'window-ms': { type: 'string', default: '10000' },
     'idle-ms': { type: 'string', default: '0' },
     'interval-ms': { type: 'string', default: '100' },
+    prewarm: { type: 'string', default: '0' },
+    'prewarm-interval-ms': { type: 'string', default: '10' },
   },
 })
 const name = values.system as SystemName
@@ -38,6 +40,8 @@ const windows = Number(values.windows)
 const windowMs = Number(values['window-ms'])
 const idleMs = Number(values['idle-ms'])
 const intervalMs = Number(values['interval-ms'])
+const prewarm = Number(values.prewarm)
+const prewarmIntervalMs = Number(values['prewarm-interval-ms'])
 
 const redis = await startBenchRedis()
 const target = { redisUrl: redis.url, prefix: `steady-${process.pid}`, group: 'bench.steady' }
@@ -70,16 +74,29 @@ try {
   }
   const broadcaster = await makeBroadcaster(name, target)
   let seq = 0
+  const paced = async (count: number, everyMs: number): Promise<void> => {
+    for (let i = 0; i < count; i++) {
+      const due = Date.now() + everyMs
+      await broadcaster.publish(seq++)
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())))
+    }
+  }
+  if (prewarm > 0) {
+    const cpuBefore = await server.cpuMs()
+    const threadsBefore = await threadCpu(server.pid)
+    await paced(prewarm, prewarmIntervalMs)
+    const cpuMs = (await server.cpuMs()) - cpuBefore
+    const threads = describeThreadCpu(threadsBefore, await threadCpu(server.pid))
+    console.log(
+      `${system.label} prewarm: ${prewarm} broadcasts every ${prewarmIntervalMs} ms, ${cpuMs.toFixed(0)} ms CPU (${threads})`,
+    )
+  }
   const perWindow = windowMs / intervalMs
   for (let w = 0; w < windows; w++) {
     const cpuBefore = await server.cpuMs()
     const threadsBefore = await threadCpu(server.pid)
     const receivedBefore = received
-    for (let i = 0; i < perWindow; i++) {
-      const due = Date.now() + intervalMs
-      await broadcaster.publish(seq++)
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())))
-    }
+    await paced(perWindow, intervalMs)
     const cpuMs = (await server.cpuMs()) - cpuBefore
     const threads = describeThreadCpu(threadsBefore, await threadCpu(server.pid))
     const deliveries = received - receivedBefore

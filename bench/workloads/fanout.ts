@@ -6,7 +6,7 @@
 import { nextMessage, sendTo, stopChild } from '../harness/ipc.js'
 import { totalWriteSyscalls } from '../harness/proc-io.js'
 import { LoadGenerators } from '../harness/load-generators.js'
-import type { FanoutConnect, FanoutDone, FanoutFinish } from '../harness/load-protocol.js'
+import type { FanoutConnect, FanoutDone, FanoutFinish, FanoutReset } from '../harness/load-protocol.js'
 import type { BenchResult, ThroughputWorkload } from '../harness/result.js'
 import type { ServerHandle } from '../harness/server-process.js'
 import { summarize } from '../harness/stats.js'
@@ -23,6 +23,8 @@ export interface FanoutParams {
   readonly servers?: number
   /** After the last publish, how long a silence counts the missing messages as lost. */
   readonly idleMs?: number
+  /** Broadcasts of the unmeasured run first, at the same pace (default `messages`). */
+  readonly warmupMessages?: number
 }
 
 function workloadOf(params: FanoutParams): ThroughputWorkload {
@@ -57,7 +59,8 @@ async function connectClients(
     wire: system.wire,
     url: system.fanoutUrl(serverAt(servers, index).url),
     clients,
-    messages: params.messages,
+    // The warm-up's count first; `fanout.reset` gives the measured run's.
+    messages: params.warmupMessages ?? params.messages,
   })
   try {
     await generators.connect(params.clients, task, 180_000)
@@ -97,11 +100,14 @@ export async function runFanout(
       // A short burst (4 000 deliveries, until 2026-12-06) was not enough: `perf` from the start of a cluster
       // server's measured phase in the 3-server row found TurboFan in a third of its samples; and a burst does not
       // warm a paced server (its messages queue and are taken in batches, paced ones are handed over one at a time,
-      // and code run ten times a second is compiled only after many seconds of it: `bench/tools/paced-steady.ts`
-      // showed every system's first 10 s after a burst costing up to a third more per delivery than the next ones).
+      // and code run ten times a second is compiled only after many seconds of it). Nor were 10 s of the paced run
+      // (until 2026-12-07): `bench/tools/paced-steady.ts` split by thread showed V8's helper threads still compiling
+      // 20-40 s after start (80-150 ms of a 10 s window, the whole of Switchyard's gap to `ws` on some rounds, where
+      // the main threads differed by a sixth), hence `warmupMessages` on the paced row.
       say(`${params.clients} connected, warming up`)
-      await publish(params.messages, params.intervalMs ?? 0, 2_000)
-      await generators.all({ kind: 'fanout.reset' }, 'fanout.reset', 30_000)
+      await publish(params.warmupMessages ?? params.messages, params.intervalMs ?? 0, 2_000)
+      const reset: FanoutReset = { kind: 'fanout.reset', messages: params.messages }
+      await generators.all(reset, 'fanout.reset', 30_000)
       say('publishing')
       const pids = servers.map((server) => server.pid)
       const writesBefore = await totalWriteSyscalls(pids)
