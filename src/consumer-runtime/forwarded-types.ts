@@ -4,6 +4,12 @@ import { isClientEventType } from './run-loop-hooks.js'
 
 const NONE: ReadonlySet<string> = new Set()
 
+/** What `forwardedTypes` reads of a consumer class. */
+interface ForwardingClass {
+  readonly forward: readonly string[]
+  readonly prototype: object
+}
+
 /** Per consumer class, its `static forward` checked and made a set: built when the class first connects. */
 const FORWARDED = new WeakMap<object, ReadonlySet<string>>()
 
@@ -17,10 +23,7 @@ let lastTypes: ReadonlySet<string> = NONE
  * and none the class also handles with a method, so which of the two runs is never a question. Throws
  * `InvalidOptionError` otherwise.
  */
-export function forwardedTypes(consumerClass: {
-  readonly forward: readonly string[]
-  readonly prototype: object
-}): ReadonlySet<string> {
+export function forwardedTypes(consumerClass: ForwardingClass): ReadonlySet<string> {
   if (consumerClass === lastClass) return lastTypes
   let types = FORWARDED.get(consumerClass)
   if (types === undefined) {
@@ -32,14 +35,12 @@ export function forwardedTypes(consumerClass: {
   return types
 }
 
-function checkedTypes(consumerClass: {
-  readonly forward: readonly string[]
-  readonly prototype: object
-}): ReadonlySet<string> {
+function checkedTypes(consumerClass: ForwardingClass): ReadonlySet<string> {
   const given: unknown = consumerClass.forward
   const option = 'static forward'
-  if (!Array.isArray(given))
+  if (!Array.isArray(given)) {
     throw new InvalidOptionError(option, "an array of message types, e.g. ['chat.message']", given)
+  }
   if (given.length === 0) return NONE
   const types = new Set<string>()
   for (const type of given as unknown[]) {

@@ -17,6 +17,40 @@ async function members(url: string, count: number): Promise<{ socket: WebSocket;
   return opened.map(({ socket }) => ({ socket, seen: framesOf(socket) }))
 }
 
+/**
+ * One member of the group `room` that forwards `type`, on a server of its own, with a client frame's handler in
+ * progress: it waits for `release()`, then sends `reply` if there is one.
+ */
+async function heldMember(
+  layer: InMemoryChannelLayer,
+  type: string,
+  reply?: object,
+): Promise<{ member: { socket: WebSocket; seen: unknown[] }; release: () => void }> {
+  const released = deferred<undefined>()
+  let holding = false
+  class Held extends JsonWebsocketConsumer {
+    static override groups = ['room']
+    static override forward = [type]
+
+    override async receiveJson(): Promise<void> {
+      holding = true
+      await released.promise
+      if (reply !== undefined) await this.sendJson(reply)
+    }
+  }
+  const server = await startServer(Held.asApp(), { layer })
+  const [member] = await members(wsUrl(server), 1)
+  if (member === undefined) throw new Error('no member')
+  member.socket.send('{}')
+  await waitFor(() => holding, 2000, 'the client frame in its handler')
+  return {
+    member,
+    release: () => {
+      released.resolve(undefined)
+    },
+  }
+}
+
 describe('static forward: layer messages sent to the client as they are, with no handler', () => {
   it('sends a group message to every member as it is, type and fields, in order', async () => {
     class Reader extends JsonWebsocketConsumer {
@@ -59,54 +93,25 @@ describe('static forward: layer messages sent to the client as they are, with no
   })
 
   it("waits for a client frame's handler in progress, as a handler would (one at a time, as in Channels)", async () => {
-    const release = deferred<undefined>()
-    let replying = false
-    class Replier extends JsonWebsocketConsumer {
-      static override groups = ['room']
-      static override forward = ['room.note']
-
-      override async receiveJson(): Promise<void> {
-        replying = true
-        await release.promise
-        await this.sendJson({ reply: true })
-      }
-    }
     const layer = new InMemoryChannelLayer()
-    const server = await startServer(Replier.asApp(), { layer })
-    const [member] = await members(wsUrl(server), 1)
-    member?.socket.send('{}')
-    await waitFor(() => replying, 2000, 'the client frame in its handler')
+    const { member, release } = await heldMember(layer, 'room.note', { reply: true })
     await layer.groupSend('room', { type: 'room.note', text: 'hi' })
     await sleep(20)
-    expect(member?.seen).toEqual([])
-    release.resolve(undefined)
-    await waitFor(() => member?.seen.length === 2, 2000, 'both frames')
-    expect(member?.seen).toEqual([{ reply: true }, { type: 'room.note', text: 'hi' }])
+    expect(member.seen).toEqual([])
+    release()
+    await waitFor(() => member.seen.length === 2, 2000, 'both frames')
+    expect(member.seen).toEqual([{ reply: true }, { type: 'room.note', text: 'hi' }])
   })
 
   it('forwards a whole full channel that waited behind a handler, in order, without a recursion as deep as it', async () => {
-    const release = deferred<undefined>()
-    let replying = false
-    class Busy extends JsonWebsocketConsumer {
-      static override groups = ['burst']
-      static override forward = ['burst.item']
-
-      override async receiveJson(): Promise<void> {
-        replying = true
-        await release.promise
-      }
-    }
     const count = 20_000
     const layer = new InMemoryChannelLayer({ capacity: count })
-    const server = await startServer(Busy.asApp(), { layer })
-    const [member] = await members(wsUrl(server), 1)
-    member?.socket.send('{}')
-    await waitFor(() => replying, 2000, 'the client frame in its handler')
+    const { member, release } = await heldMember(layer, 'room.note')
     // Queued on the member's channel while its handler runs: taken one after another, at once, when it returns.
-    for (let n = 0; n < count; n++) await layer.groupSend('burst', { type: 'burst.item', n })
-    release.resolve(undefined)
-    await waitFor(() => member?.seen.length === count, 10_000, 'every queued frame')
-    expect(member?.seen.map((frame) => (frame as { n: number }).n)).toEqual(Array.from({ length: count }, (_, n) => n))
+    for (let n = 0; n < count; n++) await layer.groupSend('room', { type: 'room.note', n })
+    release()
+    await waitFor(() => member.seen.length === count, 10_000, 'every queued frame')
+    expect(member.seen.map((frame) => (frame as { n: number }).n)).toEqual(Array.from({ length: count }, (_, n) => n))
   })
 
   it.each([
