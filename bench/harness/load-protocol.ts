@@ -25,13 +25,13 @@ export interface FanoutConnect extends IpcMessage {
   readonly messages: number
 }
 
-/** Sent after the publisher finished: the worker reports once every client has every message, or after `idleMs` of silence. */
 /** After the warm-up: count from zero again, `messages` broadcasts this time. */
 export interface FanoutReset extends IpcMessage {
   readonly kind: 'fanout.reset'
   readonly messages: number
 }
 
+/** Sent after the publisher finished: the worker reports once every client has every message, or after `idleMs` of silence. */
 export interface FanoutFinish extends IpcMessage {
   readonly kind: 'fanout.finish'
   readonly idleMs: number

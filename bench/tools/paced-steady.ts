@@ -1,13 +1,15 @@
 /**
  * `npx tsx bench/tools/paced-steady.ts [--system switchyard] [--clients 200] [--windows 5] [--window-ms 10000]
- * [--idle-ms 0] [--interval-ms 100]`:
+ * [--idle-ms 0] [--interval-ms 100] [--prewarm 0] [--prewarm-interval-ms 10]`:
  * one server of a system under test on a private Redis, `clients` WebSocket members of the fan-out group, and a
  * broadcast every `interval-ms` for `windows` windows; prints the server's CPU per delivery in each window. The bench's
- * paced row measures the first 10 s after a short burst; this shows whether a gap is warm-up (it shrinks in later
+ * paced row measures 10 s after 40 s of the same pace; this shows whether a gap is warm-up (it shrinks in later
  * windows) or steady, and how much consecutive windows differ on this machine. With `--idle-ms`, it first prints
  * the server's CPU per second with every client connected and nothing sent (what its periodic work costs, which the
  * bench's per-delivery figure includes). On Linux each window also splits the CPU by thread (proc-threads.ts): a
- * window made slow by V8 compiling in the background shows as helper time. Run `npm run build` first.
+ * window made slow by V8 compiling in the background shows as helper time. With `--prewarm N`, N broadcasts every
+ * `prewarm-interval-ms` go first (its CPU printed apart): the code a paced broadcast runs, compiled before the windows
+ * start. Run `npm run build` first.
  */
 import { parseArgs } from 'node:util'
 
@@ -81,24 +83,24 @@ try {
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())))
     }
   }
-  if (prewarm > 0) {
+  /** Broadcasts `count`, one every `everyMs`, and says what the server spent meanwhile, in all and by thread. */
+  const measured = async (count: number, everyMs: number): Promise<{ cpuMs: number; threads: string }> => {
     const cpuBefore = await server.cpuMs()
     const threadsBefore = await threadCpu(server.pid)
-    await paced(prewarm, prewarmIntervalMs)
+    await paced(count, everyMs)
     const cpuMs = (await server.cpuMs()) - cpuBefore
-    const threads = describeThreadCpu(threadsBefore, await threadCpu(server.pid))
+    return { cpuMs, threads: describeThreadCpu(threadsBefore, await threadCpu(server.pid)) }
+  }
+  if (prewarm > 0) {
+    const { cpuMs, threads } = await measured(prewarm, prewarmIntervalMs)
     console.log(
       `${system.label} prewarm: ${prewarm} broadcasts every ${prewarmIntervalMs} ms, ${cpuMs.toFixed(0)} ms CPU (${threads})`,
     )
   }
   const perWindow = windowMs / intervalMs
   for (let w = 0; w < windows; w++) {
-    const cpuBefore = await server.cpuMs()
-    const threadsBefore = await threadCpu(server.pid)
     const receivedBefore = received
-    await paced(perWindow, intervalMs)
-    const cpuMs = (await server.cpuMs()) - cpuBefore
-    const threads = describeThreadCpu(threadsBefore, await threadCpu(server.pid))
+    const { cpuMs, threads } = await measured(perWindow, intervalMs)
     const deliveries = received - receivedBefore
     const perDelivery = deliveries > 0 ? ((cpuMs * 1000) / deliveries).toFixed(1) : '-'
     console.log(

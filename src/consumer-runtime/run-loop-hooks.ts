@@ -26,8 +26,7 @@ export interface RunLoopHooks<C> {
   dispatch(consumer: C, message: ConsumerMessage): Promise<void>
   /**
    * Sends a layer message the consumer forwards as it is, with no handler (`static forward`), and returns that
-   * send; undefined when the consumer does not forward its type. Called only when no handler runs that the message
-   * would have to wait for.
+   * send; undefined when the consumer does not forward its type. Called in the message's turn, as `dispatch` would be.
    */
   forward(consumer: C, message: Message): Promise<void> | undefined
   /**
